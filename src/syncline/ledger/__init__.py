@@ -1,0 +1,1 @@
+"""Pure accounting kernel: money, accounts, journal entries, balances. No I/O."""
