@@ -1,0 +1,1 @@
+"""Pure business nouns: customers, contracts, projects, workers, time; no I/O."""

@@ -1,0 +1,115 @@
+"""The firm's reference data: legal entities, tax profiles, roles, WBS templates.
+
+In production the ERP owns legal entities and tax profiles and HR owns roles; Syncline keeps a
+validated copy to answer "is this deal's master data valid?" before anything moves. The default
+firm below is what `syncline demo` and the simulator use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from syncline.ledger.money import Money
+
+
+@dataclass(frozen=True, slots=True)
+class LegalEntity:
+    code: str
+    name: str
+    functional_currency: str
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaxProfile:
+    code: str
+    jurisdiction: str
+    rate: Decimal  # e.g. Decimal("0.20") for 20 % VAT
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class WbsTaskTemplate:
+    code: str
+    name: str
+    billable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectTemplate:
+    code: str
+    name: str
+    tasks: tuple[WbsTaskTemplate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRate:
+    """A role's default hourly bill rate in one currency (the lowest-precedence rate)."""
+
+    role: str
+    rate: Money
+
+
+LEGAL_ENTITIES: tuple[LegalEntity, ...] = (
+    LegalEntity("US01", "Northwind Consulting Inc.", "USD", "US"),
+    LegalEntity("GB01", "Northwind Consulting Ltd", "GBP", "GB"),
+    LegalEntity("DE01", "Northwind Beratung GmbH", "EUR", "DE"),
+)
+
+TAX_PROFILES: tuple[TaxProfile, ...] = (
+    TaxProfile("US-EXEMPT", "US", Decimal("0"), "Services not taxable"),
+    TaxProfile("US-NY-SVC", "US-NY", Decimal("0.08875"), "NY sales tax on taxable services"),
+    TaxProfile("GB-VAT-STD", "GB", Decimal("0.20"), "UK VAT standard rate"),
+    TaxProfile("DE-VAT-STD", "DE", Decimal("0.19"), "German VAT standard rate"),
+    TaxProfile("EU-REVERSE", "EU", Decimal("0"), "Reverse charge, customer accounts for VAT"),
+)
+
+ROLES: tuple[str, ...] = ("partner", "manager", "senior_consultant", "consultant", "analyst")
+
+_DEFAULT_RATES = {
+    "partner": "350", "manager": "250", "senior_consultant": "190",
+    "consultant": "150", "analyst": "110",
+}
+
+ROLE_RATES: tuple[RoleRate, ...] = tuple(
+    RoleRate(role, Money.of(amount, cur))
+    for cur in ("USD", "GBP", "EUR")
+    for role, amount in _DEFAULT_RATES.items()
+)
+
+PROJECT_TEMPLATES: tuple[ProjectTemplate, ...] = (
+    ProjectTemplate("implementation", "Implementation", (
+        WbsTaskTemplate("1", "Discovery"), WbsTaskTemplate("2", "Design"),
+        WbsTaskTemplate("3", "Build"), WbsTaskTemplate("4", "Test"),
+        WbsTaskTemplate("5", "Deploy"), WbsTaskTemplate("9", "Internal", billable=False),
+    )),
+    ProjectTemplate("advisory", "Advisory", (
+        WbsTaskTemplate("1", "Assessment"), WbsTaskTemplate("2", "Recommendations"),
+        WbsTaskTemplate("9", "Internal", billable=False),
+    )),
+    ProjectTemplate("managed_service", "Managed service", (
+        WbsTaskTemplate("1", "Run"), WbsTaskTemplate("2", "Improve"),
+        WbsTaskTemplate("9", "Internal", billable=False),
+    )),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceData:
+    entities: tuple[LegalEntity, ...] = LEGAL_ENTITIES
+    tax_profiles: tuple[TaxProfile, ...] = TAX_PROFILES
+    role_rates: tuple[RoleRate, ...] = ROLE_RATES
+    templates: tuple[ProjectTemplate, ...] = PROJECT_TEMPLATES
+
+    def entity(self, code: str) -> LegalEntity | None:
+        return next((e for e in self.entities if e.code == code), None)
+
+    def tax_profile(self, code: str) -> TaxProfile | None:
+        return next((t for t in self.tax_profiles if t.code == code), None)
+
+    def template(self, code: str) -> ProjectTemplate | None:
+        return next((t for t in self.templates if t.code == code), None)
+
+
+DEFAULT_REFERENCE = ReferenceData()
