@@ -1,0 +1,1 @@
+"""Pure billing engine: rate resolution, billable items, invoice assembly. No I/O."""

@@ -1,0 +1,118 @@
+"""Invoice assembly: billable items → invoice lines → totals, tax and the journal entry.
+
+Lines group items by (source, unit price, description group) so that an invoice reads like
+one; each line's amount is the exact sum of its items, so lines always sum to the items.
+Tax is computed once on the subtotal, rounded half-up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from syncline.billing.items import BillableItem, ItemSource
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.journal import JournalEntry, Side, line
+from syncline.ledger.money import Money, total
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    description: str
+    quantity: Decimal
+    unit_price: Money
+    amount: Money
+    item_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    number: str
+    entity_code: str
+    contract_number: str
+    customer_name: str
+    currency: str
+    invoice_date: date
+    period: str  # YYYY-MM
+    lines: tuple[InvoiceLine, ...]
+    subtotal: Money
+    tax_code: str
+    tax_rate: Decimal
+    tax: Money
+    total: Money
+    due_date: date
+    service_line: str
+
+
+def group_lines(items: Sequence[BillableItem]) -> tuple[InvoiceLine, ...]:
+    groups: dict[tuple[str, str, Money], list[BillableItem]] = defaultdict(list)
+    for it in items:
+        if it.source is ItemSource.TIME:
+            label = it.description.split(" time ")[0].replace("_", " ").title() + " time"
+        else:
+            label = it.description
+        groups[(it.source.value, label, it.unit_price)].append(it)
+    out = []
+    for (_, label, unit_price), members in sorted(groups.items(), key=lambda kv: kv[0][:2]):
+        members.sort(key=lambda i: i.key)
+        out.append(InvoiceLine(
+            description=label,
+            quantity=sum((m.quantity for m in members), Decimal(0)),
+            unit_price=unit_price,
+            amount=total((m.amount for m in members), unit_price.currency),
+            item_keys=tuple(m.key for m in members),
+        ))
+    return tuple(out)
+
+
+def assemble_invoice(
+    *, number: str, entity_code: str, contract_number: str, customer_name: str, currency: str,
+    invoice_date: date, period: str, items: Sequence[BillableItem], tax_code: str,
+    tax_rate: Decimal, payment_terms_days: int, service_line: str,
+) -> Invoice:
+    lines = group_lines(items)
+    subtotal = total((ln.amount for ln in lines), currency)
+    tax = (subtotal * tax_rate).rounded()
+    return Invoice(
+        number=number, entity_code=entity_code, contract_number=contract_number,
+        customer_name=customer_name, currency=currency, invoice_date=invoice_date,
+        period=period, lines=lines, subtotal=subtotal, tax_code=tax_code, tax_rate=tax_rate,
+        tax=tax, total=subtotal + tax,
+        due_date=date.fromordinal(invoice_date.toordinal() + payment_terms_days),
+        service_line=service_line,
+    )
+
+
+def invoice_entry(invoice: Invoice, chart: ChartOfAccounts) -> JournalEntry:
+    """Release of an invoice: Dr AR (gross) / Cr revenue by service line / Cr tax payable."""
+    lines = [
+        line(chart.code("accounts_receivable"), Side.DEBIT, invoice.total,
+             f"invoice {invoice.number}"),
+        line(chart.code(f"revenue:{invoice.service_line}"), Side.CREDIT, invoice.subtotal,
+             f"invoice {invoice.number} {invoice.contract_number}"),
+    ]
+    if not invoice.tax.is_zero:
+        lines.append(line(chart.code("tax_payable"), Side.CREDIT, invoice.tax,
+                          f"{invoice.tax_code} on {invoice.number}"))
+    return JournalEntry(
+        entity_id=invoice.entity_code, posting_date=invoice.invoice_date,
+        description=f"Invoice {invoice.number} to {invoice.customer_name}",
+        lines=tuple(lines), source_type="invoice", source_id=invoice.number,
+    )
+
+
+def labor_cost_entry(entity_code: str, period_end: date, period: str, cost: Money,
+                     chart: ChartOfAccounts) -> JournalEntry:
+    """Approved time costed at HR cost rates: Dr labor cost / Cr accrued payroll."""
+    return JournalEntry(
+        entity_id=entity_code, posting_date=period_end,
+        description=f"Labor cost of approved time {period}",
+        lines=(
+            line(chart.code("labor_cost"), Side.DEBIT, cost, f"approved time {period}"),
+            line(chart.code("accrued_payroll"), Side.CREDIT, cost, f"approved time {period}"),
+        ),
+        source_type="labor_cost", source_id=f"labor:{entity_code}:{period}",
+    )

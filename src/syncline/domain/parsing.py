@@ -1,0 +1,187 @@
+"""Map v1 event data (already schema-valid) to canonical commands, or to problems.
+
+Pure: checks that need only the message and the reference data live here; checks that need
+current state (is the project known? is the worker terminated?) live in the handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from syncline.domain.errors import BusinessDomain, Problem, Severity
+from syncline.domain.model import (
+    SERVICE_LINE_BY_TEMPLATE,
+    BillingType,
+    CompleteMilestone,
+    ContractLine,
+    ContractRate,
+    Customer,
+    Milestone,
+    OpenContract,
+    RecordApprovedTime,
+    ReverseTime,
+    TerminateWorker,
+    UpsertWorker,
+)
+from syncline.domain.reference import ReferenceData
+from syncline.ledger.money import Money, is_known_currency
+
+Data = Mapping[str, Any]
+
+
+def _finance(code: str, message: str, remediation: str, field: str, deal_id: str) -> Problem:
+    return Problem(code=code, domain=BusinessDomain.FINANCE, message=message,
+                   remediation=remediation, field=field, objects=(("deal", deal_id),))
+
+
+def parse_deal(data: Data, ref: ReferenceData) -> OpenContract | list[Problem]:
+    deal_id = str(data["deal_id"])
+    problems: list[Problem] = []
+    entity_code = data.get("legal_entity")
+    entity = ref.entity(entity_code) if entity_code else None
+    if not entity_code:
+        problems.append(_finance(
+            "deal.missing_legal_entity", f"deal {deal_id} has no legal entity",
+            "Set the contracting legal entity on the opportunity in the CRM, then re-send the "
+            "deal (or edit and replay this message).", "data.legal_entity", deal_id))
+    elif entity is None:
+        problems.append(_finance(
+            "deal.unknown_legal_entity", f"legal entity {entity_code!r} is not in the ERP",
+            "Use an ERP legal entity code, or create the entity in the ERP first.",
+            "data.legal_entity", deal_id))
+    tax = data.get("tax_profile")
+    if not tax:
+        problems.append(_finance(
+            "deal.missing_tax_profile", f"deal {deal_id} has no tax profile",
+            "Ask the tax team to assign the customer's tax profile in the CRM account, then "
+            "replay.", "data.tax_profile", deal_id))
+    elif ref.tax_profile(tax) is None:
+        problems.append(_finance(
+            "deal.unknown_tax_profile", f"tax profile {tax!r} is not configured",
+            "Configure the tax profile in the ERP or correct it on the deal.",
+            "data.tax_profile", deal_id))
+    currency = str(data["currency"])
+    if not is_known_currency(currency):
+        problems.append(_finance(
+            "deal.unknown_currency", f"currency {currency!r} is not an ISO 4217 code Syncline knows",
+            "Correct the deal currency in the CRM (e.g. USD, GBP, EUR) and replay.",
+            "data.currency", deal_id))
+    elif entity is not None and currency != entity.functional_currency:
+        problems.append(_finance(
+            "deal.foreign_currency", f"currency {currency} differs from {entity.code}'s "
+            f"functional currency {entity.functional_currency}",
+            "Foreign-currency contracts need an FX rate source; contract in the entity's "
+            "currency or configure FX rates, then replay.", "data.currency", deal_id))
+    project = data["project"]
+    if ref.template(project["template"]) is None:
+        problems.append(Problem(
+            "deal.unknown_template", BusinessDomain.PMO,
+            f"project template {project['template']!r} is unknown",
+            "Pick one of the PSA project templates.", "data.project.template",
+            objects=(("deal", deal_id),)))
+    contract = data["contract"]
+    start, end = date.fromisoformat(contract["start_date"]), date.fromisoformat(contract["end_date"])
+    if end < start:
+        problems.append(_finance(
+            "deal.dates_inverted", f"contract ends ({end}) before it starts ({start})",
+            "Correct the contract dates in the CPQ quote.", "data.contract.end_date", deal_id))
+    if problems:
+        return problems
+
+    def money(value: str) -> Money:
+        return Money.of(value, currency)
+
+    lines = tuple(
+        ContractLine(
+            line_id=ln["line_id"], kind=BillingType(ln["kind"]), description=ln["description"],
+            amount=money(ln["amount"]) if ln.get("amount") is not None else None,
+            estimated_hours=Decimal(ln["estimated_hours"]) if ln.get("estimated_hours") else None,
+        )
+        for ln in data["lines"]
+    )
+    billing_type = BillingType(contract["billing_type"])
+    for i, ln in enumerate(lines):
+        if ln.kind is not BillingType.TIME_AND_MATERIALS and ln.amount is None:
+            return [_finance(
+                "deal.line_without_amount", f"{ln.kind} line {ln.line_id} has no amount",
+                "Fixed-fee and retainer lines need an amount; correct the quote and replay.",
+                f"data.lines[{i}].amount", deal_id)]
+    return OpenContract(
+        deal_id=deal_id,
+        customer=Customer(data["customer"]["external_id"], data["customer"]["name"],
+                          data["customer"].get("country")),
+        entity_code=str(entity_code), tax_profile=str(tax), currency=currency,
+        number=contract["number"], start_date=start, end_date=end, billing_type=billing_type,
+        payment_terms_days=int(contract.get("payment_terms_days", 30)),
+        lines=lines,
+        rates=tuple(ContractRate(r["role"], money(r["rate"])) for r in data.get("rates", ())),
+        milestones=tuple(
+            Milestone(m["milestone_id"], m["name"], money(m["amount"]),
+                      date.fromisoformat(m["due_date"]) if m.get("due_date") else None)
+            for m in data.get("milestones", ())
+        ),
+        project_code=project["code"], project_name=project["name"], template=project["template"],
+        service_line=contract.get("service_line")
+        or SERVICE_LINE_BY_TEMPLATE.get(project["template"], "consulting"),
+    )
+
+
+def parse_worker(data: Data, sequence: int) -> UpsertWorker | list[Problem]:
+    cost = data["cost_rate"]
+    if not is_known_currency(cost["currency"]):
+        return [Problem("worker.unknown_currency", BusinessDomain.HR,
+                        f"cost rate currency {cost['currency']!r} is unknown",
+                        "Correct the worker's cost rate currency in the HRIS.",
+                        "data.cost_rate.currency", objects=(("worker", data["worker_id"]),))]
+    return UpsertWorker(
+        worker_id=data["worker_id"], name=data["name"], role=data["role"],
+        entity_code=data["legal_entity"], cost_rate=Money.of(cost["amount"], cost["currency"]),
+        status=data["status"], effective_date=date.fromisoformat(data["effective_date"]),
+        sequence=sequence,
+    )
+
+
+def parse_termination(data: Data) -> TerminateWorker:
+    return TerminateWorker(data["worker_id"], date.fromisoformat(data["termination_date"]))
+
+
+def parse_time(data: Data) -> RecordApprovedTime | list[Problem]:
+    entry_id = data["time_entry_id"]
+    objects = (("time_entry", entry_id), ("project", data["project_code"]),
+               ("worker", data["worker_id"]))
+    if data["approval_status"] != "approved":
+        return [Problem(
+            "time.not_approved", BusinessDomain.PMO,
+            f"time entry {entry_id} has approval status {data['approval_status']!r}, "
+            "only approved time is billed",
+            "Have the project manager approve (or reject) the timesheet in the PSA; the "
+            "approval event will flow through on its own.", "data.approval_status",
+            severity=Severity.MEDIUM, objects=objects)]
+    hours = Decimal(data["hours"])
+    if hours <= 0 or hours > 24 or hours.as_tuple().exponent < -2:  # type: ignore[operator]
+        return [Problem(
+            "time.bad_hours", BusinessDomain.PMO,
+            f"time entry {entry_id} has {hours} hours (expected more than 0, at most 24, "
+            "two decimals)", "Correct the hours in the PSA and re-approve.", "data.hours",
+            objects=objects)]
+    return RecordApprovedTime(
+        time_entry_id=entry_id, worker_id=data["worker_id"], project_code=data["project_code"],
+        task_code=data["task_code"], work_date=date.fromisoformat(data["work_date"]),
+        hours=hours, role=data["role"], billable=bool(data.get("billable", True)),
+        approval_status=data["approval_status"],
+    )
+
+
+def parse_time_rejection(data: Data) -> ReverseTime:
+    return ReverseTime(data["time_entry_id"], data.get("reason") or "rejected")
+
+
+def parse_milestone(data: Data) -> CompleteMilestone:
+    return CompleteMilestone(
+        milestone_id=data["milestone_id"], project_code=data["project_code"],
+        completed_on=date.fromisoformat(data["completed_on"]),
+        accepted_by=data["evidence"]["accepted_by"],
+    )
