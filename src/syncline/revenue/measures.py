@@ -1,0 +1,295 @@
+"""Step 5 measures of progress: one same-shaped function per method.
+
+Each function returns, for a sequence of cut-off days (ordinals, inclusive), the cumulative
+progress ``num / den`` and an ``extra`` amount recognised outside progress (uninstalled
+materials at zero margin, right-to-invoice amounts) with its planned total ``extra_total``.
+The schedule turns them into money: ``round((alloc - extra_total) * num / den) + extra``.
+Adding a method means adding a function to ``MEASURES``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from itertools import pairwise
+
+from syncline.revenue.calendar import month_index, month_start, months_ceil
+from syncline.revenue.model import (
+    Actual,
+    ActualKind,
+    Convention,
+    Estimate,
+    MethodKind,
+    Obligation,
+    RevenueError,
+)
+
+SCALE = 10_000  # quantities (hours, units, percent) as integers of 1/10,000
+
+
+def qty(value: Decimal) -> int:
+    return int((value * SCALE).to_integral_value())
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    num: tuple[int, ...]
+    den: tuple[int, ...]
+    extra: tuple[int, ...]
+    extra_total: tuple[int, ...]
+    basis: str  # what progress measures, for explanations
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationFacts:
+    actuals: tuple[Actual, ...]  # sorted by date
+    estimates: tuple[Estimate, ...]  # sorted by effective date
+    as_of: int  # ordinal: facts after it are unknown; later cut-offs are forecasts
+    currency_scale: int  # 10 ** minor unit
+
+
+def _cumulative(actuals: Sequence[Actual], kind: ActualKind, cutoffs: Sequence[int],
+                conv: Callable[[Decimal], int]) -> list[int]:
+    days = [a.date.toordinal() for a in actuals if a.kind is kind]
+    vals = [conv(a.quantity) for a in actuals if a.kind is kind]
+    acc = []
+    run = 0
+    for v in vals:
+        run += v
+        acc.append(run)
+    out = []
+    for c in cutoffs:
+        k = bisect_right(days, c)
+        out.append(acc[k - 1] if k else 0)
+    return out
+
+
+def _zeros(n: int) -> tuple[int, ...]:
+    return (0,) * n
+
+
+def _ones(n: int) -> tuple[int, ...]:
+    return (1,) * n
+
+
+def _measure_ratable(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts,
+                     convention: Convention) -> Measure:
+    n = len(cutoffs)
+    m = ob.method
+    if convention is Convention.DAILY:
+        s, total = ob.start.toordinal(), (ob.end - ob.start).days + 1
+        num = tuple(min(max(c - s + 1, 0), total) for c in cutoffs)
+        return Measure(num, (total,) * n, _zeros(n), _zeros(n), f"days elapsed of {total}")
+    if convention is Convention.MONTHLY_EVEN:
+        months = months_ceil(ob.start, ob.end)
+        m0 = month_index(ob.start)
+        nums = []
+        for c in cutoffs:
+            d = date.fromordinal(c)
+            k = month_index(d) - m0 + (1 if date.fromordinal(c + 1).day == 1 else 0)
+            nums.append(min(max(k, 0), months))
+        return Measure(tuple(nums), (months,) * n, _zeros(n), _zeros(n),
+                       f"whole months elapsed of {months}")
+    # time-based conventions: positions in seconds when instants are given, else in days
+    if m.start_instant is not None and m.end_instant is not None:
+        unit = 1
+        s_pos = _secs(m.start_instant)
+        e_pos = _secs(m.end_instant)
+
+        def pos(day: date) -> int:
+            return _secs(datetime.combine(day, time(0), tzinfo=UTC))
+
+        label = "seconds"
+    else:
+        unit = 86400
+        s_pos = ob.start.toordinal()
+        e_pos = ob.end.toordinal() + 1
+
+        def pos(day: date) -> int:
+            return day.toordinal()
+
+        label = "days"
+    total = e_pos - s_pos
+    if total <= 0:
+        raise RevenueError(f"obligations[{ob.id}].end", "service ends before it starts")
+    xs = [pos(date.fromordinal(c + 1)) for c in cutoffs]
+    if convention is Convention.EXACT_TIME:
+        num = tuple(min(max(x - s_pos, 0), total) for x in xs)
+        return Measure(num, (total,) * n, _zeros(n), _zeros(n), f"{label} elapsed of {total}")
+    # MONTHLY_PRORATED: part months by time, whole months evenly
+    start_day = (m.start_instant.date() if m.start_instant and unit == 1 else ob.start)
+    bounds = []
+    i = month_index(start_day) + 1
+    while True:
+        b = pos(month_start(i))
+        if b >= e_pos:
+            break
+        bounds.append(b)
+        i += 1
+    edges = [s_pos, *bounds, e_pos]
+    segs = list(pairwise(edges))
+    first_partial = pos(month_start(month_index(start_day))) != s_pos
+    last_partial = bool(bounds) and e_pos != pos(month_start(i))
+    full = [sg for k, sg in enumerate(segs)
+            if not (k == 0 and first_partial) and not (k == len(segs) - 1 and last_partial)]
+    if not full or len(segs) == 1:
+        num = tuple(min(max(x - s_pos, 0), total) for x in xs)
+        return Measure(num, (total,) * n, _zeros(n), _zeros(n), f"{label} elapsed of {total}")
+    df = segs[0][1] - segs[0][0] if first_partial else 0
+    dl = segs[-1][1] - segs[-1][0] if last_partial else 0
+    nf = len(full)
+    body = total - df - dl
+    nums = []
+    for x in xs:
+        v = 0
+        if first_partial:
+            v += min(max(x - segs[0][0], 0), df) * nf
+        v += sum(1 for a, b in full if x >= b) * body
+        if last_partial:
+            v += min(max(x - segs[-1][0], 0), dl) * nf
+        nums.append(v)
+    return Measure(tuple(nums), (total * nf,) * n, _zeros(n), _zeros(n),
+                   f"part months by {label}, {nf} whole months evenly")
+
+
+def _secs(t: datetime) -> int:
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return int(t.timestamp())
+
+
+def _estimate_at(ests: Sequence[Estimate], c: int) -> Estimate | None:
+    cur = None
+    for e in ests:
+        if e.effective.toordinal() <= c:
+            cur = e
+        else:
+            break
+    return cur
+
+
+def _measure_input(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts,
+                   hours: bool) -> Measure:
+    scale = SCALE if hours else f.currency_scale
+
+    def conv(v: Decimal) -> int:
+        return int((v * scale).to_integral_value())
+
+    kind = ActualKind.HOURS if hours else ActualKind.COST
+    done = _cumulative(f.actuals, kind, cutoffs, conv)
+    mats = (_cumulative(f.actuals, ActualKind.UNINSTALLED_MATERIAL, cutoffs, conv)
+            if not hours else [0] * len(cutoffs))
+    nums, dens, extra, xt = [], [], [], []
+    for k, c in enumerate(cutoffs):
+        est = _estimate_at(f.estimates, min(c, f.as_of))
+        if est is None:
+            nums.append(0)
+            dens.append(1)
+            extra.append(0)
+            xt.append(0)
+            continue
+        m_total = 0 if hours else conv(est.uninstalled_materials)
+        den = conv(est.total) - m_total
+        if den <= 0:
+            raise RevenueError(f"estimates[{ob.id}].total",
+                               "estimate at completion must exceed uninstalled materials")
+        nums.append(min(done[k], den))
+        dens.append(den)
+        extra.append(min(mats[k], m_total))
+        xt.append(m_total)
+    basis = ("hours incurred / estimated hours at completion" if hours else
+             "costs incurred / estimated costs at completion, both excluding uninstalled "
+             "materials and inefficiencies (55-21)")
+    return Measure(tuple(nums), tuple(dens), tuple(extra), tuple(xt), basis)
+
+
+def _measure_units(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
+    if ob.method.units is None or ob.method.units <= 0:
+        raise RevenueError(f"obligations[{ob.id}].method.units",
+                           "a positive unit count is required")
+    total = qty(ob.method.units)
+    done = _cumulative(f.actuals, ActualKind.UNITS, cutoffs, qty)
+    n = len(cutoffs)
+    return Measure(tuple(min(d, total) for d in done), (total,) * n, _zeros(n), _zeros(n),
+                   f"units delivered of {ob.method.units}")
+
+
+def _measure_milestones(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
+    weights = {ms.id: qty(ms.weight) for ms in ob.method.milestones}
+    total = sum(weights.values())
+    if total <= 0:
+        raise RevenueError(f"obligations[{ob.id}].method.milestones",
+                           "milestones with positive weights are required")
+    acc = sorted((a.date.toordinal(), a.ref) for a in f.actuals
+                 if a.kind is ActualKind.MILESTONE and a.ref in weights)
+    nums = []
+    for c in cutoffs:
+        seen = {ref for d, ref in acc if d <= c}
+        nums.append(sum(weights[r] for r in seen))
+    n = len(cutoffs)
+    return Measure(tuple(nums), (total,) * n, _zeros(n), _zeros(n),
+                   "weights of accepted milestones / all milestone weights")
+
+
+def _measure_percent(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
+    obs = [(a.date.toordinal(), qty(a.quantity)) for a in f.actuals
+           if a.kind is ActualKind.PERCENT]
+    nums = []
+    for c in cutoffs:
+        cur = 0
+        for d, v in obs:
+            if d <= c:
+                cur = v
+        nums.append(min(cur, 100 * SCALE))
+    n = len(cutoffs)
+    return Measure(tuple(nums), (100 * SCALE,) * n, _zeros(n), _zeros(n),
+                   "observed percent complete")
+
+
+def _measure_point(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
+    delivered = [a.date.toordinal() for a in f.actuals
+                 if a.kind in (ActualKind.DELIVERY, ActualKind.MILESTONE)]
+    when = min(delivered) if delivered else None
+    planned = (ob.method.delivery or ob.end).toordinal()
+    nums = []
+    for c in cutoffs:
+        if when is not None:
+            nums.append(1 if when <= c else 0)
+        else:  # not yet delivered: a forecast at the planned date, never before as_of
+            nums.append(1 if c > f.as_of and planned <= c else 0)
+    n = len(cutoffs)
+    return Measure(tuple(nums), _ones(n), _zeros(n), _zeros(n),
+                   "control transferred (delivery or acceptance)")
+
+
+def _measure_invoice(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
+    def conv(v: Decimal) -> int:
+        return int((v * f.currency_scale).to_integral_value())
+
+    done = _cumulative(f.actuals, ActualKind.BILLABLE, cutoffs, conv)
+    total = _cumulative(f.actuals, ActualKind.BILLABLE, [f.as_of], conv)[0]
+    n = len(cutoffs)
+    return Measure(_zeros(n), _ones(n), tuple(done), (total,) * n,
+                   "amount the entity has a right to invoice for work performed (B-16)")
+
+
+Measurer = Callable[[Obligation, Sequence[int], ObligationFacts, Convention], Measure]
+
+MEASURES: dict[MethodKind, Measurer] = {
+    MethodKind.RATABLE: _measure_ratable,
+    MethodKind.COST_TO_COST: lambda ob, c, f, _cv: _measure_input(ob, c, f, hours=False),
+    MethodKind.HOURS: lambda ob, c, f, _cv: _measure_input(ob, c, f, hours=True),
+    MethodKind.UNITS: lambda ob, c, f, _cv: _measure_units(ob, c, f),
+    MethodKind.MILESTONES: lambda ob, c, f, _cv: _measure_milestones(ob, c, f),
+    MethodKind.PERCENT_COMPLETE: lambda ob, c, f, _cv: _measure_percent(ob, c, f),
+    MethodKind.POINT_IN_TIME: lambda ob, c, f, _cv: _measure_point(ob, c, f),
+    MethodKind.RIGHT_TO_INVOICE: lambda ob, c, f, _cv: _measure_invoice(ob, c, f),
+}
+
+
+def measure(ob: Obligation, cutoffs: Sequence[int], facts: ObligationFacts,
+            default_convention: Convention) -> Measure:
+    return MEASURES[ob.method.kind](ob, cutoffs, facts, ob.method.convention or default_convention)
