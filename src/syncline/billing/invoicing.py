@@ -1,8 +1,9 @@
 """Invoice assembly: billable items → invoice lines → totals, tax and the journal entry.
 
-Lines group items by (source, unit price, description group) so that an invoice reads like
-one; each line's amount is the exact sum of its items, so lines always sum to the items.
-Tax is computed once on the subtotal, rounded half-up.
+Lines group items by (source, unit price, description group, deferred) so that an invoice
+reads like one; each line's amount is the exact sum of its items, so lines always sum to the
+items. Tax is computed once on the subtotal, rounded half-up. Release journals with
+functional-currency amounts and deferred revenue are in ``billing.journals``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from syncline.billing.fx import FxSnapshot
 from syncline.billing.items import BillableItem, ItemSource
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.journal import JournalEntry, Side, line
@@ -26,6 +28,7 @@ class InvoiceLine:
     unit_price: Money
     amount: Money
     item_keys: tuple[str, ...]
+    deferred: bool = False  # billed ahead of service: released to deferred revenue
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +48,21 @@ class Invoice:
     total: Money
     due_date: date
     service_line: str
+    fx: FxSnapshot | None = None  # contract currency → entity functional currency
+    notes: tuple[str, ...] = ()  # printed under the lines: held excess, reverse charge, …
 
 
 def group_lines(items: Sequence[BillableItem]) -> tuple[InvoiceLine, ...]:
-    groups: dict[tuple[str, str, Money], list[BillableItem]] = defaultdict(list)
+    groups: dict[tuple[str, str, Money, bool], list[BillableItem]] = defaultdict(list)
     for it in items:
         if it.source is ItemSource.TIME:
             label = it.description.split(" time ")[0].replace("_", " ").title() + " time"
         else:
             label = it.description
-        groups[(it.source.value, label, it.unit_price)].append(it)
+        groups[(it.source.value, label, it.unit_price, it.deferred)].append(it)
     out = []
-    for (_, label, unit_price), members in sorted(groups.items(), key=lambda kv: kv[0][:2]):
+    for (_, label, unit_price, deferred), members in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][3], kv[0][2].amount)):
         members.sort(key=lambda i: i.key)
         out.append(InvoiceLine(
             description=label,
@@ -64,6 +70,7 @@ def group_lines(items: Sequence[BillableItem]) -> tuple[InvoiceLine, ...]:
             unit_price=unit_price,
             amount=total((m.amount for m in members), unit_price.currency),
             item_keys=tuple(m.key for m in members),
+            deferred=deferred,
         ))
     return tuple(out)
 
@@ -72,6 +79,7 @@ def assemble_invoice(
     *, number: str, entity_code: str, contract_number: str, customer_name: str, currency: str,
     invoice_date: date, period: str, items: Sequence[BillableItem], tax_code: str,
     tax_rate: Decimal, payment_terms_days: int, service_line: str,
+    fx: FxSnapshot | None = None, notes: tuple[str, ...] = (),
 ) -> Invoice:
     lines = group_lines(items)
     subtotal = total((ln.amount for ln in lines), currency)
@@ -82,26 +90,16 @@ def assemble_invoice(
         period=period, lines=lines, subtotal=subtotal, tax_code=tax_code, tax_rate=tax_rate,
         tax=tax, total=subtotal + tax,
         due_date=date.fromordinal(invoice_date.toordinal() + payment_terms_days),
-        service_line=service_line,
+        service_line=service_line, fx=fx, notes=notes,
     )
 
 
 def invoice_entry(invoice: Invoice, chart: ChartOfAccounts) -> JournalEntry:
-    """Release of an invoice: Dr AR (gross) / Cr revenue by service line / Cr tax payable."""
-    lines = [
-        line(chart.code("accounts_receivable"), Side.DEBIT, invoice.total,
-             f"invoice {invoice.number}"),
-        line(chart.code(f"revenue:{invoice.service_line}"), Side.CREDIT, invoice.subtotal,
-             f"invoice {invoice.number} {invoice.contract_number}"),
-    ]
-    if not invoice.tax.is_zero:
-        lines.append(line(chart.code("tax_payable"), Side.CREDIT, invoice.tax,
-                          f"{invoice.tax_code} on {invoice.number}"))
-    return JournalEntry(
-        entity_id=invoice.entity_code, posting_date=invoice.invoice_date,
-        description=f"Invoice {invoice.number} to {invoice.customer_name}",
-        lines=tuple(lines), source_type="invoice", source_id=invoice.number,
-    )
+    """Release of an invoice: Dr AR (gross) / Cr revenue by service line (and deferred revenue
+    for lines billed in advance) / Cr tax payable; functional amounts when ``invoice.fx``."""
+    from syncline.billing.journals import release_entry  # journals builds on this module
+
+    return release_entry(invoice, chart)
 
 
 def labor_cost_entry(entity_code: str, period_end: date, period: str, cost: Money,
