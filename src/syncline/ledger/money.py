@@ -58,7 +58,7 @@ def quantum(currency: str) -> Decimal:
 
 
 def to_decimal(value: str | int | Decimal) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError("money amounts are never floats: pass a str, int or Decimal")
     try:
         result = Decimal(value)

@@ -1,0 +1,1 @@
+"""Adapters: the database (tables, unit of work, inbox/outbox) and other infrastructure."""

@@ -1,0 +1,1 @@
+"""The HTTP API (`/v1`): translates requests into service calls; errors map in one place."""

@@ -1,0 +1,61 @@
+"""The one place that chooses real or fake parts. Tests call the same `bootstrap`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from syncline.adapters.db.engine import make_engine, migrate
+from syncline.config import Settings
+from syncline.connectors.sandbox import sandbox_targets
+from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
+from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts
+from syncline.services import delivery
+from syncline.services.clock import Clock, system_clock
+from syncline.services.outcomes import Stats
+from syncline.services.processor import process_pending, sweep_parked
+
+
+@dataclass
+class Syncline:
+    settings: Settings
+    engine: Engine
+    ref: ReferenceData = DEFAULT_REFERENCE
+    chart: ChartOfAccounts = DEFAULT_CHART
+    clock: Clock = system_clock
+    targets: dict[str, Any] = field(default_factory=dict)
+    durable: bool = True  # deliver through DBOS workflows; False = inline (tests)
+
+    def process(self, progress: Any = None) -> Stats:
+        return process_pending(self.engine, self.ref, self.clock,
+                               batch_size=self.settings.batch_size, progress=progress)
+
+    def sweep(self, as_of: datetime | None = None) -> int:
+        return sweep_parked(self.engine, as_of=as_of or self.clock(),
+                            max_age=timedelta(hours=self.settings.park_max_age_hours),
+                            clock=self.clock)
+
+    def deliver(self, progress: Any = None) -> dict[str, int]:
+        if self.durable:
+            from syncline.workflows import delivery as wf
+
+            wf.launch(self.engine, self.targets, self.settings.workflow_db_url(), self.clock)
+            return wf.deliver_pending(self.engine, progress=progress)
+        counts = {"delivered": 0, "failed": 0}
+        for _, ids in delivery.groups(delivery.pending(self.engine)):
+            ok = delivery.deliver_group_inline(self.engine, self.targets, ids, self.clock)
+            counts["delivered" if ok else "failed"] += len(ids)
+        return counts
+
+
+def bootstrap(settings: Settings | None = None, *, clock: Clock = system_clock,
+              durable: bool = True, targets: dict[str, Any] | None = None) -> Syncline:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return Syncline(settings=settings, engine=engine, clock=clock,
+                    targets=targets if targets is not None else sandbox_targets(engine),
+                    durable=durable)

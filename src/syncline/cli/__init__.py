@@ -1,0 +1,1 @@
+"""The `syncline` command line: translates arguments into service calls, never decides."""

@@ -1,0 +1,328 @@
+"""`syncline` — demo, simulate, ingest, serve, exceptions, replay, billing."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from syncline.bootstrap import Syncline, bootstrap
+from syncline.config import Settings
+
+app = typer.Typer(help="Syncline keeps a services firm's CRM, HR, PSA, billing, revenue and ERP "
+                  "in step.", no_args_is_help=True, pretty_exceptions_enable=False)
+exceptions_app = typer.Typer(help="The exception queue: what needs a person.")
+billing_app = typer.Typer(help="Billing runs.")
+app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(billing_app, name="billing")
+try:  # the revenue engine's commands
+    from syncline.cli.revenue import app as revenue_app
+
+    app.add_typer(revenue_app, name="revenue")
+except ImportError:  # pragma: no cover - while the module is absent
+    pass
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(database_url: str | None) -> Settings:
+    return Settings(database_url=database_url) if database_url else Settings()
+
+
+def _progress(console: Console, quiet: bool) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, disable=quiet, transient=False)
+
+
+def ingest_lines(sys_: Syncline, lines: list[str], console: Console, quiet: bool) -> None:
+    from syncline.services.inbox import receive_many
+
+    chunk = 2000
+    with _progress(console, quiet) as progress:
+        recv = progress.add_task("Receiving (raw to inbox)", total=len(lines))
+        for start in range(0, len(lines), chunk):
+            with sys_.engine.begin() as conn:
+                receive_many(conn, lines[start:start + chunk], now=sys_.clock())
+            progress.advance(recv, min(chunk, len(lines) - start))
+        with sys_.engine.connect() as conn:
+            from syncline.adapters.db.tables import inbox
+
+            pending = len(conn.execute(select(inbox.c.id).where(
+                inbox.c.status == "received")).all())
+        apply = progress.add_task("Applying (units of work)", total=pending)
+        sys_.process(progress=lambda n: progress.advance(apply, n))
+
+
+def _reset_sqlite(settings: Settings) -> None:
+    url = make_url(settings.database_url)
+    if not url.drivername.startswith("sqlite") or not url.database:
+        return
+    for path in (url.database, settings.workflow_db_url().removeprefix("sqlite:///")):
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Simulation seed")] = 7,
+    customers: Annotated[int, typer.Option(help="Customers to simulate")] = 12,
+    workers: Annotated[int, typer.Option(help="Workers to simulate")] = 30,
+    months: Annotated[int, typer.Option(help="Months to simulate")] = 6,
+    delivery_faults: Annotated[bool, typer.Option(
+        help="Duplicates, reordering, late arrival")] = False,
+    data_faults: Annotated[bool, typer.Option(help="Inject bad records")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    database_url: Annotated[str | None, typer.Option(
+        help="Database (default: SYNCLINE_DATABASE_URL or ./var/syncline.db; "
+        "an SQLite file is recreated)")] = None,
+) -> None:
+    """Simulate a consulting firm, ingest its events, bill each month, print a summary."""
+    from syncline.services.billing_run import run_billing
+    from syncline.services.state import summary
+    from syncline.simulator import SimulationConfig, end_of_stream, simulate
+
+    started = time.perf_counter()
+    settings = _settings(database_url)
+    _reset_sqlite(settings)
+    console = err if as_json else out
+    cfg = SimulationConfig(seed=seed, customers=customers, workers=workers, months=months,
+                           delivery_faults=delivery_faults, data_faults=data_faults)
+    sim = simulate(cfg)
+    lines = sim.to_jsonl().splitlines()
+    console.print(f"[bold]Syncline demo[/] — seed {seed}: {customers} customers, {workers} "
+                  f"workers, {months} months from {cfg.start}; {len(lines):,} messages"
+                  + (" with delivery faults" if delivery_faults else "")
+                  + (" with data faults" if data_faults else ""))
+    sys_ = bootstrap(settings)
+    ingest_lines(sys_, lines, console, as_json)
+    stream_end = end_of_stream(sim)
+    sys_.sweep(as_of=stream_end + timedelta(hours=settings.park_max_age_hours))
+    periods = [f"{(cfg.start.year * 12 + cfg.start.month - 1 + i) // 12}-"
+               f"{(cfg.start.month - 1 + i) % 12 + 1:02d}" for i in range(months)]
+    with _progress(console, as_json) as progress:
+        task = progress.add_task("Monthly billing runs", total=len(periods))
+        for period in periods:
+            run_billing(sys_.engine, period, sys_.ref, sys_.chart, sys_.clock())
+            progress.advance(task)
+    from syncline.services import delivery as dl
+
+    total = len(dl.pending(sys_.engine))
+    with _progress(console, as_json) as progress:
+        task = progress.add_task("Delivering outbox (DBOS workflows)", total=total)
+        sys_.deliver(progress=lambda n: progress.advance(task, n))
+    with sys_.engine.connect() as conn:
+        result = summary(conn)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["database_url"] = settings.database_url
+    if as_json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+        return
+    _print_summary(result)
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    table = Table(title="Syncline demo summary", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key in ("events_received", "events_applied", "duplicates_ignored", "parked", "released",
+                "rejected", "failed", "stale", "customers", "contracts", "projects",
+                "billable_items", "invoices", "journal_entries", "outbox_delivered",
+                "outbox_pending"):
+        table.add_row(key.replace("_", " "), f"{s[key]:,}")
+    for cur, amount in s["invoiced_by_currency"].items():
+        table.add_row(f"invoiced ({cur})", f"{Decimal(amount):,}")
+    exc = s["exceptions_by_domain"]
+    table.add_row("open exceptions", ", ".join(f"{d}: {n}" for d, n in exc.items()) or "none")
+    table.add_row("trial balance balanced", "yes" if s["trial_balance_balanced"] else "[red]NO")
+    table.add_row("state fingerprint", s["state_fingerprint"][:16] + "…")
+    table.add_row("time", f"{s['seconds']} s")
+    out.print(table)
+    out.print("\nNext: [bold]syncline exceptions list[/] to see what needs a person, and "
+              "[bold]syncline serve[/] to start the API on http://127.0.0.1:8000 "
+              "(docs at /docs).")
+
+
+@app.command("simulate")
+def simulate_cmd(
+    seed: Annotated[int, typer.Option()] = 7,
+    customers: Annotated[int, typer.Option()] = 12,
+    workers: Annotated[int, typer.Option()] = 30,
+    months: Annotated[int, typer.Option()] = 6,
+    delivery_faults: Annotated[bool, typer.Option()] = False,
+    data_faults: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Write a simulated firm's CloudEvents as JSON lines to stdout."""
+    from syncline.simulator import SimulationConfig, simulate
+
+    sim = simulate(SimulationConfig(seed=seed, customers=customers, workers=workers,
+                                    months=months, delivery_faults=delivery_faults,
+                                    data_faults=data_faults))
+    sys.stdout.write(sim.to_jsonl())
+
+
+@app.command()
+def ingest(
+    file: Annotated[str, typer.Argument(help="A JSON-lines file of CloudEvents, or - for stdin")],
+    database_url: Annotated[str | None, typer.Option()] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    deliver: Annotated[bool, typer.Option(help="Deliver the outbox afterwards")] = True,
+) -> None:
+    """Receive and apply a stream of events (every line kept raw, bad ones rejected)."""
+    from syncline.services.state import summary
+
+    if file == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(file)
+        if not path.exists():
+            err.print(f"[red]No such file:[/] {file}")
+            raise typer.Exit(2)
+        text = path.read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    sys_ = bootstrap(_settings(database_url))
+    ingest_lines(sys_, lines, err, quiet)
+    sys_.sweep()
+    if deliver:
+        sys_.deliver()
+    with sys_.engine.connect() as conn:
+        s = summary(conn)
+    keys = ("events_received", "events_applied", "duplicates_ignored", "parked", "released",
+            "rejected", "failed", "exceptions_by_domain")
+    out.print_json(data={k: s[k] for k in keys})
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Start the HTTP API (FastAPI, /v1). Needs an API key: SYNCLINE_API_KEYS."""
+    import secrets
+
+    import uvicorn
+
+    from syncline.api.app import create_app
+
+    settings = _settings(database_url)
+    if not settings.keys():
+        key = secrets.token_urlsafe(24)
+        settings = settings.model_copy(update={"api_keys": key})
+        err.print(f"No SYNCLINE_API_KEYS set: this run's API key is [bold]{key}[/] "
+                  "(send it as the X-API-Key header).")
+    uvicorn.run(create_app(bootstrap(settings)), host=host, port=port)
+
+
+@exceptions_app.command("list")
+def exceptions_list(
+    status: Annotated[str, typer.Option(help="open | resolved | skipped | all")] = "open",
+    domain: Annotated[str | None, typer.Option(help="finance | pmo | hr | it | billing")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """List exceptions (open ones by default)."""
+    from syncline.services.exceptions import list_exceptions
+
+    sys_ = bootstrap(_settings(database_url))
+    with sys_.engine.connect() as conn:
+        rows = list_exceptions(conn, status=None if status == "all" else status, domain=domain)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    table = Table(title=f"Exceptions ({status})")
+    for col in ("id", "domain", "severity", "code", "message"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.id, r.domain, r.severity, r.code, r.message)
+    out.print(table)
+    out.print(f"{len(rows)} exception(s). `syncline exceptions show ID` for remediation and "
+              "lineage.")
+
+
+@exceptions_app.command("show")
+def exceptions_show(
+    exception_id: Annotated[str, typer.Argument()],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """One exception: what is wrong, what to do, and where it came from."""
+    from syncline.services.exceptions import get_exception
+
+    sys_ = bootstrap(_settings(database_url))
+    with sys_.engine.connect() as conn:
+        found = get_exception(conn, exception_id)
+    if found is None:
+        err.print(f"[red]No exception {exception_id}[/]")
+        raise typer.Exit(1)
+    view, lineage = found
+    if as_json:
+        print(json.dumps({"exception": view.as_dict(), "lineage": lineage}, indent=2,
+                         default=str))
+        return
+    out.print(f"[bold]{view.id}[/]  {view.domain} / {view.severity} / {view.status}")
+    out.print(f"[bold]What:[/] {view.message}")
+    out.print(f"[bold]Field:[/] {view.field or '-'}")
+    out.print(f"[bold]Do:[/] {view.remediation}")
+    out.print(f"[bold]Objects:[/] {', '.join(f'{k} {v}' for k, v in view.objects) or '-'}")
+    if "inbox" in lineage:
+        msg = lineage["inbox"]
+        out.print(f"[bold]Message:[/] {msg['id']} {msg['type']} from {msg['source']} "
+                  f"(status {msg['status']}); replay with `syncline replay {msg['id']}`")
+        out.print(lineage["raw"][:2000])
+
+
+@app.command()
+def replay(
+    inbox_id: Annotated[str, typer.Argument(help="The inbox id (inb_…) of the message")],
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Re-apply one stored message, idempotently."""
+    from syncline.services.processor import replay as do_replay
+
+    sys_ = bootstrap(_settings(database_url))
+    try:
+        status, _ = do_replay(sys_.engine, inbox_id, sys_.ref, sys_.clock)
+    except KeyError:
+        err.print(f"[red]No inbox message {inbox_id}[/]")
+        raise typer.Exit(1) from None
+    sys_.deliver()
+    out.print(f"{inbox_id}: {status}")
+
+
+@billing_app.command("run")
+def billing_run(
+    period: Annotated[str, typer.Option(help="YYYY-MM")],
+    entity: Annotated[str | None, typer.Option(help="Legal entity code")] = None,
+    dry_run: Annotated[bool, typer.Option()] = False,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Run the billing cycle for a month (idempotent)."""
+    import re
+
+    from syncline.services.billing_run import run_billing
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
+        raise typer.Exit(2)
+    sys_ = bootstrap(_settings(database_url))
+    result = run_billing(sys_.engine, period, sys_.ref, sys_.chart, sys_.clock(), entity=entity,
+                         dry_run=dry_run)
+    if not dry_run:
+        sys_.deliver()
+    out.print_json(data={"period": period, "dry_run": dry_run, "invoices": result.invoices,
+                         "journal_entries": result.journal_entries,
+                         "retainer_items": result.retainer_items,
+                         "totals": {k: str(v) for k, v in result.totals.items()}})
+

@@ -1,0 +1,31 @@
+"""One typed settings object, read only at the edge (environment variables `SYNCLINE_*`)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SYNCLINE_", extra="ignore")
+
+    database_url: str = "sqlite:///./var/syncline.db"
+    dbos_system_url: str | None = None  # default: beside the database (SQLite) or the same PG
+    api_keys: str = ""  # comma-separated; `syncline serve` makes one when empty
+    park_max_age_hours: int = 72
+    batch_size: int = 1000
+
+    def workflow_db_url(self) -> str:
+        if self.dbos_system_url:
+            return self.dbos_system_url
+        url = make_url(self.database_url)
+        if url.drivername.startswith("sqlite"):
+            db = url.database or "syncline.db"
+            if db == ":memory:":
+                return "sqlite:///./var/syncline-dbos.sqlite"
+            base = db[:-3] if db.endswith(".db") else db
+            return f"sqlite:///{base}-dbos.sqlite"
+        return url.render_as_string(hide_password=False)
+
+    def keys(self) -> set[str]:
+        return {k.strip() for k in self.api_keys.split(",") if k.strip()}

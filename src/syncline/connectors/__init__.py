@@ -1,0 +1,1 @@
+"""Connectors to source and target systems: one package per vendor, plus the sandboxes."""

@@ -1,0 +1,1 @@
+"""Use cases: receive, apply (handlers in their table), billing runs, queries."""

@@ -1,0 +1,118 @@
+"""Deliver outbox rows to target systems: the steps the durable workflows run.
+
+A target (ERP, PSA …) implements `Target`; the idempotency key sent is the outbox id, so a
+retried or replayed delivery never creates a second object. Provisioning rows that share a
+`group_key` form a saga: ERP customer → PSA project → budget/billing rule; when a later step is
+refused for good, the earlier ones are compensated (undone) in reverse order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, update
+
+from syncline.adapters.db.tables import outbox, projects
+from syncline.domain.errors import BusinessDomain, Problem, Severity
+from syncline.services.clock import Clock, iso
+from syncline.services.exceptions import raise_exception
+
+
+class TransientFailure(Exception):
+    """The target is unavailable: retry with backoff."""
+
+
+class Refused(Exception):
+    """The target refused the command for good (validation): no retry; compensate."""
+
+
+class Target(Protocol):
+    name: str
+
+    def deliver(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> str: ...
+
+    def compensate(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    outbox_id: str
+    kind: str
+    target: str
+    group_key: str | None
+
+
+def pending(engine: Engine, limit: int = 10_000) -> list[Pending]:
+    with engine.connect() as conn:
+        return [Pending(r.id, r.kind, r.target, r.group_key) for r in conn.execute(
+            select(outbox.c.id, outbox.c.kind, outbox.c.target, outbox.c.group_key)
+            .where(outbox.c.status == "pending").order_by(outbox.c.seq).limit(limit))]
+
+
+def send(engine: Engine, targets: dict[str, Target], outbox_id: str) -> str:
+    with engine.begin() as conn:
+        row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()
+        conn.execute(update(outbox).where(outbox.c.id == outbox_id)
+                     .values(attempts=outbox.c.attempts + 1))
+    return targets[row.target].deliver(row.kind, json.loads(row.payload), outbox_id)
+
+
+def compensate(engine: Engine, targets: dict[str, Target], outbox_id: str) -> None:
+    with engine.begin() as conn:
+        row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()
+        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(status="compensated"))
+    targets[row.target].compensate(row.kind, json.loads(row.payload), outbox_id)
+
+
+def mark_delivered(engine: Engine, outbox_id: str, clock: Clock) -> None:
+    with engine.begin() as conn:
+        row = conn.execute(select(outbox.c.kind, outbox.c.payload).where(
+            outbox.c.id == outbox_id)).one()
+        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
+            status="delivered", delivered_at=iso(clock()), last_error=None))
+        if row.kind == "psa.budget.update":  # last step of provisioning: the project is live
+            code = json.loads(row.payload)["code"]
+            conn.execute(update(projects).where(projects.c.code == code)
+                         .values(status="active"))
+
+
+def mark_failed(engine: Engine, outbox_id: str, error: str, clock: Clock) -> str:
+    """Record a delivery that gave up, and open one IT exception for it."""
+    with engine.begin() as conn:
+        row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()
+        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
+            status="failed", last_error=error))
+        return raise_exception(conn, Problem(
+            "delivery.failed", BusinessDomain.IT,
+            f"{row.kind} to {row.target} failed: {error}",
+            f"Fix the cause in {row.target.upper()} (or the payload), then retry the delivery: "
+            "`syncline replay-outbox` re-sends it with the same idempotency key.",
+            severity=Severity.HIGH, objects=(("outbox", outbox_id),)),
+            now=clock(), outbox_id=outbox_id, correlation_id=row.correlation_id)
+
+
+def deliver_group_inline(engine: Engine, targets: dict[str, Target], ids: list[str],
+                         clock: Clock) -> bool:
+    """The saga without a workflow engine (tests, and the model the workflow follows)."""
+    done: list[str] = []
+    for oid in ids:
+        try:
+            send(engine, targets, oid)
+        except Exception as err:
+            for prev in reversed(done):
+                compensate(engine, targets, prev)
+            mark_failed(engine, oid, f"{type(err).__name__}: {err}", clock)
+            return False
+        mark_delivered(engine, oid, clock)
+        done.append(oid)
+    return True
+
+
+def groups(rows: list[Pending]) -> list[tuple[str, list[str]]]:
+    """Pending rows as (workflow key, outbox ids): a saga per group, else one row each."""
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r.group_key or r.outbox_id, []).append(r.outbox_id)
+    return list(out.items())

@@ -1,0 +1,109 @@
+"""The exception queue: one record per failure that needs a person, with its actions audited."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from syncline.adapters.db.tables import exception_actions, exceptions, inbox, parked
+from syncline.domain.errors import Problem
+from syncline.services.clock import iso
+from syncline.services.ids import new_id
+
+
+def raise_exception(
+    conn: Connection, problem: Problem, *, now: datetime, inbox_id: str | None = None,
+    outbox_id: str | None = None, correlation_id: str | None = None,
+) -> str:
+    exc_id = new_id("exc")
+    conn.execute(exceptions.insert().values(
+        id=exc_id, code=problem.code, domain=problem.domain.value,
+        severity=problem.severity.value, message=problem.message,
+        remediation=problem.remediation, field=problem.field,
+        objects=json.dumps([list(o) for o in problem.objects]),
+        correlation_id=correlation_id, inbox_id=inbox_id, outbox_id=outbox_id, status="open",
+        created_at=iso(now),
+    ))
+    return exc_id
+
+
+def resolve(conn: Connection, exc_id: str, *, now: datetime, actor: str, action: str,
+            reason: str, status: str = "resolved") -> None:
+    conn.execute(update(exceptions).where(exceptions.c.id == exc_id).values(
+        status=status, resolved_at=iso(now), resolution=reason))
+    conn.execute(exception_actions.insert().values(
+        exception_id=exc_id, action=action, actor=actor, reason=reason, at=iso(now)))
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionView:
+    id: str
+    code: str
+    domain: str
+    severity: str
+    status: str
+    message: str
+    remediation: str
+    field: str | None
+    objects: list[list[str]]
+    correlation_id: str | None
+    inbox_id: str | None
+    outbox_id: str | None
+    created_at: str
+    resolution: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__) if hasattr(self, "__dict__") else {
+            f: getattr(self, f) for f in self.__slots__}
+
+
+def _view(row: Any) -> ExceptionView:
+    return ExceptionView(
+        id=row.id, code=row.code, domain=row.domain, severity=row.severity, status=row.status,
+        message=row.message, remediation=row.remediation, field=row.field,
+        objects=json.loads(row.objects), correlation_id=row.correlation_id,
+        inbox_id=row.inbox_id, outbox_id=row.outbox_id, created_at=row.created_at,
+        resolution=row.resolution,
+    )
+
+
+def list_exceptions(conn: Connection, *, status: str | None = "open",
+                    domain: str | None = None, limit: int = 500) -> list[ExceptionView]:
+    q = select(exceptions).order_by(exceptions.c.created_at, exceptions.c.id).limit(limit)
+    if status:
+        q = q.where(exceptions.c.status == status)
+    if domain:
+        q = q.where(exceptions.c.domain == domain)
+    return [_view(r) for r in conn.execute(q)]
+
+
+def get_exception(conn: Connection, exc_id: str) -> tuple[ExceptionView, dict[str, Any]] | None:
+    """The exception and its lineage: the inbox message (raw), park history and actions."""
+    row = conn.execute(select(exceptions).where(exceptions.c.id == exc_id)).first()
+    if row is None:
+        return None
+    lineage: dict[str, Any] = {"actions": [
+        dict(a._mapping) for a in conn.execute(
+            select(exception_actions).where(exception_actions.c.exception_id == exc_id)
+            .order_by(exception_actions.c.id))
+    ]}
+    if row.inbox_id:
+        msg = conn.execute(select(inbox).where(inbox.c.id == row.inbox_id)).first()
+        if msg is not None:
+            lineage["inbox"] = {k: v for k, v in msg._mapping.items() if k != "raw"}
+            lineage["raw"] = msg.raw
+        lineage["parked"] = [dict(p._mapping) for p in conn.execute(
+            select(parked).where(parked.c.inbox_id == row.inbox_id).order_by(parked.c.id))]
+    return _view(row), lineage
+
+
+def counts_by_domain(conn: Connection) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in conn.execute(select(exceptions.c.domain, exceptions.c.status)):
+        if r.status == "open":
+            out[r.domain] = out.get(r.domain, 0) + 1
+    return dict(sorted(out.items()))

@@ -1,0 +1,406 @@
+"""One short handler per inbound event type; `HANDLERS` is the table of contents.
+
+Each handler maps the event's data to a canonical command (pure parsing in `domain`), checks
+what needs state, writes the state changes and outbox rows on the batch's connection, and
+returns an outcome. Handlers are idempotent on natural keys, so a replay changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from syncline.adapters.db.tables import (
+    billable_items,
+    contract_lines,
+    contract_rates,
+    contracts,
+    customers,
+    milestones,
+    outbox,
+    projects,
+    time_entries,
+    wbs_tasks,
+    worker_versions,
+    workers,
+    xref,
+)
+from syncline.billing.items import BillableItem, ItemStatus, milestone_item, time_item
+from syncline.billing.rates import RateEntry, RateNotFound, Scope, resolve_rate
+from syncline.domain.errors import BusinessDomain, Missing, Problem, Severity
+from syncline.domain.model import BillingType, OpenContract
+from syncline.domain.parsing import (
+    parse_deal,
+    parse_milestone,
+    parse_termination,
+    parse_time,
+    parse_time_rejection,
+    parse_worker,
+)
+from syncline.domain.reference import ReferenceData
+from syncline.ledger.money import Money
+from syncline.services.clock import iso
+from syncline.services.exceptions import raise_exception
+from syncline.services.ids import new_id
+from syncline.services.outcomes import Applied, Failed, Outcome, Parked
+
+
+@dataclass
+class Batch:
+    """What handlers share inside one unit of work (one transaction)."""
+
+    conn: Connection
+    ref: ReferenceData
+    now: datetime
+    inbox_id: str = ""
+    correlation_id: str | None = None
+    sequence: int | None = None
+    latest_sequence: int | None = None
+    _projects: dict[str, Any] = field(default_factory=dict)
+    _rates: dict[str, tuple[RateEntry, ...]] = field(default_factory=dict)
+    _outbox_seq: int | None = None
+
+    def project(self, code: str) -> Any | None:
+        if code not in self._projects:
+            row = self.conn.execute(
+                select(projects.c.id, projects.c.code, projects.c.status, contracts.c.number,
+                       contracts.c.id.label("contract_id"), contracts.c.currency,
+                       contracts.c.billing_type, contracts.c.customer_id,
+                       contracts.c.entity_code)
+                .join(contracts, contracts.c.id == projects.c.contract_id)
+                .where(projects.c.code == code)).first()
+            if row is None:
+                return None
+            tasks = {t.code: t.billable for t in self.conn.execute(
+                select(wbs_tasks.c.code, wbs_tasks.c.billable)
+                .where(wbs_tasks.c.project_id == row.id))}
+            self._projects[code] = (row, tasks)
+        return self._projects[code]
+
+    def rates(self, contract_id: str, currency: str) -> tuple[RateEntry, ...]:
+        if contract_id not in self._rates:
+            own = tuple(
+                RateEntry(r.role, Money(r.rate, r.currency), Scope.CONTRACT, contract_id)
+                for r in self.conn.execute(
+                    select(contract_rates).where(contract_rates.c.contract_id == contract_id)))
+            defaults = tuple(RateEntry(rr.role, rr.rate, Scope.DEFAULT)
+                             for rr in self.ref.role_rates if rr.rate.currency == currency)
+            self._rates[contract_id] = own + defaults
+        return self._rates[contract_id]
+
+    def emit(self, kind: str, target: str, payload: Mapping[str, Any],
+             group_key: str | None = None) -> str:
+        if self._outbox_seq is None:
+            from sqlalchemy import func
+            self._outbox_seq = (self.conn.execute(select(func.max(outbox.c.seq))).scalar() or 0)
+        self._outbox_seq += 1
+        out_id = new_id("out")
+        self.conn.execute(outbox.insert().values(
+            id=out_id, seq=self._outbox_seq, kind=kind, target=target, group_key=group_key,
+            payload=json.dumps(payload, sort_keys=True, default=str),
+            correlation_id=self.correlation_id, status="pending", attempts=0,
+            created_at=iso(self.now)))
+        return out_id
+
+
+Handler = Callable[[Batch, Mapping[str, Any]], Outcome]
+
+
+def _xref(b: Batch, system: str, object_type: str, external_id: str, syncline_id: str) -> None:
+    b.conn.execute(xref.insert().values(system=system, object_type=object_type,
+                                        external_id=external_id, syncline_id=syncline_id))
+
+
+# --- deal.closed_won ---------------------------------------------------------------------------
+def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    cmd = parse_deal(data, b.ref)
+    if isinstance(cmd, list):
+        return Failed(tuple(cmd))
+    if b.conn.execute(select(contracts.c.id).where(contracts.c.deal_id == cmd.deal_id)).first():
+        return Applied(note="contract already open (idempotent)")
+    clash = b.conn.execute(select(contracts.c.deal_id).where(
+        contracts.c.number == cmd.number)).first()
+    pclash = b.conn.execute(
+        select(projects.c.id).where(projects.c.code == cmd.project_code)).first()
+    if clash or pclash:
+        return Failed((Problem(
+            "deal.duplicate_number", BusinessDomain.FINANCE,
+            f"contract number {cmd.number} or project code {cmd.project_code} is already used "
+            "by another deal", "Give the deal a unique contract number / project code in CPQ.",
+            "data.contract.number", objects=(("deal", cmd.deal_id),)),))
+    customer_id = _ensure_customer(b, cmd)
+    contract_id = new_id("ctr")
+    b.conn.execute(contracts.insert().values(
+        id=contract_id, number=cmd.number, deal_id=cmd.deal_id, customer_id=customer_id,
+        entity_code=cmd.entity_code, tax_profile=cmd.tax_profile, currency=cmd.currency,
+        start_date=cmd.start_date.isoformat(), end_date=cmd.end_date.isoformat(),
+        billing_type=cmd.billing_type.value, payment_terms_days=cmd.payment_terms_days,
+        service_line=cmd.service_line, version=1, correlation_id=b.correlation_id))
+    _xref(b, "crm", "deal", cmd.deal_id, contract_id)
+    if cmd.lines:
+        b.conn.execute(contract_lines.insert(), [
+            {"contract_id": contract_id, "line_id": ln.line_id, "kind": ln.kind.value,
+             "description": ln.description,
+             "amount": ln.amount.amount if ln.amount else None,
+             "estimated_hours": ln.estimated_hours} for ln in cmd.lines])
+    if cmd.rates:
+        b.conn.execute(contract_rates.insert(), [
+            {"contract_id": contract_id, "role": r.role, "rate": r.rate.amount,
+             "currency": r.rate.currency} for r in cmd.rates])
+    if cmd.milestones:
+        b.conn.execute(milestones.insert(), [
+            {"id": new_id("mil"), "milestone_id": m.milestone_id, "contract_id": contract_id,
+             "name": m.name, "amount": m.amount.amount,
+             "due_date": m.due_date.isoformat() if m.due_date else None}
+            for m in cmd.milestones])
+    project_id = new_id("prj")
+    b.conn.execute(projects.insert().values(
+        id=project_id, code=cmd.project_code, name=cmd.project_name, contract_id=contract_id,
+        template=cmd.template, status="provisioning"))
+    _xref(b, "psa", "project", cmd.project_code, project_id)
+    template = b.ref.template(cmd.template)
+    assert template is not None  # parse_deal checked it
+    b.conn.execute(wbs_tasks.insert(), [
+        {"project_id": project_id, "code": t.code, "name": t.name, "billable": t.billable}
+        for t in template.tasks])
+    _provision(b, cmd, customer_id, contract_id, project_id)
+    return Applied(provides=(f"project:{cmd.project_code}",))
+
+
+def _ensure_customer(b: Batch, cmd: OpenContract) -> str:
+    row = b.conn.execute(select(customers.c.id).where(
+        customers.c.external_id == cmd.customer.external_id)).first()
+    if row is not None:
+        return str(row.id)
+    customer_id = new_id("cus")
+    b.conn.execute(customers.insert().values(
+        id=customer_id, external_id=cmd.customer.external_id, name=cmd.customer.name,
+        country=cmd.customer.country))
+    _xref(b, "crm", "account", cmd.customer.external_id, customer_id)
+    return customer_id
+
+
+def _provision(b: Batch, cmd: OpenContract, customer_id: str, contract_id: str,
+               project_id: str) -> None:
+    """Outbox rows of the provisioning saga: ERP customer → PSA project → billing rule."""
+    group = f"provision:{cmd.deal_id}"
+    b.emit("erp.customer.upsert", "erp", {
+        "customer_id": customer_id, "external_id": cmd.customer.external_id,
+        "name": cmd.customer.name, "country": cmd.customer.country,
+        "legal_entity": cmd.entity_code, "tax_profile": cmd.tax_profile,
+        "currency": cmd.currency}, group)
+    template = b.ref.template(cmd.template)
+    b.emit("psa.project.provision", "psa", {
+        "project_id": project_id, "code": cmd.project_code, "name": cmd.project_name,
+        "contract_number": cmd.number, "start_date": cmd.start_date.isoformat(),
+        "end_date": cmd.end_date.isoformat(),
+        "wbs": [{"code": t.code, "name": t.name, "billable": t.billable}
+                for t in (template.tasks if template else ())]}, group)
+    budget = sum((ln.amount.amount for ln in cmd.lines if ln.amount is not None), start=0)
+    b.emit("psa.budget.update", "psa", {
+        "project_id": project_id, "code": cmd.project_code, "contract_id": contract_id,
+        "billing_type": cmd.billing_type.value, "currency": cmd.currency,
+        "budget": str(budget),
+        "rates": {r.role: str(r.rate.amount) for r in cmd.rates}}, group)
+
+
+# --- workers -------------------------------------------------------------------------------------
+def upsert_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    seq = b.sequence or 0
+    cmd = parse_worker(data, seq)
+    if isinstance(cmd, list):
+        return Failed(tuple(cmd))
+    exists_version = b.conn.execute(select(worker_versions.c.sequence).where(
+        (worker_versions.c.worker_id == cmd.worker_id) & (worker_versions.c.sequence == seq)
+    )).first()
+    if exists_version is None:
+        b.conn.execute(worker_versions.insert().values(
+            worker_id=cmd.worker_id, sequence=seq, effective_date=cmd.effective_date.isoformat(),
+            role=cmd.role, entity_code=cmd.entity_code, cost_rate=cmd.cost_rate.amount,
+            cost_currency=cmd.cost_rate.currency))
+    row = b.conn.execute(select(workers).where(workers.c.worker_id == cmd.worker_id)).first()
+    fields = {"name": cmd.name, "role": cmd.role, "entity_code": cmd.entity_code,
+              "last_sequence": seq}
+    if row is None:
+        worker_key = new_id("wkr")
+        b.conn.execute(workers.insert().values(
+            id=worker_key, worker_id=cmd.worker_id, status=cmd.status, **fields))
+        _xref(b, "hris", "worker", cmd.worker_id, worker_key)
+        return Applied(provides=(f"worker:{cmd.worker_id}",))
+    if seq <= row.last_sequence:
+        return Applied(note=f"older version {seq} kept in history; current is {row.last_sequence}")
+    status = "terminated" if row.termination_date else cmd.status
+    b.conn.execute(update(workers).where(workers.c.id == row.id).values(status=status, **fields))
+    return Applied()
+
+
+def terminate_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    cmd = parse_termination(data)
+    row = b.conn.execute(select(workers).where(workers.c.worker_id == cmd.worker_id)).first()
+    if row is None:
+        return Parked(Missing(f"worker:{cmd.worker_id}", f"worker {cmd.worker_id} not synced yet"))
+    b.conn.execute(update(workers).where(workers.c.id == row.id).values(
+        status="terminated", termination_date=cmd.termination_date.isoformat()))
+    # Time after the last day that arrived before the termination is reversed, one exception each.
+    late = b.conn.execute(select(time_entries).where(
+        (time_entries.c.worker_id == cmd.worker_id)
+        & (time_entries.c.work_date > cmd.termination_date.isoformat())
+        & (time_entries.c.status == "approved"))).all()
+    for entry in late:
+        _reverse_entry(b, entry.time_entry_id)
+        raise_exception(b.conn, _after_termination(entry.time_entry_id, cmd.worker_id,
+                                                   entry.work_date, cmd.termination_date),
+                        now=b.now, inbox_id=entry.inbox_id, correlation_id=b.correlation_id)
+    return Applied()
+
+
+def _after_termination(entry_id: str, worker_id: str, work_date: str | date,
+                       last_day: date | str) -> Problem:
+    return Problem(
+        "time.after_termination", BusinessDomain.HR,
+        f"time entry {entry_id} on {work_date} is after worker {worker_id}'s last day "
+        f"({last_day})", "HR and the project manager confirm the worker's dates; correct the "
+        "termination date in the HRIS or reject the time in the PSA.", "data.work_date",
+        objects=(("time_entry", entry_id), ("worker", worker_id)))
+
+
+# --- time --------------------------------------------------------------------------------------
+def record_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    cmd = parse_time(data)
+    if isinstance(cmd, list):
+        return Failed(tuple(cmd))
+    if b.conn.execute(select(time_entries.c.id).where(
+            time_entries.c.time_entry_id == cmd.time_entry_id)).first():
+        return Applied(note="time entry already recorded (idempotent)")
+    found = b.project(cmd.project_code)
+    if found is None:
+        return Parked(Missing(f"project:{cmd.project_code}",
+                              f"project {cmd.project_code} is not provisioned yet"))
+    proj, tasks = found
+    worker = b.conn.execute(select(workers.c.termination_date, workers.c.status).where(
+        workers.c.worker_id == cmd.worker_id)).first()
+    if worker is None:
+        return Parked(Missing(f"worker:{cmd.worker_id}",
+                              f"worker {cmd.worker_id} is not synced from HR yet"))
+    objects = (("time_entry", cmd.time_entry_id), ("project", cmd.project_code),
+               ("worker", cmd.worker_id))
+    if worker.termination_date and cmd.work_date.isoformat() > worker.termination_date:
+        return Failed((_after_termination(cmd.time_entry_id, cmd.worker_id, cmd.work_date,
+                                          worker.termination_date),))
+    if cmd.task_code not in tasks:
+        return Failed((Problem(
+            "time.unknown_task", BusinessDomain.PMO,
+            f"task {cmd.task_code} is not in project {cmd.project_code}'s WBS",
+            "Book the time to a WBS task of the project in the PSA and re-approve.",
+            "data.task_code", objects=objects),))
+    item: BillableItem | None = None
+    billable = cmd.billable and tasks[cmd.task_code]
+    if billable and proj.billing_type == BillingType.TIME_AND_MATERIALS.value:
+        rate = resolve_rate(b.rates(proj.contract_id, proj.currency), role=cmd.role,
+                            on=cmd.work_date, currency=proj.currency,
+                            contract_key=proj.contract_id)
+        if isinstance(rate, RateNotFound):
+            return Failed((Problem(
+                "billing.rate_missing", BusinessDomain.BILLING, rate.message,
+                f"Add a {cmd.role} rate to contract {proj.number}'s rate card (or the default "
+                "card), then retry this message.", "data.role", objects=objects),))
+        item = time_item(cmd.time_entry_id, proj.number, cmd.work_date, cmd.hours, cmd.role,
+                         rate.rate, rate.scope.name.lower())
+    b.conn.execute(time_entries.insert().values(
+        id=new_id("tim"), time_entry_id=cmd.time_entry_id, worker_id=cmd.worker_id,
+        project_code=cmd.project_code, task_code=cmd.task_code,
+        work_date=cmd.work_date.isoformat(), hours=cmd.hours, role=cmd.role,
+        billable=billable, status="approved", inbox_id=b.inbox_id))
+    if item is not None:
+        _insert_item(b, item)
+    return Applied(provides=(f"time:{cmd.time_entry_id}",))
+
+
+def _insert_item(b: Batch, item: BillableItem) -> None:
+    b.conn.execute(billable_items.insert().values(
+        key=item.key, contract_number=item.contract_number, source=item.source.value,
+        service_date=item.service_date.isoformat(), description=item.description,
+        quantity=item.quantity, unit_price=item.unit_price.amount,
+        currency=item.unit_price.currency, amount=item.amount.amount,
+        rate_scope=item.rate_scope, status=ItemStatus.GENERATED.value, invoice_number=None))
+
+
+def _reverse_entry(b: Batch, time_entry_id: str) -> str | None:
+    """Reverse a time entry; returns the invoice number when its item was already invoiced."""
+    b.conn.execute(update(time_entries).where(
+        time_entries.c.time_entry_id == time_entry_id).values(status="reversed"))
+    item = b.conn.execute(select(billable_items.c.status, billable_items.c.invoice_number).where(
+        billable_items.c.key == f"time:{time_entry_id}")).first()
+    if item is None:
+        return None
+    if item.status == ItemStatus.INVOICED.value:
+        return str(item.invoice_number)
+    b.conn.execute(update(billable_items).where(
+        billable_items.c.key == f"time:{time_entry_id}").values(status="reversed"))
+    return None
+
+
+def reverse_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    cmd = parse_time_rejection(data)
+    entry = b.conn.execute(select(time_entries.c.status).where(
+        time_entries.c.time_entry_id == cmd.time_entry_id)).first()
+    if entry is None:
+        return Parked(Missing(f"time:{cmd.time_entry_id}",
+                              f"time entry {cmd.time_entry_id} has not been approved here yet"))
+    if entry.status == "reversed":
+        return Applied(note="already reversed")
+    invoiced = _reverse_entry(b, cmd.time_entry_id)
+    if invoiced:
+        return Failed((Problem(
+            "billing.credit_needed", BusinessDomain.BILLING,
+            f"time entry {cmd.time_entry_id} was rejected after it was invoiced on {invoiced}",
+            "Issue a credit note for the item on that invoice (billing engine), then resolve.",
+            None, Severity.HIGH, (("time_entry", cmd.time_entry_id), ("invoice", invoiced))),))
+    return Applied()
+
+
+# --- milestones --------------------------------------------------------------------------------
+def complete_milestone(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    cmd = parse_milestone(data)
+    found = b.project(cmd.project_code)
+    if found is None:
+        return Parked(Missing(f"project:{cmd.project_code}",
+                              f"project {cmd.project_code} is not provisioned yet"))
+    proj, _ = found
+    row = b.conn.execute(select(milestones).where(
+        (milestones.c.milestone_id == cmd.milestone_id)
+        & (milestones.c.contract_id == proj.contract_id))).first()
+    if row is None:
+        return Failed((Problem(
+            "milestone.unknown", BusinessDomain.PMO,
+            f"milestone {cmd.milestone_id} is not on contract {proj.number}",
+            "Link the PSA milestone to a contract milestone (CPQ) and replay.",
+            "data.milestone_id", objects=(("milestone", cmd.milestone_id),)),))
+    if row.completed_on:
+        return Applied(note="milestone already completed")
+    b.conn.execute(update(milestones).where(milestones.c.id == row.id).values(
+        completed_on=cmd.completed_on.isoformat(), accepted_by=cmd.accepted_by))
+    if proj.billing_type == BillingType.FIXED_FEE.value:
+        _insert_item(b, milestone_item(cmd.milestone_id, row.name, proj.number,
+                                       cmd.completed_on, Money(row.amount, proj.currency)))
+    return Applied(provides=(f"milestone:{cmd.milestone_id}",))
+
+
+HANDLERS: dict[str, Handler] = {
+    "deal.closed_won": open_contract,
+    "worker.upserted": upsert_worker,
+    "worker.terminated": terminate_worker,
+    "time.approved": record_time,
+    "time.rejected": reverse_time,
+    "milestone.completed": complete_milestone,
+}
+
+# Types whose state is versioned per subject: an older sequence is recorded, never applied over
+# newer state. Worker history is kept by its handler (effective-dated cost rates).
+SEQUENCED_STATE = {"deal.closed_won", "milestone.completed"}
+

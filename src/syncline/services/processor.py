@@ -1,0 +1,197 @@
+"""Apply: inbox messages become state changes in units of work (one transaction per batch).
+
+Per message: a savepoint, the handler from `HANDLERS`, and the inbox mark, so a bug in one
+message never half-applies it nor stops the batch. Parked messages are released automatically
+when what they wait for arrives; past `max_age` they also open an exception, which resolves
+itself if the prerequisite turns up later.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from syncline.adapters.db.tables import exceptions, inbox, parked, subject_state
+from syncline.domain.errors import BusinessDomain, Problem, Severity
+from syncline.domain.reference import ReferenceData
+from syncline.services.clock import Clock, iso
+from syncline.services.exceptions import raise_exception, resolve
+from syncline.services.handlers import HANDLERS, SEQUENCED_STATE, Batch
+from syncline.services.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
+
+BATCH_SIZE = 1000
+Progress = Callable[[int], None]
+
+
+def _combine(problems: tuple[Problem, ...]) -> Problem:
+    if len(problems) == 1:
+        return problems[0]
+    first = problems[0]
+    return Problem(first.code, first.domain, "; ".join(p.message for p in problems),
+                   " ".join(dict.fromkeys(p.remediation for p in problems)), first.field,
+                   first.severity, tuple(dict.fromkeys(o for p in problems for o in p.objects)))
+
+
+def _apply_one(batch: Batch, row: Any) -> Outcome:
+    handler = HANDLERS[row.type]
+    data = json.loads(row.raw)["data"]
+    if row.type in SEQUENCED_STATE and row.subject and row.sequence is not None:
+        last = batch.conn.execute(select(subject_state.c.last_sequence).where(
+            subject_state.c.subject == row.subject)).scalar()
+        if last is not None and row.sequence <= last:
+            return Stale(f"sequence {row.sequence} is not newer than applied {last}")
+    return handler(batch, data)
+
+
+def _mark_subject(conn: Connection, row: Any) -> None:
+    if not row.subject or row.sequence is None:
+        return
+    last = conn.execute(select(subject_state.c.last_sequence).where(
+        subject_state.c.subject == row.subject)).scalar()
+    if last is None:
+        conn.execute(subject_state.insert().values(
+            subject=row.subject, last_sequence=row.sequence, inbox_id=row.id))
+    elif row.sequence > last:
+        conn.execute(update(subject_state).where(subject_state.c.subject == row.subject)
+                     .values(last_sequence=row.sequence, inbox_id=row.id))
+
+
+def _release(conn: Connection, keys: tuple[str, ...], now: datetime, stats: Stats) -> None:
+    if not keys:
+        return
+    waiting = conn.execute(select(parked.c.id, parked.c.inbox_id, parked.c.exception_id).where(
+        parked.c.prerequisite.in_(keys) & parked.c.released_at.is_(None))).all()
+    for w in waiting:
+        conn.execute(update(parked).where(parked.c.id == w.id).values(released_at=iso(now)))
+        conn.execute(update(inbox).where(inbox.c.id == w.inbox_id).values(status="received"))
+        if w.exception_id:
+            resolve(conn, w.exception_id, now=now, actor="syncline", action="auto-release",
+                    reason="the prerequisite arrived; the message was released and re-applied")
+        stats.released += 1
+
+
+def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
+                stats: Stats) -> None:
+    batch = Batch(conn=conn, ref=ref, now=now)
+    for row in rows:
+        batch.inbox_id, batch.correlation_id, batch.sequence = row.id, row.correlation_id, \
+            row.sequence
+        savepoint = conn.begin_nested()
+        try:
+            outcome = _apply_one(batch, row)
+        except Exception as err:  # a bug must not take the batch down: park it for a person
+            savepoint.rollback()
+            batch._projects.clear()
+            outcome = Failed((Problem(
+                "internal.error", BusinessDomain.IT,
+                f"applying {row.type} failed: {type(err).__name__}: {err}",
+                "A Syncline defect: report it with this exception id; retry after the fix.",
+                severity=Severity.CRITICAL),))
+            savepoint = conn.begin_nested()
+        stats.by_type[row.type] = stats.by_type.get(row.type, 0) + 1
+        match outcome:
+            case Applied(provides=provides):
+                _mark_subject(conn, row)
+                conn.execute(update(inbox).where(inbox.c.id == row.id).values(
+                    status="applied", applied_at=iso(now), reason=outcome.note or None))
+                stats.applied += 1
+                _release(conn, provides, now, stats)
+            case Stale(note=note):
+                conn.execute(update(inbox).where(inbox.c.id == row.id).values(
+                    status="stale", reason=note, applied_at=iso(now)))
+                stats.stale += 1
+            case Parked(missing=missing):
+                conn.execute(parked.insert().values(
+                    inbox_id=row.id, prerequisite=missing.key, reason=missing.reason,
+                    parked_at=row.event_time or iso(now)))
+                conn.execute(update(inbox).where(inbox.c.id == row.id).values(
+                    status="parked", reason=missing.reason))
+                stats.parked += 1
+            case Failed(problems=problems):
+                problem = _combine(problems)
+                conn.execute(update(inbox).where(inbox.c.id == row.id).values(
+                    status="failed", reason=problem.message))
+                raise_exception(conn, problem, now=now, inbox_id=row.id,
+                                correlation_id=row.correlation_id)
+                stats.failed += 1
+        savepoint.commit()
+
+
+def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
+                    batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> Stats:
+    """Apply every received message, in arrival order, until none is left."""
+    stats = Stats()
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(select(inbox).where(inbox.c.status == "received")
+                                .order_by(inbox.c.seq).limit(batch_size)).all()
+            if not rows:
+                return stats
+            apply_batch(conn, rows, ref, clock(), stats)
+        if progress:
+            progress(len(rows))
+
+
+def sweep_parked(engine: Engine, *, as_of: datetime, max_age: timedelta, clock: Clock) -> int:
+    """Open one exception for each message parked longer than `max_age` (once)."""
+    cutoff = iso(as_of - max_age)
+    opened = 0
+    now = clock()
+    with engine.begin() as conn:
+        stale = conn.execute(select(parked, inbox.c.type, inbox.c.correlation_id)
+                             .join(inbox, inbox.c.id == parked.c.inbox_id)
+                             .where(parked.c.released_at.is_(None)
+                                    & parked.c.exception_id.is_(None)
+                                    & (parked.c.parked_at <= cutoff))).all()
+        for p in stale:
+            kind, _, key = p.prerequisite.partition(":")
+            domain = {"worker": BusinessDomain.HR}.get(kind, BusinessDomain.PMO)
+            exc_id = raise_exception(conn, Problem(
+                f"parked.{kind}_missing", domain,
+                f"{p.type} waits for {kind} {key}, which never arrived ({p.reason}); parked "
+                f"since {p.parked_at}",
+                f"Create or activate {kind} {key} in its system of record (or correct the "
+                "reference and replay); the message is released on its own when it arrives.",
+                severity=Severity.MEDIUM, objects=((kind, key), ("inbox", p.inbox_id))),
+                now=now, inbox_id=p.inbox_id, correlation_id=p.correlation_id)
+            conn.execute(update(parked).where(parked.c.id == p.id).values(exception_id=exc_id))
+            opened += 1
+    return opened
+
+
+def replay(engine: Engine, inbox_id: str, ref: ReferenceData, clock: Clock,
+           actor: str = "operator") -> tuple[str, Stats]:
+    """Re-apply one stored message idempotently; resolves its open exceptions if it applies."""
+    from syncline.schemas import validate_event
+
+    with engine.begin() as conn:
+        row = conn.execute(select(inbox).where(inbox.c.id == inbox_id)).first()
+        if row is None:
+            raise KeyError(inbox_id)
+        if row.status == "rejected":
+            try:
+                problems = validate_event(json.loads(row.raw))
+            except json.JSONDecodeError:
+                return "rejected: the stored message is not JSON; re-send a corrected one", Stats()
+            if problems:
+                return "rejected: " + "; ".join(map(str, problems)), Stats()
+        conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(status="received"))
+        conn.execute(update(parked).where((parked.c.inbox_id == inbox_id)
+                                          & parked.c.released_at.is_(None))
+                     .values(released_at=iso(clock())))
+        open_ids = [r.id for r in conn.execute(select(exceptions.c.id).where(
+            (exceptions.c.inbox_id == inbox_id) & (exceptions.c.status == "open")))]
+        stats = Stats()
+        rows = conn.execute(select(inbox).where(inbox.c.id == inbox_id)).all()
+        apply_batch(conn, rows, ref, clock(), stats)
+        status = conn.execute(select(inbox.c.status).where(inbox.c.id == inbox_id)).scalar()
+        reason = (f"replayed: message {status}" if status in ("applied", "stale")
+                  else f"replayed: message {status} again; see the newer exception")
+        for exc_id in open_ids:
+            resolve(conn, exc_id, now=clock(), actor=actor, action="replay", reason=reason)
+    process_pending(engine, ref, clock)  # anything it released
+    return str(status), stats

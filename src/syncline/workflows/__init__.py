@@ -1,0 +1,1 @@
+"""Durable outbound workflows (DBOS Transact). The only package that imports the engine."""
