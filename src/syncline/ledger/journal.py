@@ -8,7 +8,7 @@ reversal (``reverse``), never an edit.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -36,6 +36,7 @@ class JournalLine:
     fx_source: str | None = None
     memo: str = ""
     dimensions: tuple[tuple[str, str], ...] = ()
+    fx_date: date | None = None  # the date of ``fx_rate`` (its source is ``fx_source``)
 
     @property
     def signed(self) -> Decimal:
@@ -94,6 +95,7 @@ def reverse(entry: JournalEntry, source_id: str, posting_date: date) -> JournalE
             fx_source=ln.fx_source,
             memo=f"reversal: {ln.memo}".strip(),
             dimensions=ln.dimensions,
+            fx_date=ln.fx_date,
         )
         for ln in entry.lines
     )
@@ -149,3 +151,15 @@ def trial_balance(lines: Iterable[tuple[str, JournalLine]]) -> TrialBalance:
         for (e, a, c), v in sorted(acc.items())
     )
     return TrialBalance(rows)
+
+
+def entry_lines(entries: Iterable[JournalEntry]) -> Iterator[tuple[str, JournalLine]]:
+    """``(entity_id, line)`` pairs of ``entries``: the input ``trial_balance`` expects."""
+    for entry in entries:
+        for ln in entry.lines:
+            yield entry.entity_id, ln
+
+
+def trial_balance_of(entries: Iterable[JournalEntry]) -> TrialBalance:
+    """The trial balance of a set of entries."""
+    return trial_balance(entry_lines(entries))
