@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from itertools import pairwise
 
 from syncline.revenue.calendar import month_index, month_start, months_ceil
@@ -77,8 +78,18 @@ def _ones(n: int) -> tuple[int, ...]:
 
 def _measure_ratable(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts,
                      convention: Convention) -> Measure:
+    """Ratable progress depends on dates only: memoised, portfolios share their calendars."""
+    return _ratable(ob.start, ob.end, ob.method.start_instant, ob.method.end_instant,
+                    tuple(cutoffs), convention)
+
+
+@lru_cache(maxsize=8192)
+def _ratable(start: date, end: date, start_instant: datetime | None,
+             end_instant: datetime | None, cutoffs: tuple[int, ...],
+             convention: Convention) -> Measure:
     n = len(cutoffs)
-    m = ob.method
+    ob = _Span(start, end, start_instant, end_instant)
+    m = ob
     if convention is Convention.DAILY:
         s, total = ob.start.toordinal(), (ob.end - ob.start).days + 1
         num = tuple(min(max(c - s + 1, 0), total) for c in cutoffs)
@@ -114,7 +125,7 @@ def _measure_ratable(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts,
         label = "days"
     total = e_pos - s_pos
     if total <= 0:
-        raise RevenueError(f"obligations[{ob.id}].end", "service ends before it starts")
+        raise RevenueError("obligations.end", "service ends before it starts")
     xs = [pos(date.fromordinal(c + 1)) for c in cutoffs]
     if convention is Convention.EXACT_TIME:
         num = tuple(min(max(x - s_pos, 0), total) for x in xs)
@@ -155,6 +166,14 @@ def _measure_ratable(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts,
                    f"part months by {label}, {nf} whole months evenly")
 
 
+@dataclass(frozen=True, slots=True)
+class _Span:
+    start: date
+    end: date
+    start_instant: datetime | None
+    end_instant: datetime | None
+
+
 def _secs(t: datetime) -> int:
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
@@ -176,7 +195,7 @@ def _measure_input(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts,
     scale = SCALE if hours else f.currency_scale
 
     def conv(v: Decimal) -> int:
-        return int((v * scale).to_integral_value())
+        return int(v * scale)
 
     kind = ActualKind.HOURS if hours else ActualKind.COST
     done = _cumulative(f.actuals, kind, cutoffs, conv)
@@ -267,7 +286,7 @@ def _measure_point(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -
 
 def _measure_invoice(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
     def conv(v: Decimal) -> int:
-        return int((v * f.currency_scale).to_integral_value())
+        return int(v * f.currency_scale)
 
     done = _cumulative(f.actuals, ActualKind.BILLABLE, cutoffs, conv)
     total = _cumulative(f.actuals, ActualKind.BILLABLE, [f.as_of], conv)[0]

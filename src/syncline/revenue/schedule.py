@@ -210,6 +210,8 @@ def _facts_for(ctx: _Ctx, ob_id: str) -> ObligationFacts:
 
 def _variable_at(ctx: _Ctx, seg: _Segment, c: int) -> tuple[VariableComponent, ...]:
     tl = ctx.timeline_vc
+    if not tl.by_id:  # type: ignore[attr-defined]
+        return ()
     comps = tl.at(min(c, ctx.as_of))  # type: ignore[attr-defined]
     if not seg.vc_offset:
         return tuple(comps)
@@ -253,9 +255,11 @@ def _rebased(m: Measure, k: int, rb: tuple[int, int, int] | None) -> tuple[int, 
 
 
 def _evaluate(ctx: _Ctx, seg: _Segment, cutoffs: Sequence[int]) -> dict[str, _Eval]:
-    """Cumulative revenue of every obligation of ``seg`` at each cut-off."""
+    """Cumulative revenue of every obligation of ``seg`` at each cut-off (the hot path)."""
     rounding = ctx.policy.rounding
+    half_up = rounding == "ROUND_HALF_UP"
     conv = ctx.policy.ratable_convention
+    n = len(cutoffs)
     measures = {s.ob.id: measure(s.ob, cutoffs, _facts_for(ctx, s.ob.id), conv)
                 for s in seg.obs if not s.closed}
     tm = {}
@@ -263,35 +267,45 @@ def _evaluate(ctx: _Ctx, seg: _Segment, cutoffs: Sequence[int]) -> dict[str, _Ev
         if not s.closed and not is_allocable(s.ob):
             m = measures[s.ob.id]
             tm[s.ob.id] = m.extra_total[-1] - (s.rebase[2] if s.rebase else 0)
-    out = {s.ob.id: _Eval([], [], [], [], [], [], "") for s in seg.obs}
-    last_key: tuple[int, ...] | None = None
-    alloc_map: dict[str, int] = {}
-    for k, c in enumerate(cutoffs):
-        comps = _variable_at(ctx, seg, c)
-        key = tuple(x.included for x in comps)
-        if key != last_key:
-            alloc_map = _allocation(ctx, seg, comps, tm).by_id()
-            last_key = key
-        for s in seg.obs:
-            e = out[s.ob.id]
-            if s.closed:
-                e.cum.append(s.base)
-                e.alloc.append(s.base)
-                e.num.append(1)
-                e.den.append(1)
-                e.extra.append(0)
-                e.xt.append(0)
-                continue
-            m = measures[s.ob.id]
-            n, d, x, xt = _rebased(m, k, s.rebase)
-            a = alloc_map[s.ob.id]
-            e.cum.append(s.base + rdiv((a - xt) * n, d, rounding) + x)
-            e.alloc.append(s.base + a)
-            e.num.append(n)
-            e.den.append(d)
-            e.extra.append(x)
-            e.xt.append(xt)
-            e.basis = m.basis
+    # the allocation in force at each cut-off: it changes only with a variable estimate
+    allocs: list[dict[str, int]] = []
+    if ctx.timeline_vc.by_id:  # type: ignore[attr-defined]
+        last_key: tuple[int, ...] | None = None
+        current: dict[str, int] = {}
+        for c in cutoffs:
+            comps = _variable_at(ctx, seg, c)
+            key = tuple(x.included for x in comps)
+            if key != last_key:
+                current = _allocation(ctx, seg, comps, tm).by_id()
+                last_key = key
+            allocs.append(current)
+    else:
+        allocs = [_allocation(ctx, seg, (), tm).by_id()] * n
+    out: dict[str, _Eval] = {}
+    for s in seg.obs:
+        oid = s.ob.id
+        base = s.base
+        if s.closed:
+            out[oid] = _Eval([base] * n, [base] * n, [1] * n, [1] * n, [0] * n, [0] * n, "")
+            continue
+        m = measures[oid]
+        if s.rebase is None:
+            nums, dens, xs, xts = list(m.num), list(m.den), list(m.extra), list(m.extra_total)
+        else:
+            cols = [_rebased(m, k, s.rebase) for k in range(n)]
+            nums = [c[0] for c in cols]
+            dens = [c[1] for c in cols]
+            xs = [c[2] for c in cols]
+            xts = [c[3] for c in cols]
+        alloc = [a[oid] for a in allocs]
+        cum = []
+        for a, nn, d, x, xt in zip(alloc, nums, dens, xs, xts, strict=True):
+            p = (a - xt) * nn
+            if half_up and p >= 0:
+                cum.append(base + (2 * p + d) // (2 * d) + x)
+            else:
+                cum.append(base + rdiv(p, d, rounding) + x)
+        out[oid] = _Eval(cum, [base + a for a in alloc], nums, dens, xs, xts, m.basis)
     if ctx.policy.schedule_rounding is ScheduleRounding.TRUNCATE_REMAINDER_LAST_FULL:
         for s in seg.obs:
             if (not s.closed and s.ob.method.kind is MethodKind.RATABLE and s.rebase is None
@@ -585,6 +599,8 @@ def _estimate_catch_ups(schedules: Sequence[ObligationSchedule], periods: Sequen
                         rounding: str) -> list[CatchUp]:
     out = []
     for ln in schedules:
+        if ln.allocated[0] == ln.allocated[-1] and len(set(ln.allocated)) == 1:
+            continue
         for k in range(1, len(periods)):
             if ln.segment[k] != ln.segment[k - 1] or ln.allocated[k] == ln.allocated[k - 1]:
                 continue
