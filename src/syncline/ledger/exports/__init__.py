@@ -3,6 +3,12 @@ Xero. Pure functions from journal entries (and charts) to text or plain payloads
 not be exported is returned as ``ExportError`` values next to what could.
 """
 
-from syncline.ledger.exports.common import Exported, ExportError, dumps_json, split_entry
+from syncline.ledger.exports.common import (
+    Exported,
+    ExportError,
+    Payload,
+    dumps_json,
+    split_entry,
+)
 
-__all__ = ["ExportError", "Exported", "dumps_json", "split_entry"]
+__all__ = ["ExportError", "Exported", "Payload", "dumps_json", "split_entry"]

@@ -36,6 +36,29 @@ class Exported(Generic[T]):
         return not self.errors
 
 
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """One API request body for one legal entity's ledger, traced to its Syncline entry."""
+
+    entity_id: str
+    source_id: str
+    body: dict[str, object]
+
+
+def uniform_rate(lines: Sequence[JournalLine]) -> Decimal | None:
+    """The FX rate shared by every foreign line, or ``None`` (none, or several)."""
+    rates = {ln.fx_rate for ln in lines if ln.fx_rate is not None}
+    return rates.pop() if len(rates) == 1 else None
+
+
+def by_currency(lines: Sequence[JournalLine]) -> dict[str, tuple[JournalLine, ...]]:
+    """Lines grouped by transaction currency, in first-seen order (each group balances)."""
+    out: dict[str, list[JournalLine]] = {}
+    for ln in lines:
+        out.setdefault(ln.amount.currency, []).append(ln)
+    return {c: tuple(v) for c, v in out.items()}
+
+
 def split_entry(
     lines: Sequence[JournalLine], max_lines: int
 ) -> tuple[tuple[JournalLine, ...], ...]:
