@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from enum import IntEnum
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from enum import IntEnum, StrEnum
 
+from syncline.domain.errors import BusinessDomain, Problem
 from syncline.ledger.money import Money
 
 
@@ -74,3 +76,106 @@ def resolve_rate(
         ):
             best = entry
     return best if best is not None else RateNotFound(role, on, currency, contract_key)
+
+
+# --- rate cards, versions and billing increments --------------------------------------------
+
+
+class QuantityRounding(StrEnum):
+    UP = "up"  # any started increment is billed (0.30 h → 0.50 h at 0.25)
+    NEAREST = "nearest"  # half-up to the nearest increment
+    DOWN = "down"  # only completed increments
+    NONE = "none"  # bill hours as recorded
+
+
+@dataclass(frozen=True, slots=True)
+class BillingIncrement:
+    step: Decimal = Decimal("0.25")
+    mode: QuantityRounding = QuantityRounding.UP
+
+
+EXACT = BillingIncrement(Decimal("0.01"), QuantityRounding.NONE)
+
+_MODES = {QuantityRounding.UP: ROUND_UP, QuantityRounding.NEAREST: ROUND_HALF_UP,
+          QuantityRounding.DOWN: ROUND_DOWN}
+
+
+def round_quantity(quantity: Decimal, increment: BillingIncrement) -> Decimal:
+    """``quantity`` rounded to a whole number of ``increment.step`` (away from/toward zero)."""
+    if increment.mode is QuantityRounding.NONE or increment.step <= 0:
+        return quantity
+    units = (quantity / increment.step).to_integral_value(rounding=_MODES[increment.mode])
+    return units * increment.step
+
+
+@dataclass(frozen=True, slots=True)
+class RateCard:
+    """One version of a rate card: its scope, currency, dates, role rates and increment.
+
+    A new version of a card (same ``card_id``) supersedes the older one from its own
+    ``effective_from``; precedence among entries is ``resolve_rate``'s (scope, then latest
+    ``effective_from``, then highest version).
+    """
+
+    card_id: str
+    version: int
+    scope: Scope
+    scope_key: str | None
+    currency: str
+    effective_from: date
+    rates: tuple[tuple[str, Money], ...]  # (role, hourly rate)
+    effective_to: date | None = None
+    increment: BillingIncrement = EXACT
+
+    def __post_init__(self) -> None:
+        wrong = [role for role, rate in self.rates if rate.currency != self.currency]
+        if wrong:
+            raise ValueError(f"rate card {self.card_id} v{self.version}: rates for {wrong} "
+                             f"are not in {self.currency}")
+
+    @property
+    def label(self) -> str:
+        return f"{self.card_id} v{self.version}"
+
+    def entries(self) -> tuple[RateEntry, ...]:
+        return tuple(
+            RateEntry(role, rate, self.scope, self.scope_key, self.effective_from,
+                      self.effective_to, self.version)
+            for role, rate in self.rates
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedRate:
+    entry: RateEntry
+    card: RateCard
+
+    @property
+    def rate(self) -> Money:
+        return self.entry.rate
+
+
+def resolve_card_rate(
+    cards: Iterable[RateCard], *, role: str, on: date, currency: str,
+    contract_key: str | None = None, customer_key: str | None = None,
+) -> ResolvedRate | RateNotFound:
+    """The rate for ``role`` on ``on`` across rate cards, with the card that priced it."""
+    by_entry: dict[RateEntry, RateCard] = {}
+    for card in cards:
+        for entry in card.entries():
+            by_entry.setdefault(entry, card)
+    found = resolve_rate(by_entry, role=role, on=on, currency=currency,
+                         contract_key=contract_key, customer_key=customer_key)
+    if isinstance(found, RateNotFound):
+        return found
+    return ResolvedRate(found, by_entry[found])
+
+
+def rate_problem(missing: RateNotFound, *objects: tuple[str, str]) -> Problem:
+    return Problem(
+        code="billing.rate_missing", domain=BusinessDomain.BILLING, message=missing.message,
+        remediation=(f"Add a {missing.role} rate in {missing.currency} effective "
+                     f"{missing.on} to the contract's rate card (or the customer or default "
+                     "card), then re-run the billing cycle."),
+        field="role", objects=objects,
+    )
