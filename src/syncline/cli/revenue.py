@@ -1,0 +1,277 @@
+"""``syncline revenue``: schedules and modification what-ifs from contract files.
+
+Translates only: loads the file (services.revenue_files), calls the pure engine, prints a
+Rich table or JSON (amounts as decimal strings). A bad file is an error naming the field
+and the rule, with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from syncline.revenue import (
+    RevenueError,
+    ScheduleResult,
+    balances_by_period,
+    compare_known_at,
+    compute_schedule,
+    explain_all,
+    remaining_obligations,
+    what_if,
+)
+from syncline.revenue.units import amount
+from syncline.services.revenue_files import ContractFileError, load
+
+app = typer.Typer(help="Revenue recognition (ASC 606 / IFRS 15) from contract files.",
+                  no_args_is_help=True)
+
+
+def _fail(console: Console, message: str, errors: list[str]) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    for e in errors:
+        console.print(f"  - {e}")
+    raise typer.Exit(code=2)
+
+
+def _parse_date(value: str | None, name: str) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name
+                                 ) from None
+
+
+def _parse_instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 instant",
+                                 param_hint="--known-at") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _m(units: int, cur: str) -> str:
+    return str(amount(units, cur))
+
+
+def schedule_json(r: ScheduleResult) -> dict[str, Any]:
+    cur = r.currency
+    rpo = remaining_obligations(r)
+    return {
+        "format": "syncline.revenue.schedule/v1",
+        "contract": {"id": r.contract.contract_id, "customer": r.contract.customer,
+                     "currency": cur, "combined_from": list(r.contract.combined_from)},
+        "as_of": r.as_of.isoformat(),
+        "known_at": r.known_at.isoformat() if r.known_at else None,
+        "segments": [{
+            "index": s.index, "kind": s.kind, "contract_id": s.contract_id,
+            "starts": s.starts.isoformat(), "modification": s.modification_id,
+            "transaction_price": _m(s.allocation.transaction_price, cur),
+            "variable": [{"id": v.id, "method": v.method.value, "estimate": _m(v.estimate, cur),
+                          "included": _m(v.included, cur), "constrained": v.constrained,
+                          "formula": v.formula, "reason": v.reason}
+                         for v in s.transaction_price.variable],
+            "allocation": [{"obligation": a.obligation_id, "ssp": _m(a.ssp, cur),
+                            "ssp_method": a.ssp_method.value if a.ssp_method else None,
+                            "ssp_formula": a.ssp_formula, "fixed": _m(a.fixed, cur),
+                            "variable": _m(a.variable, cur), "allocated": _m(a.total, cur),
+                            "basis": a.basis} for a in s.allocation.lines],
+        } for s in r.segments],
+        "periods": [p.key for p in r.periods],
+        "as_of_period": r.periods[r.as_of_index].key if r.as_of_index >= 0 else None,
+        "obligations": [{
+            "id": ln.obligation_id, "contract_id": ln.contract_id, "method": ln.method.value,
+            "allocated": _m(ln.allocated[-1], cur),
+            "revenue": {p.key: _m(v, cur) for p, v in zip(r.periods, ln.revenue, strict=True)},
+            "cumulative": {p.key: _m(v, cur)
+                           for p, v in zip(r.periods, ln.cumulative, strict=True)},
+        } for ln in r.obligations],
+        "catch_ups": [{"obligation": c.obligation_id, "period": c.period,
+                       "amount": _m(c.amount, cur), "cause": c.cause} for c in r.catch_ups],
+        "modifications": [{"id": d.modification_id, "effective": d.effective,
+                           "treatment": d.treatment.value,
+                           "derived_treatment": d.derived_treatment.value,
+                           "overridden": d.overridden, "citation": d.citation,
+                           "tests": [{"question": t.question, "answer": t.answer,
+                                      "given": t.given, "reason": t.reason} for t in d.tests]}
+                          for d in r.decisions],
+        "balances": [{"date": b.date.isoformat(), "revenue": _m(b.revenue, cur),
+                      "receivable": _m(b.receivable, cur),
+                      "contract_asset": _m(b.contract_asset, cur),
+                      "contract_liability": _m(b.contract_liability, cur)}
+                     for b in balances_by_period(r)],
+        "rpo": {"total": _m(rpo.total, cur), "disclosed": _m(rpo.disclosed, cur),
+                "buckets": dict(zip(rpo.bucket_labels,
+                                    (_m(v, cur) for v in rpo.bucket_totals()), strict=True)),
+                "lines": [{"obligation": x.obligation_id, "remaining": _m(x.remaining, cur),
+                           "expedient": x.expedient or None} for x in rpo.lines]},
+        "explanations": [{"subject": e.subject, "amount": e.amount, "formula": e.formula,
+                          "inputs": dict(e.inputs), "policy": e.policy, "rounding": e.rounding}
+                         for e in explain_all(r)],
+    }
+
+
+def _print_schedule(console: Console, r: ScheduleResult) -> None:
+    cur = r.currency
+    console.print(f"[bold]Contract {r.contract.contract_id}[/] {r.contract.customer} — {cur}, "
+                  f"as of {r.as_of.isoformat()}"
+                  + (f", as known at {r.known_at.isoformat()}" if r.known_at else ""))
+    for s in r.segments:
+        t = Table(title=f"Allocation — {s.kind} from {s.starts.isoformat()} "
+                        f"(transaction price {_m(s.allocation.transaction_price, cur)})")
+        for col in ("obligation", "SSP", "SSP basis", "fixed", "variable", "allocated"):
+            t.add_column(col, justify="left" if col in ("obligation", "SSP basis") else "right")
+        for a in s.allocation.lines:
+            t.add_row(a.obligation_id, _m(a.ssp, cur), a.ssp_formula, _m(a.fixed, cur),
+                      _m(a.variable, cur), _m(a.total, cur))
+        console.print(t)
+    t = Table(title="Revenue by period (forecast after the as-of period is dimmed)")
+    t.add_column("period")
+    for ln in r.obligations:
+        t.add_column(ln.obligation_id, justify="right")
+    t.add_column("total", justify="right")
+    t.add_column("cumulative", justify="right")
+    revs = [ln.revenue for ln in r.obligations]
+    cum = 0
+    for k, p in enumerate(r.periods):
+        row = [v[k] for v in revs]
+        cum += sum(row)
+        style = "dim" if k > r.as_of_index else ""
+        t.add_row(p.key, *(_m(v, cur) for v in row), _m(sum(row), cur), _m(cum, cur),
+                  style=style)
+    console.print(t)
+    if r.catch_ups:
+        t = Table(title="Catch-up adjustments")
+        for col in ("obligation", "period", "amount", "cause"):
+            t.add_column(col)
+        for c in r.catch_ups:
+            t.add_row(c.obligation_id, c.period, _m(c.amount, cur), c.cause)
+        console.print(t)
+    for d in r.decisions:
+        console.print(f"[bold]Modification {d.modification_id}[/] ({d.effective}): "
+                      f"{d.treatment.value} — {d.citation}"
+                      + (" [yellow](override)[/]" if d.overridden else ""))
+        for reason in d.reasons:
+            console.print(f"  - {reason}")
+    t = Table(title="Contract balances (net per contract)")
+    for col in ("date", "revenue", "receivable", "contract asset", "contract liability"):
+        t.add_column(col, justify="right")
+    for b in balances_by_period(r):
+        t.add_row(b.date.isoformat(), _m(b.revenue, cur), _m(b.receivable, cur),
+                  _m(b.contract_asset, cur), _m(b.contract_liability, cur))
+    console.print(t)
+    rpo = remaining_obligations(r)
+    t = Table(title=f"Remaining performance obligations: {_m(rpo.total, cur)} "
+                    f"(disclosed {_m(rpo.disclosed, cur)})")
+    t.add_column("obligation")
+    for lab in rpo.bucket_labels:
+        t.add_column(lab, justify="right")
+    t.add_column("expedient")
+    for x in rpo.lines:
+        t.add_row(x.obligation_id, *(_m(v, cur) for v in x.buckets), x.expedient)
+    console.print(t)
+
+
+@app.command()
+def schedule(
+    file: Path = typer.Argument(..., help="Contract file (YAML or JSON, syncline.revenue/v1)"),
+    as_of: str | None = typer.Option(None, "--as-of", help="Report date YYYY-MM-DD (today)"),
+    known_at: str | None = typer.Option(
+        None, "--known-at", help="Recompute as known at this instant; shows the difference"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (amounts as strings)"),
+) -> None:
+    """Allocation, revenue per period and obligation, catch-ups, balances, RPO."""
+    console = Console()
+    day = _parse_date(as_of, "--as-of")
+    instant = _parse_instant(known_at)
+    try:
+        cf = load(file)
+        if instant is None:
+            result = compute_schedule(cf.contract, cf.policy, day)
+            diff = None
+        else:
+            cmp = compare_known_at(cf.contract, cf.policy, day, instant)
+            result, diff = cmp.then, cmp
+    except ContractFileError as exc:
+        _fail(console, f"{exc.source} is not a valid contract file", [str(e) for e in exc.errors])
+        return
+    except RevenueError as exc:
+        _fail(console, "the contract cannot be computed", [f"{exc.location}: {exc.rule}"])
+        return
+    if as_json:
+        out = schedule_json(result)
+        if diff is not None:
+            out["difference_to_now"] = [
+                {"obligation": d.obligation_id, "period": d.period,
+                 "then": _m(d.then, result.currency), "now": _m(d.now, result.currency)}
+                for d in diff.differences]
+        typer.echo(json.dumps(out, indent=2))
+        return
+    _print_schedule(console, result)
+    if diff is not None:
+        t = Table(title=f"Difference: as known at {instant} vs now")
+        for col in ("obligation", "period", "then", "now", "change"):
+            t.add_column(col, justify="right")
+        for d in diff.differences:
+            t.add_row(d.obligation_id, d.period, _m(d.then, result.currency),
+                      _m(d.now, result.currency), _m(d.now - d.then, result.currency))
+        console.print(t if diff.differences else "No difference to what is known now.")
+
+
+@app.command()
+def whatif(
+    file: Path = typer.Argument(..., help="Contract file (YAML or JSON, syncline.revenue/v1)"),
+    modification: str = typer.Option(..., "--modification", help="Modification id"),
+    as_of: str | None = typer.Option(None, "--as-of", help="Report date YYYY-MM-DD (today)"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (amounts as strings)"),
+) -> None:
+    """One modification under all three treatments, side by side, with the decision."""
+    console = Console()
+    day = _parse_date(as_of, "--as-of")
+    try:
+        cf = load(file)
+        w = what_if(cf.contract, cf.policy, day, modification)
+    except ContractFileError as exc:
+        _fail(console, f"{exc.source} is not a valid contract file", [str(e) for e in exc.errors])
+        return
+    except RevenueError as exc:
+        _fail(console, "the what-if cannot be computed", [f"{exc.location}: {exc.rule}"])
+        return
+    cur = w.outcomes[0].result.currency
+    if as_json:
+        typer.echo(json.dumps({
+            "modification": w.modification_id,
+            "decision": {"treatment": w.decision.treatment.value,
+                         "citation": w.decision.citation, "reasons": list(w.decision.reasons)},
+            "outcomes": [{"treatment": o.treatment.value, "chosen": o.chosen,
+                          "revenue_to_date": _m(o.revenue_to_date, cur),
+                          "catch_up": _m(o.catch_up, cur), "rpo": _m(o.rpo, cur),
+                          "revenue_by_period": {k: _m(v, cur) for k, v in o.revenue_by_period}}
+                         for o in w.outcomes]}, indent=2))
+        return
+    d = w.decision
+    console.print(f"[bold]Modification {d.modification_id}[/]: the tests give "
+                  f"[bold]{d.derived_treatment.value}[/] ({d.citation})")
+    for reason in d.reasons:
+        console.print(f"  - {reason}")
+    t = Table(title="Three treatments side by side")
+    t.add_column("period")
+    for o in w.outcomes:
+        t.add_column(o.treatment.value + (" *" if o.chosen else ""), justify="right")
+    for k, (key, _) in enumerate(w.outcomes[0].revenue_by_period):
+        t.add_row(key, *(_m(o.revenue_by_period[k][1], cur) for o in w.outcomes))
+    t.add_row("to date", *(_m(o.revenue_to_date, cur) for o in w.outcomes), style="bold")
+    t.add_row("catch-up", *(_m(o.catch_up, cur) for o in w.outcomes))
+    t.add_row("RPO", *(_m(o.rpo, cur) for o in w.outcomes))
+    console.print(t)
