@@ -103,7 +103,7 @@ class MilestonePlan:
     due: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: one plan, one object per deal
 class Deal:
     deal_id: str
     customer: Customer
