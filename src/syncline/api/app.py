@@ -1,6 +1,5 @@
 """FastAPI application: events in, read models out; every endpoint but health needs a key."""
 
-from __future__ import annotations
 
 import json
 import secrets

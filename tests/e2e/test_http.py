@@ -1,0 +1,68 @@
+"""Over HTTP: events in through POST /v1/events, an invoice out through GET /v1/invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from syncline.api.app import create_app
+from syncline.bootstrap import bootstrap
+from syncline.config import Settings
+from syncline.services.billing_run import run_billing
+from tests.builders import deal, time_entry, worker
+from tests.conftest import fixed_clock
+
+KEY = {"X-API-Key": "test-key"}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[tuple[TestClient, object]]:
+    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}",
+                                api_keys="test-key"), clock=fixed_clock, durable=False)
+    with TestClient(create_app(system)) as c:
+        yield c, system
+
+
+def test_event_to_invoice_over_http(client: tuple) -> None:
+    http, system = client
+    r = http.post("/v1/events", json=[deal(), worker()], headers=KEY)
+    assert r.status_code == 202, r.text
+    r = http.post("/v1/events", json=time_entry("T-1", hours="6"), headers=KEY)
+    assert r.status_code == 202 and r.json()["status"] == "accepted"
+    assert http.post("/v1/events", json=time_entry("T-1", hours="6"), headers=KEY).json()[
+        "status"] in ("accepted", "duplicate")
+    run_billing(system.engine, "2026-01", system.ref, system.chart, fixed_clock())
+    invoices = http.get("/v1/invoices", headers=KEY).json()
+    assert [i["total"] for i in invoices] == ["1200.00"]
+    one = http.get(f"/v1/invoices/{invoices[0]['number']}", headers=KEY).json()
+    assert one["lines"][0]["description"] == "Consultant time"
+    assert http.get("/v1/projects", headers=KEY).json()[0]["wbs"][0]["name"] == "Discovery"
+    assert http.get("/v1/contracts/C-1", headers=KEY).json()["currency"] == "USD"
+
+
+def test_bad_input_is_4xx_naming_the_field_and_kept(client: tuple) -> None:
+    http, _ = client
+    r = http.post("/v1/events", json=time_entry("T-2", hours="seven"), headers=KEY)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "data.hours"
+    r = http.post("/v1/events", content=b"{oops", headers=KEY)
+    assert r.status_code == 422 and "not valid JSON" in r.json()["errors"][0]["message"]
+    r = http.post("/v1/events", json=[deal(), {"id": "x"}], headers=KEY)
+    assert r.status_code == 207
+    excs = http.get("/v1/exceptions", headers=KEY).json()
+    assert len(excs) == 3 and {e["domain"] for e in excs} == {"it"}
+    detail = http.get(f"/v1/exceptions/{excs[0]['id']}", headers=KEY).json()
+    assert detail["lineage"]["raw"]
+
+
+def test_every_endpoint_but_health_needs_a_key(client: tuple) -> None:
+    http, _ = client
+    assert http.get("/v1/health").status_code == 200
+    for path in ("/v1/contracts", "/v1/projects", "/v1/invoices", "/v1/exceptions",
+                 "/v1/billable-items"):
+        assert http.get(path).status_code == 401
+        assert http.get(path, headers={"X-API-Key": "wrong"}).status_code == 401
+    assert http.post("/v1/events", json=deal()).status_code == 401
