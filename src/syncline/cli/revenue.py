@@ -258,7 +258,9 @@ def whatif(
                           "revenue_to_date": _m(o.revenue_to_date, cur),
                           "catch_up": _m(o.catch_up, cur), "rpo": _m(o.rpo, cur),
                           "revenue_by_period": {k: _m(v, cur) for k, v in o.revenue_by_period}}
-                         for o in w.outcomes]}, indent=2))
+                         for o in w.outcomes],
+            "not_applicable": [{"treatment": t.value, "reason": why}
+                               for t, why in w.not_applicable]}, indent=2))
         return
     d = w.decision
     console.print(f"[bold]Modification {d.modification_id}[/]: the tests give "
@@ -275,3 +277,5 @@ def whatif(
     t.add_row("catch-up", *(_m(o.catch_up, cur) for o in w.outcomes))
     t.add_row("RPO", *(_m(o.rpo, cur) for o in w.outcomes))
     console.print(t)
+    for tr, why in w.not_applicable:
+        console.print(f"{tr.value}: not applicable — {why}")

@@ -28,6 +28,7 @@ class WhatIf:
     modification_id: str
     decision: ModificationDecision
     outcomes: tuple[Outcome, ...]
+    not_applicable: tuple[tuple[Treatment, str], ...] = ()
 
 
 def what_if(contract: RevenueContract, policy: RevenuePolicy, as_of: date,
@@ -40,8 +41,13 @@ def what_if(contract: RevenueContract, policy: RevenuePolicy, as_of: date,
         raise RevenueError(f"modifications[{modification_id}]",
                            "is not effective by the as-of date")
     outcomes = []
+    skipped = []
     for t in Treatment:
-        r = compute_schedule(contract, policy, as_of, treatments={modification_id: t})
+        try:
+            r = compute_schedule(contract, policy, as_of, treatments={modification_id: t})
+        except RevenueError as exc:  # e.g. a price-only change cannot be a separate contract
+            skipped.append((t, exc.rule))
+            continue
         k = r.as_of_index
         outcomes.append(Outcome(
             treatment=t, chosen=t is decision.treatment,
@@ -51,7 +57,7 @@ def what_if(contract: RevenueContract, policy: RevenuePolicy, as_of: date,
             catch_up=sum(c.amount for c in r.catch_ups if modification_id in c.cause),
             rpo=remaining_obligations(r).total, result=r,
         ))
-    return WhatIf(modification_id, decision, tuple(outcomes))
+    return WhatIf(modification_id, decision, tuple(outcomes), tuple(skipped))
 
 
 @dataclass(frozen=True, slots=True)
