@@ -68,7 +68,7 @@ def expense_item(
     label = f"Expense {expense.incurred_on.isoformat()} {expense.category}: {expense.description}"
     if terms.policy is ExpensePolicy.MARKUP and terms.markup_percent:
         billed = (base * (1 + terms.markup_percent / 100)).rounded()
-        label += f" (cost {base} + {terms.markup_percent.normalize()} %)"
+        label += f" (cost {base} + {terms.markup_percent.normalize():f} %)"
     else:
         billed = base
     if fx is not None:
