@@ -1,0 +1,235 @@
+"""Ledger invariants, by property (hypothesis): every posted entry balances; the trial
+balance nets to zero per entity and currency; a reversal of a reversal restores balances;
+period rules hold; exports balance and round-trip totals."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import beanquery
+from beancount import loader
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncline.ledger.accounts import DEFAULT_CHART, for_entity
+from syncline.ledger.exports import split_entry
+from syncline.ledger.exports.beancount import account_names, to_beancount
+from syncline.ledger.exports.netsuite import netsuite_rows
+from syncline.ledger.exports.qbo import qbo_journal_entries
+from syncline.ledger.exports.xero import xero_manual_journals
+from syncline.ledger.fx import FxRate, functional_imbalance
+from syncline.ledger.journal import JournalEntry, JournalLine, Side, reverse, trial_balance_of
+from syncline.ledger.money import Money, quantum
+from syncline.ledger.periods import (
+    ClosedPeriodPolicy,
+    Period,
+    PeriodStatus,
+    PostingRefused,
+    check_posting,
+    period_of,
+)
+from syncline.ledger.posting import DEFAULT_RULES, post_event
+
+ENTITIES = ("US01", "UK01")
+CHARTS = {e: for_entity(DEFAULT_CHART, e) for e in ENTITIES}
+FUNCTIONAL = {"US01": "USD", "UK01": "GBP"}
+CURRENCIES = ("USD", "GBP", "EUR", "JPY", "KWD")
+# Codes of accounts that are not receivable lines (QBO needs a customer on those).
+CODES = tuple(a.code for a in DEFAULT_CHART.accounts)
+DAYS = st.dates(min_value=date(2023, 11, 1), max_value=date(2024, 4, 30))
+
+
+def money(currency: str, units: int) -> Money:
+    return Money(Decimal(units) * quantum(currency), currency)
+
+
+@st.composite
+def entries(draw: st.DrawFn, source_id: str | None = None) -> JournalEntry:
+    entity = draw(st.sampled_from(ENTITIES))
+    currency = draw(st.sampled_from(CURRENCIES))
+    debits = draw(st.lists(st.integers(0, 10**9), min_size=1, max_size=5))
+    total = sum(debits)
+    weights = draw(st.lists(st.integers(1, 100), min_size=1, max_size=5))
+    credits = Money(Decimal(total) * quantum(currency), currency).split(weights)
+    accounts = st.sampled_from(CODES)
+    dims = (("customer", "cus_1"), ("project", draw(st.sampled_from(["prj_1", "prj_2"]))))
+    lines = [JournalLine(draw(accounts), Side.DEBIT, money(currency, u), dimensions=dims)
+             for u in debits]
+    lines += [JournalLine(draw(accounts), Side.CREDIT, m, dimensions=dims) for m in credits]
+    sid = source_id or f"src_{draw(st.integers(0, 10**6))}"
+    return JournalEntry(entity, draw(DAYS), f"entry {sid}", tuple(lines), "manual", sid)
+
+
+@st.composite
+def books(draw: st.DrawFn) -> list[JournalEntry]:
+    n = draw(st.integers(1, 8))
+    return [draw(entries(source_id=f"src_{i}")) for i in range(n)]
+
+
+RATE = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("500"), places=4)
+AMOUNT = st.integers(0, 10**8)
+
+
+@given(currency=st.sampled_from(CURRENCIES), rate=RATE, unbilled=AMOUNT, deferred=AMOUNT,
+       tax=AMOUNT, functional=st.sampled_from(("USD", "GBP", "JPY")))
+def test_every_posted_entry_balances_in_transaction_and_functional_currency(
+    currency: str, rate: Decimal, unbilled: int, deferred: int, tax: int, functional: str
+) -> None:
+    parts = {"unbilled": money(currency, unbilled), "deferred": money(currency, deferred),
+             "tax": money(currency, tax)}
+    amounts = {**parts, "total": money(currency, unbilled + deferred + tax)}
+    made = post_event(DEFAULT_RULES, "invoice.released", amounts, chart=CHARTS["US01"],
+                      entity_id="US01", posting_date=date(2024, 3, 1), source_id="inv",
+                      functional_currency=functional,
+                      rates={currency: FxRate(currency, functional, rate, "test",
+                                              date(2024, 3, 1))})
+    if unbilled + deferred + tax == 0:
+        return  # nothing to post: an error value, not an entry
+    assert isinstance(made, JournalEntry)
+    assert trial_balance_of([made]).balanced
+    assert functional_imbalance(made, functional) == 0
+
+
+@given(books())
+def test_trial_balance_nets_to_zero_per_entity_and_currency(entries: list[JournalEntry]) -> None:
+    tb = trial_balance_of(entries)
+    net: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in tb.rows:
+        net[(r.entity_id, r.currency)] += r.balance
+    assert all(v == 0 for v in net.values())
+    assert tb.balanced
+
+
+@given(books(), st.data())
+def test_reversal_of_a_reversal_restores_balances(entries: list[JournalEntry],
+                                                  data: st.DataObject) -> None:
+    target = data.draw(st.sampled_from(entries))
+    rev = reverse(target, "r1", target.posting_date)
+    rev_rev = reverse(rev, "r2", target.posting_date)
+
+    def balances(es: list[JournalEntry]) -> dict[tuple[str, str, str], Decimal]:
+        return {(r.entity_id, r.account, r.currency): r.balance
+                for r in trial_balance_of(es).rows if r.balance != 0}
+
+    without = [e for e in entries if e is not target]
+    assert balances([*entries, rev]) == balances(without)
+    assert balances([*entries, rev, rev_rev]) == balances(entries)
+    assert [(ln.account, ln.side, ln.amount) for ln in rev_rev.lines] == [
+        (ln.account, ln.side, ln.amount) for ln in target.lines]
+
+
+MONTHS = ("2023-11", "2023-12", "2024-01", "2024-02", "2024-03", "2024-04")
+
+
+@given(entries(), st.lists(st.sampled_from(list(PeriodStatus)), min_size=6, max_size=6),
+       st.sampled_from(list(ClosedPeriodPolicy)))
+def test_period_rules(entry: JournalEntry, statuses: list[PeriodStatus],
+                      policy: ClosedPeriodPolicy) -> None:
+    periods = [Period(entry.entity_id, m, s) for m, s in zip(MONTHS, statuses, strict=True)]
+    status = dict(zip(MONTHS, statuses, strict=True))
+    own = period_of(entry.posting_date)
+    result = check_posting(entry, periods, policy)
+    if status[own] is PeriodStatus.OPEN:
+        assert result is entry
+    elif policy is ClosedPeriodPolicy.REFUSE:
+        assert isinstance(result, PostingRefused) and result.domain == "finance"
+    else:
+        later_open = [m for m in MONTHS if m > own and status[m] is PeriodStatus.OPEN]
+        if not later_open:
+            assert isinstance(result, PostingRefused) and result.reason == "no_open_period"
+        else:
+            assert isinstance(result, JournalEntry)
+            assert period_of(result.posting_date) == later_open[0]
+            assert result.posting_date.day == 1
+            assert dict(result.metadata)["moved_from_period"] == own
+            assert result.lines == entry.lines
+    # whatever happened, nothing lands in a period that is not open
+    if isinstance(result, JournalEntry):
+        assert status[period_of(result.posting_date)] is PeriodStatus.OPEN
+
+
+@given(entries(), st.integers(2, 6))
+def test_split_groups_balance_fit_and_keep_totals(entry: JournalEntry, max_lines: int) -> None:
+    groups = split_entry(entry.lines, max_lines)
+    per_account: dict[str, Decimal] = defaultdict(Decimal)
+    for g in groups:
+        assert 2 <= len(g) <= max_lines
+        assert sum(ln.signed for ln in g) == 0
+        for ln in g:
+            per_account[ln.account] += ln.signed
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    for ln in entry.lines:
+        expected[ln.account] += ln.signed
+    assert {k: v for k, v in per_account.items() if v} == {k: v for k, v in expected.items() if v}
+
+
+def _tb(entries: list[JournalEntry]) -> dict[tuple[str, str, str], Decimal]:
+    return {(r.entity_id, r.account, r.currency): r.balance
+            for r in trial_balance_of(entries).rows if r.balance != 0}
+
+
+@given(books(), st.integers(2, 5))
+def test_netsuite_and_qbo_exports_balance_and_round_trip_totals(
+    entries: list[JournalEntry], max_lines: int
+) -> None:
+    # amounts here fit NetSuite's 2 decimals only for 0/2-decimal currencies
+    entries = [e for e in entries if e.lines[0].amount.currency != "KWD"]
+    made = netsuite_rows(entries, CHARTS, max_lines=max_lines)
+    assert made.ok
+    journals: dict[str, list[dict[str, str]]] = defaultdict(list)
+    totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for r in made.content:
+        journals[r["External ID"]].append(r)
+        signed = Decimal(r["Debit"] or 0) - Decimal(r["Credit"] or 0)
+        totals[(r["Subsidiary"], r["Account"].split()[0], r["Currency"])] += signed
+    for rows in journals.values():
+        assert 2 <= len(rows) <= max_lines
+        assert sum(Decimal(r["Debit"] or 0) - Decimal(r["Credit"] or 0) for r in rows) == 0
+    assert {k: v for k, v in totals.items() if v} == _tb(entries)
+    qbo = qbo_journal_entries(entries, CHARTS)
+    assert qbo.ok
+    q_totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for p in qbo.content:
+        cur = p.body["CurrencyRef"]["value"]  # type: ignore[index]
+        for ln in p.body["Line"]:  # type: ignore[attr-defined]
+            d = ln["JournalEntryLineDetail"]
+            sign = 1 if d["PostingType"] == "Debit" else -1
+            q_totals[(p.entity_id, d["AccountRef"]["value"], cur)] += sign * ln["Amount"]
+    assert {k: v for k, v in q_totals.items() if v} == _tb(entries)
+
+
+@given(books(), RATE)
+def test_xero_journals_balance_in_base_currency(entries: list[JournalEntry],
+                                                rate: Decimal) -> None:
+    from syncline.ledger.fx import with_functional
+
+    converted = []
+    for e in entries:
+        base = FUNCTIONAL[e.entity_id]
+        rates = {c: FxRate(c, base, rate, "test", e.posting_date) for c in CURRENCIES}
+        made = with_functional(e, base, rates)
+        assert isinstance(made, JournalEntry)
+        converted.append(made)
+    exported = xero_manual_journals(converted, CHARTS, FUNCTIONAL)
+    assert exported.ok
+    for p in exported.content:
+        assert sum(ln["LineAmount"] for ln in p.body["JournalLines"]) == 0  # type: ignore[attr-defined]
+
+
+@settings(max_examples=25, deadline=None)
+@given(books())
+def test_beancount_export_is_accepted_and_its_trial_balance_equals_ours(
+    entries: list[JournalEntry],
+) -> None:
+    entries = [*entries, reverse(entries[0], "rev_0", entries[0].posting_date + timedelta(1))]
+    exported = to_beancount(entries, CHARTS)
+    assert exported.ok
+    bentries, errors, options = loader.load_string(exported.content)
+    assert errors == []
+    conn = beanquery.connect("beancount:", entries=bentries, errors=errors, options=options)
+    rows = conn.execute("SELECT account, currency, sum(number) GROUP BY account, currency")
+    theirs = {(a, c): n for a, c, n in rows.fetchall() if n != 0}
+    names = account_names(CHARTS)
+    assert isinstance(names, dict)
+    ours = {(names[(e, a)], c): v for (e, a, c), v in _tb(entries).items()}
+    assert theirs == ours
