@@ -1,0 +1,127 @@
+"""Ledger configuration file (YAML): charts of accounts per entity, posting rules, period
+and FX policies — read here, turned into the pure ledger's values.
+
+File shape (see ``config/chart-of-accounts.example.yaml``)::
+
+    template: [{code, name, type, role}, …]        # optional, DEFAULT_TEMPLATE otherwise
+    required_roles: [role, …]                      # optional
+    entities:
+      US01:
+        functional_currency: USD
+        overrides: {role: {code?, name?, type?} | null, …}
+    posting_rules: [{event, description?, lines: [{role, side, amount, memo?}]}]  # optional
+    closed_period_policy: refuse | next_open       # optional, refuse
+    fx_revaluation: {enabled: true, roles: [accounts_receivable]}                 # optional
+
+Every problem is reported with where it is (entity, role, event); nothing half-loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from syncline.ledger.accounts import ChartError, ChartOfAccounts, charts_from_config
+from syncline.ledger.fx import RevaluationPolicy
+from syncline.ledger.money import is_known_currency
+from syncline.ledger.periods import ClosedPeriodPolicy
+from syncline.ledger.posting import DEFAULT_RULES, PostingError, PostingRules, rules_from_config
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerConfigProblem:
+    where: str  # "entities.UK01.overrides.tax_payable", "posting_rules[time.approved]", …
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerConfig:
+    charts: Mapping[str, ChartOfAccounts]
+    functional_currencies: Mapping[str, str]
+    rules: PostingRules = DEFAULT_RULES
+    closed_period_policy: ClosedPeriodPolicy = ClosedPeriodPolicy.REFUSE
+    fx_revaluation: RevaluationPolicy = field(default_factory=RevaluationPolicy)
+
+
+def _chart_problem(e: ChartError) -> LedgerConfigProblem:
+    where = "entities" + (f".{e.entity_id}" if e.entity_id else "")
+    if e.role:
+        where += f".overrides.{e.role}"
+    return LedgerConfigProblem(where, e.message)
+
+
+def _rule_problem(e: PostingError) -> LedgerConfigProblem:
+    return LedgerConfigProblem(f"posting_rules[{e.event or '?'}]", e.message)
+
+
+def ledger_config_from_dict(
+    data: Mapping[str, object],
+) -> LedgerConfig | tuple[LedgerConfigProblem, ...]:
+    problems: list[LedgerConfigProblem] = []
+    charts = charts_from_config(data)
+    if isinstance(charts, tuple):
+        problems.extend(_chart_problem(e) for e in charts)
+        charts = {}
+    functional: dict[str, str] = {}
+    entities = data.get("entities")
+    if isinstance(entities, Mapping):
+        for entity_id, settings in entities.items():
+            currency = settings.get("functional_currency") if isinstance(settings,
+                                                                         Mapping) else None
+            if not isinstance(currency, str) or not is_known_currency(currency):
+                problems.append(LedgerConfigProblem(
+                    f"entities.{entity_id}.functional_currency",
+                    f"needs an ISO 4217 currency code, got {currency!r}"))
+            else:
+                functional[str(entity_id)] = currency
+    rules: PostingRules = DEFAULT_RULES
+    raw_rules = data.get("posting_rules")
+    if raw_rules is not None:
+        if not isinstance(raw_rules, list) or not all(isinstance(r, Mapping) for r in raw_rules):
+            problems.append(LedgerConfigProblem("posting_rules", "must be a list of rules"))
+        else:
+            made = rules_from_config(raw_rules)
+            if isinstance(made, tuple):
+                problems.extend(_rule_problem(e) for e in made)
+            else:
+                rules = made
+    policy = ClosedPeriodPolicy.REFUSE
+    raw_policy = data.get("closed_period_policy", "refuse")
+    try:
+        policy = ClosedPeriodPolicy(str(raw_policy))
+    except ValueError:
+        problems.append(LedgerConfigProblem("closed_period_policy",
+                                            f"is {raw_policy!r}; expected refuse or next_open"))
+    revaluation = RevaluationPolicy()
+    raw_fx = data.get("fx_revaluation")
+    if raw_fx is not None:
+        if not isinstance(raw_fx, Mapping):
+            problems.append(LedgerConfigProblem("fx_revaluation", "must be a mapping"))
+        else:
+            enabled = raw_fx.get("enabled", True)
+            roles = raw_fx.get("roles", ["accounts_receivable"])
+            if not isinstance(enabled, bool) or not isinstance(roles, list) or not all(
+                isinstance(r, str) for r in roles
+            ):
+                problems.append(LedgerConfigProblem(
+                    "fx_revaluation", "needs enabled: true|false and roles: [role, …]"))
+            else:
+                revaluation = RevaluationPolicy(enabled, tuple(roles))
+    if problems:
+        return tuple(problems)
+    return LedgerConfig(charts, functional, rules, policy, revaluation)
+
+
+def load_ledger_config(path: str | Path) -> LedgerConfig | tuple[LedgerConfigProblem, ...]:
+    """Read and validate a ledger configuration file (YAML)."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        return (LedgerConfigProblem(str(p), f"cannot read: {exc}"),)
+    if not isinstance(data, Mapping):
+        return (LedgerConfigProblem(str(p), "the file must hold a mapping"),)
+    return ledger_config_from_dict(data)
