@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` prints figures and ratios (never timed assertions in tests)."""
