@@ -68,6 +68,13 @@ def _split(amounts: Sequence[tuple[Money, bool]], currency: str) -> tuple[Money,
     return recognised, deferred
 
 
+def posts_anything(doc: Invoice | CreditNote) -> bool:
+    """False for a document whose revenue, deferred and tax totals are all zero (e.g. work
+    fully written off at a soft cap): it is issued, but has nothing to journal."""
+    recognised, deferred = _split([(ln.amount, ln.deferred) for ln in doc.lines], doc.currency)
+    return not (recognised.is_zero and deferred.is_zero and doc.tax.is_zero)
+
+
 def release_entry(invoice: Invoice, chart: ChartOfAccounts, *,
                   fx: FxSnapshot | None = None) -> JournalEntry:
     """Release of ``invoice`` (see module doc); ``fx`` defaults to the invoice's own."""

@@ -51,7 +51,7 @@ from syncline.billing.items import (
     time_item,
     transition,
 )
-from syncline.billing.journals import credit_note_entry, release_entry
+from syncline.billing.journals import credit_note_entry, posts_anything, release_entry
 from syncline.billing.milestones import FixedFeeSchedule, ScheduleInvalid, milestone_items
 from syncline.billing.numbering import DraftRef, assign_numbers
 from syncline.billing.rates import (
@@ -209,7 +209,8 @@ def _credits(inp: RunInput, ledger: _Ledger, problems: list[Problem],
         assert number is not None
         note = replace(draft, number=number)
         notes.append(note)
-        entries.append(credit_note_entry(note, inp.chart, fx=req.invoice.fx))
+        if posts_anything(note):
+            entries.append(credit_note_entry(note, inp.chart, fx=req.invoice.fx))
         ledger.put(*mark_credited([ledger.by_key[k] for k in note.item_keys], note))
         if req.corrected_hours is not None:
             originals = [ledger.by_key[k] for k in note.item_keys
@@ -384,7 +385,8 @@ def run_billing_cycle(inp: RunInput) -> RunResult:
             fx=None if fx.base == fx.quote else fx,
             notes=((tax_note,) if tax_note else ()) + held_notes)
         invoices.append(invoice)
-        entries.append(release_entry(invoice, inp.chart))
+        if posts_anything(invoice):
+            entries.append(release_entry(invoice, inp.chart))
         for item in billable[number]:
             released = item if item.status is ItemStatus.RELEASED else transition(
                 item, ItemStatus.RELEASED)
