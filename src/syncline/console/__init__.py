@@ -1,0 +1,1 @@
+"""Server-rendered back office: pages and printable documents (entry point: translates only)."""
