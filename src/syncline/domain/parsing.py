@@ -66,7 +66,8 @@ def parse_deal(data: Data, ref: ReferenceData) -> OpenContract | list[Problem]:
     currency = str(data["currency"])
     if not is_known_currency(currency):
         problems.append(_finance(
-            "deal.unknown_currency", f"currency {currency!r} is not an ISO 4217 code Syncline knows",
+            "deal.unknown_currency",
+            f"currency {currency!r} is not an ISO 4217 code Syncline knows",
             "Correct the deal currency in the CRM (e.g. USD, GBP, EUR) and replay.",
             "data.currency", deal_id))
     elif entity is not None and currency != entity.functional_currency:
@@ -83,7 +84,8 @@ def parse_deal(data: Data, ref: ReferenceData) -> OpenContract | list[Problem]:
             "Pick one of the PSA project templates.", "data.project.template",
             objects=(("deal", deal_id),)))
     contract = data["contract"]
-    start, end = date.fromisoformat(contract["start_date"]), date.fromisoformat(contract["end_date"])
+    start = date.fromisoformat(contract["start_date"])
+    end = date.fromisoformat(contract["end_date"])
     if end < start:
         problems.append(_finance(
             "deal.dates_inverted", f"contract ends ({end}) before it starts ({start})",
