@@ -234,3 +234,31 @@ def test_a_refused_provisioning_step_compensates_earlier_steps(system: Syncline)
         assert kinds == {"erp.customer.upsert (undone)", "psa.project.provision (undone)"}
         (exc,) = list_exceptions(conn)
     assert exc.domain == "it" and exc.outbox_id
+
+
+def test_edit_and_replay_fixes_a_deal_and_keeps_the_original(system: Syncline) -> None:
+    from syncline.adapters.db.tables import inbox_revisions
+    from syncline.services.processor import EditRefused, edit_message
+
+    bad = deal(entity=None)
+    (receipt,) = ingest(system, bad)
+    fixed = dict(bad["data"], legal_entity="US01")
+    edit_message(system.engine, receipt.inbox_id, fixed, actor="ana@finance",
+                 reason="entity confirmed by deal desk", clock=system.clock)
+    status, _ = replay(system.engine, receipt.inbox_id, system.ref, system.clock,
+                       actor="ana@finance")
+    assert status == "applied"
+    with system.engine.connect() as conn:
+        assert conn.execute(select(projects.c.code)).scalar() == "P-1"
+        (rev,) = conn.execute(select(inbox_revisions)).all()
+        assert json.loads(rev.raw)["data"]["legal_entity"] is None and rev.actor == "ana@finance"
+        assert list_exceptions(conn) == []
+        (resolved,) = list_exceptions(conn, status="resolved")
+        assert "applied" in (resolved.resolution or "")
+    try:
+        edit_message(system.engine, receipt.inbox_id, fixed, actor="x", reason="y",
+                     clock=system.clock)
+    except EditRefused as refused:
+        assert "applied" in str(refused)
+    else:
+        raise AssertionError("an applied message must not be editable")

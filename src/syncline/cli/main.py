@@ -62,7 +62,14 @@ def ingest_lines(sys_: Syncline, lines: list[str], console: Console, quiet: bool
             pending = len(conn.execute(select(inbox.c.id).where(
                 inbox.c.status == "received")).all())
         apply = progress.add_task("Applying (units of work)", total=pending)
-        sys_.process(progress=lambda n: progress.advance(apply, n))
+
+        def advance(n: int) -> None:  # released messages are applied again: grow the total
+            task = progress.tasks[apply]
+            if task.completed + n > (task.total or 0):
+                progress.update(apply, total=task.completed + n)
+            progress.advance(apply, n)
+
+        sys_.process(progress=advance)
 
 
 def _reset_sqlite(settings: Settings) -> None:
@@ -241,12 +248,11 @@ def exceptions_list(
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return
-    table = Table(title=f"Exceptions ({status})")
-    for col in ("id", "domain", "severity", "code", "message"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(r.id, r.domain, r.severity, r.code, r.message)
-    out.print(table)
+    out.print(f"[bold]Exceptions ({status})[/]")
+    for r in rows:  # two lines each: readable at any terminal width
+        out.print(f"[bold]{r.id}[/]  [cyan]{r.domain:<8}[/] {r.severity:<8} {r.code}",
+                  highlight=False)
+        out.print(f"    {r.message}", highlight=False, overflow="fold")
     out.print(f"{len(rows)} exception(s). `syncline exceptions show ID` for remediation and "
               "lineage.")
 
@@ -280,23 +286,45 @@ def exceptions_show(
         msg = lineage["inbox"]
         out.print(f"[bold]Message:[/] {msg['id']} {msg['type']} from {msg['source']} "
                   f"(status {msg['status']}); replay with `syncline replay {msg['id']}`")
-        out.print(lineage["raw"][:2000])
+        try:
+            out.print_json(lineage["raw"])
+        except json.JSONDecodeError:
+            out.print(lineage["raw"][:2000], markup=False, highlight=False)
 
 
 @app.command()
 def replay(
     inbox_id: Annotated[str, typer.Argument(help="The inbox id (inb_…) of the message")],
+    data_file: Annotated[Path | None, typer.Option(
+        help="Edit first: a JSON file with the corrected `data` (the original is kept)")] = None,
+    reason: Annotated[str, typer.Option(help="Why (audited)")] = "replayed by operator",
+    actor: Annotated[str, typer.Option(help="Who (audited)")] = "operator",
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Re-apply one stored message, idempotently."""
+    """Re-apply one stored message, idempotently (optionally after editing its data)."""
+    from syncline.services.processor import EditRefused, edit_message
     from syncline.services.processor import replay as do_replay
 
     sys_ = bootstrap(_settings(database_url))
     try:
-        status, _ = do_replay(sys_.engine, inbox_id, sys_.ref, sys_.clock)
+        if data_file is not None:
+            try:
+                data = json.loads(data_file.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as problem:
+                err.print(f"[red]Cannot read {data_file}:[/] {problem}")
+                raise typer.Exit(2) from None
+            if not isinstance(data, dict):
+                err.print("[red]--data-file must hold a JSON object (the event's data)[/]")
+                raise typer.Exit(2)
+            edit_message(sys_.engine, inbox_id, data, actor=actor, reason=reason,
+                         clock=sys_.clock)
+        status, _ = do_replay(sys_.engine, inbox_id, sys_.ref, sys_.clock, actor=actor)
     except KeyError:
         err.print(f"[red]No inbox message {inbox_id}[/]")
         raise typer.Exit(1) from None
+    except EditRefused as refused:
+        err.print(f"[red]Edit refused:[/] {refused}")
+        raise typer.Exit(2) from None
     sys_.deliver()
     out.print(f"{inbox_id}: {status}")
 

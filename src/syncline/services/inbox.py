@@ -136,8 +136,9 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any]], *,
         first = receipt.problems[0]
         raise_exception(conn, Problem(
             code="message.rejected", domain=BusinessDomain.IT, severity=Severity.MEDIUM,
-            message=f"message {receipt.event_id} from {receipt.source} was rejected: "
-            + "; ".join(str(p) for p in receipt.problems),
+            message=(f"{row['type'] or 'message'} {receipt.event_id} from {receipt.source}"
+                     if receipt.source != UNKNOWN_SOURCE else "an unreadable message")
+            + " was rejected: " + "; ".join(str(p) for p in receipt.problems),
             remediation="Fix the sending system's payload (the field and rule are named), "
             "then re-send it or replay the corrected message.",
             field=first.path, objects=(("inbox", row["id"]),),

@@ -163,6 +163,45 @@ def sweep_parked(engine: Engine, *, as_of: datetime, max_age: timedelta, clock: 
     return opened
 
 
+class EditRefused(ValueError):
+    """An edit that cannot be replayed (wrong status, or the edited message is invalid)."""
+
+
+EDITABLE = ("failed", "rejected", "parked")
+
+
+def edit_message(engine: Engine, inbox_id: str, data: dict[str, Any], *, actor: str,
+                 reason: str, clock: Clock) -> None:
+    """Replace a stuck message's `data`, keeping the previous raw text as a revision."""
+    from syncline.adapters.db.tables import inbox_revisions
+    from syncline.schemas import validate_event
+
+    with engine.begin() as conn:
+        row = conn.execute(select(inbox).where(inbox.c.id == inbox_id)).first()
+        if row is None:
+            raise KeyError(inbox_id)
+        if row.status not in EDITABLE:
+            raise EditRefused(f"message {inbox_id} is {row.status}; only {', '.join(EDITABLE)} "
+                              "messages can be edited")
+        try:
+            message = json.loads(row.raw)
+        except json.JSONDecodeError:
+            raise EditRefused("the stored message is not JSON: have the sender re-send it"
+                              ) from None
+        message["data"] = data
+        problems = validate_event(message)
+        if problems:
+            raise EditRefused("the edited message is invalid: " + "; ".join(map(str, problems)))
+        revision = len(conn.execute(select(inbox_revisions.c.id).where(
+            inbox_revisions.c.inbox_id == inbox_id)).all()) + 1
+        conn.execute(inbox_revisions.insert().values(
+            inbox_id=inbox_id, revision=revision, raw=row.raw, actor=actor, reason=reason,
+            at=iso(clock())))
+        conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(
+            raw=json.dumps(message, sort_keys=True, separators=(",", ":")),
+            status="failed" if row.status == "rejected" else row.status))
+
+
 def replay(engine: Engine, inbox_id: str, ref: ReferenceData, clock: Clock,
            actor: str = "operator") -> tuple[str, Stats]:
     """Re-apply one stored message idempotently; resolves its open exceptions if it applies."""

@@ -80,6 +80,18 @@ inbox_receipts = Table(
     Column("duplicate", Boolean, nullable=False),
 )
 
+inbox_revisions = Table(
+    "inbox_revisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("inbox_id", String(40), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("raw", Text, nullable=False),  # the message as it was before this edit
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+    UniqueConstraint("inbox_id", "revision", name="uq_inbox_revisions_inbox_id_revision"),
+)
+
 subject_state = Table(
     "subject_state", metadata,
     Column("subject", String(200), primary_key=True),
