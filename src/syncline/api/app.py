@@ -1,6 +1,7 @@
 """FastAPI application: events in, read models out; every endpoint but health needs a key."""
 
 
+import importlib
 import json
 import secrets
 from typing import Annotated, Any
@@ -150,4 +151,13 @@ def create_app(system: Syncline) -> FastAPI:
         return {"exception": view.as_dict(), "lineage": json.loads(json.dumps(lineage,
                                                                                default=str))}
 
+    for name in ("syncline.api.billing", "syncline.api.ledger", "syncline.api.revenue"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as missing:
+            if missing.name != name:
+                raise
+            continue
+        app.include_router(module.router(system), prefix="/v1",
+                           dependencies=[Depends(require_key)])
     return app

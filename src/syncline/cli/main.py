@@ -23,15 +23,24 @@ from syncline.config import Settings
 app = typer.Typer(help="Syncline keeps a services firm's CRM, HR, PSA, billing, revenue and ERP "
                   "in step.", no_args_is_help=True, pretty_exceptions_enable=False)
 exceptions_app = typer.Typer(help="The exception queue: what needs a person.")
-billing_app = typer.Typer(help="Billing runs.")
 app.add_typer(exceptions_app, name="exceptions")
-app.add_typer(billing_app, name="billing")
-try:  # the revenue engine's commands
+
+
+def _extensions() -> None:
+    """Each engine's commands live in their own module, which registers them on `app`."""
+    import importlib
+
     from syncline.cli.revenue import app as revenue_app
 
     app.add_typer(revenue_app, name="revenue")
-except ImportError:  # pragma: no cover - while the module is absent
-    pass
+    for name in ("syncline.cli.billing", "syncline.cli.ledger"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as missing:
+            if missing.name != name:
+                raise
+            continue
+        module.register(app)
 
 out = Console()
 err = Console(stderr=True)
@@ -329,28 +338,4 @@ def replay(
     out.print(f"{inbox_id}: {status}")
 
 
-@billing_app.command("run")
-def billing_run(
-    period: Annotated[str, typer.Option(help="YYYY-MM")],
-    entity: Annotated[str | None, typer.Option(help="Legal entity code")] = None,
-    dry_run: Annotated[bool, typer.Option()] = False,
-    database_url: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    """Run the billing cycle for a month (idempotent)."""
-    import re
-
-    from syncline.services.billing_run import run_billing
-
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
-        err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
-        raise typer.Exit(2)
-    sys_ = bootstrap(_settings(database_url))
-    result = run_billing(sys_.engine, period, sys_.ref, sys_.chart, sys_.clock(), entity=entity,
-                         dry_run=dry_run)
-    if not dry_run:
-        sys_.deliver()
-    out.print_json(data={"period": period, "dry_run": dry_run, "invoices": result.invoices,
-                         "journal_entries": result.journal_entries,
-                         "retainer_items": result.retainer_items,
-                         "totals": {k: str(v) for k, v in result.totals.items()}})
-
+_extensions()

@@ -16,14 +16,11 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
-EVENT_TYPES_V1: tuple[str, ...] = (
-    "deal.closed_won",
-    "worker.upserted",
-    "worker.terminated",
-    "time.approved",
-    "time.rejected",
-    "milestone.completed",
-)
+EVENT_TYPES_V1: tuple[str, ...] = tuple(sorted(
+    entry.name.removesuffix(".json")
+    for entry in resources.files("syncline.schemas").joinpath("events/v1").iterdir()
+    if entry.name.endswith(".json") and not entry.name.startswith("_")
+))  # adding an event type is adding its schema file
 
 
 @dataclass(frozen=True, slots=True)

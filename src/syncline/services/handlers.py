@@ -7,13 +7,11 @@ returns an outcome. Handlers are idempotent on natural keys, so a replay changes
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 
 from syncline.adapters.db.tables import (
     billable_items,
@@ -22,7 +20,6 @@ from syncline.adapters.db.tables import (
     contracts,
     customers,
     milestones,
-    outbox,
     projects,
     time_entries,
     wbs_tasks,
@@ -31,7 +28,7 @@ from syncline.adapters.db.tables import (
     xref,
 )
 from syncline.billing.items import BillableItem, ItemStatus, milestone_item, time_item
-from syncline.billing.rates import RateEntry, RateNotFound, Scope, resolve_rate
+from syncline.billing.rates import RateNotFound, resolve_rate
 from syncline.domain.errors import BusinessDomain, Missing, Problem, Severity
 from syncline.domain.model import BillingType, OpenContract
 from syncline.domain.parsing import (
@@ -42,73 +39,11 @@ from syncline.domain.parsing import (
     parse_time_rejection,
     parse_worker,
 )
-from syncline.domain.reference import ReferenceData
 from syncline.ledger.money import Money
-from syncline.services.clock import iso
 from syncline.services.exceptions import raise_exception
 from syncline.services.ids import new_id
 from syncline.services.outcomes import Applied, Failed, Outcome, Parked
-
-
-@dataclass
-class Batch:
-    """What handlers share inside one unit of work (one transaction)."""
-
-    conn: Connection
-    ref: ReferenceData
-    now: datetime
-    inbox_id: str = ""
-    correlation_id: str | None = None
-    sequence: int | None = None
-    latest_sequence: int | None = None
-    _projects: dict[str, Any] = field(default_factory=dict)
-    _rates: dict[str, tuple[RateEntry, ...]] = field(default_factory=dict)
-    _outbox_seq: int | None = None
-
-    def project(self, code: str) -> Any | None:
-        if code not in self._projects:
-            row = self.conn.execute(
-                select(projects.c.id, projects.c.code, projects.c.status, contracts.c.number,
-                       contracts.c.id.label("contract_id"), contracts.c.currency,
-                       contracts.c.billing_type, contracts.c.customer_id,
-                       contracts.c.entity_code)
-                .join(contracts, contracts.c.id == projects.c.contract_id)
-                .where(projects.c.code == code)).first()
-            if row is None:
-                return None
-            tasks = {t.code: t.billable for t in self.conn.execute(
-                select(wbs_tasks.c.code, wbs_tasks.c.billable)
-                .where(wbs_tasks.c.project_id == row.id))}
-            self._projects[code] = (row, tasks)
-        return self._projects[code]
-
-    def rates(self, contract_id: str, currency: str) -> tuple[RateEntry, ...]:
-        if contract_id not in self._rates:
-            own = tuple(
-                RateEntry(r.role, Money(r.rate, r.currency), Scope.CONTRACT, contract_id)
-                for r in self.conn.execute(
-                    select(contract_rates).where(contract_rates.c.contract_id == contract_id)))
-            defaults = tuple(RateEntry(rr.role, rr.rate, Scope.DEFAULT)
-                             for rr in self.ref.role_rates if rr.rate.currency == currency)
-            self._rates[contract_id] = own + defaults
-        return self._rates[contract_id]
-
-    def emit(self, kind: str, target: str, payload: Mapping[str, Any],
-             group_key: str | None = None) -> str:
-        if self._outbox_seq is None:
-            from sqlalchemy import func
-            self._outbox_seq = (self.conn.execute(select(func.max(outbox.c.seq))).scalar() or 0)
-        self._outbox_seq += 1
-        out_id = new_id("out")
-        self.conn.execute(outbox.insert().values(
-            id=out_id, seq=self._outbox_seq, kind=kind, target=target, group_key=group_key,
-            payload=json.dumps(payload, sort_keys=True, default=str),
-            correlation_id=self.correlation_id, status="pending", attempts=0,
-            created_at=iso(self.now)))
-        return out_id
-
-
-Handler = Callable[[Batch, Mapping[str, Any]], Outcome]
+from syncline.services.unit_of_work import Batch, Handler
 
 
 def _xref(b: Batch, system: str, object_type: str, external_id: str, syncline_id: str) -> None:
@@ -391,7 +326,7 @@ def complete_milestone(b: Batch, data: Mapping[str, Any]) -> Outcome:
     return Applied(provides=(f"milestone:{cmd.milestone_id}",))
 
 
-HANDLERS: dict[str, Handler] = {
+CORE_HANDLERS: dict[str, Handler] = {
     "deal.closed_won": open_contract,
     "worker.upserted": upsert_worker,
     "worker.terminated": terminate_worker,
@@ -404,3 +339,20 @@ HANDLERS: dict[str, Handler] = {
 # newer state. Worker history is kept by its handler (effective-dated cost rates).
 SEQUENCED_STATE = {"deal.closed_won", "milestone.completed"}
 
+
+
+def _all_handlers() -> dict[str, Handler]:
+    """The table of contents: core flows plus each engine's own handler table."""
+    table = dict(CORE_HANDLERS)
+    for module in ("syncline.services.billing_handlers", "syncline.services.revenue_handlers"):
+        try:
+            mod = __import__(module, fromlist=["HANDLERS"])
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+            continue
+        table.update(mod.HANDLERS)
+    return table
+
+
+HANDLERS: dict[str, Handler] = _all_handlers()

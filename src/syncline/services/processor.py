@@ -20,8 +20,9 @@ from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.domain.reference import ReferenceData
 from syncline.services.clock import Clock, iso
 from syncline.services.exceptions import raise_exception, resolve
-from syncline.services.handlers import HANDLERS, SEQUENCED_STATE, Batch
+from syncline.services.handlers import HANDLERS, SEQUENCED_STATE
 from syncline.services.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
+from syncline.services.unit_of_work import Batch
 
 BATCH_SIZE = 1000
 Progress = Callable[[int], None]
