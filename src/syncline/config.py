@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     api_keys: str = ""  # comma-separated; `syncline serve` makes one when empty
     park_max_age_hours: int = 72
     batch_size: int = 1000
+    # "on_invoice": an invoice's release credits revenue (the walking skeleton);
+    # "engine": it credits contract liability and revenue comes from the revenue engine.
+    revenue_recognition: str = "on_invoice"
 
     def workflow_db_url(self) -> str:
         if self.dbos_system_url:

@@ -25,8 +25,6 @@ from syncline.adapters.db.tables import (
     invoice_lines,
     invoice_sequences,
     invoices,
-    journal_entries,
-    journal_lines,
     outbox,
     time_entries,
     worker_versions,
@@ -37,11 +35,11 @@ from syncline.domain.errors import BusinessDomain, Problem
 from syncline.domain.model import BillingType
 from syncline.domain.reference import ReferenceData
 from syncline.ledger.accounts import ChartOfAccounts
-from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money
 from syncline.services.clock import iso
 from syncline.services.exceptions import raise_exception
 from syncline.services.ids import new_id
+from syncline.services.ledger_posting import post_entry
 
 
 @dataclass
@@ -58,24 +56,6 @@ class RunResult:
 def month_bounds(period: str) -> tuple[date, date]:
     year, month = (int(x) for x in period.split("-"))
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-
-
-def post_entry(conn: Connection, entry: JournalEntry, now: datetime) -> bool:
-    """Store a balanced entry once (unique on its source); False when it already exists."""
-    if conn.execute(select(journal_entries.c.id).where(
-            (journal_entries.c.source_type == entry.source_type)
-            & (journal_entries.c.source_id == entry.source_id))).first():
-        return False
-    entry_id = new_id("jnl")
-    conn.execute(journal_entries.insert().values(
-        id=entry_id, entity_code=entry.entity_id, posting_date=entry.posting_date.isoformat(),
-        description=entry.description, source_type=entry.source_type,
-        source_id=entry.source_id, reverses=entry.reverses, posted_at=iso(now)))
-    conn.execute(journal_lines.insert(), [
-        {"entry_id": entry_id, "line_no": i, "account": ln.account, "side": ln.side.value,
-         "amount": ln.amount.amount, "currency": ln.amount.currency, "memo": ln.memo}
-        for i, ln in enumerate(entry.lines, 1)])
-    return True
 
 
 def _emit(conn: Connection, kind: str, target: str, payload: dict[str, Any],

@@ -365,3 +365,14 @@ sandbox_received = Table(
     Column("received_at", String(40), nullable=False),
     Column("deliveries", Integer, nullable=False),
 )
+
+
+def _load_engine_tables() -> None:
+    """Every engine keeps its tables in its own module, on this metadata."""
+    import importlib
+
+    for name in ("billing_tables", "revenue_tables", "ledger_tables"):
+        importlib.import_module(f"syncline.adapters.db.{name}")
+
+
+_load_engine_tables()
