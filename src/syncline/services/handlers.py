@@ -104,7 +104,7 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
         {"project_id": project_id, "code": t.code, "name": t.name, "billable": t.billable}
         for t in template.tasks])
     _provision(b, cmd, customer_id, contract_id, project_id)
-    return Applied(provides=(f"project:{cmd.project_code}",))
+    return Applied(provides=(f"project:{cmd.project_code}", f"deal:{cmd.deal_id}"))
 
 
 def _ensure_customer(b: Batch, cmd: OpenContract) -> str:

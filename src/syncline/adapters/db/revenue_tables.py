@@ -1,7 +1,32 @@
-"""Tables of the revenue engine's persistence, on the shared metadata (see tables.py)."""
+"""Tables of the revenue engine: contract amendments (the baseline is kept) and schedules."""
 
 from __future__ import annotations
 
-from syncline.adapters.db.tables import metadata
+from sqlalchemy import Column, Index, Integer, String, Table, Text
 
-__all__ = ["metadata"]
+from syncline.adapters.db.tables import Dec, metadata
+
+contract_amendments = Table(
+    "contract_amendments", metadata,
+    Column("amendment_id", String(200), primary_key=True),
+    Column("contract_number", String(100), nullable=False, index=True),
+    Column("effective_date", String(10), nullable=False),
+    Column("payload", Text, nullable=False),  # the amendment's data, as received
+    Column("inbox_id", String(40), nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+)
+
+revenue_schedules = Table(
+    "revenue_schedules", metadata,
+    Column("contract_number", String(100), primary_key=True),
+    Column("obligation_id", String(200), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("revenue", Dec, nullable=False),
+    Column("cumulative", Dec, nullable=False),
+    Column("allocated", Dec, nullable=False),
+    Column("method", String(40), nullable=False),
+    Column("as_of", String(10), nullable=False),
+    Column("version", Integer, nullable=False),  # the contract version computed from
+)
+Index("ix_revenue_schedules_period", revenue_schedules.c.period)

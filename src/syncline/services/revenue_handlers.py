@@ -1,0 +1,85 @@
+"""Revenue flows: `contract.amended` records a new contract version, the baseline kept."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+
+from syncline.adapters.db.revenue_tables import contract_amendments
+from syncline.adapters.db.tables import contract_lines, contracts, projects
+from syncline.domain.errors import BusinessDomain, Missing, Problem
+from syncline.services.clock import iso
+from syncline.services.outcomes import Applied, Failed, Outcome, Parked
+from syncline.services.unit_of_work import Batch, Handler
+
+
+def _problem(code: str, message: str, field: str, deal_id: str) -> Failed:
+    return Failed((Problem(code, BusinessDomain.FINANCE, message,
+                           "Correct the amendment in CPQ (the line ids must match the contract) "
+                           "and re-send it, or edit and replay this message.", field,
+                           objects=(("deal", deal_id),)),))
+
+
+def amend_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    deal_id, amendment_id = str(data["deal_id"]), str(data["amendment_id"])
+    head = b.conn.execute(select(contracts).where(contracts.c.deal_id == deal_id)).first()
+    if head is None:
+        return Parked(Missing(f"deal:{deal_id}", f"deal {deal_id} has no contract yet"))
+    if b.conn.execute(select(contract_amendments.c.amendment_id).where(
+            contract_amendments.c.amendment_id == amendment_id)).first():
+        return Applied(note="amendment already recorded (idempotent)")
+    effective = date.fromisoformat(data["effective_date"])
+    if not (date.fromisoformat(head.start_date) <= effective):
+        return _problem("amendment.before_start", f"amendment {amendment_id} is effective "
+                        f"{effective}, before contract {head.number} starts",
+                        "data.effective_date", deal_id)
+    existing = {r.line_id: r for r in b.conn.execute(select(contract_lines).where(
+        contract_lines.c.contract_id == head.id))}
+    new_lines = []
+    for i, change in enumerate(data["changes"]):
+        line_id, action = change["line_id"], change["action"]
+        if action == "add_line":
+            if line_id in existing:
+                return _problem("amendment.line_exists", f"line {line_id} already exists on "
+                                f"contract {head.number}", f"data.changes[{i}].line_id", deal_id)
+            kind = change.get("kind", "fixed_fee")
+            if kind != "time_and_materials" and change.get("amount") is None:
+                return _problem("amendment.line_without_amount", f"added {kind} line "
+                                f"{line_id} has no amount", f"data.changes[{i}].amount", deal_id)
+            new_lines.append({
+                "contract_id": head.id, "line_id": line_id, "kind": kind,
+                "description": change.get("description", line_id),
+                "amount": Decimal(change["amount"]) if change.get("amount") else None,
+                "estimated_hours": Decimal(change["estimated_hours"])
+                if change.get("estimated_hours") else None})
+        elif line_id not in existing:
+            return _problem("amendment.unknown_line", f"line {line_id} is not on contract "
+                            f"{head.number}", f"data.changes[{i}].line_id", deal_id)
+        elif action == "change_price" and change.get("amount") is None:
+            return _problem("amendment.price_missing", f"change_price of {line_id} has no "
+                            "amount", f"data.changes[{i}].amount", deal_id)
+    b.conn.execute(contract_amendments.insert().values(
+        amendment_id=amendment_id, contract_number=head.number,
+        effective_date=effective.isoformat(),
+        payload=json.dumps(dict(data), sort_keys=True), inbox_id=b.inbox_id,
+        recorded_at=iso(b.now)))
+    if new_lines:
+        b.conn.execute(contract_lines.insert(), new_lines)
+    b.conn.execute(update(contracts).where(contracts.c.id == head.id)
+                   .values(version=contracts.c.version + 1))
+    code = b.conn.execute(select(projects.c.code, projects.c.id).where(
+        projects.c.contract_id == head.id)).first()
+    if code is not None:
+        b.emit("psa.budget.update", "psa", {
+            "project_id": code.id, "code": code.code, "contract_id": head.id,
+            "amendment": amendment_id, "effective_date": effective.isoformat(),
+            "changes": data["changes"]})
+    return Applied(provides=(f"amendment:{amendment_id}",))
+
+
+HANDLERS: dict[str, Handler] = {"contract.amended": amend_contract}

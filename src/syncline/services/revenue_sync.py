@@ -1,0 +1,162 @@
+"""Revenue recognition for a period: schedules persisted, journals trued up, idempotently.
+
+For each contract started by the period end, the engine computes the schedule as of the
+period end from the stored facts (`revenue_facts`). The schedule rows replace the contract's
+stored schedule, and one journal entry moves the ledger from what was already posted for the
+contract to the target position at the period end:
+
+    revenue (credit)                 = cumulative recognized revenue R
+    contract liability (debit)       = min(B, R)   (releases deferred revenue)
+    unbilled receivable (debit)      = max(0, R − B)   (contract asset)
+
+where B is the contract's cumulative invoiced amount (net of tax), which the billing run
+credited to contract liability. So per contract: liability = max(0, B − R), asset =
+max(0, R − B) — one net position (ASC 606-10-45-1). Re-running a period posts nothing; a fact
+that arrives late is picked up as a catch-up in the next run, with its own source id.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, delete, select
+
+from syncline.adapters.db.revenue_tables import revenue_schedules
+from syncline.adapters.db.tables import contracts, invoices, journal_entries, journal_lines
+from syncline.domain.errors import BusinessDomain, Problem, Severity
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.journal import JournalEntry, Side, line
+from syncline.ledger.money import Money
+from syncline.revenue import compute_schedule
+from syncline.revenue.model import RevenueError, RevenuePolicy
+from syncline.revenue.units import amount
+from syncline.services.billing_run import month_bounds
+from syncline.services.exceptions import raise_exception
+from syncline.services.ledger_posting import post_entry
+from syncline.services.revenue_facts import build_contract, contract_numbers
+
+DEFAULT_POLICY = RevenuePolicy()
+
+
+@dataclass
+class RecognitionResult:
+    period: str
+    contracts: int = 0
+    journal_entries: int = 0
+    refused: list[str] = field(default_factory=list)
+    revenue: dict[str, Decimal] = field(default_factory=dict)  # period revenue by currency
+
+
+def _posted(conn: Connection, number: str, chart: ChartOfAccounts) -> dict[str, Decimal]:
+    """Net debit by account role of the revenue entries already posted for a contract."""
+    roles = {chart.code(r): r for r in ("contract_liability", "unbilled_receivable")}
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for r in conn.execute(select(journal_lines.c.account, journal_lines.c.side,
+                                 journal_lines.c.amount)
+                          .join(journal_entries)
+                          .where((journal_entries.c.source_type == "revenue")
+                                 & journal_entries.c.source_id.like(f"revenue:{number}:%"))):
+        signed = r.amount if r.side == Side.DEBIT.value else -r.amount
+        out[roles.get(r.account, "revenue")] += signed
+    return out
+
+
+def recognize(engine: Engine, period: str, chart: ChartOfAccounts, now: datetime, *,
+              post_journals: bool = True, policy: RevenuePolicy = DEFAULT_POLICY,
+              only: str | None = None) -> RecognitionResult:
+    _, end = month_bounds(period)
+    result = RecognitionResult(period=period)
+    with engine.begin() as conn:
+        numbers = [only] if only else contract_numbers(conn, until=end)
+        for number in numbers:
+            head = conn.execute(select(contracts).where(contracts.c.number == number)).first()
+            rc = build_contract(conn, number)
+            if head is None or rc is None:
+                continue
+            try:
+                schedule = compute_schedule(rc, policy, as_of=end)
+            except RevenueError as err:
+                result.refused.append(number)
+                _refusal(conn, number, period, err, now)
+                continue
+            result.contracts += 1
+            cur = rc.currency
+            conn.execute(delete(revenue_schedules).where(
+                revenue_schedules.c.contract_number == number))
+            rows = []
+            for ob in schedule.obligations:
+                for p, rev, cum, alloc in zip(schedule.periods, ob.revenue, ob.cumulative,
+                                              ob.allocated, strict=True):
+                    rows.append({"contract_number": number, "obligation_id": ob.obligation_id,
+                                 "period": p.key, "currency": cur, "revenue": amount(rev, cur),
+                                 "cumulative": amount(cum, cur),
+                                 "allocated": amount(alloc, cur), "method": ob.method.value,
+                                 "as_of": end.isoformat(), "version": head.version})
+            if rows:
+                conn.execute(revenue_schedules.insert(), rows)
+            idx = schedule.as_of_index
+            cum_r = amount(sum(ob.cumulative[idx] for ob in schedule.obligations), cur) \
+                if idx >= 0 else Decimal(0)
+            period_r = amount(sum(ob.revenue[idx] for ob in schedule.obligations), cur) \
+                if idx >= 0 and schedule.periods[idx].key == period else Decimal(0)
+            result.revenue[cur] = result.revenue.get(cur, Decimal(0)) + period_r
+            if not post_journals:
+                continue
+            billed = sum((r.subtotal for r in conn.execute(
+                select(invoices.c.subtotal).where((invoices.c.contract_number == number)
+                                                  & (invoices.c.invoice_date
+                                                     <= end.isoformat())))), Decimal(0))
+            target = {"revenue": -cum_r, "contract_liability": min(billed, cum_r),
+                      "unbilled_receivable": max(Decimal(0), cum_r - billed)}
+            done = _posted(conn, number, chart)
+            delta = {k: v - done.get(k, Decimal(0)) for k, v in target.items()}
+            if all(v == 0 for v in delta.values()):
+                continue
+            lines = []
+            for role, value in (("unbilled_receivable", delta["unbilled_receivable"]),
+                                ("contract_liability", delta["contract_liability"]),
+                                (f"revenue:{head.service_line}", delta["revenue"])):
+                if value:
+                    side = Side.DEBIT if value > 0 else Side.CREDIT
+                    lines.append(line(chart.code(role), side, Money(abs(value), cur),
+                                      f"contract {number} to {end.isoformat()}"))
+            base = f"revenue:{number}:{period}"
+            taken = {r.source_id for r in conn.execute(select(journal_entries.c.source_id)
+                                                       .where(journal_entries.c.source_id
+                                                              .like(f"{base}%")))}
+            source_id = base if base not in taken else f"{base}:r{len(taken) + 1}"
+            entry = JournalEntry(head.entity_code, end, f"Revenue recognized, contract "
+                                 f"{number}, to {end:%Y-%m-%d}", tuple(lines), "revenue",
+                                 source_id)
+            result.journal_entries += post_entry(conn, entry, now)
+    return result
+
+
+def _refusal(conn: Connection, number: str, period: str, err: RevenueError,
+             now: datetime) -> None:
+    from syncline.adapters.db.tables import exceptions
+
+    code = "revenue.refused"
+    exists = conn.execute(select(exceptions.c.id).where(
+        (exceptions.c.code == code) & (exceptions.c.status == "open")
+        & exceptions.c.objects.like(f'%"{number}"%'))).first()
+    if exists:
+        return
+    raise_exception(conn, Problem(
+        code, BusinessDomain.FINANCE,
+        f"the revenue engine refused contract {number} ({period}): {err}",
+        "A revenue accountant reviews the contract's terms (the location names the fact) "
+        "and corrects them in CPQ or with an amendment; the next run recomputes.",
+        err.location, Severity.HIGH, (("contract", number),)), now=now)
+
+
+def stored_schedule(engine: Engine, number: str) -> list[dict[str, str]]:
+    with engine.connect() as conn:
+        return [{k: str(v) for k, v in r._mapping.items()} for r in conn.execute(
+            select(revenue_schedules).where(revenue_schedules.c.contract_number == number)
+            .order_by(revenue_schedules.c.obligation_id, revenue_schedules.c.period))]
+
+

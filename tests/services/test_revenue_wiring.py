@@ -1,0 +1,111 @@
+"""The revenue engine wired to Syncline's facts: schedules persisted, journals trued up."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from syncline.adapters.db.revenue_tables import contract_amendments, revenue_schedules
+from syncline.adapters.db.tables import journal_entries, journal_lines
+from syncline.bootstrap import Syncline
+from syncline.services.exceptions import list_exceptions
+from syncline.services.revenue_sync import recognize
+from tests.builders import deal, event, time_entry, worker
+from tests.services.test_deal_to_invoice import ingest
+
+
+def _revenue_lines(system: Syncline) -> list[tuple[str, str, str, Decimal]]:
+    with system.engine.connect() as conn:
+        return [(r.source_id, r.account, r.side, r.amount) for r in conn.execute(
+            select(journal_entries.c.source_id, journal_lines.c.account, journal_lines.c.side,
+                   journal_lines.c.amount).join(journal_entries)
+            .where(journal_entries.c.source_type == "revenue")
+            .order_by(journal_entries.c.source_id, journal_lines.c.line_no))]
+
+
+def _fixed_fee(system: Syncline) -> None:
+    ingest(system, deal("D-2", number="C-2", project="P-2", billing_type="fixed_fee",
+                        amount="10000", milestones=[
+                            {"milestone_id": "M-1", "name": "Design", "amount": "4000"},
+                            {"milestone_id": "M-2", "name": "Go-live", "amount": "6000"}]),
+           event("milestone.completed", "milestone/M-1", {
+               "milestone_id": "M-1", "project_code": "P-2", "completed_on": "2026-01-20",
+               "evidence": {"accepted_by": "CFO"}}))
+
+
+def test_milestone_revenue_unbilled_then_persisted_schedule(system: Syncline) -> None:
+    _fixed_fee(system)
+    result = recognize(system.engine, "2026-01", system.chart, system.clock())
+    assert result.contracts == 1 and result.revenue == {"USD": Decimal("4000.00")}
+    # nothing invoiced yet: the accepted milestone is a contract asset (unbilled receivable)
+    assert _revenue_lines(system) == [
+        ("revenue:C-2:2026-01", "1150", "debit", Decimal("4000.00")),
+        ("revenue:C-2:2026-01", "4010", "credit", Decimal("4000.00")),
+    ]
+    with system.engine.connect() as conn:
+        rows = conn.execute(select(revenue_schedules).where(
+            revenue_schedules.c.period == "2026-01")).all()
+    assert [(r.obligation_id, r.revenue, r.cumulative) for r in rows] == [
+        ("L1", Decimal("4000.00"), Decimal("4000.00"))]
+
+
+def test_recognition_is_idempotent_and_catches_up_late_facts(system: Syncline) -> None:
+    _fixed_fee(system)
+    recognize(system.engine, "2026-01", system.chart, system.clock())
+    again = recognize(system.engine, "2026-01", system.chart, system.clock())
+    assert again.journal_entries == 0
+    ingest(system, event("milestone.completed", "milestone/M-2", {
+        "milestone_id": "M-2", "project_code": "P-2", "completed_on": "2026-01-28",
+        "evidence": {"accepted_by": "CFO"}}))
+    late = recognize(system.engine, "2026-01", system.chart, system.clock())
+    assert late.journal_entries == 1
+    assert _revenue_lines(system)[-1] == ("revenue:C-2:2026-01:r2", "4010", "credit",
+                                          Decimal("6000.00"))
+
+
+def test_time_and_materials_revenue_is_the_right_to_invoice(system: Syncline) -> None:
+    ingest(system, deal(), worker(), time_entry("T-1", hours="7.5"))
+    result = recognize(system.engine, "2026-01", system.chart, system.clock())
+    assert result.revenue == {"USD": Decimal("1500.00")}
+
+
+def test_amendment_is_recorded_and_classified(system: Syncline) -> None:
+    from syncline.revenue import compute_schedule
+    from syncline.services.revenue_facts import build_contract
+    from syncline.services.revenue_sync import DEFAULT_POLICY
+
+    _fixed_fee(system)
+    ingest(system, event("contract.amended", "deal/D-2", {
+        "deal_id": "D-2", "amendment_id": "A-1", "effective_date": "2026-02-01",
+        "changes": [{"action": "add_line", "line_id": "L2", "kind": "fixed_fee",
+                     "description": "Training", "amount": "3000", "priced_at_ssp": True,
+                     "distinct": True}]}, sequence=2))
+    with system.engine.connect() as conn:
+        assert conn.execute(select(contract_amendments.c.amendment_id)).scalar() == "A-1"
+        rc = build_contract(conn, "C-2")
+    assert rc is not None and len(rc.modifications) == 1
+    result = compute_schedule(rc, DEFAULT_POLICY, as_of=rc.start.replace(month=3, day=31))
+    (decision,) = result.decisions
+    assert decision.treatment.value == "separate_contract"
+
+
+def test_amendment_for_an_unknown_line_is_a_finance_exception(system: Syncline) -> None:
+    _fixed_fee(system)
+    ingest(system, event("contract.amended", "deal/D-2", {
+        "deal_id": "D-2", "amendment_id": "A-2", "effective_date": "2026-02-01",
+        "changes": [{"action": "change_price", "line_id": "NOPE", "amount": "1"}]},
+        sequence=2))
+    with system.engine.connect() as conn:
+        (exc,) = list_exceptions(conn)
+    assert exc.code == "amendment.unknown_line" and exc.field == "data.changes[0].line_id"
+
+
+def test_amendment_before_its_deal_waits(system: Syncline) -> None:
+    ingest(system, event("contract.amended", "deal/D-2", {
+        "deal_id": "D-2", "amendment_id": "A-3", "effective_date": "2026-02-01",
+        "changes": [{"action": "change_price", "line_id": "L1", "amount": "12000"}]},
+        sequence=2))
+    _fixed_fee(system)
+    with system.engine.connect() as conn:
+        assert conn.execute(select(contract_amendments.c.amendment_id)).scalar() == "A-3"
