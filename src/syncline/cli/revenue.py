@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -22,12 +21,11 @@ from syncline.revenue import (
     balances_by_period,
     compare_known_at,
     compute_schedule,
-    explain_all,
     remaining_obligations,
     what_if,
 )
-from syncline.revenue.units import amount
 from syncline.services.revenue_files import ContractFileError, load
+from syncline.services.revenue_views import _m, schedule_json
 
 app = typer.Typer(help="Revenue recognition (ASC 606 / IFRS 15) from contract files.",
                   no_args_is_help=True)
@@ -59,67 +57,6 @@ def _parse_instant(value: str | None) -> datetime | None:
         raise typer.BadParameter(f"{value!r} is not an ISO 8601 instant",
                                  param_hint="--known-at") from None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def _m(units: int, cur: str) -> str:
-    return str(amount(units, cur))
-
-
-def schedule_json(r: ScheduleResult) -> dict[str, Any]:
-    cur = r.currency
-    rpo = remaining_obligations(r)
-    return {
-        "format": "syncline.revenue.schedule/v1",
-        "contract": {"id": r.contract.contract_id, "customer": r.contract.customer,
-                     "currency": cur, "combined_from": list(r.contract.combined_from)},
-        "as_of": r.as_of.isoformat(),
-        "known_at": r.known_at.isoformat() if r.known_at else None,
-        "segments": [{
-            "index": s.index, "kind": s.kind, "contract_id": s.contract_id,
-            "starts": s.starts.isoformat(), "modification": s.modification_id,
-            "transaction_price": _m(s.allocation.transaction_price, cur),
-            "variable": [{"id": v.id, "method": v.method.value, "estimate": _m(v.estimate, cur),
-                          "included": _m(v.included, cur), "constrained": v.constrained,
-                          "formula": v.formula, "reason": v.reason}
-                         for v in s.transaction_price.variable],
-            "allocation": [{"obligation": a.obligation_id, "ssp": _m(a.ssp, cur),
-                            "ssp_method": a.ssp_method.value if a.ssp_method else None,
-                            "ssp_formula": a.ssp_formula, "fixed": _m(a.fixed, cur),
-                            "variable": _m(a.variable, cur), "allocated": _m(a.total, cur),
-                            "basis": a.basis} for a in s.allocation.lines],
-        } for s in r.segments],
-        "periods": [p.key for p in r.periods],
-        "as_of_period": r.periods[r.as_of_index].key if r.as_of_index >= 0 else None,
-        "obligations": [{
-            "id": ln.obligation_id, "contract_id": ln.contract_id, "method": ln.method.value,
-            "allocated": _m(ln.allocated[-1], cur),
-            "revenue": {p.key: _m(v, cur) for p, v in zip(r.periods, ln.revenue, strict=True)},
-            "cumulative": {p.key: _m(v, cur)
-                           for p, v in zip(r.periods, ln.cumulative, strict=True)},
-        } for ln in r.obligations],
-        "catch_ups": [{"obligation": c.obligation_id, "period": c.period,
-                       "amount": _m(c.amount, cur), "cause": c.cause} for c in r.catch_ups],
-        "modifications": [{"id": d.modification_id, "effective": d.effective,
-                           "treatment": d.treatment.value,
-                           "derived_treatment": d.derived_treatment.value,
-                           "overridden": d.overridden, "citation": d.citation,
-                           "tests": [{"question": t.question, "answer": t.answer,
-                                      "given": t.given, "reason": t.reason} for t in d.tests]}
-                          for d in r.decisions],
-        "balances": [{"date": b.date.isoformat(), "revenue": _m(b.revenue, cur),
-                      "receivable": _m(b.receivable, cur),
-                      "contract_asset": _m(b.contract_asset, cur),
-                      "contract_liability": _m(b.contract_liability, cur)}
-                     for b in balances_by_period(r)],
-        "rpo": {"total": _m(rpo.total, cur), "disclosed": _m(rpo.disclosed, cur),
-                "buckets": dict(zip(rpo.bucket_labels,
-                                    (_m(v, cur) for v in rpo.bucket_totals()), strict=True)),
-                "lines": [{"obligation": x.obligation_id, "remaining": _m(x.remaining, cur),
-                           "expedient": x.expedient or None} for x in rpo.lines]},
-        "explanations": [{"subject": e.subject, "amount": e.amount, "formula": e.formula,
-                          "inputs": dict(e.inputs), "policy": e.policy, "rounding": e.rounding}
-                         for e in explain_all(r)],
-    }
 
 
 def _print_schedule(console: Console, r: ScheduleResult) -> None:
@@ -279,3 +216,61 @@ def whatif(
     console.print(t)
     for tr, why in w.not_applicable:
         console.print(f"{tr.value}: not applicable — {why}")
+
+
+@app.command()
+def recognize(
+    period: str = typer.Option(..., "--period", help="YYYY-MM"),
+    contract: str | None = typer.Option(None, "--contract", help="Only this contract"),
+    database_url: str | None = typer.Option(None, help="Database (SYNCLINE_DATABASE_URL)"),
+) -> None:
+    """Recognize revenue for a month from stored facts: schedules and journals (idempotent)."""
+    import re
+
+    from syncline.bootstrap import bootstrap
+    from syncline.config import Settings
+    from syncline.services.revenue_sync import recognize as run
+
+    console = Console()
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        _fail(console, "bad --period", [f"expected YYYY-MM, got {period!r}"])
+        return
+    sys_ = bootstrap(Settings(database_url=database_url) if database_url else Settings())
+    result = run(sys_.engine, period, sys_.chart, sys_.clock(), only=contract,
+                 post_journals=sys_.settings.revenue_recognition == "engine")
+    console.print_json(data={"period": period, "contracts": result.contracts,
+                             "journal_entries": result.journal_entries,
+                             "refused": result.refused,
+                             "revenue": {k: str(v) for k, v in result.revenue.items()}})
+
+
+@app.command("contract")
+def contract_schedule(
+    number: str = typer.Argument(..., help="Contract number, e.g. C-1001"),
+    as_of: str | None = typer.Option(None, "--as-of", help="Report date YYYY-MM-DD (today)"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (amounts as strings)"),
+    database_url: str | None = typer.Option(None, help="Database (SYNCLINE_DATABASE_URL)"),
+) -> None:
+    """A stored contract's schedule, computed from Syncline's facts, with explanations."""
+    from syncline.bootstrap import bootstrap
+    from syncline.config import Settings
+    from syncline.services.revenue_facts import build_contract
+    from syncline.services.revenue_sync import DEFAULT_POLICY
+
+    console = Console()
+    day = _parse_date(as_of, "--as-of")
+    sys_ = bootstrap(Settings(database_url=database_url) if database_url else Settings())
+    with sys_.engine.connect() as conn:
+        rc = build_contract(conn, number)
+    if rc is None:
+        _fail(console, f"no contract {number}", ["see `syncline` API /v1/contracts"])
+        return
+    try:
+        result = compute_schedule(rc, DEFAULT_POLICY, day)
+    except RevenueError as exc:
+        _fail(console, "the contract cannot be computed", [f"{exc.location}: {exc.rule}"])
+        return
+    if as_json:
+        typer.echo(json.dumps(schedule_json(result), indent=2))
+        return
+    _print_schedule(console, result)
