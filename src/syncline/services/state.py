@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from syncline.adapters.db.revenue_tables import contract_amendments, revenue_schedules
 from syncline.adapters.db.tables import (
     billable_items,
     contract_lines,
@@ -72,6 +73,14 @@ def canonical_state(conn: Connection) -> dict[str, list[list[str]]]:
             invoice_lines.c.invoice_number, invoice_lines.c.line_no,
             invoice_lines.c.description, invoice_lines.c.quantity, invoice_lines.c.amount,
             invoice_lines.c.item_keys)),
+        "contract_amendments": _rows(conn, select(
+            contract_amendments.c.amendment_id, contract_amendments.c.contract_number,
+            contract_amendments.c.effective_date, contract_amendments.c.payload)),
+        "revenue_schedules": _rows(conn, select(
+            revenue_schedules.c.contract_number, revenue_schedules.c.obligation_id,
+            revenue_schedules.c.period, revenue_schedules.c.revenue,
+            revenue_schedules.c.cumulative, revenue_schedules.c.allocated,
+            revenue_schedules.c.as_of)),
         "journal_lines": _rows(conn, select(
             journal_entries.c.source_type, journal_entries.c.source_id,
             journal_entries.c.entity_code, journal_entries.c.posting_date,
