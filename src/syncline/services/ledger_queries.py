@@ -1,0 +1,170 @@
+"""Read the embedded ledger back as the pure kernel's values.
+
+Stored entries come back as ``JournalEntry`` values (lines with their functional amounts,
+FX rate/source/date and dimensions, entries with their metadata), so every report and
+export in ``syncline.ledger`` runs on the real books. Charts are per legal entity: the
+template (``DEFAULT_CHART`` or the bootstrap's chart) labelled for each entity of the
+reference data and for any entity that has entries.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from syncline.adapters.db.ledger_tables import journal_entry_metadata, journal_line_details
+from syncline.adapters.db.tables import journal_entries, journal_lines
+from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
+from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, for_entity
+from syncline.ledger.journal import JournalEntry, JournalLine, Side
+from syncline.ledger.money import Money
+from syncline.ledger.periods import is_period_name, period_start
+
+
+def period_end(period: str) -> date:
+    start = period_start(period)
+    return date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilter:
+    """Which stored entries to load. ``period``: dated in that month; ``through``: dated on
+    or before the end of that month (balances as at its close); both may be None (all)."""
+
+    period: str | None = None
+    through: str | None = None
+    entity: str | None = None
+    source_type: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in (self.period, self.through):
+            if name is not None and not is_period_name(name):
+                raise ValueError(f"not a period {name!r}: expected YYYY-MM")
+
+
+def load_entries(
+    conn: Connection,
+    *,
+    period: str | None = None,
+    through: str | None = None,
+    entity: str | None = None,
+    source_type: str | None = None,
+) -> list[JournalEntry]:
+    """Stored entries as ``JournalEntry`` values, ordered by posting date then posting order."""
+    f = EntryFilter(period, through, entity, source_type)
+    q = select(journal_entries).order_by(journal_entries.c.posting_date,
+                                         journal_entries.c.posted_at, journal_entries.c.id)
+    if f.period:
+        q = q.where((journal_entries.c.posting_date >= period_start(f.period).isoformat())
+                    & (journal_entries.c.posting_date <= period_end(f.period).isoformat()))
+    if f.through:
+        q = q.where(journal_entries.c.posting_date <= period_end(f.through).isoformat())
+    if f.entity:
+        q = q.where(journal_entries.c.entity_code == f.entity)
+    if f.source_type:
+        q = q.where(journal_entries.c.source_type == f.source_type)
+    heads = conn.execute(q).all()
+    if not heads:
+        return []
+    ids = [h.id for h in heads]
+    lines: dict[str, list[Any]] = defaultdict(list)
+    details: dict[tuple[str, int], Any] = {}
+    meta: dict[str, str] = {}
+    for chunk in _chunks(ids, 500):
+        for ln in conn.execute(select(journal_lines).where(journal_lines.c.entry_id.in_(chunk))
+                               .order_by(journal_lines.c.entry_id, journal_lines.c.line_no)):
+            lines[ln.entry_id].append(ln)
+        for d in conn.execute(select(journal_line_details).where(
+                journal_line_details.c.entry_id.in_(chunk))):
+            details[(d.entry_id, d.line_no)] = d
+        for m in conn.execute(select(journal_entry_metadata).where(
+                journal_entry_metadata.c.entry_id.in_(chunk))):
+            meta[m.entry_id] = m.metadata
+    out = []
+    for h in heads:
+        out.append(JournalEntry(
+            entity_id=h.entity_code, posting_date=date.fromisoformat(h.posting_date),
+            description=h.description,
+            lines=tuple(_line(ln, details.get((h.id, ln.line_no))) for ln in lines[h.id]),
+            source_type=h.source_type, source_id=h.source_id, reverses=h.reverses,
+            metadata=_pairs(meta.get(h.id))))
+    return out
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _pairs(text: str | None) -> tuple[tuple[str, str], ...]:
+    if not text:
+        return ()
+    return tuple((str(k), str(v)) for k, v in json.loads(text))
+
+
+def _line(row: Any, detail: Any | None) -> JournalLine:
+    functional = None
+    fx_rate = fx_source = fx_date = None
+    dims: tuple[tuple[str, str], ...] = ()
+    if detail is not None:
+        if detail.functional_amount is not None and detail.functional_currency:
+            functional = Money(detail.functional_amount, detail.functional_currency)
+        fx_rate = detail.fx_rate
+        fx_source = detail.fx_source
+        fx_date = date.fromisoformat(detail.fx_date) if detail.fx_date else None
+        dims = _pairs(detail.dimensions)
+    return JournalLine(account=row.account, side=Side(row.side),
+                       amount=Money(row.amount, row.currency), functional=functional,
+                       fx_rate=fx_rate, fx_source=fx_source, memo=row.memo, dimensions=dims,
+                       fx_date=fx_date)
+
+
+def line_detail_row(entry_id: str, line_no: int, ln: JournalLine) -> dict[str, Any] | None:
+    """The ``journal_line_details`` row of a line, or None when it has nothing to add."""
+    if (ln.functional is None and ln.fx_rate is None and not ln.fx_source
+            and ln.fx_date is None and not ln.dimensions):
+        return None
+    return {"entry_id": entry_id, "line_no": line_no,
+            "functional_amount": ln.functional.amount if ln.functional else None,
+            "functional_currency": ln.functional.currency if ln.functional else None,
+            "fx_rate": ln.fx_rate, "fx_source": ln.fx_source,
+            "fx_date": ln.fx_date.isoformat() if ln.fx_date else None,
+            "dimensions": json.dumps([list(d) for d in ln.dimensions]) if ln.dimensions
+            else None}
+
+
+def entities_with_entries(conn: Connection) -> list[str]:
+    return sorted(r[0] for r in conn.execute(select(journal_entries.c.entity_code).distinct()))
+
+
+def entity_codes(conn: Connection | None = None,
+                 ref: ReferenceData = DEFAULT_REFERENCE) -> list[str]:
+    """The reference data's legal entities, plus any entity that has entries."""
+    codes = {e.code for e in ref.entities}
+    if conn is not None:
+        codes.update(entities_with_entries(conn))
+    return sorted(codes)
+
+
+def charts_for(
+    conn: Connection | None = None,
+    ref: ReferenceData = DEFAULT_REFERENCE,
+    template: ChartOfAccounts = DEFAULT_CHART,
+    overrides: Mapping[str, ChartOfAccounts] | None = None,
+) -> dict[str, ChartOfAccounts]:
+    """Chart of accounts per legal entity: ``overrides`` (e.g. from the ledger config file)
+    where given, else the template labelled for the entity."""
+    given = dict(overrides or {})
+    return {code: given.get(code) or for_entity(template, code)
+            for code in sorted(set(entity_codes(conn, ref)) | set(given))}
+
+
+def functional_currencies(ref: ReferenceData = DEFAULT_REFERENCE) -> dict[str, str]:
+    return {e.code: e.functional_currency for e in ref.entities}
