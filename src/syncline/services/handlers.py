@@ -8,6 +8,7 @@ returns an outcome. Handlers are idempotent on natural keys, so a replay changes
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -205,34 +206,40 @@ def _after_termination(entry_id: str, worker_id: str, work_date: str | date,
 
 
 # --- time --------------------------------------------------------------------------------------
-def record_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class TimeDecision:
+    outcome: Outcome
+    time_row: dict[str, Any] | None = None
+    item: BillableItem | None = None
+
+
+def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
+                recorded: bool) -> TimeDecision:
+    """What an approved time entry comes to; writes nothing (the caller does, one or many)."""
     cmd = parse_time(data)
     if isinstance(cmd, list):
-        return Failed(tuple(cmd))
-    if b.conn.execute(select(time_entries.c.id).where(
-            time_entries.c.time_entry_id == cmd.time_entry_id)).first():
-        return Applied(note="time entry already recorded (idempotent)")
+        return TimeDecision(Failed(tuple(cmd)))
+    if recorded:
+        return TimeDecision(Applied(note="time entry already recorded (idempotent)"))
     found = b.project(cmd.project_code)
     if found is None:
-        return Parked(Missing(f"project:{cmd.project_code}",
-                              f"project {cmd.project_code} is not provisioned yet"))
+        return TimeDecision(Parked(Missing(f"project:{cmd.project_code}",
+                                           f"project {cmd.project_code} is not provisioned yet")))
     proj, tasks = found
-    worker = b.conn.execute(select(workers.c.termination_date, workers.c.status).where(
-        workers.c.worker_id == cmd.worker_id)).first()
     if worker is None:
-        return Parked(Missing(f"worker:{cmd.worker_id}",
-                              f"worker {cmd.worker_id} is not synced from HR yet"))
+        return TimeDecision(Parked(Missing(f"worker:{cmd.worker_id}",
+                                           f"worker {cmd.worker_id} is not synced from HR yet")))
     objects = (("time_entry", cmd.time_entry_id), ("project", cmd.project_code),
                ("worker", cmd.worker_id))
     if worker.termination_date and cmd.work_date.isoformat() > worker.termination_date:
-        return Failed((_after_termination(cmd.time_entry_id, cmd.worker_id, cmd.work_date,
-                                          worker.termination_date),))
+        return TimeDecision(Failed((_after_termination(
+            cmd.time_entry_id, cmd.worker_id, cmd.work_date, worker.termination_date),)))
     if cmd.task_code not in tasks:
-        return Failed((Problem(
+        return TimeDecision(Failed((Problem(
             "time.unknown_task", BusinessDomain.PMO,
             f"task {cmd.task_code} is not in project {cmd.project_code}'s WBS",
             "Book the time to a WBS task of the project in the PSA and re-approve.",
-            "data.task_code", objects=objects),))
+            "data.task_code", objects=objects),)))
     item: BillableItem | None = None
     billable = cmd.billable and tasks[cmd.task_code]
     if billable and proj.billing_type == BillingType.TIME_AND_MATERIALS.value:
@@ -240,29 +247,83 @@ def record_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
                             on=cmd.work_date, currency=proj.currency,
                             contract_key=proj.contract_id)
         if isinstance(rate, RateNotFound):
-            return Failed((Problem(
+            return TimeDecision(Failed((Problem(
                 "billing.rate_missing", BusinessDomain.BILLING, rate.message,
                 f"Add a {cmd.role} rate to contract {proj.number}'s rate card (or the default "
-                "card), then retry this message.", "data.role", objects=objects),))
+                "card), then retry this message.", "data.role", objects=objects),)))
         item = time_item(cmd.time_entry_id, proj.number, cmd.work_date, cmd.hours, cmd.role,
                          rate.rate, rate.scope.name.lower())
-    b.conn.execute(time_entries.insert().values(
-        id=new_id("tim"), time_entry_id=cmd.time_entry_id, worker_id=cmd.worker_id,
-        project_code=cmd.project_code, task_code=cmd.task_code,
-        work_date=cmd.work_date.isoformat(), hours=cmd.hours, role=cmd.role,
-        billable=billable, status="approved", inbox_id=b.inbox_id))
-    if item is not None:
-        _insert_item(b, item)
-    return Applied(provides=(f"time:{cmd.time_entry_id}",))
+    row = {"id": new_id("tim"), "time_entry_id": cmd.time_entry_id,
+           "worker_id": cmd.worker_id, "project_code": cmd.project_code,
+           "task_code": cmd.task_code, "work_date": cmd.work_date.isoformat(),
+           "hours": cmd.hours, "role": cmd.role, "billable": billable, "status": "approved",
+           "inbox_id": b.inbox_id}
+    return TimeDecision(Applied(provides=(f"time:{cmd.time_entry_id}",)), row, item)
+
+
+def _worker_row(b: Batch, worker_id: str) -> Any | None:
+    return b.conn.execute(select(workers.c.worker_id, workers.c.termination_date).where(
+        workers.c.worker_id == worker_id)).first()
+
+
+def record_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    recorded = b.conn.execute(select(time_entries.c.id).where(
+        time_entries.c.time_entry_id == data["time_entry_id"])).first() is not None
+    decision = decide_time(b, data, _worker_row(b, data["worker_id"]), recorded)
+    if decision.time_row is not None:
+        b.conn.execute(time_entries.insert().values(**decision.time_row))
+    if decision.item is not None:
+        _insert_item(b, decision.item)
+    return decision.outcome
+
+
+def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> list[Outcome]:
+    """Approved time as a set: two look-ups for the whole set, then bulk inserts.
+
+    Same decisions as `record_time`, message by message, in order (a repeated entry id is
+    idempotent within the set as across sets).
+    """
+    ids = [str(d["time_entry_id"]) for _, d in messages]
+    recorded: set[str] = set()
+    for start in range(0, len(ids), 500):
+        recorded.update(r.time_entry_id for r in b.conn.execute(
+            select(time_entries.c.time_entry_id).where(
+                time_entries.c.time_entry_id.in_(ids[start:start + 500]))))
+    wids = sorted({str(d["worker_id"]) for _, d in messages})
+    known = {r.worker_id: r for r in b.conn.execute(
+        select(workers.c.worker_id, workers.c.termination_date).where(
+            workers.c.worker_id.in_(wids)))}
+    outcomes: list[Outcome] = []
+    time_rows: list[dict[str, Any]] = []
+    item_rows: list[dict[str, Any]] = []
+    for inbox_id, data in messages:
+        b.inbox_id = inbox_id
+        decision = decide_time(b, data, known.get(data["worker_id"]),
+                               str(data["time_entry_id"]) in recorded)
+        if decision.time_row is not None:
+            time_rows.append(decision.time_row)
+            recorded.add(decision.time_row["time_entry_id"])
+        if decision.item is not None:
+            item_rows.append(_item_row(decision.item))
+        outcomes.append(decision.outcome)
+    if time_rows:
+        b.conn.execute(time_entries.insert(), time_rows)
+    if item_rows:
+        b.conn.execute(billable_items.insert(), item_rows)
+    return outcomes
+
+
+def _item_row(item: BillableItem) -> dict[str, Any]:
+    return {"key": item.key, "contract_number": item.contract_number,
+            "source": item.source.value, "service_date": item.service_date.isoformat(),
+            "description": item.description, "quantity": item.quantity,
+            "unit_price": item.unit_price.amount, "currency": item.unit_price.currency,
+            "amount": item.amount.amount, "rate_scope": item.rate_scope,
+            "status": ItemStatus.GENERATED.value, "invoice_number": None}
 
 
 def _insert_item(b: Batch, item: BillableItem) -> None:
-    b.conn.execute(billable_items.insert().values(
-        key=item.key, contract_number=item.contract_number, source=item.source.value,
-        service_date=item.service_date.isoformat(), description=item.description,
-        quantity=item.quantity, unit_price=item.unit_price.amount,
-        currency=item.unit_price.currency, amount=item.amount.amount,
-        rate_scope=item.rate_scope, status=ItemStatus.GENERATED.value, invoice_number=None))
+    b.conn.execute(billable_items.insert().values(**_item_row(item)))
 
 
 def _reverse_entry(b: Batch, time_entry_id: str) -> str | None:

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from syncline.adapters.db.tables import exceptions, inbox, parked, subject_state
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.domain.reference import ReferenceData
 from syncline.services.clock import Clock, iso
 from syncline.services.exceptions import raise_exception, resolve
-from syncline.services.handlers import HANDLERS, SEQUENCED_STATE
+from syncline.services.handlers import HANDLERS, SEQUENCED_STATE, record_time_set
 from syncline.services.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.unit_of_work import Batch
 
@@ -75,51 +75,118 @@ def _release(conn: Connection, keys: tuple[str, ...], now: datetime, stats: Stat
         stats.released += 1
 
 
+SET_TYPES = {"time.approved"}  # high-volume types applied as a set (DESIGN.md §5.2)
+
+
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats) -> None:
+    """Apply rows in order; runs of high-volume messages go as one set, the rest one by one."""
     batch = Batch(conn=conn, ref=ref, now=now)
+    run: list[Any] = []
     for row in rows:
-        batch.inbox_id, batch.correlation_id, batch.sequence = row.id, row.correlation_id, \
-            row.sequence
-        savepoint = conn.begin_nested()
-        try:
-            outcome = _apply_one(batch, row)
-        except Exception as err:  # a bug must not take the batch down: park it for a person
-            savepoint.rollback()
-            batch._projects.clear()
-            outcome = Failed((Problem(
-                "internal.error", BusinessDomain.IT,
-                f"applying {row.type} failed: {type(err).__name__}: {err}",
-                "A Syncline defect: report it with this exception id; retry after the fix.",
-                severity=Severity.CRITICAL),))
-            savepoint = conn.begin_nested()
+        if row.type in SET_TYPES and row.type in HANDLERS:
+            run.append(row)
+            continue
+        if run:
+            _apply_set(batch, run, now, stats)
+            run = []
+        _apply_single(batch, row, now, stats)
+    if run:
+        _apply_set(batch, run, now, stats)
+
+
+def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> None:
+    conn = batch.conn
+    if len(rows) == 1:
+        _apply_single(batch, rows[0], now, stats)
+        return
+    savepoint = conn.begin_nested()
+    try:
+        outcomes = record_time_set(batch, [(r.id, json.loads(r.raw)["data"]) for r in rows])
+    except Exception:  # something unexpected: fall back to one message at a time, each isolated
+        savepoint.rollback()
+        batch._projects.clear()
+        for row in rows:
+            _apply_single(batch, row, now, stats)
+        return
+    stamp = iso(now)
+    applied, parked_rows, provides = [], [], []
+    for row, outcome in zip(rows, outcomes, strict=True):
         stats.by_type[row.type] = stats.by_type.get(row.type, 0) + 1
         match outcome:
-            case Applied(provides=provides):
-                _mark_subject(conn, row)
-                conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-                    status="applied", applied_at=iso(now), reason=outcome.note or None))
+            case Applied():
+                applied.append({"b_id": row.id, "b_reason": outcome.note or None})
+                provides.extend(outcome.provides)
                 stats.applied += 1
-                _release(conn, provides, now, stats)
-            case Stale(note=note):
-                conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-                    status="stale", reason=note, applied_at=iso(now)))
-                stats.stale += 1
             case Parked(missing=missing):
-                conn.execute(parked.insert().values(
-                    inbox_id=row.id, prerequisite=missing.key, reason=missing.reason,
-                    parked_at=row.event_time or iso(now)))
-                conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-                    status="parked", reason=missing.reason))
-                stats.parked += 1
-            case Failed(problems=problems):
-                problem = _combine(problems)
-                conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-                    status="failed", reason=problem.message))
-                raise_exception(conn, problem, now=now, inbox_id=row.id,
-                                correlation_id=row.correlation_id)
-                stats.failed += 1
-        savepoint.commit()
+                parked_rows.append((row, missing))
+            case _:
+                _book(batch, row, outcome, now, stats)
+    if applied:
+        conn.execute(update(inbox).where(inbox.c.id == bindparam("b_id")).values(
+            status="applied", applied_at=stamp, reason=bindparam("b_reason")), applied)
+    if parked_rows:
+        conn.execute(parked.insert(), [
+            {"inbox_id": r.id, "prerequisite": m.key, "reason": m.reason,
+             "parked_at": r.event_time or stamp} for r, m in parked_rows])
+        conn.execute(update(inbox).where(inbox.c.id == bindparam("b_id")).values(
+            status="parked", reason=bindparam("b_reason")),
+            [{"b_id": r.id, "b_reason": m.reason} for r, m in parked_rows])
+        stats.parked += len(parked_rows)
+    savepoint.commit()
+    _release(conn, tuple(provides), now, stats)
+
+
+def _apply_single(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
+    conn = batch.conn
+    batch.inbox_id, batch.correlation_id, batch.sequence = row.id, row.correlation_id, \
+        row.sequence
+    savepoint = conn.begin_nested()
+    try:
+        outcome = _apply_one(batch, row)
+    except Exception as err:  # a bug must not take the batch down: park it for a person
+        savepoint.rollback()
+        batch._projects.clear()
+        outcome = Failed((Problem(
+            "internal.error", BusinessDomain.IT,
+            f"applying {row.type} failed: {type(err).__name__}: {err}",
+            "A Syncline defect: report it with this exception id; retry after the fix.",
+            severity=Severity.CRITICAL),))
+        savepoint = conn.begin_nested()
+    stats.by_type[row.type] = stats.by_type.get(row.type, 0) + 1
+    _book(batch, row, outcome, now, stats)
+    savepoint.commit()
+
+
+def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats) -> None:
+    """Record what applying `row` came to: inbox mark, subject, park, exception, releases."""
+    conn = batch.conn
+    match outcome:
+        case Applied(provides=provides):
+            if row.type in SEQUENCED_STATE:
+                _mark_subject(conn, row)
+            conn.execute(update(inbox).where(inbox.c.id == row.id).values(
+                status="applied", applied_at=iso(now), reason=outcome.note or None))
+            stats.applied += 1
+            _release(conn, provides, now, stats)
+        case Stale(note=note):
+            conn.execute(update(inbox).where(inbox.c.id == row.id).values(
+                status="stale", reason=note, applied_at=iso(now)))
+            stats.stale += 1
+        case Parked(missing=missing):
+            conn.execute(parked.insert().values(
+                inbox_id=row.id, prerequisite=missing.key, reason=missing.reason,
+                parked_at=row.event_time or iso(now)))
+            conn.execute(update(inbox).where(inbox.c.id == row.id).values(
+                status="parked", reason=missing.reason))
+            stats.parked += 1
+        case Failed(problems=problems):
+            problem = _combine(problems)
+            conn.execute(update(inbox).where(inbox.c.id == row.id).values(
+                status="failed", reason=problem.message))
+            raise_exception(conn, problem, now=now, inbox_id=row.id,
+                            correlation_id=row.correlation_id)
+            stats.failed += 1
 
 
 def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
