@@ -55,10 +55,7 @@ class Invoice:
 def group_lines(items: Sequence[BillableItem]) -> tuple[InvoiceLine, ...]:
     groups: dict[tuple[str, str, Money, bool], list[BillableItem]] = defaultdict(list)
     for it in items:
-        if it.source is ItemSource.TIME:
-            label = it.description.split(" time ")[0].replace("_", " ").title() + " time"
-        else:
-            label = it.description
+        label = line_label(it.source.value, it.description)
         groups[(it.source.value, label, it.unit_price, it.deferred)].append(it)
     out = []
     for (_, label, unit_price, deferred), members in sorted(
@@ -92,6 +89,34 @@ def assemble_invoice(
         due_date=date.fromordinal(invoice_date.toordinal() + payment_terms_days),
         service_line=service_line, fx=fx, notes=notes,
     )
+
+
+def invoice_from_lines(
+    *, number: str, entity_code: str, contract_number: str, customer_name: str, currency: str,
+    invoice_date: date, period: str, lines: Sequence[InvoiceLine], tax_code: str,
+    tax_rate: Decimal, payment_terms_days: int, service_line: str,
+    fx: FxSnapshot | None = None, notes: tuple[str, ...] = (),
+) -> Invoice:
+    """An invoice from lines already grouped and ordered (e.g. aggregated set-based by the
+    service layer with ``group_lines``'s rule); totals and tax as ``assemble_invoice``."""
+    ordered = tuple(lines)
+    subtotal = total((ln.amount for ln in ordered), currency)
+    tax = (subtotal * tax_rate).rounded()
+    return Invoice(
+        number=number, entity_code=entity_code, contract_number=contract_number,
+        customer_name=customer_name, currency=currency, invoice_date=invoice_date,
+        period=period, lines=ordered, subtotal=subtotal, tax_code=tax_code, tax_rate=tax_rate,
+        tax=tax, total=subtotal + tax,
+        due_date=date.fromordinal(invoice_date.toordinal() + payment_terms_days),
+        service_line=service_line, fx=fx, notes=notes,
+    )
+
+
+def line_label(source: str, description: str) -> str:
+    """The invoice line a billable item is grouped under (``group_lines``'s rule)."""
+    if source == ItemSource.TIME.value:
+        return description.split(" time ")[0].replace("_", " ").title() + " time"
+    return description
 
 
 def invoice_entry(invoice: Invoice, chart: ChartOfAccounts) -> JournalEntry:

@@ -76,10 +76,14 @@ def posts_anything(doc: Invoice | CreditNote) -> bool:
 
 
 def release_entry(invoice: Invoice, chart: ChartOfAccounts, *,
-                  fx: FxSnapshot | None = None) -> JournalEntry:
-    """Release of ``invoice`` (see module doc); ``fx`` defaults to the invoice's own."""
-    recognised, deferred = _split([(ln.amount, ln.deferred) for ln in invoice.lines],
-                                  invoice.currency)
+                  fx: FxSnapshot | None = None, all_deferred: bool = False) -> JournalEntry:
+    """Release of ``invoice`` (see module doc); ``fx`` defaults to the invoice's own.
+
+    ``all_deferred``: the revenue engine recognises revenue, so the whole net amount goes to
+    the contract liability (Dr AR gross / Cr contract liability net / Cr tax payable).
+    """
+    recognised, deferred = _split([(ln.amount, ln.deferred or all_deferred)
+                                   for ln in invoice.lines], invoice.currency)
     lines = _lines(chart, number=invoice.number, contract=invoice.contract_number,
                    service_line=invoice.service_line, recognised=recognised,
                    deferred=deferred, tax=invoice.tax, tax_code=invoice.tax_code,
@@ -94,14 +98,15 @@ def release_entry(invoice: Invoice, chart: ChartOfAccounts, *,
 
 def credit_note_entry(note: CreditNote, chart: ChartOfAccounts, *,
                       fx: FxSnapshot | None = None, posting_date: date | None = None,
-                      ) -> JournalEntry:
+                      all_deferred: bool = False) -> JournalEntry:
     """Dr revenue / deferred / tax, Cr receivable: the reversal of the note's items.
 
     Pass the *invoice's* ``fx`` to reverse at the original rate (the default policy: any
     difference against today's rate is the revaluation's business, not the credit's).
+    ``all_deferred`` mirrors the release in revenue-engine mode (contract liability).
     """
-    recognised, deferred = _split([(-ln.amount, ln.deferred) for ln in note.lines],
-                                  note.currency)
+    recognised, deferred = _split([(-ln.amount, ln.deferred or all_deferred)
+                                   for ln in note.lines], note.currency)
     lines = _lines(chart, number=note.number, contract=note.contract_number,
                    service_line=note.service_line, recognised=recognised, deferred=deferred,
                    tax=-note.tax, tax_code=note.tax_code, invoice_side=Side.CREDIT)

@@ -1,8 +1,28 @@
-"""The monthly invoice run: recurring fees, invoices from billable items, journals, outbox.
+"""The invoice run per billing cycle and legal entity, on the pure billing engine.
 
-Idempotent: an item is invoiced once (its status says so), a contract gets at most one invoice
-per period, recurring items and journals have natural keys; running a period twice changes
-nothing. Numbers are gapless per legal entity, given in contract-number order.
+For each legal entity (or the one asked for), in one transaction:
+
+1. **credits** — pending credit requests (time rejected or corrected after it was invoiced)
+   become credit notes naming the exact items they reverse (``billing.credits``), numbered in
+   the entity's CN series, posted, the items moved to ``credited``; corrected time gets a
+   replacement item (``time:TE-1@r2``) billed in the next run;
+2. **generate** — retainer fees due in the cycle (advance / arrears, prorated), from the
+   contract's retainer terms; time, expense and milestone items were generated when their
+   events were applied, each with its rate (and FX) snapshot;
+3. **select** — open items (generated / released) of the entity's contracts dated in or
+   before the cycle (deferred advance months included), aggregated *set-based* in SQL into
+   invoice lines (``group_lines``'s rule); a contract with a blocking problem (tax code, FX
+   rate, item currency) is left out whole and becomes a billing exception, the rest goes on;
+4. **caps and drawdown** — contracts with not-to-exceed caps or a drawdown retainer go
+   through the pure ``draw_down`` and ``apply_caps`` (splits, write-offs, holds);
+5. **invoice** — one invoice per contract, gapless numbers per entity in contract order
+   (``billing.numbering``), items moved to ``invoiced`` in bulk, one release journal each
+   (revenue on invoice, or contract liability when the revenue engine recognises revenue),
+   outbox ``erp.invoice.post`` and ``erp.journal.post``.
+
+Idempotent: an invoiced item is never selected again, a contract gets at most one invoice
+per period (late items wait for the next cycle), retainer keys and journal sources are
+natural, problems open one exception each however often the cycle runs.
 """
 
 from __future__ import annotations
@@ -10,36 +30,84 @@ from __future__ import annotations
 import calendar
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Numeric,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 
+from syncline.adapters.db.billing_tables import (
+    billing_caps,
+    billing_holds,
+    contract_billing_terms,
+    credit_note_lines,
+    credit_notes,
+    credit_requests,
+    fx_rates,
+    number_series,
+)
 from syncline.adapters.db.tables import (
     billable_items,
     contract_lines,
     contracts,
     customers,
+    exceptions,
     invoice_lines,
-    invoice_sequences,
     invoices,
     outbox,
     time_entries,
     worker_versions,
 )
-from syncline.billing.invoicing import Invoice, assemble_invoice, invoice_entry, labor_cost_entry
-from syncline.billing.items import BillableItem, ItemSource, retainer_item
-from syncline.domain.errors import BusinessDomain, Problem
+from syncline.billing.caps import Cap, CapKind, CapScope, HeldItem, apply_caps
+from syncline.billing.credits import (
+    CreditLine,
+    CreditNote,
+    CreditRefused,
+    credit_note,
+    replacement_item,
+)
+from syncline.billing.fx import FxRateMissing, FxSnapshot, lookup_rate
+from syncline.billing.invoicing import (
+    Invoice,
+    InvoiceLine,
+    group_lines,
+    invoice_from_lines,
+    labor_cost_entry,
+    line_label,
+)
+from syncline.billing.items import OPEN_STATUSES, BillableItem, ItemSource, ItemStatus
+from syncline.billing.journals import credit_note_entry, posts_anything, release_entry
+from syncline.billing.numbering import DraftRef, assign_numbers
+from syncline.billing.retainers import RetainerTerms, Timing, draw_down, month_start, retainer_fees
+from syncline.billing.tax import TaxCode, TaxCodeMissing, compute_tax, tax_code_from_profile
+from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.domain.model import BillingType
-from syncline.domain.reference import ReferenceData
+from syncline.domain.reference import LegalEntity, ReferenceData
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.money import Money
 from syncline.services.clock import iso
 from syncline.services.exceptions import raise_exception
 from syncline.services.ids import new_id
 from syncline.services.ledger_posting import post_entry
+
+OPEN = tuple(s.value for s in OPEN_STATUSES)
+SCALE = 10_000  # amounts and quantities are summed as exact integers of 1/10 000
 
 
 @dataclass
@@ -51,6 +119,21 @@ class RunResult:
     exceptions: int = 0
     dry_run: bool = False
     totals: dict[str, Decimal] = field(default_factory=dict)
+    credit_notes: list[str] = field(default_factory=list)
+    items_invoiced: int = 0
+    held: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period, "dry_run": self.dry_run, "invoices": self.invoices,
+            "credit_notes": self.credit_notes, "items_invoiced": self.items_invoiced,
+            "journal_entries": self.journal_entries, "retainer_items": self.retainer_items,
+            "held": self.held, "exceptions": self.exceptions,
+            "problems": [{"code": p.code, "message": p.message, "remediation": p.remediation,
+                          "objects": [list(o) for o in p.objects]} for p in self.problems],
+            "totals": {k: str(v) for k, v in sorted(self.totals.items())},
+        }
 
 
 def month_bounds(period: str) -> tuple[date, date]:
@@ -58,72 +141,629 @@ def month_bounds(period: str) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _emit(conn: Connection, kind: str, target: str, payload: dict[str, Any],
-          correlation_id: str | None, now: datetime) -> None:
-    from sqlalchemy import func
-    seq = (conn.execute(select(func.max(outbox.c.seq))).scalar() or 0) + 1
-    conn.execute(outbox.insert().values(
-        id=new_id("out"), seq=seq, kind=kind, target=target, group_key=None,
-        payload=json.dumps(payload, sort_keys=True, default=str), correlation_id=correlation_id,
-        status="pending", attempts=0, created_at=iso(now)))
+@dataclass(frozen=True)
+class _Contract:
+    number: str
+    customer_name: str
+    entity_code: str
+    currency: str
+    billing_type: str
+    tax_profile: str
+    payment_terms_days: int
+    service_line: str
+    start: date
+    end: date
+    correlation_id: str | None
+    retainer_fee: Decimal | None
+    timing: Timing
+    included_hours: Decimal | None
+    overage_rate: Decimal | None
+    caps: tuple[Cap, ...]
+
+    @property
+    def drawdown(self) -> bool:
+        return self.included_hours is not None
+
+    @property
+    def complex(self) -> bool:
+        """Needs the item-by-item engine (caps, drawdown) rather than set-based lines."""
+        return bool(self.caps) or self.drawdown
 
 
-def _generate_retainers(conn: Connection, start: date, end: date, entity: str | None) -> int:
-    q = (select(contracts.c.number, contracts.c.currency, contract_lines.c.amount)
-         .join(contract_lines, contract_lines.c.contract_id == contracts.c.id)
-         .where((contract_lines.c.kind == BillingType.RETAINER.value)
-                & (contracts.c.start_date <= end.isoformat())
-                & (contracts.c.end_date >= start.isoformat())))
-    if entity:
-        q = q.where(contracts.c.entity_code == entity)
-    made = 0
-    for r in conn.execute(q).all():
-        item = retainer_item(r.number, start, Money(r.amount, r.currency))
-        if conn.execute(select(billable_items.c.key).where(
-                billable_items.c.key == item.key)).first():
-            continue
-        conn.execute(billable_items.insert().values(
-            key=item.key, contract_number=item.contract_number, source=item.source.value,
-            service_date=item.service_date.isoformat(), description=item.description,
-            quantity=item.quantity, unit_price=item.unit_price.amount,
-            currency=item.unit_price.currency,
-            amount=item.amount.amount, rate_scope="contract", status="generated",
-            invoice_number=None))
-        made += 1
-    return made
+@dataclass
+class _Run:
+    conn: Connection
+    ref: ReferenceData
+    chart: ChartOfAccounts
+    now: datetime
+    start: date
+    end: date
+    period: str
+    engine_mode: bool
+    tax_codes: tuple[TaxCode, ...]
+    fx: tuple[FxSnapshot, ...]
+    result: RunResult
+    _outbox_seq: int | None = None
+
+    def problem(self, problem: Problem, correlation_id: str | None = None) -> None:
+        """One open exception per problem, however often the cycle runs."""
+        self.result.problems.append(problem)
+        objects = json.dumps([list(o) for o in problem.objects])
+        if self.conn.execute(select(exceptions.c.id).where(
+                (exceptions.c.code == problem.code) & (exceptions.c.objects == objects)
+                & (exceptions.c.message == problem.message)
+                & (exceptions.c.status == "open"))).first():
+            return
+        raise_exception(self.conn, problem, now=self.now, correlation_id=correlation_id)
+        self.result.exceptions += 1
+
+    def emit(self, kind: str, payload: dict[str, Any], correlation_id: str | None) -> None:
+        if self._outbox_seq is None:
+            self._outbox_seq = self.conn.execute(select(func.max(outbox.c.seq))).scalar() or 0
+        self._outbox_seq += 1
+        self.conn.execute(outbox.insert().values(
+            id=new_id("out"), seq=self._outbox_seq, kind=kind, target="erp", group_key=None,
+            payload=json.dumps(payload, sort_keys=True, default=str),
+            correlation_id=correlation_id, status="pending", attempts=0,
+            created_at=iso(self.now)))
 
 
-def _next_number(conn: Connection, entity: str, year: int) -> str:
-    row = conn.execute(select(invoice_sequences.c.last_number).where(
-        invoice_sequences.c.entity_code == entity)).first()
-    number = (row.last_number if row else 0) + 1
-    if row is None:
-        conn.execute(invoice_sequences.insert().values(entity_code=entity, last_number=number))
+def _billing_problem(code: str, message: str, remediation: str, *objects: tuple[str, str],
+                     severity: Severity = Severity.HIGH) -> Problem:
+    return Problem(code=code, domain=BusinessDomain.BILLING, message=message,
+                   remediation=remediation, severity=severity, objects=objects)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+def load_fx_rates(conn: Connection) -> tuple[FxSnapshot, ...]:
+    return tuple(FxSnapshot(r.base, r.quote, r.rate, r.source, date.fromisoformat(r.as_of))
+                 for r in conn.execute(select(fx_rates)))
+
+
+def _contracts(conn: Connection, entity: str) -> dict[str, _Contract]:
+    retainer_fee: dict[str, Decimal] = defaultdict(Decimal)
+    for r in conn.execute(
+            select(contracts.c.number, contract_lines.c.amount)
+            .join(contract_lines, contract_lines.c.contract_id == contracts.c.id)
+            .where((contracts.c.entity_code == entity)
+                   & (contract_lines.c.kind == BillingType.RETAINER.value))):
+        retainer_fee[r.number] += r.amount or Decimal(0)
+    terms = {r.contract_number: r for r in conn.execute(
+        select(contract_billing_terms).join(
+            contracts, contracts.c.number == contract_billing_terms.c.contract_number)
+        .where(contracts.c.entity_code == entity))}
+    caps: dict[str, list[Cap]] = defaultdict(list)
+    for c in conn.execute(select(billing_caps).join(
+            contracts, contracts.c.number == billing_caps.c.contract_number)
+            .where(contracts.c.entity_code == entity).order_by(billing_caps.c.cap_id)):
+        caps[c.contract_number].append(Cap(
+            c.cap_id, CapScope(c.scope), c.scope_key, Money(c.limit_amount, c.currency),
+            CapKind(c.kind), c.tolerance))
+    out: dict[str, _Contract] = {}
+    for r in conn.execute(
+            select(contracts, customers.c.name.label("customer_name"))
+            .join(customers, customers.c.id == contracts.c.customer_id)
+            .where(contracts.c.entity_code == entity).order_by(contracts.c.number)):
+        t = terms.get(r.number)
+        out[r.number] = _Contract(
+            number=r.number, customer_name=r.customer_name, entity_code=r.entity_code,
+            currency=r.currency, billing_type=r.billing_type, tax_profile=r.tax_profile,
+            payment_terms_days=r.payment_terms_days, service_line=r.service_line,
+            start=date.fromisoformat(r.start_date), end=date.fromisoformat(r.end_date),
+            correlation_id=r.correlation_id, retainer_fee=retainer_fee.get(r.number),
+            timing=Timing(t.retainer_timing) if t is not None else Timing.ARREARS,
+            included_hours=t.included_hours if t is not None else None,
+            overage_rate=t.overage_rate if t is not None else None,
+            caps=tuple(caps.get(r.number, ())))
+    return out
+
+
+def item_from_row(r: Any) -> BillableItem:
+    fx = None
+    if r.fx_rate is not None and r.fx_base and r.fx_as_of:
+        fx = FxSnapshot(r.fx_base, r.currency, r.fx_rate, r.fx_source or "",
+                        date.fromisoformat(r.fx_as_of))
+    return BillableItem(
+        key=r.key, contract_number=r.contract_number, source=ItemSource(r.source),
+        service_date=date.fromisoformat(r.service_date), description=r.description,
+        quantity=r.quantity, unit_price=Money(r.unit_price, r.currency),
+        amount=Money(r.amount, r.currency), rate_scope=r.rate_scope,
+        status=ItemStatus(r.status), origin=r.origin or "", split_of=r.split_of,
+        line_id=r.line_id or "", budget_id=r.budget_id or "", role=r.role or "", fx=fx,
+        deferred=bool(r.deferred), adjusts=tuple(json.loads(r.adjusts or "[]")),
+        invoice_number=r.invoice_number, rate_card=r.rate_card or "")
+
+
+def item_row(item: BillableItem) -> dict[str, Any]:
+    fx = item.fx
+    return {
+        "key": item.key, "contract_number": item.contract_number, "source": item.source.value,
+        "service_date": item.service_date.isoformat(), "description": item.description,
+        "quantity": item.quantity, "unit_price": item.unit_price.amount,
+        "currency": item.amount.currency, "amount": item.amount.amount,
+        "rate_scope": item.rate_scope, "status": item.status.value,
+        "invoice_number": item.invoice_number, "origin": item.origin or None,
+        "split_of": item.split_of, "line_id": item.line_id or None,
+        "budget_id": item.budget_id or None, "role": item.role or None,
+        "deferred": item.deferred, "adjusts": json.dumps(list(item.adjusts)) if item.adjusts
+        else None, "rate_card": item.rate_card or None,
+        "fx_base": fx.base if fx else None, "fx_rate": fx.rate if fx else None,
+        "fx_source": fx.source if fx else None,
+        "fx_as_of": fx.as_of.isoformat() if fx else None, "credit_note_number": None,
+    }
+
+
+def insert_items(conn: Connection, items: Iterable[BillableItem]) -> int:
+    rows = [item_row(i) for i in items]
+    if rows:
+        conn.execute(billable_items.insert(), rows)
+    return len(rows)
+
+
+def load_invoice(conn: Connection, number: str) -> Invoice | None:
+    r = conn.execute(select(invoices).where(invoices.c.number == number)).first()
+    if r is None:
+        return None
+    lines = tuple(
+        InvoiceLine(ln.description, ln.quantity, Money(ln.unit_price, r.currency),
+                    Money(ln.amount, r.currency), tuple(json.loads(ln.item_keys)),
+                    bool(ln.deferred))
+        for ln in conn.execute(select(invoice_lines).where(
+            invoice_lines.c.invoice_number == number).order_by(invoice_lines.c.line_no)))
+    fx = None
+    if r.fx_rate is not None and r.functional_currency and r.fx_as_of:
+        fx = FxSnapshot(r.currency, r.functional_currency, r.fx_rate, r.fx_source or "",
+                        date.fromisoformat(r.fx_as_of))
+    return Invoice(
+        number=r.number, entity_code=r.entity_code, contract_number=r.contract_number,
+        customer_name=r.customer_name, currency=r.currency,
+        invoice_date=date.fromisoformat(r.invoice_date), period=r.period, lines=lines,
+        subtotal=Money(r.subtotal, r.currency), tax_code=r.tax_code, tax_rate=r.tax_rate,
+        tax=Money(r.tax, r.currency), total=Money(r.total, r.currency),
+        due_date=date.fromisoformat(r.due_date), service_line=r.service_line, fx=fx,
+        notes=tuple(json.loads(r.notes or "[]")))
+
+
+def load_credit_note(conn: Connection, number: str) -> CreditNote | None:
+    r = conn.execute(select(credit_notes).where(credit_notes.c.number == number)).first()
+    if r is None:
+        return None
+    lines = tuple(
+        CreditLine(ln.description, ln.quantity, Money(ln.unit_price, r.currency),
+                   Money(ln.amount, r.currency), tuple(json.loads(ln.item_keys)),
+                   bool(ln.deferred))
+        for ln in conn.execute(select(credit_note_lines).where(
+            credit_note_lines.c.credit_note_number == number)
+            .order_by(credit_note_lines.c.line_no)))
+    return CreditNote(
+        number=r.number, entity_code=r.entity_code, invoice_number=r.invoice_number,
+        contract_number=r.contract_number, customer_name=r.customer_name,
+        currency=r.currency, credit_date=date.fromisoformat(r.credit_date), reason=r.reason,
+        lines=lines, subtotal=Money(r.subtotal, r.currency), tax_code=r.tax_code,
+        tax_rate=r.tax_rate, tax=Money(r.tax, r.currency), total=Money(r.total, r.currency),
+        service_line=r.service_line)
+
+
+def _last_number(conn: Connection, entity: str, series: str) -> str | None:
+    return conn.execute(select(number_series.c.last_number).where(
+        (number_series.c.entity_code == entity) & (number_series.c.series == series))).scalar()
+
+
+def _store_last_number(conn: Connection, entity: str, series: str, last: str) -> None:
+    if _last_number(conn, entity, series) is None:
+        conn.execute(number_series.insert().values(entity_code=entity, series=series,
+                                                   last_number=last))
     else:
-        conn.execute(update(invoice_sequences).where(
-            invoice_sequences.c.entity_code == entity).values(last_number=number))
-    return f"{entity}-{year}-{number:06d}"
+        conn.execute(update(number_series).where(
+            (number_series.c.entity_code == entity) & (number_series.c.series == series))
+            .values(last_number=last))
 
 
-def _store_invoice(conn: Connection, inv: Invoice) -> None:
+# --- 1. credits ------------------------------------------------------------------------------
+
+def _credits(run: _Run, entity: LegalEntity) -> None:
+    conn = run.conn
+    pending = conn.execute(
+        select(credit_requests).join(invoices,
+                                     invoices.c.number == credit_requests.c.invoice_number)
+        .where((credit_requests.c.status == "pending") & (invoices.c.entity_code == entity.code))
+        .order_by(credit_requests.c.invoice_number, credit_requests.c.request_key)).all()
+    if not pending:
+        return
+    drafts: list[tuple[Any, Invoice, CreditNote]] = []
+    issued: dict[str, list[CreditNote]] = defaultdict(list)
+    for n, req in enumerate(pending):
+        invoice = load_invoice(conn, req.invoice_number)
+        assert invoice is not None  # joined above
+        on_invoice = [item_from_row(r) for r in conn.execute(select(billable_items).where(
+            billable_items.c.invoice_number == invoice.number))]
+        before = [c for c in (load_credit_note(conn, num) for num in conn.execute(
+            select(credit_notes.c.number).where(
+                credit_notes.c.invoice_number == invoice.number)).scalars()) if c is not None]
+        note = credit_note(invoice, on_invoice, json.loads(req.item_keys),
+                           number=f"draft-{n:06d}", credit_date=run.end, reason=req.reason,
+                           credited_before=before + issued[invoice.number])
+        if isinstance(note, CreditRefused):
+            conn.execute(update(credit_requests).where(credit_requests.c.id == req.id)
+                         .values(status="refused"))
+            run.problem(note.problem())
+            continue
+        drafts.append((req, invoice, note))
+        issued[invoice.number].append(note)
+    numbering = assign_numbers(
+        [DraftRef(d.number, entity.code, d.credit_date, d.number) for _, _, d in drafts],
+        {entity.code: _last_number(conn, entity.code, "CN")}, series="CN")
+    for req, invoice, draft in drafts:
+        number = numbering.number_of(draft.number)
+        assert number is not None  # credit dates are the cycle's end: never a year back
+        note = replace(draft, number=number)
+        _store_credit_note(conn, note)
+        conn.execute(update(billable_items).where(billable_items.c.key.in_(note.item_keys))
+                     .values(status=ItemStatus.CREDITED.value, credit_note_number=number))
+        conn.execute(update(credit_requests).where(credit_requests.c.id == req.id)
+                     .values(status="issued", credit_note_number=number))
+        if posts_anything(note):
+            entry = credit_note_entry(note, run.chart, fx=invoice.fx,
+                                      all_deferred=run.engine_mode)
+            if post_entry(conn, entry, run.now):
+                run.result.journal_entries += 1
+                run.emit("erp.journal.post", _journal_payload(entry), None)
+        run.emit("erp.invoice.post", {
+            "document": "credit_note", "number": number, "invoice": invoice.number,
+            "entity": entity.code, "contract": note.contract_number,
+            "customer": note.customer_name, "currency": note.currency,
+            "total": str(note.total.amount), "tax": str(note.tax.amount),
+            "date": note.credit_date.isoformat(), "items": list(note.item_keys)}, None)
+        run.result.credit_notes.append(number)
+        if req.corrected_hours is not None:
+            originals = [item_from_row(r) for r in conn.execute(select(billable_items).where(
+                billable_items.c.key.in_(note.item_keys)
+                & (billable_items.c.source == ItemSource.TIME.value)
+                & billable_items.c.split_of.is_(None)))]
+            for original in originals:
+                fixed = replacement_item(original, quantity=req.corrected_hours,
+                                         revision=req.revision)
+                if conn.execute(select(billable_items.c.key).where(
+                        billable_items.c.key == fixed.key)).first() is None:
+                    insert_items(conn, [fixed])
+    last = dict(numbering.last).get(entity.code)
+    if last:
+        _store_last_number(conn, entity.code, "CN", last)
+
+
+def _store_credit_note(conn: Connection, note: CreditNote) -> None:
+    conn.execute(credit_notes.insert().values(
+        number=note.number, entity_code=note.entity_code, invoice_number=note.invoice_number,
+        contract_number=note.contract_number, customer_name=note.customer_name,
+        currency=note.currency, credit_date=note.credit_date.isoformat(), reason=note.reason,
+        subtotal=note.subtotal.amount, tax_code=note.tax_code, tax_rate=note.tax_rate,
+        tax=note.tax.amount, total=note.total.amount, service_line=note.service_line))
+    conn.execute(credit_note_lines.insert(), [
+        {"credit_note_number": note.number, "line_no": i, "description": ln.description,
+         "quantity": ln.quantity, "unit_price": ln.unit_price.amount, "amount": ln.amount.amount,
+         "deferred": ln.deferred, "item_keys": json.dumps(list(ln.item_keys))}
+        for i, ln in enumerate(note.lines, 1)])
+
+
+# --- 2. generate -----------------------------------------------------------------------------
+
+def _retainers(run: _Run, terms: dict[str, _Contract]) -> None:
+    due = [c for c in terms.values() if c.retainer_fee]
+    if not due:
+        return
+    billed: dict[str, set[str]] = defaultdict(set)
+    for r in run.conn.execute(select(billable_items.c.contract_number, billable_items.c.key)
+                              .where((billable_items.c.source == ItemSource.RETAINER.value)
+                                     & billable_items.c.contract_number.in_(
+                                         [c.number for c in due]))):
+        billed[r.contract_number].add(r.key)
+    for c in due:
+        assert c.retainer_fee is not None
+        made = retainer_fees(
+            RetainerTerms(c.number, Money(c.retainer_fee, c.currency), c.start, c.end,
+                          c.timing), run.end, billed=billed[c.number])
+        run.result.retainer_items += insert_items(run.conn, made)
+
+
+# --- 3. select (set-based) -------------------------------------------------------------------
+
+def _open_items(entity: str, end: date) -> Any:
+    return and_(billable_items.c.status.in_(OPEN),
+                or_(billable_items.c.service_date <= end.isoformat(),
+                    billable_items.c.deferred.is_(True)),
+                billable_items.c.contract_number == contracts.c.number,
+                billable_items.c.currency == contracts.c.currency,
+                contracts.c.entity_code == entity)
+
+
+def _scaled(col: Any) -> Any:
+    return cast(func.round(cast(col, Numeric(38, 10)) * SCALE), BigInteger)
+
+
+def _plain(value: Decimal) -> Decimal:
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
+
+
+def _aggregate_lines(conn: Connection, entity: str, end: date
+                     ) -> dict[str, list[tuple[tuple[str, str, bool, Decimal], InvoiceLine]]]:
+    """Open items of the entity's contracts grouped into invoice lines, in one SQL pass."""
+    sqlite = conn.dialect.name == "sqlite"
+    find = func.instr if sqlite else func.strpos
+    label = case((billable_items.c.source == ItemSource.TIME.value,
+                  func.substr(billable_items.c.description, 1,
+                              find(billable_items.c.description, " time ") - 1)),
+                 else_=billable_items.c.description)
+    inner = (select(billable_items.c.contract_number.label("contract"),
+                    billable_items.c.source.label("source"), label.label("label"),
+                    _scaled(billable_items.c.unit_price).label("price_units"),
+                    billable_items.c.unit_price.label("unit_price"),
+                    billable_items.c.deferred.label("deferred"),
+                    _scaled(billable_items.c.quantity).label("q"),
+                    _scaled(billable_items.c.amount).label("a"),
+                    billable_items.c.key.label("key"), billable_items.c.currency.label("cur"))
+             .select_from(billable_items.join(
+                 contracts, contracts.c.number == billable_items.c.contract_number))
+             .where(_open_items(entity, end)).order_by(billable_items.c.key)).subquery()
+    keys = (func.json_group_array(inner.c.key) if sqlite
+            else func.array_agg(inner.c.key))
+    q = (select(inner.c.contract, inner.c.source, inner.c.label, inner.c.price_units,
+                func.min(inner.c.unit_price).label("unit_price"), inner.c.deferred,
+                func.min(inner.c.cur).label("cur"), func.sum(inner.c.q).label("q"),
+                func.sum(inner.c.a).label("a"), keys.label("keys"))
+         .group_by(inner.c.contract, inner.c.source, inner.c.label, inner.c.price_units,
+                   inner.c.deferred))
+    merged: dict[str, dict[tuple[str, str, bool, Decimal], list[Any]]] = defaultdict(dict)
+    for r in conn.execute(q):
+        lbl = line_label(r.source, r.label if r.source != ItemSource.TIME.value
+                         else f"{r.label} time ")
+        price = Decimal(r.unit_price)
+        k = (r.source, lbl, bool(r.deferred), Decimal(r.price_units))
+        item_keys = json.loads(r.keys) if sqlite else sorted(r.keys)
+        if k in merged[r.contract]:  # labels that differ only by case group together
+            prev = merged[r.contract][k]
+            prev[1] += int(r.q)
+            prev[2] += int(r.a)
+            prev[3] = sorted(prev[3] + item_keys)
+        else:
+            merged[r.contract][k] = [price, int(r.q), int(r.a), item_keys, r.cur]
+    out: dict[str, list[tuple[tuple[str, str, bool, Decimal], InvoiceLine]]] = {}
+    for contract, groups in merged.items():
+        lines = []
+        for k, (price, q, a, item_keys, cur) in sorted(groups.items()):
+            amount = Money(Decimal(a) / SCALE, cur).rounded()
+            lines.append((k, InvoiceLine(k[1], _plain(Decimal(q) / SCALE), Money(price, cur),
+                                         amount, tuple(item_keys), k[2])))
+        out[contract] = lines
+    return out
+
+
+def _currency_problems(run: _Run, entity: str) -> None:
+    for r in run.conn.execute(
+            select(billable_items.c.key, billable_items.c.currency,
+                   contracts.c.number, contracts.c.currency.label("contract_currency"))
+            .join(contracts, contracts.c.number == billable_items.c.contract_number)
+            .where(billable_items.c.status.in_(OPEN)
+                   & (billable_items.c.service_date <= run.end.isoformat())
+                   & (billable_items.c.currency != contracts.c.currency)
+                   & (contracts.c.entity_code == entity))):
+        run.problem(_billing_problem(
+            "billing.item_currency", f"item {r.key} is in {r.currency}, contract {r.number} "
+            f"bills in {r.contract_currency}",
+            "Correct the item's source record (rate card or expense), then re-run the cycle.",
+            ("item", r.key), ("contract", r.number)))
+
+
+def _blocked(run: _Run, c: _Contract, entity: LegalEntity) -> Problem | tuple[TaxCode,
+                                                                             FxSnapshot]:
+    tax = next((t for t in run.tax_codes if t.code == c.tax_profile), None)
+    if tax is None:
+        return TaxCodeMissing(c.tax_profile, c.number).problem()
+    fx = lookup_rate(run.fx, base=c.currency, quote=entity.functional_currency, on=run.end)
+    if isinstance(fx, FxRateMissing):
+        return fx.problem(("contract", c.number))
+    return tax, fx
+
+
+# --- 4. caps and drawdown (item by item, pure engine) ----------------------------------------
+
+def _replace_items(conn: Connection, old: Sequence[BillableItem],
+                   new: Sequence[BillableItem]) -> None:
+    before = {i.key: i for i in old}
+    after = {i.key: i for i in new}
+    gone = [k for k in before if k not in after or after[k] != before[k]]
+    for start in range(0, len(gone), 500):
+        conn.execute(delete(billable_items).where(
+            billable_items.c.key.in_(gone[start:start + 500])))
+    insert_items(conn, [i for k, i in after.items() if k not in before or before[k] != i])
+
+
+def _item_by_item(run: _Run, c: _Contract) -> tuple[list[BillableItem], list[HeldItem]]:
+    conn = run.conn
+    items = [item_from_row(r) for r in conn.execute(
+        select(billable_items).join(contracts,
+                                    contracts.c.number == billable_items.c.contract_number)
+        .where(_open_items(c.entity_code, run.end)
+               & (billable_items.c.contract_number == c.number))
+        .order_by(billable_items.c.key))]
+    candidates = list(items)
+    if c.drawdown:
+        terms = RetainerTerms(c.number, Money(c.retainer_fee or 0, c.currency), c.start, c.end,
+                              c.timing, c.included_hours,
+                              Money(c.overage_rate, c.currency) if c.overage_rate else None)
+        time = [i for i in candidates if i.source is ItemSource.TIME
+                and not i.rate_scope.startswith("retainer ")]
+        candidates = [i for i in candidates if i not in time]
+        by_month: dict[date, list[BillableItem]] = defaultdict(list)
+        for i in time:
+            by_month[month_start(i.service_date)].append(i)
+        for month, month_items in sorted(by_month.items()):
+            used = sum((r.quantity for r in conn.execute(
+                select(billable_items.c.quantity, billable_items.c.service_date).where(
+                    (billable_items.c.contract_number == c.number)
+                    & (billable_items.c.rate_scope == "retainer drawdown")
+                    & billable_items.c.status.not_in(OPEN)
+                    & (billable_items.c.service_date >= month.isoformat())
+                    & (billable_items.c.service_date <= _month_end(month).isoformat())))),
+                Decimal(0))
+            candidates.extend(draw_down(terms, month_items, hours_used_before=used).items)
+    held: tuple[HeldItem, ...] = ()
+    billable = candidates
+    if c.caps:
+        caps = {r.cap_id: Money(r.billed, r.currency) for r in conn.execute(
+            select(billing_caps).where(billing_caps.c.contract_number == c.number))}
+        approved = set(conn.execute(select(billing_holds.c.item_key).where(
+            (billing_holds.c.contract_number == c.number)
+            & (billing_holds.c.status == "approved"))).scalars())
+        capped = apply_caps(candidates, c.caps, billed_to_date=caps, approved=approved)
+        billable, held = list(capped.billable), capped.held
+        for cap_id, consumed in capped.consumed:
+            conn.execute(update(billing_caps).where(billing_caps.c.cap_id == cap_id)
+                         .values(billed=consumed.amount))
+        for h in held:
+            row = {"cap_id": h.cap_id, "contract_number": c.number,
+                   "amount": h.item.amount.amount, "currency": h.item.amount.currency,
+                   "reason": h.reason, "held_in": run.period, "status": "held"}
+            if conn.execute(select(billing_holds.c.item_key).where(
+                    billing_holds.c.item_key == h.item.key)).first() is None:
+                conn.execute(billing_holds.insert().values(item_key=h.item.key, **row))
+            run.result.held.append(h.item.key)
+        billed_keys = [i.key for i in billable if i.key in approved]
+        if billed_keys:
+            conn.execute(update(billing_holds).where(billing_holds.c.item_key.in_(billed_keys))
+                         .values(status="billed"))
+    _replace_items(conn, items, [*billable, *(h.item for h in held)])
+    return billable, list(held)
+
+
+def _month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+# --- 5. invoice ------------------------------------------------------------------------------
+
+def _journal_payload(entry: Any) -> dict[str, Any]:
+    return {"source": f"{entry.source_type}:{entry.source_id}", "entity": entry.entity_id,
+            "lines": [[ln.account, ln.side.value, str(ln.amount.amount), ln.amount.currency]
+                      for ln in entry.lines]}
+
+
+def _store_invoice(conn: Connection, inv: Invoice, functional_currency: str) -> None:
     conn.execute(invoices.insert().values(
         number=inv.number, entity_code=inv.entity_code, contract_number=inv.contract_number,
         customer_name=inv.customer_name, currency=inv.currency,
         invoice_date=inv.invoice_date.isoformat(), period=inv.period,
         subtotal=inv.subtotal.amount, tax_code=inv.tax_code, tax_rate=inv.tax_rate,
         tax=inv.tax.amount, total=inv.total.amount, due_date=inv.due_date.isoformat(),
-        service_line=inv.service_line, status="released"))
+        service_line=inv.service_line, status="released",
+        functional_currency=functional_currency,
+        fx_rate=inv.fx.rate if inv.fx else None, fx_source=inv.fx.source if inv.fx else None,
+        fx_as_of=inv.fx.as_of.isoformat() if inv.fx else None,
+        notes=json.dumps(list(inv.notes)) if inv.notes else None))
     conn.execute(invoice_lines.insert(), [
         {"invoice_number": inv.number, "line_no": i, "description": ln.description,
          "quantity": ln.quantity, "unit_price": ln.unit_price.amount, "amount": ln.amount.amount,
-         "item_keys": json.dumps(list(ln.item_keys))} for i, ln in enumerate(inv.lines, 1)])
-    for ln in inv.lines:
-        keys = list(ln.item_keys)
-        for start in range(0, len(keys), 500):
-            conn.execute(update(billable_items).where(
-                billable_items.c.key.in_(keys[start:start + 500])).values(
-                status="invoiced", invoice_number=inv.number))
+         "item_keys": json.dumps(list(ln.item_keys)), "deferred": ln.deferred}
+        for i, ln in enumerate(inv.lines, 1)])
 
+
+def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract]) -> None:
+    conn = run.conn
+    _currency_problems(run, entity.code)
+    lines_of = _aggregate_lines(conn, entity.code, run.end)
+    done = set(conn.execute(select(invoices.c.contract_number).where(
+        (invoices.c.period == run.period) & (invoices.c.entity_code == entity.code))).scalars())
+    ready: dict[str, tuple[list[InvoiceLine], TaxCode, FxSnapshot, tuple[str, ...]]] = {}
+    bulk: list[str] = []  # contracts whose items move to invoiced set-based
+    pure_items: dict[str, list[BillableItem]] = {}
+    for number in sorted(lines_of):
+        c = terms[number]
+        if number in done:
+            continue  # already invoiced this period: late items wait for the next cycle
+        blocked = _blocked(run, c, entity)
+        if isinstance(blocked, Problem):
+            run.problem(blocked, c.correlation_id)
+            continue
+        tax, fx = blocked
+        if c.complex:
+            billable, held = _item_by_item(run, c)
+            if not billable:
+                continue
+            pure_items[number] = billable
+            lines = list(group_lines(billable))
+            notes = tuple(f"Held for approval: {h.item.description} — {h.reason}"
+                          for h in held)
+        else:
+            lines = [ln for _, ln in lines_of[number]]
+            bulk.append(number)
+            notes = ()
+        ready[number] = (lines, tax, fx, notes)
+    numbering = assign_numbers([DraftRef(n, entity.code, run.end, n) for n in sorted(ready)],
+                               {entity.code: _last_number(conn, entity.code, "")})
+    for draft, reason in numbering.refused:
+        run.problem(_billing_problem(
+            "billing.numbering_refused", f"contract {draft}: {reason}",
+            "Re-date the invoice into the entity's current numbering year, then re-run.",
+            ("contract", draft)))
+    issued: dict[str, str] = {}
+    for number in sorted(ready):
+        invoice_number = numbering.number_of(number)
+        if invoice_number is None:
+            continue
+        c = terms[number]
+        lines, tax, fx, held_notes = ready[number]
+        subtotal = Money(sum((ln.amount.amount for ln in lines), Decimal(0)), c.currency)
+        taxed = compute_tax(subtotal, tax)
+        inv = invoice_from_lines(
+            number=invoice_number, entity_code=entity.code, contract_number=number,
+            customer_name=c.customer_name, currency=c.currency, invoice_date=run.end,
+            period=run.period, lines=lines, tax_code=tax.code, tax_rate=taxed.rate,
+            payment_terms_days=c.payment_terms_days, service_line=c.service_line,
+            fx=None if fx.base == fx.quote else fx,
+            notes=((taxed.note,) if taxed.note else ()) + held_notes)
+        _store_invoice(conn, inv, entity.functional_currency)
+        issued[number] = invoice_number
+        if posts_anything(inv):
+            entry = release_entry(inv, run.chart, all_deferred=run.engine_mode)
+            if post_entry(conn, entry, run.now):
+                run.result.journal_entries += 1
+                run.emit("erp.journal.post", _journal_payload(entry), c.correlation_id)
+        run.emit("erp.invoice.post", {
+            "number": inv.number, "entity": inv.entity_code, "contract": inv.contract_number,
+            "customer": inv.customer_name, "currency": inv.currency,
+            "total": str(inv.total.amount), "tax": str(inv.tax.amount),
+            "date": inv.invoice_date.isoformat(), "due": inv.due_date.isoformat()},
+            c.correlation_id)
+        run.result.invoices.append(invoice_number)
+        run.result.totals[inv.currency] = run.result.totals.get(inv.currency, Decimal(0)) + \
+            inv.total.amount
+        run.result.items_invoiced += sum(len(ln.item_keys) for ln in lines)
+    # items move generated → released → invoiced: set-based for the aggregated contracts
+    rows = [{"c": n, "inv": issued[n]} for n in bulk if n in issued]
+    if rows:
+        conn.execute(
+            update(billable_items)
+            .where((billable_items.c.contract_number == bindparam("c"))
+                   & or_(*(billable_items.c.status == s for s in OPEN))
+                   & or_(billable_items.c.service_date <= run.end.isoformat(),
+                         billable_items.c.deferred.is_(True))
+                   & (billable_items.c.currency == select(contracts.c.currency).where(
+                       contracts.c.number == bindparam("c")).scalar_subquery()))
+            .values(status=ItemStatus.INVOICED.value, invoice_number=bindparam("inv")), rows)
+    for number, items in pure_items.items():
+        if number in issued:
+            keys = [i.key for i in items]
+            for start in range(0, len(keys), 500):
+                conn.execute(update(billable_items).where(
+                    billable_items.c.key.in_(keys[start:start + 500])).values(
+                    status=ItemStatus.INVOICED.value, invoice_number=issued[number]))
+    last = dict(numbering.last).get(entity.code)
+    if last:
+        _store_last_number(conn, entity.code, "", last)
+
+
+# --- labor cost ------------------------------------------------------------------------------
 
 def _labor_cost(conn: Connection, start: date, end: date, entity: str | None,
                 chart: ChartOfAccounts, now: datetime) -> int:
@@ -157,75 +797,43 @@ def _labor_cost(conn: Connection, start: date, end: date, entity: str | None,
     return posted
 
 
+# --- the run ---------------------------------------------------------------------------------
+
 def run_billing(engine: Engine, period: str, ref: ReferenceData, chart: ChartOfAccounts,
-                now: datetime, *, entity: str | None = None, dry_run: bool = False) -> RunResult:
+                now: datetime, *, entity: str | None = None, dry_run: bool = False,
+                revenue_recognition: str = "on_invoice", labor_cost: bool = True,
+                ) -> RunResult:
+    """The invoice run for ``period`` (YYYY-MM), every legal entity or ``entity`` only."""
     start, end = month_bounds(period)
     result = RunResult(period=period, dry_run=dry_run)
-    conn_ctx = engine.connect()
-    with conn_ctx as conn:
+    with engine.connect() as conn:
         tx = conn.begin()
-        result.retainer_items = _generate_retainers(conn, start, end, entity)
-        q = (select(billable_items, contracts.c.entity_code, contracts.c.tax_profile,
-                    contracts.c.payment_terms_days, contracts.c.service_line,
-                    contracts.c.correlation_id, customers.c.name.label("customer_name"))
-             .join(contracts, contracts.c.number == billable_items.c.contract_number)
-             .join(customers, customers.c.id == contracts.c.customer_id)
-             .where((billable_items.c.status == "generated")
-                    & (billable_items.c.service_date <= end.isoformat()))
-             .order_by(billable_items.c.contract_number, billable_items.c.key))
-        if entity:
-            q = q.where(contracts.c.entity_code == entity)
-        by_contract: dict[str, list[Any]] = defaultdict(list)
-        for r in conn.execute(q):
-            by_contract[r.contract_number].append(r)
-        for number in sorted(by_contract):
-            rows = by_contract[number]
-            head = rows[0]
-            if conn.execute(select(invoices.c.number).where(
-                    (invoices.c.contract_number == number) & (invoices.c.period == period))
-            ).first():
-                continue  # already invoiced this period; late items wait for the next cycle
-            tax = ref.tax_profile(head.tax_profile)
-            if tax is None:
-                raise_exception(conn, Problem(
-                    "billing.tax_profile_unknown", BusinessDomain.BILLING,
-                    f"contract {number} has tax profile {head.tax_profile} which is not "
-                    "configured", "Configure the tax profile, then re-run the billing cycle.",
-                    objects=(("contract", number),)), now=now)
-                result.exceptions += 1
+        run = _Run(conn, ref, chart, now, start, end, period,
+                   engine_mode=revenue_recognition == "engine",
+                   tax_codes=tuple(tax_code_from_profile(p) for p in ref.tax_profiles),
+                   fx=load_fx_rates(conn), result=result)
+        codes = [entity] if entity else sorted(set(conn.execute(
+            select(contracts.c.entity_code).distinct()).scalars()))
+        for code in codes:
+            legal = ref.entity(code)
+            if legal is None:
+                run.problem(_billing_problem(
+                    "billing.unknown_entity", f"legal entity {code!r} is not configured",
+                    "Use an ERP legal entity code (e.g. US01) for the run.",
+                    ("entity", code)))
                 continue
-            items = [BillableItem(
-                key=r.key, contract_number=number, source=ItemSource(r.source),
-                service_date=date.fromisoformat(r.service_date), description=r.description,
-                quantity=r.quantity, unit_price=Money(r.unit_price, r.currency),
-                amount=Money(r.amount, r.currency), rate_scope=r.rate_scope) for r in rows]
-            inv = assemble_invoice(
-                number=_next_number(conn, head.entity_code, end.year),
-                entity_code=head.entity_code, contract_number=number,
-                customer_name=head.customer_name, currency=head.currency, invoice_date=end,
-                period=period, items=items, tax_code=tax.code, tax_rate=tax.rate,
-                payment_terms_days=head.payment_terms_days, service_line=head.service_line)
-            _store_invoice(conn, inv)
-            entry = invoice_entry(inv, chart)
-            result.journal_entries += post_entry(conn, entry, now)
-            payload = {"number": inv.number, "entity": inv.entity_code,
-                       "contract": inv.contract_number, "customer": inv.customer_name,
-                       "currency": inv.currency, "total": str(inv.total.amount),
-                       "tax": str(inv.tax.amount), "date": inv.invoice_date.isoformat(),
-                       "due": inv.due_date.isoformat()}
-            _emit(conn, "erp.invoice.post", "erp", payload, head.correlation_id, now)
-            _emit(conn, "erp.journal.post", "erp",
-                  {"source": f"invoice:{inv.number}", "entity": inv.entity_code,
-                   "lines": [[ln.account, ln.side.value, str(ln.amount.amount),
-                              ln.amount.currency] for ln in entry.lines]},
-                  head.correlation_id, now)
-            result.invoices.append(inv.number)
-            result.totals[inv.currency] = result.totals.get(inv.currency, Decimal(0)) + \
-                inv.total.amount
-        result.journal_entries += _labor_cost(conn, start, end, entity, chart, now)
+            terms = _contracts(conn, code)
+            _credits(run, legal)
+            _retainers(run, terms)
+            _invoice_entity(run, legal, terms)
+        if labor_cost:
+            result.journal_entries += _labor_cost(conn, start, end, entity, chart, now)
         if dry_run:
             tx.rollback()
         else:
             tx.commit()
     return result
 
+
+__all__ = ["RunResult", "item_from_row", "item_row", "load_credit_note", "load_invoice",
+           "month_bounds", "run_billing"]

@@ -289,8 +289,23 @@ billable_items = Table(
     Column("currency", String(3), nullable=False),
     Column("amount", Dec, nullable=False),
     Column("rate_scope", String(40), nullable=False),
-    Column("status", String(20), nullable=False),  # generated | invoiced | reversed
+    # generated | released | invoiced | credited | reversed | written_off
+    Column("status", String(20), nullable=False),
     Column("invoice_number", String(60)),
+    # billing engine (migration 0003): lineage, scopes and snapshots of the item
+    Column("origin", String(200)),  # the source record ("time:TE-1") of split parts
+    Column("split_of", String(200)),
+    Column("line_id", String(100)),
+    Column("budget_id", String(100)),
+    Column("role", String(100)),
+    Column("deferred", Boolean, nullable=False, default=False, server_default="0"),
+    Column("adjusts", Text),  # JSON list of keys a write-off adjusts
+    Column("rate_card", String(100)),
+    Column("fx_base", String(3)),  # FX snapshot when converted (expense currency → contract)
+    Column("fx_rate", Dec),
+    Column("fx_source", String(100)),
+    Column("fx_as_of", String(10)),
+    Column("credit_note_number", String(60)),
 )
 Index("ix_billable_items_status_date", billable_items.c.status, billable_items.c.service_date)
 
@@ -317,6 +332,12 @@ invoices = Table(
     Column("due_date", String(10), nullable=False),
     Column("service_line", String(40), nullable=False),
     Column("status", String(20), nullable=False),
+    # billing engine (migration 0003): FX snapshot to the entity's functional currency
+    Column("functional_currency", String(3)),
+    Column("fx_rate", Dec),
+    Column("fx_source", String(100)),
+    Column("fx_as_of", String(10)),
+    Column("notes", Text),  # JSON list: tax note, amounts held at a cap
     UniqueConstraint("contract_number", "period", name="uq_invoices_contract_period"),
 )
 
@@ -329,6 +350,7 @@ invoice_lines = Table(
     Column("unit_price", Dec, nullable=False),
     Column("amount", Dec, nullable=False),
     Column("item_keys", Text, nullable=False),  # JSON list
+    Column("deferred", Boolean, nullable=False, default=False, server_default="0"),
 )
 
 journal_entries = Table(
