@@ -21,6 +21,9 @@ def known_view(contract: RevenueContract, as_of: date, known_at: datetime | None
     Variable-consideration estimates and estimates at completion effective after ``as_of``
     are dropped too: a forecast uses what was believed at ``as_of``.
     """
+    if known_at is None and _all_effective_by(contract, as_of):
+        return contract  # nothing to cut: the contract is its own view
+
     def keep(rec: datetime | None, eff: date) -> bool:
         return eff <= as_of and _known(rec, eff, known_at)
 
@@ -34,3 +37,12 @@ def known_view(contract: RevenueContract, as_of: date, known_at: datetime | None
         modifications=tuple(x for x in contract.modifications
                             if keep(x.recorded_at, x.effective)),
     )
+
+
+def _all_effective_by(contract: RevenueContract, as_of: date) -> bool:
+    return (all(x.date <= as_of for x in contract.actuals)
+            and all(x.effective <= as_of for x in contract.estimates)
+            and all(x.effective <= as_of for x in contract.variable)
+            and all(x.date <= as_of for x in contract.invoices)
+            and all(x.date <= as_of for x in contract.payments)
+            and all(x.effective <= as_of for x in contract.modifications))

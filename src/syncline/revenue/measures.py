@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
@@ -50,22 +50,42 @@ class ObligationFacts:
     estimates: tuple[Estimate, ...]  # sorted by effective date
     as_of: int  # ordinal: facts after it are unknown; later cut-offs are forecasts
     currency_scale: int  # 10 ** minor unit
+    # running totals already converted to integers, per (kind, scale, rounding): a schedule
+    # measures the same facts several times (its periods, the as-of date, modifications)
+    memo: dict[tuple[ActualKind, int, bool], tuple[list[int], list[int]]] = field(
+        default_factory=dict, compare=False, repr=False, hash=False)
 
 
-def _cumulative(actuals: Sequence[Actual], kind: ActualKind, cutoffs: Sequence[int],
-                conv: Callable[[Decimal], int]) -> list[int]:
-    days = [a.date.toordinal() for a in actuals if a.kind is kind]
-    vals = [conv(a.quantity) for a in actuals if a.kind is kind]
-    acc = []
-    run = 0
-    for v in vals:
-        run += v
-        acc.append(run)
-    out = []
-    for c in cutoffs:
-        k = bisect_right(days, c)
-        out.append(acc[k - 1] if k else 0)
-    return out
+def _running(f: ObligationFacts, kind: ActualKind, scale: int, exact: bool
+             ) -> tuple[list[int], list[int]]:
+    """Days of the actuals of ``kind`` and the running total before each (``acc[0] == 0``).
+
+    Quantities are integers of ``1 / scale``: truncated (``int``), or rounded by the
+    context (``exact``, as ``qty`` does).
+    """
+    key = (kind, scale, exact)
+    hit = f.memo.get(key)
+    if hit is None:
+        days: list[int] = []
+        acc = [0]
+        run = 0
+        for a in f.actuals:
+            if a.kind is kind:
+                days.append(a.date.toordinal())
+                run += (int((a.quantity * scale).to_integral_value()) if exact
+                        else int(a.quantity * scale))
+                acc.append(run)
+        hit = f.memo[key] = (days, acc)
+    return hit
+
+
+def _cumulative(f: ObligationFacts, kind: ActualKind, cutoffs: Sequence[int], scale: int,
+                exact: bool = False) -> list[int]:
+    """The running total of the actuals of ``kind`` at each cut-off (inclusive)."""
+    days, acc = _running(f, kind, scale, exact)
+    if not days:
+        return [0] * len(cutoffs)
+    return [acc[bisect_right(days, c)] for c in cutoffs]
 
 
 def _zeros(n: int) -> tuple[int, ...]:
@@ -180,48 +200,49 @@ def _secs(t: datetime) -> int:
     return int(t.timestamp())
 
 
-def _estimate_at(ests: Sequence[Estimate], c: int) -> Estimate | None:
-    cur = None
-    for e in ests:
-        if e.effective.toordinal() <= c:
-            cur = e
-        else:
-            break
-    return cur
-
-
 def _measure_input(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts,
                    hours: bool) -> Measure:
     scale = SCALE if hours else f.currency_scale
-
-    def conv(v: Decimal) -> int:
-        return int(v * scale)
-
     kind = ActualKind.HOURS if hours else ActualKind.COST
-    done = _cumulative(f.actuals, kind, cutoffs, conv)
-    mats = (_cumulative(f.actuals, ActualKind.UNINSTALLED_MATERIAL, cutoffs, conv)
+    done = _cumulative(f, kind, cutoffs, scale)
+    mats = (_cumulative(f, ActualKind.UNINSTALLED_MATERIAL, cutoffs, scale)
             if not hours else [0] * len(cutoffs))
+    basis = ("hours incurred / estimated hours at completion" if hours else
+             "costs incurred / estimated costs at completion, both excluding uninstalled "
+             "materials and inefficiencies (55-21)")
+    ests = f.estimates
+    n = len(cutoffs)
+    if not ests:
+        return Measure(_zeros(n), _ones(n), _zeros(n), _zeros(n), basis)
+    # the estimate in force at each cut-off (the last effective by it, never after as_of);
+    # each estimate is converted once, when first used
+    effective = [e.effective.toordinal() for e in ests]
+    as_of = f.as_of
     nums, dens, extra, xt = [], [], [], []
+    last = -1
+    den = m_total = 0
     for k, c in enumerate(cutoffs):
-        est = _estimate_at(f.estimates, min(c, f.as_of))
-        if est is None:
+        i = bisect_right(effective, c if c < as_of else as_of)
+        if i == 0:
             nums.append(0)
             dens.append(1)
             extra.append(0)
             xt.append(0)
             continue
-        m_total = 0 if hours else conv(est.uninstalled_materials)
-        den = conv(est.total) - m_total
-        if den <= 0:
-            raise RevenueError(f"estimates[{ob.id}].total",
-                               "estimate at completion must exceed uninstalled materials")
-        nums.append(min(done[k], den))
+        if i != last:
+            est = ests[i - 1]
+            m_total = 0 if hours else int(est.uninstalled_materials * scale)
+            den = int(est.total * scale) - m_total
+            if den <= 0:
+                raise RevenueError(f"estimates[{ob.id}].total",
+                                   "estimate at completion must exceed uninstalled materials")
+            last = i
+        d = done[k]
+        nums.append(d if d < den else den)
         dens.append(den)
-        extra.append(min(mats[k], m_total))
+        mk = mats[k]
+        extra.append(mk if mk < m_total else m_total)
         xt.append(m_total)
-    basis = ("hours incurred / estimated hours at completion" if hours else
-             "costs incurred / estimated costs at completion, both excluding uninstalled "
-             "materials and inefficiencies (55-21)")
     return Measure(tuple(nums), tuple(dens), tuple(extra), tuple(xt), basis)
 
 
@@ -230,7 +251,7 @@ def _measure_units(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -
         raise RevenueError(f"obligations[{ob.id}].method.units",
                            "a positive unit count is required")
     total = qty(ob.method.units)
-    done = _cumulative(f.actuals, ActualKind.UNITS, cutoffs, qty)
+    done = _cumulative(f, ActualKind.UNITS, cutoffs, SCALE, exact=True)
     n = len(cutoffs)
     return Measure(tuple(min(d, total) for d in done), (total,) * n, _zeros(n), _zeros(n),
                    f"units delivered of {ob.method.units}")
@@ -242,30 +263,34 @@ def _measure_milestones(ob: Obligation, cutoffs: Sequence[int], f: ObligationFac
     if total <= 0:
         raise RevenueError(f"obligations[{ob.id}].method.milestones",
                            "milestones with positive weights are required")
-    acc = sorted((a.date.toordinal(), a.ref) for a in f.actuals
-                 if a.kind is ActualKind.MILESTONE and a.ref in weights)
-    nums = []
-    for c in cutoffs:
-        seen = {ref for d, ref in acc if d <= c}
-        nums.append(sum(weights[r] for r in seen))
+    # a milestone counts from its first acceptance, once
+    first: dict[str, int] = {}
+    for a in f.actuals:  # sorted by date
+        if a.kind is ActualKind.MILESTONE and a.ref in weights:
+            d = a.date.toordinal()
+            if d < first.get(a.ref, d + 1):
+                first[a.ref] = d
+    days: list[int] = []
+    acc = [0]
+    for d, ref in sorted((d, ref) for ref, d in first.items()):
+        days.append(d)
+        acc.append(acc[-1] + weights[ref])
     n = len(cutoffs)
-    return Measure(tuple(nums), (total,) * n, _zeros(n), _zeros(n),
-                   "weights of accepted milestones / all milestone weights")
+    return Measure(tuple(acc[bisect_right(days, c)] for c in cutoffs), (total,) * n,
+                   _zeros(n), _zeros(n), "weights of accepted milestones / all milestone weights")
 
 
 def _measure_percent(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
-    obs = [(a.date.toordinal(), qty(a.quantity)) for a in f.actuals
-           if a.kind is ActualKind.PERCENT]
-    nums = []
-    for c in cutoffs:
-        cur = 0
-        for d, v in obs:
-            if d <= c:
-                cur = v
-        nums.append(min(cur, 100 * SCALE))
+    days: list[int] = []
+    vals = [0]  # the last observation by each cut-off (0 before the first)
+    for a in f.actuals:  # sorted by date
+        if a.kind is ActualKind.PERCENT:
+            days.append(a.date.toordinal())
+            vals.append(qty(a.quantity))
+    top = 100 * SCALE
     n = len(cutoffs)
-    return Measure(tuple(nums), (100 * SCALE,) * n, _zeros(n), _zeros(n),
-                   "observed percent complete")
+    return Measure(tuple(min(vals[bisect_right(days, c)], top) for c in cutoffs), (top,) * n,
+                   _zeros(n), _zeros(n), "observed percent complete")
 
 
 def _measure_point(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
@@ -285,11 +310,8 @@ def _measure_point(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -
 
 
 def _measure_invoice(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
-    def conv(v: Decimal) -> int:
-        return int(v * f.currency_scale)
-
-    done = _cumulative(f.actuals, ActualKind.BILLABLE, cutoffs, conv)
-    total = _cumulative(f.actuals, ActualKind.BILLABLE, [f.as_of], conv)[0]
+    done = _cumulative(f, ActualKind.BILLABLE, cutoffs, f.currency_scale)
+    total = _cumulative(f, ActualKind.BILLABLE, [f.as_of], f.currency_scale)[0]
     n = len(cutoffs)
     return Measure(_zeros(n), _ones(n), tuple(done), (total,) * n,
                    "amount the entity has a right to invoice for work performed (B-16)")

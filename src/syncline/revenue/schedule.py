@@ -19,6 +19,7 @@ and produces a catch-up the same way (32-42 to 32-45).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -32,7 +33,7 @@ from syncline.revenue.allocation import (
     is_allocable,
     resolve_ssps,
 )
-from syncline.revenue.calendar import Period, periods_between
+from syncline.revenue.calendar import Period, calendar_between
 from syncline.revenue.facts import known_view
 from syncline.revenue.measures import Measure, ObligationFacts, measure
 from syncline.revenue.model import (
@@ -54,7 +55,12 @@ from syncline.revenue.modifications import (
     classify,
     separate_obligations,
 )
-from syncline.revenue.price import TransactionPrice, VariableComponent, variable_timeline
+from syncline.revenue.price import (
+    TransactionPrice,
+    VariableComponent,
+    VariableTimeline,
+    variable_timeline,
+)
 from syncline.revenue.units import rdiv, to_units
 
 
@@ -199,7 +205,7 @@ class _Ctx:
     currency: str
     as_of: int
     facts: dict[str, ObligationFacts]
-    timeline_vc: object
+    timeline_vc: VariableTimeline
     issues: list[Issue]
     empty: ObligationFacts
 
@@ -210,9 +216,9 @@ def _facts_for(ctx: _Ctx, ob_id: str) -> ObligationFacts:
 
 def _variable_at(ctx: _Ctx, seg: _Segment, c: int) -> tuple[VariableComponent, ...]:
     tl = ctx.timeline_vc
-    if not tl.by_id:  # type: ignore[attr-defined]
+    if not tl.by_id:
         return ()
-    comps = tl.at(min(c, ctx.as_of))  # type: ignore[attr-defined]
+    comps = tl.at(min(c, ctx.as_of))
     if not seg.vc_offset:
         return tuple(comps)
     return tuple(replace(x, included=x.included - seg.vc_offset.get(x.id, 0)) for x in comps)
@@ -235,10 +241,10 @@ def _allocation(ctx: _Ctx, seg: _Segment, comps: tuple[VariableComponent, ...],
 class _Eval:
     cum: list[int]
     alloc: list[int]
-    num: list[int]
-    den: list[int]
-    extra: list[int]
-    xt: list[int]
+    num: Sequence[int]
+    den: Sequence[int]
+    extra: Sequence[int]
+    xt: Sequence[int]
     basis: str
 
 
@@ -254,33 +260,78 @@ def _rebased(m: Measure, k: int, rb: tuple[int, int, int] | None) -> tuple[int, 
     return max(nn, 0), dd, x - x0, xt - x0
 
 
+def _allocation_runs(ctx: _Ctx, seg: _Segment, cutoffs: Sequence[int],
+                     tm: Mapping[str, int]) -> list[tuple[int, dict[str, int]]]:
+    """The allocation in force at each cut-off, as runs ``(first index, amount by id)``.
+
+    It changes only with a variable estimate: the components in force are looked up again
+    only when a cut-off passes a new effective date, and the price re-allocated only when
+    the amounts included change.
+    """
+    tl = ctx.timeline_vc
+    if not tl.by_id:
+        return [(0, _allocation(ctx, seg, (), tm).by_id())]
+    runs: list[tuple[int, dict[str, int]]] = []
+    effective = sorted(eff for _vid, versions in tl.by_id for eff, _c in versions)
+    as_of = ctx.as_of
+    last_state = -1
+    last_key: tuple[int, ...] | None = None
+    for k, c in enumerate(cutoffs):
+        state = bisect_right(effective, c if c < as_of else as_of)
+        if state == last_state:
+            continue
+        last_state = state
+        comps = _variable_at(ctx, seg, c)
+        key = tuple(x.included for x in comps)
+        if key != last_key:
+            runs.append((k, _allocation(ctx, seg, comps, tm).by_id()))
+            last_key = key
+    return runs
+
+
+def _cumulate(alloc: int | Sequence[int], nums: Sequence[int], dens: Sequence[int],
+              xs: Sequence[int], xts: Sequence[int], base: int, rounding: str) -> list[int]:
+    """``base + round((alloc - xt) * num / den) + x`` at each cut-off, in integers."""
+    if not nums:
+        return []
+    if rounding == "ROUND_HALF_UP":
+        if isinstance(alloc, int):
+            a = alloc
+            d = dens[0]
+            if (not any(xs) and not any(xts) and dens.count(d) == len(dens) and a >= 0
+                    and min(nums, default=0) >= 0):
+                # the usual case: one allocation, one denominator, nothing outside progress
+                a2, d2 = 2 * a, 2 * d
+                if base:
+                    return [base + (a2 * nn + d) // d2 for nn in nums]
+                return [(a2 * nn + d) // d2 for nn in nums]
+            return [base + (2 * p + d) // (2 * d) + x if (p := (a - xt) * nn) >= 0
+                    else base + rdiv(p, d, rounding) + x
+                    for nn, d, x, xt in zip(nums, dens, xs, xts, strict=True)]
+        return [base + (2 * p + d) // (2 * d) + x if (p := (a - xt) * nn) >= 0
+                else base + rdiv(p, d, rounding) + x
+                for a, nn, d, x, xt in zip(alloc, nums, dens, xs, xts, strict=True)]
+    if isinstance(alloc, int):
+        alloc = [alloc] * len(nums)
+    return [base + rdiv((a - xt) * nn, d, rounding) + x
+            for a, nn, d, x, xt in zip(alloc, nums, dens, xs, xts, strict=True)]
+
+
 def _evaluate(ctx: _Ctx, seg: _Segment, cutoffs: Sequence[int]) -> dict[str, _Eval]:
     """Cumulative revenue of every obligation of ``seg`` at each cut-off (the hot path)."""
     rounding = ctx.policy.rounding
-    half_up = rounding == "ROUND_HALF_UP"
     conv = ctx.policy.ratable_convention
     n = len(cutoffs)
-    measures = {s.ob.id: measure(s.ob, cutoffs, _facts_for(ctx, s.ob.id), conv)
+    facts, empty = ctx.facts, ctx.empty
+    measures = {s.ob.id: measure(s.ob, cutoffs, facts.get(s.ob.id, empty), conv)
                 for s in seg.obs if not s.closed}
     tm = {}
     for s in seg.obs:
         if not s.closed and not is_allocable(s.ob):
             m = measures[s.ob.id]
             tm[s.ob.id] = m.extra_total[-1] - (s.rebase[2] if s.rebase else 0)
-    # the allocation in force at each cut-off: it changes only with a variable estimate
-    allocs: list[dict[str, int]] = []
-    if ctx.timeline_vc.by_id:  # type: ignore[attr-defined]
-        last_key: tuple[int, ...] | None = None
-        current: dict[str, int] = {}
-        for c in cutoffs:
-            comps = _variable_at(ctx, seg, c)
-            key = tuple(x.included for x in comps)
-            if key != last_key:
-                current = _allocation(ctx, seg, comps, tm).by_id()
-                last_key = key
-            allocs.append(current)
-    else:
-        allocs = [_allocation(ctx, seg, (), tm).by_id()] * n
+    runs = _allocation_runs(ctx, seg, cutoffs, tm)
+    bounds = [k for k, _ in runs[1:]] + [n]
     out: dict[str, _Eval] = {}
     for s in seg.obs:
         oid = s.ob.id
@@ -289,23 +340,29 @@ def _evaluate(ctx: _Ctx, seg: _Segment, cutoffs: Sequence[int]) -> dict[str, _Ev
             out[oid] = _Eval([base] * n, [base] * n, [1] * n, [1] * n, [0] * n, [0] * n, "")
             continue
         m = measures[oid]
+        nums: Sequence[int]
+        dens: Sequence[int]
+        xs: Sequence[int]
+        xts: Sequence[int]
         if s.rebase is None:
-            nums, dens, xs, xts = list(m.num), list(m.den), list(m.extra), list(m.extra_total)
+            nums, dens, xs, xts = m.num, m.den, m.extra, m.extra_total
         else:
             cols = [_rebased(m, k, s.rebase) for k in range(n)]
             nums = [c[0] for c in cols]
             dens = [c[1] for c in cols]
             xs = [c[2] for c in cols]
             xts = [c[3] for c in cols]
-        alloc = [a[oid] for a in allocs]
-        cum = []
-        for a, nn, d, x, xt in zip(alloc, nums, dens, xs, xts, strict=True):
-            p = (a - xt) * nn
-            if half_up and p >= 0:
-                cum.append(base + (2 * p + d) // (2 * d) + x)
-            else:
-                cum.append(base + rdiv(p, d, rounding) + x)
-        out[oid] = _Eval(cum, [base + a for a in alloc], nums, dens, xs, xts, m.basis)
+        alloc: int | list[int]
+        if len(runs) == 1:
+            alloc = runs[0][1][oid]
+            allocated = [base + alloc] * n
+        else:
+            alloc = []
+            for (_k, by_id), hi in zip(runs, bounds, strict=True):
+                alloc += [by_id[oid]] * (hi - len(alloc))
+            allocated = [base + a for a in alloc]
+        cum = _cumulate(alloc, nums, dens, xs, xts, base, rounding)
+        out[oid] = _Eval(cum, allocated, nums, dens, xs, xts, m.basis)
     if ctx.policy.schedule_rounding is ScheduleRounding.TRUNCATE_REMAINDER_LAST_FULL:
         for s in seg.obs:
             if (not s.closed and s.ob.method.kind is MethodKind.RATABLE and s.rebase is None
@@ -434,7 +491,7 @@ def _modify(ctx: _Ctx, seg: _Segment, mod: Modification, treatment: Treatment,
             s.base -= part
             catch_ups.append((s.ob.id, e, -part,
                               f"modification {mod.id}: price concession on transferred goods"))
-    vc_now = {x.id: x.included for x in ctx.timeline_vc.at(min(e - 1, ctx.as_of))}  # type: ignore[attr-defined]
+    vc_now = {x.id: x.included for x in ctx.timeline_vc.at(min(e - 1, ctx.as_of))}
     return _Segment(Treatment.PROSPECTIVE.value, seg.contract_id, e, obs, remaining, [],
                     vc_now, mod.id)
 
@@ -492,9 +549,8 @@ def compute_schedule(
     ctx = _Ctx(view, policy, cur, a, _build_facts(view, a, scale),
                variable_timeline(view.variable, cur, policy.rounding), [],
                ObligationFacts((), (), a, scale))
-    periods = periods_between(view.start, _horizon(view, as_of))
-    cutoffs = [p.end.toordinal() for p in periods]
-    as_of_index = max((i for i, c in enumerate(cutoffs) if c <= a), default=-1)
+    periods, cutoffs = calendar_between(view.start, _horizon(view, as_of))
+    as_of_index = bisect_right(cutoffs, a) - 1
 
     first = _inception(ctx, view.obligations, view.fixed_price, view.discounts, view.id,
                        view.start.toordinal(), "inception")
@@ -524,7 +580,41 @@ def compute_schedule(
         else:
             chain.append(_modify(ctx, seg, mod, dec.treatment, raw_catch))
 
-    # evaluate each chain segment over its periods, then the separate contracts
+    n = len(cutoffs)
+    if len(chain) == 1 and not separate:
+        # one segment over every period (no modification in effect): its columns as they are
+        ev = _evaluate(ctx, first, cutoffs)
+        schedules = [_schedule(s.ob, first.contract_id, ev[s.ob.id], s.base, n)
+                     for s in first.obs]
+    else:
+        schedules = _segmented(ctx, chain, separate, cutoffs)
+    catch = [CatchUp(o, _period_key(periods, e), amt, cause) for o, e, amt, cause in raw_catch]
+    # a change in the estimate of variable consideration: catch-up of the earlier progress
+    catch += _estimate_catch_ups(schedules, periods, policy.rounding)
+    infos = tuple(_info(ctx, seg, j) for j, seg in enumerate([*chain, *separate]))
+    return ScheduleResult(
+        contract=ContractStep(view.id, view.customer, cur, view.combined_from,
+                              view.combination_reason),
+        currency=cur, as_of=as_of, known_at=known_at, policy=policy, periods=periods,
+        as_of_index=as_of_index, obligations=tuple(schedules), segments=infos,
+        decisions=tuple(decisions), catch_ups=tuple(catch), issues=tuple(ctx.issues),
+        source=view,
+    )
+
+
+def _schedule(ob: Obligation, contract_id: str, e: _Eval, base: int, n: int
+              ) -> ObligationSchedule:
+    return ObligationSchedule(
+        obligation_id=ob.id, contract_id=contract_id, description=ob.description,
+        method=ob.method.kind, start=ob.start, end=ob.end, cumulative=tuple(e.cum),
+        allocated=tuple(e.alloc), num=tuple(e.num), den=tuple(e.den), extra=tuple(e.extra),
+        extra_total=tuple(e.xt), base=(base,) * n, segment=(0,) * n, basis=e.basis,
+    )
+
+
+def _segmented(ctx: _Ctx, chain: Sequence[_Segment], separate: Sequence[_Segment],
+               cutoffs: Sequence[int]) -> list[ObligationSchedule]:
+    """Each chain segment over its periods, then the separate contracts, merged per line."""
     lines: dict[str, dict[str, list[int]]] = {}
     meta: dict[str, tuple[Obligation, str, str]] = {}
     n = len(cutoffs)
@@ -539,7 +629,6 @@ def compute_schedule(
     for j, seg in enumerate(separate, start=len(chain)):
         ev = _evaluate(ctx, seg, cutoffs)
         _merge(lines, meta, seg, ev, 0, n, n, j)
-    # a change in the estimate of variable consideration: catch-up of the earlier progress
     schedules = []
     for oid, cols in lines.items():
         ob, contract_id, basis = meta[oid]
@@ -551,17 +640,7 @@ def compute_schedule(
             extra_total=tuple(cols["xt"]), base=tuple(cols["base"]),
             segment=tuple(cols["seg"]), basis=basis,
         ))
-    catch = [CatchUp(o, _period_key(periods, e), amt, cause) for o, e, amt, cause in raw_catch]
-    catch += _estimate_catch_ups(schedules, periods, policy.rounding)
-    infos = tuple(_info(ctx, seg, j) for j, seg in enumerate([*chain, *separate]))
-    return ScheduleResult(
-        contract=ContractStep(view.id, view.customer, cur, view.combined_from,
-                              view.combination_reason),
-        currency=cur, as_of=as_of, known_at=known_at, policy=policy, periods=periods,
-        as_of_index=as_of_index, obligations=tuple(schedules), segments=infos,
-        decisions=tuple(decisions), catch_ups=tuple(catch), issues=tuple(ctx.issues),
-        source=view,
-    )
+    return schedules
 
 
 def _period_key(periods: Sequence[Period], ordinal: int) -> str:
