@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table as RichTable
 
 from syncline.bootstrap import bootstrap
@@ -118,5 +121,130 @@ def period_list(
         out.print("Months not listed are open.")
 
 
+_FREE_TEXT = frozenset({"note", "detail", "message", "name", "description"})
+
+
+def _print_report(report: object) -> None:
+    from syncline.services.ledger_reports import Report
+
+    assert isinstance(report, Report)
+    console = out if out.is_terminal else Console(width=200)
+    console.print(f"[bold]{report.name}[/] {report.period}"
+              + (f" {report.entity}" if report.entity else ""), highlight=False)
+    for table in report.tables:
+        rich = RichTable(title=table.title, title_justify="left")
+        cells = [[c if isinstance(c, str) else f"{c:,f}" for c in row] for row in table.rows]
+        for i, c in enumerate(table.columns):
+            numeric = any(not isinstance(row[i], str) for row in table.rows)
+            widest = max((len(r[i]) for r in cells), default=0)
+            if numeric:
+                rich.add_column(c, justify="right", no_wrap=True, min_width=max(widest, 4))
+            elif c in _FREE_TEXT:
+                rich.add_column(c, overflow="fold", ratio=1, min_width=12)
+            else:
+                rich.add_column(c, overflow="fold", min_width=min(widest, 14))
+        for row_cells in cells:
+            rich.add_row(*row_cells)
+        if not table.rows:
+            rich.caption = "(no rows)"
+        console.print(rich)
+    for note in report.notes:
+        console.print(f"[dim]{note}[/]", highlight=False)
+
+
+def _write(text: str, path: str | None) -> None:
+    if path is None:
+        sys.stdout.write(text)
+        return
+    Path(path).write_text(text, encoding="utf-8")
+    err.print(f"Wrote {path}")
+
+
+def report(
+    name: Annotated[str, typer.Argument(help="trial-balance | revenue-waterfall | "
+                                        "deferred-revenue | rpo | unbilled-aging | margin | "
+                                        "close-reconciliation")],
+    period: PeriodOpt,
+    entity: Annotated[str | None, typer.Option(help="Legal entity code")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")] = "table",
+    out_path: Annotated[str | None, typer.Option("--out", help="Write to this file "
+                                                 "(required for xlsx)")] = None,
+    months: Annotated[int, typer.Option(help="Months shown by the waterfall and "
+                                        "roll-forward")] = 12,
+    database_url: DbOpt = None,
+) -> None:
+    """A ledger report for a month, from the stored books."""
+    from syncline.ledger.periods import is_period_name
+    from syncline.services.ledger_reports import (
+        REPORTS,
+        build_report,
+        report_csv,
+        report_json,
+        report_xlsx,
+    )
+
+    if name not in REPORTS:
+        err.print(f"[red]Unknown report {name!r}.[/] Reports: {', '.join(REPORTS)}")
+        raise typer.Exit(2)
+    if not is_period_name(period):
+        err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
+        raise typer.Exit(2)
+    if fmt not in ("table", "json", "csv", "xlsx"):
+        err.print(f"[red]--format must be table, json, csv or xlsx, got {fmt!r}[/]")
+        raise typer.Exit(2)
+    if fmt == "xlsx" and not out_path:
+        err.print("[red]--format xlsx needs --out PATH[/]")
+        raise typer.Exit(2)
+    sys_ = bootstrap(_settings(database_url))
+    with sys_.engine.connect() as conn:
+        result = build_report(conn, name, period, entity=entity, ref=sys_.ref,
+                              chart=sys_.chart, months=months,
+                              revenue_mode=sys_.settings.revenue_recognition)
+    if fmt == "table":
+        _print_report(result)
+    elif fmt == "json":
+        _write(report_json(result) + "\n", out_path)
+    elif fmt == "csv":
+        _write(report_csv(result), out_path)
+    else:
+        assert out_path is not None
+        report_xlsx(result, out_path)
+        err.print(f"Wrote {out_path}")
+
+
+def export(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT",
+                                       help="beancount | netsuite-csv | qbo | xero")],
+    out_path: Annotated[str, typer.Option("--out", help="The file to write")],
+    period: Annotated[str | None, typer.Option(help="YYYY-MM (default: every entry)")] = None,
+    entity: Annotated[str | None, typer.Option(help="Legal entity code")] = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Export the stored books to a real ledger's format. Entries that cannot be exported are
+    listed (and the exit code is 1); the others are written."""
+    from syncline.ledger.periods import is_period_name
+    from syncline.services.ledger_reports import EXPORTS, export_books
+
+    if fmt not in EXPORTS:
+        err.print(f"[red]Unknown export format {fmt!r}.[/] Formats: {', '.join(EXPORTS)}")
+        raise typer.Exit(2)
+    if period is not None and not is_period_name(period):
+        err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
+        raise typer.Exit(2)
+    sys_ = bootstrap(_settings(database_url))
+    with sys_.engine.connect() as conn:
+        made = export_books(conn, fmt, period=period, entity=entity, ref=sys_.ref,
+                            chart=sys_.chart)
+    Path(out_path).write_text(made.content, encoding="utf-8")
+    err.print(f"Wrote {out_path} ({fmt})")
+    for e in made.errors:
+        err.print(f"[red]Not exported:[/] {e.entity_id} {e.source_id}: {e.problem} — "
+                  f"{e.message}", highlight=False)
+    if made.errors:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(period_app, name="period")
+    app.command("report")(report)
+    app.command("export")(export)

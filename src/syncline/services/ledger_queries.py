@@ -13,14 +13,22 @@ import calendar
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy import inspect as sa_inspect
 
 from syncline.adapters.db.ledger_tables import journal_entry_metadata, journal_line_details
-from syncline.adapters.db.tables import journal_entries, journal_lines
+from syncline.adapters.db.tables import (
+    contracts,
+    invoices,
+    journal_entries,
+    journal_lines,
+    metadata,
+    projects,
+)
 from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, for_entity
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
@@ -124,6 +132,54 @@ def _line(row: Any, detail: Any | None) -> JournalLine:
                        amount=Money(row.amount, row.currency), functional=functional,
                        fx_rate=fx_rate, fx_source=fx_source, memo=row.memo, dimensions=dims,
                        fx_date=fx_date)
+
+
+DOCUMENT_DIMENSIONS = ("customer", "contract", "project", "service_line")
+
+
+def with_document_dimensions(conn: Connection,
+                             entries: Iterable[JournalEntry]) -> list[JournalEntry]:
+    """Entries whose lines lack the ``customer``, ``contract``, ``project`` and
+    ``service_line`` dimensions get them from their source document (an invoice, or a credit
+    note of one), e.g. so that an A/R line names its customer as QuickBooks requires. The
+    customer is the Syncline customer id. Amounts and accounts never change."""
+    entries = list(entries)
+    docs = {e.source_id for e in entries if e.source_type in ("invoice", "credit_note")}
+    if not docs:
+        return entries
+    project_of: dict[str, str] = {}
+    for p in conn.execute(select(projects.c.code, contracts.c.number)
+                          .join(contracts, contracts.c.id == projects.c.contract_id)
+                          .order_by(projects.c.code)):
+        project_of.setdefault(p.number, p.code)
+    contract_dims: dict[str, tuple[tuple[str, str], ...]] = {}
+    for c in conn.execute(select(contracts.c.number, contracts.c.customer_id,
+                                 contracts.c.service_line)):
+        dims = [("customer", c.customer_id), ("contract", c.number)]
+        if c.number in project_of:
+            dims.append(("project", project_of[c.number]))
+        dims.append(("service_line", c.service_line))
+        contract_dims[c.number] = tuple(dims)
+    contract_of_doc = {r.number: r.contract_number for r in conn.execute(
+        select(invoices.c.number, invoices.c.contract_number))}
+    notes = metadata.tables.get("credit_notes")
+    if notes is not None and sa_inspect(conn).has_table(notes.name):
+        for r in conn.execute(select(notes.c.number, notes.c.contract_number)):
+            contract_of_doc[r.number] = r.contract_number
+    out = []
+    for e in entries:
+        found = contract_dims.get(contract_of_doc.get(e.source_id, "")) \
+            if e.source_type in ("invoice", "credit_note") else None
+        if not found:
+            out.append(e)
+            continue
+        lines = []
+        for ln in e.lines:
+            have = {k for k, _ in ln.dimensions}
+            extra = tuple((k, v) for k, v in found if k not in have)
+            lines.append(replace(ln, dimensions=ln.dimensions + extra) if extra else ln)
+        out.append(replace(e, lines=tuple(lines)))
+    return out
 
 
 def line_detail_row(entry_id: str, line_no: int, ln: JournalLine) -> dict[str, Any] | None:

@@ -1,0 +1,114 @@
+"""Ledger over HTTP: reports, exports and periods (mounted under /v1 with the API key)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, Field
+
+from syncline.bootstrap import Syncline
+from syncline.ledger.periods import is_period_name
+from syncline.services.ledger_reports import (
+    EXPORT_MEDIA,
+    EXPORTS,
+    REPORTS,
+    build_report,
+    export_books,
+    report_csv,
+)
+from syncline.services.periods import (
+    PeriodAction,
+    PeriodChangeRefused,
+    change_period,
+    list_periods,
+    period_history,
+)
+
+
+class PeriodChange(BaseModel):
+    role: str = Field(description="finance | controller | admin (needed to close, lock, "
+                      "reopen)")
+    reason: str | None = Field(default=None, description="Why (required to reopen; audited)")
+    actor: str = Field(default="api", description="Who (audited)")
+
+
+_STATUS = {"forbidden": 403, "transition": 409}
+
+
+def _period(period: str | None, required: bool = True) -> str | None:
+    if period is None:
+        if required:
+            raise HTTPException(422, "period is required (YYYY-MM)")
+        return None
+    if not is_period_name(period):
+        raise HTTPException(422, f"period must be YYYY-MM, got {period!r}")
+    return period
+
+
+def router(system: Syncline) -> APIRouter:
+    api = APIRouter(tags=["ledger"])
+
+    @api.get("/reports")
+    def reports_index() -> dict[str, list[str]]:
+        return {"reports": list(REPORTS), "exports": list(EXPORTS)}
+
+    @api.get("/reports/{name}", response_model=None)
+    def report(name: str, period: str, entity: str | None = None, format: str = "json",
+               months: int = 12) -> Any:
+        """A ledger report as JSON (tables, columns, rows, notes) or CSV (`format=csv`)."""
+        if name not in REPORTS:
+            raise HTTPException(404, f"no report {name!r}; reports: {', '.join(REPORTS)}")
+        checked = _period(period)
+        assert checked is not None
+        if format not in ("json", "csv"):
+            raise HTTPException(422, "format must be json or csv")
+        with system.engine.connect() as conn:
+            made = build_report(conn, name, checked, entity=entity, ref=system.ref,
+                                chart=system.chart, months=max(1, min(months, 60)),
+                                revenue_mode=system.settings.revenue_recognition)
+        if format == "csv":
+            return Response(report_csv(made), media_type="text/csv")
+        return made.as_dict()
+
+    @api.get("/exports/{fmt}", response_model=None)
+    def export(fmt: str, period: str | None = None, entity: str | None = None,
+               include_errors: bool = False) -> Any:
+        """The stored books in a real ledger's format. Entries that could not be exported are
+        counted in the `X-Export-Errors` header (`include_errors=true`: a JSON object with
+        the content and the errors)."""
+        if fmt not in EXPORTS:
+            raise HTTPException(404, f"no export {fmt!r}; formats: {', '.join(EXPORTS)}")
+        checked = _period(period, required=False)
+        with system.engine.connect() as conn:
+            made = export_books(conn, fmt, period=checked, entity=entity, ref=system.ref,
+                                chart=system.chart)
+        if include_errors:
+            return {"format": fmt, "content": made.content,
+                    "errors": [asdict(e) for e in made.errors]}
+        return Response(made.content, media_type=EXPORT_MEDIA[fmt],
+                        headers={"X-Export-Errors": str(len(made.errors))})
+
+    @api.get("/periods")
+    def periods(entity: str | None = None, history: bool = False) -> list[dict[str, Any]]:
+        """Months whose status was set (any other month is open), or their audited changes."""
+        with system.engine.connect() as conn:
+            if history:
+                return period_history(conn, entity)
+            return [v.as_dict() for v in list_periods(conn, entity)]
+
+    @api.post("/periods/{entity}/{period}/{action}")
+    def change(entity: str, period: str, action: str, body: PeriodChange) -> dict[str, Any]:
+        """Open, close, lock or reopen a month of a legal entity (audited)."""
+        if action not in {a.value for a in PeriodAction}:
+            raise HTTPException(404, f"no action {action!r}: open, close, lock or reopen")
+        try:
+            with system.engine.begin() as conn:
+                view = change_period(conn, entity, period, action, actor=body.actor,
+                                     role=body.role, reason=body.reason, now=system.clock())
+        except PeriodChangeRefused as refused:
+            raise HTTPException(_STATUS.get(refused.problem, 422), str(refused)) from None
+        return view.as_dict()
+
+    return api
