@@ -73,7 +73,10 @@ def test_reconciliation_lists_differences_by_cause_and_object(system: Syncline) 
     assert (unbilled["expected"], unbilled["actual"]) == (Decimal("600.00"), Decimal(0))
     diffs = {(d["cause"], d["object"], d["id"]) for d in rows(r, 1)}
     assert diffs == {("no_cost_rate", "time_entry", "T-3"),
-                     ("unbilled_not_accrued", "contract", "C-1")}
+                     ("unbilled_not_accrued", "contract", "C-1"),
+                     ("cost_not_posted", "entity", "US01")}  # T-5 came after the cost entry
+    labor = checks["costed time = GL labor cost"]
+    assert (labor["expected"], labor["actual"]) == (Decimal("1040.00"), Decimal("800.00"))
     assert checks["revenue schedules = GL revenue"]["status"] == "skipped"
 
 

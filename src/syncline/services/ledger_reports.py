@@ -493,6 +493,31 @@ def _hours_checks(conn: Connection, rec: _Recon, period: str, entity: str | None
               entity=entity)
 
 
+def _labor_cost_vs_gl(conn: Connection, rec: _Recon, period: str,
+                      entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                      entity: str | None) -> None:
+    """Approved time of the period costed at HR rates vs labor cost posted in the period."""
+    check = "costed time = GL labor cost"
+    start, end = period_start(period), period_end(period)
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for t in costed_time(conn, start, end):
+        if t.cost is not None and t.cost_entity and t.cost_currency:
+            totals[(t.cost_entity, t.cost_currency)][0] += t.cost
+    for key in totals:
+        totals[key][0] = totals[key][0].quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    in_period = [e for e in entries if period_of(e.posting_date) == period]
+    for key, amount in _gl_balance(in_period, charts, "labor_cost").items():
+        totals[key][1] = amount
+    for (ent, cur), (costed, posted) in sorted(totals.items()):
+        if costed != posted and (not entity or ent == entity):
+            rec.diff(check, "cost_not_posted" if costed > posted else "posted_over_cost",
+                     "entity", ent, ent, cur, costed, posted,
+                     "approved time costed now vs labor cost journals of the period (time "
+                     "approved after the cost was posted is not trued up yet)")
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "by the worker's entity and cost currency", entity=entity)
+
+
 def _items_vs_lines(conn: Connection, rec: _Recon, period: str, entity: str | None) -> None:
     check = "invoiced items = invoice lines"
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
@@ -675,6 +700,7 @@ def close_reconciliation(conn: Connection, period: str, *, entity: str | None = 
     entries = load_entries(conn, through=period, entity=entity)
     rec = _Recon()
     _hours_checks(conn, rec, period, entity)
+    _labor_cost_vs_gl(conn, rec, period, entries, charts, entity)
     _items_vs_lines(conn, rec, period, entity)
     _ar_vs_gl(conn, rec, period, entries, charts, entity)
     _unbilled_vs_gl(conn, rec, period, entries, charts, entity)
