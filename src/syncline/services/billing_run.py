@@ -71,6 +71,7 @@ from syncline.adapters.db.tables import (
     invoice_lines,
     invoices,
     outbox,
+    projects,
     time_entries,
     worker_versions,
 )
@@ -91,7 +92,13 @@ from syncline.billing.invoicing import (
     labor_cost_entry,
     line_label,
 )
-from syncline.billing.items import OPEN_STATUSES, BillableItem, ItemSource, ItemStatus
+from syncline.billing.items import (
+    OPEN_STATUSES,
+    BillableItem,
+    ItemSource,
+    ItemStatus,
+    time_item,
+)
 from syncline.billing.journals import credit_note_entry, posts_anything, release_entry
 from syncline.billing.numbering import DraftRef, assign_numbers
 from syncline.billing.retainers import RetainerTerms, Timing, draw_down, month_start, retainer_fees
@@ -466,6 +473,35 @@ def _retainers(run: _Run, terms: dict[str, _Contract]) -> None:
         run.result.retainer_items += insert_items(run.conn, made)
 
 
+def _drawdown_time(run: _Run, terms: dict[str, _Contract]) -> None:
+    """Time on a drawdown retainer is billable (drawn down, overage at the retainer's rate):
+    its items are generated here, priced at the overage rate before the drawdown."""
+    drawdown = {c.number: c for c in terms.values() if c.drawdown}
+    if not drawdown:
+        return
+    known = set(run.conn.execute(select(billable_items.c.key).where(
+        billable_items.c.contract_number.in_(list(drawdown)))).scalars())
+    known |= set(run.conn.execute(select(billable_items.c.origin).where(
+        billable_items.c.contract_number.in_(list(drawdown))
+        & billable_items.c.origin.is_not(None))).scalars())
+    made = []
+    for t in run.conn.execute(
+            select(time_entries, contracts.c.number).join(
+                projects, projects.c.code == time_entries.c.project_code)
+            .join(contracts, contracts.c.id == projects.c.contract_id)
+            .where(contracts.c.number.in_(list(drawdown))
+                   & (time_entries.c.status == "approved") & time_entries.c.billable.is_(True)
+                   & (time_entries.c.work_date <= run.end.isoformat()))
+            .order_by(time_entries.c.time_entry_id)):
+        c = drawdown[t.number]
+        if f"time:{t.time_entry_id}" in known:
+            continue
+        rate = Money(c.overage_rate or 0, c.currency)
+        made.append(time_item(t.time_entry_id, c.number, date.fromisoformat(t.work_date),
+                              t.hours, t.role, rate, "retainer"))
+    insert_items(run.conn, made)
+
+
 # --- 3. select (set-based) -------------------------------------------------------------------
 
 def _open_items(entity: str, end: date) -> Any:
@@ -825,6 +861,7 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData, chart: ChartOfA
             terms = _contracts(conn, code)
             _credits(run, legal)
             _retainers(run, terms)
+            _drawdown_time(run, terms)
             _invoice_entity(run, legal, terms)
         if labor_cost:
             result.journal_entries += _labor_cost(conn, start, end, entity, chart, now)
