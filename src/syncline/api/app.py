@@ -151,7 +151,8 @@ def create_app(system: Syncline) -> FastAPI:
         return {"exception": view.as_dict(), "lineage": json.loads(json.dumps(lineage,
                                                                                default=str))}
 
-    for name in ("syncline.api.billing", "syncline.api.ledger", "syncline.api.revenue"):
+    for name in ("syncline.api.billing", "syncline.api.ledger", "syncline.api.revenue",
+                 "syncline.api.close"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as missing:

@@ -33,7 +33,7 @@ def _extensions() -> None:
     from syncline.cli.revenue import app as revenue_app
 
     app.add_typer(revenue_app, name="revenue")
-    for name in ("syncline.cli.billing", "syncline.cli.ledger"):
+    for name in ("syncline.cli.billing", "syncline.cli.ledger", "syncline.cli.close"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as missing:

@@ -66,7 +66,7 @@ def _posted(conn: Connection, number: str, chart: ChartOfAccounts) -> dict[str, 
 
 def recognize(engine: Engine, period: str, chart: ChartOfAccounts, now: datetime, *,
               post_journals: bool = True, policy: RevenuePolicy = DEFAULT_POLICY,
-              only: str | None = None) -> RecognitionResult:
+              only: str | None = None, entity: str | None = None) -> RecognitionResult:
     _, end = month_bounds(period)
     result = RecognitionResult(period=period)
     with engine.begin() as conn:
@@ -74,7 +74,7 @@ def recognize(engine: Engine, period: str, chart: ChartOfAccounts, now: datetime
         for number in numbers:
             head = conn.execute(select(contracts).where(contracts.c.number == number)).first()
             rc = build_contract(conn, number)
-            if head is None or rc is None:
+            if head is None or rc is None or (entity and head.entity_code != entity):
                 continue
             try:
                 schedule = compute_schedule(rc, policy, as_of=end)

@@ -1,0 +1,24 @@
+"""Close endpoint: run (or return) the durable close of a month."""
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+
+from syncline.bootstrap import Syncline
+
+
+def router(system: Syncline) -> APIRouter:
+    api = APIRouter(tags=["close"])
+
+    @api.post("/close/{period}")
+    def close_period(period: str, entity: str | None = None, force: bool = False,
+                     actor: str = "api") -> dict[str, Any]:
+        """Cut-off, billing, recognition, accruals, reconciliation, then lock (idempotent)."""
+        from syncline.workflows.close import run_close
+
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+            raise HTTPException(422, f"period must be YYYY-MM, got {period!r}")
+        return run_close(system, period, entity, actor=actor, force=force)
+
+    return api

@@ -1,0 +1,56 @@
+"""`syncline close --period YYYY-MM`: the period close as a durable workflow."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+import typer
+
+from syncline.bootstrap import bootstrap
+from syncline.cli.main import _settings, err, out
+
+
+def close(
+    period: Annotated[str, typer.Option(help="YYYY-MM")],
+    entity: Annotated[str | None, typer.Option(help="Legal entity code (default: all)")] = None,
+    force: Annotated[bool, typer.Option(help="Lock even when reconciliation differs")] = False,
+    actor: Annotated[str, typer.Option(help="Who closes (audited)")] = "finance",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Close a month: cut-off, billing, recognition, accruals, reconciliation, then lock."""
+    from syncline.workflows.close import run_close
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
+        raise typer.Exit(2)
+    sys_ = bootstrap(_settings(database_url))
+    console = err if as_json else out
+
+    def progress(step: str, summary: dict[str, Any]) -> None:
+        brief = {k: v for k, v in summary.items() if k != "report"}
+        console.print(f"[green]✓[/] [bold]{step}[/] {json.dumps(brief, default=str)[:150]}",
+                      highlight=False)
+
+    result = run_close(sys_, period, entity, actor=actor, force=force, progress=progress)
+    sys_.deliver()
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+        return
+    checks = result["reconciliation"]["report"]["tables"][0]
+    console.print(f"\n[bold]Reconciliation {period}[/]")
+    status_col = checks["columns"].index("status")
+    for row in checks["rows"]:
+        mark = "[green]ok[/]" if row[status_col] in ("ok", "skipped") else "[red]differs[/]"
+        console.print(f"  {mark}  {' | '.join(str(c) for c in row[:status_col])}",
+                      highlight=False)
+    state = ", ".join(f"{e}: {s}" for e, s in result["lock"].items())
+    console.print(f"\nPeriods: {state}" + ("" if result["locked"] else
+                  "  (not locked: differences above; fix them, or --force)"))
+    console.print(f"Workflow {result['workflow_id']} (re-running it changes nothing).")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("close")(close)

@@ -1,0 +1,113 @@
+"""The period close as a durable DBOS workflow: each close step is a recorded step.
+
+Workflow id `close:<entity|ALL>:<period>:<run>` (run = how many times the period was
+reopened): closing the same period twice returns the recorded result and changes nothing; a
+close interrupted by a crash resumes where it stopped when Syncline starts again (or when the
+same close is asked for), without redoing the steps already recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+
+from syncline.services import close as steps
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+class _Wiring:
+    system: Any = None
+    progress: Progress | None = None
+    crash_after: str | None = None  # tests: die right after this step is recorded
+
+
+_w = _Wiring()
+
+
+def _done(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    if _w.progress:
+        _w.progress(name, result)
+    return result
+
+
+@DBOS.step()
+def cut_off_step(period: str) -> dict[str, Any]:
+    return _done("cut-off", steps.cut_off(_w.system, period))
+
+
+@DBOS.step()
+def billing_step(period: str, entity: str | None) -> dict[str, Any]:
+    return _done("billing", steps.billing(_w.system, period, entity))
+
+
+@DBOS.step()
+def recognition_step(period: str, entity: str | None) -> dict[str, Any]:
+    return _done("recognition", steps.recognition(_w.system, period, entity))
+
+
+@DBOS.step()
+def accrual_step(period: str, entity: str | None) -> dict[str, Any]:
+    return _done("accrual", steps.accrual(_w.system, period, entity))
+
+
+@DBOS.step()
+def reclassification_step(period: str) -> dict[str, Any]:
+    return _done("reclassification", steps.reclassification(_w.system, period))
+
+
+@DBOS.step()
+def reconciliation_step(period: str, entity: str | None) -> dict[str, Any]:
+    return _done("reconciliation", steps.reconciliation(_w.system, period, entity))
+
+
+@DBOS.step()
+def lock_step(period: str, entity: str | None, actor: str, lock: bool) -> dict[str, Any]:
+    return _done("lock", steps.close_and_lock(_w.system, period, entity, actor=actor,
+                                              lock=lock))
+
+
+def _checkpoint(name: str) -> None:
+    if _w.crash_after == name:
+        os._exit(70)
+
+
+@DBOS.workflow()
+def close_period(period: str, entity: str | None, actor: str, force: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"period": period, "entity": entity}
+    out["cut-off"] = cut_off_step(period)
+    _checkpoint("cut-off")
+    out["billing"] = billing_step(period, entity)
+    _checkpoint("billing")
+    out["recognition"] = recognition_step(period, entity)
+    _checkpoint("recognition")
+    out["accrual"] = accrual_step(period, entity)
+    out["reclassification"] = reclassification_step(period)
+    out["reconciliation"] = reconciliation_step(period, entity)
+    lock = bool(out["reconciliation"]["ok"]) or force
+    out["lock"] = lock_step(period, entity, actor, lock)
+    out["locked"] = lock
+    return out
+
+
+def run_close(system: Any, period: str, entity: str | None = None, *, actor: str = "finance",
+              force: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+    from syncline.workflows import delivery
+
+    _w.system, _w.progress = system, progress  # before launch: recovery may run steps
+    delivery.launch(system.engine, system.targets, system.settings.workflow_db_url(),
+                    system.clock)
+    workflow_id = f"close:{entity or 'ALL'}:{period}:{steps.run_number(system, period, entity)}"
+    with SetWorkflowID(workflow_id):
+        result: dict[str, Any] = close_period(period, entity, actor, force)
+    result["workflow_id"] = workflow_id
+    return result
+
+
+def close_steps(workflow_id: str) -> list[dict[str, Any]]:
+    """The recorded steps of a close (for status and audit)."""
+    return [{"step": s["function_name"], "output": s.get("output"), "error": s.get("error")}
+            for s in DBOS.list_workflow_steps(workflow_id)]
