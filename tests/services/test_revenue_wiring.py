@@ -109,3 +109,35 @@ def test_amendment_before_its_deal_waits(system: Syncline) -> None:
     _fixed_fee(system)
     with system.engine.connect() as conn:
         assert conn.execute(select(contract_amendments.c.amendment_id)).scalar() == "A-3"
+
+
+def test_engine_mode_ties_out_contract_positions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Engine mode: invoices credit contract liability, recognition releases it, and the
+    close reconciliation ties revenue, unbilled and deferred subledgers to the GL."""
+    from syncline.bootstrap import bootstrap
+    from syncline.config import Settings
+    from syncline.services.billing_run import run_billing
+    from syncline.services.ledger_reports import close_reconciliation
+    from syncline.services.state import ledger_trial_balance
+    from tests.conftest import fixed_clock
+
+    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}",
+                                revenue_recognition="engine"), clock=fixed_clock,
+                       durable=False)
+    _fixed_fee(system)
+    ingest(system, deal("D-3", number="C-3", project="P-3", billing_type="retainer",
+                        amount="3100"), deal(), worker(), time_entry("T-1", hours="8"))
+    for period in ("2026-01", "2026-02"):
+        run_billing(system.engine, period, system.ref, system.chart, fixed_clock(),
+                    revenue_recognition="engine")
+        recognize(system.engine, period, system.chart, fixed_clock())
+    with system.engine.connect() as conn:
+        assert ledger_trial_balance(conn).balanced
+        report = close_reconciliation(conn, "2026-02", revenue_mode="engine")
+        balances = {r.account: r.balance for r in ledger_trial_balance(conn).rows}
+    statuses = {row[0]: row[7] for row in report.tables[0].rows}
+    assert statuses["revenue schedules = GL revenue"] == "ok"
+    assert statuses["unbilled subledger = GL"] == "ok"
+    assert statuses["deferred subledger = GL"] == "ok"
+    # revenue: milestone 4000 + T&M 8 h x 200 + retainer Jan and Feb 2 x 3100 = 11800
+    assert -balances["4010"] == Decimal("11800.00")

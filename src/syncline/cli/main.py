@@ -106,6 +106,7 @@ def demo(
 ) -> None:
     """Simulate a consulting firm, ingest its events, bill each month, print a summary."""
     from syncline.services.billing_run import run_billing
+    from syncline.services.revenue_sync import recognize
     from syncline.services.state import summary
     from syncline.simulator import SimulationConfig, end_of_stream, simulate
 
@@ -127,10 +128,14 @@ def demo(
     sys_.sweep(as_of=stream_end + timedelta(hours=settings.park_max_age_hours))
     periods = [f"{(cfg.start.year * 12 + cfg.start.month - 1 + i) // 12}-"
                f"{(cfg.start.month - 1 + i) % 12 + 1:02d}" for i in range(months)]
+    mode = settings.revenue_recognition
     with _progress(console, as_json) as progress:
-        task = progress.add_task("Monthly billing runs", total=len(periods))
+        task = progress.add_task("Monthly billing and revenue", total=len(periods))
         for period in periods:
-            run_billing(sys_.engine, period, sys_.ref, sys_.chart, sys_.clock())
+            run_billing(sys_.engine, period, sys_.ref, sys_.chart, sys_.clock(),
+                        revenue_recognition=mode)
+            recognize(sys_.engine, period, sys_.chart, sys_.clock(),
+                      post_journals=mode == "engine")
             progress.advance(task)
     from syncline.services import delivery as dl
 

@@ -65,7 +65,8 @@ def cut_off(system: CloseSystem, period: str) -> dict[str, Any]:
 
 def billing(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     result = run_billing(system.engine, period, system.ref, system.chart, system.clock(),
-                         entity=entity)
+                         entity=entity,
+                         revenue_recognition=system.settings.revenue_recognition)
     return {"invoices": len(result.invoices), "journal_entries": result.journal_entries}
 
 

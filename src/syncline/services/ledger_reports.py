@@ -648,6 +648,39 @@ def _unbilled_vs_gl(conn: Connection, rec: _Recon, period: str,
               "balance (the close workflow's accrual posts it)", entity=entity)
 
 
+def _contract_positions_vs_gl(conn: Connection, rec: _Recon, period: str,
+                              entries: Sequence[JournalEntry],
+                              charts: Mapping[str, ChartOfAccounts],
+                              entity: str | None) -> None:
+    """Revenue-engine mode: per contract, revenue R against billings B (net of credits)
+    gives one net position (ASC 606-10-45-1): unbilled receivable max(0, R − B) or deferred
+    revenue max(0, B − R). The subledgers are their sums; the GL must hold the same."""
+    from syncline.services.revenue_sync import contract_positions
+
+    positions = [p for p in contract_positions(conn, period) if not entity or p[1] == entity]
+    for check, role, sign, cause in (
+            ("unbilled subledger = GL", "unbilled_receivable", 1, "contract_asset"),
+            ("deferred subledger = GL", "contract_liability", -1, "contract_liability")):
+        totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        per_contract = []
+        for number, ent, cur, revenue, billed in positions:
+            value = max(ZERO, (revenue - billed) * sign)
+            totals[(ent, cur)][0] += value
+            per_contract.append((number, ent, cur, value))
+        for key, amount in _gl_balance(entries, charts, role).items():
+            totals[key][1] = amount * sign
+        for key, (sub, gl) in totals.items():
+            if sub != gl:
+                for number, ent, cur, value in per_contract:
+                    if (ent, cur) == key and value:
+                        rec.diff(check, cause, "contract", number, ent, cur, value, ZERO,
+                                 "the contract's position in the subledger")
+                rec.diff(check, "gl_differs", "account", role, key[0], key[1], sub, gl, "")
+        rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+                  "per contract: revenue recognized vs billed net of credit notes",
+                  entity=entity)
+
+
 def _revenue_vs_gl(conn: Connection, rec: _Recon, period: str,
                    entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
                    entity: str | None, revenue_mode: str) -> None:
@@ -703,11 +736,13 @@ def close_reconciliation(conn: Connection, period: str, *, entity: str | None = 
     _labor_cost_vs_gl(conn, rec, period, entries, charts, entity)
     _items_vs_lines(conn, rec, period, entity)
     _ar_vs_gl(conn, rec, period, entries, charts, entity)
-    _unbilled_vs_gl(conn, rec, period, entries, charts, entity)
+    if revenue_mode == "engine":
+        _contract_positions_vs_gl(conn, rec, period, entries, charts, entity)
+    else:
+        _unbilled_vs_gl(conn, rec, period, entries, charts, entity)
+        rec.skipped("deferred subledger = GL",
+                    "revenue is recognized on invoice (on_invoice mode): no deferred revenue")
     _revenue_vs_gl(conn, rec, period, entries, charts, entity, revenue_mode)
-    rec.skipped("deferred subledger = GL",
-                "needs the revenue engine's contract positions (contract liability per "
-                "contract); not stored yet")
     excs = _open_exceptions(conn)
     rec.checks.append(("open critical exceptions", entity or "", "count", ZERO,
                        Decimal(len(excs.rows)), Decimal(len(excs.rows)), str(len(excs.rows)),

@@ -32,6 +32,8 @@ from syncline.adapters.db.tables import (
     projects,
     time_entries,
 )
+from syncline.billing.retainers import RetainerTerms, month_start, next_month, prorated_fee
+from syncline.ledger.money import Money
 from syncline.revenue.model import (
     Actual,
     ActualKind,
@@ -56,20 +58,30 @@ def _instant(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _months(start: date, end: date) -> int:
-    return (end.year - start.year) * 12 + end.month - start.month + 1
+def retainer_consideration(fee: Decimal, currency: str, start: date, end: date) -> Decimal:
+    """What the retainer's term will be billed: the billing engine's own proration of the
+    first and last partial months, so revenue and billing agree on the total."""
+    terms = RetainerTerms("-", Money(fee, currency), start, end)
+    total = Decimal(0)
+    month = month_start(start)
+    while month <= end:
+        fee_part = prorated_fee(terms, month)
+        if fee_part is not None:
+            total += fee_part[0].amount
+        month = next_month(month)
+    return total
 
 
 def _obligation(kind: str, line_id: str, description: str, amount: Decimal | None,
                 estimated_hours: Decimal | None, start: date, end: date,
-                mstones: list[Any]) -> Obligation:
+                mstones: list[Any], currency: str) -> Obligation:
     if kind == "time_and_materials":
         return Obligation(line_id, description, Method(MethodKind.RIGHT_TO_INVOICE),
                           Ssp(SspMethod.OBSERVABLE, Decimal(0)), start, end)
     if kind == "retainer":
-        total = (amount or Decimal(0)) * _months(start, end)
+        total = retainer_consideration(amount or Decimal(0), currency, start, end)
         return Obligation(line_id, description,
-                          Method(MethodKind.RATABLE, convention=Convention.MONTHLY_EVEN),
+                          Method(MethodKind.RATABLE, convention=Convention.MONTHLY_PRORATED),
                           Ssp(SspMethod.OBSERVABLE, total), start, end, price=total,
                           series=True)
     price = amount or Decimal(0)
@@ -109,7 +121,8 @@ def build_contract(conn: Connection, number: str) -> RevenueContract | None:
             fixed_ids.append(ln.line_id)
         obligations.append(_obligation(ln.kind, ln.line_id, ln.description, ln.amount,
                                        ln.estimated_hours, start, end,
-                                       mstones if ln.kind == "fixed_fee" else []))
+                                       mstones if ln.kind == "fixed_fee" else [],
+                                       head.currency))
     actuals: list[Actual] = []
     estimates: list[Estimate] = []
     tm_ids = [o.id for o in obligations if o.method.kind is MethodKind.RIGHT_TO_INVOICE]
@@ -144,7 +157,7 @@ def build_contract(conn: Connection, number: str) -> RevenueContract | None:
                     due=date.fromisoformat(r.due_date))
             for r in conn.execute(select(invoices).where(invoices.c.contract_number == number)
                                   .order_by(invoices.c.number))]
-    mods = [_modification(a, start, end, lines) for a in amendments]
+    mods = [_modification(a, start, end, lines, head.currency) for a in amendments]
     actuals.sort(key=lambda a: (a.date, a.obligation_id, a.kind.value, a.ref))
     return RevenueContract(
         id=number, currency=head.currency, start=start, obligations=tuple(obligations),
@@ -152,7 +165,8 @@ def build_contract(conn: Connection, number: str) -> RevenueContract | None:
         invoices=tuple(invs), modifications=tuple(mods))
 
 
-def _modification(row: Any, start: date, end: date, lines: list[Any]) -> Modification:
+def _modification(row: Any, start: date, end: date, lines: list[Any],
+                  currency: str) -> Modification:
     data = json.loads(row.payload)
     effective = date.fromisoformat(row.effective_date)
     new_end = date.fromisoformat(data["end_date"]) if data.get("end_date") else None
@@ -170,7 +184,7 @@ def _modification(row: Any, start: date, end: date, lines: list[Any]) -> Modific
             hours = Decimal(c["estimated_hours"]) if c.get("estimated_hours") else None
             added.append(_obligation(c.get("kind", "fixed_fee"), c["line_id"],
                                      c.get("description", c["line_id"]), amount, hours,
-                                     effective, new_end or end, []))
+                                     effective, new_end or end, [], currency))
         elif c["action"] == "change_price":
             old = next((ln.amount for ln in lines if ln.line_id == c["line_id"]), None)
             delta = (amount or Decimal(0)) - (old or Decimal(0))

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, delete, select
 
+from syncline.adapters.db.billing_tables import credit_notes
 from syncline.adapters.db.revenue_tables import revenue_schedules
 from syncline.adapters.db.tables import contracts, invoices, journal_entries, journal_lines
 from syncline.domain.errors import BusinessDomain, Problem, Severity
@@ -105,10 +106,7 @@ def recognize(engine: Engine, period: str, chart: ChartOfAccounts, now: datetime
             result.revenue[cur] = result.revenue.get(cur, Decimal(0)) + period_r
             if not post_journals:
                 continue
-            billed = sum((r.subtotal for r in conn.execute(
-                select(invoices.c.subtotal).where((invoices.c.contract_number == number)
-                                                  & (invoices.c.invoice_date
-                                                     <= end.isoformat())))), Decimal(0))
+            billed = billed_net(conn, number, end)
             target = {"revenue": -cum_r, "contract_liability": min(billed, cum_r),
                       "unbilled_receivable": max(Decimal(0), cum_r - billed)}
             done = _posted(conn, number, chart)
@@ -133,6 +131,37 @@ def recognize(engine: Engine, period: str, chart: ChartOfAccounts, now: datetime
                                  source_id)
             result.journal_entries += post_entry(conn, entry, now)
     return result
+
+
+def billed_net(conn: Connection, number: str, end: date) -> Decimal:
+    """B: what the contract has invoiced through `end`, net of tax and of credit notes."""
+    invoiced = sum((r.subtotal for r in conn.execute(
+        select(invoices.c.subtotal).where((invoices.c.contract_number == number)
+                                          & (invoices.c.invoice_date <= end.isoformat())))),
+        Decimal(0))
+    credited = sum((r.subtotal for r in conn.execute(
+        select(credit_notes.c.subtotal).where((credit_notes.c.contract_number == number)
+                                              & (credit_notes.c.credit_date
+                                                 <= end.isoformat())))), Decimal(0))
+    return invoiced - credited
+
+
+def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, str, Decimal,
+                                                                    Decimal]]:
+    """(contract, entity, currency, R, B) at the end of `period`, from stored schedules."""
+    _, end = month_bounds(period)
+    cumulative: dict[str, Decimal] = defaultdict(Decimal)
+    for r in conn.execute(select(revenue_schedules.c.contract_number,
+                                 revenue_schedules.c.cumulative)
+                          .where(revenue_schedules.c.period == period)):
+        cumulative[r.contract_number] += r.cumulative
+    out = []
+    for c in conn.execute(select(contracts.c.number, contracts.c.entity_code,
+                                 contracts.c.currency).order_by(contracts.c.number)):
+        if c.number in cumulative:
+            out.append((c.number, c.entity_code, c.currency, cumulative[c.number],
+                        billed_net(conn, c.number, end)))
+    return out
 
 
 def _refusal(conn: Connection, number: str, period: str, err: RevenueError,
