@@ -12,11 +12,8 @@ from sqlalchemy import select
 
 from syncline import __version__
 from syncline.adapters.db.tables import (
-    billable_items,
     contracts,
     customers,
-    invoice_lines,
-    invoices,
     projects,
     wbs_tasks,
 )
@@ -105,34 +102,6 @@ def create_app(system: Syncline) -> FastAPI:
                     .where(wbs_tasks.c.project_id == p.id).order_by(wbs_tasks.c.code))]
                 out.append(d)
             return out
-
-    @app.get("/v1/invoices")
-    def list_invoices(_: Key, period: str | None = None) -> list[dict[str, Any]]:
-        q = select(invoices).order_by(invoices.c.number)
-        if period:
-            q = q.where(invoices.c.period == period)
-        with system.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(q)]
-
-    @app.get("/v1/invoices/{number}")
-    def get_invoice(number: str, _: Key) -> dict[str, Any]:
-        with system.engine.connect() as conn:
-            r = conn.execute(select(invoices).where(invoices.c.number == number)).first()
-            if r is None:
-                raise HTTPException(404, f"no invoice {number}")
-            d = _row(r)
-            d["lines"] = [_row(ln) for ln in conn.execute(
-                select(invoice_lines).where(invoice_lines.c.invoice_number == number)
-                .order_by(invoice_lines.c.line_no))]
-            return d
-
-    @app.get("/v1/billable-items")
-    def list_items(_: Key, contract: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-        q = select(billable_items).order_by(billable_items.c.key).limit(min(limit, 10_000))
-        if contract:
-            q = q.where(billable_items.c.contract_number == contract)
-        with system.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(q)]
 
     @app.get("/v1/exceptions")
     def exceptions_(_: Key, status: str = "open", domain: str | None = None

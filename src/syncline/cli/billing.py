@@ -1,26 +1,33 @@
-"""`syncline billing …`: billing runs (and, with the billing engine, invoices)."""
+"""`syncline billing …` (runs, credits, approvals) and `syncline invoices …` (read, render)."""
 
 from __future__ import annotations
 
+import json
 import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from syncline.bootstrap import bootstrap
 from syncline.cli.main import _settings, err, out
 
-billing_app = typer.Typer(help="Billing runs.")
+billing_app = typer.Typer(help="Billing runs, credit notes and approvals of held amounts.")
+invoices_app = typer.Typer(help="Invoices and credit notes: list, show, render HTML / PDF.")
+
+DbOption = Annotated[str | None, typer.Option(help="Database URL")]
 
 
 @billing_app.command("run")
 def billing_run(
     period: Annotated[str, typer.Option(help="YYYY-MM")],
     entity: Annotated[str | None, typer.Option(help="Legal entity code")] = None,
-    dry_run: Annotated[bool, typer.Option()] = False,
-    database_url: Annotated[str | None, typer.Option()] = None,
+    dry_run: Annotated[bool, typer.Option(help="Compute and report, store nothing")] = False,
+    database_url: DbOption = None,
 ) -> None:
-    """Run the billing cycle for a month (idempotent)."""
+    """Run the billing cycle for a month (idempotent: a second run changes nothing)."""
     from syncline.services.billing_run import run_billing
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
@@ -28,15 +35,195 @@ def billing_run(
         raise typer.Exit(2)
     sys_ = bootstrap(_settings(database_url))
     result = run_billing(sys_.engine, period, sys_.ref, sys_.chart, sys_.clock(), entity=entity,
-                         dry_run=dry_run)
+                         dry_run=dry_run,
+                         revenue_recognition=sys_.settings.revenue_recognition)
     if not dry_run:
         sys_.deliver()
-    out.print_json(data={"period": period, "dry_run": dry_run, "invoices": result.invoices,
-                         "journal_entries": result.journal_entries,
-                         "retainer_items": result.retainer_items,
-                         "totals": {k: str(v) for k, v in result.totals.items()}})
+    out.print_json(data=result.as_dict())
 
+
+@billing_app.command("credit")
+def billing_credit(
+    invoice: Annotated[str, typer.Argument(help="Invoice number")],
+    item: Annotated[list[str], typer.Option(help="Item key or origin, e.g. time:TE-1")],
+    reason: Annotated[str, typer.Option(help="Why the customer is credited")],
+    corrected_hours: Annotated[str | None, typer.Option(
+        help="Time corrected (not just rejected): bill these hours again")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Request a credit note for items of an invoice; the next run of its entity issues it."""
+    from syncline.services.billing_handlers import request_credit
+    from syncline.services.billing_queries import find_invoice
+
+    try:
+        hours = Decimal(corrected_hours) if corrected_hours is not None else None
+    except InvalidOperation:
+        err.print(f"[red]--corrected-hours must be a number, got {corrected_hours!r}[/]")
+        raise typer.Exit(2) from None
+    sys_ = bootstrap(_settings(database_url))
+    with sys_.engine.begin() as conn:
+        if find_invoice(conn, invoice) is None:
+            err.print(f"[red]no invoice {invoice}[/]")
+            raise typer.Exit(1)
+        made = request_credit(conn, invoice_number=invoice, keys=item, reason=reason,
+                              now=sys_.clock(), corrected_hours=hours)
+    out.print(("Credit requested" if made else "Already requested")
+              + f" on {invoice} for {', '.join(item)}: run `syncline billing run` to issue it.")
+
+
+@billing_app.command("approve")
+def billing_approve(
+    item_key: Annotated[str, typer.Argument(help="Held item key (see `invoices show`)")],
+    by: Annotated[str, typer.Option(help="Who approves billing past the cap")],
+    database_url: DbOption = None,
+) -> None:
+    """Approve an amount held at a hard cap: the next run bills it past the cap."""
+    from sqlalchemy import update
+
+    from syncline.adapters.db.billing_tables import billing_holds
+    from syncline.services.clock import iso
+
+    sys_ = bootstrap(_settings(database_url))
+    with sys_.engine.begin() as conn:
+        done = conn.execute(update(billing_holds).where(
+            (billing_holds.c.item_key == item_key) & (billing_holds.c.status == "held"))
+            .values(status="approved", approved_by=by, approved_at=iso(sys_.clock())))
+    if not done.rowcount:
+        err.print(f"[red]no held item {item_key}[/]")
+        raise typer.Exit(1)
+    out.print(f"{item_key} approved by {by}.")
+
+
+@invoices_app.command("list")
+def invoices_list(
+    period: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
+    entity: Annotated[str | None, typer.Option()] = None,
+    contract: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Invoices, by entity and number."""
+    from syncline.services.billing_queries import list_invoices
+
+    sys_ = bootstrap(_settings(database_url))
+    with sys_.engine.connect() as conn:
+        rows = list_invoices(conn, period=period, entity=entity, contract=contract)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Invoices ({len(rows)})", title_justify="left")
+    for col, justify in (("number", "left"), ("date", "left"), ("contract", "left"),
+                         ("customer", "left"), ("subtotal", "right"), ("tax", "right"),
+                         ("total", "right"), ("credit notes", "right")):
+        table.add_column(col, justify=justify,  # type: ignore[arg-type]
+                         no_wrap=col != "customer", overflow="fold")
+    for r in rows:
+        table.add_row(r["number"], r["invoice_date"], r["contract_number"], r["customer_name"],
+                      f"{Decimal(r['subtotal']):,}", f"{Decimal(r['tax']):,}",
+                      f"{Decimal(r['total']):,} {r['currency']}", str(r["credit_notes"] or ""))
+    out.print(table)
+
+
+@invoices_app.command("show")
+def invoices_show(
+    number: Annotated[str, typer.Argument(help="Invoice (or credit note) number")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write a printable HTML page")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Write a PDF")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """One invoice with its lines, the items they bill, tax, FX and credit notes."""
+    from syncline.services.billing_queries import (
+        credit_note_dict,
+        find_credit_note,
+        find_invoice,
+        invoice_dict,
+    )
+
+    sys_ = bootstrap(_settings(database_url))
+    with sys_.engine.connect() as conn:
+        inv = find_invoice(conn, number)
+        if inv is None:
+            note = find_credit_note(conn, number)
+            if note is None:
+                err.print(f"[red]no invoice or credit note {number}[/]")
+                raise typer.Exit(1)
+            data = credit_note_dict(note)
+            if as_json:
+                print(json.dumps(data, indent=2))
+            else:
+                _print_doc("CREDIT NOTE", data, f"on invoice {note.invoice_number}")
+            return
+        data = invoice_dict(conn, inv)
+    if html or pdf:
+        from syncline.console.invoice_render import render_invoice_html, render_invoice_pdf
+
+        if html:
+            html.write_text(render_invoice_html(inv), encoding="utf-8")
+            err.print(f"HTML written to {html}")
+        if pdf:
+            pdf.write_bytes(render_invoice_pdf(inv))
+            err.print(f"PDF written to {pdf}")
+    if as_json:
+        print(json.dumps(data, indent=2))
+    elif not (html or pdf):
+        _print_doc("INVOICE", data, f"due {data['due_date']}")
+
+
+def _print_doc(title: str, d: dict, subtitle: str) -> None:  # type: ignore[type-arg]
+    date_ = d.get("invoice_date") or d.get("credit_date")
+    out.print(f"[bold]{title} {d['number']}[/]  {date_}  {subtitle}")
+    out.print(f"{d['customer']} — contract {d['contract']} ({d['entity']}, {d['currency']})")
+    table = Table(show_header=True, title_justify="left")
+    table.add_column("description")
+    table.add_column("qty", justify="right")
+    table.add_column("unit price", justify="right")
+    table.add_column("amount", justify="right")
+    table.add_column("items", justify="right")
+    for ln in d["lines"]:
+        table.add_row(ln["description"], ln["quantity"], f"{Decimal(ln['unit_price']):,}",
+                      f"{Decimal(ln['amount']):,}", str(len(ln["item_keys"])))
+    out.print(table)
+    out.print(f"subtotal {Decimal(d['subtotal']):,}   tax {Decimal(d['tax']):,}"
+              + (f" ({d['tax_code']})" if d.get("tax_code") else "")
+              + f"   [bold]total {Decimal(d['total']):,} {d['currency']}[/]")
+    for note in d.get("notes") or ():
+        out.print(f"[dim]{note}[/]")
+    if d.get("fx"):
+        fx = d["fx"]
+        out.print(f"FX: 1 {d['currency']} = {fx['rate']} {fx['functional_currency']} "
+                  f"({fx['source']}, {fx['as_of']})")
+    for cn in d.get("credit_notes") or ():
+        out.print(f"credit note {cn['number']} {cn['date']}: {Decimal(cn['total']):,} — "
+                  f"{cn['reason']}")
+    if d.get("reason"):
+        out.print(f"reason: {d['reason']}")
+
+
+@invoices_app.command("credit-notes")
+def invoices_credit_notes(
+    invoice: Annotated[str | None, typer.Option(help="Only those on this invoice")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Credit notes, by entity and number."""
+    from syncline.services.billing_queries import list_credit_notes
+
+    sys_ = bootstrap(_settings(database_url))
+    with sys_.engine.connect() as conn:
+        rows = list_credit_notes(conn, invoice=invoice)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Credit notes ({len(rows)})", title_justify="left")
+    for col in ("number", "date", "invoice", "total", "reason"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["number"], r["credit_date"], r["invoice_number"],
+                      f"{Decimal(r['total']):,} {r['currency']}", r["reason"])
+    out.print(table)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(billing_app, name="billing")
+    app.add_typer(invoices_app, name="invoices")

@@ -1,0 +1,80 @@
+"""HTTP read endpoints of billing: invoices (JSON, printable HTML, PDF), credit notes,
+billable items and amounts held at caps. Mounted under /v1 with the API-key dependency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import HTMLResponse, Response
+
+from syncline.bootstrap import Syncline
+from syncline.services import billing_queries as q
+
+
+def router(system: Syncline) -> APIRouter:
+    api = APIRouter(tags=["billing"])
+
+    @api.get("/invoices")
+    def list_invoices(period: str | None = None, entity: str | None = None,
+                      contract: str | None = None) -> list[dict[str, Any]]:
+        with system.engine.connect() as conn:
+            return q.list_invoices(conn, period=period, entity=entity, contract=contract)
+
+    @api.get("/invoices/{number}.html", response_class=HTMLResponse)
+    def invoice_html(number: str) -> HTMLResponse:
+        from syncline.console.invoice_render import render_invoice_html
+
+        with system.engine.connect() as conn:
+            inv = q.find_invoice(conn, number)
+        if inv is None:
+            raise HTTPException(404, f"no invoice {number}")
+        return HTMLResponse(render_invoice_html(inv))
+
+    @api.get("/invoices/{number}.pdf", response_class=Response,
+             responses={200: {"content": {"application/pdf": {}}}})
+    def invoice_pdf(number: str) -> Response:
+        from syncline.console.invoice_render import render_invoice_pdf
+
+        with system.engine.connect() as conn:
+            inv = q.find_invoice(conn, number)
+        if inv is None:
+            raise HTTPException(404, f"no invoice {number}")
+        return Response(render_invoice_pdf(inv), media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="{number}.pdf"'})
+
+    @api.get("/invoices/{number}")
+    def get_invoice(number: str) -> dict[str, Any]:
+        with system.engine.connect() as conn:
+            inv = q.find_invoice(conn, number)
+            if inv is None:
+                raise HTTPException(404, f"no invoice {number}")
+            return q.invoice_dict(conn, inv)
+
+    @api.get("/credit-notes")
+    def list_credit_notes(invoice: str | None = None,
+                          entity: str | None = None) -> list[dict[str, Any]]:
+        with system.engine.connect() as conn:
+            return q.list_credit_notes(conn, invoice=invoice, entity=entity)
+
+    @api.get("/credit-notes/{number}")
+    def get_credit_note(number: str) -> dict[str, Any]:
+        with system.engine.connect() as conn:
+            note = q.find_credit_note(conn, number)
+        if note is None:
+            raise HTTPException(404, f"no credit note {number}")
+        return q.credit_note_dict(note)
+
+    @api.get("/billable-items")
+    def list_items(contract: str | None = None, status: str | None = None,
+                   invoice: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        with system.engine.connect() as conn:
+            return q.list_items(conn, contract=contract, status=status, invoice=invoice,
+                                limit=limit)
+
+    @api.get("/billing/holds")
+    def list_holds(status: str = "held") -> list[dict[str, Any]]:
+        with system.engine.connect() as conn:
+            return q.list_holds(conn, status=None if status == "all" else status)
+
+    return api

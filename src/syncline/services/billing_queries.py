@@ -1,0 +1,150 @@
+"""Read models of billing: invoices, credit notes, billable items, holds (JSON-ready dicts).
+
+Amounts are decimal strings, never floats; an invoice's lines carry the item keys they bill
+and the credit notes raised against it, so a reader can follow every number to its items.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from syncline.adapters.db.billing_tables import (
+    billing_holds,
+    credit_note_lines,
+    credit_notes,
+    credit_requests,
+)
+from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
+from syncline.billing.credits import CreditNote
+from syncline.billing.invoicing import Invoice
+from syncline.services.billing_run import load_credit_note, load_invoice
+
+__all__ = ["credit_note_dict", "find_credit_note", "find_invoice", "invoice_dict",
+           "list_credit_notes", "list_holds", "list_invoices", "list_items"]
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return {k: (str(v) if v is not None and not isinstance(v, (str, int, bool)) else v)
+            for k, v in r._mapping.items()}
+
+
+def list_invoices(conn: Connection, *, period: str | None = None, entity: str | None = None,
+                  contract: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    q = (select(invoices.c.number, invoices.c.entity_code, invoices.c.contract_number,
+                invoices.c.customer_name, invoices.c.invoice_date, invoices.c.period,
+                invoices.c.currency, invoices.c.subtotal, invoices.c.tax, invoices.c.total,
+                invoices.c.due_date, invoices.c.status)
+         .order_by(invoices.c.entity_code, invoices.c.number).limit(limit))
+    if period:
+        q = q.where(invoices.c.period == period)
+    if entity:
+        q = q.where(invoices.c.entity_code == entity)
+    if contract:
+        q = q.where(invoices.c.contract_number == contract)
+    out = [_row(r) for r in conn.execute(q)]
+    credited = dict(conn.execute(select(credit_notes.c.invoice_number, func.count())
+                                 .group_by(credit_notes.c.invoice_number)).all())
+    for d in out:
+        d["credit_notes"] = int(credited.get(d["number"], 0))
+    return out
+
+
+def find_invoice(conn: Connection, number: str) -> Invoice | None:
+    return load_invoice(conn, number)
+
+
+def invoice_dict(conn: Connection, inv: Invoice) -> dict[str, Any]:
+    head = conn.execute(select(invoices.c.status, invoices.c.functional_currency).where(
+        invoices.c.number == inv.number)).one()
+    notes = conn.execute(select(credit_notes.c.number, credit_notes.c.total,
+                                credit_notes.c.credit_date, credit_notes.c.reason).where(
+        credit_notes.c.invoice_number == inv.number).order_by(credit_notes.c.number)).all()
+    return {
+        "number": inv.number, "entity": inv.entity_code, "contract": inv.contract_number,
+        "customer": inv.customer_name, "currency": inv.currency,
+        "invoice_date": inv.invoice_date.isoformat(), "due_date": inv.due_date.isoformat(),
+        "period": inv.period, "service_line": inv.service_line, "status": head.status,
+        "lines": [{"line_no": i, "description": ln.description, "quantity": str(ln.quantity),
+                   "unit_price": str(ln.unit_price.amount), "amount": str(ln.amount.amount),
+                   "deferred": ln.deferred, "items": len(ln.item_keys),
+                   "item_keys": list(ln.item_keys)} for i, ln in enumerate(inv.lines, 1)],
+        "subtotal": str(inv.subtotal.amount), "tax_code": inv.tax_code,
+        "tax_rate": str(inv.tax_rate), "tax": str(inv.tax.amount),
+        "total": str(inv.total.amount), "notes": list(inv.notes),
+        "fx": None if inv.fx is None else {
+            "functional_currency": head.functional_currency, "rate": str(inv.fx.rate),
+            "source": inv.fx.source, "as_of": inv.fx.as_of.isoformat()},
+        "credit_notes": [{"number": n.number, "total": str(n.total), "date": n.credit_date,
+                          "reason": n.reason} for n in notes],
+    }
+
+
+def list_credit_notes(conn: Connection, *, invoice: str | None = None,
+                      entity: str | None = None) -> list[dict[str, Any]]:
+    q = select(credit_notes).order_by(credit_notes.c.entity_code, credit_notes.c.number)
+    if invoice:
+        q = q.where(credit_notes.c.invoice_number == invoice)
+    if entity:
+        q = q.where(credit_notes.c.entity_code == entity)
+    return [_row(r) for r in conn.execute(q)]
+
+
+def find_credit_note(conn: Connection, number: str) -> CreditNote | None:
+    return load_credit_note(conn, number)
+
+
+def credit_note_dict(note: CreditNote) -> dict[str, Any]:
+    return {
+        "number": note.number, "entity": note.entity_code, "invoice": note.invoice_number,
+        "contract": note.contract_number, "customer": note.customer_name,
+        "currency": note.currency, "credit_date": note.credit_date.isoformat(),
+        "reason": note.reason,
+        "lines": [{"description": ln.description, "quantity": str(ln.quantity),
+                   "unit_price": str(ln.unit_price.amount), "amount": str(ln.amount.amount),
+                   "item_keys": list(ln.item_keys)} for ln in note.lines],
+        "item_keys": list(note.item_keys), "subtotal": str(note.subtotal.amount),
+        "tax": str(note.tax.amount), "total": str(note.total.amount),
+    }
+
+
+def list_items(conn: Connection, *, contract: str | None = None, status: str | None = None,
+               invoice: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    q = select(billable_items).order_by(billable_items.c.key).limit(min(limit, 10_000))
+    if contract:
+        q = q.where(billable_items.c.contract_number == contract)
+    if status:
+        q = q.where(billable_items.c.status == status)
+    if invoice:
+        q = q.where(billable_items.c.invoice_number == invoice)
+    out = []
+    for r in conn.execute(q):
+        d = _row(r)
+        d["adjusts"] = json.loads(r.adjusts) if r.adjusts else []
+        d["deferred"] = bool(r.deferred)
+        out.append(d)
+    return out
+
+
+def list_holds(conn: Connection, *, status: str | None = "held") -> list[dict[str, Any]]:
+    q = select(billing_holds).order_by(billing_holds.c.item_key)
+    if status:
+        q = q.where(billing_holds.c.status == status)
+    return [_row(r) for r in conn.execute(q)]
+
+
+def pending_credit_requests(conn: Connection) -> list[dict[str, Any]]:
+    return [_row(r) for r in conn.execute(select(credit_requests).where(
+        credit_requests.c.status == "pending").order_by(credit_requests.c.id))]
+
+
+def lines_of_invoice(conn: Connection, number: str) -> list[dict[str, Any]]:
+    return [_row(r) for r in conn.execute(select(invoice_lines).where(
+        invoice_lines.c.invoice_number == number).order_by(invoice_lines.c.line_no))]
+
+
+def lines_of_credit_note(conn: Connection, number: str) -> list[dict[str, Any]]:
+    return [_row(r) for r in conn.execute(select(credit_note_lines).where(
+        credit_note_lines.c.credit_note_number == number).order_by(credit_note_lines.c.line_no))]
