@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -14,9 +16,9 @@ class Settings(BaseSettings):
     api_keys: str = ""  # comma-separated; `syncline serve` makes one when empty
     park_max_age_hours: int = 72
     batch_size: int = 1000
-    # "on_invoice": an invoice's release credits revenue (the walking skeleton);
-    # "engine": it credits contract liability and revenue comes from the revenue engine.
-    revenue_recognition: str = "on_invoice"
+    # "engine" (default): an invoice's release credits contract liability and revenue comes
+    # from the revenue engine's schedules; "on_invoice": the release credits revenue.
+    revenue_recognition: Literal["engine", "on_invoice"] = "engine"
 
     def workflow_db_url(self) -> str:
         if self.dbos_system_url:

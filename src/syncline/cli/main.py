@@ -47,7 +47,15 @@ err = Console(stderr=True)
 
 
 def _settings(database_url: str | None) -> Settings:
-    return Settings(database_url=database_url) if database_url else Settings()
+    from pydantic import ValidationError
+
+    try:
+        return Settings(database_url=database_url) if database_url else Settings()
+    except ValidationError as invalid:
+        for e in invalid.errors():
+            name = "SYNCLINE_" + "_".join(str(p) for p in e["loc"]).upper()
+            err.print(f"[red]Setting {name} is invalid:[/] {e['msg']} (got {e['input']!r})")
+        raise typer.Exit(2) from None
 
 
 def _progress(console: Console, quiet: bool) -> Progress:
@@ -164,6 +172,8 @@ def _print_summary(s: dict[str, Any]) -> None:
         table.add_row(key.replace("_", " "), f"{s[key]:,}")
     for cur, amount in s["invoiced_by_currency"].items():
         table.add_row(f"invoiced ({cur})", f"{Decimal(amount):,}")
+    for cur, amount in s["revenue_by_currency"].items():
+        table.add_row(f"revenue recognized ({cur})", f"{Decimal(amount):,}")
     exc = s["exceptions_by_domain"]
     table.add_row("open exceptions", ", ".join(f"{d}: {n}" for d, n in exc.items()) or "none")
     table.add_row("trial balance balanced", "yes" if s["trial_balance_balanced"] else "[red]NO")

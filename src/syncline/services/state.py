@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -32,6 +33,7 @@ from syncline.adapters.db.tables import (
     projects,
     wbs_tasks,
 )
+from syncline.ledger.accounts import DEFAULT_CHART, AccountType
 from syncline.ledger.journal import JournalLine, Side, TrialBalance, trial_balance
 from syncline.ledger.money import Money
 from syncline.services.exceptions import counts_by_domain
@@ -104,6 +106,16 @@ def ledger_trial_balance(conn: Connection) -> TrialBalance:
     return trial_balance(pairs)
 
 
+def _revenue(tb: TrialBalance) -> dict[str, str]:
+    """Credit balance of the revenue accounts (4xxx in the default chart) per currency."""
+    out: dict[str, Decimal] = {}
+    for row in tb.rows:
+        account = DEFAULT_CHART.by_code(row.account)
+        if account is not None and account.type is AccountType.REVENUE:
+            out[row.currency] = out.get(row.currency, Decimal(0)) - row.balance
+    return {c: str(v) for c, v in sorted(out.items())}
+
+
 def _count(conn: Connection, query: Any) -> int:
     return int(conn.execute(query).scalar() or 0)
 
@@ -134,6 +146,7 @@ def summary(conn: Connection) -> dict[str, Any]:
             c: str(sum((r.total for r in conn.execute(
                 select(invoices.c.total).where(invoices.c.currency == c))), start=0))
             for c in sorted({r[0] for r in conn.execute(select(invoices.c.currency))})},
+        "revenue_by_currency": _revenue(tb),
         "journal_entries": _count(conn, select(func.count()).select_from(journal_entries)),
         "outbox_delivered": _count(conn, select(func.count()).select_from(outbox)
                                    .where(outbox.c.status == "delivered")),
