@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncline.simulator.envelope import CRM, HRIS, PSA, Stamped, amount, envelope, rfc3339
+from syncline.simulator.expenses import Expense, ExpenseRejection, billing_terms, expense_data
 from syncline.simulator.firm import Deal, Raise, Termination, Worker
 from syncline.simulator.timesheets import Acceptance, Rejection, TimeEntry
 
@@ -45,6 +46,7 @@ def deal_data(deal: Deal) -> dict[str, Any]:
     }
     if deal.rates:
         data["rates"] = [{"role": role, "rate": amount(rate)} for role, rate in deal.rates]
+    data["billing_terms"] = billing_terms(deal)
     if deal.milestones:
         data["milestones"] = [
             {"milestone_id": m.milestone_id, "name": m.name, "amount": amount(m.amount),
@@ -143,3 +145,20 @@ def milestone_completed(run: str, acceptance: Acceptance) -> Stamped:
                               "accepted_by": deal.customer.contact,
                               "document": f"{deal.contract_number}-"
                                           f"{acceptance.milestone_id}-acceptance.pdf"}})
+
+
+def expense_approved(run: str, expense: Expense, data: dict[str, Any] | None = None) -> Stamped:
+    return envelope(run, source=PSA, etype="expense.approved",
+                    subject=f"expense/{expense.expense_id}", sequence=1, at=expense.approved_at,
+                    correlation=expense.entry.deal.deal_id,
+                    data=expense_data(expense) if data is None else data)
+
+
+def expense_rejected(run: str, rejection: ExpenseRejection) -> Stamped:
+    e = rejection.expense
+    return envelope(run, source=PSA, etype="expense.rejected",
+                    subject=f"expense/{e.expense_id}", sequence=2, at=rejection.at,
+                    correlation=e.entry.deal.deal_id,
+                    data={"expense_id": e.expense_id, "reason": rejection.reason,
+                          "rejected_by": e.entry.deal.approver,
+                          "rejected_at": rfc3339(rejection.at)})

@@ -17,7 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 from syncline.domain.reference import ReferenceData
-from syncline.simulator.catalog import deal_closed, deal_data, milestone_completed, time_data
+from syncline.simulator.catalog import (
+    deal_closed,
+    deal_data,
+    expense_approved,
+    milestone_completed,
+    time_data,
+)
 from syncline.simulator.envelope import (
     PSA,
     Stamped,
@@ -26,6 +32,7 @@ from syncline.simulator.envelope import (
     weekday_on_or_after,
     window_end,
 )
+from syncline.simulator.expenses import Expense, expense_data
 from syncline.simulator.firm import Deal, Firm, Worker, extra_deal
 from syncline.simulator.model import InjectedFault, SimulationConfig
 from syncline.simulator.timesheets import Acceptance, TimeEntry, Timesheets, friday_or_monday
@@ -85,6 +92,7 @@ def inject_data_faults(run: str, config: SimulationConfig, rng: random.Random, r
     makers: list[Callable[[_Faults, int], Injected | None]] = [
         _missing_legal_entity, _missing_tax_profile, _unknown_currency, _unapproved_time,
         _unknown_project, _terminated_worker_time, _malformed_payload, _malformed_json,
+        _expense_without_fx_rate,
     ]
     out: list[Injected] = []
     for make in makers:
@@ -252,6 +260,22 @@ def _malformed_json(ctx: _Faults, k: int) -> Injected | None:
         note = "a CSV export fragment instead of an event"
     stamped = Stamped(at, (PSA, f"~raw/{k}", 0), line)
     return Injected(stamped, InjectedFault("malformed_json", None, None, "it", "rejected", note))
+
+
+def _expense_without_fx_rate(ctx: _Faults, k: int) -> Injected | None:
+    """A receipt in a currency no FX rate is published for: a billing exception."""
+    if not ctx.sheets.entries:
+        return None
+    entry = ctx.some_entry()
+    currency = ("CHF", "JPY", "SEK", "NOK")[(ctx.variant_start + k) % 4]
+    expense = Expense(f"EXP-{900001 + k}", entry, entry.work_date, "lodging",
+                      f"Hotel (receipt in {currency})", Decimal(ctx.rng.randint(180, 420)), True,
+                      entry.approved_at + timedelta(minutes=ctx.rng.randint(1, 90)))
+    stamped = expense_approved(ctx.run, expense, expense_data(expense, currency))
+    return Injected(stamped, _fault(
+        "expense_without_fx_rate", stamped, "billing", "exception",
+        f"expense {expense.expense_id} in {currency} for {entry.deal.project_code}: no "
+        f"{currency}/{entry.deal.currency} rate is published"))
 
 
 def _fault(kind: str, stamped: Stamped, domain: str, outcome: str, note: str) -> InjectedFault:

@@ -19,6 +19,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "terminated_worker_time",
     "malformed_payload",
     "malformed_json",
+    "expense_without_fx_rate",
 )
 
 
@@ -46,7 +47,7 @@ class InjectedFault:
     kind: str  # one of FAULT_KINDS
     event_id: str | None  # None for a line that is not JSON
     subject: str | None
-    domain: str  # "finance", "pmo", "hr" or "it"
+    domain: str  # "finance", "pmo", "hr", "it" or "billing"
     outcome: str  # "exception", "parked_then_exception" or "rejected"
     note: str
 

@@ -14,6 +14,7 @@ from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.simulator import catalog
 from syncline.simulator.delivery import deliver
 from syncline.simulator.envelope import Stamped, run_key
+from syncline.simulator.expenses import plan_expenses
 from syncline.simulator.faults import inject_data_faults
 from syncline.simulator.firm import Firm, plan_firm
 from syncline.simulator.model import InjectedFault, Simulation, SimulationConfig
@@ -26,7 +27,10 @@ def simulate(config: SimulationConfig, ref: ReferenceData = DEFAULT_REFERENCE) -
     firm = plan_firm(config, rng, ref)
     sheets = plan_time(config, rng, firm, ref)
     acceptances = plan_acceptances(config, rng, firm)
+    spent, returned = plan_expenses(random.Random(f"{config.seed}:expenses"), sheets.entries)
     stamped = _render(run, firm, sheets, acceptances)
+    stamped += [catalog.expense_approved(run, x) for x in spent]
+    stamped += [catalog.expense_rejected(run, r) for r in returned]
     faults: tuple[InjectedFault, ...] = ()
     if config.data_faults:
         injected = inject_data_faults(run, config, random.Random(f"{config.seed}:data-faults"),

@@ -54,7 +54,7 @@ def test_every_clean_event_validates(clean: Simulation) -> None:
 
 def test_envelope_conventions(clean: Simulation) -> None:
     sources = {"deal": "crm/salesforce", "worker": "hris/workday", "time": "psa/kantata",
-               "milestone": "psa/kantata"}
+               "milestone": "psa/kantata", "expense": "psa/kantata"}
     ids = [e["id"] for e in _events(clean)]
     assert len(ids) == len(set(ids))
     for e in _events(clean):
@@ -220,3 +220,17 @@ def test_tiny_and_empty_firms_do_not_break() -> None:
                                     delivery_faults=True)):
         sim = simulate(config)
         assert all(validate_event(e) == [] for e in sim.clean_events())
+
+
+def test_expenses_and_billing_terms_look_like_an_engagement(clean: Simulation) -> None:
+    deals = {e["data"]["project"]["code"]: e["data"] for e in _of(clean, "deal.closed_won")}
+    policies = Counter(d["billing_terms"]["expenses"]["policy"] for d in deals.values())
+    assert set(policies) <= {"at_cost", "markup", "not_billable"} and len(policies) >= 2
+    expenses = [e["data"] for e in _of(clean, "expense.approved")]
+    assert {"travel", "lodging", "meals"} <= {x["category"] for x in expenses}
+    for x in expenses:
+        deal = deals[x["project_code"]]
+        assert x["amount"]["currency"] == deal["currency"]  # as converted by the PSA
+        assert deal["contract"]["start_date"] <= x["incurred_on"] <= deal["contract"]["end_date"]
+    rejected = _of(clean, "expense.rejected")
+    assert 0 < len(rejected) < len(expenses) * 0.1

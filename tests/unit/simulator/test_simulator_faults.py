@@ -70,7 +70,8 @@ def test_data_faults_add_a_manifest_of_every_kind(clean: Simulation, faulty: Sim
     domains = {"missing_legal_entity": "finance", "missing_tax_profile": "finance",
                "unknown_currency": "finance", "unapproved_time": "pmo",
                "unknown_project": "pmo", "terminated_worker_time": "hr",
-               "malformed_payload": "it", "malformed_json": "it"}
+               "malformed_payload": "it", "malformed_json": "it",
+               "expense_without_fx_rate": "billing"}
     outcomes = {"unknown_project": "parked_then_exception", "malformed_payload": "rejected",
                 "malformed_json": "rejected"}
     for f in faulty.faults:
@@ -111,6 +112,9 @@ def test_each_faulted_event_has_its_defect(clean: Simulation, faulty: Simulation
             assert d["approval_status"] == "submitted" and d["project_code"] in projects
         elif f.kind == "unknown_project":
             assert d["approval_status"] == "approved" and d["project_code"] not in projects
+        elif f.kind == "expense_without_fx_rate":
+            assert d["amount"]["currency"] in ("CHF", "JPY", "SEK", "NOK")
+            assert d["project_code"] in projects
         elif f.kind == "terminated_worker_time":
             assert d["work_date"] > last_day[d["worker_id"]] and d["project_code"] in projects
 
