@@ -141,3 +141,32 @@ def test_engine_mode_ties_out_contract_positions(tmp_path) -> None:  # type: ign
     assert statuses["deferred subledger = GL"] == "ok"
     # revenue: milestone 4000 + T&M 8 h x 200 + retainer Jan and Feb 2 x 3100 = 11800
     assert -balances["4010"] == Decimal("11800.00")
+
+
+def test_fixed_fee_by_cost_to_cost_from_approved_time_at_hr_cost_rates(system: Syncline
+                                                                        ) -> None:
+    d = deal("D-4", number="C-4", project="P-4", billing_type="fixed_fee", amount="20000")
+    d["data"]["lines"][0]["estimated_cost"] = "8000"
+    ingest(system, d, worker(cost="100.00"),
+           worker(cost="120.00", sequence=2, effective="2026-01-10"),
+           time_entry("T-1", project="P-4", hours="8", day="2026-01-05"),  # 800 at 100
+           time_entry("T-2", project="P-4", hours="10", day="2026-01-12"))  # 1200 at 120
+    result = recognize(system.engine, "2026-01", system.chart, system.clock())
+    # progress 2000 / 8000 = 25 % of 20000
+    assert result.revenue == {"USD": Decimal("5000.00")}
+
+
+def test_cost_in_another_currency_is_refused_not_mixed(system: Syncline) -> None:
+    d = deal("D-5", number="C-5", project="P-5", billing_type="fixed_fee", amount="20000")
+    d["data"]["lines"][0]["estimated_cost"] = "8000"
+    ingest(system, d, worker("W-9", cost="90", entity="GB01", currency="GBP"),
+           time_entry("T-9", worker_id="W-9", project="P-5"))
+    result = recognize(system.engine, "2026-01", system.chart, system.clock())
+    assert result.refused == ["C-5"]
+    with system.engine.connect() as conn:
+        (exc,) = list_exceptions(conn)
+    assert exc.code == "revenue.refused" and "FX" in exc.message
+    again = recognize(system.engine, "2026-01", system.chart, system.clock())
+    assert again.refused == ["C-5"]
+    with system.engine.connect() as conn:
+        assert len(list_exceptions(conn)) == 1  # one exception, not one per run

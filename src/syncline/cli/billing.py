@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from syncline.bootstrap import bootstrap
@@ -111,16 +112,16 @@ def invoices_list(
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"Invoices ({len(rows)})", title_justify="left")
+    table = Table(title=f"Invoices ({len(rows)})", title_justify="left",
+                  box=box.SIMPLE_HEAD)
     for col, justify in (("number", "left"), ("date", "left"), ("contract", "left"),
-                         ("customer", "left"), ("subtotal", "right"), ("tax", "right"),
-                         ("total", "right"), ("credit notes", "right")):
-        table.add_column(col, justify=justify,  # type: ignore[arg-type]
-                         no_wrap=col != "customer", overflow="fold")
+                         ("total", "right"), ("", "left"), ("CN", "right"),
+                         ("customer", "left")):
+        table.add_column(col, justify=justify, no_wrap=col != "customer")  # type: ignore[arg-type]
     for r in rows:
-        table.add_row(r["number"], r["invoice_date"], r["contract_number"], r["customer_name"],
-                      f"{Decimal(r['subtotal']):,}", f"{Decimal(r['tax']):,}",
-                      f"{Decimal(r['total']):,} {r['currency']}", str(r["credit_notes"] or ""))
+        table.add_row(r["number"], r["invoice_date"], r["contract_number"],
+                      f"{Decimal(r['total']):,}", r["currency"], str(r["credit_notes"] or ""),
+                      r["customer_name"])
     out.print(table)
 
 

@@ -30,6 +30,7 @@ class ContractLine:
     description: str
     amount: Money | None  # fixed fee total, or retainer monthly fee
     estimated_hours: Decimal | None = None
+    estimated_cost: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

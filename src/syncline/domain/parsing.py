@@ -101,6 +101,7 @@ def parse_deal(data: Data, ref: ReferenceData) -> OpenContract | list[Problem]:
             line_id=ln["line_id"], kind=BillingType(ln["kind"]), description=ln["description"],
             amount=money(ln["amount"]) if ln.get("amount") is not None else None,
             estimated_hours=Decimal(ln["estimated_hours"]) if ln.get("estimated_hours") else None,
+            estimated_cost=Decimal(ln["estimated_cost"]) if ln.get("estimated_cost") else None,
         )
         for ln in data["lines"]
     )

@@ -83,7 +83,8 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
             {"contract_id": contract_id, "line_id": ln.line_id, "kind": ln.kind.value,
              "description": ln.description,
              "amount": ln.amount.amount if ln.amount else None,
-             "estimated_hours": ln.estimated_hours} for ln in cmd.lines])
+             "estimated_hours": ln.estimated_hours, "estimated_cost": ln.estimated_cost}
+            for ln in cmd.lines])
     if cmd.rates:
         b.conn.execute(contract_rates.insert(), [
             {"contract_id": contract_id, "role": r.role, "rate": r.rate.amount,

@@ -31,6 +31,7 @@ from syncline.adapters.db.tables import (
     milestones,
     projects,
     time_entries,
+    worker_versions,
 )
 from syncline.billing.retainers import RetainerTerms, month_start, next_month, prorated_fee
 from syncline.ledger.money import Money
@@ -47,6 +48,7 @@ from syncline.revenue.model import (
     Obligation,
     ObligationChange,
     RevenueContract,
+    RevenueError,
     Ssp,
     SspMethod,
 )
@@ -74,7 +76,8 @@ def retainer_consideration(fee: Decimal, currency: str, start: date, end: date) 
 
 def _obligation(kind: str, line_id: str, description: str, amount: Decimal | None,
                 estimated_hours: Decimal | None, start: date, end: date,
-                mstones: list[Any], currency: str) -> Obligation:
+                mstones: list[Any], currency: str,
+                estimated_cost: Decimal | None = None) -> Obligation:
     if kind == "time_and_materials":
         return Obligation(line_id, description, Method(MethodKind.RIGHT_TO_INVOICE),
                           Ssp(SspMethod.OBSERVABLE, Decimal(0)), start, end)
@@ -88,6 +91,8 @@ def _obligation(kind: str, line_id: str, description: str, amount: Decimal | Non
     if mstones:
         method = Method(MethodKind.MILESTONES, milestones=tuple(
             Milestone(m.milestone_id, m.amount) for m in mstones))
+    elif estimated_cost:
+        method = Method(MethodKind.COST_TO_COST)
     elif estimated_hours:
         method = Method(MethodKind.HOURS)
     else:  # no milestones and no estimate to measure against: straight line over the term
@@ -122,7 +127,7 @@ def build_contract(conn: Connection, number: str) -> RevenueContract | None:
         obligations.append(_obligation(ln.kind, ln.line_id, ln.description, ln.amount,
                                        ln.estimated_hours, start, end,
                                        mstones if ln.kind == "fixed_fee" else [],
-                                       head.currency))
+                                       head.currency, ln.estimated_cost))
     actuals: list[Actual] = []
     estimates: list[Estimate] = []
     tm_ids = [o.id for o in obligations if o.method.kind is MethodKind.RIGHT_TO_INVOICE]
@@ -141,18 +146,12 @@ def build_contract(conn: Connection, number: str) -> RevenueContract | None:
                 if m.completed_on:
                     actuals.append(Actual(ob.id, ActualKind.MILESTONE,
                                           date.fromisoformat(m.completed_on), ref=m.milestone_id))
-        if ob.method.kind is MethodKind.HOURS:
+        if ob.method.kind in (MethodKind.HOURS, MethodKind.COST_TO_COST):
             line = next(x for x in lines if x.line_id == ob.id)
-            estimates.append(Estimate(ob.id, start, line.estimated_hours))
-            project = conn.execute(select(projects.c.code).where(
-                projects.c.contract_id == head.id)).scalar()
-            for t in conn.execute(select(time_entries.c.work_date, time_entries.c.hours,
-                                         inbox.c.received_at)
-                                  .join(inbox, inbox.c.id == time_entries.c.inbox_id)
-                                  .where((time_entries.c.project_code == project)
-                                         & (time_entries.c.status == "approved"))):
-                actuals.append(Actual(ob.id, ActualKind.HOURS, date.fromisoformat(t.work_date),
-                                      t.hours, recorded_at=_instant(t.received_at)))
+            by_cost = ob.method.kind is MethodKind.COST_TO_COST
+            estimates.append(Estimate(ob.id, start, line.estimated_cost if by_cost
+                                      else line.estimated_hours))
+            actuals.extend(_progress(conn, head, ob.id, by_cost))
     invs = [Invoice(r.number, date.fromisoformat(r.invoice_date), r.subtotal,
                     due=date.fromisoformat(r.due_date))
             for r in conn.execute(select(invoices).where(invoices.c.contract_number == number)
@@ -163,6 +162,42 @@ def build_contract(conn: Connection, number: str) -> RevenueContract | None:
         id=number, currency=head.currency, start=start, obligations=tuple(obligations),
         customer=head.customer_name, actuals=tuple(actuals), estimates=tuple(estimates),
         invoices=tuple(invs), modifications=tuple(mods))
+
+
+def _progress(conn: Connection, head: Any, obligation_id: str, by_cost: bool) -> list[Actual]:
+    """Approved hours on the contract's project, or their cost at the HR cost rate effective
+    on each work date (cost-to-cost). A cost in another currency is refused, not mixed."""
+    project = conn.execute(select(projects.c.code).where(
+        projects.c.contract_id == head.id)).scalar()
+    versions: dict[str, list[Any]] = {}
+    if by_cost:
+        for v in conn.execute(select(worker_versions).order_by(
+                worker_versions.c.effective_date, worker_versions.c.sequence)):
+            versions.setdefault(v.worker_id, []).append(v)
+    out = []
+    for t in conn.execute(select(time_entries.c.worker_id, time_entries.c.work_date,
+                                 time_entries.c.hours, inbox.c.received_at)
+                          .join(inbox, inbox.c.id == time_entries.c.inbox_id)
+                          .where((time_entries.c.project_code == project)
+                                 & (time_entries.c.status == "approved"))
+                          .order_by(time_entries.c.work_date, time_entries.c.time_entry_id)):
+        day, recorded = date.fromisoformat(t.work_date), _instant(t.received_at)
+        if not by_cost:
+            out.append(Actual(obligation_id, ActualKind.HOURS, day, t.hours,
+                              recorded_at=recorded))
+            continue
+        effective = [v for v in versions.get(t.worker_id, ()) if v.effective_date <= t.work_date]
+        if not effective:
+            raise RevenueError(f"actuals.cost[{t.worker_id}]",
+                               f"no HR cost rate for worker {t.worker_id} on {t.work_date}")
+        rate = effective[-1]
+        if rate.cost_currency != head.currency:
+            raise RevenueError(f"actuals.cost[{t.worker_id}]",
+                               f"cost in {rate.cost_currency} on a {head.currency} contract "
+                               "needs an FX rate: cost-to-cost does not mix currencies")
+        out.append(Actual(obligation_id, ActualKind.COST, day, t.hours * rate.cost_rate,
+                          recorded_at=recorded))
+    return out
 
 
 def _modification(row: Any, start: date, end: date, lines: list[Any],

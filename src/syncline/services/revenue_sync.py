@@ -74,10 +74,12 @@ def recognize(engine: Engine, period: str, chart: ChartOfAccounts, now: datetime
         numbers = [only] if only else contract_numbers(conn, until=end)
         for number in numbers:
             head = conn.execute(select(contracts).where(contracts.c.number == number)).first()
-            rc = build_contract(conn, number)
-            if head is None or rc is None or (entity and head.entity_code != entity):
+            if head is None or (entity and head.entity_code != entity):
                 continue
             try:
+                rc = build_contract(conn, number)
+                if rc is None:
+                    continue
                 schedule = compute_schedule(rc, policy, as_of=end)
             except RevenueError as err:
                 result.refused.append(number)

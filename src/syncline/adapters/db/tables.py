@@ -199,6 +199,7 @@ contract_lines = Table(
     Column("description", Text, nullable=False),
     Column("amount", Dec),
     Column("estimated_hours", Dec),
+    Column("estimated_cost", Dec),  # fixed fee: progress by cost-to-cost (migration 0004)
 )
 
 contract_rates = Table(

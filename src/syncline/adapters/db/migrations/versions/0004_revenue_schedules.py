@@ -16,6 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("contract_lines") as batch:
+        batch.add_column(sa.Column("estimated_cost", sa.String(40), nullable=True))
     op.create_table(
         "contract_amendments",
         sa.Column("amendment_id", sa.String(200), nullable=False),
@@ -51,3 +53,5 @@ def downgrade() -> None:
     op.drop_table("revenue_schedules")
     op.drop_index("ix_contract_amendments_contract_number", table_name="contract_amendments")
     op.drop_table("contract_amendments")
+    with op.batch_alter_table("contract_lines") as batch:
+        batch.drop_column("estimated_cost")
