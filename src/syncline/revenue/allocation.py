@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, Inexact, Rounded, getcontext
 
 from syncline.ledger.money import largest_remainder
 from syncline.revenue.model import (
@@ -103,6 +103,45 @@ class Allocation:
         return {ln.obligation_id: ln.total for ln in self.lines}
 
 
+def split_units(total: int, weights: Sequence[int]) -> tuple[int, ...]:
+    """``ledger.money.largest_remainder(total, weights)`` for integer weights, the same parts.
+
+    The ledger divides in ``Decimal`` (the context's precision). When every share is exact
+    to well within that precision (``total * sum(weights) * 100 < 10 ** prec``: products and
+    sum exact, each rounding error under a tenth of ``1 / sum(weights)``) and no two
+    non-zero remainders are equal, its floors and its order of remainders are those of
+    integer division, so the parts are computed with ``divmod``. Anything else (equal
+    remainders, whose order the ledger's rounding may decide; huge amounts; a context that
+    traps inexact results; invalid weights) goes to the ledger itself.
+    """
+    if total < 0:
+        return tuple(-p for p in split_units(-total, weights))
+    if not weights or min(weights) < 0:
+        return largest_remainder(total, weights)
+    wsum = sum(weights)
+    if wsum == 0:
+        return largest_remainder(total, weights)
+    ctx = getcontext()
+    if (total * wsum * 100 >= 10 ** ctx.prec or ctx.traps[Inexact] or ctx.traps[Rounded]
+            or total.__class__ is not int or any(w.__class__ is not int for w in weights)):
+        return largest_remainder(total, weights)
+    floors = []
+    rems = []
+    for w in weights:
+        q, r = divmod(total * w, wsum)
+        floors.append(q)
+        rems.append(r)
+    leftover = total - sum(floors)
+    if not leftover:
+        return tuple(floors)
+    nonzero = [r for r in rems if r]
+    if len(set(nonzero)) != len(nonzero):
+        return largest_remainder(total, weights)
+    for i in sorted(range(len(rems)), key=lambda i: (-rems[i], i))[:leftover]:
+        floors[i] += 1
+    return tuple(floors)
+
+
 def _split(total: int, ids: Sequence[str], weights: Mapping[str, int], loc: str) -> dict[str, int]:
     ws = [weights[i] for i in ids]
     if not ids:
@@ -113,7 +152,7 @@ def _split(total: int, ids: Sequence[str], weights: Mapping[str, int], loc: str)
         if total == 0:
             return dict.fromkeys(ids, 0)
         ws = [1] * len(ids)
-    return dict(zip(ids, largest_remainder(total, ws), strict=True))
+    return dict(zip(ids, split_units(total, ws), strict=True))
 
 
 def allocate(
@@ -154,11 +193,9 @@ def allocate(
     lines = []
     for i in pool:
         s = ssp_lines.get(i) if ssp_lines else None
-        lines.append(AllocationLine(
-            obligation_id=i, ssp=weights[i], ssp_method=s.method if s else None,
-            ssp_formula=s.formula if s else "remaining SSP", fixed=fixed_by[i],
-            variable=var_by[i], total=fixed_by[i] + var_by[i], basis=basis[i],
-        ))
+        f, v = fixed_by[i], var_by[i]
+        lines.append(AllocationLine(i, weights[i], s.method if s else None,
+                                    s.formula if s else "remaining SSP", f, v, f + v, basis[i]))
     for i, units in tm.items():
         lines.append(AllocationLine(i, 0, None, "right to invoice", 0, units, units,
                                     "variable consideration allocated entirely (32-40)"))

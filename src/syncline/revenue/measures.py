@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 from syncline.revenue.calendar import month_index, month_start, months_ceil
 from syncline.revenue.model import (
@@ -50,10 +50,25 @@ class ObligationFacts:
     estimates: tuple[Estimate, ...]  # sorted by effective date
     as_of: int  # ordinal: facts after it are unknown; later cut-offs are forecasts
     currency_scale: int  # 10 ** minor unit
-    # running totals already converted to integers, per (kind, scale, rounding): a schedule
-    # measures the same facts several times (its periods, the as-of date, modifications)
+    # the actuals by kind, and their running totals already converted to integers per
+    # (kind, scale, rounding): a schedule measures the same facts several times (its
+    # periods, the as-of date, modifications), each conversion is done once
+    by_kind: dict[ActualKind, list[Actual]] = field(
+        default_factory=dict, compare=False, repr=False, hash=False)
     memo: dict[tuple[ActualKind, int, bool], tuple[list[int], list[int]]] = field(
         default_factory=dict, compare=False, repr=False, hash=False)
+
+
+def _of_kind(f: ObligationFacts, kind: ActualKind) -> list[Actual]:
+    """The actuals of ``kind``, in date order."""
+    groups = f.by_kind
+    if not groups and f.actuals:
+        for a in f.actuals:
+            if a.kind.__class__ is ActualKind:  # a kind is matched by identity, as `is`
+                groups.setdefault(a.kind, []).append(a)
+        if not groups:
+            groups[kind] = []
+    return groups.get(kind, [])
 
 
 def _running(f: ObligationFacts, kind: ActualKind, scale: int, exact: bool
@@ -66,16 +81,13 @@ def _running(f: ObligationFacts, kind: ActualKind, scale: int, exact: bool
     key = (kind, scale, exact)
     hit = f.memo.get(key)
     if hit is None:
-        days: list[int] = []
-        acc = [0]
-        run = 0
-        for a in f.actuals:
-            if a.kind is kind:
-                days.append(a.date.toordinal())
-                run += (int((a.quantity * scale).to_integral_value()) if exact
-                        else int(a.quantity * scale))
-                acc.append(run)
-        hit = f.memo[key] = (days, acc)
+        acts = _of_kind(f, kind)
+        days = [a.date.toordinal() for a in acts]
+        if exact:
+            vals = [int((a.quantity * scale).to_integral_value()) for a in acts]
+        else:
+            vals = [int(a.quantity * scale) for a in acts]
+        hit = f.memo[key] = (days, list(accumulate(vals, initial=0)))
     return hit
 
 
@@ -214,35 +226,29 @@ def _measure_input(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts,
     n = len(cutoffs)
     if not ests:
         return Measure(_zeros(n), _ones(n), _zeros(n), _zeros(n), basis)
-    # the estimate in force at each cut-off (the last effective by it, never after as_of);
-    # each estimate is converted once, when first used
+    # the estimate in force at each cut-off: the last effective by it, never after as_of
     effective = [e.effective.toordinal() for e in ests]
     as_of = f.as_of
-    nums, dens, extra, xt = [], [], [], []
-    last = -1
-    den = m_total = 0
-    for k, c in enumerate(cutoffs):
-        i = bisect_right(effective, c if c < as_of else as_of)
-        if i == 0:
-            nums.append(0)
-            dens.append(1)
-            extra.append(0)
-            xt.append(0)
-            continue
-        if i != last:
+    idx = [bisect_right(effective, c if c < as_of else as_of) for c in cutoffs]
+    den_of: dict[int, tuple[int, int]] = {0: (1, 0)}  # estimate -> (den, uninstalled)
+    for i in idx:
+        if i not in den_of:
             est = ests[i - 1]
             m_total = 0 if hours else int(est.uninstalled_materials * scale)
             den = int(est.total * scale) - m_total
             if den <= 0:
                 raise RevenueError(f"estimates[{ob.id}].total",
                                    "estimate at completion must exceed uninstalled materials")
-            last = i
-        d = done[k]
-        nums.append(d if d < den else den)
-        dens.append(den)
-        mk = mats[k]
-        extra.append(mk if mk < m_total else m_total)
-        xt.append(m_total)
+            den_of[i] = (den, m_total)
+    dens = [den_of[i][0] for i in idx]
+    if 0 in idx:  # before the first estimate: no progress, nothing outside it
+        done = [0 if i == 0 else d for i, d in zip(idx, done, strict=True)]
+        mats = [0 if i == 0 else m for i, m in zip(idx, mats, strict=True)]
+    nums = [d if d < dn else dn for d, dn in zip(done, dens, strict=True)]
+    if hours:
+        return Measure(tuple(nums), tuple(dens), _zeros(n), _zeros(n), basis)
+    xt = [den_of[i][1] for i in idx]
+    extra = [m if m < t else t for m, t in zip(mats, xt, strict=True)]
     return Measure(tuple(nums), tuple(dens), tuple(extra), tuple(xt), basis)
 
 
@@ -265,8 +271,8 @@ def _measure_milestones(ob: Obligation, cutoffs: Sequence[int], f: ObligationFac
                            "milestones with positive weights are required")
     # a milestone counts from its first acceptance, once
     first: dict[str, int] = {}
-    for a in f.actuals:  # sorted by date
-        if a.kind is ActualKind.MILESTONE and a.ref in weights:
+    for a in _of_kind(f, ActualKind.MILESTONE):  # sorted by date
+        if a.ref in weights:
             d = a.date.toordinal()
             if d < first.get(a.ref, d + 1):
                 first[a.ref] = d
@@ -283,10 +289,9 @@ def _measure_milestones(ob: Obligation, cutoffs: Sequence[int], f: ObligationFac
 def _measure_percent(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts) -> Measure:
     days: list[int] = []
     vals = [0]  # the last observation by each cut-off (0 before the first)
-    for a in f.actuals:  # sorted by date
-        if a.kind is ActualKind.PERCENT:
-            days.append(a.date.toordinal())
-            vals.append(qty(a.quantity))
+    for a in _of_kind(f, ActualKind.PERCENT):  # sorted by date
+        days.append(a.date.toordinal())
+        vals.append(qty(a.quantity))
     top = 100 * SCALE
     n = len(cutoffs)
     return Measure(tuple(min(vals[bisect_right(days, c)], top) for c in cutoffs), (top,) * n,

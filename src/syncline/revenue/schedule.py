@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 
 from syncline.ledger.money import minor_unit
 from syncline.revenue.allocation import (
@@ -291,30 +292,40 @@ def _allocation_runs(ctx: _Ctx, seg: _Segment, cutoffs: Sequence[int],
 
 def _cumulate(alloc: int | Sequence[int], nums: Sequence[int], dens: Sequence[int],
               xs: Sequence[int], xts: Sequence[int], base: int, rounding: str) -> list[int]:
-    """``base + round((alloc - xt) * num / den) + x`` at each cut-off, in integers."""
+    """``base + round((alloc - xt) * num / den) + x`` at each cut-off, in integers.
+
+    Half-up rounding of a non-negative ``p / d`` is ``(2p + d) // 2d``; the usual lines (no
+    amount outside progress, nothing negative) take it in one comprehension.
+    """
     if not nums:
         return []
+    if not any(nums) and 0 not in dens:  # no progress (right to invoice): what is outside it
+        return [base + x for x in xs]
     if rounding == "ROUND_HALF_UP":
+        plain = not any(xs) and not any(xts) and min(nums) >= 0
+        d = dens[0]
         if isinstance(alloc, int):
             a = alloc
-            d = dens[0]
-            if (not any(xs) and not any(xts) and dens.count(d) == len(dens) and a >= 0
-                    and min(nums, default=0) >= 0):
-                # the usual case: one allocation, one denominator, nothing outside progress
-                a2, d2 = 2 * a, 2 * d
-                if base:
+            if plain and a >= 0:
+                a2 = 2 * a
+                if dens.count(d) == len(dens):
+                    d2 = 2 * d
                     return [base + (a2 * nn + d) // d2 for nn in nums]
-                return [(a2 * nn + d) // d2 for nn in nums]
-            return [base + (2 * p + d) // (2 * d) + x if (p := (a - xt) * nn) >= 0
-                    else base + rdiv(p, d, rounding) + x
-                    for nn, d, x, xt in zip(nums, dens, xs, xts, strict=True)]
-        return [base + (2 * p + d) // (2 * d) + x if (p := (a - xt) * nn) >= 0
-                else base + rdiv(p, d, rounding) + x
-                for a, nn, d, x, xt in zip(alloc, nums, dens, xs, xts, strict=True)]
+                return [base + (a2 * nn + dd) // (2 * dd)
+                        for nn, dd in zip(nums, dens, strict=True)]
+            return [base + (2 * p + dd) // (2 * dd) + x if (p := (a - xt) * nn) >= 0
+                    else base + rdiv(p, dd, rounding) + x
+                    for nn, dd, x, xt in zip(nums, dens, xs, xts, strict=True)]
+        if plain and min(alloc) >= 0 and dens.count(d) == len(dens):
+            d2 = 2 * d
+            return [base + (2 * a * nn + d) // d2 for a, nn in zip(alloc, nums, strict=True)]
+        return [base + (2 * p + dd) // (2 * dd) + x if (p := (a - xt) * nn) >= 0
+                else base + rdiv(p, dd, rounding) + x
+                for a, nn, dd, x, xt in zip(alloc, nums, dens, xs, xts, strict=True)]
     if isinstance(alloc, int):
         alloc = [alloc] * len(nums)
-    return [base + rdiv((a - xt) * nn, d, rounding) + x
-            for a, nn, d, x, xt in zip(alloc, nums, dens, xs, xts, strict=True)]
+    return [base + rdiv((a - xt) * nn, dd, rounding) + x
+            for a, nn, dd, x, xt in zip(alloc, nums, dens, xs, xts, strict=True)]
 
 
 def _evaluate(ctx: _Ctx, seg: _Segment, cutoffs: Sequence[int]) -> dict[str, _Eval]:
@@ -496,6 +507,10 @@ def _modify(ctx: _Ctx, seg: _Segment, mod: Modification, treatment: Treatment,
                     vc_now, mod.id)
 
 
+_BY_DATE = attrgetter("date")
+_BY_EFFECTIVE = attrgetter("effective")
+
+
 def _build_facts(contract: RevenueContract, as_of: int, scale: int) -> dict[str, ObligationFacts]:
     acts: dict[str, list[Actual]] = {}
     for a in contract.actuals:
@@ -505,9 +520,8 @@ def _build_facts(contract: RevenueContract, as_of: int, scale: int) -> dict[str,
         ests.setdefault(est.obligation_id, []).append(est)
     ids = set(acts) | set(ests)
     return {
-        i: ObligationFacts(tuple(sorted(acts.get(i, []), key=lambda a: a.date)),
-                           tuple(sorted(ests.get(i, []), key=lambda x: x.effective)), as_of,
-                           scale)
+        i: ObligationFacts(tuple(sorted(acts.get(i, ()), key=_BY_DATE)),
+                           tuple(sorted(ests.get(i, ()), key=_BY_EFFECTIVE)), as_of, scale)
         for i in ids
     }
 
@@ -678,7 +692,7 @@ def _estimate_catch_ups(schedules: Sequence[ObligationSchedule], periods: Sequen
                         rounding: str) -> list[CatchUp]:
     out = []
     for ln in schedules:
-        if ln.allocated[0] == ln.allocated[-1] and len(set(ln.allocated)) == 1:
+        if ln.allocated.count(ln.allocated[0]) == len(ln.allocated):
             continue
         for k in range(1, len(periods)):
             if ln.segment[k] != ln.segment[k - 1] or ln.allocated[k] == ln.allocated[k - 1]:
