@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, Inexact, Rounded, getcontext
+from functools import lru_cache
 
 from syncline.ledger.money import largest_remainder
 from syncline.revenue.model import (
@@ -103,6 +104,11 @@ class Allocation:
         return {ln.obligation_id: ln.total for ln in self.lines}
 
 
+@lru_cache(maxsize=16)
+def _power(digits: int) -> int:
+    return int(10**digits)
+
+
 def split_units(total: int, weights: Sequence[int]) -> tuple[int, ...]:
     """``ledger.money.largest_remainder(total, weights)`` for integer weights, the same parts.
 
@@ -119,11 +125,11 @@ def split_units(total: int, weights: Sequence[int]) -> tuple[int, ...]:
     if not weights or min(weights) < 0:
         return largest_remainder(total, weights)
     wsum = sum(weights)
-    if wsum == 0:
-        return largest_remainder(total, weights)
     ctx = getcontext()
-    if (total * wsum * 100 >= 10 ** ctx.prec or ctx.traps[Inexact] or ctx.traps[Rounded]
-            or total.__class__ is not int or any(w.__class__ is not int for w in weights)):
+    # integers only (a sum of ints is an int; a Decimal or float weight makes it neither)
+    if (wsum == 0 or wsum.__class__ is not int or total.__class__ is not int
+            or total * wsum * 100 >= _power(ctx.prec) or ctx.traps[Inexact]
+            or ctx.traps[Rounded]):
         return largest_remainder(total, weights)
     floors = []
     rems = []
