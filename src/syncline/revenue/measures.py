@@ -100,25 +100,25 @@ def _cumulative(f: ObligationFacts, kind: ActualKind, cutoffs: Sequence[int], sc
     return [acc[bisect_right(days, c)] for c in cutoffs]
 
 
-_CONST: dict[tuple[int, int], tuple[int, ...]] = {}
+_CONST_COLUMNS: dict[tuple[int, int], tuple[int, ...]] = {}
 
 
-def _const(value: int, n: int) -> tuple[int, ...]:
+def const_column(value: int, n: int) -> tuple[int, ...]:
     """``(value,) * n``, one shared tuple per length (tuples are immutable)."""
-    t = _CONST.get((value, n))
+    t = _CONST_COLUMNS.get((value, n))
     if t is None:
         t = (value,) * n
-        if len(_CONST) < 1024:
-            _CONST[value, n] = t
+        if len(_CONST_COLUMNS) < 1024:
+            _CONST_COLUMNS[value, n] = t
     return t
 
 
 def _zeros(n: int) -> tuple[int, ...]:
-    return _const(0, n)
+    return const_column(0, n)
 
 
 def _ones(n: int) -> tuple[int, ...]:
-    return _const(1, n)
+    return const_column(1, n)
 
 
 def _measure_ratable(ob: Obligation, cutoffs: Sequence[int], f: ObligationFacts,

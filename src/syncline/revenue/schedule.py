@@ -36,7 +36,7 @@ from syncline.revenue.allocation import (
 )
 from syncline.revenue.calendar import Period, calendar_between
 from syncline.revenue.facts import known_view
-from syncline.revenue.measures import Measure, ObligationFacts, _const, measure
+from syncline.revenue.measures import Measure, ObligationFacts, const_column, measure
 from syncline.revenue.model import (
     Actual,
     DiscountAllocation,
@@ -622,8 +622,8 @@ def _schedule(ob: Obligation, contract_id: str, e: _Eval, base: int, n: int
         obligation_id=ob.id, contract_id=contract_id, description=ob.description,
         method=ob.method.kind, start=ob.start, end=ob.end, cumulative=tuple(e.cum),
         allocated=tuple(e.alloc), num=tuple(e.num), den=tuple(e.den), extra=tuple(e.extra),
-        extra_total=tuple(e.xt), base=_const(base, n) if not base else (base,) * n,
-        segment=_const(0, n), basis=e.basis,
+        extra_total=tuple(e.xt), base=(base,) * n if base else const_column(0, n),
+        segment=const_column(0, n), basis=e.basis,
     )
 
 
