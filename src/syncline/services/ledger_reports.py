@@ -419,6 +419,68 @@ def _gl_balance(entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAcc
     return out
 
 
+def _psa_hours_vs_recorded(conn: Connection, rec: _Recon, period: str,
+                          entity: str | None) -> None:
+    """What the PSA approved (every `time.approved` message received for the period, also
+    those refused or parked) against the time Syncline recorded; each entry not recorded is
+    listed with its cause: the exception's code, or the reason it is parked."""
+    import json as _json
+
+    from syncline.adapters.db.tables import inbox, parked, time_entries
+
+    check = "PSA approved = recorded hours"
+    start, end = period_start(period).isoformat(), period_end(period).isoformat()
+    info = project_info(conn)
+    rejected_by_psa = set()
+    for r in conn.execute(select(inbox.c.raw).where((inbox.c.type == "time.rejected")
+                                                    & (inbox.c.status == "applied"))):
+        rejected_by_psa.add(_json.loads(r.raw)["data"]["time_entry_id"])
+    recorded = {r.time_entry_id: r.hours for r in conn.execute(
+        select(time_entries.c.time_entry_id, time_entries.c.hours).where(
+            (time_entries.c.work_date >= start) & (time_entries.c.work_date <= end)))}
+    open_exc = {r.inbox_id: r for r in conn.execute(
+        select(exceptions.c.inbox_id, exceptions.c.id, exceptions.c.code).where(
+            exceptions.c.status == "open"))}
+    waiting = {r.inbox_id: r.reason for r in conn.execute(
+        select(parked.c.inbox_id, parked.c.reason).where(parked.c.released_at.is_(None)))}
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    seen: set[str] = set()
+    for r in conn.execute(select(inbox.c.id, inbox.c.raw, inbox.c.status).where(
+            inbox.c.type == "time.approved").order_by(inbox.c.seq)):
+        try:
+            data = _json.loads(r.raw)["data"]
+            entry_id, day = str(data["time_entry_id"]), str(data["work_date"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if not (start <= day <= end) or entry_id in seen or entry_id in rejected_by_psa:
+            continue
+        seen.add(entry_id)
+        project = info.get(str(data.get("project_code")))
+        ent = project.entity if project else ""
+        if entity and ent != entity:
+            continue
+        try:
+            hours = Decimal(str(data.get("hours")))
+        except ArithmeticError:
+            hours = ZERO
+        got = recorded.get(entry_id, ZERO)
+        totals[(ent, "hours")][0] += hours
+        totals[(ent, "hours")][1] += got
+        if got == hours:
+            continue
+        exc = open_exc.get(r.id)
+        if exc is not None:
+            cause, detail = exc.code, f"exception {exc.id}"
+        elif r.id in waiting:
+            cause, detail = "parked", waiting[r.id]
+        else:
+            cause, detail = f"message_{r.status}", f"inbox {r.id}"
+        rec.diff(check, cause, "time_entry", entry_id, ent, "hours", hours, got, detail)
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "every time.approved the PSA sent for the period vs time recorded; entity '' = "
+              "project unknown", entity=entity)
+
+
 def _hours_checks(conn: Connection, rec: _Recon, period: str, entity: str | None) -> None:
     start, end = period_start(period), period_end(period)
     info = project_info(conn)
@@ -732,6 +794,7 @@ def close_reconciliation(conn: Connection, period: str, *, entity: str | None = 
     charts = charts_for(conn, ref, chart)
     entries = load_entries(conn, through=period, entity=entity)
     rec = _Recon()
+    _psa_hours_vs_recorded(conn, rec, period, entity)
     _hours_checks(conn, rec, period, entity)
     _labor_cost_vs_gl(conn, rec, period, entries, charts, entity)
     _items_vs_lines(conn, rec, period, entity)
