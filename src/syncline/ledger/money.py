@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 
 # Minor units per ISO 4217 for the currencies a firm is likely to meet. Unknown codes are
 # refused: a currency we cannot round is a data error, not a guess.
@@ -164,18 +165,18 @@ def largest_remainder(total: int, weights: Sequence[Decimal | int]) -> tuple[int
     a time to the largest fractional remainders, ties to the earlier weight. Negative totals
     are split as the negation of the positive split, so signs never flip a rounding.
     """
-    ws = [Decimal(w) for w in weights]
+    ws = [Fraction(Decimal(w)) for w in weights]  # exact: Decimal division would round
     if not ws:
         raise ValueError("at least one weight is needed")
     if any(w < 0 for w in ws):
         raise ValueError("weights must not be negative")
-    wsum = sum(ws, Decimal(0))
+    wsum = sum(ws, Fraction(0))
     if wsum == 0:
         raise ValueError("weights must not all be zero")
     if total < 0:
-        return tuple(-p for p in largest_remainder(-total, ws))
-    exact = [Decimal(total) * w / wsum for w in ws]
-    floors = [int(e.to_integral_value(rounding=ROUND_DOWN)) for e in exact]
+        return tuple(-p for p in largest_remainder(-total, weights))
+    exact = [total * w / wsum for w in ws]
+    floors = [e.numerator // e.denominator for e in exact]
     leftover = total - sum(floors)
     order = sorted(range(len(ws)), key=lambda i: (-(exact[i] - floors[i]), i))
     for i in order[:leftover]:

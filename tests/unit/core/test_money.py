@@ -74,3 +74,13 @@ def test_split_even_sums_to_rounded_whole(amount: Decimal, currency: str, parts:
     assert sum((p.amount for p in pieces), Decimal(0)) == money.rounded().amount
     assert max(p.amount for p in pieces) - min(p.amount for p in pieces) <= \
         Money.of(1, currency).amount.scaleb(-MINOR_UNITS[currency])
+
+
+def test_exact_ties_go_to_the_earlier_part_whatever_the_decimal_precision() -> None:
+    """2 over 1:3:10 has shares 1/7, 3/7, 10/7: remainders 3/7 and 3/7 tie → the earlier."""
+    import decimal
+
+    assert largest_remainder(2, [1, 3, 10]) == (0, 1, 1)
+    with decimal.localcontext(decimal.Context(prec=6)):
+        assert largest_remainder(2, [1, 3, 10]) == (0, 1, 1)
+        assert largest_remainder(100, [Decimal("0.1")] * 3) == (34, 33, 33)
