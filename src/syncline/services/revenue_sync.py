@@ -160,9 +160,10 @@ def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, st
     out = []
     for c in conn.execute(select(contracts.c.number, contracts.c.entity_code,
                                  contracts.c.currency).order_by(contracts.c.number)):
-        if c.number in cumulative:
-            out.append((c.number, c.entity_code, c.currency, cumulative[c.number],
-                        billed_net(conn, c.number, end)))
+        billed = billed_net(conn, c.number, end)  # billed before it starts: all deferred
+        if c.number in cumulative or billed:
+            out.append((c.number, c.entity_code, c.currency,
+                        cumulative.get(c.number, Decimal(0)), billed))
     return out
 
 
