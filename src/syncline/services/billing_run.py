@@ -43,12 +43,13 @@ from sqlalchemy import (
     Numeric,
     and_,
     bindparam,
-    case,
     cast,
     delete,
     func,
     or_,
     select,
+    text,
+    type_coerce,
     update,
 )
 
@@ -190,6 +191,10 @@ class _Run:
     tax_codes: tuple[TaxCode, ...]
     fx: tuple[FxSnapshot, ...]
     result: RunResult
+    bulk: list[tuple[str, str, str]] = field(default_factory=list)  # contract, invoice, cur
+    pending_invoices: list[dict[str, Any]] = field(default_factory=list)
+    pending_lines: list[dict[str, Any]] = field(default_factory=list)
+    pending_outbox: list[dict[str, Any]] = field(default_factory=list)
     _outbox_seq: int | None = None
 
     def problem(self, problem: Problem, correlation_id: str | None = None) -> None:
@@ -208,11 +213,20 @@ class _Run:
         if self._outbox_seq is None:
             self._outbox_seq = self.conn.execute(select(func.max(outbox.c.seq))).scalar() or 0
         self._outbox_seq += 1
-        self.conn.execute(outbox.insert().values(
-            id=new_id("out"), seq=self._outbox_seq, kind=kind, target="erp", group_key=None,
-            payload=json.dumps(payload, sort_keys=True, default=str),
-            correlation_id=correlation_id, status="pending", attempts=0,
-            created_at=iso(self.now)))
+        self.pending_outbox.append({
+            "id": new_id("out"), "seq": self._outbox_seq, "kind": kind, "target": "erp",
+            "group_key": None, "payload": json.dumps(payload, sort_keys=True, default=str),
+            "correlation_id": correlation_id, "status": "pending", "attempts": 0,
+            "created_at": iso(self.now)})
+
+    def flush(self) -> None:
+        """Write what the run batched: invoices, then their lines, then outbox rows."""
+        for table, rows in ((invoices, self.pending_invoices),
+                            (invoice_lines, self.pending_lines),
+                            (outbox, self.pending_outbox)):
+            if rows:
+                self.conn.execute(table.insert(), rows)
+                rows.clear()
 
 
 def _billing_problem(code: str, message: str, remediation: str, *objects: tuple[str, str],
@@ -513,7 +527,11 @@ def _open_items(entity: str, end: date) -> Any:
                 contracts.c.entity_code == entity)
 
 
-def _scaled(col: Any) -> Any:
+def _scaled(col: Any, sqlite: bool) -> Any:
+    """An exact decimal text column as an integer of 1/10 000 (SQLite converts the text
+    itself; elsewhere through NUMERIC)."""
+    if sqlite:
+        return cast(func.round(type_coerce(col, Numeric(38, 10)) * SCALE), BigInteger)
     return cast(func.round(cast(col, Numeric(38, 10)) * SCALE), BigInteger)
 
 
@@ -522,73 +540,75 @@ def _plain(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
 
 
-def _aggregate_lines(conn: Connection, entity: str, end: date
-                     ) -> dict[str, list[tuple[tuple[str, str, bool, Decimal], InvoiceLine]]]:
-    """Open items of the entity's contracts grouped into invoice lines, in one SQL pass."""
+_LINES_SQL = """
+SELECT c, s, l, p, d, cur, SUM(q) AS q, SUM(a) AS a, {keys} AS keys FROM (
+  SELECT b.contract_number AS c, b.source AS s,
+         CASE WHEN b.source = 'time'
+              THEN substr(b.description, 1, {find}(b.description, ' time ') - 1)
+              ELSE b.description END AS l,
+         b.unit_price AS p,
+         b.deferred AS d, b.currency AS cur,
+         {scaled_quantity} AS q, {scaled_amount} AS a, b.key AS k
+  FROM billable_items AS b {not_indexed}
+  WHERE b.status IN ('generated', 'released') AND (b.service_date <= :end OR b.deferred)
+  {entity}) AS items
+GROUP BY c, s, l, p, d, cur
+"""
+
+Lines = dict[str, list[tuple[tuple[str, str, bool, Decimal], InvoiceLine]]]
+
+
+def _aggregate_lines(run: _Run, entity: str | None, currency_of: dict[str, str]) -> Lines:
+    """Open items grouped into invoice lines (``group_lines``'s rule) in one SQL pass over
+    the item table: one scan for the whole run, not one per contract or entity. Items in
+    another currency than their contract's are problems, left out."""
+    conn = run.conn
     sqlite = conn.dialect.name == "sqlite"
-    find = func.instr if sqlite else func.strpos
-    label = case((billable_items.c.source == ItemSource.TIME.value,
-                  func.substr(billable_items.c.description, 1,
-                              find(billable_items.c.description, " time ") - 1)),
-                 else_=billable_items.c.description)
-    inner = (select(billable_items.c.contract_number.label("contract"),
-                    billable_items.c.source.label("source"), label.label("label"),
-                    _scaled(billable_items.c.unit_price).label("price_units"),
-                    billable_items.c.unit_price.label("unit_price"),
-                    billable_items.c.deferred.label("deferred"),
-                    _scaled(billable_items.c.quantity).label("q"),
-                    _scaled(billable_items.c.amount).label("a"),
-                    billable_items.c.key.label("key"), billable_items.c.currency.label("cur"))
-             .select_from(billable_items.join(
-                 contracts, contracts.c.number == billable_items.c.contract_number))
-             .where(_open_items(entity, end)).order_by(billable_items.c.key)).subquery()
-    keys = (func.json_group_array(inner.c.key) if sqlite
-            else func.array_agg(inner.c.key))
-    q = (select(inner.c.contract, inner.c.source, inner.c.label, inner.c.price_units,
-                func.min(inner.c.unit_price).label("unit_price"), inner.c.deferred,
-                func.min(inner.c.cur).label("cur"), func.sum(inner.c.q).label("q"),
-                func.sum(inner.c.a).label("a"), keys.label("keys"))
-         .group_by(inner.c.contract, inner.c.source, inner.c.label, inner.c.price_units,
-                   inner.c.deferred))
+    sql = _LINES_SQL.format(
+        keys="json_group_array(k)" if sqlite else "json_agg(k)::text",
+        find="instr" if sqlite else "strpos", not_indexed="NOT INDEXED" if sqlite else "",
+        **{f"scaled_{c}": (f"CAST(ROUND(b.{c} * 10000) AS INTEGER)" if sqlite else
+                           f"CAST(ROUND(CAST(b.{c} AS NUMERIC) * 10000) AS BIGINT)")
+           for c in ("quantity", "amount")},
+        entity="AND b.contract_number IN (SELECT number FROM contracts "
+               "WHERE entity_code = :entity)" if entity else "")
+    params: dict[str, Any] = {"end": run.end.isoformat()}
+    if entity:
+        params["entity"] = entity
     merged: dict[str, dict[tuple[str, str, bool, Decimal], list[Any]]] = defaultdict(dict)
-    for r in conn.execute(q):
-        lbl = line_label(r.source, r.label if r.source != ItemSource.TIME.value
-                         else f"{r.label} time ")
-        price = Decimal(r.unit_price)
-        k = (r.source, lbl, bool(r.deferred), Decimal(r.price_units))
-        item_keys = json.loads(r.keys) if sqlite else sorted(r.keys)
-        if k in merged[r.contract]:  # labels that differ only by case group together
-            prev = merged[r.contract][k]
+    wrong: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in conn.execute(text(sql), params):
+        if r.c not in currency_of:
+            continue  # a contract of no legal entity in this run
+        if r.cur != currency_of[r.c]:
+            wrong[(r.c, r.cur)].extend(json.loads(r.keys))
+            continue
+        lbl = line_label(r.s, r.l if r.s != ItemSource.TIME.value else f"{r.l} time ")
+        price = Decimal(str(r.p))
+        k = (r.s, lbl, bool(r.d), price.normalize())
+        item_keys = json.loads(r.keys)
+        if k in merged[r.c]:  # same line: labels differing by case, prices by zeros
+            prev = merged[r.c][k]
             prev[1] += int(r.q)
             prev[2] += int(r.a)
-            prev[3] = sorted(prev[3] + item_keys)
+            prev[3] += item_keys
         else:
-            merged[r.contract][k] = [price, int(r.q), int(r.a), item_keys, r.cur]
-    out: dict[str, list[tuple[tuple[str, str, bool, Decimal], InvoiceLine]]] = {}
+            merged[r.c][k] = [price, int(r.q), int(r.a), item_keys, r.cur]
+    for (contract, cur), keys in sorted(wrong.items()):
+        run.problem(_billing_problem(
+            "billing.item_currency", f"{len(keys)} item(s) of contract {contract} are in "
+            f"{cur}, the contract bills in {currency_of[contract]} (first: {min(keys)})",
+            "Correct the items' source records (rate card or expense), then re-run the cycle.",
+            ("contract", contract), ("item", min(keys))))
+    out: Lines = {}
     for contract, groups in merged.items():
         lines = []
         for k, (price, q, a, item_keys, cur) in sorted(groups.items()):
             amount = Money(Decimal(a) / SCALE, cur).rounded()
             lines.append((k, InvoiceLine(k[1], _plain(Decimal(q) / SCALE), Money(price, cur),
-                                         amount, tuple(item_keys), k[2])))
+                                         amount, tuple(sorted(item_keys)), k[2])))
         out[contract] = lines
     return out
-
-
-def _currency_problems(run: _Run, entity: str) -> None:
-    for r in run.conn.execute(
-            select(billable_items.c.key, billable_items.c.currency,
-                   contracts.c.number, contracts.c.currency.label("contract_currency"))
-            .join(contracts, contracts.c.number == billable_items.c.contract_number)
-            .where(billable_items.c.status.in_(OPEN)
-                   & (billable_items.c.service_date <= run.end.isoformat())
-                   & (billable_items.c.currency != contracts.c.currency)
-                   & (contracts.c.entity_code == entity))):
-        run.problem(_billing_problem(
-            "billing.item_currency", f"item {r.key} is in {r.currency}, contract {r.number} "
-            f"bills in {r.contract_currency}",
-            "Correct the item's source record (rate card or expense), then re-run the cycle.",
-            ("item", r.key), ("contract", r.number)))
 
 
 def _blocked(run: _Run, c: _Contract, entity: LegalEntity) -> Problem | tuple[TaxCode,
@@ -685,8 +705,8 @@ def _journal_payload(entry: Any) -> dict[str, Any]:
                       for ln in entry.lines]}
 
 
-def _store_invoice(conn: Connection, inv: Invoice, functional_currency: str) -> None:
-    conn.execute(invoices.insert().values(
+def _store_invoice(run: _Run, inv: Invoice, functional_currency: str) -> None:
+    run.pending_invoices.append(dict(
         number=inv.number, entity_code=inv.entity_code, contract_number=inv.contract_number,
         customer_name=inv.customer_name, currency=inv.currency,
         invoice_date=inv.invoice_date.isoformat(), period=inv.period,
@@ -697,23 +717,54 @@ def _store_invoice(conn: Connection, inv: Invoice, functional_currency: str) -> 
         fx_rate=inv.fx.rate if inv.fx else None, fx_source=inv.fx.source if inv.fx else None,
         fx_as_of=inv.fx.as_of.isoformat() if inv.fx else None,
         notes=json.dumps(list(inv.notes)) if inv.notes else None))
-    conn.execute(invoice_lines.insert(), [
+    run.pending_lines.extend([
         {"invoice_number": inv.number, "line_no": i, "description": ln.description,
          "quantity": ln.quantity, "unit_price": ln.unit_price.amount, "amount": ln.amount.amount,
          "item_keys": json.dumps(list(ln.item_keys)), "deferred": ln.deferred}
         for i, ln in enumerate(inv.lines, 1)])
 
 
-def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract]) -> None:
+def _mark_invoiced(run: _Run, done: Sequence[tuple[str, str, str]]) -> None:
+    """Items of the aggregated contracts move to invoiced in bulk, with the aggregation's
+    predicate. SQLite: one UPDATE scanning the item table once, the invoice number looked
+    up per row in a temporary map; elsewhere one UPDATE per contract, as a batch."""
+    if not done:
+        return
     conn = run.conn
-    _currency_problems(run, entity.code)
-    lines_of = _aggregate_lines(conn, entity.code, run.end)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS billing_run_map (contract TEXT, "
+                             "cur TEXT, inv TEXT, PRIMARY KEY (contract, cur))")
+        conn.exec_driver_sql("DELETE FROM billing_run_map")
+        conn.execute(text("INSERT INTO billing_run_map VALUES (:c, :cur, :inv)"),
+                     [{"c": c, "inv": inv, "cur": cur} for c, inv, cur in done])
+        conn.execute(text(
+            "UPDATE billable_items NOT INDEXED SET status = 'invoiced', invoice_number = m.inv"
+            " FROM billing_run_map AS m WHERE m.contract = billable_items.contract_number"
+            " AND m.cur = billable_items.currency AND billable_items.status IN"
+            " ('generated', 'released') AND (billable_items.service_date <= :end"
+            " OR billable_items.deferred)"), {"end": run.end.isoformat()})
+        conn.exec_driver_sql("DELETE FROM billing_run_map")
+        return
+    conn.execute(
+        update(billable_items)
+        .where((billable_items.c.contract_number == bindparam("c"))
+               & or_(*(billable_items.c.status == s for s in OPEN))
+               & or_(billable_items.c.service_date <= run.end.isoformat(),
+                     billable_items.c.deferred.is_(True))
+               & (billable_items.c.currency == bindparam("cur")))
+        .values(status=ItemStatus.INVOICED.value, invoice_number=bindparam("inv")),
+        [{"c": c, "inv": inv, "cur": cur} for c, inv, cur in done])
+
+
+def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract],
+                    lines_of: Lines) -> None:
+    conn = run.conn
     done = set(conn.execute(select(invoices.c.contract_number).where(
         (invoices.c.period == run.period) & (invoices.c.entity_code == entity.code))).scalars())
     ready: dict[str, tuple[list[InvoiceLine], TaxCode, FxSnapshot, tuple[str, ...]]] = {}
     bulk: list[str] = []  # contracts whose items move to invoiced set-based
     pure_items: dict[str, list[BillableItem]] = {}
-    for number in sorted(lines_of):
+    for number in sorted(n for n in lines_of if n in terms):
         c = terms[number]
         if number in done:
             continue  # already invoiced this period: late items wait for the next cycle
@@ -758,7 +809,7 @@ def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract])
             payment_terms_days=c.payment_terms_days, service_line=c.service_line,
             fx=None if fx.base == fx.quote else fx,
             notes=((taxed.note,) if taxed.note else ()) + held_notes)
-        _store_invoice(conn, inv, entity.functional_currency)
+        _store_invoice(run, inv, entity.functional_currency)
         issued[number] = invoice_number
         if posts_anything(inv):
             entry = release_entry(inv, run.chart, all_deferred=run.engine_mode)
@@ -776,17 +827,7 @@ def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract])
             inv.total.amount
         run.result.items_invoiced += sum(len(ln.item_keys) for ln in lines)
     # items move generated → released → invoiced: set-based for the aggregated contracts
-    rows = [{"c": n, "inv": issued[n]} for n in bulk if n in issued]
-    if rows:
-        conn.execute(
-            update(billable_items)
-            .where((billable_items.c.contract_number == bindparam("c"))
-                   & or_(*(billable_items.c.status == s for s in OPEN))
-                   & or_(billable_items.c.service_date <= run.end.isoformat(),
-                         billable_items.c.deferred.is_(True))
-                   & (billable_items.c.currency == select(contracts.c.currency).where(
-                       contracts.c.number == bindparam("c")).scalar_subquery()))
-            .values(status=ItemStatus.INVOICED.value, invoice_number=bindparam("inv")), rows)
+    run.bulk.extend((n, issued[n], terms[n].currency) for n in bulk if n in issued)
     for number, items in pure_items.items():
         if number in issued:
             keys = [i.key for i in items]
@@ -843,6 +884,9 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData, chart: ChartOfA
     start, end = month_bounds(period)
     result = RunResult(period=period, dry_run=dry_run)
     with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":  # a run rewrites many item pages: cache them
+            conn.exec_driver_sql("PRAGMA cache_size=-262144")
+            conn.commit()
         tx = conn.begin()
         run = _Run(conn, ref, chart, now, start, end, period,
                    engine_mode=revenue_recognition == "engine",
@@ -850,6 +894,7 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData, chart: ChartOfA
                    fx=load_fx_rates(conn), result=result)
         codes = [entity] if entity else sorted(set(conn.execute(
             select(contracts.c.entity_code).distinct()).scalars()))
+        entities: list[tuple[LegalEntity, dict[str, _Contract]]] = []
         for code in codes:
             legal = ref.entity(code)
             if legal is None:
@@ -862,7 +907,13 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData, chart: ChartOfA
             _credits(run, legal)
             _retainers(run, terms)
             _drawdown_time(run, terms)
-            _invoice_entity(run, legal, terms)
+            entities.append((legal, terms))
+        currency_of = {n: c.currency for _, terms in entities for n, c in terms.items()}
+        lines_of = _aggregate_lines(run, entity, currency_of)
+        for legal, terms in entities:
+            _invoice_entity(run, legal, terms, lines_of)
+        _mark_invoiced(run, run.bulk)
+        run.flush()
         if labor_cost:
             result.journal_entries += _labor_cost(conn, start, end, entity, chart, now)
         if dry_run:

@@ -308,7 +308,10 @@ billable_items = Table(
     Column("fx_as_of", String(10)),
     Column("credit_note_number", String(60)),
 )
-Index("ix_billable_items_status_date", billable_items.c.status, billable_items.c.service_date)
+# open items only (generated / released): what an invoice run reads; invoiced items leave it
+Index("ix_billable_items_open", billable_items.c.contract_number, billable_items.c.service_date,
+      sqlite_where=billable_items.c.status.in_(("generated", "released")),
+      postgresql_where=billable_items.c.status.in_(("generated", "released")))
 
 invoice_sequences = Table(
     "invoice_sequences", metadata,

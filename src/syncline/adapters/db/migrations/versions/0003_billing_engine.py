@@ -36,6 +36,11 @@ def upgrade() -> None:
             batch.add_column(sa.Column(name, type_, nullable=True))
         batch.add_column(sa.Column("deferred", sa.Boolean(), nullable=False,
                                    server_default="0"))
+    _OPEN = sa.text("status IN ('generated', 'released')")
+    op.drop_index("ix_billable_items_status_date", table_name="billable_items")
+    op.create_index("ix_billable_items_open", "billable_items",
+                    ["contract_number", "service_date"], sqlite_where=_OPEN,
+                    postgresql_where=_OPEN)
     with op.batch_alter_table("invoices", schema=None) as batch:
         for name, type_ in _INVOICE_COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
@@ -186,6 +191,9 @@ def downgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch:
         for name, _ in reversed(_INVOICE_COLUMNS):
             batch.drop_column(name)
+    op.drop_index("ix_billable_items_open", table_name="billable_items")
+    op.create_index("ix_billable_items_status_date", "billable_items",
+                    ["status", "service_date"])
     with op.batch_alter_table("billable_items", schema=None) as batch:
         batch.drop_column("deferred")
         for name, _ in reversed(_ITEM_COLUMNS):
