@@ -14,6 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from syncline.adapters.db.billing_tables import (
+    billing_holds,
+    credit_note_lines,
+    credit_notes,
+    expenses,
+)
 from syncline.adapters.db.revenue_tables import contract_amendments, revenue_schedules
 from syncline.adapters.db.tables import (
     billable_items,
@@ -83,6 +89,21 @@ def canonical_state(conn: Connection) -> dict[str, list[list[str]]]:
             revenue_schedules.c.period, revenue_schedules.c.revenue,
             revenue_schedules.c.cumulative, revenue_schedules.c.allocated,
             revenue_schedules.c.as_of)),
+        "credit_notes": _rows(conn, select(
+            credit_notes.c.number, credit_notes.c.invoice_number, credit_notes.c.contract_number,
+            credit_notes.c.credit_date, credit_notes.c.currency, credit_notes.c.subtotal,
+            credit_notes.c.tax, credit_notes.c.total)),
+        "credit_note_lines": _rows(conn, select(
+            credit_note_lines.c.credit_note_number, credit_note_lines.c.line_no,
+            credit_note_lines.c.description, credit_note_lines.c.quantity,
+            credit_note_lines.c.amount, credit_note_lines.c.item_keys)),
+        "billing_holds": _rows(conn, select(
+            billing_holds.c.item_key, billing_holds.c.cap_id, billing_holds.c.contract_number,
+            billing_holds.c.amount, billing_holds.c.currency, billing_holds.c.status)),
+        "expenses": _rows(conn, select(
+            expenses.c.expense_id, expenses.c.contract_number, expenses.c.incurred_on,
+            expenses.c.category, expenses.c.amount, expenses.c.currency, expenses.c.billable,
+            expenses.c.status)),
         "journal_lines": _rows(conn, select(
             journal_entries.c.source_type, journal_entries.c.source_id,
             journal_entries.c.entity_code, journal_entries.c.posting_date,
