@@ -85,21 +85,34 @@ def _release(conn: Connection, keys: tuple[str, ...], now: datetime, stats: Stat
 SET_TYPES = {"time.approved"}
 
 
+# Types that commute with approved time (neither reads what the other writes): a run of time
+# may include them; the time set is applied first, then these in their order.
+COMMUTING = {"expense.approved", "expense.rejected"}
+
+
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats) -> None:
     """Apply rows in order; runs of high-volume messages go as one set, the rest one by one."""
     batch = Batch(conn=conn, ref=ref, now=now)
     run: list[Any] = []
     for row in rows:
-        if row.type in SET_TYPES and HANDLERS.get(row.type) is record_time:
+        if (row.type in SET_TYPES and HANDLERS.get(row.type) is record_time) or (
+                run and row.type in COMMUTING):
             run.append(row)
             continue
-        if run:
-            _apply_set(batch, run, now, stats)
-            run = []
+        _apply_run(batch, run, now, stats)
+        run = []
         _apply_single(batch, row, now, stats)
-    if run:
-        _apply_set(batch, run, now, stats)
+    _apply_run(batch, run, now, stats)
+
+
+def _apply_run(batch: Batch, run: list[Any], now: datetime, stats: Stats) -> None:
+    times = [r for r in run if r.type in SET_TYPES]
+    if times:
+        _apply_set(batch, times, now, stats)
+    for row in run:
+        if row.type not in SET_TYPES:
+            _apply_single(batch, row, now, stats)
 
 
 def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> None:
