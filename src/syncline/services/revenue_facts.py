@@ -118,12 +118,9 @@ def build_contract(conn: Connection, number: str) -> RevenueContract | None:
     lines = conn.execute(select(contract_lines).where(contract_lines.c.contract_id == head.id)
                          .order_by(contract_lines.c.line_id)).all()
     obligations = []
-    fixed_ids = []
     for ln in lines:
         if ln.line_id in added_ids:
             continue
-        if ln.kind == "fixed_fee":
-            fixed_ids.append(ln.line_id)
         obligations.append(_obligation(ln.kind, ln.line_id, ln.description, ln.amount,
                                        ln.estimated_hours, start, end,
                                        mstones if ln.kind == "fixed_fee" else [],
