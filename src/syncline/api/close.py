@@ -1,11 +1,11 @@
 """Close endpoint: run (or return) the durable close of a month."""
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
 from syncline.bootstrap import Syncline
+from syncline.ledger.periods import is_period_name
 
 
 def router(system: Syncline) -> APIRouter:
@@ -17,7 +17,7 @@ def router(system: Syncline) -> APIRouter:
         """Cut-off, billing, recognition, accruals, reconciliation, then lock (idempotent)."""
         from syncline.workflows.close import run_close
 
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        if not is_period_name(period):
             raise HTTPException(422, f"period must be YYYY-MM, got {period!r}")
         return run_close(system, period, entity, actor=actor, force=force)
 

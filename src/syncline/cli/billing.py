@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from syncline.bootstrap import bootstrap
 from syncline.cli.main import _settings, err, out
+from syncline.ledger.periods import is_period_name
 
 billing_app = typer.Typer(help="Billing runs, credit notes and approvals of held amounts.")
 invoices_app = typer.Typer(help="Invoices and credit notes: list, show, render HTML / PDF.")
@@ -31,7 +31,7 @@ def billing_run(
     """Run the billing cycle for a month (idempotent: a second run changes nothing)."""
     from syncline.services.billing_run import run_billing
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+    if not is_period_name(period):
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
         raise typer.Exit(2)
     sys_ = bootstrap(_settings(database_url))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any
 
 import typer
 
 from syncline.bootstrap import bootstrap
 from syncline.cli.main import _settings, err, out
+from syncline.ledger.periods import is_period_name
 
 
 def close(
@@ -23,7 +23,7 @@ def close(
     """Close a month: cut-off, billing, recognition, accruals, reconciliation, then lock."""
     from syncline.workflows.close import run_close
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+    if not is_period_name(period):
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
         raise typer.Exit(2)
     sys_ = bootstrap(_settings(database_url))

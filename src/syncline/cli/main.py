@@ -113,6 +113,7 @@ def demo(
         "an SQLite file is recreated)")] = None,
 ) -> None:
     """Simulate a consulting firm, ingest its events, bill each month, print a summary."""
+    from syncline.ledger.periods import next_period, period_of
     from syncline.services.billing_run import run_billing
     from syncline.services.revenue_sync import recognize
     from syncline.services.state import summary
@@ -134,8 +135,9 @@ def demo(
     ingest_lines(sys_, lines, console, as_json)
     stream_end = end_of_stream(sim)
     sys_.sweep(as_of=stream_end + timedelta(hours=settings.park_max_age_hours))
-    periods = [f"{(cfg.start.year * 12 + cfg.start.month - 1 + i) // 12}-"
-               f"{(cfg.start.month - 1 + i) % 12 + 1:02d}" for i in range(months)]
+    periods = [period_of(cfg.start)]
+    while len(periods) < months:
+        periods.append(next_period(periods[-1]))
     mode = settings.revenue_recognition
     with _progress(console, as_json) as progress:
         task = progress.add_task("Monthly billing and revenue", total=len(periods))

@@ -225,17 +225,16 @@ def recognize(
     database_url: str | None = typer.Option(None, help="Database (SYNCLINE_DATABASE_URL)"),
 ) -> None:
     """Recognize revenue for a month from stored facts: schedules and journals (idempotent)."""
-    import re
-
     from syncline.bootstrap import bootstrap
-    from syncline.config import Settings
+    from syncline.cli.main import _settings
+    from syncline.ledger.periods import is_period_name
     from syncline.services.revenue_sync import recognize as run
 
     console = Console()
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+    if not is_period_name(period):
         _fail(console, "bad --period", [f"expected YYYY-MM, got {period!r}"])
         return
-    sys_ = bootstrap(Settings(database_url=database_url) if database_url else Settings())
+    sys_ = bootstrap(_settings(database_url))
     result = run(sys_.engine, period, sys_.chart, sys_.clock(), only=contract,
                  post_journals=sys_.settings.revenue_recognition == "engine")
     console.print_json(data={"period": period, "contracts": result.contracts,
@@ -253,13 +252,13 @@ def contract_schedule(
 ) -> None:
     """A stored contract's schedule, computed from Syncline's facts, with explanations."""
     from syncline.bootstrap import bootstrap
-    from syncline.config import Settings
+    from syncline.cli.main import _settings
     from syncline.services.revenue_facts import build_contract
     from syncline.services.revenue_sync import DEFAULT_POLICY
 
     console = Console()
     day = _parse_date(as_of, "--as-of")
-    sys_ = bootstrap(Settings(database_url=database_url) if database_url else Settings())
+    sys_ = bootstrap(_settings(database_url))
     with sys_.engine.connect() as conn:
         rc = build_contract(conn, number)
     if rc is None:

@@ -17,6 +17,7 @@ never lands in a closed or locked period.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -53,6 +54,12 @@ def period_start(name: str) -> date:
     if not m:
         raise ValueError(f"not a period {name!r}: expected YYYY-MM")
     return date(int(m.group(1)), int(m.group(2)), 1)
+
+
+def period_end(name: str) -> date:
+    """The last day of the period."""
+    start = period_start(name)
+    return date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
 
 
 def next_period(name: str) -> str:

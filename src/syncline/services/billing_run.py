@@ -27,7 +27,6 @@ natural, problems open one exception each however often the cycle runs.
 
 from __future__ import annotations
 
-import calendar
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -102,13 +101,21 @@ from syncline.billing.items import (
 )
 from syncline.billing.journals import credit_note_entry, posts_anything, release_entry
 from syncline.billing.numbering import DraftRef, assign_numbers
-from syncline.billing.retainers import RetainerTerms, Timing, draw_down, month_start, retainer_fees
+from syncline.billing.retainers import (
+    RetainerTerms,
+    Timing,
+    draw_down,
+    month_end,
+    month_start,
+    retainer_fees,
+)
 from syncline.billing.tax import TaxCode, TaxCodeMissing, compute_tax, tax_code_from_profile
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.domain.model import BillingType
 from syncline.domain.reference import LegalEntity, ReferenceData
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.money import Money
+from syncline.ledger.periods import period_end, period_start
 from syncline.services.clock import iso
 from syncline.services.exceptions import raise_exception
 from syncline.services.ids import new_id
@@ -145,8 +152,7 @@ class RunResult:
 
 
 def month_bounds(period: str) -> tuple[date, date]:
-    year, month = (int(x) for x in period.split("-"))
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    return period_start(period), period_end(period)
 
 
 @dataclass(frozen=True)
@@ -661,7 +667,7 @@ def _item_by_item(run: _Run, c: _Contract) -> tuple[list[BillableItem], list[Hel
                     & (billable_items.c.rate_scope == "retainer drawdown")
                     & billable_items.c.status.not_in(OPEN)
                     & (billable_items.c.service_date >= month.isoformat())
-                    & (billable_items.c.service_date <= _month_end(month).isoformat())))),
+                    & (billable_items.c.service_date <= month_end(month).isoformat())))),
                 Decimal(0))
             candidates.extend(draw_down(terms, month_items, hours_used_before=used).items)
     held: tuple[HeldItem, ...] = ()
@@ -691,10 +697,6 @@ def _item_by_item(run: _Run, c: _Contract) -> tuple[list[BillableItem], list[Hel
                          .values(status="billed"))
     _replace_items(conn, items, [*billable, *(h.item for h in held)])
     return billable, list(held)
-
-
-def _month_end(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 # --- 5. invoice ------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ reference data and for any entity that has entries.
 
 from __future__ import annotations
 
-import calendar
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -33,12 +32,7 @@ from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, for_entity
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
-from syncline.ledger.periods import is_period_name, period_start
-
-
-def period_end(period: str) -> date:
-    start = period_start(period)
-    return date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+from syncline.ledger.periods import is_period_name, period_end, period_start
 
 
 @dataclass(frozen=True, slots=True)

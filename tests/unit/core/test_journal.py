@@ -52,3 +52,11 @@ def test_trial_balance_of_balanced_entries_nets_to_zero(amounts: list) -> None:
     tb = trial_balance((e.entity_id, ln) for e in entries for ln in e.lines)
     assert tb.balanced
     assert sum(r.balance for r in tb.rows) == 0
+
+
+def test_period_bounds_cover_leap_february_and_december() -> None:
+    from syncline.ledger.periods import next_period, period_end, period_start
+
+    assert (period_start("2028-02"), period_end("2028-02")) == (date(2028, 2, 1),
+                                                                date(2028, 2, 29))
+    assert period_end("2026-12") == date(2026, 12, 31) and next_period("2026-12") == "2027-01"
