@@ -116,10 +116,9 @@ from syncline.domain.reference import LegalEntity, ReferenceData
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.money import Money
 from syncline.ledger.periods import period_end, period_start
-from syncline.services.clock import iso
 from syncline.services.exceptions import raise_exception
-from syncline.services.ids import new_id
 from syncline.services.ledger_posting import post_entry
+from syncline.services.outbox_rows import last_seq, outbox_row
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 SCALE = 10_000  # amounts and quantities are summed as exact integers of 1/10 000
@@ -217,13 +216,10 @@ class _Run:
 
     def emit(self, kind: str, payload: dict[str, Any], correlation_id: str | None) -> None:
         if self._outbox_seq is None:
-            self._outbox_seq = self.conn.execute(select(func.max(outbox.c.seq))).scalar() or 0
+            self._outbox_seq = last_seq(self.conn)
         self._outbox_seq += 1
-        self.pending_outbox.append({
-            "id": new_id("out"), "seq": self._outbox_seq, "kind": kind, "target": "erp",
-            "group_key": None, "payload": json.dumps(payload, sort_keys=True, default=str),
-            "correlation_id": correlation_id, "status": "pending", "attempts": 0,
-            "created_at": iso(self.now)})
+        self.pending_outbox.append(outbox_row(self._outbox_seq, kind, "erp", payload,
+                                              correlation_id=correlation_id, now=self.now))
 
     def flush(self) -> None:
         """Write what the run batched: invoices, then their lines, then outbox rows."""

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from syncline.adapters.db.tables import contract_rates, contracts, outbox, projects, wbs_tasks
 from syncline.billing.rates import RateEntry, Scope
 from syncline.domain.reference import ReferenceData
 from syncline.ledger.money import Money
-from syncline.services.clock import iso
-from syncline.services.ids import new_id
+from syncline.services.outbox_rows import last_seq, outbox_row
 from syncline.services.outcomes import Outcome
 
 
@@ -65,15 +63,12 @@ class Batch:
     def emit(self, kind: str, target: str, payload: Mapping[str, Any],
              group_key: str | None = None) -> str:
         if self._outbox_seq is None:
-            self._outbox_seq = (self.conn.execute(select(func.max(outbox.c.seq))).scalar() or 0)
+            self._outbox_seq = last_seq(self.conn)
         self._outbox_seq += 1
-        out_id = new_id("out")
-        self.conn.execute(outbox.insert().values(
-            id=out_id, seq=self._outbox_seq, kind=kind, target=target, group_key=group_key,
-            payload=json.dumps(payload, sort_keys=True, default=str),
-            correlation_id=self.correlation_id, status="pending", attempts=0,
-            created_at=iso(self.now)))
-        return out_id
+        row = outbox_row(self._outbox_seq, kind, target, payload,
+                         correlation_id=self.correlation_id, now=self.now, group_key=group_key)
+        self.conn.execute(outbox.insert().values(**row))
+        return str(row["id"])
 
 
 
