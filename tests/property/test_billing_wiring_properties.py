@@ -16,7 +16,7 @@ from syncline.adapters.db.tables import billable_items
 from syncline.billing.invoicing import group_lines
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.billing_handlers import request_credit
+from syncline.services.billing_reversal import request_credit
 from syncline.services.billing_run import item_from_row, load_credit_note, load_invoice, run_billing
 from syncline.services.inbox import receive_many
 from syncline.services.state import fingerprint, ledger_trial_balance

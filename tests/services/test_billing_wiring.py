@@ -26,7 +26,7 @@ from syncline.adapters.db.tables import (
     journal_lines,
 )
 from syncline.bootstrap import Syncline
-from syncline.services.billing_handlers import request_credit
+from syncline.services.billing_reversal import request_credit
 from syncline.services.billing_run import run_billing
 from syncline.services.exceptions import list_exceptions
 from syncline.services.inbox import receive_many

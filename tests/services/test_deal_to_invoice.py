@@ -262,3 +262,28 @@ def test_edit_and_replay_fixes_a_deal_and_keeps_the_original(system: Syncline) -
         assert "applied" in str(refused)
     else:
         raise AssertionError("an applied message must not be editable")
+
+
+def test_invoiced_time_after_a_late_termination_is_credited(system: Syncline) -> None:
+    """HR sends the termination after the time was invoiced: the entry is reversed through
+    the same mechanism as a rejection, so the next run credits exactly its item."""
+    from syncline.adapters.db.billing_tables import credit_note_lines, credit_requests
+    from tests.builders import event
+
+    ingest(system, deal(), worker(), time_entry("T-1", day="2026-01-05"),
+           time_entry("T-2", day="2026-01-20"))
+    (number,) = run_billing(system.engine, "2026-01", system.ref, system.chart,
+                            system.clock()).invoices
+    ingest(system, event("worker.terminated", "worker/W-1",
+                         {"worker_id": "W-1", "termination_date": "2026-01-10"}, sequence=2))
+    with system.engine.connect() as conn:
+        (req,) = conn.execute(select(credit_requests)).all()
+        assert (req.invoice_number, json.loads(req.item_keys)) == (number, ["time:T-2"])
+        assert [e.code for e in list_exceptions(conn)] == ["time.after_termination"]
+    run_billing(system.engine, "2026-02", system.ref, system.chart, system.clock())
+    with system.engine.connect() as conn:
+        (line,) = conn.execute(select(credit_note_lines)).all()
+        assert json.loads(line.item_keys) == ["time:T-2"]
+        assert conn.execute(select(billable_items.c.status).where(
+            billable_items.c.key == "time:T-2")).scalar() == "credited"
+        assert ledger_trial_balance(conn).balanced

@@ -53,8 +53,8 @@ def billing_credit(
     database_url: DbOption = None,
 ) -> None:
     """Request a credit note for items of an invoice; the next run of its entity issues it."""
-    from syncline.services.billing_handlers import request_credit
     from syncline.services.billing_queries import find_invoice
+    from syncline.services.billing_reversal import request_credit
 
     try:
         hours = Decimal(corrected_hours) if corrected_hours is not None else None

@@ -2,9 +2,6 @@
 
 `HANDLERS` here replaces the core handler of the same type (see `handlers._all_handlers`):
 
-- ``time.rejected`` — reverses the time entry; an item not yet invoiced is reversed, an item
-  already invoiced gets a *credit request* naming it, issued as a credit note by the next
-  invoice run of its legal entity (instead of the core ``billing.credit_needed`` exception);
 - ``expense.approved`` — records the expense and, by the contract's expense policy (at cost,
   with markup, not billable), its billable item with the FX snapshot of the day incurred; a
   currency without an FX rate is a billing exception with remediation;
@@ -15,22 +12,20 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, select, update
 
 from syncline.adapters.db.billing_tables import (
     billing_caps,
     contract_billing_terms,
-    credit_requests,
     expenses,
     fx_rates,
 )
-from syncline.adapters.db.tables import billable_items, contracts, time_entries
+from syncline.adapters.db.tables import contracts
 from syncline.billing.expenses import (
     ApprovedExpense,
     ExpensePolicy,
@@ -39,74 +34,11 @@ from syncline.billing.expenses import (
     expense_item,
 )
 from syncline.billing.fx import FxRateMissing, FxSnapshot
-from syncline.billing.items import ItemStatus
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.ledger.money import Money, is_known_currency
-from syncline.services.clock import iso
+from syncline.services.billing_reversal import reverse_origin
 from syncline.services.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.unit_of_work import Batch, Handler
-
-# --- credit requests -------------------------------------------------------------------------
-
-def request_credit(conn: Connection, *, invoice_number: str, keys: Sequence[str], reason: str,
-                   now: datetime, corrected_hours: Decimal | None = None,
-                   request_key: str | None = None, inbox_id: str | None = None) -> bool:
-    """Ask the next invoice run to credit ``keys`` (items or their origins) on an invoice.
-
-    Idempotent on ``request_key`` (default: invoice + keys + corrected hours); False when the
-    same request was already made.
-    """
-    key = request_key or (f"{invoice_number}:{','.join(sorted(keys))}"
-                          + (f"@{corrected_hours}" if corrected_hours is not None else ""))
-    if conn.execute(select(credit_requests.c.id).where(
-            credit_requests.c.request_key == key)).first():
-        return False
-    revision = 2 + len(conn.execute(select(credit_requests.c.id).where(
-        credit_requests.c.corrected_hours.is_not(None)
-        & (credit_requests.c.item_keys == json.dumps(sorted(keys))))).all())
-    conn.execute(credit_requests.insert().values(
-        request_key=key, invoice_number=invoice_number, item_keys=json.dumps(sorted(keys)),
-        reason=reason, corrected_hours=corrected_hours, revision=revision, status="pending",
-        inbox_id=inbox_id, requested_at=iso(now)))
-    return True
-
-
-def _reverse_origin(b: Batch, origin: str, reason: str) -> list[str]:
-    """Reverse the open items of a source record; returns the invoices holding its billed
-    items (for which a credit request is made)."""
-    parts = b.conn.execute(select(billable_items.c.key, billable_items.c.status,
-                                  billable_items.c.invoice_number).where(
-        or_(billable_items.c.key == origin, billable_items.c.origin == origin))).all()
-    open_keys = [p.key for p in parts if p.status in (ItemStatus.GENERATED.value,
-                                                      ItemStatus.RELEASED.value)]
-    if open_keys:
-        b.conn.execute(update(billable_items).where(billable_items.c.key.in_(open_keys))
-                       .values(status=ItemStatus.REVERSED.value))
-    invoiced = sorted({str(p.invoice_number) for p in parts
-                       if p.status == ItemStatus.INVOICED.value and p.invoice_number})
-    for number in invoiced:
-        request_credit(b.conn, invoice_number=number, keys=[origin], reason=reason, now=b.now,
-                       request_key=f"reverse:{origin}:{number}", inbox_id=b.inbox_id)
-    return invoiced
-
-
-def reverse_time_with_credit(b: Batch, data: Mapping[str, Any]) -> Outcome:
-    entry_id = str(data["time_entry_id"])
-    entry = b.conn.execute(select(time_entries.c.status).where(
-        time_entries.c.time_entry_id == entry_id)).first()
-    if entry is None:
-        return Parked(Missing(f"time:{entry_id}",
-                              f"time entry {entry_id} has not been approved here yet"))
-    if entry.status == "reversed":
-        return Applied(note="already reversed")
-    b.conn.execute(update(time_entries).where(time_entries.c.time_entry_id == entry_id)
-                   .values(status="reversed"))
-    reason = f"time entry {entry_id} rejected: {data.get('reason') or 'rejected'}"
-    invoiced = _reverse_origin(b, f"time:{entry_id}", reason)
-    if invoiced:
-        return Applied(note=f"credit requested on {', '.join(invoiced)}")
-    return Applied()
-
 
 # --- expenses --------------------------------------------------------------------------------
 
@@ -184,7 +116,8 @@ def reverse_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
     b.conn.execute(update(expenses).where(expenses.c.expense_id == expense_id)
                    .values(status="rejected"))
     reason = f"expense {expense_id} rejected: {data.get('reason') or 'rejected'}"
-    invoiced = _reverse_origin(b, f"expense:{expense_id}", reason)
+    invoiced = reverse_origin(b.conn, f"expense:{expense_id}", reason, now=b.now,
+                              inbox_id=b.inbox_id)
     return Applied(note=f"credit requested on {', '.join(invoiced)}" if invoiced else "")
 
 
@@ -251,7 +184,6 @@ def open_contract_with_terms(b: Batch, data: Mapping[str, Any]) -> Outcome:
 
 HANDLERS: dict[str, Handler] = {
     "deal.closed_won": open_contract_with_terms,
-    "time.rejected": reverse_time_with_credit,
     "expense.approved": record_expense,
     "expense.rejected": reverse_expense,
 }

@@ -30,7 +30,7 @@ from syncline.adapters.db.tables import (
 )
 from syncline.billing.items import BillableItem, ItemStatus, milestone_item, time_item
 from syncline.billing.rates import RateNotFound, resolve_rate
-from syncline.domain.errors import BusinessDomain, Missing, Problem, Severity
+from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.domain.model import BillingType, OpenContract
 from syncline.domain.parsing import (
     parse_deal,
@@ -41,6 +41,7 @@ from syncline.domain.parsing import (
     parse_worker,
 )
 from syncline.ledger.money import Money
+from syncline.services.billing_reversal import reverse_origin
 from syncline.services.exceptions import raise_exception
 from syncline.services.ids import new_id
 from syncline.services.outcomes import Applied, Failed, Outcome, Parked
@@ -189,7 +190,8 @@ def terminate_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
         & (time_entries.c.work_date > cmd.termination_date.isoformat())
         & (time_entries.c.status == "approved"))).all()
     for entry in late:
-        _reverse_entry(b, entry.time_entry_id)
+        _reverse_entry(b, entry.time_entry_id, f"time entry {entry.time_entry_id} is after "
+                       f"worker {cmd.worker_id}'s last day {cmd.termination_date}")
         raise_exception(b.conn, _after_termination(entry.time_entry_id, cmd.worker_id,
                                                    entry.work_date, cmd.termination_date),
                         now=b.now, inbox_id=entry.inbox_id, correlation_id=b.correlation_id)
@@ -327,19 +329,13 @@ def _insert_item(b: Batch, item: BillableItem) -> None:
     b.conn.execute(billable_items.insert().values(**_item_row(item)))
 
 
-def _reverse_entry(b: Batch, time_entry_id: str) -> str | None:
-    """Reverse a time entry; returns the invoice number when its item was already invoiced."""
+def _reverse_entry(b: Batch, time_entry_id: str, reason: str) -> list[str]:
+    """Reverse a time entry and its open items; invoiced items get a credit request.
+    Returns the invoices concerned."""
     b.conn.execute(update(time_entries).where(
         time_entries.c.time_entry_id == time_entry_id).values(status="reversed"))
-    item = b.conn.execute(select(billable_items.c.status, billable_items.c.invoice_number).where(
-        billable_items.c.key == f"time:{time_entry_id}")).first()
-    if item is None:
-        return None
-    if item.status == ItemStatus.INVOICED.value:
-        return str(item.invoice_number)
-    b.conn.execute(update(billable_items).where(
-        billable_items.c.key == f"time:{time_entry_id}").values(status="reversed"))
-    return None
+    return reverse_origin(b.conn, f"time:{time_entry_id}", reason, now=b.now,
+                          inbox_id=b.inbox_id)
 
 
 def reverse_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
@@ -351,14 +347,9 @@ def reverse_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
                               f"time entry {cmd.time_entry_id} has not been approved here yet"))
     if entry.status == "reversed":
         return Applied(note="already reversed")
-    invoiced = _reverse_entry(b, cmd.time_entry_id)
-    if invoiced:
-        return Failed((Problem(
-            "billing.credit_needed", BusinessDomain.BILLING,
-            f"time entry {cmd.time_entry_id} was rejected after it was invoiced on {invoiced}",
-            "Issue a credit note for the item on that invoice (billing engine), then resolve.",
-            None, Severity.HIGH, (("time_entry", cmd.time_entry_id), ("invoice", invoiced))),))
-    return Applied()
+    invoiced = _reverse_entry(b, cmd.time_entry_id,
+                              f"time entry {cmd.time_entry_id} rejected: {cmd.reason}")
+    return Applied(note=f"credit requested on {', '.join(invoiced)}" if invoiced else "")
 
 
 # --- milestones --------------------------------------------------------------------------------
