@@ -59,6 +59,11 @@ def test_migrations_create_every_table_and_rerun_cleanly(pg_system: Syncline) ->
     tables = set(inspect(pg_system.engine).get_table_names())
     assert set(metadata.tables) <= tables
     assert "alembic_version" in tables
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with pg_system.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
 
 def test_simulated_month_on_postgres_matches_sqlite(pg_system: Syncline, tmp_path) -> None:

@@ -313,12 +313,6 @@ Index("ix_billable_items_open", billable_items.c.contract_number, billable_items
       sqlite_where=billable_items.c.status.in_(("generated", "released")),
       postgresql_where=billable_items.c.status.in_(("generated", "released")))
 
-invoice_sequences = Table(
-    "invoice_sequences", metadata,
-    Column("entity_code", String(20), primary_key=True),
-    Column("last_number", Integer, nullable=False),
-)
-
 invoices = Table(
     "invoices", metadata,
     Column("number", String(60), primary_key=True),
