@@ -308,10 +308,8 @@ billable_items = Table(
     Column("fx_as_of", String(10)),
     Column("credit_note_number", String(60)),
 )
-# open items only (generated / released): what an invoice run reads; invoiced items leave it
-Index("ix_billable_items_open", billable_items.c.contract_number, billable_items.c.service_date,
-      sqlite_where=billable_items.c.status.in_(("generated", "released")),
-      postgresql_where=billable_items.c.status.in_(("generated", "released")))
+# No index on open items: the invoice run scans the table once, and an index keyed by status
+# would be rewritten for every item it invoices (migration 0007 dropped it).
 
 invoices = Table(
     "invoices", metadata,
