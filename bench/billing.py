@@ -152,7 +152,7 @@ def main() -> None:
               f"{n_contracts:,} contracts of {n_customers:,} customers in {setup:.1f} s")
         bare_before, bare_total = _bare_sqlite(db)
         t1 = time.perf_counter()
-        result = run_billing(system.engine, PERIOD, system.ref, system.chart, NOW,
+        result = run_billing(system.engine, PERIOD, system.ref, system.charts, NOW,
                              labor_cost=False)
         run = time.perf_counter() - t1
         bare_after, _ = _bare_sqlite(db)
@@ -163,7 +163,7 @@ def main() -> None:
         subtotal = con.execute("SELECT SUM(CAST(subtotal AS REAL)) FROM invoices").fetchone()[0]
         con.close()
         again = time.perf_counter()
-        second = run_billing(system.engine, PERIOD, system.ref, system.chart, NOW,
+        second = run_billing(system.engine, PERIOD, system.ref, system.charts, NOW,
                              labor_cost=False)
         rerun = time.perf_counter() - again
         print(f"invoice run: {len(result.invoices):,} invoices, {billed:,} items invoiced, "

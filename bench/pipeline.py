@@ -29,7 +29,7 @@ def main() -> None:
         stats = system.process()
         t4 = time.perf_counter()
         for m in range(cfg.months):
-            run_billing(system.engine, f"2026-{m + 1:02d}", system.ref, system.chart,
+            run_billing(system.engine, f"2026-{m + 1:02d}", system.ref, system.charts,
                         system.clock())
         t5 = time.perf_counter()
         system.engine.dispose()

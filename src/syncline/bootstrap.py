@@ -12,9 +12,14 @@ from syncline.adapters.db.engine import make_engine, migrate
 from syncline.config import Settings
 from syncline.connectors.sandbox import sandbox_targets
 from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
-from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts
+from syncline.ledger.accounts import Charts
 from syncline.services import delivery
 from syncline.services.clock import Clock, system_clock
+from syncline.services.ledger_config import (
+    LedgerConfig,
+    default_ledger_config,
+    ledger_config_for,
+)
 from syncline.services.outcomes import Stats
 from syncline.services.processor import process_pending, sweep_parked
 
@@ -24,10 +29,15 @@ class Syncline:
     settings: Settings
     engine: Engine
     ref: ReferenceData = DEFAULT_REFERENCE
-    chart: ChartOfAccounts = DEFAULT_CHART
+    ledger: LedgerConfig = field(default_factory=default_ledger_config)
     clock: Clock = system_clock
     targets: dict[str, Any] = field(default_factory=dict)
     durable: bool = True  # deliver through DBOS workflows; False = inline (tests)
+
+    @property
+    def charts(self) -> Charts:
+        """The chart of accounts of each legal entity (``charts.of("US01")``)."""
+        return self.ledger.chart_set
 
     def process(self, progress: Any = None) -> Stats:
         return process_pending(self.engine, self.ref, self.clock,
@@ -54,8 +64,9 @@ class Syncline:
 def bootstrap(settings: Settings | None = None, *, clock: Clock = system_clock,
               durable: bool = True, targets: dict[str, Any] | None = None) -> Syncline:
     settings = settings or Settings()
+    ledger = ledger_config_for(settings.ledger_config)  # a bad file: LedgerConfigInvalid
     engine = make_engine(settings.database_url)
     migrate(engine)
-    return Syncline(settings=settings, engine=engine, clock=clock,
+    return Syncline(settings=settings, engine=engine, clock=clock, ledger=ledger,
                     targets=targets if targets is not None else sandbox_targets(engine),
                     durable=durable)

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     # "engine" (default): an invoice's release credits contract liability and revenue comes
     # from the revenue engine's schedules; "on_invoice": the release credits revenue.
     revenue_recognition: Literal["engine", "on_invoice"] = "engine"
+    # YAML file of charts of accounts per entity, posting rules and period/FX policies
+    # (config/chart-of-accounts.example.yaml); none = the default template for every entity
+    ledger_config: str | None = None
 
     def workflow_db_url(self) -> str:
         if self.dbos_system_url:

@@ -34,7 +34,7 @@ def test_event_to_invoice_over_http(client: tuple) -> None:
     assert r.status_code == 202 and r.json()["status"] == "accepted"
     assert http.post("/v1/events", json=time_entry("T-1", hours="6"), headers=KEY).json()[
         "status"] in ("accepted", "duplicate")
-    run_billing(system.engine, "2026-01", system.ref, system.chart, fixed_clock())
+    run_billing(system.engine, "2026-01", system.ref, system.charts, fixed_clock())
     invoices = http.get("/v1/invoices", headers=KEY).json()
     assert [i["total"] for i in invoices] == ["1200.00"]
     one = http.get(f"/v1/invoices/{invoices[0]['number']}", headers=KEY).json()

@@ -48,7 +48,7 @@ def firm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Syncline, s
     system.process()
     system.sweep(as_of=end_of_stream(sim) + timedelta(days=30))
     for month in range(1, cfg.months + 1):
-        run_billing(system.engine, f"2026-{month:02d}", system.ref, system.chart, fixed_clock())
+        run_billing(system.engine, f"2026-{month:02d}", system.ref, system.charts, fixed_clock())
     yield system, url
     system.engine.dispose()
 
@@ -58,8 +58,8 @@ def test_beancount_export_of_the_stored_books_checks_and_ties_out(
     system, _ = firm
     with system.engine.connect() as conn:
         entries = load_entries(conn)
-        charts = charts_for(conn, system.ref, system.chart)
-        exported = export_books(conn, "beancount", ref=system.ref, chart=system.chart)
+        charts = charts_for(conn, system.ref, system.charts)
+        exported = export_books(conn, "beancount", ref=system.ref, chart=system.charts)
     assert len(entries) > 10 and exported.ok
     bentries, errors, options = loader.load_string(exported.content)
     assert errors == []

@@ -77,7 +77,7 @@ def test_simulated_month_on_postgres_matches_sqlite(pg_system: Syncline, tmp_pat
             receive_many(conn, lines, now=fixed_clock())
         system.process()
         for period in ("2026-01", "2026-02"):
-            run_billing(system.engine, period, system.ref, system.chart, fixed_clock())
+            run_billing(system.engine, period, system.ref, system.charts, fixed_clock())
         with system.engine.connect() as conn:
             results.append(summary(conn))
     pg, sqlite = results

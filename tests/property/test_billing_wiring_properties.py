@@ -41,7 +41,7 @@ def test_wired_run_lines_items_idempotence_balance_and_credit(
         with system.engine.begin() as conn:
             receive_many(conn, events, now=fixed_clock())
         system.process()
-        (number,) = run_billing(system.engine, "2026-01", system.ref, system.chart,
+        (number,) = run_billing(system.engine, "2026-01", system.ref, system.charts,
                                 fixed_clock()).invoices
         with system.engine.connect() as conn:
             inv = load_invoice(conn, number)
@@ -51,7 +51,7 @@ def test_wired_run_lines_items_idempotence_balance_and_credit(
         assert inv is not None
         assert inv.lines == group_lines(items)  # set-based = item by item
         assert inv.subtotal.amount == sum((i.amount.amount for i in items), Decimal(0))
-        again = run_billing(system.engine, "2026-01", system.ref, system.chart, fixed_clock())
+        again = run_billing(system.engine, "2026-01", system.ref, system.charts, fixed_clock())
         assert again.invoices == [] and again.credit_notes == []
         with system.engine.connect() as conn:
             assert fingerprint(conn) == before and ledger_trial_balance(conn).balanced
@@ -59,7 +59,7 @@ def test_wired_run_lines_items_idempotence_balance_and_credit(
         with system.engine.begin() as conn:
             request_credit(conn, invoice_number=number, keys=[key], reason="disputed",
                            now=fixed_clock())
-        (cn,) = run_billing(system.engine, "2026-02", system.ref, system.chart,
+        (cn,) = run_billing(system.engine, "2026-02", system.ref, system.charts,
                             fixed_clock()).credit_notes
         with system.engine.connect() as conn:
             note = load_credit_note(conn, cn)

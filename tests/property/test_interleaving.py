@@ -33,7 +33,7 @@ def _apply(lines: list[str], chunks: int = 1) -> tuple[str, bool]:
                 receive_many(conn, lines[start:start + size], now=fixed_clock())
             system.process()
         for period in ("2026-01", "2026-02"):
-            run_billing(system.engine, period, system.ref, system.chart, fixed_clock())
+            run_billing(system.engine, period, system.ref, system.charts, fixed_clock())
         with system.engine.connect() as conn:
             result = fingerprint(conn), ledger_trial_balance(conn).balanced
         system.engine.dispose()

@@ -43,7 +43,7 @@ def ingest(system: Syncline, *events: object) -> list[Any]:
 
 
 def run(system: Syncline, period: str, **kw: Any) -> Any:
-    return run_billing(system.engine, period, system.ref, system.chart, system.clock(), **kw)
+    return run_billing(system.engine, period, system.ref, system.charts, system.clock(), **kw)
 
 
 def with_terms(d: dict[str, Any], **terms: Any) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def test_time_to_invoice_with_contract_rate_and_balanced_journal(system: Synclin
     ingest(system, deal(), worker(), time_entry("T-1", hours="7.5"),
            time_entry("T-2", hours="8", day="2026-01-06"),
            time_entry("T-3", hours="2", role="analyst", day="2026-01-07"))
-    result = run_billing(system.engine, "2026-01", system.ref, system.chart, system.clock())
+    result = run_billing(system.engine, "2026-01", system.ref, system.charts, system.clock())
     assert result.invoices == ["US01-2026-000001"]
     with system.engine.connect() as conn:
         inv = conn.execute(select(invoices)).one()
@@ -74,10 +74,10 @@ def test_time_to_invoice_with_contract_rate_and_balanced_journal(system: Synclin
 
 def test_billing_run_is_idempotent(system: Syncline) -> None:
     ingest(system, deal(), worker(), time_entry("T-1"))
-    run_billing(system.engine, "2026-01", system.ref, system.chart, system.clock())
+    run_billing(system.engine, "2026-01", system.ref, system.charts, system.clock())
     with system.engine.connect() as conn:
         before = fingerprint(conn)
-    again = run_billing(system.engine, "2026-01", system.ref, system.chart, system.clock())
+    again = run_billing(system.engine, "2026-01", system.ref, system.charts, system.clock())
     assert again.invoices == [] and again.journal_entries == 0
     with system.engine.connect() as conn:
         assert fingerprint(conn) == before
@@ -214,7 +214,7 @@ def test_fixed_fee_milestone_and_retainer_are_billed(system: Syncline) -> None:
            event("milestone.completed", "milestone/M-1", {
                "milestone_id": "M-1", "project_code": "P-2", "completed_on": "2026-01-20",
                "evidence": {"accepted_by": "CFO"}}))
-    run_billing(system.engine, "2026-01", system.ref, system.chart, system.clock())
+    run_billing(system.engine, "2026-01", system.ref, system.charts, system.clock())
     with system.engine.connect() as conn:
         totals = dict(conn.execute(select(invoices.c.contract_number, invoices.c.total)).all())
     assert totals == {"C-2": Decimal("4000.00"), "C-3": Decimal("2500.00")}
@@ -272,7 +272,7 @@ def test_invoiced_time_after_a_late_termination_is_credited(system: Syncline) ->
 
     ingest(system, deal(), worker(), time_entry("T-1", day="2026-01-05"),
            time_entry("T-2", day="2026-01-20"))
-    (number,) = run_billing(system.engine, "2026-01", system.ref, system.chart,
+    (number,) = run_billing(system.engine, "2026-01", system.ref, system.charts,
                             system.clock()).invoices
     ingest(system, event("worker.terminated", "worker/W-1",
                          {"worker_id": "W-1", "termination_date": "2026-01-10"}, sequence=2))
@@ -280,7 +280,7 @@ def test_invoiced_time_after_a_late_termination_is_credited(system: Syncline) ->
         (req,) = conn.execute(select(credit_requests)).all()
         assert (req.invoice_number, json.loads(req.item_keys)) == (number, ["time:T-2"])
         assert [e.code for e in list_exceptions(conn)] == ["time.after_termination"]
-    run_billing(system.engine, "2026-02", system.ref, system.chart, system.clock())
+    run_billing(system.engine, "2026-02", system.ref, system.charts, system.clock())
     with system.engine.connect() as conn:
         (line,) = conn.execute(select(credit_note_lines)).all()
         assert json.loads(line.item_keys) == ["time:T-2"]

@@ -22,7 +22,7 @@ def feed(system: Syncline, *events: dict[str, object]) -> None:
 
 
 def bill(system: Syncline, period: str) -> None:
-    run_billing(system.engine, period, system.ref, system.chart, fixed_clock())
+    run_billing(system.engine, period, system.ref, system.charts, fixed_clock())
 
 
 def report(system: Syncline, name: str, period: str, entity: str | None = None) -> Report:

@@ -36,7 +36,7 @@ def _fixed_fee(system: Syncline) -> None:
 
 def test_milestone_revenue_unbilled_then_persisted_schedule(system: Syncline) -> None:
     _fixed_fee(system)
-    result = recognize(system.engine, "2026-01", system.chart, system.clock())
+    result = recognize(system.engine, "2026-01", system.charts, system.clock())
     assert result.contracts == 1 and result.revenue == {"USD": Decimal("4000.00")}
     # nothing invoiced yet: the accepted milestone is a contract asset (unbilled receivable)
     assert _revenue_lines(system) == [
@@ -52,13 +52,13 @@ def test_milestone_revenue_unbilled_then_persisted_schedule(system: Syncline) ->
 
 def test_recognition_is_idempotent_and_catches_up_late_facts(system: Syncline) -> None:
     _fixed_fee(system)
-    recognize(system.engine, "2026-01", system.chart, system.clock())
-    again = recognize(system.engine, "2026-01", system.chart, system.clock())
+    recognize(system.engine, "2026-01", system.charts, system.clock())
+    again = recognize(system.engine, "2026-01", system.charts, system.clock())
     assert again.journal_entries == 0
     ingest(system, event("milestone.completed", "milestone/M-2", {
         "milestone_id": "M-2", "project_code": "P-2", "completed_on": "2026-01-28",
         "evidence": {"accepted_by": "CFO"}}))
-    late = recognize(system.engine, "2026-01", system.chart, system.clock())
+    late = recognize(system.engine, "2026-01", system.charts, system.clock())
     assert late.journal_entries == 1
     assert _revenue_lines(system)[-1] == ("revenue:C-2:2026-01:r2", "4010", "credit",
                                           Decimal("6000.00"))
@@ -66,7 +66,7 @@ def test_recognition_is_idempotent_and_catches_up_late_facts(system: Syncline) -
 
 def test_time_and_materials_revenue_is_the_right_to_invoice(system: Syncline) -> None:
     ingest(system, deal(), worker(), time_entry("T-1", hours="7.5"))
-    result = recognize(system.engine, "2026-01", system.chart, system.clock())
+    result = recognize(system.engine, "2026-01", system.charts, system.clock())
     assert result.revenue == {"USD": Decimal("1500.00")}
 
 
@@ -128,9 +128,9 @@ def test_engine_mode_ties_out_contract_positions(tmp_path) -> None:  # type: ign
     ingest(system, deal("D-3", number="C-3", project="P-3", billing_type="retainer",
                         amount="3100"), deal(), worker(), time_entry("T-1", hours="8"))
     for period in ("2026-01", "2026-02"):
-        run_billing(system.engine, period, system.ref, system.chart, fixed_clock(),
+        run_billing(system.engine, period, system.ref, system.charts, fixed_clock(),
                     revenue_recognition="engine")
-        recognize(system.engine, period, system.chart, fixed_clock())
+        recognize(system.engine, period, system.charts, fixed_clock())
     with system.engine.connect() as conn:
         assert ledger_trial_balance(conn).balanced
         report = close_reconciliation(conn, "2026-02", revenue_mode="engine")
@@ -151,7 +151,7 @@ def test_fixed_fee_by_cost_to_cost_from_approved_time_at_hr_cost_rates(system: S
            worker(cost="120.00", sequence=2, effective="2026-01-10"),
            time_entry("T-1", project="P-4", hours="8", day="2026-01-05"),  # 800 at 100
            time_entry("T-2", project="P-4", hours="10", day="2026-01-12"))  # 1200 at 120
-    result = recognize(system.engine, "2026-01", system.chart, system.clock())
+    result = recognize(system.engine, "2026-01", system.charts, system.clock())
     # progress 2000 / 8000 = 25 % of 20000
     assert result.revenue == {"USD": Decimal("5000.00")}
 
@@ -161,12 +161,12 @@ def test_cost_in_another_currency_is_refused_not_mixed(system: Syncline) -> None
     d["data"]["lines"][0]["estimated_cost"] = "8000"
     ingest(system, d, worker("W-9", cost="90", entity="GB01", currency="GBP"),
            time_entry("T-9", worker_id="W-9", project="P-5"))
-    result = recognize(system.engine, "2026-01", system.chart, system.clock())
+    result = recognize(system.engine, "2026-01", system.charts, system.clock())
     assert result.refused == ["C-5"]
     with system.engine.connect() as conn:
         (exc,) = list_exceptions(conn)
     assert exc.code == "revenue.refused" and "FX" in exc.message
-    again = recognize(system.engine, "2026-01", system.chart, system.clock())
+    again = recognize(system.engine, "2026-01", system.charts, system.clock())
     assert again.refused == ["C-5"]
     with system.engine.connect() as conn:
         assert len(list_exceptions(conn)) == 1  # one exception, not one per run

@@ -37,7 +37,7 @@ def run(tmp: Path, name: str, **flags: bool) -> tuple[dict, list, object]:
     system.process()
     system.sweep(as_of=end_of_stream(sim) + timedelta(days=30))
     for month in range(1, cfg.months + 1):
-        run_billing(system.engine, f"2026-{month:02d}", system.ref, system.chart, fixed_clock())
+        run_billing(system.engine, f"2026-{month:02d}", system.ref, system.charts, fixed_clock())
     system.deliver()
     with system.engine.connect() as conn:
         return summary(conn), list_exceptions(conn, status=None), sim

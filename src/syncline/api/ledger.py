@@ -66,7 +66,7 @@ def router(system: Syncline) -> APIRouter:
             raise HTTPException(422, "format must be json or csv")
         with system.engine.connect() as conn:
             made = build_report(conn, name, checked, entity=entity, ref=system.ref,
-                                chart=system.chart, months=max(1, min(months, 60)),
+                                chart=system.charts, months=max(1, min(months, 60)),
                                 revenue_mode=system.settings.revenue_recognition)
         if format == "csv":
             return Response(report_csv(made), media_type="text/csv")
@@ -83,7 +83,7 @@ def router(system: Syncline) -> APIRouter:
         checked = _period(period, required=False)
         with system.engine.connect() as conn:
             made = export_books(conn, fmt, period=checked, entity=entity, ref=system.ref,
-                                chart=system.chart)
+                                chart=system.charts)
         if include_errors:
             return {"format": fmt, "content": made.content,
                     "errors": [asdict(e) for e in made.errors]}

@@ -11,8 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from syncline.bootstrap import bootstrap
-from syncline.cli.main import _settings, err, out
+from syncline.cli.main import _system, err, out
 from syncline.ledger.periods import is_period_name
 
 billing_app = typer.Typer(help="Billing runs, credit notes and approvals of held amounts.")
@@ -34,8 +33,8 @@ def billing_run(
     if not is_period_name(period):
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
         raise typer.Exit(2)
-    sys_ = bootstrap(_settings(database_url))
-    result = run_billing(sys_.engine, period, sys_.ref, sys_.chart, sys_.clock(), entity=entity,
+    sys_ = _system(database_url)
+    result = run_billing(sys_.engine, period, sys_.ref, sys_.charts, sys_.clock(), entity=entity,
                          dry_run=dry_run,
                          revenue_recognition=sys_.settings.revenue_recognition)
     if not dry_run:
@@ -61,7 +60,7 @@ def billing_credit(
     except InvalidOperation:
         err.print(f"[red]--corrected-hours must be a number, got {corrected_hours!r}[/]")
         raise typer.Exit(2) from None
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.begin() as conn:
         if find_invoice(conn, invoice) is None:
             err.print(f"[red]no invoice {invoice}[/]")
@@ -84,7 +83,7 @@ def billing_approve(
     from syncline.adapters.db.billing_tables import billing_holds
     from syncline.services.clock import iso
 
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.begin() as conn:
         done = conn.execute(update(billing_holds).where(
             (billing_holds.c.item_key == item_key) & (billing_holds.c.status == "held"))
@@ -106,7 +105,7 @@ def invoices_list(
     """Invoices, by entity and number."""
     from syncline.services.billing_queries import list_invoices
 
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         rows = list_invoices(conn, period=period, entity=entity, contract=contract)
     if as_json:
@@ -141,7 +140,7 @@ def invoices_show(
         invoice_dict,
     )
 
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         inv = find_invoice(conn, number)
         if inv is None:
@@ -210,7 +209,7 @@ def invoices_credit_notes(
     """Credit notes, by entity and number."""
     from syncline.services.billing_queries import list_credit_notes
 
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         rows = list_credit_notes(conn, invoice=invoice)
     if as_json:

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from syncline.bootstrap import bootstrap
-from syncline.cli.main import _settings, err, out
+from syncline.cli.main import _system, err, out
 from syncline.ledger.periods import is_period_name
 
 
@@ -26,7 +25,7 @@ def close(
     if not is_period_name(period):
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
         raise typer.Exit(2)
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     console = err if as_json else out
 
     def progress(step: str, summary: dict[str, Any]) -> None:

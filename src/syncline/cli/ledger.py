@@ -11,8 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from syncline.bootstrap import bootstrap
-from syncline.cli.main import _settings, err, out
+from syncline.cli.main import _system, err, out
 
 period_app = typer.Typer(help="Accounting periods: open, close, lock, reopen (audited).",
                          no_args_is_help=True)
@@ -37,7 +36,7 @@ def _change(action: str, period: str, entity: str | None, reason: str | None, ro
                       "and --reason[/]")
             raise typer.Exit(2)
         role = "finance"
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     try:
         with sys_.engine.begin() as conn:
             views = change_periods(conn, _entities(entity, conn), period, action, actor=actor,
@@ -100,7 +99,7 @@ def period_list(
     """Months whose status was set (any other month is open), or their audited changes."""
     from syncline.services.periods import list_periods, period_history
 
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         rows = (period_history(conn, entity) if history
                 else [v.as_dict() for v in list_periods(conn, entity)])
@@ -195,10 +194,10 @@ def report(
     if fmt == "xlsx" and not out_path:
         err.print("[red]--format xlsx needs --out PATH[/]")
         raise typer.Exit(2)
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         result = build_report(conn, name, period, entity=entity, ref=sys_.ref,
-                              chart=sys_.chart, months=months,
+                              chart=sys_.charts, months=months,
                               revenue_mode=sys_.settings.revenue_recognition)
     if fmt == "table":
         _print_report(result)
@@ -231,10 +230,10 @@ def export(
     if period is not None and not is_period_name(period):
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
         raise typer.Exit(2)
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         made = export_books(conn, fmt, period=period, entity=entity, ref=sys_.ref,
-                            chart=sys_.chart)
+                            chart=sys_.charts)
     Path(out_path).write_text(made.content, encoding="utf-8")
     err.print(f"Wrote {out_path} ({fmt})")
     for e in made.errors:

@@ -58,6 +58,21 @@ def _settings(database_url: str | None) -> Settings:
         raise typer.Exit(2) from None
 
 
+def _system(settings: Settings | str | None = None, **kwargs: Any) -> Syncline:
+    """The wired system for a command; a bad ledger configuration file is a clear error."""
+    from syncline.services.ledger_config import LedgerConfigInvalid
+
+    if not isinstance(settings, Settings):
+        settings = _settings(settings)
+    try:
+        return bootstrap(settings, **kwargs)
+    except LedgerConfigInvalid as invalid:
+        err.print(f"[red]SYNCLINE_LEDGER_CONFIG {settings.ledger_config} is invalid:[/]")
+        for problem in invalid.problems:
+            err.print(f"  {problem.where}: {problem.message}")
+        raise typer.Exit(2) from None
+
+
 def _progress(console: Console, quiet: bool) -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, disable=quiet, transient=False)
@@ -131,7 +146,7 @@ def demo(
                   f"workers, {months} months from {cfg.start}; {len(lines):,} messages"
                   + (" with delivery faults" if delivery_faults else "")
                   + (" with data faults" if data_faults else ""))
-    sys_ = bootstrap(settings)
+    sys_ = _system(settings)
     ingest_lines(sys_, lines, console, as_json)
     stream_end = end_of_stream(sim)
     sys_.sweep(as_of=stream_end + timedelta(hours=settings.park_max_age_hours))
@@ -142,9 +157,9 @@ def demo(
     with _progress(console, as_json) as progress:
         task = progress.add_task("Monthly billing and revenue", total=len(periods))
         for period in periods:
-            run_billing(sys_.engine, period, sys_.ref, sys_.chart, sys_.clock(),
+            run_billing(sys_.engine, period, sys_.ref, sys_.charts, sys_.clock(),
                         revenue_recognition=mode)
-            recognize(sys_.engine, period, sys_.chart, sys_.clock(),
+            recognize(sys_.engine, period, sys_.charts, sys_.clock(),
                       post_journals=mode == "engine")
             progress.advance(task)
     from syncline.services import delivery as dl
@@ -224,7 +239,7 @@ def ingest(
             raise typer.Exit(2)
         text = path.read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     ingest_lines(sys_, lines, err, quiet)
     sys_.sweep()
     if deliver:
@@ -255,7 +270,7 @@ def serve(
         settings = settings.model_copy(update={"api_keys": key})
         err.print(f"No SYNCLINE_API_KEYS set: this run's API key is [bold]{key}[/] "
                   "(send it as the X-API-Key header).")
-    uvicorn.run(create_app(bootstrap(settings)), host=host, port=port)
+    uvicorn.run(create_app(_system(settings)), host=host, port=port)
 
 
 @exceptions_app.command("list")
@@ -268,7 +283,7 @@ def exceptions_list(
     """List exceptions (open ones by default)."""
     from syncline.services.exceptions import list_exceptions
 
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         rows = list_exceptions(conn, status=None if status == "all" else status, domain=domain)
     if as_json:
@@ -292,7 +307,7 @@ def exceptions_show(
     """One exception: what is wrong, what to do, and where it came from."""
     from syncline.services.exceptions import get_exception
 
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         found = get_exception(conn, exception_id)
     if found is None:
@@ -331,7 +346,7 @@ def replay(
     from syncline.services.processor import EditRefused, edit_message
     from syncline.services.processor import replay as do_replay
 
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     try:
         if data_file is not None:
             try:

@@ -225,8 +225,7 @@ def recognize(
     database_url: str | None = typer.Option(None, help="Database (SYNCLINE_DATABASE_URL)"),
 ) -> None:
     """Recognize revenue for a month from stored facts: schedules and journals (idempotent)."""
-    from syncline.bootstrap import bootstrap
-    from syncline.cli.main import _settings
+    from syncline.cli.main import _system
     from syncline.ledger.periods import is_period_name
     from syncline.services.revenue_sync import recognize as run
 
@@ -234,8 +233,8 @@ def recognize(
     if not is_period_name(period):
         _fail(console, "bad --period", [f"expected YYYY-MM, got {period!r}"])
         return
-    sys_ = bootstrap(_settings(database_url))
-    result = run(sys_.engine, period, sys_.chart, sys_.clock(), only=contract,
+    sys_ = _system(database_url)
+    result = run(sys_.engine, period, sys_.charts, sys_.clock(), only=contract,
                  post_journals=sys_.settings.revenue_recognition == "engine")
     console.print_json(data={"period": period, "contracts": result.contracts,
                              "journal_entries": result.journal_entries,
@@ -251,14 +250,13 @@ def contract_schedule(
     database_url: str | None = typer.Option(None, help="Database (SYNCLINE_DATABASE_URL)"),
 ) -> None:
     """A stored contract's schedule, computed from Syncline's facts, with explanations."""
-    from syncline.bootstrap import bootstrap
-    from syncline.cli.main import _settings
+    from syncline.cli.main import _system
     from syncline.services.revenue_facts import build_contract
     from syncline.services.revenue_sync import DEFAULT_POLICY
 
     console = Console()
     day = _parse_date(as_of, "--as-of")
-    sys_ = bootstrap(_settings(database_url))
+    sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         rc = build_contract(conn, number)
     if rc is None:

@@ -8,7 +8,7 @@ editing the template, not code.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -272,3 +272,28 @@ def charts_from_config(
 def for_entity(chart: ChartOfAccounts, entity_id: str) -> ChartOfAccounts:
     """The same accounts, labelled as ``entity_id``'s chart."""
     return replace(chart, entity_id=entity_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Charts:
+    """The chart of each legal entity: configured charts by entity, the template for the rest.
+
+    Postings ask ``charts.of(entity)`` for the entity they post in, so two entities may map
+    the same role to different accounts.
+    """
+
+    by_entity: Mapping[str, ChartOfAccounts] = field(default_factory=dict)
+    template: ChartOfAccounts = DEFAULT_CHART
+
+    def of(self, entity_id: str) -> ChartOfAccounts:
+        chart = self.by_entity.get(entity_id)
+        return chart if chart is not None else for_entity(self.template, entity_id)
+
+    def all(self, entity_ids: Iterable[str] = ()) -> dict[str, ChartOfAccounts]:
+        """Charts of the configured entities and of ``entity_ids``, by entity."""
+        return {e: self.of(e) for e in sorted(set(self.by_entity) | set(entity_ids))}
+
+
+def as_charts(chart: Charts | ChartOfAccounts) -> Charts:
+    """One chart for every entity (a template) or charts by entity, as ``Charts``."""
+    return chart if isinstance(chart, Charts) else Charts(template=chart)

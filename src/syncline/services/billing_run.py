@@ -113,7 +113,7 @@ from syncline.billing.tax import TaxCode, TaxCodeMissing, compute_tax, tax_code_
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.domain.model import BillingType
 from syncline.domain.reference import LegalEntity, ReferenceData
-from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.accounts import ChartOfAccounts, Charts, as_charts
 from syncline.ledger.money import Money
 from syncline.ledger.periods import period_end, period_start
 from syncline.services.exceptions import raise_exception
@@ -187,7 +187,7 @@ class _Contract:
 class _Run:
     conn: Connection
     ref: ReferenceData
-    chart: ChartOfAccounts
+    charts: Charts
     now: datetime
     start: date
     end: date
@@ -427,7 +427,7 @@ def _credits(run: _Run, entity: LegalEntity) -> None:
         conn.execute(update(credit_requests).where(credit_requests.c.id == req.id)
                      .values(status="issued", credit_note_number=number))
         if posts_anything(note):
-            entry = credit_note_entry(note, run.chart, fx=invoice.fx,
+            entry = credit_note_entry(note, run.charts.of(note.entity_code), fx=invoice.fx,
                                       all_deferred=run.engine_mode)
             if post_entry(conn, entry, run.now):
                 run.result.journal_entries += 1
@@ -810,7 +810,8 @@ def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract],
         _store_invoice(run, inv, entity.functional_currency)
         issued[number] = invoice_number
         if posts_anything(inv):
-            entry = release_entry(inv, run.chart, all_deferred=run.engine_mode)
+            entry = release_entry(inv, run.charts.of(inv.entity_code),
+                                  all_deferred=run.engine_mode)
             if post_entry(conn, entry, run.now):
                 run.result.journal_entries += 1
                 run.emit("erp.journal.post", _journal_payload(entry), c.correlation_id)
@@ -841,7 +842,7 @@ def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract],
 # --- labor cost ------------------------------------------------------------------------------
 
 def _labor_cost(conn: Connection, start: date, end: date, entity: str | None,
-                chart: ChartOfAccounts, now: datetime) -> int:
+                charts: Charts, now: datetime) -> int:
     """Cost approved time at the HR cost rate effective on each work date, per entity."""
     versions: dict[str, list[Any]] = defaultdict(list)
     for v in conn.execute(select(worker_versions).order_by(worker_versions.c.effective_date,
@@ -865,7 +866,7 @@ def _labor_cost(conn: Connection, start: date, end: date, entity: str | None,
         money = Money(amount, cur).rounded()
         if money.is_zero:
             continue
-        entry = labor_cost_entry(ent, end, f"{start:%Y-%m}", money, chart)
+        entry = labor_cost_entry(ent, end, f"{start:%Y-%m}", money, charts.of(ent))
         # one entry per entity and currency, keyed so a re-run posts nothing new
         entry = replace(entry, source_id=f"labor:{ent}:{cur}:{start:%Y-%m}")
         posted += post_entry(conn, entry, now)
@@ -874,11 +875,14 @@ def _labor_cost(conn: Connection, start: date, end: date, entity: str | None,
 
 # --- the run ---------------------------------------------------------------------------------
 
-def run_billing(engine: Engine, period: str, ref: ReferenceData, chart: ChartOfAccounts,
-                now: datetime, *, entity: str | None = None, dry_run: bool = False,
+def run_billing(engine: Engine, period: str, ref: ReferenceData,
+                chart: Charts | ChartOfAccounts, now: datetime, *,
+                entity: str | None = None, dry_run: bool = False,
                 revenue_recognition: str = "on_invoice", labor_cost: bool = True,
                 ) -> RunResult:
-    """The invoice run for ``period`` (YYYY-MM), every legal entity or ``entity`` only."""
+    """The invoice run for ``period`` (YYYY-MM), every legal entity or ``entity`` only;
+    journals post in each entity's own chart (``chart``: charts by entity, or one template)."""
+    charts = as_charts(chart)
     start, end = month_bounds(period)
     result = RunResult(period=period, dry_run=dry_run)
     with engine.connect() as conn:
@@ -886,7 +890,7 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData, chart: ChartOfA
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
             conn.commit()
         tx = conn.begin()
-        run = _Run(conn, ref, chart, now, start, end, period,
+        run = _Run(conn, ref, charts, now, start, end, period,
                    engine_mode=revenue_recognition == "engine",
                    tax_codes=tuple(tax_code_from_profile(p) for p in ref.tax_profiles),
                    fx=load_fx_rates(conn), result=result)
@@ -913,7 +917,7 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData, chart: ChartOfA
         _mark_invoiced(run, run.bulk)
         run.flush()
         if labor_cost:
-            result.journal_entries += _labor_cost(conn, start, end, entity, chart, now)
+            result.journal_entries += _labor_cost(conn, start, end, entity, charts, now)
         if dry_run:
             tx.rollback()
         else:

@@ -8,21 +8,17 @@ small JSON-ready summary that the workflow records.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select
 
-from syncline.adapters.db.tables import billable_items, contracts, inbox
+from syncline.adapters.db.tables import inbox
 from syncline.domain.reference import ReferenceData
-from syncline.ledger.accounts import ChartOfAccounts
-from syncline.ledger.journal import JournalEntry, Side, line, reverse
-from syncline.ledger.money import Money
+from syncline.ledger.accounts import Charts
+from syncline.services.accrual import accrue_unbilled_time
 from syncline.services.billing_run import month_bounds, run_billing
 from syncline.services.clock import Clock
-from syncline.services.ledger_posting import post_entry
 from syncline.services.ledger_reports import close_reconciliation
 from syncline.services.outcomes import Stats
 from syncline.services.periods import PeriodChangeRefused, change_period, status_of
@@ -34,9 +30,11 @@ class CloseSystem(Protocol):
 
     engine: Engine
     ref: ReferenceData
-    chart: ChartOfAccounts
     clock: Clock
     settings: Any
+
+    @property
+    def charts(self) -> Charts: ...
 
     def process(self, progress: Any = None) -> Stats: ...
 
@@ -64,7 +62,7 @@ def cut_off(system: CloseSystem, period: str) -> dict[str, Any]:
 
 
 def billing(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
-    result = run_billing(system.engine, period, system.ref, system.chart, system.clock(),
+    result = run_billing(system.engine, period, system.ref, system.charts, system.clock(),
                          entity=entity,
                          revenue_recognition=system.settings.revenue_recognition)
     return {"invoices": len(result.invoices), "journal_entries": result.journal_entries}
@@ -72,7 +70,7 @@ def billing(system: CloseSystem, period: str, entity: str | None) -> dict[str, A
 
 def recognition(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     engine_mode = system.settings.revenue_recognition == "engine"
-    result = recognize(system.engine, period, system.chart, system.clock(),
+    result = recognize(system.engine, period, system.charts, system.clock(),
                        post_journals=engine_mode, entity=entity)
     return {"contracts": result.contracts, "journal_entries": result.journal_entries,
             "refused": result.refused, "journals": "posted" if engine_mode else
@@ -81,41 +79,9 @@ def recognition(system: CloseSystem, period: str, entity: str | None) -> dict[st
 
 
 def accrual(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
-    """Approved, billable, not yet invoiced time: accrued at period end, reversed next day.
-
-    In `engine` mode the revenue engine already recognizes it (right to invoice → unbilled
-    receivable), so nothing is accrued twice.
-    """
-    if system.settings.revenue_recognition == "engine":
-        return {"journal_entries": 0, "note": "recognized by the revenue engine (right to "
-                "invoice → unbilled receivable); no separate accrual"}
-    _, end = month_bounds(period)
-    posted = 0
-    totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    with system.engine.begin() as conn:
-        q = (select(contracts.c.entity_code, contracts.c.service_line, billable_items.c.currency,
-                    billable_items.c.amount)
-             .join(contracts, contracts.c.number == billable_items.c.contract_number)
-             .where((billable_items.c.status == "generated")
-                    & (billable_items.c.source == "time")
-                    & (billable_items.c.service_date <= end.isoformat())))
-        for r in conn.execute(q):
-            if entity and r.entity_code != entity:
-                continue
-            totals[(r.entity_code, r.currency, r.service_line)] += r.amount
-        for (ent, cur, service_line), value in sorted(totals.items()):
-            amount = Money(value, cur).rounded()
-            entry = JournalEntry(ent, end, f"Accrual of approved unbilled time {period}", (
-                line(system.chart.code("unbilled_receivable"), Side.DEBIT, amount,
-                     "approved, not yet invoiced"),
-                line(system.chart.code(f"revenue:{service_line}"), Side.CREDIT, amount,
-                     "approved, not yet invoiced")),
-                "accrual", f"accrual:{ent}:{cur}:{service_line}:{period}")
-            posted += post_entry(conn, entry, system.clock())
-            posted += post_entry(conn, reverse(entry, f"{entry.source_id}:reversal",
-                                               end + timedelta(days=1)), system.clock())
-    return {"journal_entries": posted,
-            "accrued": {f"{e}/{c}/{s}": str(v) for (e, c, s), v in sorted(totals.items())}}
+    return accrue_unbilled_time(system.engine, period, entity, charts=system.charts,
+                                now=system.clock(),
+                                revenue_recognition=system.settings.revenue_recognition)
 
 
 def reclassification(system: CloseSystem, period: str) -> dict[str, Any]:
@@ -128,7 +94,7 @@ def reclassification(system: CloseSystem, period: str) -> dict[str, Any]:
 def reconciliation(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     with system.engine.connect() as conn:
         report = close_reconciliation(conn, period, entity=entity, ref=system.ref,
-                                      chart=system.chart,
+                                      chart=system.charts,
                                       revenue_mode=system.settings.revenue_recognition)
     checks = report.tables[0].as_dicts()
     ok = all(str(c.get("status")) in ("ok", "skipped") for c in checks)

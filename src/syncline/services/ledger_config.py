@@ -19,12 +19,18 @@ Every problem is reported with where it is (entity, role, event); nothing half-l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
-from syncline.ledger.accounts import ChartError, ChartOfAccounts, charts_from_config
+from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
+from syncline.ledger.accounts import (
+    ChartError,
+    ChartOfAccounts,
+    Charts,
+    charts_from_config,
+)
 from syncline.ledger.fx import RevaluationPolicy
 from syncline.ledger.money import is_known_currency
 from syncline.ledger.periods import ClosedPeriodPolicy
@@ -44,6 +50,11 @@ class LedgerConfig:
     rules: PostingRules = DEFAULT_RULES
     closed_period_policy: ClosedPeriodPolicy = ClosedPeriodPolicy.REFUSE
     fx_revaluation: RevaluationPolicy = field(default_factory=RevaluationPolicy)
+
+    @property
+    def chart_set(self) -> Charts:
+        """Configured charts by entity; the default template for any other entity."""
+        return Charts(self.charts)
 
 
 def _chart_problem(e: ChartError) -> LedgerConfigProblem:
@@ -113,6 +124,35 @@ def ledger_config_from_dict(
     if problems:
         return tuple(problems)
     return LedgerConfig(charts, functional, rules, policy, revaluation)
+
+
+def default_ledger_config(ref: ReferenceData = DEFAULT_REFERENCE) -> LedgerConfig:
+    """No file: the default template for every entity, functional currencies from the
+    reference data, the built-in posting rules, refuse posting into closed periods."""
+    return LedgerConfig({}, {e.code: e.functional_currency for e in ref.entities})
+
+
+class LedgerConfigInvalid(ValueError):
+    """A ledger configuration file that cannot be used; ``problems`` says where and why."""
+
+    def __init__(self, path: str, problems: tuple[LedgerConfigProblem, ...]) -> None:
+        self.problems = problems
+        listed = "; ".join(f"{p.where}: {p.message}" for p in problems)
+        super().__init__(f"ledger configuration {path} is invalid: {listed}")
+
+
+def ledger_config_for(path: str | Path | None,
+                      ref: ReferenceData = DEFAULT_REFERENCE) -> LedgerConfig:
+    """The system's ledger configuration: the file at ``path`` (entities it does not list keep
+    the default template and the reference's functional currency), or the default."""
+    base = default_ledger_config(ref)
+    if not path:
+        return base
+    made = load_ledger_config(path)
+    if isinstance(made, tuple):
+        raise LedgerConfigInvalid(str(path), made)
+    return replace(made, functional_currencies={**base.functional_currencies,
+                                                **made.functional_currencies})
 
 
 def load_ledger_config(path: str | Path) -> LedgerConfig | tuple[LedgerConfigProblem, ...]:

@@ -3,15 +3,15 @@
 Stored entries come back as ``JournalEntry`` values (lines with their functional amounts,
 FX rate/source/date and dimensions, entries with their metadata), so every report and
 export in ``syncline.ledger`` runs on the real books. Charts are per legal entity: the
-template (``DEFAULT_CHART`` or the bootstrap's chart) labelled for each entity of the
-reference data and for any entity that has entries.
+system's configured chart of each entity, else the template labelled for it, for each
+entity of the reference data and any entity that has entries.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -29,7 +29,7 @@ from syncline.adapters.db.tables import (
     projects,
 )
 from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
-from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, for_entity
+from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, Charts, as_charts
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
 from syncline.ledger.periods import is_period_name, period_end, period_start
@@ -206,14 +206,11 @@ def entity_codes(conn: Connection | None = None,
 def charts_for(
     conn: Connection | None = None,
     ref: ReferenceData = DEFAULT_REFERENCE,
-    template: ChartOfAccounts = DEFAULT_CHART,
-    overrides: Mapping[str, ChartOfAccounts] | None = None,
+    chart: Charts | ChartOfAccounts = DEFAULT_CHART,
 ) -> dict[str, ChartOfAccounts]:
-    """Chart of accounts per legal entity: ``overrides`` (e.g. from the ledger config file)
-    where given, else the template labelled for the entity."""
-    given = dict(overrides or {})
-    return {code: given.get(code) or for_entity(template, code)
-            for code in sorted(set(entity_codes(conn, ref)) | set(given))}
+    """Chart of accounts per legal entity of the reference data and of the books: the
+    system's charts by entity (``Charts``), or one template labelled for each entity."""
+    return as_charts(chart).all(entity_codes(conn, ref))
 
 
 def functional_currencies(ref: ReferenceData = DEFAULT_REFERENCE) -> dict[str, str]:

@@ -48,7 +48,7 @@ from syncline.adapters.db.tables import (
     worker_versions,
 )
 from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
-from syncline.ledger.accounts import DEFAULT_CHART, AccountType, ChartOfAccounts
+from syncline.ledger.accounts import DEFAULT_CHART, AccountType, ChartOfAccounts, Charts
 from syncline.ledger.exports.common import Exported, Payload, dumps_json
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import is_period_name, period_of, period_start
@@ -787,7 +787,7 @@ def _open_exceptions(conn: Connection) -> Table:
 
 def close_reconciliation(conn: Connection, period: str, *, entity: str | None = None,
                          ref: ReferenceData = DEFAULT_REFERENCE,
-                         chart: ChartOfAccounts = DEFAULT_CHART,
+                         chart: Charts | ChartOfAccounts = DEFAULT_CHART,
                          revenue_mode: str = "on_invoice") -> Report:
     """The close checks for ``period``: a summary row per check, entity and unit; every
     difference by cause and object; the open critical exceptions."""
@@ -831,7 +831,7 @@ def build_report(
     *,
     entity: str | None = None,
     ref: ReferenceData = DEFAULT_REFERENCE,
-    chart: ChartOfAccounts = DEFAULT_CHART,
+    chart: Charts | ChartOfAccounts = DEFAULT_CHART,
     months: int = 12,
     revenue_mode: str = "on_invoice",
 ) -> Report:
@@ -935,7 +935,7 @@ def export_books(
     period: str | None = None,
     entity: str | None = None,
     ref: ReferenceData = DEFAULT_REFERENCE,
-    chart: ChartOfAccounts = DEFAULT_CHART,
+    chart: Charts | ChartOfAccounts = DEFAULT_CHART,
 ) -> Exported[str]:
     """The stored books (entries of ``period`` if given, else all) as a file's text.
 

@@ -28,7 +28,7 @@ from syncline.adapters.db.billing_tables import credit_notes
 from syncline.adapters.db.revenue_tables import revenue_schedules
 from syncline.adapters.db.tables import contracts, invoices, journal_entries, journal_lines
 from syncline.domain.errors import BusinessDomain, Problem, Severity
-from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.accounts import ChartOfAccounts, Charts, as_charts
 from syncline.ledger.journal import JournalEntry, Side, line
 from syncline.ledger.money import Money
 from syncline.revenue import compute_schedule
@@ -65,11 +65,12 @@ def _posted(conn: Connection, number: str, chart: ChartOfAccounts) -> dict[str, 
     return out
 
 
-def recognize(engine: Engine, period: str, chart: ChartOfAccounts, now: datetime, *,
+def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now: datetime, *,
               post_journals: bool = True, policy: RevenuePolicy = DEFAULT_POLICY,
               only: str | None = None, entity: str | None = None) -> RecognitionResult:
     _, end = month_bounds(period)
     result = RecognitionResult(period=period)
+    chart_set = as_charts(charts)
     with engine.begin() as conn:
         numbers = [only] if only else contract_numbers(conn, until=end)
         for number in numbers:
@@ -108,6 +109,7 @@ def recognize(engine: Engine, period: str, chart: ChartOfAccounts, now: datetime
             result.revenue[cur] = result.revenue.get(cur, Decimal(0)) + period_r
             if not post_journals:
                 continue
+            chart = chart_set.of(head.entity_code)
             billed = billed_net(conn, number, end)
             target = {"revenue": -cum_r, "contract_liability": min(billed, cum_r),
                       "unbilled_receivable": max(Decimal(0), cum_r - billed)}
