@@ -77,21 +77,50 @@ def billing_approve(
     by: Annotated[str, typer.Option(help="Who approves billing past the cap")],
     database_url: DbOption = None,
 ) -> None:
-    """Approve an amount held at a hard cap: the next run bills it past the cap."""
-    from sqlalchemy import update
-
-    from syncline.adapters.db.billing_tables import billing_holds
-    from syncline.services.clock import iso
+    """Approve an amount held at a hard cap: the item is released, the next run bills it."""
+    from syncline.services.billing_requests import release_held_item
 
     sys_ = _system(database_url)
     with sys_.engine.begin() as conn:
-        done = conn.execute(update(billing_holds).where(
-            (billing_holds.c.item_key == item_key) & (billing_holds.c.status == "held"))
-            .values(status="approved", approved_by=by, approved_at=iso(sys_.clock())))
-    if not done.rowcount:
+        released = release_held_item(conn, item_key, by=by, now=sys_.clock())
+    if not released:
         err.print(f"[red]no held item {item_key}[/]")
         raise typer.Exit(1)
-    out.print(f"{item_key} approved by {by}.")
+    out.print(f"{item_key} approved by {by}: released, the next `billing run` invoices it.")
+
+
+@billing_app.command("adjust")
+def billing_adjust(
+    contract: Annotated[str, typer.Option(help="Contract number")],
+    amount: Annotated[str, typer.Option(help="Signed amount: -250.00 is a discount")],
+    description: Annotated[str, typer.Option(help="The invoice line's text")],
+    reason: Annotated[str, typer.Option(help="Why (kept with the request)")],
+    by: Annotated[str, typer.Option(help="Who asks for it")],
+    currency: Annotated[str | None, typer.Option(help="Default: the contract's")] = None,
+    on: Annotated[str | None, typer.Option(help="Service date YYYY-MM-DD (default today)")]
+    = None,
+    adjusts: Annotated[list[str] | None, typer.Option(
+        help="Open item key the adjustment is about (repeatable)")] = None,
+    adjustment_id: Annotated[str | None, typer.Option(
+        help="Your id for it (a repeat with the same id changes nothing)")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Add a manual adjustment (discount, goodwill credit, one-off fee) to a contract's next
+    invoice. It is sent as a `billing.adjustment.requested` message: kept raw, validated,
+    applied like any other input (the API takes the same message at POST /v1/events)."""
+    from syncline.services.billing_requests import request_adjustment
+
+    sys_ = _system(database_url)
+    outcome = request_adjustment(sys_, contract=contract, amount=amount,
+                                 description=description, reason=reason, by=by,
+                                 currency=currency, on=on, adjusts=adjusts or [],
+                                 adjustment_id=adjustment_id)
+    if outcome["status"] != "applied":
+        err.print(f"[red]adjustment {outcome['adjustment_id']} {outcome['status']}:[/] "
+                  + "; ".join(outcome["problems"]))
+        raise typer.Exit(1)
+    out.print(f"adjustment {outcome['adjustment_id']} recorded as item {outcome['item']}: "
+              "the next `billing run` of its entity bills it as its own line.")
 
 
 @invoices_app.command("list")

@@ -397,7 +397,8 @@ SEQUENCED_STATE = {"deal.closed_won", "milestone.completed"}
 def _all_handlers() -> dict[str, Handler]:
     """The table of contents: core flows plus each engine's own handler table."""
     table = dict(CORE_HANDLERS)
-    for module in ("syncline.services.billing_handlers", "syncline.services.revenue_handlers"):
+    for module in ("syncline.services.billing_handlers", "syncline.services.revenue_handlers",
+                   "syncline.services.adjustment_handlers"):
         try:
             mod = __import__(module, fromlist=["HANDLERS"])
         except ModuleNotFoundError as err:
