@@ -83,3 +83,36 @@ def test_simulated_month_on_postgres_matches_sqlite(pg_system: Syncline, tmp_pat
     pg, sqlite = results
     assert pg["trial_balance_balanced"] and pg["invoices"] > 0
     assert pg["state_fingerprint"] == sqlite["state_fingerprint"]
+
+
+def test_concurrent_receivers_keep_the_arrival_order_unique_and_store_a_message_once(
+        pg_system: Syncline) -> None:
+    """Four receivers at once (as four API workers would), each sending 50 messages of its
+    own and the same 10 shared ones: every message stored once, ``seq`` gapless."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from syncline.adapters.db.tables import inbox
+    from tests.builders import event
+
+    shared = [event("worker.upserted", f"worker/S{i}", {"worker_id": f"S{i}"},
+                    id_=f"shared-{i}") for i in range(10)]
+
+    def receive(n: int) -> list[str]:
+        own = [event("worker.upserted", f"worker/{n}-{i}", {"worker_id": f"{n}-{i}"},
+                     id_=f"own-{n}-{i}") for i in range(50)]
+        statuses = []
+        for start in range(0, 60, 6):
+            with pg_system.engine.begin() as conn:
+                statuses += [r.status for r in receive_many(
+                    conn, (own + shared)[start:start + 6], now=fixed_clock())]
+        return statuses
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(receive, range(4)))
+    with pg_system.engine.connect() as conn:
+        count, low, high = conn.execute(select(func.count(), func.min(inbox.c.seq),
+                                               func.max(inbox.c.seq))).one()
+    assert count == 4 * 50 + 10 and (low, high) == (1, count)
+    assert sum(r.count("duplicate") for r in results) == 3 * 10

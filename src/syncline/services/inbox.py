@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import Connection, func, select, text, tuple_
 
 from syncline.adapters.db.tables import inbox, inbox_receipts
 from syncline.domain.errors import BusinessDomain, Problem, Severity
@@ -83,10 +83,21 @@ def _seq_int(value: Any) -> int | None:
     return None
 
 
+RECEIVE_LOCK = 0x5359_4E43_0001  # "SYNC" 1: PostgreSQL advisory lock key of the inbox
+
+
 def receive_many(conn: Connection, items: Iterable[str | dict[str, Any]], *,
                  now: datetime) -> list[Receipt]:
-    """Store a batch of messages (one transaction is the caller's); return one receipt each."""
+    """Store a batch of messages (one transaction is the caller's); return one receipt each.
+
+    Receiving is serialized per database: SQLite has one writer; on PostgreSQL a
+    transaction-scoped advisory lock makes concurrent receivers (several API workers) take
+    turns, so the arrival order ``seq`` stays gapless and unique and a message sent to two
+    workers at once is stored once (the other gets a duplicate receipt).
+    """
     parsed = [_parse(i) for i in items]
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECEIVE_LOCK})
     keys = {(p.source, p.event_id) for p in parsed}
     existing: dict[tuple[str, str], str] = {}
     key_list = list(keys)
