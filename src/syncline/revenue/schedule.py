@@ -196,7 +196,7 @@ class _Segment:
     discounts: list[tuple[DiscountAllocation, int]]
     vc_offset: dict[str, int]
     mod_id: str | None = None
-    alloc_cache: dict[tuple[int, ...], Allocation] = field(default_factory=dict)
+    alloc_cache: dict[tuple[object, ...], Allocation] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -225,9 +225,15 @@ def _variable_at(ctx: _Ctx, seg: _Segment, c: int) -> tuple[VariableComponent, .
     return tuple(replace(x, included=x.included - seg.vc_offset.get(x.id, 0)) for x in comps)
 
 
+def _allocation_key(comps: tuple[VariableComponent, ...]) -> tuple[object, ...]:
+    """What an allocation depends on among the variable components: each one's amount
+    included *and* the obligations it is allocated to (a reassessment may move only that)."""
+    return tuple((x.id, x.included, x.allocate_to) for x in comps)
+
+
 def _allocation(ctx: _Ctx, seg: _Segment, comps: tuple[VariableComponent, ...],
                 tm: Mapping[str, int]) -> Allocation:
-    key = tuple(x.included for x in comps) + tuple(tm.values())
+    key = _allocation_key(comps) + tuple(tm.items())
     hit = seg.alloc_cache.get(key)
     if hit is None:
         pool = [s.ob.id for s in seg.obs if not s.closed and is_allocable(s.ob)]
@@ -267,7 +273,7 @@ def _allocation_runs(ctx: _Ctx, seg: _Segment, cutoffs: Sequence[int],
 
     It changes only with a variable estimate: the components in force are looked up again
     only when a cut-off passes a new effective date, and the price re-allocated only when
-    the amounts included change.
+    the amounts included or the obligations they are allocated to change.
     """
     tl = ctx.timeline_vc
     if not tl.by_id:
@@ -276,14 +282,14 @@ def _allocation_runs(ctx: _Ctx, seg: _Segment, cutoffs: Sequence[int],
     effective = sorted(eff for _vid, versions in tl.by_id for eff, _c in versions)
     as_of = ctx.as_of
     last_state = -1
-    last_key: tuple[int, ...] | None = None
+    last_key: tuple[object, ...] | None = None
     for k, c in enumerate(cutoffs):
         state = bisect_right(effective, c if c < as_of else as_of)
         if state == last_state:
             continue
         last_state = state
         comps = _variable_at(ctx, seg, c)
-        key = tuple(x.included for x in comps)
+        key = _allocation_key(comps)
         if key != last_key:
             runs.append((k, _allocation(ctx, seg, comps, tm).by_id()))
             last_key = key
