@@ -7,14 +7,15 @@ the highest version). A rate exists only in one currency: the contract's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from enum import IntEnum, StrEnum
+from typing import Any
 
 from syncline.domain.errors import BusinessDomain, Problem
-from syncline.ledger.money import Money
+from syncline.ledger.money import Money, is_known_currency
 
 
 class Scope(IntEnum):
@@ -155,13 +156,36 @@ class ResolvedRate:
         return self.entry.rate
 
 
+def in_force(cards: Iterable[RateCard], on: date) -> tuple[RateCard, ...]:
+    """Per card id, the version that governs ``on``, in card-id order.
+
+    A new version supersedes every earlier version of its card from its own
+    ``effective_from``: the governing version is the highest one that has started by ``on``
+    (whatever order the versions were published in); if it has ended (``effective_to`` before
+    ``on``) the card has no rate that day and a lower-precedence card answers.
+    """
+    best: dict[str, RateCard] = {}
+    for card in cards:
+        if card.effective_from > on:
+            continue
+        current = best.get(card.card_id)
+        if current is None or card.version > current.version:
+            best[card.card_id] = card
+    return tuple(card for _, card in sorted(best.items())
+                 if card.effective_to is None or on <= card.effective_to)
+
+
 def resolve_card_rate(
     cards: Iterable[RateCard], *, role: str, on: date, currency: str,
     contract_key: str | None = None, customer_key: str | None = None,
 ) -> ResolvedRate | RateNotFound:
-    """The rate for ``role`` on ``on`` across rate cards, with the card that priced it."""
+    """The rate for ``role`` on ``on`` across rate cards, with the card that priced it.
+
+    Only the version of each card in force on ``on`` counts (``in_force``); among those,
+    contract > customer > default, then the latest ``effective_from``, then the card id.
+    """
     by_entry: dict[RateEntry, RateCard] = {}
-    for card in cards:
+    for card in in_force(cards, on):
         for entry in card.entries():
             by_entry.setdefault(entry, card)
     found = resolve_rate(by_entry, role=role, on=on, currency=currency,
@@ -179,3 +203,117 @@ def rate_problem(missing: RateNotFound, *objects: tuple[str, str]) -> Problem:
                      "card), then re-run the billing cycle."),
         field="role", objects=objects,
     )
+
+
+def billed_quantity(hours: Decimal, resolved: ResolvedRate) -> Decimal:
+    """The hours billed for ``hours`` worked: the pricing card's increment applied."""
+    return round_quantity(hours, resolved.card.increment)
+
+
+class RateBook:
+    """What prices one contract's time: the rate cards that can apply to it and a fallback.
+
+    ``cards`` are the contract's own rates and cards, its customer's cards and the default
+    cards (any versions: ``in_force`` picks per date). ``fallback`` (the reference role
+    defaults) answers only when no card does. Answers are memoized per (role, date), so a
+    batch of a thousand entries costs a dictionary look-up each.
+    """
+
+    def __init__(self, cards: Iterable[RateCard], *, currency: str, contract_key: str,
+                 customer_key: str | None, fallback: Iterable[RateCard] = ()) -> None:
+        self.cards = tuple(c for c in cards if c.currency == currency)
+        self.fallback = tuple(c for c in fallback if c.currency == currency)
+        self.currency = currency
+        self.contract_key = contract_key
+        self.customer_key = customer_key
+        self._memo: dict[tuple[str, date], ResolvedRate | RateNotFound] = {}
+
+    def price(self, role: str, on: date) -> ResolvedRate | RateNotFound:
+        key = (role, on)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._resolve(self.cards, role, on)
+            if isinstance(found, RateNotFound) and self.fallback:
+                fallback = self._resolve(self.fallback, role, on)
+                if isinstance(fallback, ResolvedRate):
+                    found = fallback
+            self._memo[key] = found
+        return found
+
+    def _resolve(self, cards: tuple[RateCard, ...], role: str,
+                 on: date) -> ResolvedRate | RateNotFound:
+        return resolve_card_rate(cards, role=role, on=on, currency=self.currency,
+                                 contract_key=self.contract_key, customer_key=self.customer_key)
+
+
+ROUNDING_MODES: dict[str, QuantityRounding] = {
+    "up": QuantityRounding.UP, "half_up": QuantityRounding.NEAREST,
+    "down": QuantityRounding.DOWN, "none": QuantityRounding.NONE,
+}
+
+
+def reference_cards(rates: Iterable[tuple[str, Money]]) -> tuple[RateCard, ...]:
+    """The reference role defaults as one default card per currency (``reference:USD v1``),
+    effective forever, no billing increment: the fallback when no published card answers."""
+    by_currency: dict[str, list[tuple[str, Money]]] = {}
+    for role, rate in rates:
+        by_currency.setdefault(rate.currency, []).append((role, rate))
+    return tuple(RateCard(f"reference:{cur}", 1, Scope.DEFAULT, None, cur, date.min,
+                          tuple(entries)) for cur, entries in sorted(by_currency.items()))
+
+
+def contract_card(contract_key: str, currency: str,
+                  rates: Iterable[tuple[str, Money]]) -> RateCard:
+    """A contract's own rates (agreed on the deal) as a contract-scoped card, effective from
+    the start; a contract-scoped rate card in force on the date wins over them."""
+    return RateCard(f"contract:{contract_key}", 1, Scope.CONTRACT, contract_key, currency,
+                    date.min, tuple(rates))
+
+
+def parse_rate_card(data: Mapping[str, Any]) -> RateCard | list[Problem]:
+    """A ``rate_card.published`` v1 payload (schema-valid) as a card version, or problems."""
+    card_id, version = str(data["card_id"]), int(data["version"])
+    objects = (("rate_card", f"{card_id} v{version}"),)
+
+    def bad(message: str, remediation: str, fld: str) -> list[Problem]:
+        return [Problem("rate_card.invalid", BusinessDomain.BILLING,
+                        f"rate card {card_id} v{version}: {message}", remediation,
+                        f"data.{fld}", objects=objects)]
+
+    fix = "Correct the card in the pricing system and publish it again as a new version."
+    currency = str(data["currency"])
+    if not is_known_currency(currency):
+        return bad(f"currency {currency!r} is not an ISO 4217 code", fix, "currency")
+    scope = {"contract": Scope.CONTRACT, "customer": Scope.CUSTOMER,
+             "default": Scope.DEFAULT}[str(data["scope"])]
+    scope_key = data.get("scope_key")
+    if scope is not Scope.DEFAULT and not scope_key:
+        return bad(f"a {scope.name.lower()} card needs the {scope.name.lower()} it is for "
+                   "(scope_key)", fix, "scope_key")
+    if scope is Scope.DEFAULT and scope_key:
+        return bad("a default card has no scope_key", fix, "scope_key")
+    effective_from = date.fromisoformat(str(data["effective_from"]))
+    effective_to = date.fromisoformat(str(data["effective_to"])) \
+        if data.get("effective_to") else None
+    if effective_to is not None and effective_to < effective_from:
+        return bad(f"effective_to {effective_to} is before effective_from {effective_from}",
+                   fix, "effective_to")
+    step = Decimal(str(data.get("billing_increment_hours", "0.01")))
+    mode = ROUNDING_MODES[str(data.get("rounding", "up" if "billing_increment_hours" in data
+                                        else "none"))]
+    if step <= 0 or step > 24:
+        return bad(f"billing increment {step} h is not between 0 and 24 hours", fix,
+                   "billing_increment_hours")
+    roles = [str(e["role"]) for e in data["entries"]]
+    twice = sorted({r for r in roles if roles.count(r) > 1})
+    if twice:
+        return bad(f"roles {twice} are priced more than once", fix, "entries")
+    rates = []
+    for e in data["entries"]:
+        rate = Decimal(str(e["rate"]))
+        if rate <= 0:
+            return bad(f"rate {rate} for {e['role']} is not positive", fix, "entries")
+        rates.append((str(e["role"]), Money(rate, currency)))
+    return RateCard(card_id, version, scope, str(scope_key) if scope_key else None, currency,
+                    effective_from, tuple(sorted(rates, key=lambda r: r[0])),
+                    effective_to, BillingIncrement(step, mode))

@@ -29,7 +29,7 @@ from syncline.adapters.db.tables import (
     xref,
 )
 from syncline.billing.items import BillableItem, ItemStatus, milestone_item, time_item
-from syncline.billing.rates import RateNotFound, resolve_rate
+from syncline.billing.rates import RateNotFound, billed_quantity
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.domain.model import BillingType, OpenContract
 from syncline.domain.parsing import (
@@ -237,6 +237,9 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
     if worker.termination_date and cmd.work_date.isoformat() > worker.termination_date:
         return TimeDecision(Failed((_after_termination(
             cmd.time_entry_id, cmd.worker_id, cmd.work_date, worker.termination_date),)))
+    if proj.closed_on and cmd.work_date.isoformat() > proj.closed_on:
+        return TimeDecision(Failed((project_closed(
+            cmd.time_entry_id, cmd.project_code, cmd.work_date, proj.closed_on),)))
     if cmd.task_code not in tasks:
         return TimeDecision(Failed((Problem(
             "time.unknown_task", BusinessDomain.PMO,
@@ -246,22 +249,38 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
     item: BillableItem | None = None
     billable = cmd.billable and tasks[cmd.task_code]
     if billable and proj.billing_type == BillingType.TIME_AND_MATERIALS.value:
-        rate = resolve_rate(b.rates(proj.contract_id, proj.currency), role=cmd.role,
-                            on=cmd.work_date, currency=proj.currency,
-                            contract_key=proj.contract_id)
+        book = b.rates(proj.contract_id, proj.currency, proj.number, proj.customer_key)
+        rate = book.price(cmd.role, cmd.work_date)
         if isinstance(rate, RateNotFound):
-            return TimeDecision(Failed((Problem(
-                "billing.rate_missing", BusinessDomain.BILLING, rate.message,
-                f"Add a {cmd.role} rate to contract {proj.number}'s rate card (or the default "
-                "card), then retry this message.", "data.role", objects=objects),)))
-        item = time_item(cmd.time_entry_id, proj.number, cmd.work_date, cmd.hours, cmd.role,
-                         rate.rate, rate.scope.name.lower())
+            return TimeDecision(Failed((rate_missing(rate, proj.number, objects),)))
+        item = time_item(cmd.time_entry_id, proj.number, cmd.work_date,
+                         billed_quantity(cmd.hours, rate), cmd.role, rate.rate,
+                         rate.entry.scope.name.lower(), rate_card=rate.card.label)
     row = {"id": new_id("tim"), "time_entry_id": cmd.time_entry_id,
            "worker_id": cmd.worker_id, "project_code": cmd.project_code,
            "task_code": cmd.task_code, "work_date": cmd.work_date.isoformat(),
            "hours": cmd.hours, "role": cmd.role, "billable": billable, "status": "approved",
            "inbox_id": b.inbox_id}
     return TimeDecision(Applied(provides=(f"time:{cmd.time_entry_id}",)), row, item)
+
+
+def project_closed(entry_id: str, project_code: str, work_date: date | str,
+                   closed_on: date | str) -> Problem:
+    return Problem(
+        "billing.project_closed", BusinessDomain.BILLING,
+        f"time entry {entry_id} on {work_date} is after project {project_code} was closed "
+        f"({closed_on})", "Reopen the project in the PSA or move the time to an open project, "
+        "then replay this message.", "data.work_date",
+        objects=(("time_entry", entry_id), ("project", project_code)))
+
+
+def rate_missing(missing: RateNotFound, contract_number: str,
+                 objects: tuple[tuple[str, str], ...]) -> Problem:
+    return Problem(
+        "billing.rate_missing", BusinessDomain.BILLING, missing.message,
+        f"Publish a {missing.role} rate in {missing.currency} effective {missing.on} on "
+        f"contract {contract_number}'s rate card (or its customer's or the default card: "
+        "rate_card.published), then replay this message.", "data.role", objects=objects)
 
 
 def _worker_row(b: Batch, worker_id: str) -> Any | None:
@@ -322,6 +341,7 @@ def _item_row(item: BillableItem) -> dict[str, Any]:
             "description": item.description, "quantity": item.quantity,
             "unit_price": item.unit_price.amount, "currency": item.unit_price.currency,
             "amount": item.amount.amount, "rate_scope": item.rate_scope,
+            "rate_card": item.rate_card or None, "role": item.role or None,
             "status": ItemStatus.GENERATED.value, "invoice_number": None}
 
 

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from syncline.adapters.db.tables import contract_rates, contracts, outbox, projects, wbs_tasks
-from syncline.billing.rates import RateEntry, Scope
+from syncline.adapters.db.billing_tables import rate_card_entries, rate_cards
+from syncline.adapters.db.tables import (
+    contract_rates,
+    contracts,
+    customers,
+    outbox,
+    projects,
+    wbs_tasks,
+)
+from syncline.billing.rates import (
+    BillingIncrement,
+    QuantityRounding,
+    RateBook,
+    RateCard,
+    Scope,
+    contract_card,
+    reference_cards,
+)
 from syncline.domain.reference import ReferenceData
 from syncline.ledger.money import Money
 from syncline.services.outbox_rows import last_seq, outbox_row
@@ -29,7 +45,8 @@ class Batch:
     sequence: int | None = None
     latest_sequence: int | None = None
     _projects: dict[str, Any] = field(default_factory=dict)
-    _rates: dict[str, tuple[RateEntry, ...]] = field(default_factory=dict)
+    _rates: dict[str, RateBook] = field(default_factory=dict)
+    _cards: dict[tuple[Scope, str | None], tuple[RateCard, ...]] | None = None
     _outbox_seq: int | None = None
 
     def project(self, code: str) -> Any | None:
@@ -38,8 +55,10 @@ class Batch:
                 select(projects.c.id, projects.c.code, projects.c.status, contracts.c.number,
                        contracts.c.id.label("contract_id"), contracts.c.currency,
                        contracts.c.billing_type, contracts.c.customer_id,
-                       contracts.c.entity_code)
+                       contracts.c.entity_code, projects.c.closed_on,
+                       customers.c.external_id.label("customer_key"))
                 .join(contracts, contracts.c.id == projects.c.contract_id)
+                .join(customers, customers.c.id == contracts.c.customer_id)
                 .where(projects.c.code == code)).first()
             if row is None:
                 return None
@@ -49,16 +68,37 @@ class Batch:
             self._projects[code] = (row, tasks)
         return self._projects[code]
 
-    def rates(self, contract_id: str, currency: str) -> tuple[RateEntry, ...]:
+    def rates(self, contract_id: str, currency: str, contract_number: str,
+              customer_key: str | None) -> RateBook:
+        """What prices a contract's time in this batch: its own rates, its contract, customer
+        and default cards, the reference role defaults as fallback. One query per contract
+        per batch (the cards are loaded once per batch), then memoized answers."""
         if contract_id not in self._rates:
-            own = tuple(
-                RateEntry(r.role, Money(r.rate, r.currency), Scope.CONTRACT, contract_id)
-                for r in self.conn.execute(
-                    select(contract_rates).where(contract_rates.c.contract_id == contract_id)))
-            defaults = tuple(RateEntry(rr.role, rr.rate, Scope.DEFAULT)
-                             for rr in self.ref.role_rates if rr.rate.currency == currency)
-            self._rates[contract_id] = own + defaults
+            own = [(r.role, Money(r.rate, r.currency)) for r in self.conn.execute(
+                select(contract_rates).where(contract_rates.c.contract_id == contract_id))
+                if r.currency == currency]
+            cards = self.cards()
+            relevant = (*((contract_card(contract_number, currency, own),) if own else ()),
+                        *cards.get((Scope.CONTRACT, contract_number), ()),
+                        *(cards.get((Scope.CUSTOMER, customer_key), ()) if customer_key
+                          else ()),
+                        *cards.get((Scope.DEFAULT, None), ()))
+            self._rates[contract_id] = RateBook(
+                relevant, currency=currency, contract_key=contract_number,
+                customer_key=customer_key,
+                fallback=reference_cards((rr.role, rr.rate) for rr in self.ref.role_rates))
         return self._rates[contract_id]
+
+    def cards(self) -> dict[tuple[Scope, str | None], tuple[RateCard, ...]]:
+        """Every published rate card version, by (scope, scope key): loaded once per batch."""
+        if self._cards is None:
+            self._cards = load_cards(self.conn)
+        return self._cards
+
+    def forget_rates(self) -> None:
+        """A rate card arrived: later messages in this batch price with it."""
+        self._rates.clear()
+        self._cards = None
 
     def emit(self, kind: str, target: str, payload: Mapping[str, Any],
              group_key: str | None = None) -> str:
@@ -70,6 +110,34 @@ class Batch:
         self.conn.execute(outbox.insert().values(**row))
         return str(row["id"])
 
+
+def load_cards(conn: Connection, *, card_ids: Collection[str] | None = None,
+               ) -> dict[tuple[Scope, str | None], tuple[RateCard, ...]]:
+    """Published rate card versions (all, or those of ``card_ids``) by (scope, scope key)."""
+    query = select(rate_cards)
+    entries_query = select(rate_card_entries)
+    if card_ids is not None:
+        query = query.where(rate_cards.c.card_id.in_(sorted(card_ids)))
+        entries_query = entries_query.where(rate_card_entries.c.card_id.in_(sorted(card_ids)))
+    heads = conn.execute(query).all()
+    if not heads:
+        return {}
+    rates: dict[tuple[str, int], list[tuple[str, Money]]] = {}
+    currency = {(h.card_id, h.version): h.currency for h in heads}
+    for e in conn.execute(entries_query):
+        key = (e.card_id, e.version)
+        if key in currency:
+            rates.setdefault(key, []).append((e.role, Money(e.rate, currency[key])))
+    out: dict[tuple[Scope, str | None], list[RateCard]] = {}
+    for h in sorted(heads, key=lambda h: (h.card_id, h.version)):
+        scope = Scope[h.scope.upper()]
+        out.setdefault((scope, h.scope_key), []).append(RateCard(
+            h.card_id, h.version, scope, h.scope_key, h.currency,
+            date.fromisoformat(h.effective_from), tuple(sorted(
+                rates.get((h.card_id, h.version), []), key=lambda r: r[0])),
+            date.fromisoformat(h.effective_to) if h.effective_to else None,
+            BillingIncrement(h.increment_hours, QuantityRounding(h.rounding))))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 Handler = Callable[[Batch, Mapping[str, Any]], Outcome]

@@ -4,7 +4,7 @@ Billable items, invoices and invoice lines are in tables.py (with the billing en
 columns: origin, split parts, FX snapshot, deferred); here are what the engine adds: billing
 terms per contract (expense policy, retainer timing, drawdown), caps and what was billed
 against them, holds at hard caps, credit requests and credit notes, number series per legal
-entity, approved expenses and FX rates.
+entity, approved expenses, FX rates and published rate cards (migration 0008).
 """
 
 from __future__ import annotations
@@ -127,8 +127,33 @@ fx_rates = Table(
     Column("source", String(100), nullable=False),
 )
 
+# Rate cards (rate_card.published): every version is kept, never updated in place; the version
+# in force on a date is the highest one whose effective_from is on or before it.
+rate_cards = Table(
+    "rate_cards", metadata,
+    Column("card_id", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("scope", String(20), nullable=False),  # default | customer | contract
+    Column("scope_key", String(200)),  # customer external id or contract number; None: default
+    Column("currency", String(3), nullable=False),
+    Column("effective_from", String(10), nullable=False),
+    Column("effective_to", String(10)),  # inclusive
+    Column("increment_hours", Dec, nullable=False),
+    Column("rounding", String(10), nullable=False),  # up | nearest | down | none
+    Column("name", Text),
+    Column("inbox_id", String(40), nullable=False),
+)
+
+rate_card_entries = Table(
+    "rate_card_entries", metadata,
+    Column("card_id", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("role", String(100), primary_key=True),
+    Column("rate", Dec, nullable=False),
+)
+
 __all__ = [
     "billing_caps", "billing_holds", "contract_billing_terms",
     "credit_note_lines", "credit_notes", "credit_requests", "expenses", "fx_rates", "metadata",
-    "number_series",
+    "number_series", "rate_card_entries", "rate_cards",
 ]

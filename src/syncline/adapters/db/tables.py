@@ -229,7 +229,10 @@ projects = Table(
     Column("name", String(300), nullable=False),
     Column("contract_id", String(40), ForeignKey("contracts.id"), nullable=False),
     Column("template", String(40), nullable=False),
-    Column("status", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # provisioning | active (delivery)
+    # project.closed (migration 0008): no time worked after closed_on is billed
+    Column("closed_on", String(10)),
+    Column("close_reason", Text),
 )
 
 wbs_tasks = Table(
