@@ -13,7 +13,17 @@ from datetime import date
 from decimal import Decimal
 
 from syncline.domain.errors import BusinessDomain, Problem
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money
+from syncline.ledger.posting import (
+    DEFAULT_RULES,
+    LABOR_COST,
+    PostingError,
+    PostingRules,
+    entry_or_raise,
+    post,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +74,23 @@ def labor_cost(hours: Decimal, versions: Iterable[CostRateVersion], on: date, *,
                worker_id: str | None = None) -> Money | CostRateMissing:
     rate = resolve_cost_rate(versions, on, worker_id=worker_id)
     return rate if isinstance(rate, CostRateMissing) else (rate * hours).rounded()
+
+
+def labor_cost_posting(entity_code: str, period_end: date, period: str, cost: Money,
+                       chart: ChartOfAccounts, *, rules: PostingRules = DEFAULT_RULES,
+                       ) -> JournalEntry | PostingError:
+    """Approved time of ``period`` costed at HR cost rates, one entry per entity and cost
+    currency (``labor:<entity>:<currency>:<period>``), by rule ``billing.labor_cost``:
+    Dr labor cost / Cr accrued payroll by default. Amount key ``cost``."""
+    return post(rules.rule(LABOR_COST), {"cost": cost}, chart=chart, entity_id=entity_code,
+                posting_date=period_end,
+                source_id=f"labor:{entity_code}:{cost.currency}:{period}",
+                params={"period": period, "currency": cost.currency})
+
+
+def labor_cost_entry(entity_code: str, period_end: date, period: str, cost: Money,
+                     chart: ChartOfAccounts, *, rules: PostingRules = DEFAULT_RULES,
+                     ) -> JournalEntry:
+    """``labor_cost_posting``, raising ``PostingFailed`` when the rule cannot post."""
+    return entry_or_raise(labor_cost_posting(entity_code, period_end, period, cost, chart,
+                                             rules=rules))

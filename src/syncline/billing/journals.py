@@ -1,71 +1,69 @@
-"""Journal entries for invoice release and credit notes, with functional-currency amounts.
+"""Journal entries for invoice release and credit notes, from posting rules.
 
-Release of an invoice: Dr accounts receivable (gross) / Cr revenue by service line (items
-for services rendered) / Cr deferred revenue — the contract liability — (items billed ahead
-of service, e.g. a retainer in advance) / Cr tax payable. A credit note posts the same lines
-on the opposite sides, for its own (negative) amounts, so it exactly reverses its share.
+Release of an invoice (rule ``billing.invoice_released``, by default): Dr accounts receivable
+(gross) / Cr revenue by service line (items for services rendered) / Cr deferred revenue — the
+contract liability — (items billed ahead of service, e.g. a retainer in advance) / Cr tax
+payable. A credit note (rule ``billing.credit_note_issued``) posts the same lines on the
+opposite sides, for its own amounts, so it exactly reverses its share. The amounts a rule
+receives: ``total`` (gross), ``revenue``, ``deferred``, ``tax``; a firm maps them to its own
+accounts in its ledger configuration (``docs/ledger.md``, "Posting rules").
 
 When the invoice currency differs from the entity's functional currency every line carries
-the functional amount, the rate and its source. Each credit-side line is converted on its
-own (round half-up); the receivable's functional amount is their sum, so the entry balances
-in both currencies by construction (the receivable may differ by a minor unit from
-``round(total × rate)``; that is the stated rule).
+the functional amount, the rate and its source. The default rules mark the receivable
+``balancing``: each other line is converted on its own (round half-up) and the receivable's
+functional amount is their sum, so the entry balances in both currencies by construction
+(the receivable may differ by a minor unit from ``round(total × rate)``; that is the stated
+rule).
+
+``release_posting`` / ``credit_note_posting`` return a ``PostingError`` when the rule cannot
+post (unmapped role, …); ``release_entry`` / ``credit_note_entry`` raise ``PostingFailed``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 
 from syncline.billing.credits import CreditNote
-from syncline.billing.fx import FxSnapshot, convert
+from syncline.billing.fx import FxSnapshot
 from syncline.billing.invoicing import Invoice
+from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.ledger.accounts import ChartOfAccounts
-from syncline.ledger.journal import JournalEntry, JournalLine, Side, line
+from syncline.ledger.fx import FxRate
+from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money, total
+from syncline.ledger.posting import (
+    CREDIT_NOTE_ISSUED,
+    DEFAULT_RULES,
+    INVOICE_RELEASED,
+    PostingError,
+    PostingRules,
+    entry_or_raise,
+    post,
+)
 
 
-def _with_fx(lines: Sequence[JournalLine], fx: FxSnapshot | None,
-             receivable: int) -> tuple[JournalLine, ...]:
-    if fx is None or fx.base == fx.quote:
-        return tuple(lines)
-    out = [replace(ln, functional=convert(ln.amount, fx), fx_rate=fx.rate,
-                   fx_source=f"{fx.source} {fx.as_of.isoformat()}") for ln in lines]
-    others = [ln.functional for i, ln in enumerate(out) if i != receivable]
-    out[receivable] = replace(out[receivable], functional=total(
-        (m for m in others if m is not None), fx.quote))
-    return tuple(out)
-
-
-def _post(account: str, side: Side, amount: Money, memo: str) -> JournalLine:
-    """A line for a signed amount: a negative amount posts positive on the other side."""
-    if amount < Money.zero(amount.currency):
-        side, amount = (Side.CREDIT if side is Side.DEBIT else Side.DEBIT), -amount
-    return line(account, side, amount, memo)
-
-
-def _lines(chart: ChartOfAccounts, *, number: str, contract: str, service_line: str,
-           recognised: Money, deferred: Money, tax: Money, tax_code: str,
-           invoice_side: Side) -> list[JournalLine]:
-    other = Side.CREDIT if invoice_side is Side.DEBIT else Side.DEBIT
-    gross = recognised + deferred + tax
-    out = [_post(chart.code("accounts_receivable"), invoice_side, gross, f"invoice {number}")]
-    if not recognised.is_zero:
-        out.append(_post(chart.code(f"revenue:{service_line}"), other, recognised,
-                         f"invoice {number} {contract}"))
-    if not deferred.is_zero:
-        out.append(_post(chart.code("contract_liability"), other, deferred,
-                         f"invoice {number} {contract} billed in advance"))
-    if not tax.is_zero:
-        out.append(_post(chart.code("tax_payable"), other, tax, f"{tax_code} on {number}"))
-    return out
+def fx_rate(fx: FxSnapshot) -> FxRate:
+    """The ledger's rate for a billing FX snapshot (source names the snapshot's date)."""
+    return FxRate(fx.base, fx.quote, fx.rate, f"{fx.source} {fx.as_of.isoformat()}", fx.as_of)
 
 
 def _split(amounts: Sequence[tuple[Money, bool]], currency: str) -> tuple[Money, Money]:
     recognised = total((a for a, d in amounts if not d), currency)
     deferred = total((a for a, d in amounts if d), currency)
     return recognised, deferred
+
+
+def _amounts(recognised: Money, deferred: Money, tax: Money) -> dict[str, Money]:
+    return {"total": recognised + deferred + tax, "revenue": recognised, "deferred": deferred,
+            "tax": tax}
+
+
+def _fx(fx: FxSnapshot | None) -> tuple[str | None, dict[str, FxRate]]:
+    """(functional currency, rates) for ``post``: none when there is nothing to convert."""
+    if fx is None or fx.base == fx.quote:
+        return None, {}
+    return fx.quote, {fx.base: fx_rate(fx)}
 
 
 def posts_anything(doc: Invoice | CreditNote) -> bool:
@@ -75,45 +73,113 @@ def posts_anything(doc: Invoice | CreditNote) -> bool:
     return not (recognised.is_zero and deferred.is_zero and doc.tax.is_zero)
 
 
-def release_entry(invoice: Invoice, chart: ChartOfAccounts, *,
-                  fx: FxSnapshot | None = None, all_deferred: bool = False) -> JournalEntry:
-    """Release of ``invoice`` (see module doc); ``fx`` defaults to the invoice's own.
+def release_amounts(invoice: Invoice, *, all_deferred: bool = False) -> dict[str, Money]:
+    """The amounts of ``billing.invoice_released``: total (gross), revenue, deferred, tax.
 
-    ``all_deferred``: the revenue engine recognises revenue, so the whole net amount goes to
-    the contract liability (Dr AR gross / Cr contract liability net / Cr tax payable).
+    ``all_deferred``: the revenue engine recognises revenue, so the whole net amount is
+    ``deferred`` (Dr AR gross / Cr contract liability net / Cr tax payable by default).
     """
     recognised, deferred = _split([(ln.amount, ln.deferred or all_deferred)
                                    for ln in invoice.lines], invoice.currency)
-    lines = _lines(chart, number=invoice.number, contract=invoice.contract_number,
-                   service_line=invoice.service_line, recognised=recognised,
-                   deferred=deferred, tax=invoice.tax, tax_code=invoice.tax_code,
-                   invoice_side=Side.DEBIT)
-    return JournalEntry(
-        entity_id=invoice.entity_code, posting_date=invoice.invoice_date,
-        description=f"Invoice {invoice.number} to {invoice.customer_name}",
-        lines=_with_fx(lines, fx if fx is not None else invoice.fx, 0),
-        source_type="invoice", source_id=invoice.number,
+    return _amounts(recognised, deferred, invoice.tax)
+
+
+def release_posting(invoice: Invoice, chart: ChartOfAccounts, *,
+                    fx: FxSnapshot | None = None, all_deferred: bool = False,
+                    rules: PostingRules = DEFAULT_RULES) -> JournalEntry | PostingError:
+    """Release of ``invoice`` by its rule (see module doc); ``fx`` defaults to the
+    invoice's own."""
+    functional, rates = _fx(fx if fx is not None else invoice.fx)
+    return post(
+        rules.rule(INVOICE_RELEASED), release_amounts(invoice, all_deferred=all_deferred),
+        chart=chart, entity_id=invoice.entity_code, posting_date=invoice.invoice_date,
+        source_id=invoice.number,
+        params={"number": invoice.number, "contract": invoice.contract_number,
+                "customer": invoice.customer_name, "service_line": invoice.service_line,
+                "tax_code": invoice.tax_code},
+        functional_currency=functional, rates=rates,
     )
 
 
-def credit_note_entry(note: CreditNote, chart: ChartOfAccounts, *,
-                      fx: FxSnapshot | None = None, posting_date: date | None = None,
-                      all_deferred: bool = False) -> JournalEntry:
-    """Dr revenue / deferred / tax, Cr receivable: the reversal of the note's items.
+def release_entry(invoice: Invoice, chart: ChartOfAccounts, *,
+                  fx: FxSnapshot | None = None, all_deferred: bool = False,
+                  rules: PostingRules = DEFAULT_RULES) -> JournalEntry:
+    """``release_posting``, raising ``PostingFailed`` when the rule cannot post."""
+    return entry_or_raise(release_posting(invoice, chart, fx=fx, all_deferred=all_deferred,
+                                          rules=rules))
+
+
+def credit_amounts(note: CreditNote, *, all_deferred: bool = False) -> dict[str, Money]:
+    """The amounts of ``billing.credit_note_issued`` (positive: what the note takes back)."""
+    recognised, deferred = _split([(-ln.amount, ln.deferred or all_deferred)
+                                   for ln in note.lines], note.currency)
+    return _amounts(recognised, deferred, -note.tax)
+
+
+def credit_note_posting(note: CreditNote, chart: ChartOfAccounts, *,
+                        fx: FxSnapshot | None = None, posting_date: date | None = None,
+                        all_deferred: bool = False,
+                        rules: PostingRules = DEFAULT_RULES) -> JournalEntry | PostingError:
+    """Dr revenue / deferred / tax, Cr receivable (by default): the reversal of the note's
+    items, referencing the invoice it reverses.
 
     Pass the *invoice's* ``fx`` to reverse at the original rate (the default policy: any
     difference against today's rate is the revaluation's business, not the credit's).
     ``all_deferred`` mirrors the release in revenue-engine mode (contract liability).
     """
-    recognised, deferred = _split([(-ln.amount, ln.deferred or all_deferred)
-                                   for ln in note.lines], note.currency)
-    lines = _lines(chart, number=note.number, contract=note.contract_number,
-                   service_line=note.service_line, recognised=recognised, deferred=deferred,
-                   tax=-note.tax, tax_code=note.tax_code, invoice_side=Side.CREDIT)
-    lines[0] = replace(lines[0], memo=f"credit note {note.number} on {note.invoice_number}")
-    return JournalEntry(
-        entity_id=note.entity_code, posting_date=posting_date or note.credit_date,
-        description=f"Credit note {note.number} on invoice {note.invoice_number}",
-        lines=_with_fx(lines, fx, 0), source_type="credit_note", source_id=note.number,
-        reverses=note.invoice_number,
+    functional, rates = _fx(fx)
+    return post(
+        rules.rule(CREDIT_NOTE_ISSUED), credit_amounts(note, all_deferred=all_deferred),
+        chart=chart, entity_id=note.entity_code,
+        posting_date=posting_date or note.credit_date, source_id=note.number,
+        params={"number": note.number, "invoice": note.invoice_number,
+                "contract": note.contract_number, "customer": note.customer_name,
+                "service_line": note.service_line, "tax_code": note.tax_code},
+        reverses=note.invoice_number, functional_currency=functional, rates=rates,
     )
+
+
+def credit_note_entry(note: CreditNote, chart: ChartOfAccounts, *,
+                      fx: FxSnapshot | None = None, posting_date: date | None = None,
+                      all_deferred: bool = False,
+                      rules: PostingRules = DEFAULT_RULES) -> JournalEntry:
+    """``credit_note_posting``, raising ``PostingFailed`` when the rule cannot post."""
+    return entry_or_raise(credit_note_posting(note, chart, fx=fx, posting_date=posting_date,
+                                              all_deferred=all_deferred, rules=rules))
+
+
+# --- a rule that cannot post -----------------------------------------------------------------
+
+POSTING_FAILED = "ledger.posting_rule_failed"
+
+_FIXES = {
+    "unmapped_role": "map role {role!r} to an account in the chart of {entity} (ledger "
+                     "configuration, entities.{entity}.overrides) or change posting rule "
+                     "{event!r} (posting_rules)",
+    "missing_param": "change posting rule {event!r} (posting_rules) so that it uses only the "
+                     "placeholders the event gives (docs/ledger.md, Posting rules)",
+    "missing_amount": "change posting rule {event!r} (posting_rules) so that it uses only the "
+                      "amount keys the event gives (docs/ledger.md, Posting rules)",
+    "unbalanced": "change posting rule {event!r} (posting_rules): its lines must balance for "
+                  "every amount the event gives (docs/ledger.md, Posting rules)",
+}
+
+
+def posting_problem(error: PostingError, *, retry: str,
+                    objects: tuple[tuple[str, str], ...] = ()) -> Problem:
+    """The finance problem of a rule that could not post: names entity, event and role."""
+    entity = error.entity_id or "?"
+    role = f" (role {error.role!r})" if error.role else ""
+    fix = _FIXES.get(error.problem, "correct posting rule {event!r} or the chart of {entity} "
+                                    "in the ledger configuration").format(
+        role=error.role, entity=entity, event=error.event)
+    source = error.source_type or error.event
+    return Problem(
+        POSTING_FAILED, BusinessDomain.FINANCE,
+        f"posting rule {error.event} cannot post {error.source_id} in {entity}{role}: "
+        f"{error.message}",
+        f"A ledger administrator should {fix}, then {retry}; the entry posts then and this "
+        "exception resolves itself.",
+        field="posting_rules", severity=Severity.HIGH,
+        objects=objects or (("journal", f"{source}:{error.source_id}"), ("entity", entity),
+                            ("posting_rule", error.event)))

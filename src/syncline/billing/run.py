@@ -51,7 +51,12 @@ from syncline.billing.items import (
     time_item,
     transition,
 )
-from syncline.billing.journals import credit_note_entry, posts_anything, release_entry
+from syncline.billing.journals import (
+    credit_note_posting,
+    posting_problem,
+    posts_anything,
+    release_posting,
+)
 from syncline.billing.milestones import FixedFeeSchedule, ScheduleInvalid, milestone_items
 from syncline.billing.numbering import DraftRef, assign_numbers
 from syncline.billing.rates import (
@@ -75,6 +80,7 @@ from syncline.domain.reference import LegalEntity
 from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money
+from syncline.ledger.posting import DEFAULT_RULES, PostingError, PostingRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,7 @@ class RunInput:
     credit_requests: tuple[CreditRequest, ...] = ()
     prior_credit_notes: tuple[CreditNote, ...] = ()
     chart: ChartOfAccounts = DEFAULT_CHART
+    rules: PostingRules = DEFAULT_RULES  # posting rules of the journals (ledger configuration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +217,11 @@ def _credits(inp: RunInput, ledger: _Ledger, problems: list[Problem],
         note = replace(draft, number=number)
         notes.append(note)
         if posts_anything(note):
-            entries.append(credit_note_entry(note, inp.chart, fx=req.invoice.fx))
+            made = credit_note_posting(note, inp.chart, fx=req.invoice.fx, rules=inp.rules)
+            if isinstance(made, PostingError):
+                problems.append(posting_problem(made, retry="re-run the billing cycle"))
+            else:
+                entries.append(made)
         ledger.put(*mark_credited([ledger.by_key[k] for k in note.item_keys], note))
         if req.corrected_hours is not None:
             originals = [ledger.by_key[k] for k in note.item_keys
@@ -386,7 +397,11 @@ def run_billing_cycle(inp: RunInput) -> RunResult:
             notes=((tax_note,) if tax_note else ()) + held_notes)
         invoices.append(invoice)
         if posts_anything(invoice):
-            entries.append(release_entry(invoice, inp.chart))
+            made = release_posting(invoice, inp.chart, rules=inp.rules)
+            if isinstance(made, PostingError):
+                problems.append(posting_problem(made, retry="re-run the billing cycle"))
+            else:
+                entries.append(made)
         for item in billable[number]:
             released = item if item.status is ItemStatus.RELEASED else transition(
                 item, ItemStatus.RELEASED)

@@ -36,7 +36,8 @@ def billing_run(
     sys_ = _system(database_url)
     result = run_billing(sys_.engine, period, sys_.ref, sys_.charts, sys_.clock(), entity=entity,
                          dry_run=dry_run,
-                         revenue_recognition=sys_.settings.revenue_recognition)
+                         revenue_recognition=sys_.settings.revenue_recognition,
+                         rules=sys_.ledger.rules)
     if not dry_run:
         sys_.deliver()
     out.print_json(data=result.as_dict())

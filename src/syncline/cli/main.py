@@ -158,9 +158,9 @@ def demo(
         task = progress.add_task("Monthly billing and revenue", total=len(periods))
         for period in periods:
             run_billing(sys_.engine, period, sys_.ref, sys_.charts, sys_.clock(),
-                        revenue_recognition=mode)
+                        revenue_recognition=mode, rules=sys_.ledger.rules)
             recognize(sys_.engine, period, sys_.charts, sys_.clock(),
-                      post_journals=mode == "engine")
+                      post_journals=mode == "engine", rules=sys_.ledger.rules)
             progress.advance(task)
     from syncline.services import delivery as dl
 

@@ -235,10 +235,12 @@ def recognize(
         return
     sys_ = _system(database_url)
     result = run(sys_.engine, period, sys_.charts, sys_.clock(), only=contract,
-                 post_journals=sys_.settings.revenue_recognition == "engine")
+                 post_journals=sys_.settings.revenue_recognition == "engine",
+                 rules=sys_.ledger.rules)
     console.print_json(data={"period": period, "contracts": result.contracts,
                              "journal_entries": result.journal_entries,
                              "refused": result.refused,
+                             "posting_failed": result.posting_failed,
                              "revenue": {k: str(v) for k, v in result.revenue.items()}})
 
 

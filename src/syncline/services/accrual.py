@@ -1,7 +1,10 @@
 """Accrual of approved, billable, not yet invoiced time at a period end (a close step).
 
-Posted at the period end and reversed the next day, in each entity's own chart; keyed per
-entity, currency, service line and period, so a repeated close posts nothing new.
+Posted at the period end and reversed the next day, in each entity's own chart, by the
+posting rule ``close.time_accrued`` (amount key ``amount``; Dr unbilled receivable / Cr revenue
+by service line by default); keyed per entity, currency, service line and period, so a
+repeated close posts nothing new. A rule that cannot post opens one finance exception and the
+other accruals still post.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from sqlalchemy import Engine, select
 
 from syncline.adapters.db.tables import billable_items, contracts
 from syncline.ledger.accounts import Charts
-from syncline.ledger.journal import JournalEntry, Side, line, reverse
+from syncline.ledger.journal import reverse
 from syncline.ledger.money import Money
 from syncline.ledger.periods import period_end
-from syncline.services.ledger_posting import post_entry
+from syncline.ledger.posting import DEFAULT_RULES, TIME_ACCRUED, PostingError, PostingRules, post
+from syncline.services.ledger_posting import post_entry, posting_failed
 
 
 def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, charts: Charts,
-                         now: datetime, revenue_recognition: str) -> dict[str, Any]:
+                         now: datetime, revenue_recognition: str,
+                         rules: PostingRules = DEFAULT_RULES) -> dict[str, Any]:
     """Approved, billable, not yet invoiced time: accrued at period end, reversed next day.
 
     In `engine` mode the revenue engine already recognizes it (right to invoice → unbilled
@@ -32,7 +37,9 @@ def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, cha
         return {"journal_entries": 0, "note": "recognized by the revenue engine (right to "
                 "invoice → unbilled receivable); no separate accrual"}
     end = period_end(period)
+    rule = rules.rule(TIME_ACCRUED)
     posted = 0
+    failed: list[str] = []
     totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     with engine.begin() as conn:
         q = (select(contracts.c.entity_code, contracts.c.service_line, billable_items.c.currency,
@@ -46,16 +53,17 @@ def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, cha
                 continue
             totals[(r.entity_code, r.currency, r.service_line)] += r.amount
         for (ent, cur, service_line), value in sorted(totals.items()):
-            chart = charts.of(ent)
-            amount = Money(value, cur).rounded()
-            entry = JournalEntry(ent, end, f"Accrual of approved unbilled time {period}", (
-                line(chart.code("unbilled_receivable"), Side.DEBIT, amount,
-                     "approved, not yet invoiced"),
-                line(chart.code(f"revenue:{service_line}"), Side.CREDIT, amount,
-                     "approved, not yet invoiced")),
-                "accrual", f"accrual:{ent}:{cur}:{service_line}:{period}")
+            entry = post(rule, {"amount": Money(value, cur).rounded()}, chart=charts.of(ent),
+                         entity_id=ent, posting_date=end,
+                         source_id=f"accrual:{ent}:{cur}:{service_line}:{period}",
+                         params={"period": period, "service_line": service_line,
+                                 "currency": cur})
+            if isinstance(entry, PostingError):
+                failed.append(entry.source_id)
+                posting_failed(conn, entry, now, retry="run the close of the period again")
+                continue
             posted += post_entry(conn, entry, now)
             posted += post_entry(conn, reverse(entry, f"{entry.source_id}:reversal",
                                                end + timedelta(days=1)), now)
-    return {"journal_entries": posted,
+    return {"journal_entries": posted, **({"posting_failed": failed} if failed else {}),
             "accrued": {f"{e}/{c}/{s}": str(v) for (e, c, s), v in sorted(totals.items())}}

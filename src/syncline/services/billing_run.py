@@ -76,6 +76,7 @@ from syncline.adapters.db.tables import (
     worker_versions,
 )
 from syncline.billing.caps import Cap, CapKind, CapScope, HeldItem, apply_caps
+from syncline.billing.costs import labor_cost_posting
 from syncline.billing.credits import (
     CreditLine,
     CreditNote,
@@ -89,7 +90,6 @@ from syncline.billing.invoicing import (
     InvoiceLine,
     group_lines,
     invoice_from_lines,
-    labor_cost_entry,
     line_label,
 )
 from syncline.billing.items import (
@@ -99,7 +99,7 @@ from syncline.billing.items import (
     ItemStatus,
     time_item,
 )
-from syncline.billing.journals import credit_note_entry, posts_anything, release_entry
+from syncline.billing.journals import credit_note_posting, posts_anything, release_posting
 from syncline.billing.numbering import DraftRef, assign_numbers
 from syncline.billing.retainers import (
     RetainerTerms,
@@ -114,10 +114,12 @@ from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.domain.model import BillingType
 from syncline.domain.reference import LegalEntity, ReferenceData
 from syncline.ledger.accounts import ChartOfAccounts, Charts, as_charts
+from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money
 from syncline.ledger.periods import period_end, period_start
+from syncline.ledger.posting import DEFAULT_RULES, PostingError, PostingRules
 from syncline.services.exceptions import raise_exception
-from syncline.services.ledger_posting import post_entry
+from syncline.services.ledger_posting import post_entries, posting_problem
 from syncline.services.outbox_rows import last_seq, outbox_row
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
@@ -196,10 +198,12 @@ class _Run:
     tax_codes: tuple[TaxCode, ...]
     fx: tuple[FxSnapshot, ...]
     result: RunResult
+    rules: PostingRules = DEFAULT_RULES
     bulk: list[tuple[str, str, str]] = field(default_factory=list)  # contract, invoice, cur
     pending_invoices: list[dict[str, Any]] = field(default_factory=list)
     pending_lines: list[dict[str, Any]] = field(default_factory=list)
     pending_outbox: list[dict[str, Any]] = field(default_factory=list)
+    pending_journals: list[tuple[int, JournalEntry]] = field(default_factory=list)  # outbox row
     _outbox_seq: int | None = None
 
     def problem(self, problem: Problem, correlation_id: str | None = None) -> None:
@@ -221,8 +225,37 @@ class _Run:
         self.pending_outbox.append(outbox_row(self._outbox_seq, kind, "erp", payload,
                                               correlation_id=correlation_id, now=self.now))
 
+    def journal(self, entry: JournalEntry, correlation_id: str | None) -> None:
+        """Post ``entry`` at ``flush`` (batched), with its ``erp.journal.post`` outbox row
+        in the place it would have had; the row is dropped if the entry is not stored."""
+        self.emit("erp.journal.post", _journal_payload(entry), correlation_id)
+        self.pending_journals.append((len(self.pending_outbox) - 1, entry))
+
+    def unpostable(self, error: PostingError, *objects: tuple[str, str]) -> None:
+        """A posting rule that cannot post this document: one finance exception."""
+        self.problem(posting_problem(error, retry="re-run the billing cycle", objects=objects))
+
+    def post_journals(self) -> None:
+        """Post the batched journals in one go; keep outbox rows only for stored entries,
+        numbered without gaps as if each had been posted on its own."""
+        if not self.pending_journals:
+            return
+        outcomes = post_entries(self.conn, [e for _, e in self.pending_journals], self.now)
+        dropped = {row for (row, _), out in zip(self.pending_journals, outcomes, strict=True)
+                   if not out.stored}
+        self.result.journal_entries += len(outcomes) - len(dropped)
+        self.pending_journals.clear()
+        if dropped and self.pending_outbox:
+            first = int(self.pending_outbox[0]["seq"])
+            kept = [r for i, r in enumerate(self.pending_outbox) if i not in dropped]
+            for n, row in enumerate(kept):
+                row["seq"] = first + n
+            self.pending_outbox[:] = kept
+            self._outbox_seq = first + len(kept) - 1
+
     def flush(self) -> None:
-        """Write what the run batched: invoices, then their lines, then outbox rows."""
+        """Write what the run batched: journals, invoices, their lines, then outbox rows."""
+        self.post_journals()
         for table, rows in ((invoices, self.pending_invoices),
                             (invoice_lines, self.pending_lines),
                             (outbox, self.pending_outbox)):
@@ -412,6 +445,13 @@ def _credits(run: _Run, entity: LegalEntity) -> None:
                          .values(status="refused"))
             run.problem(note.problem())
             continue
+        if posts_anything(note):
+            made = credit_note_posting(note, run.charts.of(note.entity_code), fx=invoice.fx,
+                                       all_deferred=run.engine_mode, rules=run.rules)
+            if isinstance(made, PostingError):  # the request waits, pending, for a fix
+                run.unpostable(made, ("invoice", invoice.number), ("entity", entity.code),
+                               ("posting_rule", made.event))
+                continue
         drafts.append((req, invoice, note))
         issued[invoice.number].append(note)
     numbering = assign_numbers(
@@ -427,11 +467,13 @@ def _credits(run: _Run, entity: LegalEntity) -> None:
         conn.execute(update(credit_requests).where(credit_requests.c.id == req.id)
                      .values(status="issued", credit_note_number=number))
         if posts_anything(note):
-            entry = credit_note_entry(note, run.charts.of(note.entity_code), fx=invoice.fx,
-                                      all_deferred=run.engine_mode)
-            if post_entry(conn, entry, run.now):
-                run.result.journal_entries += 1
-                run.emit("erp.journal.post", _journal_payload(entry), None)
+            entry = credit_note_posting(note, run.charts.of(note.entity_code), fx=invoice.fx,
+                                        all_deferred=run.engine_mode, rules=run.rules)
+            if isinstance(entry, PostingError):  # checked on the draft: not expected
+                run.unpostable(entry, ("credit_note", number), ("entity", entity.code),
+                               ("posting_rule", entry.event))
+            else:
+                run.journal(entry, None)
         run.emit("erp.invoice.post", {
             "document": "credit_note", "number": number, "invoice": invoice.number,
             "entity": entity.code, "contract": note.contract_number,
@@ -784,6 +826,15 @@ def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract],
             bulk.append(number)
             notes = ()
         ready[number] = (lines, tax, fx, notes)
+    for number in sorted(ready):  # a release the posting rules cannot journal: left out whole
+        trial = _invoice(run, entity, terms[number], ready[number], f"draft:{number}")
+        if posts_anything(trial):
+            made = release_posting(trial, run.charts.of(entity.code),
+                                   all_deferred=run.engine_mode, rules=run.rules)
+            if isinstance(made, PostingError):
+                run.unpostable(made, ("contract", number), ("entity", entity.code),
+                               ("posting_rule", made.event))
+                del ready[number]
     numbering = assign_numbers([DraftRef(n, entity.code, run.end, n) for n in sorted(ready)],
                                {entity.code: _last_number(conn, entity.code, "")})
     for draft, reason in numbering.refused:
@@ -797,24 +848,18 @@ def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract],
         if invoice_number is None:
             continue
         c = terms[number]
-        lines, tax, fx, held_notes = ready[number]
-        subtotal = Money(sum((ln.amount.amount for ln in lines), Decimal(0)), c.currency)
-        taxed = compute_tax(subtotal, tax)
-        inv = invoice_from_lines(
-            number=invoice_number, entity_code=entity.code, contract_number=number,
-            customer_name=c.customer_name, currency=c.currency, invoice_date=run.end,
-            period=run.period, lines=lines, tax_code=tax.code, tax_rate=taxed.rate,
-            payment_terms_days=c.payment_terms_days, service_line=c.service_line,
-            fx=None if fx.base == fx.quote else fx,
-            notes=((taxed.note,) if taxed.note else ()) + held_notes)
+        lines = ready[number][0]
+        inv = _invoice(run, entity, c, ready[number], invoice_number)
         _store_invoice(run, inv, entity.functional_currency)
         issued[number] = invoice_number
         if posts_anything(inv):
-            entry = release_entry(inv, run.charts.of(inv.entity_code),
-                                  all_deferred=run.engine_mode)
-            if post_entry(conn, entry, run.now):
-                run.result.journal_entries += 1
-                run.emit("erp.journal.post", _journal_payload(entry), c.correlation_id)
+            entry = release_posting(inv, run.charts.of(inv.entity_code),
+                                    all_deferred=run.engine_mode, rules=run.rules)
+            if isinstance(entry, PostingError):  # checked on the draft: not expected
+                run.unpostable(entry, ("invoice", invoice_number), ("entity", entity.code),
+                               ("posting_rule", entry.event))
+            else:
+                run.journal(entry, c.correlation_id)
         run.emit("erp.invoice.post", {
             "number": inv.number, "entity": inv.entity_code, "contract": inv.contract_number,
             "customer": inv.customer_name, "currency": inv.currency,
@@ -839,11 +884,28 @@ def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract],
         _store_last_number(conn, entity.code, "", last)
 
 
+def _invoice(run: _Run, entity: LegalEntity, c: _Contract,
+             ready: tuple[list[InvoiceLine], TaxCode, FxSnapshot, tuple[str, ...]],
+             number: str) -> Invoice:
+    """The invoice of contract ``c`` from its ready lines, tax code, FX and held notes."""
+    lines, tax, fx, held_notes = ready
+    subtotal = Money(sum((ln.amount.amount for ln in lines), Decimal(0)), c.currency)
+    taxed = compute_tax(subtotal, tax)
+    return invoice_from_lines(
+        number=number, entity_code=entity.code, contract_number=c.number,
+        customer_name=c.customer_name, currency=c.currency, invoice_date=run.end,
+        period=run.period, lines=lines, tax_code=tax.code, tax_rate=taxed.rate,
+        payment_terms_days=c.payment_terms_days, service_line=c.service_line,
+        fx=None if fx.base == fx.quote else fx,
+        notes=((taxed.note,) if taxed.note else ()) + held_notes)
+
+
 # --- labor cost ------------------------------------------------------------------------------
 
-def _labor_cost(conn: Connection, start: date, end: date, entity: str | None,
-                charts: Charts, now: datetime) -> int:
-    """Cost approved time at the HR cost rate effective on each work date, per entity."""
+def _labor_cost(run: _Run, entity: str | None) -> int:
+    """Cost approved time at the HR cost rate effective on each work date, per entity and
+    cost currency, by rule ``billing.labor_cost``; posted in one batch."""
+    conn, start, end = run.conn, run.start, run.end
     versions: dict[str, list[Any]] = defaultdict(list)
     for v in conn.execute(select(worker_versions).order_by(worker_versions.c.effective_date,
                                                            worker_versions.c.sequence)):
@@ -861,16 +923,19 @@ def _labor_cost(conn: Connection, start: date, end: date, entity: str | None,
         if entity and v.entity_code != entity:
             continue
         cost[(v.entity_code, v.cost_currency)] += t.hours * v.cost_rate
-    posted = 0
+    entries: list[JournalEntry] = []
     for (ent, cur), amount in sorted(cost.items()):
         money = Money(amount, cur).rounded()
         if money.is_zero:
             continue
-        entry = labor_cost_entry(ent, end, f"{start:%Y-%m}", money, charts.of(ent))
         # one entry per entity and currency, keyed so a re-run posts nothing new
-        entry = replace(entry, source_id=f"labor:{ent}:{cur}:{start:%Y-%m}")
-        posted += post_entry(conn, entry, now)
-    return posted
+        made = labor_cost_posting(ent, end, f"{start:%Y-%m}", money, run.charts.of(ent),
+                                  rules=run.rules)
+        if isinstance(made, PostingError):
+            run.unpostable(made)
+            continue
+        entries.append(made)
+    return sum(out.stored for out in post_entries(conn, entries, run.now))
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -879,9 +944,12 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData,
                 chart: Charts | ChartOfAccounts, now: datetime, *,
                 entity: str | None = None, dry_run: bool = False,
                 revenue_recognition: str = "on_invoice", labor_cost: bool = True,
-                ) -> RunResult:
+                rules: PostingRules = DEFAULT_RULES) -> RunResult:
     """The invoice run for ``period`` (YYYY-MM), every legal entity or ``entity`` only;
-    journals post in each entity's own chart (``chart``: charts by entity, or one template)."""
+    journals post in each entity's own chart (``chart``: charts by entity, or one template)
+    by ``rules`` (invoice release, credit note, labor cost; a firm's from its ledger
+    configuration). A document its rule cannot journal is left for the next run and opens
+    one finance exception; the rest of the run goes on."""
     charts = as_charts(chart)
     start, end = month_bounds(period)
     result = RunResult(period=period, dry_run=dry_run)
@@ -893,7 +961,7 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData,
         run = _Run(conn, ref, charts, now, start, end, period,
                    engine_mode=revenue_recognition == "engine",
                    tax_codes=tuple(tax_code_from_profile(p) for p in ref.tax_profiles),
-                   fx=load_fx_rates(conn), result=result)
+                   fx=load_fx_rates(conn), result=result, rules=rules)
         codes = [entity] if entity else sorted(set(conn.execute(
             select(contracts.c.entity_code).distinct()).scalars()))
         entities: list[tuple[LegalEntity, dict[str, _Contract]]] = []
@@ -917,7 +985,7 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData,
         _mark_invoiced(run, run.bulk)
         run.flush()
         if labor_cost:
-            result.journal_entries += _labor_cost(conn, start, end, entity, charts, now)
+            result.journal_entries += _labor_cost(run, entity)
         if dry_run:
             tx.rollback()
         else:

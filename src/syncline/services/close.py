@@ -64,16 +64,19 @@ def cut_off(system: CloseSystem, period: str) -> dict[str, Any]:
 def billing(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     result = run_billing(system.engine, period, system.ref, system.charts, system.clock(),
                          entity=entity,
-                         revenue_recognition=system.settings.revenue_recognition)
+                         revenue_recognition=system.settings.revenue_recognition,
+                         rules=system.ledger.rules)
     return {"invoices": len(result.invoices), "journal_entries": result.journal_entries}
 
 
 def recognition(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     engine_mode = system.settings.revenue_recognition == "engine"
     result = recognize(system.engine, period, system.charts, system.clock(),
-                       post_journals=engine_mode, entity=entity)
+                       post_journals=engine_mode, entity=entity, rules=system.ledger.rules)
     return {"contracts": result.contracts, "journal_entries": result.journal_entries,
-            "refused": result.refused, "journals": "posted" if engine_mode else
+            "refused": result.refused,
+            **({"posting_failed": result.posting_failed} if result.posting_failed else {}),
+            "journals": "posted" if engine_mode else
             "schedules only (revenue is credited at invoice: on_invoice mode)",
             "revenue": {k: str(v) for k, v in sorted(result.revenue.items())}}
 
@@ -81,7 +84,8 @@ def recognition(system: CloseSystem, period: str, entity: str | None) -> dict[st
 def accrual(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     return accrue_unbilled_time(system.engine, period, entity, charts=system.charts,
                                 now=system.clock(),
-                                revenue_recognition=system.settings.revenue_recognition)
+                                revenue_recognition=system.settings.revenue_recognition,
+                                rules=system.ledger.rules)
 
 
 def reclassification(system: CloseSystem, period: str) -> dict[str, Any]:

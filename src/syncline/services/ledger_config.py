@@ -26,6 +26,7 @@ import yaml
 
 from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.ledger.accounts import (
+    DEFAULT_CHART,
     ChartError,
     ChartOfAccounts,
     Charts,
@@ -34,7 +35,14 @@ from syncline.ledger.accounts import (
 from syncline.ledger.fx import RevaluationPolicy
 from syncline.ledger.money import is_known_currency
 from syncline.ledger.periods import ClosedPeriodPolicy
-from syncline.ledger.posting import DEFAULT_RULES, PostingError, PostingRules, rules_from_config
+from syncline.ledger.posting import (
+    DEFAULT_RULES,
+    SYSTEM_EVENTS,
+    PostingError,
+    PostingRules,
+    check_rule,
+    rules_from_config,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,27 @@ def _rule_problem(e: PostingError) -> LedgerConfigProblem:
     return LedgerConfigProblem(f"posting_rules[{e.event or '?'}]", e.message)
 
 
+def _rules_against_charts(rules: PostingRules, configured: set[str],
+                          charts: Mapping[str, ChartOfAccounts],
+                          ) -> list[LedgerConfigProblem]:
+    """Every rule Syncline posts (and every configured one) checked against each configured
+    chart and the default template: roles no chart maps, amount keys and placeholders the
+    event does not give, events nothing posts — named by rule and role."""
+    found: list[LedgerConfigProblem] = []
+    for rule in rules.rules:
+        if rule.event not in SYSTEM_EVENTS and rule.event not in configured:
+            continue  # a reference rule nothing posts (ledger.posting.REFERENCE_RULES)
+        for e in check_rule(rule, [*charts.values(), DEFAULT_CHART]):
+            if rule.event in configured or not e.entity_id:
+                found.append(_rule_problem(e))
+            else:  # a built-in rule the entity's overrides broke
+                found.append(LedgerConfigProblem(
+                    f"entities.{e.entity_id}.overrides.{e.role}",
+                    f"{e.message}; built-in posting rule {rule.event} needs it (map the role "
+                    "or configure the rule under posting_rules)"))
+    return found
+
+
 def ledger_config_from_dict(
     data: Mapping[str, object],
 ) -> LedgerConfig | tuple[LedgerConfigProblem, ...]:
@@ -99,6 +128,10 @@ def ledger_config_from_dict(
                 problems.extend(_rule_problem(e) for e in made)
             else:
                 rules = made
+    if isinstance(charts, Mapping):
+        configured = {str(r.get("event")) for r in
+                      (raw_rules if isinstance(raw_rules, list) else ()) if isinstance(r, Mapping)}
+        problems.extend(_rules_against_charts(rules, configured, charts))
     policy = ClosedPeriodPolicy.REFUSE
     raw_policy = data.get("closed_period_policy", "refuse")
     try:

@@ -13,12 +13,19 @@ where B is the contract's cumulative invoiced amount (net of tax), which the bil
 credited to contract liability. So per contract: liability = max(0, B − R), asset =
 max(0, R − B) — one net position (ASC 606-10-45-1). Re-running a period posts nothing; a fact
 that arrives late is picked up as a catch-up in the next run, with its own source id.
+
+The entry comes from the posting rule ``revenue.true_up`` (``ledger.posting``) with *signed*
+amounts ``unbilled``, ``liability`` and ``revenue``, each the change from what is posted to
+the target, measured in the direction of its template line (a negative change posts on the
+other side). What is posted is read back per account of the rule's lines, so a firm that
+maps the true-up to its own accounts gets the same netting. A rule that cannot post (role
+not mapped in the entity's chart, …) opens one finance exception; the other contracts post.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -28,15 +35,23 @@ from syncline.adapters.db.billing_tables import credit_notes
 from syncline.adapters.db.revenue_tables import revenue_schedules
 from syncline.adapters.db.tables import contracts, invoices, journal_entries, journal_lines
 from syncline.domain.errors import BusinessDomain, Problem, Severity
-from syncline.ledger.accounts import ChartOfAccounts, Charts, as_charts
-from syncline.ledger.journal import JournalEntry, Side, line
+from syncline.ledger.accounts import ChartOfAccounts, Charts, UnknownAccountRole, as_charts
+from syncline.ledger.journal import Side
 from syncline.ledger.money import Money
+from syncline.ledger.posting import (
+    DEFAULT_RULES,
+    REVENUE_TRUE_UP,
+    PostingError,
+    PostingRule,
+    PostingRules,
+    post,
+)
 from syncline.revenue import compute_schedule
 from syncline.revenue.model import RevenueError, RevenuePolicy
 from syncline.revenue.units import amount
 from syncline.services.billing_run import month_bounds
 from syncline.services.exceptions import raise_exception
-from syncline.services.ledger_posting import post_entry
+from syncline.services.ledger_posting import post_entry, posting_failed
 from syncline.services.revenue_facts import build_contract, contract_numbers
 
 DEFAULT_POLICY = RevenuePolicy()
@@ -48,27 +63,64 @@ class RecognitionResult:
     contracts: int = 0
     journal_entries: int = 0
     refused: list[str] = field(default_factory=list)
+    posting_failed: list[str] = field(default_factory=list)  # rule could not post (exception)
     revenue: dict[str, Decimal] = field(default_factory=dict)  # period revenue by currency
 
 
-def _posted(conn: Connection, number: str, chart: ChartOfAccounts) -> dict[str, Decimal]:
-    """Net debit by account role of the revenue entries already posted for a contract."""
-    roles = {chart.code(r): r for r in ("contract_liability", "unbilled_receivable")}
+def _accounts(rule: PostingRule, chart: ChartOfAccounts, params: dict[str, str],
+              ) -> dict[str, tuple[str, int]] | PostingError:
+    """Account → (amount key, +1 for a debit line / −1 for a credit line) of the rule."""
+    values = {"entity_id": chart.entity_id, "source_id": "", **params}
+    out: dict[str, tuple[str, int]] = {}
+    for tl in rule.lines:
+        role = tl.role.format_map(values)
+        try:
+            account = chart.code(role)
+        except UnknownAccountRole:
+            return PostingError(rule.event, "", "unmapped_role",
+                                f"the chart of {chart.entity_id} maps no account to role "
+                                f"{role!r}", role=role, entity_id=chart.entity_id,
+                                source_type=rule.source_type or rule.event)
+        if account in out and out[account][0] != tl.amount:
+            return PostingError(rule.event, "", "ambiguous_account",
+                                f"roles of amounts {out[account][0]!r} and {tl.amount!r} map "
+                                f"to the same account {account}: the true-up cannot tell "
+                                "them apart", role=role, entity_id=chart.entity_id,
+                                source_type=rule.source_type or rule.event)
+        out[account] = (tl.amount, 1 if tl.side is Side.DEBIT else -1)
+    return out
+
+
+def _posted(conn: Connection, number: str, rule: PostingRule,
+            accounts: dict[str, tuple[str, int]]) -> dict[str, Decimal]:
+    """Per amount key of the true-up rule, what the contract's revenue entries posted so far,
+    in the direction of its template line. An account the rule no longer names (a service
+    line changed) counts for the amount key whose role varies by params, if there is one."""
+    varying = {tl.amount for tl in rule.lines if "{" in tl.role}
+    fallback = next(iter(varying)) if len(varying) == 1 else None
+    sign_of = {key: sign for key, sign in accounts.values()}
     out: dict[str, Decimal] = defaultdict(Decimal)
     for r in conn.execute(select(journal_lines.c.account, journal_lines.c.side,
                                  journal_lines.c.amount)
                           .join(journal_entries)
-                          .where((journal_entries.c.source_type == "revenue")
+                          .where((journal_entries.c.source_type
+                                  == (rule.source_type or rule.event))
                                  & journal_entries.c.source_id.like(f"revenue:{number}:%"))):
         signed = r.amount if r.side == Side.DEBIT.value else -r.amount
-        out[roles.get(r.account, "revenue")] += signed
+        key, sign = accounts.get(r.account, (fallback, sign_of.get(fallback or "", 1)))
+        if key is not None:
+            out[key] += sign * signed
     return out
 
 
 def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now: datetime, *,
               post_journals: bool = True, policy: RevenuePolicy = DEFAULT_POLICY,
-              only: str | None = None, entity: str | None = None) -> RecognitionResult:
+              only: str | None = None, entity: str | None = None,
+              rules: PostingRules = DEFAULT_RULES) -> RecognitionResult:
+    """Recognize ``period`` (see module doc); true-up entries by ``rules``'s
+    ``revenue.true_up`` in each entity's own chart."""
     _, end = month_bounds(period)
+    rule = rules.rule(REVENUE_TRUE_UP)
     result = RecognitionResult(period=period)
     chart_set = as_charts(charts)
     with engine.begin() as conn:
@@ -110,30 +162,34 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
             if not post_journals:
                 continue
             chart = chart_set.of(head.entity_code)
+            params = {"contract": number, "service_line": head.service_line,
+                      "as_of": end.isoformat(), "period": period}
+            accounts = _accounts(rule, chart, params)
+            if isinstance(accounts, PostingError):
+                result.posting_failed.append(number)
+                posting_failed(conn, replace(accounts, source_id=f"revenue:{number}:{period}"),
+                               now, retry="re-run the recognition for the period")
+                continue
             billed = billed_net(conn, number, end)
-            target = {"revenue": -cum_r, "contract_liability": min(billed, cum_r),
-                      "unbilled_receivable": max(Decimal(0), cum_r - billed)}
-            done = _posted(conn, number, chart)
+            target = {"revenue": cum_r, "liability": min(billed, cum_r),
+                      "unbilled": max(Decimal(0), cum_r - billed)}
+            done = _posted(conn, number, rule, accounts)
             delta = {k: v - done.get(k, Decimal(0)) for k, v in target.items()}
             if all(v == 0 for v in delta.values()):
                 continue
-            lines = []
-            for role, value in (("unbilled_receivable", delta["unbilled_receivable"]),
-                                ("contract_liability", delta["contract_liability"]),
-                                (f"revenue:{head.service_line}", delta["revenue"])):
-                if value:
-                    side = Side.DEBIT if value > 0 else Side.CREDIT
-                    lines.append(line(chart.code(role), side, Money(abs(value), cur),
-                                      f"contract {number} to {end.isoformat()}"))
             base = f"revenue:{number}:{period}"
             taken = {r.source_id for r in conn.execute(select(journal_entries.c.source_id)
                                                        .where(journal_entries.c.source_id
                                                               .like(f"{base}%")))}
             source_id = base if base not in taken else f"{base}:r{len(taken) + 1}"
-            entry = JournalEntry(head.entity_code, end, f"Revenue recognized, contract "
-                                 f"{number}, to {end:%Y-%m-%d}", tuple(lines), "revenue",
-                                 source_id)
-            result.journal_entries += post_entry(conn, entry, now)
+            made = post(rule, {k: Money(v, cur) for k, v in delta.items()}, chart=chart,
+                        entity_id=head.entity_code, posting_date=end, source_id=source_id,
+                        params=params)
+            if isinstance(made, PostingError):
+                result.posting_failed.append(number)
+                posting_failed(conn, made, now, retry="re-run the recognition for the period")
+                continue
+            result.journal_entries += post_entry(conn, made, now)
     return result
 
 

@@ -18,9 +18,9 @@ def test_the_example_file_loads() -> None:
     assert config.functional_currencies == {"US01": "USD", "UK01": "GBP"}
     assert config.charts["UK01"].code("accounts_receivable") == "11000"
     assert config.charts["UK01"].code("revenue:training") == "40300"
-    rule = config.rules.for_event("time.approved")
-    assert rule is not None and rule.lines[2].role == "wip"
-    assert config.rules.for_event("payment.received") is not None
+    rule = config.rules.for_event("billing.labor_cost")
+    assert rule is not None and rule.lines[0].role == "wip"
+    assert config.rules.for_event("revenue.true_up") is not None  # the built-in rules stay
     assert config.closed_period_policy is ClosedPeriodPolicy.REFUSE
 
 

@@ -25,7 +25,8 @@ def ev(event: str, day: date, source: str, project: str = "prj_1",
     made = post_event(DEFAULT_RULES, event,
                       {k: Money.of(v, "USD") for k, v in amounts.items()},
                       chart=US01, entity_id="US01", posting_date=day, source_id=source,
-                      params={"service_line": service_line},
+                      params={"service_line": service_line, "contract": "C-1",
+                              "as_of": day.isoformat(), "period": f"{day:%Y-%m}"},
                       dimensions=(("project", project), ("service_line", service_line)))
     assert isinstance(made, JournalEntry), made
     return made
@@ -38,8 +39,10 @@ BOOKS = [
        service_line="implementation", cost="100", revenue="200"),
     ev("invoice.released", date(2024, 1, 31), "inv_0", total="1200", unbilled="0",
        deferred="1200", tax="0"),
-    ev("revenue.recognized", date(2024, 2, 29), "rec_1", amount="400"),
-    ev("revenue.recognized", date(2024, 3, 31), "rec_2", amount="400"),
+    ev("revenue.true_up", date(2024, 2, 29), "rec_1", unbilled="0", liability="400",
+       revenue="400"),
+    ev("revenue.true_up", date(2024, 3, 31), "rec_2", unbilled="0", liability="400",
+       revenue="400"),
     ev("invoice.released", date(2024, 3, 31), "inv_1", total="1200", unbilled="1200",
        deferred="0", tax="0"),
 ]
