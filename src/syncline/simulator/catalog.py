@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncline.simulator.envelope import CRM, HRIS, PSA, Stamped, amount, envelope, rfc3339
+from syncline.simulator.envelope import (
+    CRM,
+    ERP,
+    HRIS,
+    PSA,
+    Stamped,
+    amount,
+    envelope,
+    rfc3339,
+)
 from syncline.simulator.expenses import Expense, ExpenseRejection, billing_terms, expense_data
 from syncline.simulator.firm import Deal, Raise, Termination, Worker
+from syncline.simulator.pricing import INCREMENT, CardVersion, FxPublication, ProjectClose
 from syncline.simulator.timesheets import Acceptance, Rejection, TimeEntry
 
 
@@ -162,3 +172,38 @@ def expense_rejected(run: str, rejection: ExpenseRejection) -> Stamped:
                     data={"expense_id": e.expense_id, "reason": rejection.reason,
                           "rejected_by": e.entry.deal.approver,
                           "rejected_at": rfc3339(rejection.at)})
+
+
+def rate_card_published(run: str, card: CardVersion) -> Stamped:
+    data: dict[str, Any] = {
+        "card_id": card.card_id, "version": card.version, "name": card.name,
+        "scope": card.scope, "currency": card.currency,
+        "effective_from": card.effective_from.isoformat(),
+        "billing_increment_hours": str(INCREMENT), "rounding": "up",
+        "entries": [{"role": role, "rate": amount(rate)} for role, rate in card.rates],
+        "published_at": rfc3339(card.published_at)}
+    if card.scope_key:
+        data["scope_key"] = card.scope_key
+    return envelope(run, source=PSA, etype="rate_card.published",
+                    subject=f"rate_card/{card.card_id}", sequence=card.version,
+                    at=card.published_at, correlation=card.card_id, data=data)
+
+
+def fx_rates_published(run: str, fx: FxPublication) -> Stamped:
+    return envelope(run, source=ERP, etype="fx.rates_published",
+                    subject=f"fx/{fx.base}/{fx.as_of.isoformat()}", sequence=1, at=fx.at,
+                    correlation=f"fx/{fx.as_of.isoformat()}",
+                    data={"as_of": fx.as_of.isoformat(), "source": "Treasury month-end close",
+                          "base": fx.base,
+                          "rates": {quote: str(rate) for quote, rate in fx.rates}})
+
+
+def project_closed(run: str, close: ProjectClose) -> Stamped:
+    deal = close.deal
+    return envelope(run, source=PSA, etype="project.closed",
+                    subject=f"project/{deal.project_code}", sequence=1, at=close.at,
+                    correlation=deal.deal_id,
+                    data={"project_code": deal.project_code,
+                          "closed_on": close.closed_on.isoformat(),
+                          "reason": f"contract {deal.contract_number} ended",
+                          "closed_by": deal.approver})

@@ -14,6 +14,7 @@ from syncline.simulator.model import Event, SimulationConfig, StreamItem
 CRM = "crm/salesforce"
 HRIS = "hris/workday"
 PSA = "psa/kantata"
+ERP = "erp/netsuite"
 
 _NAMESPACE = uuid.UUID("5b0f5d0e-2a4b-4c8e-9d7e-53796e636c69")
 _CENTS = Decimal("0.01")

@@ -35,6 +35,7 @@ from syncline.simulator.envelope import (
 from syncline.simulator.expenses import Expense, expense_data
 from syncline.simulator.firm import Deal, Firm, Worker, extra_deal
 from syncline.simulator.model import InjectedFault, SimulationConfig
+from syncline.simulator.pricing import ProjectClose
 from syncline.simulator.timesheets import Acceptance, TimeEntry, Timesheets, friday_or_monday
 
 _BAD_CURRENCIES = ("ZZZ", "USX", "EUD", "GBX")
@@ -57,6 +58,7 @@ class _Faults:
     firm: Firm
     sheets: Timesheets
     next_deal: int
+    closes: tuple[ProjectClose, ...] = ()
     next_entry: int = 900001
     variant_start: int = 0  # where the cycle through a kind's variants begins
 
@@ -87,12 +89,14 @@ def fault_count(config: SimulationConfig, rng: random.Random) -> int:
 
 
 def inject_data_faults(run: str, config: SimulationConfig, rng: random.Random, ref: ReferenceData,
-                       firm: Firm, sheets: Timesheets) -> list[Injected]:
-    ctx = _Faults(run, config, rng, ref, firm, sheets, next_deal=1001 + len(firm.deals))
+                       firm: Firm, sheets: Timesheets,
+                       closes: tuple[ProjectClose, ...] = ()) -> list[Injected]:
+    ctx = _Faults(run, config, rng, ref, firm, sheets, next_deal=1001 + len(firm.deals),
+                  closes=closes)
     makers: list[Callable[[_Faults, int], Injected | None]] = [
         _missing_legal_entity, _missing_tax_profile, _unknown_currency, _unapproved_time,
         _unknown_project, _terminated_worker_time, _malformed_payload, _malformed_json,
-        _expense_without_fx_rate,
+        _expense_without_fx_rate, _time_on_closed_project,
     ]
     out: list[Injected] = []
     for make in makers:
@@ -276,6 +280,32 @@ def _expense_without_fx_rate(ctx: _Faults, k: int) -> Injected | None:
         "expense_without_fx_rate", stamped, "billing", "exception",
         f"expense {expense.expense_id} in {currency} for {entry.deal.project_code}: no "
         f"{currency}/{entry.deal.currency} rate is published"))
+
+
+def _time_on_closed_project(ctx: _Faults, k: int) -> Injected | None:
+    """Time booked after the project was closed in the PSA (the contract ended): a billing
+    exception. By a worker of the engagement still employed that day."""
+    last_day = {t.worker_id: t.last_day for t in ctx.firm.terminations}
+    candidates = []
+    for close in ctx.closes:
+        day = weekday_on_or_after(close.closed_on + timedelta(days=1 + ctx.rng.randint(0, 4)))
+        team = sorted({e.worker.worker_id: e.worker for e in ctx.sheets.entries
+                       if e.deal is close.deal and day <= last_day.get(e.worker.worker_id, day)
+                       }.items())
+        if team:
+            candidates.append((close, day, team))
+    if not candidates:
+        return None
+    close, day, team = candidates[(ctx.variant_start + k) % len(candidates)]
+    worker = team[ctx.rng.randrange(len(team))][1]
+    friday = day + timedelta(days=4 - day.weekday())
+    entry = TimeEntry(ctx.new_entry_id(), worker, close.deal, "1", True, day,
+                      Decimal(ctx.rng.randint(16, 32)) / 4, friday_or_monday(ctx.rng, friday))
+    stamped = _time_event(ctx, entry, time_data(entry), entry.approved_at, close.deal.deal_id)
+    return Injected(stamped, _fault(
+        "time_on_closed_project", stamped, "billing", "exception",
+        f"time entry {entry.entry_id} by {worker.worker_id} on {day}, after project "
+        f"{close.deal.project_code} was closed ({close.closed_on})"))
 
 
 def _fault(kind: str, stamped: Stamped, domain: str, outcome: str, note: str) -> InjectedFault:

@@ -20,6 +20,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "malformed_payload",
     "malformed_json",
     "expense_without_fx_rate",
+    "time_on_closed_project",
 )
 
 

@@ -18,6 +18,7 @@ from syncline.simulator.expenses import plan_expenses
 from syncline.simulator.faults import inject_data_faults
 from syncline.simulator.firm import Firm, plan_firm
 from syncline.simulator.model import InjectedFault, Simulation, SimulationConfig
+from syncline.simulator.pricing import plan_closes, plan_fx, plan_rate_cards
 from syncline.simulator.timesheets import Acceptance, Timesheets, plan_acceptances, plan_time
 
 
@@ -31,10 +32,14 @@ def simulate(config: SimulationConfig, ref: ReferenceData = DEFAULT_REFERENCE) -
     stamped = _render(run, firm, sheets, acceptances)
     stamped += [catalog.expense_approved(run, x) for x in spent]
     stamped += [catalog.expense_rejected(run, r) for r in returned]
+    closes = plan_closes(config, firm)
+    stamped += [catalog.rate_card_published(run, c) for c in plan_rate_cards(config, firm, ref)]
+    stamped += [catalog.fx_rates_published(run, fx) for fx in plan_fx(config)]
+    stamped += [catalog.project_closed(run, c) for c in closes]
     faults: tuple[InjectedFault, ...] = ()
     if config.data_faults:
         injected = inject_data_faults(run, config, random.Random(f"{config.seed}:data-faults"),
-                                      ref, firm, sheets)
+                                      ref, firm, sheets, closes)
         stamped += [i.stamped for i in injected]
         faults = tuple(i.fault for i in injected)
     stamped.sort(key=Stamped.order)

@@ -54,15 +54,18 @@ def test_every_clean_event_validates(clean: Simulation) -> None:
 
 def test_envelope_conventions(clean: Simulation) -> None:
     sources = {"deal": "crm/salesforce", "worker": "hris/workday", "time": "psa/kantata",
-               "milestone": "psa/kantata", "expense": "psa/kantata"}
+               "milestone": "psa/kantata", "expense": "psa/kantata",
+               "rate_card": "psa/kantata", "project": "psa/kantata", "fx": "erp/netsuite"}
     ids = [e["id"] for e in _events(clean)]
     assert len(ids) == len(set(ids))
     for e in _events(clean):
         kind, _, key = e["subject"].partition("/")
         assert e["source"] == sources[kind]
         assert e["time"].endswith("Z") and e["datacontenttype"] == "application/json"
-        if kind == "worker":
+        if kind in ("worker", "rate_card"):
             assert e["correlationid"] == key
+        elif kind == "fx":
+            assert e["correlationid"] == f"fx/{e['data']['as_of']}"
         else:
             assert e["correlationid"].startswith("OPP-")
     lines = clean.to_jsonl().splitlines()
