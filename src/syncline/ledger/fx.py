@@ -19,7 +19,7 @@ the next revaluation counts them in the carrying amount.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -178,6 +178,7 @@ def revalue(
     chart: ChartOfAccounts,
     source_id: str,
     policy: RevaluationPolicy = RevaluationPolicy(),
+    currencies: Collection[str] | None = None,
 ) -> JournalEntry | FxError | None:
     """The balanced revaluation entry at ``as_of``, or ``None`` if nothing moves.
 
@@ -185,6 +186,12 @@ def revalue(
     rate); difference = restated − carrying. A positive difference debits the account and
     credits ``fx_gain_loss`` (a gain); a negative one the reverse. All in the functional
     currency, so the entry balances in that currency.
+
+    Revaluation is cumulative: the carrying amount includes earlier revaluations (never
+    reversed), so each run moves only the difference since the last one, and a settled
+    balance (zero in its currency; no rate needed) releases its remaining carrying amount.
+    ``currencies`` limits the run to those foreign currencies (the others stay as carried,
+    e.g. while their closing rate is missing).
     """
     if not policy.enabled:
         return None
@@ -201,25 +208,33 @@ def revalue(
             return positions
         for pos in positions:
             currency = pos.balance.currency
+            if currencies is not None and currency not in currencies:
+                continue
             rate = closing_rates.get(currency)
-            if rate is None or rate.quote != functional_currency:
+            if pos.balance.is_zero:
+                restated = Money.zero(functional_currency)
+            elif rate is None or rate.quote != functional_currency:
                 return FxError("missing_rate",
                                f"no closing {currency}->{functional_currency} rate", currency)
-            restated = convert(pos.balance, rate)
+            else:
+                restated = convert(pos.balance, rate)
             diff = (restated - pos.carrying).rounded()
             if diff.is_zero:
                 continue
             up = diff.amount > 0
             size = Money(abs(diff.amount), functional_currency)
-            memo = (f"revaluation of {pos.balance.canonical()} at {rate.rate} "
-                    f"({rate.source} {rate.as_of.isoformat()})")
+            if rate is None:
+                memo = f"settled {currency} balance: carrying amount released"
+            else:
+                memo = (f"revaluation of {pos.balance.canonical()} at {rate.rate} "
+                        f"({rate.source} {rate.as_of.isoformat()})")
             dims = ((REVALUES, currency),)
-            lines.append(JournalLine(account, Side.DEBIT if up else Side.CREDIT, size,
-                                     memo=memo, dimensions=dims, fx_rate=rate.rate,
-                                     fx_source=rate.source, fx_date=rate.as_of))
-            lines.append(JournalLine(gain_loss, Side.CREDIT if up else Side.DEBIT, size,
-                                     memo=memo, dimensions=dims, fx_rate=rate.rate,
-                                     fx_source=rate.source, fx_date=rate.as_of))
+            for acct, side in ((account, Side.DEBIT if up else Side.CREDIT),
+                               (gain_loss, Side.CREDIT if up else Side.DEBIT)):
+                lines.append(JournalLine(
+                    acct, side, size, memo=memo, dimensions=dims,
+                    fx_rate=rate.rate if rate else None, fx_source=rate.source if rate else None,
+                    fx_date=rate.as_of if rate else None))
     if not lines:
         return None
     return JournalEntry(

@@ -8,13 +8,17 @@ It makes two entries, each balanced in its own entity:
 
 Both carry the counterparty as the dimension ``counterparty`` (plus project and worker), so
 the receivable B holds against A always equals the payable A holds against B
-(``intercompany_mismatches`` lists any difference, for close-time reconciliation).
+(``intercompany_mismatches`` lists any difference, for close-time reconciliation). Each
+entry's source id is ``<charge id>:<entity>`` and both carry the charge id as metadata
+``intercompany_charge``. ``combined_entries`` makes one pair for several charges (a month's
+charges on one project: a line pair per worker and rate); ``TransferPricing`` is the
+transfer-pricing policy (cost plus a markup, or a rate card per role).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,6 +29,7 @@ from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
 
 COUNTERPARTY = "counterparty"
+CHARGE = "intercompany_charge"  # entry metadata: the charge both entities' entries belong to
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,12 @@ class IntercompanyError:
     message: str
 
 
+def entry_source_id(charge_id: str, entity: str) -> str:
+    """Each entity's entry of a charge has its own source id (``<charge>:<entity>``): journal
+    sources are unique across the books; the metadata ``intercompany_charge`` pairs them."""
+    return f"{charge_id}:{entity}"
+
+
 def charge_amount(charge: IntercompanyCharge) -> Money:
     return (charge.transfer_rate * charge.hours).rounded()
 
@@ -62,53 +73,129 @@ def intercompany_entries(
     ``functional_currencies`` (entity → currency) and ``rates`` (entity → currency → rate)
     add functional amounts for entities whose functional currency differs from the charge's.
     """
-    if charge.provider_entity == charge.recipient_entity:
-        return IntercompanyError(charge.charge_id, "same_entity",
-                                 "provider and recipient are the same legal entity")
-    if charge.hours <= 0:
-        return IntercompanyError(charge.charge_id, "bad_hours", "hours must be positive")
-    amount = charge_amount(charge)
-    if amount.is_zero:
-        return IntercompanyError(charge.charge_id, "zero_amount", "the charge rounds to zero")
+    return combined_entries((charge,), charts, source_id=charge.charge_id,
+                            functional_currencies=functional_currencies, rates=rates)
+
+
+def combined_entries(
+    charges: Sequence[IntercompanyCharge],
+    charts: Mapping[str, ChartOfAccounts],
+    *,
+    source_id: str,
+    functional_currencies: Mapping[str, str] | None = None,
+    rates: Mapping[str, Mapping[str, FxRate]] | None = None,
+    metadata: tuple[tuple[str, str], ...] = (),
+) -> tuple[JournalEntry, JournalEntry] | IntercompanyError:
+    """One (provider entry, recipient entry) pair for several charges between the same two
+    entities on the same date (a month's charges for one project): a debit and a credit line
+    per charge, each naming its worker, so the entries read like the timesheets behind them.
+    """
+    if not charges:
+        return IntercompanyError(source_id, "no_charges", "nothing to charge")
+    first = charges[0]
+    provider, recipient = first.provider_entity, first.recipient_entity
+    for charge in charges:
+        if (charge.provider_entity, charge.recipient_entity, charge.posting_date) != (
+                provider, recipient, first.posting_date):
+            return IntercompanyError(charge.charge_id, "mixed_charges",
+                                     "charges of one entry share provider, recipient and date")
+        if charge.provider_entity == charge.recipient_entity:
+            return IntercompanyError(charge.charge_id, "same_entity",
+                                     "provider and recipient are the same legal entity")
+        if charge.hours <= 0:
+            return IntercompanyError(charge.charge_id, "bad_hours", "hours must be positive")
+        if charge_amount(charge).is_zero:
+            return IntercompanyError(charge.charge_id, "zero_amount",
+                                     "the charge rounds to zero")
+    projects = sorted({c.project_id for c in charges})
+    what = projects[0] if len(projects) == 1 else f"{len(projects)} projects"
     plan = (
-        (charge.provider_entity, charge.recipient_entity,
-         "intercompany_receivable", "intercompany_revenue", "charge to"),
-        (charge.recipient_entity, charge.provider_entity,
-         "intercompany_cost", "intercompany_payable", "charge from"),
+        (provider, recipient, "intercompany_receivable", "intercompany_revenue", "charge to"),
+        (recipient, provider, "intercompany_cost", "intercompany_payable", "charge from"),
     )
     made: list[JournalEntry] = []
     for entity, other, debit_role, credit_role, verb in plan:
         chart = charts.get(entity)
         if chart is None:
-            return IntercompanyError(charge.charge_id, "no_chart",
+            return IntercompanyError(source_id, "no_chart",
                                      f"no chart of accounts for entity {entity!r}")
         try:
             debit, credit = chart.code(debit_role), chart.code(credit_role)
         except UnknownAccountRole as exc:
-            return IntercompanyError(charge.charge_id, "unmapped_role",
+            return IntercompanyError(source_id, "unmapped_role",
                                      f"chart of {entity} maps no role {exc.args[0]!r}")
-        dims = ((COUNTERPARTY, other), ("project", charge.project_id),
-                ("worker", charge.worker_id))
-        memo = (f"intercompany {verb} {other}: {charge.hours} h x "
-                f"{charge.transfer_rate.canonical()}")
+        lines: list[JournalLine] = []
+        for charge in charges:
+            amount = charge_amount(charge)
+            dims = ((COUNTERPARTY, other), ("project", charge.project_id),
+                    ("worker", charge.worker_id))
+            memo = (f"intercompany {verb} {other}: {charge.hours} h x "
+                    f"{charge.transfer_rate.canonical()}")
+            lines.append(JournalLine(debit, Side.DEBIT, amount, memo=memo, dimensions=dims))
+            lines.append(JournalLine(credit, Side.CREDIT, amount, memo=memo, dimensions=dims))
         entry = JournalEntry(
             entity_id=entity,
-            posting_date=charge.posting_date,
-            description=f"Intercompany {verb} {other} for {charge.project_id}",
-            lines=(JournalLine(debit, Side.DEBIT, amount, memo=memo, dimensions=dims),
-                   JournalLine(credit, Side.CREDIT, amount, memo=memo, dimensions=dims)),
+            posting_date=first.posting_date,
+            description=f"Intercompany {verb} {other} for {what}",
+            lines=tuple(lines),
             source_type="intercompany_charge",
-            source_id=charge.charge_id,
+            source_id=entry_source_id(source_id, entity),
+            metadata=((CHARGE, source_id), *metadata),
         )
         functional = (functional_currencies or {}).get(entity)
         if functional is not None:
             converted = with_functional(entry, functional, (rates or {}).get(entity, {}))
             if isinstance(converted, FxError):
-                return IntercompanyError(charge.charge_id, converted.problem,
+                return IntercompanyError(source_id, converted.problem,
                                          f"{entity}: {converted.message}")
             entry = converted
         made.append(entry)
     return made[0], made[1]
+
+
+# --- transfer pricing ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TransferPricing:
+    """How an hour of a provider entity's worker is priced to the recipient entity.
+
+    ``cost_plus`` (the default): the worker's HR cost rate effective on the work date ×
+    (1 + markup), in the cost currency — the markup of the (provider, recipient) pair when
+    listed in ``pair_markups``, else ``markup`` (10 %). ``rate_card``: a fixed hourly rate
+    per role (``role_rates``: provider entity or ``"*"``, role, rate), in the rate's
+    currency; a role without a rate cannot be charged. The hourly transfer rate is rounded
+    half-up to the currency's minor unit (a stated rate), then the charge is hours × rate.
+    """
+
+    method: str = "cost_plus"
+    markup: Decimal = Decimal("0.10")
+    pair_markups: tuple[tuple[str, str, Decimal], ...] = ()
+    role_rates: tuple[tuple[str, str, Money], ...] = ()
+
+    def markup_for(self, provider: str, recipient: str) -> Decimal:
+        return next((m for p, r, m in self.pair_markups if (p, r) == (provider, recipient)),
+                    self.markup)
+
+    def rate_for(self, *, provider: str, recipient: str, role: str,
+                 cost_rate: Money) -> Money | IntercompanyError:
+        """The hourly transfer rate, or an error value naming what is missing."""
+        if self.method == "rate_card":
+            found = (next((m for p, r, m in self.role_rates if p == provider and r == role),
+                          None)
+                     or next((m for p, r, m in self.role_rates if p == "*" and r == role),
+                             None))
+            if found is None:
+                return IntercompanyError("", "no_transfer_rate",
+                                         f"no transfer rate for role {role!r} of {provider}")
+            return found.rounded()
+        return (cost_rate * (1 + self.markup_for(provider, recipient))).rounded()
+
+    def describe(self) -> str:
+        if self.method == "rate_card":
+            return "rate card per role"
+        pairs = ", ".join(f"{p}->{r} {m}" for p, r, m in self.pair_markups)
+        return f"cost plus {self.markup}" + (f" ({pairs})" if pairs else "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The period close, as steps a durable workflow runs in order (workflows/close.py).
 
 cut-off → recurring billing → revenue recognition → accrual of approved-but-unbilled time →
-contract asset/liability reclassification → reconciliation → close, then lock.
+contract asset/liability reclassification → intercompany charges → FX revaluation →
+reconciliation → close, then lock.
 Every step is idempotent, so a resumed or repeated close changes nothing; each returns a
 small JSON-ready summary that the workflow records.
 """
@@ -19,6 +20,9 @@ from syncline.ledger.accounts import Charts
 from syncline.services.accrual import accrue_unbilled_time
 from syncline.services.billing_run import month_bounds, run_billing
 from syncline.services.clock import Clock
+from syncline.services.fx_revaluation import revalue_period
+from syncline.services.intercompany import charge_period
+from syncline.services.ledger_config import LedgerConfig
 from syncline.services.ledger_reports import close_reconciliation
 from syncline.services.outcomes import Stats
 from syncline.services.periods import PeriodChangeRefused, change_period, status_of
@@ -36,11 +40,14 @@ class CloseSystem(Protocol):
     @property
     def charts(self) -> Charts: ...
 
+    @property
+    def ledger(self) -> LedgerConfig: ...
+
     def process(self, progress: Any = None) -> Stats: ...
 
 
 STEPS = ("cut-off", "billing", "recognition", "accrual", "reclassification",
-         "reconciliation", "lock")
+         "intercompany", "fx-revaluation", "reconciliation", "lock")
 
 
 def entities(system: CloseSystem, entity: str | None) -> list[str]:
@@ -95,11 +102,34 @@ def reclassification(system: CloseSystem, period: str) -> dict[str, Any]:
     return {"note": "on_invoice mode keeps no contract liability: nothing to reclassify"}
 
 
+def intercompany(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
+    """Charge cross-entity time provider → recipient at the transfer-pricing rate."""
+    ledger = system.ledger
+    with system.engine.begin() as conn:
+        return charge_period(conn, period, charts=system.charts,
+                             functional_currencies=ledger.functional_currencies,
+                             pricing=ledger.intercompany, now=system.clock(), entity=entity,
+                             closed_period_policy=ledger.closed_period_policy)
+
+
+def fx_revaluation(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
+    """Revalue open foreign-currency balances at the closing rate (policy option)."""
+    ledger = system.ledger
+    with system.engine.begin() as conn:
+        return revalue_period(conn, period, entities=entities(system, entity),
+                              charts=system.charts,
+                              functional_currencies=ledger.functional_currencies,
+                              policy=ledger.fx_revaluation, now=system.clock(),
+                              closed_period_policy=ledger.closed_period_policy)
+
+
 def reconciliation(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     with system.engine.connect() as conn:
         report = close_reconciliation(conn, period, entity=entity, ref=system.ref,
                                       chart=system.charts,
-                                      revenue_mode=system.settings.revenue_recognition)
+                                      revenue_mode=system.settings.revenue_recognition,
+                                      revaluation=system.ledger.fx_revaluation,
+                                      functional=system.ledger.functional_currencies)
     checks = report.tables[0].as_dicts()
     ok = all(str(c.get("status")) in ("ok", "skipped") for c in checks)
     return {"ok": ok, "report": report.as_dict()}

@@ -12,6 +12,11 @@ File shape (see ``config/chart-of-accounts.example.yaml``)::
     posting_rules: [{event, description?, lines: [{role, side, amount, memo?}]}]  # optional
     closed_period_policy: refuse | next_open       # optional, refuse
     fx_revaluation: {enabled: true, roles: [accounts_receivable]}                 # optional
+    intercompany:                                                                 # optional
+      method: cost_plus | rate_card          # cost_plus (default): HR cost rate × (1 + markup)
+      markup: "0.10"                         # default cost-plus markup (10 %)
+      pairs: [{provider, recipient, markup}] # optional markup per entity pair
+      rates: [{role, rate, currency, provider?}]   # rate_card: hourly transfer rate per role
 
 Every problem is reported with where it is (entity, role, event); nothing half-loads.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
@@ -33,7 +39,8 @@ from syncline.ledger.accounts import (
     charts_from_config,
 )
 from syncline.ledger.fx import RevaluationPolicy
-from syncline.ledger.money import is_known_currency
+from syncline.ledger.intercompany import TransferPricing
+from syncline.ledger.money import Money, is_known_currency
 from syncline.ledger.periods import ClosedPeriodPolicy
 from syncline.ledger.posting import (
     DEFAULT_RULES,
@@ -58,6 +65,7 @@ class LedgerConfig:
     rules: PostingRules = DEFAULT_RULES
     closed_period_policy: ClosedPeriodPolicy = ClosedPeriodPolicy.REFUSE
     fx_revaluation: RevaluationPolicy = field(default_factory=RevaluationPolicy)
+    intercompany: TransferPricing = field(default_factory=TransferPricing)
 
     @property
     def chart_set(self) -> Charts:
@@ -154,9 +162,71 @@ def ledger_config_from_dict(
                     "fx_revaluation", "needs enabled: true|false and roles: [role, …]"))
             else:
                 revaluation = RevaluationPolicy(enabled, tuple(roles))
+    transfer = TransferPricing()
+    raw_ic = data.get("intercompany")
+    if raw_ic is not None:
+        made_ic = _transfer_pricing(raw_ic)
+        if isinstance(made_ic, list):
+            problems.extend(made_ic)
+        else:
+            transfer = made_ic
     if problems:
         return tuple(problems)
-    return LedgerConfig(charts, functional, rules, policy, revaluation)
+    return LedgerConfig(charts, functional, rules, policy, revaluation, intercompany=transfer)
+
+
+def _fraction(value: object) -> Decimal | None:
+    """A decimal written as text or an integer ("0.10", 0); floats are refused."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    try:
+        made = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return made if made.is_finite() else None
+
+
+def _transfer_pricing(raw: object) -> TransferPricing | list[LedgerConfigProblem]:
+    """The ``intercompany:`` section (transfer-pricing policy), or where it is wrong."""
+    where = "intercompany"
+    if not isinstance(raw, Mapping):
+        return [LedgerConfigProblem(where, "must be a mapping")]
+    problems: list[LedgerConfigProblem] = []
+    method = raw.get("method", "cost_plus")
+    if method not in ("cost_plus", "rate_card"):
+        problems.append(LedgerConfigProblem(f"{where}.method",
+                                            f"is {method!r}; expected cost_plus or rate_card"))
+    markup = _fraction(raw.get("markup", "0.10"))
+    if markup is None or markup < 0:
+        problems.append(LedgerConfigProblem(
+            f"{where}.markup", f"needs a non-negative decimal as text (\"0.10\"), got "
+            f"{raw.get('markup')!r}"))
+    pairs: list[tuple[str, str, Decimal]] = []
+    for i, pair in enumerate(raw.get("pairs") or []):
+        m = _fraction(pair.get("markup")) if isinstance(pair, Mapping) else None
+        if not isinstance(pair, Mapping) or not isinstance(pair.get("provider"), str) \
+                or not isinstance(pair.get("recipient"), str) or m is None or m < 0:
+            problems.append(LedgerConfigProblem(
+                f"{where}.pairs[{i}]", "needs provider, recipient and markup (\"0.08\")"))
+            continue
+        pairs.append((pair["provider"], pair["recipient"], m))
+    rates: list[tuple[str, str, Money]] = []
+    for i, item in enumerate(raw.get("rates") or []):
+        amount = _fraction(item.get("rate")) if isinstance(item, Mapping) else None
+        currency = item.get("currency") if isinstance(item, Mapping) else None
+        if not isinstance(item, Mapping) or not isinstance(item.get("role"), str) \
+                or amount is None or amount <= 0 or not isinstance(currency, str) \
+                or not is_known_currency(currency):
+            problems.append(LedgerConfigProblem(
+                f"{where}.rates[{i}]", "needs role, rate (\"95.00\") and an ISO 4217 currency"))
+            continue
+        rates.append((str(item.get("provider", "*")), item["role"], Money(amount, currency)))
+    if method == "rate_card" and not rates and not problems:
+        problems.append(LedgerConfigProblem(f"{where}.rates",
+                                            "method rate_card needs at least one role rate"))
+    if problems or markup is None:
+        return problems
+    return TransferPricing(str(method), markup, tuple(pairs), tuple(rates))
 
 
 def default_ledger_config(ref: ReferenceData = DEFAULT_REFERENCE) -> LedgerConfig:

@@ -643,6 +643,9 @@ def _ar_vs_gl(conn: Connection, rec: _Recon, period: str, entries: Sequence[Jour
             open_docs[note.invoice_number] -= note.total
     gl_by_doc: dict[str, Decimal] = defaultdict(Decimal)
     other: list[tuple[JournalEntry, Decimal, str]] = []
+    # revaluation lines restate foreign AR in the functional currency: they have their own
+    # check ("foreign balances revalued at closing rate"), not a document behind them
+    entries = [e for e in entries if e.source_type != "fx_revaluation"]
     gl = _gl_balance(entries, charts, "accounts_receivable")
     for e in entries:
         chart = charts.get(e.entity_id)
@@ -785,12 +788,179 @@ def _open_exceptions(conn: Connection) -> Table:
                  ("id", "domain", "severity", "code", "created_at", "message"), rows)
 
 
+def _intercompany_checks(conn: Connection, rec: _Recon, period: str,
+                         entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                         entity: str | None) -> None:
+    """Receivable held by the provider = payable held by the recipient, per entity pair and
+    currency (every entity's books, whichever entity is closed); and the period's
+    cross-entity time = the hours charged for it."""
+    from syncline.ledger.intercompany import CHARGE, COUNTERPARTY, intercompany_mismatches
+    from syncline.services.intercompany import SOURCE_TYPE, cross_entity_time, source_id
+
+    check = "intercompany receivable = payable"
+    books = entries if entity is None else load_entries(conn, through=period)
+    charged = [e for e in books if e.source_type == SOURCE_TYPE]
+    mismatched = {(m.creditor, m.debtor, m.currency) for m in
+                  intercompany_mismatches(books, charts)}
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    by_source: dict[tuple[str, str, str], dict[str, list[Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: [ZERO, ZERO]))
+    for e in books:
+        chart = charts.get(e.entity_id)
+        if chart is None:
+            continue
+        roles = {a.code: a.role for a in chart.accounts
+                 if a.role in ("intercompany_receivable", "intercompany_payable")}
+        for ln in e.lines:
+            other = dict(ln.dimensions).get(COUNTERPARTY)
+            role = roles.get(ln.account)
+            if other is None or role is None:
+                continue
+            receivable = role == "intercompany_receivable"
+            pair = (e.entity_id, other) if receivable else (other, e.entity_id)
+            if entity and entity not in pair:
+                continue
+            key = (pair[0], pair[1], ln.amount.currency)
+            side = 0 if receivable else 1
+            amount = ln.signed if receivable else -ln.signed
+            row = (entity or pair[0], f"{ln.amount.currency} {pair[0]}->{pair[1]}")
+            totals[row][side] += amount
+            charge = dict(e.metadata).get(CHARGE, f"{e.source_type}:{e.source_id}")
+            by_source[key][charge][side] += amount
+    for (creditor, debtor, cur), sources in sorted(by_source.items()):
+        if (creditor, debtor, cur) not in mismatched:
+            continue
+        for obj, (rec_amt, pay_amt) in sorted(sources.items()):
+            if rec_amt == pay_amt:
+                continue
+            cause = ("payable_not_posted" if not pay_amt else
+                     "receivable_not_posted" if not rec_amt else "amount_differs")
+            rec.diff(check, cause, "intercompany_charge", obj, entity or creditor,
+                     f"{cur} {creditor}->{debtor}", rec_amt, pay_amt,
+                     f"{creditor}'s receivable from {debtor} vs {debtor}'s payable to "
+                     f"{creditor}")
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "balances to the period end: provider's receivable (expected) vs recipient's "
+              "payable (actual)", entity=entity)
+
+    check = "cross-entity time = intercompany charges"
+    hours: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    expected: dict[str, tuple[str, str, Decimal]] = {}
+    for t in cross_entity_time(conn, period_start(period), period_end(period)):
+        if entity and entity not in (t.provider, t.recipient):
+            continue
+        sid = source_id(t.provider, t.recipient, t.project, period)
+        _, _, h = expected.get(sid, (t.provider, t.recipient, ZERO))
+        expected[sid] = (t.provider, t.recipient, h + t.hours)
+    posted: dict[str, Decimal] = {}
+    for e in charged:
+        meta = dict(e.metadata)
+        charge = meta.get(CHARGE, "")
+        if meta.get("period") == period and charge.split(":")[1:2] == [e.entity_id]:
+            posted[charge] = Decimal(meta.get("hours", "0"))  # the provider's entry
+    open_excs = _ledger_exceptions(conn)
+    for sid in sorted(set(expected) | set(posted)):
+        provider, recipient = sid.split(":")[1:3]
+        if entity and entity not in (provider, recipient):
+            continue
+        want = expected.get(sid, (provider, recipient, ZERO))[2]
+        got = posted.get(sid, ZERO)
+        row = (entity or provider, f"hours {provider}->{recipient}")
+        hours[row][0] += want
+        hours[row][1] += got
+        if want != got:
+            cause = ("charge_not_posted" if not got else "charged_without_time" if not want
+                     else "time_after_charge")
+            why = _blocking(open_excs, (("journal", f"{SOURCE_TYPE}:{sid}"),
+                                        ("journal", f"{SOURCE_TYPE}:{sid}:{provider}"),
+                                        ("journal", f"{SOURCE_TYPE}:{sid}:{recipient}"),
+                                        ("period", f"{provider}:{period}"),
+                                        ("period", f"{recipient}:{period}")))
+            rec.diff(check, cause, "intercompany_charge", sid, row[0], row[1],
+                     want, got, f"exception {why}" if why else
+                     "approved cross-entity hours of the period vs hours charged")
+    rec.check(check, {k: (v[0], v[1]) for k, v in hours.items()},
+              "approved hours of workers on other entities' projects vs hours charged",
+              entity=entity)
+
+
+def _ledger_exceptions(conn: Connection) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Open ``ledger.*`` exceptions (id, objects), oldest first."""
+    return [(str(r.id), [(o[0], o[1]) for o in json.loads(r.objects)])
+            for r in conn.execute(select(exceptions.c.id, exceptions.c.objects).where(
+                exceptions.c.code.like("ledger.%") & (exceptions.c.status == "open"))
+                .order_by(exceptions.c.created_at, exceptions.c.id))]
+
+
+def _blocking(excs: Sequence[tuple[str, list[tuple[str, str]]]],
+              wanted: Iterable[tuple[str, str]]) -> str | None:
+    """The first open exception naming any of ``wanted`` (kind, id)."""
+    keys = set(wanted)
+    return next((exc_id for exc_id, objects in excs if keys & set(objects)), None)
+
+
+def _revaluation_check(conn: Connection, rec: _Recon, period: str,
+                       entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                       entity: str | None, policy: Any, functional: Mapping[str, str]) -> None:
+    """Each open foreign-currency balance of the revalued roles is carried at its closing
+    rate: round(balance × closing rate) (expected) vs the carrying amount (actual)."""
+    from syncline.billing.fx import FxRateMissing
+    from syncline.ledger.fx import FxError, convert
+    from syncline.services.fx_revaluation import closing_rates, positions
+
+    check = "foreign balances revalued at closing rate"
+    if policy is None:
+        rec.skipped(check, "no revaluation policy given (the close passes the ledger "
+                           "configuration's)")
+        return
+    if not policy.enabled:
+        rec.skipped(check, "fx_revaluation.enabled is false in the ledger configuration")
+        return
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    as_charts_ = Charts(charts)
+    for ent in sorted({e.entity_id for e in entries}):
+        if (entity and ent != entity) or ent not in functional:
+            continue
+        cur_f = functional[ent]
+        found = positions(entries, ent, as_charts_, cur_f, period, policy)
+        if isinstance(found, FxError):
+            rec.diff(check, found.problem, "entity", ent, ent, cur_f, ZERO, ZERO, found.message)
+            totals[(ent, cur_f)] = [ZERO, ZERO]
+            continue
+        rates = closing_rates(conn, sorted({p.balance.currency for p in found}), cur_f, period)
+        for p in found:
+            cur = p.balance.currency
+            rate = rates[cur]
+            unit = f"{cur_f} ({cur} {p.account})"
+            actual = p.carrying.amount
+            if p.balance.is_zero:
+                want = ZERO
+            elif isinstance(rate, FxRateMissing):
+                totals[(ent, unit)][1] += actual
+                rec.diff(check, "closing_rate_missing", "fx_rate", f"{cur}/{cur_f}", ent, unit,
+                         ZERO, actual, rate.message)
+                continue
+            else:
+                want = convert(p.balance, rate).amount
+            totals[(ent, unit)][0] += want
+            totals[(ent, unit)][1] += actual
+            if want != actual:
+                rec.diff(check, "not_revalued", "account", p.account, ent, unit, want, actual,
+                         f"{p.balance.canonical()} carried at {p.carrying.canonical()}")
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              f"roles {', '.join(policy.roles)}: balance at the closing rate (expected) vs "
+              "carrying amount (actual)", entity=entity)
+
+
 def close_reconciliation(conn: Connection, period: str, *, entity: str | None = None,
                          ref: ReferenceData = DEFAULT_REFERENCE,
                          chart: Charts | ChartOfAccounts = DEFAULT_CHART,
-                         revenue_mode: str = "on_invoice") -> Report:
+                         revenue_mode: str = "on_invoice", revaluation: Any = None,
+                         functional: Mapping[str, str] | None = None) -> Report:
     """The close checks for ``period``: a summary row per check, entity and unit; every
-    difference by cause and object; the open critical exceptions."""
+    difference by cause and object; the open critical exceptions. ``revaluation``: the
+    ledger configuration's ``RevaluationPolicy`` (the revaluation check is skipped without
+    it); ``functional``: functional currency per entity (the reference data's by default)."""
     charts = charts_for(conn, ref, chart)
     entries = load_entries(conn, through=period, entity=entity)
     rec = _Recon()
@@ -806,6 +976,9 @@ def close_reconciliation(conn: Connection, period: str, *, entity: str | None = 
         rec.skipped("deferred subledger = GL",
                     "revenue is recognized on invoice (on_invoice mode): no deferred revenue")
     _revenue_vs_gl(conn, rec, period, entries, charts, entity, revenue_mode)
+    _intercompany_checks(conn, rec, period, entries, charts, entity)
+    _revaluation_check(conn, rec, period, entries, charts, entity, revaluation,
+                       functional or functional_currencies(ref))
     excs = _open_exceptions(conn)
     rec.checks.append(("open critical exceptions", entity or "", "count", ZERO,
                        Decimal(len(excs.rows)), Decimal(len(excs.rows)), str(len(excs.rows)),

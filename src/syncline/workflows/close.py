@@ -60,6 +60,16 @@ def reclassification_step(period: str) -> dict[str, Any]:
 
 
 @DBOS.step()
+def intercompany_step(period: str, entity: str | None) -> dict[str, Any]:
+    return _done("intercompany", steps.intercompany(_w.system, period, entity))
+
+
+@DBOS.step()
+def fx_revaluation_step(period: str, entity: str | None) -> dict[str, Any]:
+    return _done("fx-revaluation", steps.fx_revaluation(_w.system, period, entity))
+
+
+@DBOS.step()
 def reconciliation_step(period: str, entity: str | None) -> dict[str, Any]:
     return _done("reconciliation", steps.reconciliation(_w.system, period, entity))
 
@@ -86,6 +96,10 @@ def close_period(period: str, entity: str | None, actor: str, force: bool) -> di
     _checkpoint("recognition")
     out["accrual"] = accrual_step(period, entity)
     out["reclassification"] = reclassification_step(period)
+    out["intercompany"] = intercompany_step(period, entity)
+    _checkpoint("intercompany")
+    out["fx-revaluation"] = fx_revaluation_step(period, entity)
+    _checkpoint("fx-revaluation")
     out["reconciliation"] = reconciliation_step(period, entity)
     lock = bool(out["reconciliation"]["ok"]) or force
     out["lock"] = lock_step(period, entity, actor, lock)
