@@ -28,7 +28,16 @@ from syncline.ledger.periods import (
     check_posting,
     period_of,
 )
-from syncline.ledger.posting import DEFAULT_RULES, post_event
+from syncline.ledger.posting import (
+    DEFAULT_RULES,
+    REVENUE_TRUE_UP,
+    SYSTEM_EVENTS,
+    SYSTEM_RULES,
+    PostingError,
+    PostingRule,
+    post,
+    post_event,
+)
 
 ENTITIES = ("US01", "UK01")
 CHARTS = {e: for_entity(DEFAULT_CHART, e) for e in ENTITIES}
@@ -86,6 +95,40 @@ def test_every_posted_entry_balances_in_transaction_and_functional_currency(
     if unbilled + deferred + tax == 0:
         return  # nothing to post: an error value, not an entry
     assert isinstance(made, JournalEntry)
+    assert trial_balance_of([made]).balanced
+    assert functional_imbalance(made, functional) == 0
+
+
+SIGNED = st.integers(-10**9, 10**9)
+
+
+@given(rule=st.sampled_from(SYSTEM_RULES.rules), currency=st.sampled_from(CURRENCIES),
+       rate=RATE, functional=st.sampled_from(("USD", "GBP", "JPY")),
+       a=AMOUNT, b=AMOUNT, c=AMOUNT, signed_a=SIGNED, signed_b=SIGNED)
+def test_any_amounts_through_any_system_rule_give_a_balanced_entry(
+    rule: PostingRule, currency: str, rate: Decimal, functional: str, a: int, b: int, c: int,
+    signed_a: int, signed_b: int,
+) -> None:
+    """Amounts as each event gives them (an invoice's total is its parts; the true-up's
+    revenue change is the unbilled plus the liability change, any signs) always post a
+    balanced entry, per currency and in the functional currency — or, when every amount is
+    zero, an error value and no entry."""
+    spec = SYSTEM_EVENTS[rule.event]
+    if rule.event == REVENUE_TRUE_UP:
+        units = {"unbilled": signed_a, "liability": signed_b, "revenue": signed_a + signed_b}
+    elif "total" in spec.amounts:
+        units = {"revenue": a, "deferred": b, "tax": c, "total": a + b + c}
+    else:
+        units = {spec.amounts[0]: a}
+    made = post(rule, {k: money(currency, v) for k, v in units.items()}, chart=CHARTS["US01"],
+                entity_id="US01", posting_date=date(2024, 3, 1), source_id="src",
+                params={name: "consulting" for name in spec.params},
+                functional_currency=functional,
+                rates={currency: FxRate(currency, functional, rate, "test", date(2024, 3, 1))})
+    if all(v == 0 for v in units.values()):
+        assert isinstance(made, PostingError)
+        return
+    assert isinstance(made, JournalEntry), made
     assert trial_balance_of([made]).balanced
     assert functional_imbalance(made, functional) == 0
 

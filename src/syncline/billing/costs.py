@@ -82,7 +82,8 @@ def labor_cost_posting(entity_code: str, period_end: date, period: str, cost: Mo
     """Approved time of ``period`` costed at HR cost rates, one entry per entity and cost
     currency (``labor:<entity>:<currency>:<period>``), by rule ``billing.labor_cost``:
     Dr labor cost / Cr accrued payroll by default. Amount key ``cost``."""
-    return post(rules.rule(LABOR_COST), {"cost": cost}, chart=chart, entity_id=entity_code,
+    return post(rules.rule(LABOR_COST, entity_code), {"cost": cost}, chart=chart,
+                entity_id=entity_code,
                 posting_date=period_end,
                 source_id=f"labor:{entity_code}:{cost.currency}:{period}",
                 params={"period": period, "currency": cost.currency})

@@ -91,7 +91,8 @@ def release_posting(invoice: Invoice, chart: ChartOfAccounts, *,
     invoice's own."""
     functional, rates = _fx(fx if fx is not None else invoice.fx)
     return post(
-        rules.rule(INVOICE_RELEASED), release_amounts(invoice, all_deferred=all_deferred),
+        rules.rule(INVOICE_RELEASED, invoice.entity_code),
+        release_amounts(invoice, all_deferred=all_deferred),
         chart=chart, entity_id=invoice.entity_code, posting_date=invoice.invoice_date,
         source_id=invoice.number,
         params={"number": invoice.number, "contract": invoice.contract_number,
@@ -129,7 +130,8 @@ def credit_note_posting(note: CreditNote, chart: ChartOfAccounts, *,
     """
     functional, rates = _fx(fx)
     return post(
-        rules.rule(CREDIT_NOTE_ISSUED), credit_amounts(note, all_deferred=all_deferred),
+        rules.rule(CREDIT_NOTE_ISSUED, note.entity_code),
+        credit_amounts(note, all_deferred=all_deferred),
         chart=chart, entity_id=note.entity_code,
         posting_date=posting_date or note.credit_date, source_id=note.number,
         params={"number": note.number, "invoice": note.invoice_number,

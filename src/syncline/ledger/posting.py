@@ -53,6 +53,7 @@ class PostingRule:
     lines: tuple[TemplateLine, ...]
     description: str = ""  # may hold {placeholders}
     source_type: str = ""  # defaults to the event kind
+    entity: str = ""  # "" for every entity; else this legal entity only (it wins there)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +87,22 @@ def entry_or_raise(made: JournalEntry | PostingError) -> JournalEntry:
 class PostingRules:
     rules: tuple[PostingRule, ...]
 
-    def for_event(self, event: str) -> PostingRule | None:
-        return next((r for r in self.rules if r.event == event), None)
+    def for_event(self, event: str, entity_id: str = "") -> PostingRule | None:
+        """The rule of ``event`` for ``entity_id``: its own rule if it has one, else the
+        rule for every entity."""
+        general: PostingRule | None = None
+        for r in self.rules:
+            if r.event != event:
+                continue
+            if entity_id and r.entity == entity_id:
+                return r
+            if not r.entity and general is None:
+                general = r
+        return general
 
-    def rule(self, event: str) -> PostingRule:
+    def rule(self, event: str, entity_id: str = "") -> PostingRule:
         """The rule of a system event (always present: configuration only replaces)."""
-        found = self.for_event(event)
+        found = self.for_event(event, entity_id)
         if found is None:
             raise KeyError(f"no posting rule for event {event!r}")
         return found
@@ -102,6 +113,7 @@ class EventSpec:
     """What an event gives its rule: amount keys, params, and what posts it."""
 
     event: str
+    source_type: str  # of its entries: fixed, the ledger reads them back by it
     amounts: tuple[str, ...]
     params: tuple[str, ...]
     posted_by: str
@@ -117,18 +129,18 @@ REVENUE_TRUE_UP = "revenue.true_up"
 TIME_ACCRUED = "close.time_accrued"
 
 SYSTEM_EVENTS: Mapping[str, EventSpec] = {s.event: s for s in (
-    EventSpec(INVOICE_RELEASED, ("total", "revenue", "deferred", "tax"),
+    EventSpec(INVOICE_RELEASED, "invoice", ("total", "revenue", "deferred", "tax"),
               ("number", "contract", "customer", "service_line", "tax_code"),
               "billing run, invoice release (services/billing_run.py, billing/journals.py)"),
-    EventSpec(CREDIT_NOTE_ISSUED, ("total", "revenue", "deferred", "tax"),
+    EventSpec(CREDIT_NOTE_ISSUED, "credit_note", ("total", "revenue", "deferred", "tax"),
               ("number", "invoice", "contract", "customer", "service_line", "tax_code"),
               "billing run, credit notes (services/billing_run.py, billing/journals.py)"),
-    EventSpec(LABOR_COST, ("cost",), ("period", "currency"),
+    EventSpec(LABOR_COST, "labor_cost", ("cost",), ("period", "currency"),
               "billing run, labor cost of approved time at HR cost (billing/costs.py)"),
-    EventSpec(REVENUE_TRUE_UP, ("unbilled", "liability", "revenue"),
+    EventSpec(REVENUE_TRUE_UP, "revenue", ("unbilled", "liability", "revenue"),
               ("contract", "service_line", "as_of", "period"),
               "revenue recognition (services/revenue_sync.py)", signed=True),
-    EventSpec(TIME_ACCRUED, ("amount",), ("period", "service_line", "currency"),
+    EventSpec(TIME_ACCRUED, "accrual", ("amount",), ("period", "service_line", "currency"),
               "close, accrual of approved unbilled time (services/accrual.py)"),
 )}
 """The events Syncline posts. Placeholders ``source_id`` and ``entity_id`` always exist."""
@@ -190,6 +202,13 @@ The configuration refuses rules for these events (they would change nothing)."""
 
 DEFAULT_RULES = PostingRules(SYSTEM_RULES.rules + REFERENCE_RULES.rules)
 """``SYSTEM_RULES`` (what Syncline posts) followed by the marked ``REFERENCE_RULES``."""
+
+
+def source_type_of(rule: PostingRule) -> str:
+    """The source type of the rule's entries: a system event's own (whatever the rule
+    says), else the rule's, else the event kind."""
+    spec = SYSTEM_EVENTS.get(rule.event)
+    return spec.source_type if spec else (rule.source_type or rule.event)
 
 
 def _placeholders(template: str) -> set[str]:
@@ -259,7 +278,7 @@ def post(
 ) -> JournalEntry | PostingError:
     """The journal entry ``rule`` makes from ``amounts`` in ``entity_id``'s chart."""
     values = {"source_id": source_id, "entity_id": entity_id, **(params or {})}
-    source_type = rule.source_type or rule.event
+    source_type = source_type_of(rule)
 
     def error(problem: str, message: str, role: str = "") -> PostingError:
         return PostingError(rule.event, source_id, problem, message, role=role,
@@ -318,8 +337,9 @@ def post(
 def post_event(
     rules: PostingRules, event: str, amounts: Mapping[str, Money], **kwargs: Any
 ) -> JournalEntry | PostingError:
-    """Find the rule for ``event`` and ``post`` it (same keyword arguments as ``post``)."""
-    rule = rules.for_event(event)
+    """Find the rule for ``event`` (and the entity posted in) and ``post`` it (same keyword
+    arguments as ``post``)."""
+    rule = rules.for_event(event, str(kwargs.get("entity_id", "")))
     if rule is None:
         return PostingError(event, str(kwargs.get("source_id", "")), "no_rule",
                             f"no posting rule for event {event!r}")
@@ -342,6 +362,9 @@ def check_rule(rule: PostingRule, charts: Iterable[ChartOfAccounts] = ()) -> tup
         error("not_posted", f"Syncline posts no event {rule.event!r} (a rule for it would "
               f"change nothing); the events it posts are {', '.join(SYSTEM_EVENTS)}")
         return tuple(errors)
+    if rule.source_type and rule.source_type != spec.source_type:
+        error("fixed_source_type", f"the entries of {rule.event} have source type "
+              f"{spec.source_type!r} (the ledger reads them back by it); leave it out")
     known = set(spec.params) | {"source_id", "entity_id"}
     for n, tl in enumerate(rule.lines, 1):
         if tl.amount not in spec.amounts:
@@ -373,8 +396,8 @@ def check_rule(rule: PostingRule, charts: Iterable[ChartOfAccounts] = ()) -> tup
 
 
 def rule_from_dict(data: Mapping[str, object]) -> PostingRule | PostingError:
-    """``{event, description?, source_type?, lines: [{role, side, amount, memo?,
-    balancing?}]}``."""
+    """``{event, entity?, description?, source_type?, lines: [{role, side, amount, memo?,
+    balancing?}]}`` — ``entity``: the rule is for that legal entity only."""
     event = data.get("event")
     if not isinstance(event, str) or not event:
         return PostingError("", "", "bad_rule", "a posting rule needs an event")
@@ -406,21 +429,28 @@ def rule_from_dict(data: Mapping[str, object]) -> PostingRule | PostingError:
         return PostingError(event, "", "bad_rule", "at most one line may be balancing")
     description = data.get("description", "")
     source_type = data.get("source_type", "")
-    return PostingRule(event, tuple(lines), str(description or ""), str(source_type or ""))
+    entity = data.get("entity", "")
+    if not isinstance(entity, str):
+        return PostingError(event, "", "bad_rule", "entity must be a legal entity code")
+    return PostingRule(event, tuple(lines), str(description or ""), str(source_type or ""),
+                       entity)
 
 
 def rules_from_config(
     rows: Iterable[Mapping[str, object]], base: PostingRules | None = DEFAULT_RULES
 ) -> PostingRules | tuple[PostingError, ...]:
-    """Rules from config dicts; a configured event replaces the base rule of that event."""
+    """Rules from config dicts; a configured rule replaces the base rule of the same event
+    (and entity); a rule with an ``entity`` applies to that legal entity only, the rule for
+    every entity stays for the others."""
     made = [rule_from_dict(r) for r in rows]
     errors = tuple(m for m in made if isinstance(m, PostingError))
     if errors:
         return errors
     new = [m for m in made if isinstance(m, PostingRule)]
-    events = [r.event for r in new]
-    dupes = sorted({e for e in events if events.count(e) > 1})
+    keys = [(r.event, r.entity) for r in new]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
-        return tuple(PostingError(e, "", "bad_rule", f"event {e!r} has two rules") for e in dupes)
-    kept = [r for r in (base.rules if base else ()) if r.event not in set(events)]
+        return tuple(PostingError(e, "", "bad_rule", f"event {e!r} has two rules"
+                                  + (f" for entity {n}" if n else "")) for e, n in dupes)
+    kept = [r for r in (base.rules if base else ()) if (r.event, r.entity) not in set(keys)]
     return PostingRules(tuple(kept + new))

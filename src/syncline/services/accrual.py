@@ -37,7 +37,6 @@ def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, cha
         return {"journal_entries": 0, "note": "recognized by the revenue engine (right to "
                 "invoice → unbilled receivable); no separate accrual"}
     end = period_end(period)
-    rule = rules.rule(TIME_ACCRUED)
     posted = 0
     failed: list[str] = []
     totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
@@ -53,7 +52,8 @@ def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, cha
                 continue
             totals[(r.entity_code, r.currency, r.service_line)] += r.amount
         for (ent, cur, service_line), value in sorted(totals.items()):
-            entry = post(rule, {"amount": Money(value, cur).rounded()}, chart=charts.of(ent),
+            entry = post(rules.rule(TIME_ACCRUED, ent), {"amount": Money(value, cur).rounded()},
+                         chart=charts.of(ent),
                          entity_id=ent, posting_date=end,
                          source_id=f"accrual:{ent}:{cur}:{service_line}:{period}",
                          params={"period": period, "service_line": service_line,

@@ -118,8 +118,8 @@ from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money
 from syncline.ledger.periods import period_end, period_start
 from syncline.ledger.posting import DEFAULT_RULES, PostingError, PostingRules
-from syncline.services.exceptions import raise_exception
-from syncline.services.ledger_posting import post_entries, posting_problem
+from syncline.services.exceptions import raise_exception, resolve
+from syncline.services.ledger_posting import POSTING_FAILED, post_entries, posting_problem
 from syncline.services.outbox_rows import last_seq, outbox_row
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
@@ -205,6 +205,7 @@ class _Run:
     pending_outbox: list[dict[str, Any]] = field(default_factory=list)
     pending_journals: list[tuple[int, JournalEntry]] = field(default_factory=list)  # outbox row
     _outbox_seq: int | None = None
+    _unpostable: dict[tuple[str, str], list[str]] | None = None  # open, by object
 
     def problem(self, problem: Problem, correlation_id: str | None = None) -> None:
         """One open exception per problem, however often the cycle runs."""
@@ -234,6 +235,18 @@ class _Run:
     def unpostable(self, error: PostingError, *objects: tuple[str, str]) -> None:
         """A posting rule that cannot post this document: one finance exception."""
         self.problem(posting_problem(error, retry="re-run the billing cycle", objects=objects))
+
+    def postable(self, obj: tuple[str, str]) -> None:
+        """``obj`` (contract, invoice) journals now: its open rule failure resolves itself."""
+        if self._unpostable is None:
+            self._unpostable = defaultdict(list)
+            for r in self.conn.execute(select(exceptions.c.id, exceptions.c.objects).where(
+                    (exceptions.c.code == POSTING_FAILED) & (exceptions.c.status == "open"))):
+                for o in json.loads(r.objects):
+                    self._unpostable[(o[0], o[1])].append(r.id)
+        for exc_id in self._unpostable.pop(obj, ()):
+            resolve(self.conn, exc_id, now=self.now, actor="system", action="auto_resolve",
+                    reason=f"{obj[0]} {obj[1]} journals with the current posting rules")
 
     def post_journals(self) -> None:
         """Post the batched journals in one go; keep outbox rows only for stored entries,
@@ -452,6 +465,7 @@ def _credits(run: _Run, entity: LegalEntity) -> None:
                 run.unpostable(made, ("invoice", invoice.number), ("entity", entity.code),
                                ("posting_rule", made.event))
                 continue
+            run.postable(("invoice", invoice.number))
         drafts.append((req, invoice, note))
         issued[invoice.number].append(note)
     numbering = assign_numbers(
@@ -835,6 +849,8 @@ def _invoice_entity(run: _Run, entity: LegalEntity, terms: dict[str, _Contract],
                 run.unpostable(made, ("contract", number), ("entity", entity.code),
                                ("posting_rule", made.event))
                 del ready[number]
+                continue
+        run.postable(("contract", number))
     numbering = assign_numbers([DraftRef(n, entity.code, run.end, n) for n in sorted(ready)],
                                {entity.code: _last_number(conn, entity.code, "")})
     for draft, reason in numbering.refused:

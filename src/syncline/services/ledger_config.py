@@ -37,6 +37,7 @@ from syncline.ledger.accounts import (
     ChartOfAccounts,
     Charts,
     charts_from_config,
+    for_entity,
 )
 from syncline.ledger.fx import RevaluationPolicy
 from syncline.ledger.intercompany import TransferPricing
@@ -94,7 +95,9 @@ def _rules_against_charts(rules: PostingRules, configured: set[str],
     for rule in rules.rules:
         if rule.event not in SYSTEM_EVENTS and rule.event not in configured:
             continue  # a reference rule nothing posts (ledger.posting.REFERENCE_RULES)
-        for e in check_rule(rule, [*charts.values(), DEFAULT_CHART]):
+        targets = [c for c in (*charts.values(), DEFAULT_CHART)
+                   if not rule.entity or c.entity_id == rule.entity]
+        for e in check_rule(rule, targets or [for_entity(DEFAULT_CHART, rule.entity)]):
             if rule.event in configured or not e.entity_id:
                 found.append(_rule_problem(e))
             else:  # a built-in rule the entity's overrides broke

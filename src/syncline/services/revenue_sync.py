@@ -45,6 +45,7 @@ from syncline.ledger.posting import (
     PostingRule,
     PostingRules,
     post,
+    source_type_of,
 )
 from syncline.revenue import compute_schedule
 from syncline.revenue.model import RevenueError, RevenuePolicy
@@ -80,13 +81,13 @@ def _accounts(rule: PostingRule, chart: ChartOfAccounts, params: dict[str, str],
             return PostingError(rule.event, "", "unmapped_role",
                                 f"the chart of {chart.entity_id} maps no account to role "
                                 f"{role!r}", role=role, entity_id=chart.entity_id,
-                                source_type=rule.source_type or rule.event)
+                                source_type=source_type_of(rule))
         if account in out and out[account][0] != tl.amount:
             return PostingError(rule.event, "", "ambiguous_account",
                                 f"roles of amounts {out[account][0]!r} and {tl.amount!r} map "
                                 f"to the same account {account}: the true-up cannot tell "
                                 "them apart", role=role, entity_id=chart.entity_id,
-                                source_type=rule.source_type or rule.event)
+                                source_type=source_type_of(rule))
         out[account] = (tl.amount, 1 if tl.side is Side.DEBIT else -1)
     return out
 
@@ -104,7 +105,7 @@ def _posted(conn: Connection, number: str, rule: PostingRule,
                                  journal_lines.c.amount)
                           .join(journal_entries)
                           .where((journal_entries.c.source_type
-                                  == (rule.source_type or rule.event))
+                                  == (source_type_of(rule)))
                                  & journal_entries.c.source_id.like(f"revenue:{number}:%"))):
         signed = r.amount if r.side == Side.DEBIT.value else -r.amount
         key, sign = accounts.get(r.account, (fallback, sign_of.get(fallback or "", 1)))
@@ -120,7 +121,6 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
     """Recognize ``period`` (see module doc); true-up entries by ``rules``'s
     ``revenue.true_up`` in each entity's own chart."""
     _, end = month_bounds(period)
-    rule = rules.rule(REVENUE_TRUE_UP)
     result = RecognitionResult(period=period)
     chart_set = as_charts(charts)
     with engine.begin() as conn:
@@ -162,6 +162,7 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
             if not post_journals:
                 continue
             chart = chart_set.of(head.entity_code)
+            rule = rules.rule(REVENUE_TRUE_UP, head.entity_code)
             params = {"contract": number, "service_line": head.service_line,
                       "as_of": end.isoformat(), "period": period}
             accounts = _accounts(rule, chart, params)
