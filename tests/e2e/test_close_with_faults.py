@@ -1,5 +1,6 @@
 """Close three months of the simulated firm with data faults: every reconciliation difference
-is traced to its injected cause, and clean months lock."""
+is traced to its injected cause, and clean months lock. Cross-entity staffing is charged
+intercompany at month-end rates, and the intercompany checks agree."""
 
 from __future__ import annotations
 
@@ -37,9 +38,19 @@ def test_three_month_close_traces_each_difference_to_its_injected_fault(tmp_path
         system.process()
         system.sweep(as_of=end_of_stream(sim) + timedelta(days=30))
         traced: dict[str, str] = {}
+        charged = 0
         for period in ("2026-01", "2026-02", "2026-03"):
             result = run_close(system, period, actor="controller")
             report = result["reconciliation"]["report"]
+            # cross-entity staffing is charged intercompany, receivable = payable per pair
+            charged += result["intercompany"]["charges"]
+            assert result["intercompany"]["exceptions"] == []
+            checks = report["tables"][0]
+            for row in checks["rows"]:
+                if row[0] in ("intercompany receivable = payable",
+                              "cross-entity time = intercompany charges",
+                              "foreign balances revalued at closing rate"):
+                    assert row[checks["columns"].index("status")] == "ok", row
             columns = report["tables"][1]["columns"]
             diffs = [dict(zip(columns, row, strict=True)) for row in report["tables"][1]["rows"]]
             for d in diffs:
@@ -53,5 +64,6 @@ def test_three_month_close_traces_each_difference_to_its_injected_fault(tmp_path
             assert states == ({"locked"} if not diffs else {"closed"}), (period, states)
             assert result["locked"] == (not diffs)
         assert traced == injected  # every injected time fault shows up, once, with its cause
+        assert charged > 0
     finally:
         delivery.shutdown()

@@ -20,7 +20,9 @@ from syncline.simulator import SimulationConfig, end_of_stream, simulate
 from tests.conftest import fixed_clock
 
 GL_CHECKS = ("AR subledger = GL", "unbilled subledger = GL", "deferred subledger = GL",
-             "revenue schedules = GL revenue", "costed time = GL labor cost")
+             "revenue schedules = GL revenue", "costed time = GL labor cost",
+             "intercompany receivable = payable", "cross-entity time = intercompany charges",
+             "foreign balances revalued at closing rate")
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -41,6 +43,8 @@ def test_close_twice_changes_nothing_and_the_books_tie(seed: int, mode: str) -> 
             close.billing(system, period, None)
             close.recognition(system, period, None)
             close.accrual(system, period, None)
+            close.intercompany(system, period, None)
+            close.fx_revaluation(system, period, None)
             return close.reconciliation(system, period, None)
 
         for period in ("2026-01", "2026-02"):

@@ -14,7 +14,8 @@ def router(system: Syncline) -> APIRouter:
     @api.post("/close/{period}")
     def close_period(period: str, entity: str | None = None, force: bool = False,
                      actor: str = "api") -> dict[str, Any]:
-        """Cut-off, billing, recognition, accruals, reconciliation, then lock (idempotent)."""
+        """Cut-off, billing, recognition, accruals, intercompany charges, FX revaluation,
+        reconciliation, then lock (idempotent; each step recorded)."""
         from syncline.workflows.close import run_close
 
         if not is_period_name(period):

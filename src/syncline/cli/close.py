@@ -19,7 +19,8 @@ def close(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Close a month: cut-off, billing, recognition, accruals, reconciliation, then lock."""
+    """Close a month: cut-off, billing, recognition, accruals, intercompany charges, FX
+    revaluation, reconciliation, then lock."""
     from syncline.workflows.close import run_close
 
     if not is_period_name(period):

@@ -129,6 +129,7 @@ def demo(
 ) -> None:
     """Simulate a consulting firm, ingest its events, bill each month, print a summary."""
     from syncline.ledger.periods import next_period, period_of
+    from syncline.services import close
     from syncline.services.billing_run import run_billing
     from syncline.services.revenue_sync import recognize
     from syncline.services.state import summary
@@ -154,13 +155,20 @@ def demo(
     while len(periods) < months:
         periods.append(next_period(periods[-1]))
     mode = settings.revenue_recognition
+    month_end = {"intercompany_charges": 0, "fx_revaluation_entries": 0}
     with _progress(console, as_json) as progress:
-        task = progress.add_task("Monthly billing and revenue", total=len(periods))
+        task = progress.add_task("Monthly billing, revenue, intercompany, FX revaluation",
+                                 total=len(periods))
         for period in periods:
             run_billing(sys_.engine, period, sys_.ref, sys_.charts, sys_.clock(),
                         revenue_recognition=mode, rules=sys_.ledger.rules)
             recognize(sys_.engine, period, sys_.charts, sys_.clock(),
                       post_journals=mode == "engine", rules=sys_.ledger.rules)
+            # the close's month-end ledger steps (the demo does not lock its periods)
+            month_end["intercompany_charges"] += close.intercompany(sys_, period, None)[
+                "charges"]
+            month_end["fx_revaluation_entries"] += close.fx_revaluation(sys_, period, None).get(
+                "entries", 0)
             progress.advance(task)
     from syncline.services import delivery as dl
 
@@ -170,6 +178,7 @@ def demo(
         sys_.deliver(progress=lambda n: progress.advance(task, n))
     with sys_.engine.connect() as conn:
         result = summary(conn)
+    result.update(month_end)
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["database_url"] = settings.database_url
     if as_json:
@@ -184,8 +193,8 @@ def _print_summary(s: dict[str, Any]) -> None:
     table.add_column(justify="right")
     for key in ("events_received", "events_applied", "duplicates_ignored", "parked", "released",
                 "rejected", "failed", "stale", "customers", "contracts", "projects",
-                "billable_items", "invoices", "journal_entries", "outbox_delivered",
-                "outbox_pending"):
+                "billable_items", "invoices", "journal_entries", "intercompany_charges",
+                "fx_revaluation_entries", "outbox_delivered", "outbox_pending"):
         table.add_row(key.replace("_", " "), f"{s[key]:,}")
     for cur, amount in s["invoiced_by_currency"].items():
         table.add_row(f"invoiced ({cur})", f"{Decimal(amount):,}")

@@ -52,6 +52,8 @@ def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, cha
                 continue
             totals[(r.entity_code, r.currency, r.service_line)] += r.amount
         for (ent, cur, service_line), value in sorted(totals.items()):
+            if Money(value, cur).rounded().is_zero:
+                continue  # nothing to accrue (e.g. time at a zero rate): no empty entry
             entry = post(rules.rule(TIME_ACCRUED, ent), {"amount": Money(value, cur).rounded()},
                          chart=charts.of(ent),
                          entity_id=ent, posting_date=end,

@@ -1,14 +1,19 @@
 """Staffing and weekly timesheets, approvals and the odd rejection; milestone acceptances.
 
 Each week every active worker keeps the engagements they are on (while those run), joins one
-when they have none, and sometimes a second. Every working day they book 6 to 9 hours in
-quarter hours split across their engagements, on a task that follows the project's phase.
-The engagement manager approves the week's sheet on Friday evening or Monday morning.
+when they have none, and sometimes a second. Workers staff their own legal entity's
+engagements, except a few "mobile" consultants (about one senior consultant or consultant in
+six, chosen by a stable hash of the worker id) who also take free seats on other entities'
+engagements — a GB01 consultant on a US01 project — which the close charges intercompany.
+Every working day they book 6 to 9 hours in quarter hours split across their engagements, on
+a task that follows the project's phase. The engagement manager approves the week's sheet on
+Friday evening or Monday morning.
 """
 
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +24,7 @@ from syncline.simulator.firm import Deal, Firm, Worker
 from syncline.simulator.model import SimulationConfig
 
 _QUARTER = Decimal("0.25")
+_MOBILE_ROLES = ("senior_consultant", "consultant")
 _REJECTION_REASONS = (
     "Booked to the wrong project",
     "Duplicate of another entry",
@@ -116,7 +122,8 @@ def _staff(rng: random.Random, worker: Worker, assigned: dict[str, list[Deal]],
         mine.pop(rng.randrange(2))
     want = 1 if not mine else (2 if rng.random() < _second_chance(worker.role) else len(mine))
     if len(mine) < want:
-        seats = {d.deal_id: d.team for d in open_deals if d.customer.entity == worker.entity}
+        seats = {d.deal_id: d.team for d in open_deals
+                 if d.customer.entity == worker.entity or _mobile(worker)}
         for other, deals in assigned.items():
             for d in deals:
                 if other != worker.worker_id and d.deal_id in seats:
@@ -128,6 +135,12 @@ def _staff(rng: random.Random, worker: Worker, assigned: dict[str, list[Deal]],
             mine.append(pick)
     assigned[worker.worker_id] = mine
     return mine
+
+
+def _mobile(worker: Worker) -> bool:
+    """Staffed across legal entities too (deterministic: no random draw, so the rest of the
+    plan is drawn exactly as before for everyone else)."""
+    return worker.role in _MOBILE_ROLES and zlib.crc32(worker.worker_id.encode()) % 6 == 0
 
 
 def _second_chance(role: str) -> float:

@@ -121,3 +121,35 @@ def test_intercompany_refuses_bad_charges() -> None:
     assert isinstance(same, IntercompanyError) and same.problem == "same_entity"
     no_chart = intercompany_entries(CHARGE, {"UK01": UK01})
     assert isinstance(no_chart, IntercompanyError) and no_chart.problem == "no_chart"
+
+
+def test_each_entity_entry_has_its_own_journal_source_and_names_the_charge() -> None:
+    made = intercompany_entries(CHARGE, {"UK01": UK01, "US01": US01})
+    assert not isinstance(made, IntercompanyError)
+    assert [e.source_id for e in made] == ["icc_1:UK01", "icc_1:US01"]
+    assert all(("intercompany_charge", "icc_1") in e.metadata for e in made)
+
+
+def test_revaluation_limited_to_some_currencies_and_release_of_a_settled_balance() -> None:
+    from syncline.ledger.journal import JournalLine, Side
+
+    books = [ar_invoice("inv_1", "1000", "1.10", date(2024, 3, 5))]
+    kw = {"entity_id": "US01", "functional_currency": "USD", "chart": US01}
+    march = revalue(books, closing_rates={}, as_of=date(2024, 3, 31), source_id="r1",
+                    currencies=[], **kw)  # type: ignore[arg-type]
+    assert march is None  # EUR waits for its rate, nothing else to do
+    march = revalue(books, closing_rates={"EUR": rate("1.12", date(2024, 3, 31))},
+                    as_of=date(2024, 3, 31), source_id="r1", **kw)  # type: ignore[arg-type]
+    assert isinstance(march, JournalEntry)  # +20.00 USD: carried at 1,120.00
+    paid = JournalEntry("US01", date(2024, 4, 10), "payment", (
+        JournalLine("1000", Side.DEBIT, Money.of("1000", "EUR"),
+                    functional=Money.of("1150", "USD")),
+        JournalLine("1100", Side.CREDIT, Money.of("1000", "EUR"),
+                    functional=Money.of("1150", "USD"))), "payment", "pay_1")
+    # settled in EUR: no rate needed; the 30.00 USD left on AR is released to gain/loss
+    april = revalue([*books, march, paid], closing_rates={}, as_of=date(2024, 4, 30),
+                    source_id="r2", **kw)  # type: ignore[arg-type]
+    assert isinstance(april, JournalEntry)
+    assert [(ln.account, ln.side.value, str(ln.amount)) for ln in april.lines] == [
+        ("1100", "debit", "30.00 USD"), ("7900", "credit", "30.00 USD")]
+    assert april.lines[0].fx_rate is None
