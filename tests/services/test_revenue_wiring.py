@@ -170,3 +170,19 @@ def test_cost_in_another_currency_is_refused_not_mixed(system: Syncline) -> None
     assert again.refused == ["C-5"]
     with system.engine.connect() as conn:
         assert len(list_exceptions(conn)) == 1  # one exception, not one per run
+
+
+def test_recognizing_an_earlier_period_again_posts_nothing_and_keeps_the_later_schedule(
+        system: Syncline) -> None:
+    """A late close of January after February was recognized: January's true-up compares
+    with January's entries only, and the stored (later) schedule stays."""
+    ingest(system, deal(), worker(), time_entry("T-1", hours="8"),
+           time_entry("T-2", hours="4", day="2026-02-03"))
+    recognize(system.engine, "2026-01", system.charts, system.clock())
+    recognize(system.engine, "2026-02", system.charts, system.clock())
+    before = _revenue_lines(system)
+    again = recognize(system.engine, "2026-01", system.charts, system.clock())
+    assert again.journal_entries == 0 and _revenue_lines(system) == before
+    with system.engine.connect() as conn:
+        as_of = set(conn.execute(select(revenue_schedules.c.as_of)).scalars())
+    assert as_of == {"2026-02-28"}

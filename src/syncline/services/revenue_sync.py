@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from syncline.adapters.db.billing_tables import credit_notes
 from syncline.adapters.db.revenue_tables import revenue_schedules
@@ -93,9 +93,10 @@ def _accounts(rule: PostingRule, chart: ChartOfAccounts, params: dict[str, str],
 
 
 def _posted(conn: Connection, number: str, rule: PostingRule,
-            accounts: dict[str, tuple[str, int]]) -> dict[str, Decimal]:
-    """Per amount key of the true-up rule, what the contract's revenue entries posted so far,
-    in the direction of its template line. An account the rule no longer names (a service
+            accounts: dict[str, tuple[str, int]], until: date) -> dict[str, Decimal]:
+    """Per amount key of the true-up rule, what the contract's revenue entries dated up to
+    ``until`` posted, in the direction of its template line (entries of later periods are
+    not the business of this period's true-up). An account the rule no longer names (a service
     line changed) counts for the amount key whose role varies by params, if there is one."""
     varying = {tl.amount for tl in rule.lines if "{" in tl.role}
     fallback = next(iter(varying)) if len(varying) == 1 else None
@@ -106,7 +107,8 @@ def _posted(conn: Connection, number: str, rule: PostingRule,
                           .join(journal_entries)
                           .where((journal_entries.c.source_type
                                   == (source_type_of(rule)))
-                                 & journal_entries.c.source_id.like(f"revenue:{number}:%"))):
+                                 & journal_entries.c.source_id.like(f"revenue:{number}:%")
+                                 & (journal_entries.c.posting_date <= until.isoformat()))):
         signed = r.amount if r.side == Side.DEBIT.value else -r.amount
         key, sign = accounts.get(r.account, (fallback, sign_of.get(fallback or "", 1)))
         if key is not None:
@@ -140,8 +142,11 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
                 continue
             result.contracts += 1
             cur = rc.currency
-            conn.execute(delete(revenue_schedules).where(
-                revenue_schedules.c.contract_number == number))
+            stored_as_of = conn.execute(select(func.max(revenue_schedules.c.as_of)).where(
+                revenue_schedules.c.contract_number == number)).scalar()
+            # the stored schedule is the latest knowledge: an earlier period recognized again
+            # (a late close, a re-run) trues up its own period without rewriting it
+            keep_stored = stored_as_of is not None and stored_as_of > end.isoformat()
             rows = []
             for ob in schedule.obligations:
                 for p, rev, cum, alloc in zip(schedule.periods, ob.revenue, ob.cumulative,
@@ -151,8 +156,11 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
                                  "cumulative": amount(cum, cur),
                                  "allocated": amount(alloc, cur), "method": ob.method.value,
                                  "as_of": end.isoformat(), "version": head.version})
-            if rows:
-                conn.execute(revenue_schedules.insert(), rows)
+            if not keep_stored:
+                conn.execute(delete(revenue_schedules).where(
+                    revenue_schedules.c.contract_number == number))
+                if rows:
+                    conn.execute(revenue_schedules.insert(), rows)
             idx = schedule.as_of_index
             cum_r = amount(sum(ob.cumulative[idx] for ob in schedule.obligations), cur) \
                 if idx >= 0 else Decimal(0)
@@ -174,7 +182,7 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
             billed = billed_net(conn, number, end)
             target = {"revenue": cum_r, "liability": min(billed, cum_r),
                       "unbilled": max(Decimal(0), cum_r - billed)}
-            done = _posted(conn, number, rule, accounts)
+            done = _posted(conn, number, rule, accounts, end)
             delta = {k: v - done.get(k, Decimal(0)) for k, v in target.items()}
             if all(v == 0 for v in delta.values()):
                 continue
