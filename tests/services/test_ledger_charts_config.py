@@ -83,3 +83,33 @@ def test_the_cli_names_each_problem_of_a_bad_ledger_configuration(
     result = CliRunner().invoke(app, ["report", "trial-balance", "--period", "2026-01"])
     assert result.exit_code == 2
     assert "entities.US01.functional_currency" in result.output
+
+
+@pytest.mark.parametrize("policy", ["refuse", "next_open"])
+def test_the_configured_closed_period_policy_governs_the_billing_run(
+        tmp_path: Path, policy: str) -> None:
+    from syncline.services.exceptions import list_exceptions
+    from syncline.services.periods import change_period
+
+    path = tmp_path / "ledger.yaml"
+    path.write_text(f"entities:\n  US01: {{functional_currency: USD}}\n"
+                    f"closed_period_policy: {policy}\n", encoding="utf-8")
+    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}",
+                                ledger_config=str(path)), clock=fixed_clock, durable=False)
+    with system.engine.begin() as conn:
+        receive_many(conn, [deal(), worker(), time_entry("T-1", hours="8")], now=fixed_clock())
+        change_period(conn, "US01", "2026-01", "close", actor="controller", role="finance",
+                      reason="January closed", now=fixed_clock())
+    system.process()
+    run_billing(system.engine, "2026-01", system.ref, system.charts, fixed_clock(),
+                rules=system.ledger.rules,
+                closed_period_policy=system.ledger.closed_period_policy)
+    with system.engine.connect() as conn:
+        dates = conn.execute(select(journal_entries.c.posting_date).where(
+            journal_entries.c.source_type == "invoice")).scalars().all()
+        refusals = [e for e in list_exceptions(conn) if e.code.startswith("ledger.")]
+    if policy == "refuse":  # the invoice release and the labor cost: one exception each
+        assert dates == [] and [e.code for e in refusals] == ["ledger.period_closed"] * 2
+    else:  # posted on the first day of the next open period, with a reference
+        assert dates == ["2026-02-01"] and refusals == []
+    system.engine.dispose()

@@ -37,7 +37,8 @@ def billing_run(
     result = run_billing(sys_.engine, period, sys_.ref, sys_.charts, sys_.clock(), entity=entity,
                          dry_run=dry_run,
                          revenue_recognition=sys_.settings.revenue_recognition,
-                         rules=sys_.ledger.rules)
+                         rules=sys_.ledger.rules,
+                         closed_period_policy=sys_.ledger.closed_period_policy)
     if not dry_run:
         sys_.deliver()
     out.print_json(data=result.as_dict())

@@ -161,9 +161,11 @@ def demo(
                                  total=len(periods))
         for period in periods:
             run_billing(sys_.engine, period, sys_.ref, sys_.charts, sys_.clock(),
-                        revenue_recognition=mode, rules=sys_.ledger.rules)
+                        revenue_recognition=mode, rules=sys_.ledger.rules,
+                        closed_period_policy=sys_.ledger.closed_period_policy)
             recognize(sys_.engine, period, sys_.charts, sys_.clock(),
-                      post_journals=mode == "engine", rules=sys_.ledger.rules)
+                      post_journals=mode == "engine", rules=sys_.ledger.rules,
+                      closed_period_policy=sys_.ledger.closed_period_policy)
             # the close's month-end ledger steps (the demo does not lock its periods)
             month_end["intercompany_charges"] += close.intercompany(sys_, period, None)[
                 "charges"]

@@ -20,14 +20,16 @@ from syncline.adapters.db.tables import billable_items, contracts
 from syncline.ledger.accounts import Charts
 from syncline.ledger.journal import reverse
 from syncline.ledger.money import Money
-from syncline.ledger.periods import period_end
+from syncline.ledger.periods import ClosedPeriodPolicy, period_end
 from syncline.ledger.posting import DEFAULT_RULES, TIME_ACCRUED, PostingError, PostingRules, post
 from syncline.services.ledger_posting import post_entry, posting_failed
 
 
 def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, charts: Charts,
                          now: datetime, revenue_recognition: str,
-                         rules: PostingRules = DEFAULT_RULES) -> dict[str, Any]:
+                         rules: PostingRules = DEFAULT_RULES,
+                         closed_period_policy: ClosedPeriodPolicy = ClosedPeriodPolicy.REFUSE,
+                         ) -> dict[str, Any]:
     """Approved, billable, not yet invoiced time: accrued at period end, reversed next day.
 
     In `engine` mode the revenue engine already recognizes it (right to invoice → unbilled
@@ -64,8 +66,9 @@ def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, cha
                 failed.append(entry.source_id)
                 posting_failed(conn, entry, now, retry="run the close of the period again")
                 continue
-            posted += post_entry(conn, entry, now)
+            posted += post_entry(conn, entry, now, closed_period_policy)
             posted += post_entry(conn, reverse(entry, f"{entry.source_id}:reversal",
-                                               end + timedelta(days=1)), now)
+                                               end + timedelta(days=1)), now,
+                                closed_period_policy)
     return {"journal_entries": posted, **({"posting_failed": failed} if failed else {}),
             "accrued": {f"{e}/{c}/{s}": str(v) for (e, c, s), v in sorted(totals.items())}}

@@ -116,7 +116,7 @@ from syncline.domain.reference import LegalEntity, ReferenceData
 from syncline.ledger.accounts import ChartOfAccounts, Charts, as_charts
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money
-from syncline.ledger.periods import period_end, period_start
+from syncline.ledger.periods import ClosedPeriodPolicy, period_end, period_start
 from syncline.ledger.posting import DEFAULT_RULES, PostingError, PostingRules
 from syncline.services.exceptions import raise_exception, resolve
 from syncline.services.ledger_posting import POSTING_FAILED, post_entries, posting_problem
@@ -199,6 +199,7 @@ class _Run:
     fx: tuple[FxSnapshot, ...]
     result: RunResult
     rules: PostingRules = DEFAULT_RULES
+    policy: ClosedPeriodPolicy = ClosedPeriodPolicy.REFUSE  # posting into a closed period
     bulk: list[tuple[str, str, str]] = field(default_factory=list)  # contract, invoice, cur
     pending_invoices: list[dict[str, Any]] = field(default_factory=list)
     pending_lines: list[dict[str, Any]] = field(default_factory=list)
@@ -253,7 +254,8 @@ class _Run:
         numbered without gaps as if each had been posted on its own."""
         if not self.pending_journals:
             return
-        outcomes = post_entries(self.conn, [e for _, e in self.pending_journals], self.now)
+        outcomes = post_entries(self.conn, [e for _, e in self.pending_journals], self.now,
+                                self.policy)
         dropped = {row for (row, _), out in zip(self.pending_journals, outcomes, strict=True)
                    if not out.stored}
         self.result.journal_entries += len(outcomes) - len(dropped)
@@ -951,7 +953,7 @@ def _labor_cost(run: _Run, entity: str | None) -> int:
             run.unpostable(made)
             continue
         entries.append(made)
-    return sum(out.stored for out in post_entries(conn, entries, run.now))
+    return sum(out.stored for out in post_entries(conn, entries, run.now, run.policy))
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -960,7 +962,9 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData,
                 chart: Charts | ChartOfAccounts, now: datetime, *,
                 entity: str | None = None, dry_run: bool = False,
                 revenue_recognition: str = "on_invoice", labor_cost: bool = True,
-                rules: PostingRules = DEFAULT_RULES) -> RunResult:
+                rules: PostingRules = DEFAULT_RULES,
+                closed_period_policy: ClosedPeriodPolicy = ClosedPeriodPolicy.REFUSE,
+                ) -> RunResult:
     """The invoice run for ``period`` (YYYY-MM), every legal entity or ``entity`` only;
     journals post in each entity's own chart (``chart``: charts by entity, or one template)
     by ``rules`` (invoice release, credit note, labor cost; a firm's from its ledger
@@ -977,7 +981,8 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData,
         run = _Run(conn, ref, charts, now, start, end, period,
                    engine_mode=revenue_recognition == "engine",
                    tax_codes=tuple(tax_code_from_profile(p) for p in ref.tax_profiles),
-                   fx=load_fx_rates(conn), result=result, rules=rules)
+                   fx=load_fx_rates(conn), result=result, rules=rules,
+                   policy=closed_period_policy)
         codes = [entity] if entity else sorted(set(conn.execute(
             select(contracts.c.entity_code).distinct()).scalars()))
         entities: list[tuple[LegalEntity, dict[str, _Contract]]] = []

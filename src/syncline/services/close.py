@@ -72,14 +72,16 @@ def billing(system: CloseSystem, period: str, entity: str | None) -> dict[str, A
     result = run_billing(system.engine, period, system.ref, system.charts, system.clock(),
                          entity=entity,
                          revenue_recognition=system.settings.revenue_recognition,
-                         rules=system.ledger.rules)
+                         rules=system.ledger.rules,
+                         closed_period_policy=system.ledger.closed_period_policy)
     return {"invoices": len(result.invoices), "journal_entries": result.journal_entries}
 
 
 def recognition(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     engine_mode = system.settings.revenue_recognition == "engine"
     result = recognize(system.engine, period, system.charts, system.clock(),
-                       post_journals=engine_mode, entity=entity, rules=system.ledger.rules)
+                       post_journals=engine_mode, entity=entity, rules=system.ledger.rules,
+                       closed_period_policy=system.ledger.closed_period_policy)
     return {"contracts": result.contracts, "journal_entries": result.journal_entries,
             "refused": result.refused,
             **({"posting_failed": result.posting_failed} if result.posting_failed else {}),
@@ -92,7 +94,8 @@ def accrual(system: CloseSystem, period: str, entity: str | None) -> dict[str, A
     return accrue_unbilled_time(system.engine, period, entity, charts=system.charts,
                                 now=system.clock(),
                                 revenue_recognition=system.settings.revenue_recognition,
-                                rules=system.ledger.rules)
+                                rules=system.ledger.rules,
+                                closed_period_policy=system.ledger.closed_period_policy)
 
 
 def reclassification(system: CloseSystem, period: str) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.ledger.accounts import ChartOfAccounts, Charts, UnknownAccountRole, as_charts
 from syncline.ledger.journal import Side
 from syncline.ledger.money import Money
+from syncline.ledger.periods import ClosedPeriodPolicy
 from syncline.ledger.posting import (
     DEFAULT_RULES,
     REVENUE_TRUE_UP,
@@ -119,7 +120,9 @@ def _posted(conn: Connection, number: str, rule: PostingRule,
 def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now: datetime, *,
               post_journals: bool = True, policy: RevenuePolicy = DEFAULT_POLICY,
               only: str | None = None, entity: str | None = None,
-              rules: PostingRules = DEFAULT_RULES) -> RecognitionResult:
+              rules: PostingRules = DEFAULT_RULES,
+              closed_period_policy: ClosedPeriodPolicy = ClosedPeriodPolicy.REFUSE,
+              ) -> RecognitionResult:
     """Recognize ``period`` (see module doc); true-up entries by ``rules``'s
     ``revenue.true_up`` in each entity's own chart."""
     _, end = month_bounds(period)
@@ -198,7 +201,7 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
                 result.posting_failed.append(number)
                 posting_failed(conn, made, now, retry="re-run the recognition for the period")
                 continue
-            result.journal_entries += post_entry(conn, made, now)
+            result.journal_entries += post_entry(conn, made, now, closed_period_policy)
     return result
 
 
