@@ -301,3 +301,19 @@ def test_a_different_rate_for_a_stored_day_is_refused(system: Syncline) -> None:
         (exc,) = list_exceptions(conn)
         (row,) = conn.execute(select(fx_rates)).all()
     assert (exc.code, exc.domain, row.rate) == ("fx.rate_conflict", "finance", D("0.92"))
+
+
+def test_the_close_reconciles_worked_hours_to_billed_hours_through_the_card_increment(
+        system: Syncline) -> None:
+    """7.3 h worked, billed 7.5 h by a half-hour card rounding up: the reconciliation expects
+    7.5 (no difference); billing 7.3 would have been one."""
+    from syncline.services.ledger_reports import close_reconciliation
+
+    ingest(system, rate_card("STD-USD", 1, {"analyst": "100"}, increment="0.5"),
+           deal(rates=[]), worker(role="analyst"),
+           time_entry("T-1", hours="7.3", role="analyst"))
+    with system.engine.connect() as conn:
+        report = close_reconciliation(conn, "2026-01")
+    (row,) = [c for c in report.tables[0].as_dicts()
+              if c["check"] == "approved billable = billable hours"]
+    assert (row["expected"], row["actual"], row["status"]) == (D("7.5"), D("7.5"), "ok")

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, inspect, select
 from sqlalchemy import Table as SqlTable
 
+from syncline.adapters.db.billing_tables import rate_cards
 from syncline.adapters.db.tables import (
     billable_items,
     contracts,
@@ -47,6 +48,7 @@ from syncline.adapters.db.tables import (
     time_entries,
     worker_versions,
 )
+from syncline.billing.rates import BillingIncrement, QuantityRounding, round_quantity
 from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.ledger.accounts import DEFAULT_CHART, AccountType, ChartOfAccounts, Charts
 from syncline.ledger.exports.common import Exported, Payload, dumps_json
@@ -481,6 +483,14 @@ def _psa_hours_vs_recorded(conn: Connection, rec: _Recon, period: str,
               "project unknown", entity=entity)
 
 
+def _card_increments(conn: Connection) -> dict[str, BillingIncrement]:
+    """Billing increment of every rate card version, by its label ("STD-USD v2")."""
+    return {f"{r.card_id} v{r.version}": BillingIncrement(r.increment_hours,
+                                                          QuantityRounding(r.rounding))
+            for r in conn.execute(select(rate_cards.c.card_id, rate_cards.c.version,
+                                         rate_cards.c.increment_hours, rate_cards.c.rounding))}
+
+
 def _hours_checks(conn: Connection, rec: _Recon, period: str, entity: str | None) -> None:
     start, end = period_start(period), period_end(period)
     info = project_info(conn)
@@ -491,7 +501,8 @@ def _hours_checks(conn: Connection, rec: _Recon, period: str, entity: str | None
     billable: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     origin_col = billable_items.c.get("origin")
     cols = [billable_items.c.key, billable_items.c.contract_number, billable_items.c.quantity,
-            billable_items.c.status, billable_items.c.service_date]
+            billable_items.c.status, billable_items.c.service_date, billable_items.c.rate_card]
+    increments = _card_increments(conn)
     if origin_col is not None:
         cols.append(origin_col)
     tm_contracts = {info[c].contract for c in tm}
@@ -517,20 +528,25 @@ def _hours_checks(conn: Connection, rec: _Recon, period: str, entity: str | None
             rec.diff("approved = costed hours", "no_cost_rate", "time_entry", t.time_entry_id,
                      ent, "hours", t.hours, ZERO,
                      f"worker {t.worker_id} has no HR cost rate effective on {t.work_date}")
-        billed = sum((i.quantity for i in items_by_time.get(t.time_entry_id, [])), ZERO)
+        items = items_by_time.get(t.time_entry_id, [])
+        billed = sum((i.quantity for i in items), ZERO)
+        # the hours to bill: worked hours after the pricing card's billing increment
+        card = next((i.rate_card for i in items if i.rate_card), None)
+        to_bill = round_quantity(t.hours, increments[card]) if card in increments else t.hours
         if not t.billable:
             if billed:
                 rec.diff("approved billable = billable hours", "billed_non_billable_task",
                          "time_entry", t.time_entry_id, ent, "hours", ZERO, billed,
                          f"project {t.project_code}: the task is not billable")
             continue
-        billable[(ent, "hours")][0] += t.hours
+        billable[(ent, "hours")][0] += to_bill
         billable[(ent, "hours")][1] += billed
-        if billed != t.hours:
+        if billed != to_bill:
             cause = "not_billed" if not billed else "hours_differ"
             rec.diff("approved billable = billable hours", cause, "time_entry", t.time_entry_id,
-                     ent, "hours", t.hours, billed,
-                     f"project {t.project_code}, worked {t.work_date}")
+                     ent, "hours", to_bill, billed,
+                     f"project {t.project_code}, worked {t.work_date}: {t.hours} h"
+                     + (f", billed by {card}" if card else ""))
     # items for time that is not approved (rejected after billing, or never arrived)
     for time_id, items in sorted(items_by_time.items()):
         if time_id in seen:
@@ -551,7 +567,8 @@ def _hours_checks(conn: Connection, rec: _Recon, period: str, entity: str | None
               "T&M projects, approved time worked in the period", entity=entity)
     rec.check("approved billable = billable hours",
               {k: (v[0], v[1]) for k, v in billable.items()},
-              "T&M projects: hours on billable tasks vs hours on time billable items",
+              "T&M projects: hours on billable tasks (after the pricing card's billing "
+              "increment) vs hours on time billable items",
               entity=entity)
 
 
