@@ -29,7 +29,7 @@ from syncline.ledger.periods import (
     period_of,
 )
 from syncline.ledger.posting import (
-    DEFAULT_RULES,
+    REFERENCE_RULES,
     REVENUE_TRUE_UP,
     SYSTEM_EVENTS,
     SYSTEM_RULES,
@@ -87,7 +87,7 @@ def test_every_posted_entry_balances_in_transaction_and_functional_currency(
     parts = {"unbilled": money(currency, unbilled), "deferred": money(currency, deferred),
              "tax": money(currency, tax)}
     amounts = {**parts, "total": money(currency, unbilled + deferred + tax)}
-    made = post_event(DEFAULT_RULES, "invoice.released", amounts, chart=CHARTS["US01"],
+    made = post_event(REFERENCE_RULES, "invoice.released", amounts, chart=CHARTS["US01"],
                       entity_id="US01", posting_date=date(2024, 3, 1), source_id="inv",
                       functional_currency=functional,
                       rates={currency: FxRate(currency, functional, rate, "test",

@@ -16,8 +16,6 @@ from decimal import Decimal
 
 from syncline.billing.fx import FxSnapshot
 from syncline.billing.items import BillableItem, ItemSource
-from syncline.ledger.accounts import ChartOfAccounts
-from syncline.ledger.journal import JournalEntry, Side, line
 from syncline.ledger.money import Money, total
 
 
@@ -117,25 +115,3 @@ def line_label(source: str, description: str) -> str:
     if source == ItemSource.TIME.value:
         return description.split(" time ")[0].replace("_", " ").title() + " time"
     return description
-
-
-def invoice_entry(invoice: Invoice, chart: ChartOfAccounts) -> JournalEntry:
-    """Release of an invoice: Dr AR (gross) / Cr revenue by service line (and deferred revenue
-    for lines billed in advance) / Cr tax payable; functional amounts when ``invoice.fx``."""
-    from syncline.billing.journals import release_entry  # journals builds on this module
-
-    return release_entry(invoice, chart)
-
-
-def labor_cost_entry(entity_code: str, period_end: date, period: str, cost: Money,
-                     chart: ChartOfAccounts) -> JournalEntry:
-    """Approved time costed at HR cost rates: Dr labor cost / Cr accrued payroll."""
-    return JournalEntry(
-        entity_id=entity_code, posting_date=period_end,
-        description=f"Labor cost of approved time {period}",
-        lines=(
-            line(chart.code("labor_cost"), Side.DEBIT, cost, f"approved time {period}"),
-            line(chart.code("accrued_payroll"), Side.CREDIT, cost, f"approved time {period}"),
-        ),
-        source_type="labor_cost", source_id=f"labor:{entity_code}:{period}",
-    )

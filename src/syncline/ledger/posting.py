@@ -20,7 +20,7 @@ Conventions, stated once:
 ``SYSTEM_RULES`` are the rules Syncline posts, one per event in ``SYSTEM_EVENTS`` (which
 says what amount keys and params each event gives, and what posts it). ``REFERENCE_RULES``
 are not posted by anything in Syncline (an approval-time posting model kept as a worked
-example, used by the export tests); ``DEFAULT_RULES`` holds both, the system's first.
+example, used by the export tests); ``DEFAULT_RULES`` is ``SYSTEM_RULES``.
 """
 
 from __future__ import annotations
@@ -200,8 +200,9 @@ REFERENCE_RULES = PostingRules((
 contract asset, payments) kept as a worked example for ``post_event`` and the export tests.
 The configuration refuses rules for these events (they would change nothing)."""
 
-DEFAULT_RULES = PostingRules(SYSTEM_RULES.rules + REFERENCE_RULES.rules)
-"""``SYSTEM_RULES`` (what Syncline posts) followed by the marked ``REFERENCE_RULES``."""
+DEFAULT_RULES = SYSTEM_RULES
+"""The rules the system starts from: exactly what Syncline posts (``REFERENCE_RULES`` are
+separate and never posted)."""
 
 
 def source_type_of(rule: PostingRule) -> str:

@@ -13,7 +13,7 @@ from syncline.ledger.exports.beancount import account_names, component, to_beanc
 from syncline.ledger.fx import FxRate
 from syncline.ledger.journal import JournalEntry, Side, line, reverse, trial_balance_of
 from syncline.ledger.money import Money
-from syncline.ledger.posting import DEFAULT_RULES, post_event
+from syncline.ledger.posting import REFERENCE_RULES, post_event
 
 US01 = for_entity(DEFAULT_CHART, "US01")
 _uk = chart_from_template("ent_01hx uk", overrides={"tax_payable": {"name": "VAT payable"}})
@@ -25,18 +25,18 @@ EUR_USD = FxRate("EUR", "USD", Decimal("1.0837"), "ECB", date(2024, 3, 1))
 
 def books() -> list[JournalEntry]:
     made = [
-        post_event(DEFAULT_RULES, "time.approved", {"cost": Money.of("812.50", "USD"),
+        post_event(REFERENCE_RULES, "time.approved", {"cost": Money.of("812.50", "USD"),
                                                     "revenue": Money.of("1500", "USD")},
                    chart=US01, entity_id="US01", posting_date=date(2024, 3, 4),
                    source_id="tim_01", params={"service_line": "consulting"},
                    dimensions=(("project", "prj_1"),)),
-        post_event(DEFAULT_RULES, "invoice.released",
+        post_event(REFERENCE_RULES, "invoice.released",
                    {"total": Money.of("1210", "EUR"), "unbilled": Money.of("1000", "EUR"),
                     "deferred": Money.of("0", "EUR"), "tax": Money.of("210", "EUR")},
                    chart=US01, entity_id="US01", posting_date=date(2024, 3, 31),
                    source_id='inv_"quoted" \\ 1', functional_currency="USD",
                    rates={"EUR": EUR_USD}),
-        post_event(DEFAULT_RULES, "payment.received", {"amount": Money.of("99.99", "GBP")},
+        post_event(REFERENCE_RULES, "payment.received", {"amount": Money.of("99.99", "GBP")},
                    chart=UK, entity_id="ent_01hx uk", posting_date=date(2024, 2, 1),
                    source_id="pay_1"),
     ]

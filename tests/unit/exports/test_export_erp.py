@@ -16,7 +16,7 @@ from syncline.ledger.exports.xero import xero_manual_journals, xero_request
 from syncline.ledger.fx import FxRate
 from syncline.ledger.journal import JournalEntry, Side, line, trial_balance_of
 from syncline.ledger.money import Money
-from syncline.ledger.posting import DEFAULT_RULES, post_event
+from syncline.ledger.posting import REFERENCE_RULES, post_event
 
 US01 = for_entity(DEFAULT_CHART, "US01")
 CHARTS = {"US01": US01}
@@ -25,7 +25,7 @@ CUSTOMER = (("customer", "cus_1"), ("project", "prj_1"), ("service_line", "consu
 
 
 def invoice(currency: str = "EUR") -> JournalEntry:
-    made = post_event(DEFAULT_RULES, "invoice.released",
+    made = post_event(REFERENCE_RULES, "invoice.released",
                       {"total": Money.of("1210", currency), "unbilled": Money.of("1000", currency),
                        "deferred": Money.of("0", currency), "tax": Money.of("210", currency)},
                       chart=US01, entity_id="US01", posting_date=date(2024, 3, 31),

@@ -20,7 +20,7 @@ from syncline.ledger.intercompany import (
 )
 from syncline.ledger.journal import JournalEntry, trial_balance_of
 from syncline.ledger.money import Money
-from syncline.ledger.posting import DEFAULT_RULES, post_event
+from syncline.ledger.posting import REFERENCE_RULES, post_event
 
 US01 = for_entity(DEFAULT_CHART, "US01")
 UK01 = for_entity(DEFAULT_CHART, "UK01")
@@ -31,7 +31,7 @@ def rate(r: str, day: date, base: str = "EUR", quote: str = "USD") -> FxRate:
 
 
 def ar_invoice(source: str, total: str, r: str, day: date) -> JournalEntry:
-    made = post_event(DEFAULT_RULES, "invoice.released",
+    made = post_event(REFERENCE_RULES, "invoice.released",
                       {"total": Money.of(total, "EUR"), "unbilled": Money.of(total, "EUR"),
                        "deferred": Money.of("0", "EUR"), "tax": Money.of("0", "EUR")},
                       chart=US01, entity_id="US01", posting_date=day, source_id=source,
@@ -81,7 +81,7 @@ def test_revaluation_is_a_policy_option_and_needs_rates() -> None:
 
 
 def test_functional_amounts_balance_even_when_rounding_differs_per_line() -> None:
-    made = post_event(DEFAULT_RULES, "time.approved",
+    made = post_event(REFERENCE_RULES, "time.approved",
                       {"cost": Money.of("0.01", "EUR"), "revenue": Money.of("0.03", "EUR")},
                       chart=US01, entity_id="US01", posting_date=date(2024, 3, 1),
                       source_id="tim_1", params={"service_line": "consulting"},

@@ -8,7 +8,7 @@ from syncline.ledger.fx import FxRate
 from syncline.ledger.journal import JournalEntry, Side
 from syncline.ledger.money import Money
 from syncline.ledger.posting import (
-    DEFAULT_RULES,
+    REFERENCE_RULES,
     PostingError,
     PostingRule,
     TemplateLine,
@@ -30,7 +30,7 @@ def shape(entry: JournalEntry) -> list[tuple[str, str, str]]:
 
 
 def test_time_approved_posts_cost_and_right_to_invoice_revenue() -> None:
-    entry = post_event(DEFAULT_RULES, "time.approved",
+    entry = post_event(REFERENCE_RULES, "time.approved",
                        {"cost": usd("80"), "revenue": usd("150")},
                        chart=US01, entity_id="US01", posting_date=DAY, source_id="tim_1",
                        params={"service_line": "implementation"})
@@ -46,7 +46,7 @@ def test_time_approved_posts_cost_and_right_to_invoice_revenue() -> None:
 
 
 def test_invoice_release_skips_zero_lines() -> None:
-    entry = post_event(DEFAULT_RULES, "invoice.released",
+    entry = post_event(REFERENCE_RULES, "invoice.released",
                        {"total": usd("110"), "unbilled": usd("100"), "deferred": usd("0"),
                         "tax": usd("10")},
                        chart=US01, entity_id="US01", posting_date=DAY, source_id="inv_1")
@@ -83,20 +83,20 @@ def test_firm_maps_an_event_to_its_own_accounts_without_code() -> None:
     assert isinstance(entry, JournalEntry)
     assert shape(entry) == [("6100", "debit", "40.00"), ("2150", "credit", "40.00")]
     assert entry.description == "Time tim_9 on prj_7"
-    assert rules.for_event("invoice.released") is not None  # the rest of the defaults stay
+    assert rules.for_event("billing.invoice_released") is not None  # the defaults stay
 
 
 def test_bad_data_is_an_error_value() -> None:
     common = {"chart": US01, "entity_id": "US01", "posting_date": DAY, "source_id": "s"}
-    missing = post_event(DEFAULT_RULES, "time.approved", {"cost": usd("1"), "revenue": usd("2")},
+    missing = post_event(REFERENCE_RULES, "time.approved", {"cost": usd("1"), "revenue": usd("2")},
                          **common)
     assert isinstance(missing, PostingError) and missing.problem == "missing_param"
-    missing_amount = post_event(DEFAULT_RULES, "payment.received", {}, **common)
+    missing_amount = post_event(REFERENCE_RULES, "payment.received", {}, **common)
     assert isinstance(missing_amount, PostingError)
     assert missing_amount.problem == "missing_amount"
-    no_rule = post_event(DEFAULT_RULES, "nope", {}, **common)
+    no_rule = post_event(REFERENCE_RULES, "nope", {}, **common)
     assert isinstance(no_rule, PostingError) and no_rule.problem == "no_rule"
-    unbalanced = post_event(DEFAULT_RULES, "invoice.released",
+    unbalanced = post_event(REFERENCE_RULES, "invoice.released",
                             {"total": usd("100"), "unbilled": usd("90"), "deferred": usd("0"),
                              "tax": usd("0")}, **common)
     assert isinstance(unbalanced, PostingError) and unbalanced.problem == "unbalanced"
@@ -108,7 +108,7 @@ def test_bad_data_is_an_error_value() -> None:
 
 def test_functional_amounts_are_added_and_balance() -> None:
     rate = FxRate("EUR", "USD", Decimal("1.0837"), "ECB", date(2024, 3, 14))
-    entry = post_event(DEFAULT_RULES, "invoice.released",
+    entry = post_event(REFERENCE_RULES, "invoice.released",
                        {"total": Money.of("333.33", "EUR"), "unbilled": Money.of("111.11", "EUR"),
                         "deferred": Money.of("111.11", "EUR"), "tax": Money.of("111.11", "EUR")},
                        chart=US01, entity_id="US01", posting_date=DAY, source_id="inv_2",
@@ -124,7 +124,7 @@ def test_functional_amounts_are_added_and_balance() -> None:
 
 
 def test_missing_rate_is_an_error_value() -> None:
-    entry = post_event(DEFAULT_RULES, "payment.received", {"amount": Money.of("1", "EUR")},
+    entry = post_event(REFERENCE_RULES, "payment.received", {"amount": Money.of("1", "EUR")},
                        chart=US01, entity_id="US01", posting_date=DAY, source_id="pay_1",
                        functional_currency="USD", rates={})
     assert isinstance(entry, PostingError) and entry.problem == "missing_rate"

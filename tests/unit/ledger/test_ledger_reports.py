@@ -6,7 +6,7 @@ from decimal import Decimal
 from syncline.ledger.accounts import DEFAULT_CHART, for_entity
 from syncline.ledger.journal import JournalEntry, reverse
 from syncline.ledger.money import Money
-from syncline.ledger.posting import DEFAULT_RULES, post_event
+from syncline.ledger.posting import REFERENCE_RULES, SYSTEM_RULES, PostingRules, post_event
 from syncline.ledger.reports import (
     deferred_revenue_rollforward,
     margin,
@@ -17,12 +17,13 @@ from syncline.ledger.reports import (
 
 US01 = for_entity(DEFAULT_CHART, "US01")
 CHARTS = {"US01": US01}
+RULES = PostingRules(SYSTEM_RULES.rules + REFERENCE_RULES.rules)  # system + worked examples
 D = Decimal
 
 
 def ev(event: str, day: date, source: str, project: str = "prj_1",
        service_line: str = "consulting", **amounts: str) -> JournalEntry:
-    made = post_event(DEFAULT_RULES, event,
+    made = post_event(RULES, event,
                       {k: Money.of(v, "USD") for k, v in amounts.items()},
                       chart=US01, entity_id="US01", posting_date=day, source_id=source,
                       params={"service_line": service_line, "contract": "C-1",
