@@ -12,10 +12,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 
 from syncline.adapters.db.billing_tables import fx_rates
-from syncline.adapters.db.tables import billable_items, contracts
 from syncline.bootstrap import Syncline
 from syncline.ledger.fx import RevaluationPolicy, functional_imbalance
 from syncline.ledger.intercompany import TransferPricing, intercompany_mismatches
@@ -153,14 +152,10 @@ def test_rate_card_transfer_pricing_and_pair_markups(system: Syncline) -> None:
 
 
 def eur_contract_of_us01(system: Syncline) -> None:
-    """A EUR contract of US01 with 16 approved hours at 200.00. The deal handler still refuses
-    foreign-currency deals (``deal.foreign_currency``, domain/parsing.py), so the contract and
-    its billable items are switched to EUR in storage; billing then invoices in EUR with USD
-    functional amounts at the recorded rate, as it does for any foreign contract."""
-    ingest(system, deal(), worker(), time_entry("T-1"), time_entry("T-2", day="2026-01-06"))
-    with system.engine.begin() as conn:
-        conn.execute(update(contracts).values(currency="EUR"))
-        conn.execute(update(billable_items).values(currency="EUR"))
+    """A EUR contract of US01 with 16 approved hours at 200.00: billing invoices in EUR with
+    USD functional amounts at the recorded rate."""
+    ingest(system, deal(currency="EUR"), worker(), time_entry("T-1"),
+           time_entry("T-2", day="2026-01-06"))
 
 
 def test_open_eur_receivables_are_revalued_at_the_closing_rate_once(system: Syncline) -> None:
@@ -190,6 +185,13 @@ def test_open_eur_receivables_are_revalued_at_the_closing_rate_once(system: Sync
     assert (reval["unit"], reval["expected"], reval["actual"], reval["status"]) == (
         "USD (EUR 1100)", "3520.00", "3520.00", "ok")
     assert all(r["status"] == "ok" for r in found["AR subledger = GL"])
+    # the revenue comes out of the contract liability at its historical rate (IFRIC 22)
+    assert close.recognition(system, "2026-01", None)["journal_entries"] == 1
+    (true_up,) = entries(system, "revenue")
+    assert [(ln.account, ln.side.value, ln.amount.canonical(), ln.functional.canonical()
+             if ln.functional else None, ln.fx_rate) for ln in true_up.lines] == [
+        ("2300", "debit", "3200.00 EUR", "3456.00 USD", Decimal("1.08")),
+        ("4010", "credit", "3200.00 EUR", "3456.00 USD", Decimal("1.08"))]
     # next month the rate falls back: only the movement since January is posted (cumulative)
     rate(system, "EUR", "USD", "2026-02-27", "1.05")
     feb = close.fx_revaluation(system, "2026-02", None)
@@ -234,3 +236,25 @@ def test_revaluation_disabled_by_configuration_posts_nothing(system: Syncline) -
     assert entries(system, "fx_revaluation") == []
     (reval,) = checks(system, "2026-01")["foreign balances revalued at closing rate"]
     assert reval["status"] == "skipped"
+
+
+def test_foreign_revenue_without_a_closing_rate_waits_as_one_exception(system: Syncline
+                                                                        ) -> None:
+    eur_contract_of_us01(system)
+    rate(system, "EUR", "USD", "2026-01-02", "1.08")
+    close.billing(system, "2026-01", None)
+    with system.engine.begin() as conn:  # treasury withdrew the rate after the invoice run
+        conn.execute(delete(fx_rates))
+    for _ in range(2):  # a repeated close: still one exception
+        assert close.recognition(system, "2026-01", None)["refused"] == ["C-1"]
+    with system.engine.connect() as conn:
+        waiting = [e for e in list_exceptions(conn) if e.code == "revenue.fx_rate_missing"]
+    assert len(waiting) == 1 and waiting[0].status == "open"
+    rate(system, "EUR", "USD", "2026-01-31", "1.10")
+    assert close.recognition(system, "2026-01", None)["journal_entries"] == 1
+    with system.engine.connect() as conn:
+        (done,) = [e for e in list_exceptions(conn, status=None)
+                   if e.code == "revenue.fx_rate_missing"]
+    assert done.status == "resolved"
+    (true_up,) = entries(system, "revenue")
+    assert functional_imbalance(true_up, "USD") == 0

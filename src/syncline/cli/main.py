@@ -165,7 +165,8 @@ def demo(
                         closed_period_policy=sys_.ledger.closed_period_policy)
             recognize(sys_.engine, period, sys_.charts, sys_.clock(),
                       post_journals=mode == "engine", rules=sys_.ledger.rules,
-                      closed_period_policy=sys_.ledger.closed_period_policy)
+                      closed_period_policy=sys_.ledger.closed_period_policy,
+                      functional=sys_.ledger.functional_currencies)
             # the close's month-end ledger steps (the demo does not lock its periods)
             month_end["intercompany_charges"] += close.intercompany(sys_, period, None)[
                 "charges"]

@@ -237,7 +237,8 @@ def recognize(
     result = run(sys_.engine, period, sys_.charts, sys_.clock(), only=contract,
                  post_journals=sys_.settings.revenue_recognition == "engine",
                  rules=sys_.ledger.rules,
-                 closed_period_policy=sys_.ledger.closed_period_policy)
+                 closed_period_policy=sys_.ledger.closed_period_policy,
+                 functional=sys_.ledger.functional_currencies)
     console.print_json(data={"period": period, "contracts": result.contracts,
                              "journal_entries": result.journal_entries,
                              "refused": result.refused,

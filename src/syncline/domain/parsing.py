@@ -70,12 +70,6 @@ def parse_deal(data: Data, ref: ReferenceData) -> OpenContract | list[Problem]:
             f"currency {currency!r} is not an ISO 4217 code Syncline knows",
             "Correct the deal currency in the CRM (e.g. USD, GBP, EUR) and replay.",
             "data.currency", deal_id))
-    elif entity is not None and currency != entity.functional_currency:
-        problems.append(_finance(
-            "deal.foreign_currency", f"currency {currency} differs from {entity.code}'s "
-            f"functional currency {entity.functional_currency}",
-            "Foreign-currency contracts need an FX rate source; contract in the entity's "
-            "currency or configure FX rates, then replay.", "data.currency", deal_id))
     project = data["project"]
     if ref.template(project["template"]) is None:
         problems.append(Problem(

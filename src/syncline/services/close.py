@@ -81,7 +81,8 @@ def recognition(system: CloseSystem, period: str, entity: str | None) -> dict[st
     engine_mode = system.settings.revenue_recognition == "engine"
     result = recognize(system.engine, period, system.charts, system.clock(),
                        post_journals=engine_mode, entity=entity, rules=system.ledger.rules,
-                       closed_period_policy=system.ledger.closed_period_policy)
+                       closed_period_policy=system.ledger.closed_period_policy,
+                       functional=system.ledger.functional_currencies)
     return {"contracts": result.contracts, "journal_entries": result.journal_entries,
             "refused": result.refused,
             **({"posting_failed": result.posting_failed} if result.posting_failed else {}),

@@ -25,6 +25,7 @@ not mapped in the entity's chart, …) opens one finance exception; the other co
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,11 +33,14 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from syncline.adapters.db.billing_tables import credit_notes
+from syncline.adapters.db.ledger_tables import journal_line_details
 from syncline.adapters.db.revenue_tables import revenue_schedules
 from syncline.adapters.db.tables import contracts, invoices, journal_entries, journal_lines
+from syncline.billing.fx import FxRateMissing, FxSnapshot, lookup_rate
 from syncline.domain.errors import BusinessDomain, Problem, Severity
+from syncline.domain.reference import DEFAULT_REFERENCE
 from syncline.ledger.accounts import ChartOfAccounts, Charts, UnknownAccountRole, as_charts
-from syncline.ledger.journal import Side
+from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
 from syncline.ledger.periods import ClosedPeriodPolicy
 from syncline.ledger.posting import (
@@ -51,8 +55,9 @@ from syncline.ledger.posting import (
 from syncline.revenue import compute_schedule
 from syncline.revenue.model import RevenueError, RevenuePolicy
 from syncline.revenue.units import amount
-from syncline.services.billing_run import month_bounds
+from syncline.services.billing_run import load_fx_rates, month_bounds
 from syncline.services.exceptions import raise_exception
+from syncline.services.intercompany import raise_once, resolve_if_open
 from syncline.services.ledger_posting import post_entry, posting_failed
 from syncline.services.revenue_facts import build_contract, contract_numbers
 
@@ -117,18 +122,98 @@ def _posted(conn: Connection, number: str, rule: PostingRule,
     return out
 
 
+def _carrying(conn: Connection, number: str, accounts: set[str], until: date,
+              ) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per account, the contract's balance (transaction, functional; debit positive) from its
+    invoices, credit notes and revenue entries dated up to ``until``."""
+    inv = select(invoices.c.number).where(invoices.c.contract_number == number)
+    notes = select(credit_notes.c.number).where(credit_notes.c.contract_number == number)
+    je, jl, jd = journal_entries.c, journal_lines.c, journal_line_details.c
+    q = (select(jl.account, jl.side, jl.amount, jd.functional_amount)
+         .select_from(journal_lines.join(journal_entries).outerjoin(
+             journal_line_details, (jd.entry_id == jl.entry_id) & (jd.line_no == jl.line_no)))
+         .where(jl.account.in_(sorted(accounts)) & (je.posting_date <= until.isoformat())
+                & (((je.source_type == "revenue") & je.source_id.like(f"revenue:{number}:%"))
+                   | ((je.source_type == "invoice") & je.source_id.in_(inv))
+                   | ((je.source_type == "credit_note") & je.source_id.in_(notes)))))
+    out: dict[str, tuple[Decimal, Decimal]] = {}
+    for r in conn.execute(q):
+        sign = 1 if r.side == Side.DEBIT.value else -1
+        tx, fn = out.get(r.account, (Decimal(0), Decimal(0)))
+        functional = r.functional_amount if r.functional_amount is not None else r.amount
+        out[r.account] = (tx + sign * r.amount, fn + sign * functional)
+    return out
+
+
+def with_functional_amounts(entry: JournalEntry, *, functional: str, closing: FxSnapshot,
+                            carrying: Mapping[str, tuple[Decimal, Decimal]],
+                            balance_accounts: Mapping[str, str], number: str,
+                            ) -> JournalEntry:
+    """Functional amounts for a foreign-currency true-up (the stated rule):
+
+    - a line that reduces the contract's contract liability or unbilled receivable takes the
+      balance's carrying rate (its historical rate: revenue out of an advance is measured at
+      the rate of the advance, IFRIC 22 / ASC 830), a line that adds to it the closing rate;
+    - the revenue line is the balancing line (the sum of the others), so the entry balances
+      in the functional currency; without a revenue line (a pure reclassification) the
+      unbilled line balances.
+    """
+    converted: list[JournalLine | None] = []
+    for ln in entry.lines:
+        role = balance_accounts.get(ln.account)
+        if role is None:
+            converted.append(None)
+            continue
+        tx, fn = carrying.get(ln.account, (Decimal(0), Decimal(0)))
+        reduces = tx != 0 and (ln.signed > 0) != (tx > 0)
+        if reduces:
+            rate = (fn / tx).quantize(Decimal("1e-10"))
+            source = f"carrying rate of the {role} of contract {number}"
+        else:
+            rate, source = closing.rate, closing.source
+        converted.append(replace(ln, functional=Money(ln.amount.amount * rate,
+                                                      functional).rounded(),
+                                 fx_rate=rate, fx_source=source, fx_date=closing.as_of))
+    open_lines = [i for i, c in enumerate(converted) if c is None]
+    if not open_lines:  # no revenue line: the unbilled line balances
+        open_lines = [i for i, ln in enumerate(entry.lines)
+                      if balance_accounts.get(ln.account) == "unbilled receivable"][:1]
+    first, others = open_lines[0], open_lines[1:]
+
+    def at_closing(ln: JournalLine) -> JournalLine:
+        return replace(ln, functional=Money(ln.amount.amount * closing.rate,
+                                            functional).rounded(),
+                       fx_rate=closing.rate, fx_source=closing.source, fx_date=closing.as_of)
+
+    out = [at_closing(ln) if i in others else (converted[i] or ln)
+           for i, ln in enumerate(entry.lines)]
+    net = sum(((ln.functional.amount if ln.side is Side.DEBIT else -ln.functional.amount)
+               for i, ln in enumerate(out) if i != first and ln.functional is not None),
+              Decimal(0))
+    ln = out[first]
+    value = -net if ln.side is Side.DEBIT else net
+    out[first] = replace(ln, functional=Money(value, functional),
+                         fx_rate=(value / ln.amount.amount).quantize(Decimal("1e-10")),
+                         fx_source=f"balancing line ({closing.source})", fx_date=closing.as_of)
+    return replace(entry, lines=tuple(out))
+
+
 def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now: datetime, *,
               post_journals: bool = True, policy: RevenuePolicy = DEFAULT_POLICY,
               only: str | None = None, entity: str | None = None,
               rules: PostingRules = DEFAULT_RULES,
               closed_period_policy: ClosedPeriodPolicy = ClosedPeriodPolicy.REFUSE,
+              functional: Mapping[str, str] | None = None,
               ) -> RecognitionResult:
     """Recognize ``period`` (see module doc); true-up entries by ``rules``'s
     ``revenue.true_up`` in each entity's own chart."""
     _, end = month_bounds(period)
     result = RecognitionResult(period=period)
     chart_set = as_charts(charts)
+    functional_of = dict(functional) if functional is not None else {
+        e.code: e.functional_currency for e in DEFAULT_REFERENCE.entities}
     with engine.begin() as conn:
+        fx_rates = load_fx_rates(conn)
         numbers = [only] if only else contract_numbers(conn, until=end)
         for number in numbers:
             head = conn.execute(select(contracts).where(contracts.c.number == number)).first()
@@ -201,6 +286,29 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
                 result.posting_failed.append(number)
                 posting_failed(conn, made, now, retry="re-run the recognition for the period")
                 continue
+            base_currency = functional_of.get(head.entity_code, cur)
+            if cur != base_currency:  # a foreign-currency contract: functional amounts too
+                closing = lookup_rate(fx_rates, base=cur, quote=base_currency, on=end)
+                if isinstance(closing, FxRateMissing):
+                    result.refused.append(number)
+                    raise_once(conn, Problem(
+                        "revenue.fx_rate_missing", BusinessDomain.FINANCE,
+                        f"no {cur}->{base_currency} rate on or before {end} for the revenue "
+                        f"of contract {number} ({head.entity_code})",
+                        f"Publish the {cur}/{base_currency} closing rate (fx.rates_published) "
+                        "and run the recognition (or the close) for the period again.",
+                        "currency", severity=Severity.HIGH,
+                        objects=(("contract", number), ("period", period))), now)
+                    continue
+                balances = {chart.code("contract_liability"): "contract liability",
+                            chart.code("unbilled_receivable"): "unbilled receivable"}
+                made = with_functional_amounts(
+                    made, functional=base_currency, closing=closing,
+                    carrying=_carrying(conn, number, set(balances), end),
+                    balance_accounts=balances, number=number)
+                resolve_if_open(conn, "revenue.fx_rate_missing",
+                                (("contract", number), ("period", period)), now,
+                                f"the {cur}/{base_currency} rate of {closing.as_of} is published")
             result.journal_entries += post_entry(conn, made, now, closed_period_policy)
     return result
 

@@ -9,6 +9,7 @@ closing over the first months of the period.
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -310,6 +311,19 @@ def _draft(rng: random.Random, customer: Customer, day: date) -> _Draft:
                   rng.choice(_SERVICES[template]))
 
 
+_FOREIGN = {"USD": "EUR", "GBP": "USD", "EUR": "USD"}
+
+
+def _contract_currency(draft: _Draft, number: int, functional: str) -> str:
+    """About one time-and-materials deal in five is sold in a foreign currency (a US01
+    engagement in EUR, a GB01 or DE01 one in USD): invoices then carry functional amounts at
+    the month-end rate, and open receivables are revalued at each close. Chosen by a hash of
+    the deal number, so the rest of the plan draws the same random numbers."""
+    if draft.billing_type != "time_and_materials" or zlib.crc32(f"OPP-{number}".encode()) % 5:
+        return functional
+    return _FOREIGN.get(functional, functional)
+
+
 def _deal(rng: random.Random, ref: ReferenceData, draft: _Draft, number: int,
           approvers: list[str]) -> Deal:
     entity = ref.entity(draft.customer.entity)
@@ -332,10 +346,11 @@ def _deal(rng: random.Random, ref: ReferenceData, draft: _Draft, number: int,
     else:
         fee = Decimal(monthly_hours * _BLENDED_RATE[draft.template])
         amount = max(Decimal(5000), (fee / 2500).to_integral_value() * 2500)
+    currency = _contract_currency(draft, number, entity.functional_currency)
     rates: tuple[tuple[str, Decimal], ...] = ()
     if rng.random() < 0.4:
         defaults = {r.role: r.rate.amount for r in ref.role_rates
-                    if r.rate.currency == entity.functional_currency}
+                    if r.rate.currency == currency}
         roles = sorted(rng.sample(sorted(defaults), rng.randint(2, 4)))
         rates = tuple(
             (role, (defaults[role] * (100 - rng.randint(1, 3) * 5) / 100 / 5)
@@ -344,7 +359,7 @@ def _deal(rng: random.Random, ref: ReferenceData, draft: _Draft, number: int,
         )
     short = draft.customer.name.split()[0]
     return Deal(
-        deal_id=f"OPP-{number}", customer=draft.customer, currency=entity.functional_currency,
+        deal_id=f"OPP-{number}", customer=draft.customer, currency=currency,
         billing_type=draft.billing_type, template=draft.template, closed_at=draft.closed_at,
         start=start, end=end, contract_number=contract, project_code=f"P-{number}",
         project_name=f"{short} {draft.service}",

@@ -39,8 +39,9 @@ def test_default_cards_match_the_reference_rates_then_one_increase(clean: Simula
 
 
 def test_a_few_customers_have_their_own_cards_below_the_default(clean: Simulation) -> None:
-    customers = {e["data"]["customer"]["external_id"]: e["data"]["currency"]
-                 for e in _of(clean, "deal.closed_won")}
+    customers = {e["data"]["customer"]["external_id"]:
+                 DEFAULT_REFERENCE.entity(e["data"]["legal_entity"]).functional_currency
+                 for e in _of(clean, "deal.closed_won")}  # cards are in the entity's currency
     cards = [e["data"] for e in _of(clean, "rate_card.published")
              if e["data"]["scope"] == "customer"]
     assert 1 <= len(cards) <= len(customers) // 2
