@@ -47,6 +47,11 @@ def _load(db: Path, entries: int, seed: int = 7) -> tuple[int, int]:
     con = sqlite3.connect(db)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")
+    # the simulator sells some deals in a foreign currency: their invoices need a rate
+    con.executemany("INSERT INTO fx_rates (base, quote, as_of, rate, source) VALUES "
+                    "(?,?,?,?,?)", [("EUR", "USD", "2026-03-31", "1.0850", "bench"),
+                                    ("USD", "GBP", "2026-03-31", "0.7900", "bench"),
+                                    ("USD", "EUR", "2026-03-31", "0.9200", "bench")])
     customers = [(f"cus_{c.external_id}", c.external_id, c.name, c.country)
                  for c in firm.customers]
     con.executemany("INSERT INTO customers (id, external_id, name, country) VALUES (?,?,?,?)",
@@ -168,7 +173,8 @@ def main() -> None:
         rerun = time.perf_counter() - again
         print(f"invoice run: {len(result.invoices):,} invoices, {billed:,} items invoiced, "
               f"{result.journal_entries:,} journals in {run:.2f} s = {entries / run:,.0f} "
-              f"entries/s")
+              f"entries/s" + (f"; {len(result.problems)} problem(s): "
+                              f"{result.problems[0].message}" if result.problems else ""))
         print(f"bare SQLite aggregation (hours x rate by contract and month): {bare:.2f} s "
               f"(before the run {bare_before:.2f} s, after {bare_after:.2f} s) = "
               f"{entries / bare:,.0f} rows/s")
