@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,31 @@ class ExceptionView:
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__) if hasattr(self, "__dict__") else {
             f: getattr(self, f) for f in self.__slots__}
+
+
+def _open_exception(conn: Connection, code: str, objects: Sequence[Sequence[str]]
+                    ) -> str | None:
+    wanted = [list(o) for o in objects]
+    for r in conn.execute(select(exceptions.c.id, exceptions.c.objects).where(
+            (exceptions.c.code == code) & (exceptions.c.status == "open"))):
+        if json.loads(r.objects) == wanted:
+            return str(r.id)
+    return None
+
+
+def raise_once(conn: Connection, problem: Problem, now: datetime) -> str:
+    """One open exception per (code, objects): a repeated run (a close, a recognition) does
+    not add another; returns its id."""
+    return _open_exception(conn, problem.code, problem.objects) or raise_exception(
+        conn, problem, now=now)
+
+
+def resolve_if_open(conn: Connection, code: str, objects: Sequence[Sequence[str]],
+                    now: datetime, reason: str) -> None:
+    """Resolve the open exception of (code, objects), if any: its cause went away."""
+    found = _open_exception(conn, code, objects)
+    if found:
+        resolve(conn, found, now=now, actor="system", action="auto_resolve", reason=reason)
 
 
 def _view(row: Any) -> ExceptionView:

@@ -38,13 +38,9 @@ from syncline.ledger.fx import FxError, FxPosition, FxRate, RevaluationPolicy, f
 from syncline.ledger.fx import revalue as revalue_entries
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import ClosedPeriodPolicy, period_end
-from syncline.services.intercompany import (
-    as_fx_rate,
-    load_rates,
-    raise_once,
-    rate_problem,
-    resolve_if_open,
-)
+from syncline.services.billing_run import load_fx_rates
+from syncline.services.exceptions import raise_once, resolve_if_open
+from syncline.services.intercompany import as_fx_rate, rate_problem
 from syncline.services.ledger_posting import post
 from syncline.services.ledger_queries import load_entries
 
@@ -91,7 +87,7 @@ def positions(entries: Sequence[JournalEntry], entity: str, charts: Charts,
 
 def closing_rates(conn: Connection, currencies: Sequence[str], functional: str,
                   period: str) -> dict[str, FxRate | FxRateMissing]:
-    snaps = load_rates(conn)
+    snaps = load_fx_rates(conn)
     out: dict[str, FxRate | FxRateMissing] = {}
     for cur in currencies:
         found = lookup_rate(snaps, base=cur, quote=functional, on=period_end(period))

@@ -29,9 +29,8 @@ not trued up; the reconciliation check "cross-entity time = intercompany charges
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,7 +40,6 @@ from sqlalchemy import Connection, select
 
 from syncline.adapters.db.tables import (
     contracts,
-    exceptions,
     journal_entries,
     projects,
     time_entries,
@@ -67,7 +65,8 @@ from syncline.ledger.periods import (
     period_end,
     period_start,
 )
-from syncline.services.exceptions import raise_exception, resolve
+from syncline.services.billing_run import load_fx_rates
+from syncline.services.exceptions import raise_once, resolve_if_open
 from syncline.services.ledger_posting import post
 from syncline.services.periods import periods_for_check
 
@@ -130,29 +129,6 @@ def posted_sources(conn: Connection, period: str) -> set[str]:
         & journal_entries.c.source_id.like(f"ic:%:{period}:%"))).scalars())
 
 
-def _open_exception(conn: Connection, code: str, objects: Sequence[Sequence[str]]
-                    ) -> str | None:
-    wanted = [list(o) for o in objects]
-    for r in conn.execute(select(exceptions.c.id, exceptions.c.objects).where(
-            (exceptions.c.code == code) & (exceptions.c.status == "open"))):
-        if json.loads(r.objects) == wanted:
-            return str(r.id)
-    return None
-
-
-def raise_once(conn: Connection, problem: Problem, now: datetime) -> str:
-    """One open exception per (code, objects): a repeated close does not add another."""
-    return _open_exception(conn, problem.code, problem.objects) or raise_exception(
-        conn, problem, now=now)
-
-
-def resolve_if_open(conn: Connection, code: str, objects: Sequence[Sequence[str]],
-                    now: datetime, reason: str) -> None:
-    found = _open_exception(conn, code, objects)
-    if found:
-        resolve(conn, found, now=now, actor="system", action="auto_resolve", reason=reason)
-
-
 def rate_problem(code: str, entity: str, base: str, quote: str, period: str, on: date,
                  what: str) -> Problem:
     return Problem(
@@ -168,12 +144,6 @@ def rate_problem(code: str, entity: str, base: str, quote: str, period: str, on:
 
 def as_fx_rate(snap: FxSnapshot) -> FxRate:
     return FxRate(snap.base, snap.quote, snap.rate, snap.source, snap.as_of)
-
-
-def load_rates(conn: Connection) -> tuple[FxSnapshot, ...]:
-    from syncline.services.billing_run import load_fx_rates
-
-    return load_fx_rates(conn)
 
 
 def _post_pair(conn: Connection, pair: tuple[JournalEntry, JournalEntry], now: datetime,
@@ -209,7 +179,7 @@ def charge_period(
             continue
         groups[(t.provider, t.recipient, t.project)].append(t)
     done = posted_sources(conn, period)
-    snaps = load_rates(conn)
+    snaps = load_fx_rates(conn)
     out: dict[str, Any] = {"pricing": pricing.describe(), "charges": 0, "entries": 0,
                            "already_posted": 0, "waiting_for_fx_rate": 0, "refused": 0,
                            "not_charged": 0, "exceptions": []}

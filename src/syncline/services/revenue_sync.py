@@ -56,8 +56,7 @@ from syncline.revenue import compute_schedule
 from syncline.revenue.model import RevenueError, RevenuePolicy
 from syncline.revenue.units import amount
 from syncline.services.billing_run import load_fx_rates, month_bounds
-from syncline.services.exceptions import raise_exception
-from syncline.services.intercompany import raise_once, resolve_if_open
+from syncline.services.exceptions import raise_exception, raise_once, resolve_if_open
 from syncline.services.ledger_posting import post_entry, posting_failed
 from syncline.services.revenue_facts import build_contract, contract_numbers
 
