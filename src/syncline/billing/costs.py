@@ -21,7 +21,6 @@ from syncline.ledger.posting import (
     LABOR_COST,
     PostingError,
     PostingRules,
-    entry_or_raise,
     post,
 )
 
@@ -87,11 +86,3 @@ def labor_cost_posting(entity_code: str, period_end: date, period: str, cost: Mo
                 posting_date=period_end,
                 source_id=f"labor:{entity_code}:{cost.currency}:{period}",
                 params={"period": period, "currency": cost.currency})
-
-
-def labor_cost_entry(entity_code: str, period_end: date, period: str, cost: Money,
-                     chart: ChartOfAccounts, *, rules: PostingRules = DEFAULT_RULES,
-                     ) -> JournalEntry:
-    """``labor_cost_posting``, raising ``PostingFailed`` when the rule cannot post."""
-    return entry_or_raise(labor_cost_posting(entity_code, period_end, period, cost, chart,
-                                             rules=rules))

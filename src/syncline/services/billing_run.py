@@ -36,19 +36,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
     Engine,
-    Numeric,
     and_,
     bindparam,
-    cast,
     delete,
-    func,
     or_,
     select,
     text,
-    type_coerce,
     update,
 )
 
@@ -585,14 +580,6 @@ def _open_items(entity: str, end: date) -> Any:
                 billable_items.c.contract_number == contracts.c.number,
                 billable_items.c.currency == contracts.c.currency,
                 contracts.c.entity_code == entity)
-
-
-def _scaled(col: Any, sqlite: bool) -> Any:
-    """An exact decimal text column as an integer of 1/10 000 (SQLite converts the text
-    itself; elsewhere through NUMERIC)."""
-    if sqlite:
-        return cast(func.round(type_coerce(col, Numeric(38, 10)) * SCALE), BigInteger)
-    return cast(func.round(cast(col, Numeric(38, 10)) * SCALE), BigInteger)
 
 
 def _plain(value: Decimal) -> Decimal:

@@ -9,7 +9,6 @@ small JSON-ready summary that the workflow records.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select
@@ -166,7 +165,3 @@ def run_number(system: CloseSystem, period: str, entity: str | None) -> int:
     with system.engine.connect() as conn:
         history = period_history(conn, entity, period)
     return sum(1 for h in history if h.get("action") == "reopen")
-
-
-def first_day(period: str) -> date:
-    return month_bounds(period)[0]

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncline.billing.costs import labor_cost_entry, labor_cost_posting
+from syncline.billing.costs import labor_cost_posting
 from syncline.billing.credits import CreditNote, credit_note
 from syncline.billing.fx import FxSnapshot, convert
 from syncline.billing.invoicing import Invoice, assemble_invoice
@@ -37,6 +37,7 @@ from syncline.ledger.posting import (
     PostingError,
     PostingFailed,
     check_rule,
+    entry_or_raise,
     post,
     rules_from_config,
 )
@@ -219,7 +220,7 @@ def test_credit_note_by_the_default_rule_reverses_like_the_hand_built_one(name: 
 
 def test_labor_cost_by_the_default_rule_is_the_hand_built_entry() -> None:
     cost = Money.of("8123.456", "GBP").rounded()
-    made = labor_cost_entry("GB01", date(2026, 3, 31), "2026-03", cost, GB01)
+    made = entry_or_raise(labor_cost_posting("GB01", date(2026, 3, 31), "2026-03", cost, GB01))
     legacy = legacy_labor_cost_entry("GB01", date(2026, 3, 31), "2026-03", cost, GB01)
     assert made == replace(legacy, source_id="labor:GB01:GBP:2026-03")
 
