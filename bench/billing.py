@@ -30,7 +30,7 @@ from pathlib import Path
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
 from syncline.domain.reference import DEFAULT_REFERENCE
-from syncline.services.billing_run import run_billing
+from syncline.services.billing.run import run_billing
 from syncline.simulator import SimulationConfig
 from syncline.simulator.firm import plan_firm
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.billing_run import run_billing
-from syncline.services.inbox import receive_many
+from syncline.services.billing.run import run_billing
+from syncline.services.messaging.inbox import receive_many
 from syncline.simulator import SimulationConfig, simulate
 
 

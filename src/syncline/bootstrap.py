@@ -13,15 +13,15 @@ from syncline.config import Settings
 from syncline.connectors.sandbox import sandbox_targets
 from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.ledger.accounts import Charts
-from syncline.services import delivery
 from syncline.services.clock import Clock, system_clock
-from syncline.services.ledger_config import (
+from syncline.services.ledger.config import (
     LedgerConfig,
     default_ledger_config,
     ledger_config_for,
 )
-from syncline.services.outcomes import Stats
-from syncline.services.processor import process_pending, sweep_parked
+from syncline.services.messaging import delivery
+from syncline.services.messaging.outcomes import Stats
+from syncline.services.messaging.processor import process_pending, sweep_parked
 
 
 @dataclass

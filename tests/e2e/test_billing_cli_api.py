@@ -15,7 +15,7 @@ from syncline.api.app import create_app
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.cli.main import app
 from syncline.config import Settings
-from syncline.services.inbox import receive_many
+from syncline.services.messaging.inbox import receive_many
 from tests.builders import deal, rejection, time_entry, worker
 from tests.conftest import fixed_clock
 

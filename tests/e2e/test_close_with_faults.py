@@ -9,8 +9,8 @@ from pathlib import Path
 
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.inbox import receive_many
-from syncline.services.periods import status_of
+from syncline.services.ledger.periods import status_of
+from syncline.services.messaging.inbox import receive_many
 from syncline.simulator import SimulationConfig, end_of_stream, simulate
 from syncline.workflows import delivery
 from syncline.workflows.close import run_close

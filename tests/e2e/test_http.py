@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from syncline.api.app import create_app
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.billing_run import run_billing
+from syncline.services.billing.run import run_billing
 from tests.builders import deal, time_entry, worker
 from tests.conftest import fixed_clock
 

@@ -25,10 +25,10 @@ from syncline.cli.main import app as cli
 from syncline.config import Settings
 from syncline.ledger.exports.beancount import account_names
 from syncline.ledger.journal import trial_balance_of
-from syncline.services.billing_run import run_billing
-from syncline.services.inbox import receive_many
-from syncline.services.ledger_queries import charts_for, load_entries
-from syncline.services.ledger_reports import build_report, export_books
+from syncline.services.billing.run import run_billing
+from syncline.services.ledger.queries import charts_for, load_entries
+from syncline.services.ledger.reports import build_report, export_books
+from syncline.services.messaging.inbox import receive_many
 from syncline.simulator import SimulationConfig, end_of_stream, simulate
 from tests.conftest import fixed_clock
 

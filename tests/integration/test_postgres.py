@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, inspect, text
 from syncline.adapters.db.tables import metadata
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
-from syncline.services.billing_run import run_billing
-from syncline.services.inbox import receive_many
+from syncline.services.billing.run import run_billing
+from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import summary
 from syncline.simulator import SimulationConfig, simulate
 from tests.conftest import fixed_clock, in_ci

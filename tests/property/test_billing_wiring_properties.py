@@ -16,9 +16,9 @@ from syncline.adapters.db.tables import billable_items
 from syncline.billing.invoicing import group_lines
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.billing_reversal import request_credit
-from syncline.services.billing_run import item_from_row, load_credit_note, load_invoice, run_billing
-from syncline.services.inbox import receive_many
+from syncline.services.billing.reversal import request_credit
+from syncline.services.billing.run import item_from_row, load_credit_note, load_invoice, run_billing
+from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import fingerprint, ledger_trial_balance
 from tests.builders import deal, time_entry, worker
 from tests.conftest import fixed_clock

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services import close
-from syncline.services.inbox import receive_many
+from syncline.services.close import steps as close
+from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import fingerprint, ledger_trial_balance
 from syncline.simulator import SimulationConfig, end_of_stream, simulate
 from tests.conftest import fixed_clock

@@ -15,7 +15,7 @@ from syncline.ledger.fx import functional_imbalance
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money
 from syncline.ledger.posting import DEFAULT_RULES, REVENUE_TRUE_UP, post
-from syncline.services.revenue_sync import with_functional_amounts
+from syncline.services.revenue.sync import with_functional_amounts
 
 US01 = for_entity(DEFAULT_CHART, "US01")
 cents = st.integers(-5_000_000, 5_000_000).map(lambda c: Decimal(c) / 100)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.billing_run import run_billing
-from syncline.services.inbox import receive_many
+from syncline.services.billing.run import run_billing
+from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import fingerprint, ledger_trial_balance
 from syncline.simulator import SimulationConfig, simulate
 from tests.conftest import fixed_clock

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from syncline.adapters.db.tables import billable_items
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.exceptions import list_exceptions
-from syncline.services.inbox import receive_many
+from syncline.services.messaging.exceptions import list_exceptions
+from syncline.services.messaging.inbox import receive_many
 from tests.builders import deal, time_entry, worker
 from tests.conftest import fixed_clock
 from tests.services.test_rate_cards_close_fx import rate_card

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from syncline.adapters.db.tables import billable_items, inbox, invoice_lines, invoices
 from syncline.bootstrap import Syncline
-from syncline.services.billing_requests import release_held_item, request_adjustment
-from syncline.services.billing_run import run_billing
-from syncline.services.inbox import receive_many
+from syncline.services.billing.requests import release_held_item, request_adjustment
+from syncline.services.billing.run import run_billing
+from syncline.services.messaging.inbox import receive_many
 from tests.builders import deal, time_entry, worker
 
 

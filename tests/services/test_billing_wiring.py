@@ -26,11 +26,11 @@ from syncline.adapters.db.tables import (
     journal_lines,
 )
 from syncline.bootstrap import Syncline
-from syncline.services.billing_reversal import request_credit
-from syncline.services.billing_run import run_billing
-from syncline.services.exceptions import list_exceptions
-from syncline.services.inbox import receive_many
-from syncline.services.processor import replay
+from syncline.services.billing.reversal import request_credit
+from syncline.services.billing.run import run_billing
+from syncline.services.messaging.exceptions import list_exceptions
+from syncline.services.messaging.inbox import receive_many
+from syncline.services.messaging.processor import replay
 from syncline.services.state import fingerprint, ledger_trial_balance
 from tests.builders import deal, event, rejection, time_entry, worker
 

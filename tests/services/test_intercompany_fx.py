@@ -19,10 +19,10 @@ from syncline.bootstrap import Syncline
 from syncline.ledger.fx import RevaluationPolicy, functional_imbalance
 from syncline.ledger.intercompany import TransferPricing, intercompany_mismatches
 from syncline.ledger.journal import trial_balance_of
-from syncline.services import close
-from syncline.services.exceptions import list_exceptions
-from syncline.services.inbox import receive_many
-from syncline.services.ledger_queries import charts_for, load_entries
+from syncline.services.close import steps as close
+from syncline.services.ledger.queries import charts_for, load_entries
+from syncline.services.messaging.exceptions import list_exceptions
+from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import fingerprint
 from tests.builders import deal, time_entry, worker
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from syncline.adapters.db.tables import journal_entries, journal_lines
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.billing_run import run_billing
-from syncline.services.inbox import receive_many
-from syncline.services.ledger_config import LedgerConfigInvalid
+from syncline.services.billing.run import run_billing
+from syncline.services.ledger.config import LedgerConfigInvalid
+from syncline.services.messaging.inbox import receive_many
 from tests.builders import deal, time_entry, worker
 from tests.conftest import fixed_clock
 
@@ -88,8 +88,8 @@ def test_the_cli_names_each_problem_of_a_bad_ledger_configuration(
 @pytest.mark.parametrize("policy", ["refuse", "next_open"])
 def test_the_configured_closed_period_policy_governs_the_billing_run(
         tmp_path: Path, policy: str) -> None:
-    from syncline.services.exceptions import list_exceptions
-    from syncline.services.periods import change_period
+    from syncline.services.ledger.periods import change_period
+    from syncline.services.messaging.exceptions import list_exceptions
 
     path = tmp_path / "ledger.yaml"
     path.write_text(f"entities:\n  US01: {{functional_currency: USD}}\n"

@@ -12,16 +12,16 @@ from syncline.adapters.db.tables import exceptions, journal_entries
 from syncline.bootstrap import Syncline
 from syncline.ledger.journal import JournalEntry, JournalLine, Side, line
 from syncline.ledger.money import Money
-from syncline.services.exceptions import list_exceptions
-from syncline.services.ledger_posting import post, post_entry
-from syncline.services.ledger_queries import load_entries
-from syncline.services.periods import (
+from syncline.services.ledger.periods import (
     PeriodChangeRefused,
     change_period,
     list_periods,
     period_history,
     status_of,
 )
+from syncline.services.ledger.posting import post, post_entry
+from syncline.services.ledger.queries import load_entries
+from syncline.services.messaging.exceptions import list_exceptions
 from tests.conftest import FIXED_NOW
 
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from syncline.bootstrap import Syncline
-from syncline.services.billing_run import run_billing
-from syncline.services.inbox import receive_many
-from syncline.services.ledger_reports import Report, build_report
-from syncline.services.periods import change_period
+from syncline.services.billing.run import run_billing
+from syncline.services.ledger.periods import change_period
+from syncline.services.ledger.reports import Report, build_report
+from syncline.services.messaging.inbox import receive_many
 from tests.builders import deal, time_entry, worker
 from tests.conftest import FIXED_NOW, fixed_clock
 

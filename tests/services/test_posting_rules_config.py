@@ -11,10 +11,10 @@ from syncline.adapters.db.tables import exceptions, invoices, journal_entries, j
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
 from syncline.ledger.posting import DEFAULT_RULES, rules_from_config
-from syncline.services import close
-from syncline.services.billing_run import run_billing
-from syncline.services.inbox import receive_many
-from syncline.services.ledger_config import LedgerConfigInvalid
+from syncline.services.billing.run import run_billing
+from syncline.services.close import steps as close
+from syncline.services.ledger.config import LedgerConfigInvalid
+from syncline.services.messaging.inbox import receive_many
 from tests.builders import deal, time_entry, worker
 from tests.conftest import fixed_clock
 

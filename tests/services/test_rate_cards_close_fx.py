@@ -14,8 +14,8 @@ from sqlalchemy import select
 from syncline.adapters.db.billing_tables import fx_rates, rate_card_entries, rate_cards
 from syncline.adapters.db.tables import billable_items, inbox, projects, time_entries
 from syncline.bootstrap import Syncline
-from syncline.services.exceptions import list_exceptions
-from syncline.services.processor import replay
+from syncline.services.messaging.exceptions import list_exceptions
+from syncline.services.messaging.processor import replay
 from syncline.services.state import fingerprint
 from tests.builders import deal, event, time_entry, worker
 from tests.services.test_billing_wiring import expense, ingest, lines_of, run
@@ -307,7 +307,7 @@ def test_the_close_reconciles_worked_hours_to_billed_hours_through_the_card_incr
         system: Syncline) -> None:
     """7.3 h worked, billed 7.5 h by a half-hour card rounding up: the reconciliation expects
     7.5 (no difference); billing 7.3 would have been one."""
-    from syncline.services.ledger_reports import close_reconciliation
+    from syncline.services.ledger.reports import close_reconciliation
 
     ingest(system, rate_card("STD-USD", 1, {"analyst": "100"}, increment="0.5"),
            deal(rates=[]), worker(role="analyst"),

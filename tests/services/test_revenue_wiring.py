@@ -9,8 +9,8 @@ from sqlalchemy import select
 from syncline.adapters.db.revenue_tables import contract_amendments, revenue_schedules
 from syncline.adapters.db.tables import journal_entries, journal_lines
 from syncline.bootstrap import Syncline
-from syncline.services.exceptions import list_exceptions
-from syncline.services.revenue_sync import recognize
+from syncline.services.messaging.exceptions import list_exceptions
+from syncline.services.revenue.sync import recognize
 from tests.builders import deal, event, time_entry, worker
 from tests.services.test_deal_to_invoice import ingest
 
@@ -72,8 +72,8 @@ def test_time_and_materials_revenue_is_the_right_to_invoice(system: Syncline) ->
 
 def test_amendment_is_recorded_and_classified(system: Syncline) -> None:
     from syncline.revenue import compute_schedule
-    from syncline.services.revenue_facts import build_contract
-    from syncline.services.revenue_sync import DEFAULT_POLICY
+    from syncline.services.revenue.facts import build_contract
+    from syncline.services.revenue.sync import DEFAULT_POLICY
 
     _fixed_fee(system)
     ingest(system, event("contract.amended", "deal/D-2", {
@@ -116,8 +116,8 @@ def test_engine_mode_ties_out_contract_positions(tmp_path) -> None:  # type: ign
     close reconciliation ties revenue, unbilled and deferred subledgers to the GL."""
     from syncline.bootstrap import bootstrap
     from syncline.config import Settings
-    from syncline.services.billing_run import run_billing
-    from syncline.services.ledger_reports import close_reconciliation
+    from syncline.services.billing.run import run_billing
+    from syncline.services.ledger.reports import close_reconciliation
     from syncline.services.state import ledger_trial_balance
     from tests.conftest import fixed_clock
 

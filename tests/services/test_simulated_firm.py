@@ -17,9 +17,9 @@ from sqlalchemy import select
 from syncline.adapters.db.tables import inbox
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.billing_run import run_billing
-from syncline.services.exceptions import list_exceptions
-from syncline.services.inbox import receive_many
+from syncline.services.billing.run import run_billing
+from syncline.services.messaging.exceptions import list_exceptions
+from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import summary
 from syncline.simulator import SimulationConfig, end_of_stream, simulate
 from tests.conftest import fixed_clock

@@ -14,9 +14,9 @@ from syncline.adapters.db.billing_tables import fx_rates
 from syncline.adapters.db.tables import invoices, journal_entries
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.close import STEPS
-from syncline.services.inbox import receive_many
-from syncline.services.periods import status_of
+from syncline.services.close.steps import STEPS
+from syncline.services.ledger.periods import status_of
+from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import fingerprint
 from syncline.workflows import delivery
 from syncline.workflows.close import close_steps, run_close

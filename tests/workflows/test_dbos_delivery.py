@@ -10,7 +10,7 @@ from syncline.adapters.db.tables import outbox, sandbox_received
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
 from syncline.connectors.sandbox import sandbox_targets
-from syncline.services.inbox import receive_many
+from syncline.services.messaging.inbox import receive_many
 from syncline.workflows import delivery as wf
 from tests.builders import deal
 from tests.conftest import fixed_clock

@@ -18,8 +18,8 @@ from syncline.adapters.db.tables import (
     wbs_tasks,
 )
 from syncline.bootstrap import Syncline
-from syncline.services.exceptions import get_exception, list_exceptions
-from syncline.services.inbox import receive_many
+from syncline.services.messaging.exceptions import get_exception, list_exceptions
+from syncline.services.messaging.inbox import receive_many
 
 MAX_BATCH = 5000
 

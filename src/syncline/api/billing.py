@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, Response
 
 from syncline.bootstrap import Syncline
-from syncline.services import billing_queries as q
+from syncline.services.billing import queries as q
 
 
 def router(system: Syncline) -> APIRouter:

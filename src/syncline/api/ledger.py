@@ -10,20 +10,20 @@ from pydantic import BaseModel, Field
 
 from syncline.bootstrap import Syncline
 from syncline.ledger.periods import is_period_name
-from syncline.services.ledger_reports import (
+from syncline.services.ledger.periods import (
+    PeriodAction,
+    PeriodChangeRefused,
+    change_period,
+    list_periods,
+    period_history,
+)
+from syncline.services.ledger.reports import (
     EXPORT_MEDIA,
     EXPORTS,
     REPORTS,
     build_report,
     export_books,
     report_csv,
-)
-from syncline.services.periods import (
-    PeriodAction,
-    PeriodChangeRefused,
-    change_period,
-    list_periods,
-    period_history,
 )
 
 

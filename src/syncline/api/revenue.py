@@ -7,9 +7,9 @@ from fastapi import APIRouter, HTTPException
 
 from syncline.bootstrap import Syncline
 from syncline.revenue import RevenueError, compute_schedule
-from syncline.services.revenue_facts import build_contract
-from syncline.services.revenue_sync import DEFAULT_POLICY, stored_schedule
-from syncline.services.revenue_views import schedule_json
+from syncline.services.revenue.facts import build_contract
+from syncline.services.revenue.sync import DEFAULT_POLICY, stored_schedule
+from syncline.services.revenue.views import schedule_json
 
 
 def router(system: Syncline) -> APIRouter:

@@ -28,7 +28,7 @@ def billing_run(
     database_url: DbOption = None,
 ) -> None:
     """Run the billing cycle for a month (idempotent: a second run changes nothing)."""
-    from syncline.services.billing_run import run_billing
+    from syncline.services.billing.run import run_billing
 
     if not is_period_name(period):
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
@@ -54,8 +54,8 @@ def billing_credit(
     database_url: DbOption = None,
 ) -> None:
     """Request a credit note for items of an invoice; the next run of its entity issues it."""
-    from syncline.services.billing_queries import find_invoice
-    from syncline.services.billing_reversal import request_credit
+    from syncline.services.billing.queries import find_invoice
+    from syncline.services.billing.reversal import request_credit
 
     try:
         hours = Decimal(corrected_hours) if corrected_hours is not None else None
@@ -80,7 +80,7 @@ def billing_approve(
     database_url: DbOption = None,
 ) -> None:
     """Approve an amount held at a hard cap: the item is released, the next run bills it."""
-    from syncline.services.billing_requests import release_held_item
+    from syncline.services.billing.requests import release_held_item
 
     sys_ = _system(database_url)
     with sys_.engine.begin() as conn:
@@ -110,7 +110,7 @@ def billing_adjust(
     """Add a manual adjustment (discount, goodwill credit, one-off fee) to a contract's next
     invoice. It is sent as a `billing.adjustment.requested` message: kept raw, validated,
     applied like any other input (the API takes the same message at POST /v1/events)."""
-    from syncline.services.billing_requests import request_adjustment
+    from syncline.services.billing.requests import request_adjustment
 
     sys_ = _system(database_url)
     outcome = request_adjustment(sys_, contract=contract, amount=amount,
@@ -134,7 +134,7 @@ def invoices_list(
     database_url: DbOption = None,
 ) -> None:
     """Invoices, by entity and number."""
-    from syncline.services.billing_queries import list_invoices
+    from syncline.services.billing.queries import list_invoices
 
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
@@ -164,7 +164,7 @@ def invoices_show(
     database_url: DbOption = None,
 ) -> None:
     """One invoice with its lines, the items they bill, tax, FX and credit notes."""
-    from syncline.services.billing_queries import (
+    from syncline.services.billing.queries import (
         credit_note_dict,
         find_credit_note,
         find_invoice,
@@ -238,7 +238,7 @@ def invoices_credit_notes(
     database_url: DbOption = None,
 ) -> None:
     """Credit notes, by entity and number."""
-    from syncline.services.billing_queries import list_credit_notes
+    from syncline.services.billing.queries import list_credit_notes
 
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:

@@ -20,7 +20,7 @@ period_app = typer.Typer(help="Accounting periods: open, close, lock, reopen (au
 def _entities(entity: str | None, conn: object) -> list[str]:
     from sqlalchemy import Connection
 
-    from syncline.services.ledger_queries import entity_codes
+    from syncline.services.ledger.queries import entity_codes
 
     assert isinstance(conn, Connection)
     return [entity] if entity else entity_codes(conn)
@@ -28,7 +28,7 @@ def _entities(entity: str | None, conn: object) -> list[str]:
 
 def _change(action: str, period: str, entity: str | None, reason: str | None, role: str | None,
             actor: str, database_url: str | None) -> None:
-    from syncline.services.periods import PeriodChangeRefused, change_periods
+    from syncline.services.ledger.periods import PeriodChangeRefused, change_periods
 
     if role is None:
         if action == "reopen":
@@ -97,7 +97,7 @@ def period_list(
     database_url: DbOpt = None,
 ) -> None:
     """Months whose status was set (any other month is open), or their audited changes."""
-    from syncline.services.periods import list_periods, period_history
+    from syncline.services.ledger.periods import list_periods, period_history
 
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
@@ -124,7 +124,7 @@ _FREE_TEXT = frozenset({"note", "detail", "message", "name", "description"})
 
 
 def _print_report(report: object) -> None:
-    from syncline.services.ledger_reports import Report
+    from syncline.services.ledger.reports import Report
 
     assert isinstance(report, Report)
     console = out if out.is_terminal else Console(width=200)
@@ -174,7 +174,7 @@ def report(
 ) -> None:
     """A ledger report for a month, from the stored books."""
     from syncline.ledger.periods import is_period_name
-    from syncline.services.ledger_reports import (
+    from syncline.services.ledger.reports import (
         REPORTS,
         build_report,
         report_csv,
@@ -222,7 +222,7 @@ def export(
     """Export the stored books to a real ledger's format. Entries that cannot be exported are
     listed (and the exit code is 1); the others are written."""
     from syncline.ledger.periods import is_period_name
-    from syncline.services.ledger_reports import EXPORTS, export_books
+    from syncline.services.ledger.reports import EXPORTS, export_books
 
     if fmt not in EXPORTS:
         err.print(f"[red]Unknown export format {fmt!r}.[/] Formats: {', '.join(EXPORTS)}")

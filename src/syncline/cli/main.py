@@ -60,7 +60,7 @@ def _settings(database_url: str | None) -> Settings:
 
 def _system(settings: Settings | str | None = None, **kwargs: Any) -> Syncline:
     """The wired system for a command; a bad ledger configuration file is a clear error."""
-    from syncline.services.ledger_config import LedgerConfigInvalid
+    from syncline.services.ledger.config import LedgerConfigInvalid
 
     if not isinstance(settings, Settings):
         settings = _settings(settings)
@@ -79,7 +79,7 @@ def _progress(console: Console, quiet: bool) -> Progress:
 
 
 def ingest_lines(sys_: Syncline, lines: list[str], console: Console, quiet: bool) -> None:
-    from syncline.services.inbox import receive_many
+    from syncline.services.messaging.inbox import receive_many
 
     chunk = 2000
     with _progress(console, quiet) as progress:
@@ -129,9 +129,9 @@ def demo(
 ) -> None:
     """Simulate a consulting firm, ingest its events, bill each month, print a summary."""
     from syncline.ledger.periods import next_period, period_of
-    from syncline.services import close
-    from syncline.services.billing_run import run_billing
-    from syncline.services.revenue_sync import recognize
+    from syncline.services.billing.run import run_billing
+    from syncline.services.close import steps as close
+    from syncline.services.revenue.sync import recognize
     from syncline.services.state import summary
     from syncline.simulator import SimulationConfig, end_of_stream, simulate
 
@@ -173,7 +173,7 @@ def demo(
             month_end["fx_revaluation_entries"] += close.fx_revaluation(sys_, period, None).get(
                 "entries", 0)
             progress.advance(task)
-    from syncline.services import delivery as dl
+    from syncline.services.messaging import delivery as dl
 
     total = len(dl.pending(sys_.engine))
     with _progress(console, as_json) as progress:
@@ -293,7 +293,7 @@ def exceptions_list(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """List exceptions (open ones by default)."""
-    from syncline.services.exceptions import list_exceptions
+    from syncline.services.messaging.exceptions import list_exceptions
 
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
@@ -317,7 +317,7 @@ def exceptions_show(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """One exception: what is wrong, what to do, and where it came from."""
-    from syncline.services.exceptions import get_exception
+    from syncline.services.messaging.exceptions import get_exception
 
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
@@ -355,8 +355,8 @@ def replay(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Re-apply one stored message, idempotently (optionally after editing its data)."""
-    from syncline.services.processor import EditRefused, edit_message
-    from syncline.services.processor import replay as do_replay
+    from syncline.services.messaging.processor import EditRefused, edit_message
+    from syncline.services.messaging.processor import replay as do_replay
 
     sys_ = _system(database_url)
     try:

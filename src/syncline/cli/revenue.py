@@ -24,8 +24,8 @@ from syncline.revenue import (
     remaining_obligations,
     what_if,
 )
-from syncline.services.revenue_files import ContractFileError, load
-from syncline.services.revenue_views import _m, schedule_json
+from syncline.services.revenue.files import ContractFileError, load
+from syncline.services.revenue.views import _m, schedule_json
 
 app = typer.Typer(help="Revenue recognition (ASC 606 / IFRS 15) from contract files.",
                   no_args_is_help=True)
@@ -227,7 +227,7 @@ def recognize(
     """Recognize revenue for a month from stored facts: schedules and journals (idempotent)."""
     from syncline.cli.main import _system
     from syncline.ledger.periods import is_period_name
-    from syncline.services.revenue_sync import recognize as run
+    from syncline.services.revenue.sync import recognize as run
 
     console = Console()
     if not is_period_name(period):
@@ -255,8 +255,8 @@ def contract_schedule(
 ) -> None:
     """A stored contract's schedule, computed from Syncline's facts, with explanations."""
     from syncline.cli.main import _system
-    from syncline.services.revenue_facts import build_contract
-    from syncline.services.revenue_sync import DEFAULT_POLICY
+    from syncline.services.revenue.facts import build_contract
+    from syncline.services.revenue.sync import DEFAULT_POLICY
 
     console = Console()
     day = _parse_date(as_of, "--as-of")

@@ -131,17 +131,17 @@ TIME_ACCRUED = "close.time_accrued"
 SYSTEM_EVENTS: Mapping[str, EventSpec] = {s.event: s for s in (
     EventSpec(INVOICE_RELEASED, "invoice", ("total", "revenue", "deferred", "tax"),
               ("number", "contract", "customer", "service_line", "tax_code"),
-              "billing run, invoice release (services/billing_run.py, billing/journals.py)"),
+              "billing run, invoice release (services/billing/run.py, billing/journals.py)"),
     EventSpec(CREDIT_NOTE_ISSUED, "credit_note", ("total", "revenue", "deferred", "tax"),
               ("number", "invoice", "contract", "customer", "service_line", "tax_code"),
-              "billing run, credit notes (services/billing_run.py, billing/journals.py)"),
+              "billing run, credit notes (services/billing/run.py, billing/journals.py)"),
     EventSpec(LABOR_COST, "labor_cost", ("cost",), ("period", "currency"),
               "billing run, labor cost of approved time at HR cost (billing/costs.py)"),
     EventSpec(REVENUE_TRUE_UP, "revenue", ("unbilled", "liability", "revenue"),
               ("contract", "service_line", "as_of", "period"),
-              "revenue recognition (services/revenue_sync.py)", signed=True),
+              "revenue recognition (services/revenue/sync.py)", signed=True),
     EventSpec(TIME_ACCRUED, "accrual", ("amount",), ("period", "service_line", "currency"),
-              "close, accrual of approved unbilled time (services/accrual.py)"),
+              "close, accrual of approved unbilled time (services/close/accrual.py)"),
 )}
 """The events Syncline posts. Placeholders ``source_id`` and ``entity_id`` always exist."""
 

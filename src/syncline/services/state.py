@@ -42,7 +42,7 @@ from syncline.adapters.db.tables import (
 from syncline.ledger.accounts import DEFAULT_CHART, AccountType
 from syncline.ledger.journal import JournalLine, Side, TrialBalance, trial_balance
 from syncline.ledger.money import Money
-from syncline.services.exceptions import counts_by_domain
+from syncline.services.messaging.exceptions import counts_by_domain
 
 
 def _rows(conn: Connection, query: Any) -> list[list[str]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from dbos import DBOS, SetWorkflowID
 
-from syncline.services import close as steps
+from syncline.services.close import steps
 
 Progress = Callable[[str, dict[str, Any]], None]
 

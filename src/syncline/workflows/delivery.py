@@ -13,8 +13,8 @@ from typing import Any
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 from sqlalchemy import Engine, create_engine, event
 
-from syncline.services import delivery
 from syncline.services.clock import Clock, system_clock
+from syncline.services.messaging import delivery
 
 
 @dataclass

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from syncline.ledger.intercompany import IntercompanyError, TransferPricing
 from syncline.ledger.money import Money
-from syncline.services.ledger_config import (
+from syncline.services.ledger.config import (
     LedgerConfig,
     default_ledger_config,
     ledger_config_from_dict,

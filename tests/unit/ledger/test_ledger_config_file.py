@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from syncline.ledger.periods import ClosedPeriodPolicy
-from syncline.services.ledger_config import (
+from syncline.services.ledger.config import (
     LedgerConfig,
     ledger_config_from_dict,
     load_ledger_config,

@@ -10,7 +10,7 @@ from datetime import date
 import yaml
 
 from syncline.revenue import compute_schedule
-from syncline.services.revenue_files import parse
+from syncline.services.revenue.files import parse
 
 CONTRACT = """
 format: syncline.revenue/v1

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, update
 
 from syncline.adapters.db.tables import sandbox_received
 from syncline.services.clock import Clock, iso, system_clock
-from syncline.services.delivery import Refused
+from syncline.services.messaging.delivery import Refused
 
 
 class SandboxTarget:

@@ -2,7 +2,7 @@
 into an open period.
 
 ``post_entry(conn, entry, now)`` stores an entry once per ``(source_type, source_id)``.
-Before storing, the entry's period is checked (``syncline.services.periods``; a month with no
+Before storing, the entry's period is checked (``syncline.services.ledger.periods``; a month with no
 stored status is open):
 
 - open: the entry is stored;
@@ -54,10 +54,10 @@ from syncline.ledger.periods import (
 )
 from syncline.ledger.posting import PostingError
 from syncline.services.clock import iso
-from syncline.services.exceptions import raise_exception, resolve
 from syncline.services.ids import new_id
-from syncline.services.ledger_queries import line_detail_row
-from syncline.services.periods import periods_for_check
+from syncline.services.ledger.periods import periods_for_check
+from syncline.services.ledger.queries import line_detail_row
+from syncline.services.messaging.exceptions import raise_exception, resolve
 
 REFUSAL_CODES = ("ledger.period_closed", "ledger.period_locked", "ledger.no_open_period",
                  "ledger.no_period", POSTING_FAILED)

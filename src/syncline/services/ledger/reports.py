@@ -62,7 +62,7 @@ from syncline.ledger.reports import (
     trial_balance_table,
     unbilled_aging,
 )
-from syncline.services.ledger_queries import (
+from syncline.services.ledger.queries import (
     charts_for,
     functional_currencies,
     load_entries,
@@ -737,7 +737,7 @@ def _contract_positions_vs_gl(conn: Connection, rec: _Recon, period: str,
     """Revenue-engine mode: per contract, revenue R against billings B (net of credits)
     gives one net position (ASC 606-10-45-1): unbilled receivable max(0, R − B) or deferred
     revenue max(0, B − R). The subledgers are their sums; the GL must hold the same."""
-    from syncline.services.revenue_sync import contract_positions
+    from syncline.services.revenue.sync import contract_positions
 
     positions = [p for p in contract_positions(conn, period) if not entity or p[1] == entity]
     for check, role, sign, cause in (
@@ -812,7 +812,7 @@ def _intercompany_checks(conn: Connection, rec: _Recon, period: str,
     currency (every entity's books, whichever entity is closed); and the period's
     cross-entity time = the hours charged for it."""
     from syncline.ledger.intercompany import CHARGE, COUNTERPARTY, intercompany_mismatches
-    from syncline.services.intercompany import SOURCE_TYPE, cross_entity_time, source_id
+    from syncline.services.close.intercompany import SOURCE_TYPE, cross_entity_time, source_id
 
     check = "intercompany receivable = payable"
     books = entries if entity is None else load_entries(conn, through=period)
@@ -923,7 +923,7 @@ def _revaluation_check(conn: Connection, rec: _Recon, period: str,
     rate: round(balance × closing rate) (expected) vs the carrying amount (actual)."""
     from syncline.billing.fx import FxRateMissing
     from syncline.ledger.fx import FxError, convert
-    from syncline.services.fx_revaluation import closing_rates, positions
+    from syncline.services.close.fx_revaluation import closing_rates, positions
 
     check = "foreign balances revalued at closing rate"
     if policy is None:

@@ -22,7 +22,7 @@ from syncline.ledger.journal import reverse
 from syncline.ledger.money import Money
 from syncline.ledger.periods import ClosedPeriodPolicy, period_end
 from syncline.ledger.posting import DEFAULT_RULES, TIME_ACCRUED, PostingError, PostingRules, post
-from syncline.services.ledger_posting import post_entry, posting_failed
+from syncline.services.ledger.posting import post_entry, posting_failed
 
 
 def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, charts: Charts,

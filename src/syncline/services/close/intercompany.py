@@ -65,10 +65,10 @@ from syncline.ledger.periods import (
     period_end,
     period_start,
 )
-from syncline.services.billing_run import load_fx_rates
-from syncline.services.exceptions import raise_once, resolve_if_open
-from syncline.services.ledger_posting import post
-from syncline.services.periods import periods_for_check
+from syncline.services.billing.run import load_fx_rates
+from syncline.services.ledger.periods import periods_for_check
+from syncline.services.ledger.posting import post
+from syncline.services.messaging.exceptions import raise_once, resolve_if_open
 
 SOURCE_TYPE = "intercompany_charge"
 RATE_MISSING = "ledger.intercompany_fx_rate_missing"

@@ -21,9 +21,9 @@ from syncline.adapters.db.tables import billable_items, contracts
 from syncline.billing.items import OPEN_STATUSES, adjustment_item
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.ledger.money import Money
-from syncline.services.billing_run import item_row
-from syncline.services.outcomes import Applied, Failed, Outcome, Parked
-from syncline.services.unit_of_work import Batch, Handler
+from syncline.services.billing.run import item_row
+from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
+from syncline.services.messaging.unit_of_work import Batch
 
 
 def _refused(code: str, message: str, remediation: str, field: str,
@@ -75,4 +75,4 @@ def record_adjustment(b: Batch, data: Mapping[str, Any]) -> Outcome:
     return Applied(note=f"adjustment item {key} by {data['requested_by']}: {data['reason']}")
 
 
-HANDLERS: dict[str, Handler] = {"billing.adjustment.requested": record_adjustment}
+

@@ -29,8 +29,8 @@ from syncline.billing.rates import (
 )
 from syncline.domain.reference import ReferenceData
 from syncline.ledger.money import Money
-from syncline.services.outbox_rows import last_seq, outbox_row
-from syncline.services.outcomes import Outcome
+from syncline.services.messaging.outbox import last_seq, outbox_row
+from syncline.services.messaging.outcomes import Outcome
 
 
 @dataclass

@@ -5,7 +5,7 @@
   next run invoices it. Who and when are kept on the hold.
 - ``request_adjustment``: a manual adjustment enters like any other input — a
   ``billing.adjustment.requested`` message, stored raw in the inbox, validated, applied by
-  its handler (services/adjustment_handlers.py) — and the outcome is read back.
+  its handler (services/handlers/adjustments.py) — and the outcome is read back.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from syncline.adapters.db.tables import billable_items, contracts, exceptions, i
 from syncline.billing.items import ItemStatus
 from syncline.services.clock import Clock, iso
 from syncline.services.ids import new_id
-from syncline.services.inbox import receive_many
-from syncline.services.outcomes import Stats
+from syncline.services.messaging.inbox import receive_many
+from syncline.services.messaging.outcomes import Stats
 
 
 class _System(Protocol):

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select, update
 from syncline.adapters.db.tables import outbox, projects
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.services.clock import Clock, iso
-from syncline.services.exceptions import raise_exception
+from syncline.services.messaging.exceptions import raise_exception
 
 
 class TransientFailure(Exception):

@@ -16,16 +16,16 @@ from sqlalchemy import Engine, func, select
 from syncline.adapters.db.tables import inbox
 from syncline.domain.reference import ReferenceData
 from syncline.ledger.accounts import Charts
-from syncline.services.accrual import accrue_unbilled_time
-from syncline.services.billing_run import month_bounds, run_billing
+from syncline.services.billing.run import month_bounds, run_billing
 from syncline.services.clock import Clock
-from syncline.services.fx_revaluation import revalue_period
-from syncline.services.intercompany import charge_period
-from syncline.services.ledger_config import LedgerConfig
-from syncline.services.ledger_reports import close_reconciliation
-from syncline.services.outcomes import Stats
-from syncline.services.periods import PeriodChangeRefused, change_period, status_of
-from syncline.services.revenue_sync import recognize
+from syncline.services.close.accrual import accrue_unbilled_time
+from syncline.services.close.fx_revaluation import revalue_period
+from syncline.services.close.intercompany import charge_period
+from syncline.services.ledger.config import LedgerConfig
+from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
+from syncline.services.ledger.reports import close_reconciliation
+from syncline.services.messaging.outcomes import Stats
+from syncline.services.revenue.sync import recognize
 
 
 class CloseSystem(Protocol):
@@ -160,7 +160,7 @@ def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, acto
 
 def run_number(system: CloseSystem, period: str, entity: str | None) -> int:
     """How many times the period was reopened: a new close after a reopen is a new run."""
-    from syncline.services.periods import period_history
+    from syncline.services.ledger.periods import period_history
 
     with system.engine.connect() as conn:
         history = period_history(conn, entity, period)

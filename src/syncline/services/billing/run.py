@@ -113,9 +113,9 @@ from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money
 from syncline.ledger.periods import ClosedPeriodPolicy, period_end, period_start
 from syncline.ledger.posting import DEFAULT_RULES, PostingError, PostingRules
-from syncline.services.exceptions import raise_exception, resolve
-from syncline.services.ledger_posting import POSTING_FAILED, post_entries, posting_problem
-from syncline.services.outbox_rows import last_seq, outbox_row
+from syncline.services.ledger.posting import POSTING_FAILED, post_entries, posting_problem
+from syncline.services.messaging.exceptions import raise_exception, resolve
+from syncline.services.messaging.outbox import last_seq, outbox_row
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 SCALE = 10_000  # amounts and quantities are summed as exact integers of 1/10 000

@@ -55,10 +55,10 @@ from syncline.ledger.posting import (
 from syncline.revenue import compute_schedule
 from syncline.revenue.model import RevenueError, RevenuePolicy
 from syncline.revenue.units import amount
-from syncline.services.billing_run import load_fx_rates, month_bounds
-from syncline.services.exceptions import raise_exception, raise_once, resolve_if_open
-from syncline.services.ledger_posting import post_entry, posting_failed
-from syncline.services.revenue_facts import build_contract, contract_numbers
+from syncline.services.billing.run import load_fx_rates, month_bounds
+from syncline.services.ledger.posting import post_entry, posting_failed
+from syncline.services.messaging.exceptions import raise_exception, raise_once, resolve_if_open
+from syncline.services.revenue.facts import build_contract, contract_numbers
 
 DEFAULT_POLICY = RevenuePolicy()
 

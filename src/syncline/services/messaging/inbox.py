@@ -20,8 +20,8 @@ from syncline.adapters.db.tables import inbox, inbox_receipts
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.schemas import SchemaProblem, validate_event
 from syncline.services.clock import iso
-from syncline.services.exceptions import raise_exception
 from syncline.services.ids import new_id
+from syncline.services.messaging.exceptions import raise_exception
 
 UNKNOWN_SOURCE = "unknown"
 

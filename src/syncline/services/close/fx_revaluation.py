@@ -38,11 +38,11 @@ from syncline.ledger.fx import FxError, FxPosition, FxRate, RevaluationPolicy, f
 from syncline.ledger.fx import revalue as revalue_entries
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import ClosedPeriodPolicy, period_end
-from syncline.services.billing_run import load_fx_rates
-from syncline.services.exceptions import raise_once, resolve_if_open
-from syncline.services.intercompany import as_fx_rate, rate_problem
-from syncline.services.ledger_posting import post
-from syncline.services.ledger_queries import load_entries
+from syncline.services.billing.run import load_fx_rates
+from syncline.services.close.intercompany import as_fx_rate, rate_problem
+from syncline.services.ledger.posting import post
+from syncline.services.ledger.queries import load_entries
+from syncline.services.messaging.exceptions import raise_once, resolve_if_open
 
 SOURCE_TYPE = "fx_revaluation"
 RATE_MISSING = "ledger.revaluation_fx_rate_missing"

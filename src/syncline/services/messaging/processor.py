@@ -19,15 +19,15 @@ from syncline.adapters.db.tables import exceptions, inbox, parked, subject_state
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.domain.reference import ReferenceData
 from syncline.services.clock import Clock, iso
-from syncline.services.exceptions import raise_exception, resolve
 from syncline.services.handlers import (
     HANDLERS,
     SEQUENCED_STATE,
     record_time,
     record_time_set,
 )
-from syncline.services.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
-from syncline.services.unit_of_work import Batch
+from syncline.services.messaging.exceptions import raise_exception, resolve
+from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
+from syncline.services.messaging.unit_of_work import Batch
 
 BATCH_SIZE = 1000
 Progress = Callable[[int], None]

@@ -14,8 +14,8 @@ from syncline.adapters.db.revenue_tables import contract_amendments
 from syncline.adapters.db.tables import contract_lines, contracts, projects
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.services.clock import iso
-from syncline.services.outcomes import Applied, Failed, Outcome, Parked
-from syncline.services.unit_of_work import Batch, Handler
+from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
+from syncline.services.messaging.unit_of_work import Batch
 
 
 def _problem(code: str, message: str, field: str, deal_id: str) -> Failed:
@@ -82,4 +82,4 @@ def amend_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
     return Applied(provides=(f"amendment:{amendment_id}",))
 
 
-HANDLERS: dict[str, Handler] = {"contract.amended": amend_contract}
+

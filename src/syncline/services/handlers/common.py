@@ -1,0 +1,110 @@
+"""Pieces several flows share: cross-references, item rows, reversal and withdrawal of time,
+and the problems they raise."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+
+from syncline.adapters.db.billing_tables import billing_holds
+from syncline.adapters.db.tables import (
+    billable_items,
+    inbox,
+    time_entries,
+    xref,
+)
+from syncline.billing.items import BillableItem, ItemStatus
+from syncline.billing.rates import RateNotFound
+from syncline.domain.errors import BusinessDomain, Problem
+from syncline.services.billing.reversal import reverse_origin
+from syncline.services.messaging.exceptions import raise_exception
+from syncline.services.messaging.unit_of_work import Batch
+
+
+def record_xref(b: Batch, system: str, object_type: str, external_id: str,
+                syncline_id: str) -> None:
+    b.conn.execute(xref.insert().values(system=system, object_type=object_type,
+                                        external_id=external_id, syncline_id=syncline_id))
+
+
+def after_termination(entry_id: str, worker_id: str, work_date: str | date,
+                       last_day: date | str) -> Problem:
+    return Problem(
+        "time.after_termination", BusinessDomain.HR,
+        f"time entry {entry_id} on {work_date} is after worker {worker_id}'s last day "
+        f"({last_day})", "HR and the project manager confirm the worker's dates; correct the "
+        "termination date in the HRIS or reject the time in the PSA.", "data.work_date",
+        objects=(("time_entry", entry_id), ("worker", worker_id)))
+
+
+def project_closed(entry_id: str, project_code: str, work_date: date | str,
+                   closed_on: date | str) -> Problem:
+    return Problem(
+        "billing.project_closed", BusinessDomain.BILLING,
+        f"time entry {entry_id} on {work_date} is after project {project_code} was closed "
+        f"({closed_on})", "Reopen the project in the PSA or move the time to an open project, "
+        "then replay this message.", "data.work_date",
+        objects=(("time_entry", entry_id), ("project", project_code)))
+
+
+def rate_missing(missing: RateNotFound, contract_number: str,
+                 objects: tuple[tuple[str, str], ...]) -> Problem:
+    return Problem(
+        "billing.rate_missing", BusinessDomain.BILLING, missing.message,
+        f"Publish a {missing.role} rate in {missing.currency} effective {missing.on} on "
+        f"contract {contract_number}'s rate card (or its customer's or the default card: "
+        "rate_card.published), then replay this message.", "data.role", objects=objects)
+
+
+def item_row(item: BillableItem) -> dict[str, Any]:
+    return {"key": item.key, "contract_number": item.contract_number,
+            "source": item.source.value, "service_date": item.service_date.isoformat(),
+            "description": item.description, "quantity": item.quantity,
+            "unit_price": item.unit_price.amount, "currency": item.unit_price.currency,
+            "amount": item.amount.amount, "rate_scope": item.rate_scope,
+            "rate_card": item.rate_card or None, "role": item.role or None,
+            "status": ItemStatus.GENERATED.value, "invoice_number": None}
+
+
+def insert_item(b: Batch, item: BillableItem) -> None:
+    b.conn.execute(billable_items.insert().values(**item_row(item)))
+
+
+def reverse_entry(b: Batch, time_entry_id: str, reason: str) -> list[str]:
+    """Reverse a time entry and its open items; invoiced items get a credit request.
+    Returns the invoices concerned."""
+    b.conn.execute(update(time_entries).where(
+        time_entries.c.time_entry_id == time_entry_id).values(status="reversed"))
+    return reverse_origin(b.conn, f"time:{time_entry_id}", reason, now=b.now,
+                          inbox_id=b.inbox_id)
+
+
+def withdraw_time(b: Batch, entry: Any, problem: Problem) -> None:
+    """Approved time that should have been refused (a fact arrived later: the project closed
+    before it, its rate was withdrawn) ends as if it had been refused on arrival: its time
+    entry and open item are removed, its message is failed with one exception, so the result
+    does not depend on the arrival order. Once invoiced (or split by a cap, or held) it cannot
+    be undone silently: the entry is reversed and a credit note requested instead."""
+    origin = f"time:{entry.time_entry_id}"
+    parts = b.conn.execute(select(billable_items.c.key, billable_items.c.status).where(
+        or_(billable_items.c.key == origin, billable_items.c.origin == origin))).all()
+    held = b.conn.execute(select(billing_holds.c.item_key).where(
+        billing_holds.c.item_key.in_([p.key for p in parts]))).first() if parts else None
+    clean = held is None and all(
+        p.key == origin and p.status == ItemStatus.GENERATED.value for p in parts)
+    message = b.conn.execute(select(inbox.c.correlation_id).where(
+        inbox.c.id == entry.inbox_id)).first()
+    if clean:
+        b.conn.execute(delete(billable_items).where(billable_items.c.key == origin))
+        b.conn.execute(delete(time_entries).where(
+            time_entries.c.time_entry_id == entry.time_entry_id))
+        b.conn.execute(update(inbox).where(inbox.c.id == entry.inbox_id).values(
+            status="failed", reason=problem.message))
+    else:
+        b.conn.execute(update(time_entries).where(
+            time_entries.c.time_entry_id == entry.time_entry_id).values(status="reversed"))
+        reverse_origin(b.conn, origin, problem.message, now=b.now, inbox_id=entry.inbox_id)
+    raise_exception(b.conn, problem, now=b.now, inbox_id=entry.inbox_id,
+                    correlation_id=message.correlation_id if message else b.correlation_id)

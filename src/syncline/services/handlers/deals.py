@@ -1,0 +1,190 @@
+"""deal.closed_won: open the contract, its customer and project, with billing terms; provision
+downstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from syncline.adapters.db.billing_tables import (
+    billing_caps,
+    contract_billing_terms,
+)
+from syncline.adapters.db.tables import (
+    contract_lines,
+    contract_rates,
+    contracts,
+    customers,
+    milestones,
+    projects,
+    wbs_tasks,
+)
+from syncline.billing.expenses import (
+    ExpensePolicy,
+)
+from syncline.domain.errors import BusinessDomain, Problem
+from syncline.domain.model import OpenContract
+from syncline.domain.parsing import (
+    parse_deal,
+)
+from syncline.services.handlers.common import record_xref
+from syncline.services.ids import new_id
+from syncline.services.messaging.outcomes import Applied, Failed, Outcome
+from syncline.services.messaging.unit_of_work import Batch
+
+
+def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    cmd = parse_deal(data, b.ref)
+    if isinstance(cmd, list):
+        return Failed(tuple(cmd))
+    if b.conn.execute(select(contracts.c.id).where(contracts.c.deal_id == cmd.deal_id)).first():
+        return Applied(note="contract already open (idempotent)")
+    clash = b.conn.execute(select(contracts.c.deal_id).where(
+        contracts.c.number == cmd.number)).first()
+    pclash = b.conn.execute(
+        select(projects.c.id).where(projects.c.code == cmd.project_code)).first()
+    if clash or pclash:
+        return Failed((Problem(
+            "deal.duplicate_number", BusinessDomain.FINANCE,
+            f"contract number {cmd.number} or project code {cmd.project_code} is already used "
+            "by another deal", "Give the deal a unique contract number / project code in CPQ.",
+            "data.contract.number", objects=(("deal", cmd.deal_id),)),))
+    customer_id = _ensure_customer(b, cmd)
+    contract_id = new_id("ctr")
+    b.conn.execute(contracts.insert().values(
+        id=contract_id, number=cmd.number, deal_id=cmd.deal_id, customer_id=customer_id,
+        entity_code=cmd.entity_code, tax_profile=cmd.tax_profile, currency=cmd.currency,
+        start_date=cmd.start_date.isoformat(), end_date=cmd.end_date.isoformat(),
+        billing_type=cmd.billing_type.value, payment_terms_days=cmd.payment_terms_days,
+        service_line=cmd.service_line, version=1, correlation_id=b.correlation_id))
+    record_xref(b, "crm", "deal", cmd.deal_id, contract_id)
+    if cmd.lines:
+        b.conn.execute(contract_lines.insert(), [
+            {"contract_id": contract_id, "line_id": ln.line_id, "kind": ln.kind.value,
+             "description": ln.description,
+             "amount": ln.amount.amount if ln.amount else None,
+             "estimated_hours": ln.estimated_hours, "estimated_cost": ln.estimated_cost}
+            for ln in cmd.lines])
+    if cmd.rates:
+        b.conn.execute(contract_rates.insert(), [
+            {"contract_id": contract_id, "role": r.role, "rate": r.rate.amount,
+             "currency": r.rate.currency} for r in cmd.rates])
+    if cmd.milestones:
+        b.conn.execute(milestones.insert(), [
+            {"id": new_id("mil"), "milestone_id": m.milestone_id, "contract_id": contract_id,
+             "name": m.name, "amount": m.amount.amount,
+             "due_date": m.due_date.isoformat() if m.due_date else None}
+            for m in cmd.milestones])
+    project_id = new_id("prj")
+    b.conn.execute(projects.insert().values(
+        id=project_id, code=cmd.project_code, name=cmd.project_name, contract_id=contract_id,
+        template=cmd.template, status="provisioning"))
+    record_xref(b, "psa", "project", cmd.project_code, project_id)
+    template = b.ref.template(cmd.template)
+    assert template is not None  # parse_deal checked it
+    b.conn.execute(wbs_tasks.insert(), [
+        {"project_id": project_id, "code": t.code, "name": t.name, "billable": t.billable}
+        for t in template.tasks])
+    _provision(b, cmd, customer_id, contract_id, project_id)
+    return Applied(provides=(f"project:{cmd.project_code}", f"deal:{cmd.deal_id}"))
+
+
+def _ensure_customer(b: Batch, cmd: OpenContract) -> str:
+    row = b.conn.execute(select(customers.c.id).where(
+        customers.c.external_id == cmd.customer.external_id)).first()
+    if row is not None:
+        return str(row.id)
+    customer_id = new_id("cus")
+    b.conn.execute(customers.insert().values(
+        id=customer_id, external_id=cmd.customer.external_id, name=cmd.customer.name,
+        country=cmd.customer.country))
+    record_xref(b, "crm", "account", cmd.customer.external_id, customer_id)
+    return customer_id
+
+
+def _provision(b: Batch, cmd: OpenContract, customer_id: str, contract_id: str,
+               project_id: str) -> None:
+    """Outbox rows of the provisioning saga: ERP customer → PSA project → billing rule."""
+    group = f"provision:{cmd.deal_id}"
+    b.emit("erp.customer.upsert", "erp", {
+        "customer_id": customer_id, "external_id": cmd.customer.external_id,
+        "name": cmd.customer.name, "country": cmd.customer.country,
+        "legal_entity": cmd.entity_code, "tax_profile": cmd.tax_profile,
+        "currency": cmd.currency}, group)
+    template = b.ref.template(cmd.template)
+    b.emit("psa.project.provision", "psa", {
+        "project_id": project_id, "code": cmd.project_code, "name": cmd.project_name,
+        "contract_number": cmd.number, "start_date": cmd.start_date.isoformat(),
+        "end_date": cmd.end_date.isoformat(),
+        "wbs": [{"code": t.code, "name": t.name, "billable": t.billable}
+                for t in (template.tasks if template else ())]}, group)
+    budget = sum((ln.amount.amount for ln in cmd.lines if ln.amount is not None), start=0)
+    b.emit("psa.budget.update", "psa", {
+        "project_id": project_id, "code": cmd.project_code, "contract_id": contract_id,
+        "billing_type": cmd.billing_type.value, "currency": cmd.currency,
+        "budget": str(budget),
+        "rates": {r.role: str(r.rate.amount) for r in cmd.rates}}, group)
+
+
+# --- billing terms on the deal ---------------------------------------------------------------
+
+def parse_terms(number: str, currency: str, terms: Mapping[str, Any]
+                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The deal's ``billing_terms`` as rows; ValueError / KeyError when they are invalid."""
+    expense = terms.get("expenses") or {}
+    retainer = terms.get("retainer") or {}
+    timing = str(retainer.get("timing", "arrears"))
+    if timing not in ("advance", "arrears"):
+        raise ValueError(f"retainer timing {timing!r} is not advance or arrears")
+    row = {
+        "contract_number": number,
+        "expense_policy": ExpensePolicy(expense.get("policy", "at_cost")).value,
+        "markup_percent": Decimal(str(expense.get("markup_percent", "0"))),
+        "retainer_timing": timing,
+        "included_hours": Decimal(str(retainer["included_hours"]))
+        if retainer.get("included_hours") is not None else None,
+        "overage_rate": Decimal(str(retainer["overage_rate"]))
+        if retainer.get("overage_rate") is not None else None}
+    caps = []
+    for i, cap in enumerate(terms.get("caps") or (), 1):
+        scope, kind = str(cap.get("scope", "contract")), str(cap.get("kind", "hard"))
+        if scope not in ("contract", "budget", "line") or kind not in ("soft", "hard"):
+            raise ValueError(f"cap {i}: scope {scope!r} / kind {kind!r} unknown")
+        caps.append({
+            "cap_id": str(cap.get("cap_id") or f"NTE-{number}-{i}"), "contract_number": number,
+            "scope": scope, "scope_key": str(cap.get("scope_key") or number),
+            "limit_amount": Decimal(str(cap["limit"])), "currency": currency, "kind": kind,
+            "tolerance": Decimal(str(cap.get("tolerance", "0"))), "billed": Decimal(0)})
+    return row, caps
+
+
+def open_contract_with_terms(b: Batch, data: Mapping[str, Any]) -> Outcome:
+
+    terms = data.get("billing_terms")
+    if not isinstance(terms, Mapping):
+        return open_contract(b, data)
+    number = str(data["contract"]["number"])
+    try:
+        row, caps = parse_terms(number, str(data["currency"]), terms)
+    except (ValueError, KeyError, ArithmeticError) as bad:
+        return Failed((Problem(
+            "deal.billing_terms_invalid", BusinessDomain.FINANCE,
+            f"deal {data['deal_id']}: billing terms are invalid ({bad})",
+            "Correct the billing terms (expense policy, retainer timing, caps) in CPQ and "
+            "replay the deal.", "data.billing_terms", objects=(("deal", str(data["deal_id"])),)),))
+    outcome = open_contract(b, data)
+    if not isinstance(outcome, Applied) or b.conn.execute(
+            select(contract_billing_terms.c.contract_number).where(
+                contract_billing_terms.c.contract_number == number)).first():
+        return outcome
+    head = b.conn.execute(select(contracts.c.deal_id).where(contracts.c.number == number)).first()
+    if head is None or head.deal_id != str(data["deal_id"]):
+        return outcome
+    b.conn.execute(contract_billing_terms.insert().values(**row))
+    if caps:
+        b.conn.execute(billing_caps.insert(), caps)
+    return outcome

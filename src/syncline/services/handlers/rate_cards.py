@@ -1,0 +1,132 @@
+"""rate_card.published: store a version, then re-price the open time items it now governs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+
+from syncline.adapters.db.billing_tables import (
+    billing_holds,
+    rate_card_entries,
+    rate_cards,
+)
+from syncline.adapters.db.tables import (
+    billable_items,
+    contracts,
+    customers,
+    time_entries,
+)
+from syncline.billing.items import ItemStatus, price
+from syncline.billing.rates import RateCard, RateNotFound, Scope, billed_quantity, parse_rate_card
+from syncline.domain.errors import BusinessDomain, Problem
+from syncline.domain.model import BillingType
+from syncline.services.handlers.common import rate_missing, withdraw_time
+from syncline.services.messaging.outcomes import Applied, Failed, Outcome
+from syncline.services.messaging.unit_of_work import Batch, load_cards
+
+
+def publish_rate_card(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    """Store one version of a rate card, then re-price the open time items it now governs.
+
+    Versions are immutable and all kept: re-publishing the same version is idempotent, the
+    same version with other content is refused. Which version prices a date is decided at
+    pricing (``rates.in_force``), so versions arriving in any order give the same prices.
+    """
+    card = parse_rate_card(data)
+    if isinstance(card, list):
+        return Failed(tuple(card))
+    head = b.conn.execute(select(rate_cards.c.card_id).where(
+        (rate_cards.c.card_id == card.card_id) & (rate_cards.c.version == card.version))).first()
+    if head is not None:
+        stored = [c for cs in load_cards(b.conn, card_ids={card.card_id}).values() for c in cs
+                  if c.version == card.version]
+        if stored and stored[0] == card:
+            return Applied(note=f"rate card {card.label} already published (idempotent)")
+        return Failed((Problem(
+            "rate_card.version_conflict", BusinessDomain.BILLING,
+            f"rate card {card.label} was already published with other content",
+            f"A published version is never changed: publish the change as a new version of "
+            f"card {card.card_id} (effective from the date it applies), then skip this "
+            "message.", "data.version", objects=(("rate_card", card.label),)),))
+    b.conn.execute(rate_cards.insert().values(
+        card_id=card.card_id, version=card.version, scope=card.scope.name.lower(),
+        scope_key=card.scope_key, currency=card.currency,
+        effective_from=card.effective_from.isoformat(),
+        effective_to=card.effective_to.isoformat() if card.effective_to else None,
+        increment_hours=card.increment.step, rounding=card.increment.mode.value,
+        name=str(data["name"]) if data.get("name") else None, inbox_id=b.inbox_id))
+    b.conn.execute(rate_card_entries.insert(), [
+        {"card_id": card.card_id, "version": card.version, "role": role, "rate": rate.amount}
+        for role, rate in card.rates])
+    b.forget_rates()
+    repriced, withdrawn = _reprice(b, card)
+    notes = [f"{n} open time item(s) re-priced" if (n := repriced) else "",
+             f"{withdrawn} time entr(y/ies) lost their rate" if withdrawn else ""]
+    return Applied(note="; ".join(n for n in notes if n))
+
+
+def _reprice(b: Batch, card: RateCard) -> tuple[int, int]:
+    """Re-price the open (not yet invoiced, unsplit, not held) time items the card can govern:
+    time on T&M contracts in its currency and scope, worked on or after its effective_from.
+    Invoiced items keep the price they were invoiced at."""
+    target = select(contracts.c.id, contracts.c.number, contracts.c.currency,
+                    customers.c.external_id.label("customer_key")).join(
+        customers, customers.c.id == contracts.c.customer_id).where(
+        (contracts.c.currency == card.currency)
+        & (contracts.c.billing_type == BillingType.TIME_AND_MATERIALS.value))
+    if card.scope is Scope.CONTRACT:
+        target = target.where(contracts.c.number == card.scope_key)
+    elif card.scope is Scope.CUSTOMER:
+        target = target.where(customers.c.external_id == card.scope_key)
+    by_number = {r.number: r for r in b.conn.execute(target)}
+    if not by_number:
+        return 0, 0
+    items = b.conn.execute(
+        select(billable_items.c.key, billable_items.c.contract_number,
+               billable_items.c.service_date, billable_items.c.quantity,
+               billable_items.c.unit_price, billable_items.c.amount,
+               billable_items.c.rate_scope, billable_items.c.rate_card,
+               time_entries.c.time_entry_id, time_entries.c.project_code,
+               time_entries.c.worker_id, time_entries.c.hours, time_entries.c.role,
+               time_entries.c.inbox_id)
+        .join(time_entries, time_entries.c.time_entry_id == func.substr(billable_items.c.key, 6))
+        .where((billable_items.c.source == "time")
+               & (billable_items.c.status == ItemStatus.GENERATED.value)
+               & billable_items.c.contract_number.in_(sorted(by_number))
+               & (billable_items.c.service_date >= card.effective_from.isoformat())
+               & billable_items.c.key.not_in(select(billing_holds.c.item_key)))
+        .order_by(billable_items.c.key)).all()
+    changes: list[dict[str, Any]] = []
+    withdrawn = 0
+    for it in items:
+        c = by_number[it.contract_number]
+        book = b.rates(c.id, c.currency, c.number, c.customer_key)
+        on = date.fromisoformat(it.service_date)
+        rate = book.price(it.role, on)
+        if isinstance(rate, RateNotFound):  # a newer version dropped the role everywhere
+
+            withdraw_time(b, it, rate_missing(rate, c.number, (
+                ("time_entry", it.time_entry_id), ("project", it.project_code),
+                ("worker", it.worker_id))))
+            withdrawn += 1
+            continue
+        quantity = billed_quantity(it.hours, rate)
+        amount = price(quantity, rate.rate)
+        new = (quantity, rate.rate.amount, amount.amount, rate.entry.scope.name.lower(),
+               rate.card.label)
+        if new != (it.quantity, it.unit_price, it.amount, it.rate_scope, it.rate_card or ""):
+            changes.append({"b_key": it.key, "b_quantity": quantity,
+                            "b_unit_price": rate.rate.amount, "b_amount": amount.amount,
+                            "b_scope": new[3], "b_card": new[4]})
+    if changes:
+        b.conn.execute(update(billable_items).where(
+            billable_items.c.key == bindparam("b_key")).values(
+            quantity=bindparam("b_quantity"), unit_price=bindparam("b_unit_price"),
+            amount=bindparam("b_amount"), rate_scope=bindparam("b_scope"),
+            rate_card=bindparam("b_card")), changes)
+    return len(changes), withdrawn
+
+

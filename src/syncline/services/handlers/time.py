@@ -1,0 +1,156 @@
+"""time.approved (one at a time or as a set) and time.rejected (a reversal, credited if invoiced).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from syncline.adapters.db.tables import (
+    billable_items,
+    time_entries,
+    workers,
+)
+from syncline.billing.items import BillableItem, time_item
+from syncline.billing.rates import RateNotFound, billed_quantity
+from syncline.domain.errors import BusinessDomain, Missing, Problem
+from syncline.domain.model import BillingType
+from syncline.domain.parsing import (
+    parse_time,
+    parse_time_rejection,
+)
+from syncline.services.handlers.common import (
+    after_termination,
+    insert_item,
+    item_row,
+    project_closed,
+    rate_missing,
+    reverse_entry,
+)
+from syncline.services.ids import new_id
+from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
+from syncline.services.messaging.unit_of_work import Batch
+
+
+@dataclass(frozen=True, slots=True)
+class TimeDecision:
+    outcome: Outcome
+    time_row: dict[str, Any] | None = None
+    item: BillableItem | None = None
+
+
+def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
+                recorded: bool) -> TimeDecision:
+    """What an approved time entry comes to; writes nothing (the caller does, one or many)."""
+    cmd = parse_time(data)
+    if isinstance(cmd, list):
+        return TimeDecision(Failed(tuple(cmd)))
+    if recorded:
+        return TimeDecision(Applied(note="time entry already recorded (idempotent)"))
+    found = b.project(cmd.project_code)
+    if found is None:
+        return TimeDecision(Parked(Missing(f"project:{cmd.project_code}",
+                                           f"project {cmd.project_code} is not provisioned yet")))
+    proj, tasks = found
+    if worker is None:
+        return TimeDecision(Parked(Missing(f"worker:{cmd.worker_id}",
+                                           f"worker {cmd.worker_id} is not synced from HR yet")))
+    objects = (("time_entry", cmd.time_entry_id), ("project", cmd.project_code),
+               ("worker", cmd.worker_id))
+    if worker.termination_date and cmd.work_date.isoformat() > worker.termination_date:
+        return TimeDecision(Failed((after_termination(
+            cmd.time_entry_id, cmd.worker_id, cmd.work_date, worker.termination_date),)))
+    if proj.closed_on and cmd.work_date.isoformat() > proj.closed_on:
+        return TimeDecision(Failed((project_closed(
+            cmd.time_entry_id, cmd.project_code, cmd.work_date, proj.closed_on),)))
+    if cmd.task_code not in tasks:
+        return TimeDecision(Failed((Problem(
+            "time.unknown_task", BusinessDomain.PMO,
+            f"task {cmd.task_code} is not in project {cmd.project_code}'s WBS",
+            "Book the time to a WBS task of the project in the PSA and re-approve.",
+            "data.task_code", objects=objects),)))
+    item: BillableItem | None = None
+    billable = cmd.billable and tasks[cmd.task_code]
+    if billable and proj.billing_type == BillingType.TIME_AND_MATERIALS.value:
+        book = b.rates(proj.contract_id, proj.currency, proj.number, proj.customer_key)
+        rate = book.price(cmd.role, cmd.work_date)
+        if isinstance(rate, RateNotFound):
+            return TimeDecision(Failed((rate_missing(rate, proj.number, objects),)))
+        item = time_item(cmd.time_entry_id, proj.number, cmd.work_date,
+                         billed_quantity(cmd.hours, rate), cmd.role, rate.rate,
+                         rate.entry.scope.name.lower(), rate_card=rate.card.label)
+    row = {"id": new_id("tim"), "time_entry_id": cmd.time_entry_id,
+           "worker_id": cmd.worker_id, "project_code": cmd.project_code,
+           "task_code": cmd.task_code, "work_date": cmd.work_date.isoformat(),
+           "hours": cmd.hours, "role": cmd.role, "billable": billable, "status": "approved",
+           "inbox_id": b.inbox_id}
+    return TimeDecision(Applied(provides=(f"time:{cmd.time_entry_id}",)), row, item)
+
+
+def _worker_row(b: Batch, worker_id: str) -> Any | None:
+    return b.conn.execute(select(workers.c.worker_id, workers.c.termination_date).where(
+        workers.c.worker_id == worker_id)).first()
+
+
+def record_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    recorded = b.conn.execute(select(time_entries.c.id).where(
+        time_entries.c.time_entry_id == data["time_entry_id"])).first() is not None
+    decision = decide_time(b, data, _worker_row(b, data["worker_id"]), recorded)
+    if decision.time_row is not None:
+        b.conn.execute(time_entries.insert().values(**decision.time_row))
+    if decision.item is not None:
+        insert_item(b, decision.item)
+    return decision.outcome
+
+
+def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> list[Outcome]:
+    """Approved time as a set: two look-ups for the whole set, then bulk inserts.
+
+    Same decisions as `record_time`, message by message, in order (a repeated entry id is
+    idempotent within the set as across sets).
+    """
+    ids = [str(d["time_entry_id"]) for _, d in messages]
+    recorded: set[str] = set()
+    for start in range(0, len(ids), 500):
+        recorded.update(r.time_entry_id for r in b.conn.execute(
+            select(time_entries.c.time_entry_id).where(
+                time_entries.c.time_entry_id.in_(ids[start:start + 500]))))
+    wids = sorted({str(d["worker_id"]) for _, d in messages})
+    known = {r.worker_id: r for r in b.conn.execute(
+        select(workers.c.worker_id, workers.c.termination_date).where(
+            workers.c.worker_id.in_(wids)))}
+    outcomes: list[Outcome] = []
+    time_rows: list[dict[str, Any]] = []
+    item_rows: list[dict[str, Any]] = []
+    for inbox_id, data in messages:
+        b.inbox_id = inbox_id
+        decision = decide_time(b, data, known.get(data["worker_id"]),
+                               str(data["time_entry_id"]) in recorded)
+        if decision.time_row is not None:
+            time_rows.append(decision.time_row)
+            recorded.add(decision.time_row["time_entry_id"])
+        if decision.item is not None:
+            item_rows.append(item_row(decision.item))
+        outcomes.append(decision.outcome)
+    if time_rows:
+        b.conn.execute(time_entries.insert(), time_rows)
+    if item_rows:
+        b.conn.execute(billable_items.insert(), item_rows)
+    return outcomes
+
+
+def reverse_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    cmd = parse_time_rejection(data)
+    entry = b.conn.execute(select(time_entries.c.status).where(
+        time_entries.c.time_entry_id == cmd.time_entry_id)).first()
+    if entry is None:
+        return Parked(Missing(f"time:{cmd.time_entry_id}",
+                              f"time entry {cmd.time_entry_id} has not been approved here yet"))
+    if entry.status == "reversed":
+        return Applied(note="already reversed")
+    invoiced = reverse_entry(b, cmd.time_entry_id,
+                              f"time entry {cmd.time_entry_id} rejected: {cmd.reason}")
+    return Applied(note=f"credit requested on {', '.join(invoiced)}" if invoiced else "")

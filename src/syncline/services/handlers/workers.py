@@ -1,0 +1,80 @@
+"""worker.upserted and worker.terminated: effective-dated HR versions; time after a last day is
+reversed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+
+from syncline.adapters.db.tables import (
+    time_entries,
+    worker_versions,
+    workers,
+)
+from syncline.domain.errors import Missing
+from syncline.domain.parsing import (
+    parse_termination,
+    parse_worker,
+)
+from syncline.services.handlers.common import (
+    after_termination,
+    record_xref,
+    reverse_entry,
+)
+from syncline.services.ids import new_id
+from syncline.services.messaging.exceptions import raise_exception
+from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
+from syncline.services.messaging.unit_of_work import Batch
+
+
+def upsert_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    seq = b.sequence or 0
+    cmd = parse_worker(data, seq)
+    if isinstance(cmd, list):
+        return Failed(tuple(cmd))
+    exists_version = b.conn.execute(select(worker_versions.c.sequence).where(
+        (worker_versions.c.worker_id == cmd.worker_id) & (worker_versions.c.sequence == seq)
+    )).first()
+    if exists_version is None:
+        b.conn.execute(worker_versions.insert().values(
+            worker_id=cmd.worker_id, sequence=seq, effective_date=cmd.effective_date.isoformat(),
+            role=cmd.role, entity_code=cmd.entity_code, cost_rate=cmd.cost_rate.amount,
+            cost_currency=cmd.cost_rate.currency))
+    row = b.conn.execute(select(workers).where(workers.c.worker_id == cmd.worker_id)).first()
+    fields = {"name": cmd.name, "role": cmd.role, "entity_code": cmd.entity_code,
+              "last_sequence": seq}
+    if row is None:
+        worker_key = new_id("wkr")
+        b.conn.execute(workers.insert().values(
+            id=worker_key, worker_id=cmd.worker_id, status=cmd.status, **fields))
+        record_xref(b, "hris", "worker", cmd.worker_id, worker_key)
+        return Applied(provides=(f"worker:{cmd.worker_id}",))
+    if seq <= row.last_sequence:
+        return Applied(note=f"older version {seq} kept in history; current is {row.last_sequence}")
+    status = "terminated" if row.termination_date else cmd.status
+    b.conn.execute(update(workers).where(workers.c.id == row.id).values(status=status, **fields))
+    return Applied()
+
+
+def terminate_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    cmd = parse_termination(data)
+    row = b.conn.execute(select(workers).where(workers.c.worker_id == cmd.worker_id)).first()
+    if row is None:
+        return Parked(Missing(f"worker:{cmd.worker_id}", f"worker {cmd.worker_id} not synced yet"))
+    b.conn.execute(update(workers).where(workers.c.id == row.id).values(
+        status="terminated", termination_date=cmd.termination_date.isoformat()))
+    # Time after the last day that arrived before the termination is reversed, one exception each.
+    late = b.conn.execute(select(time_entries).where(
+        (time_entries.c.worker_id == cmd.worker_id)
+        & (time_entries.c.work_date > cmd.termination_date.isoformat())
+        & (time_entries.c.status == "approved"))).all()
+    for entry in late:
+        reverse_entry(b, entry.time_entry_id, f"time entry {entry.time_entry_id} is after "
+                       f"worker {cmd.worker_id}'s last day {cmd.termination_date}")
+        raise_exception(b.conn, after_termination(entry.time_entry_id, cmd.worker_id,
+                                                   entry.work_date, cmd.termination_date),
+                        now=b.now, inbox_id=entry.inbox_id, correlation_id=b.correlation_id)
+    return Applied()
