@@ -26,7 +26,7 @@ runner = CliRunner()
 @pytest.fixture
 def billed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Syncline]]:
     # the CLI's own system, with inline delivery and the suite's clock (no DBOS in-process)
-    monkeypatch.setattr("syncline.cli.main.bootstrap", lambda settings: bootstrap(
+    monkeypatch.setattr("syncline.cli.common.bootstrap", lambda settings: bootstrap(
         settings, clock=fixed_clock, durable=False))
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     system = bootstrap(Settings(database_url=url, api_keys="test-key"), clock=fixed_clock,

@@ -106,7 +106,7 @@ def test_the_cli_adjusts_and_says_what_went_wrong(tmp_path: Any, monkeypatch: An
     from tests.conftest import fixed_clock
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setattr("syncline.cli.main.bootstrap", lambda settings: bootstrap(
+    monkeypatch.setattr("syncline.cli.common.bootstrap", lambda settings: bootstrap(
         settings, clock=fixed_clock, durable=False))
     system = bootstrap(Settings(database_url=url), clock=fixed_clock, durable=False)
     ingest(system, deal(), worker())

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from syncline.cli.main import _system, err, out
+from syncline.cli.common import _system, err, out
 from syncline.ledger.periods import is_period_name
 
 billing_app = typer.Typer(help="Billing runs, credit notes and approvals of held amounts.")

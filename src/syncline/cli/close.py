@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from syncline.cli.main import _system, err, out
+from syncline.cli.common import _system, err, out
 from syncline.ledger.periods import is_period_name
 
 

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from syncline.cli.main import _system, err, out
+from syncline.cli.common import _system, err, out
 
 period_app = typer.Typer(help="Accounting periods: open, close, lock, reopen (audited).",
                          no_args_is_help=True)

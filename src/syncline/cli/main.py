@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from syncline.bootstrap import Syncline, bootstrap
+from syncline.bootstrap import Syncline
+from syncline.cli import billing, close, ledger, revenue
+from syncline.cli.common import _progress, _settings, _system, err, out
 from syncline.config import Settings
 
 app = typer.Typer(help="Syncline keeps a services firm's CRM, HR, PSA, billing, revenue and ERP "
@@ -26,60 +26,8 @@ exceptions_app = typer.Typer(help="The exception queue: what needs a person.")
 app.add_typer(exceptions_app, name="exceptions")
 
 
-def _extensions() -> None:
-    """Each engine's commands live in their own module, which registers them on `app`."""
-    import importlib
-
-    from syncline.cli.revenue import app as revenue_app
-
-    app.add_typer(revenue_app, name="revenue")
-    for name in ("syncline.cli.billing", "syncline.cli.ledger", "syncline.cli.close"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as missing:
-            if missing.name != name:
-                raise
-            continue
-        module.register(app)
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _settings(database_url: str | None) -> Settings:
-    from pydantic import ValidationError
-
-    try:
-        return Settings(database_url=database_url) if database_url else Settings()
-    except ValidationError as invalid:
-        for e in invalid.errors():
-            name = "SYNCLINE_" + "_".join(str(p) for p in e["loc"]).upper()
-            err.print(f"[red]Setting {name} is invalid:[/] {e['msg']} (got {e['input']!r})")
-        raise typer.Exit(2) from None
-
-
-def _system(settings: Settings | str | None = None, **kwargs: Any) -> Syncline:
-    """The wired system for a command; a bad ledger configuration file is a clear error."""
-    from syncline.services.ledger.config import LedgerConfigInvalid
-
-    if not isinstance(settings, Settings):
-        settings = _settings(settings)
-    try:
-        return bootstrap(settings, **kwargs)
-    except LedgerConfigInvalid as invalid:
-        err.print(f"[red]SYNCLINE_LEDGER_CONFIG {settings.ledger_config} is invalid:[/]")
-        for problem in invalid.problems:
-            err.print(f"  {problem.where}: {problem.message}")
-        raise typer.Exit(2) from None
-
-
-def _progress(console: Console, quiet: bool) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, disable=quiet, transient=False)
-
-
 def ingest_lines(sys_: Syncline, lines: list[str], console: Console, quiet: bool) -> None:
-    from syncline.services.messaging.inbox import receive_many
+    from syncline.services.messaging.inbox import pending_count, receive_many
 
     chunk = 2000
     with _progress(console, quiet) as progress:
@@ -89,10 +37,7 @@ def ingest_lines(sys_: Syncline, lines: list[str], console: Console, quiet: bool
                 receive_many(conn, lines[start:start + chunk], now=sys_.clock())
             progress.advance(recv, min(chunk, len(lines) - start))
         with sys_.engine.connect() as conn:
-            from syncline.adapters.db.tables import inbox
-
-            pending = len(conn.execute(select(inbox.c.id).where(
-                inbox.c.status == "received")).all())
+            pending = pending_count(conn)
         apply = progress.add_task("Applying (units of work)", total=pending)
 
         def advance(n: int) -> None:  # released messages are applied again: grow the total
@@ -382,4 +327,7 @@ def replay(
     out.print(f"{inbox_id}: {status}")
 
 
-_extensions()
+# Each engine's commands live in their own module; they are registered here, explicitly.
+app.add_typer(revenue.app, name="revenue")
+for _commands in (billing, ledger, close):
+    _commands.register(app)

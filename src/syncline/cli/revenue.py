@@ -225,7 +225,7 @@ def recognize(
     database_url: str | None = typer.Option(None, help="Database (SYNCLINE_DATABASE_URL)"),
 ) -> None:
     """Recognize revenue for a month from stored facts: schedules and journals (idempotent)."""
-    from syncline.cli.main import _system
+    from syncline.cli.common import _system
     from syncline.ledger.periods import is_period_name
     from syncline.services.revenue.sync import recognize as run
 
@@ -254,7 +254,7 @@ def contract_schedule(
     database_url: str | None = typer.Option(None, help="Database (SYNCLINE_DATABASE_URL)"),
 ) -> None:
     """A stored contract's schedule, computed from Syncline's facts, with explanations."""
-    from syncline.cli.main import _system
+    from syncline.cli.common import _system
     from syncline.services.revenue.facts import build_contract
     from syncline.services.revenue.sync import DEFAULT_POLICY
 

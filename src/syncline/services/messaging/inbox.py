@@ -155,3 +155,9 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any]], *,
             field=first.path, objects=(("inbox", row["id"]),),
         ), now=now, inbox_id=row["id"], correlation_id=row["correlation_id"])
     return out
+
+
+def pending_count(conn: Connection) -> int:
+    """Messages received and not yet applied (what the processor will take next)."""
+    return int(conn.execute(select(func.count()).select_from(inbox).where(
+        inbox.c.status == "received")).scalar_one())

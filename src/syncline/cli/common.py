@@ -1,0 +1,47 @@
+"""What every command shares: the consoles, settings read at the edge, the wired system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from syncline.bootstrap import Syncline, bootstrap
+from syncline.config import Settings
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(database_url: str | None) -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings(database_url=database_url) if database_url else Settings()
+    except ValidationError as invalid:
+        for e in invalid.errors():
+            name = "SYNCLINE_" + "_".join(str(p) for p in e["loc"]).upper()
+            err.print(f"[red]Setting {name} is invalid:[/] {e['msg']} (got {e['input']!r})")
+        raise typer.Exit(2) from None
+
+
+def _system(settings: Settings | str | None = None, **kwargs: Any) -> Syncline:
+    """The wired system for a command; a bad ledger configuration file is a clear error."""
+    from syncline.services.ledger.config import LedgerConfigInvalid
+
+    if not isinstance(settings, Settings):
+        settings = _settings(settings)
+    try:
+        return bootstrap(settings, **kwargs)
+    except LedgerConfigInvalid as invalid:
+        err.print(f"[red]SYNCLINE_LEDGER_CONFIG {settings.ledger_config} is invalid:[/]")
+        for problem in invalid.problems:
+            err.print(f"  {problem.where}: {problem.message}")
+        raise typer.Exit(2) from None
+
+
+def _progress(console: Console, quiet: bool) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, disable=quiet, transient=False)
