@@ -1,32 +1,21 @@
 """FastAPI application: events in, read models out; every endpoint but health needs a key."""
 
 
-import importlib
 import json
 import secrets
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from syncline import __version__
-from syncline.adapters.db.tables import (
-    contracts,
-    customers,
-    projects,
-    wbs_tasks,
-)
+from syncline.api import billing, close, ledger, revenue
 from syncline.bootstrap import Syncline
+from syncline.services import contracts as contract_views
 from syncline.services.messaging.exceptions import get_exception, list_exceptions
 from syncline.services.messaging.inbox import receive_many
 
 MAX_BATCH = 5000
-
-
-def _row(r: Any) -> dict[str, Any]:
-    return {k: (str(v) if v is not None and not isinstance(v, (str, int, bool)) else v)
-            for k, v in r._mapping.items()}
 
 
 def create_app(system: Syncline) -> FastAPI:
@@ -44,7 +33,7 @@ def create_app(system: Syncline) -> FastAPI:
     @app.get("/v1/health")
     def health() -> dict[str, str]:
         with system.engine.connect() as conn:
-            conn.execute(select(1))
+            conn.exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": __version__}
 
     @app.post("/v1/events", status_code=202)
@@ -79,29 +68,20 @@ def create_app(system: Syncline) -> FastAPI:
     @app.get("/v1/contracts")
     def list_contracts(_: Key) -> list[dict[str, Any]]:
         with system.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(
-                select(contracts, customers.c.name.label("customer_name"))
-                .join(customers).order_by(contracts.c.number))]
+            return contract_views.list_contracts(conn)
 
     @app.get("/v1/contracts/{number}")
     def get_contract(number: str, _: Key) -> dict[str, Any]:
         with system.engine.connect() as conn:
-            r = conn.execute(select(contracts).where(contracts.c.number == number)).first()
-            if r is None:
-                raise HTTPException(404, f"no contract {number}")
-            return _row(r)
+            found = contract_views.find_contract(conn, number)
+        if found is None:
+            raise HTTPException(404, f"no contract {number}")
+        return found
 
     @app.get("/v1/projects")
     def list_projects(_: Key) -> list[dict[str, Any]]:
         with system.engine.connect() as conn:
-            out = []
-            for p in conn.execute(select(projects).order_by(projects.c.code)):
-                d = _row(p)
-                d["wbs"] = [_row(t) for t in conn.execute(
-                    select(wbs_tasks.c.code, wbs_tasks.c.name, wbs_tasks.c.billable)
-                    .where(wbs_tasks.c.project_id == p.id).order_by(wbs_tasks.c.code))]
-                out.append(d)
-            return out
+            return contract_views.list_projects(conn)
 
     @app.get("/v1/exceptions")
     def exceptions_(_: Key, status: str = "open", domain: str | None = None
@@ -120,14 +100,7 @@ def create_app(system: Syncline) -> FastAPI:
         return {"exception": view.as_dict(), "lineage": json.loads(json.dumps(lineage,
                                                                                default=str))}
 
-    for name in ("syncline.api.billing", "syncline.api.ledger", "syncline.api.revenue",
-                 "syncline.api.close"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as missing:
-            if missing.name != name:
-                raise
-            continue
+    for module in (billing, ledger, revenue, close):  # each engine's routes, explicitly
         app.include_router(module.router(system), prefix="/v1",
                            dependencies=[Depends(require_key)])
     return app
