@@ -34,47 +34,20 @@ def _done(name: str, result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@DBOS.step()
-def cut_off_step(period: str) -> dict[str, Any]:
-    return _done("cut-off", steps.cut_off(_w.system, period))
+def _recorded(name: str, step: steps.Step) -> Callable[[str, str | None], dict[str, Any]]:
+    """One DBOS step per close step, recorded under `<name>_step`."""
+
+    @DBOS.step(name=f"{name.replace('-', '_')}_step")
+    def run(period: str, entity: str | None) -> dict[str, Any]:
+        return _done(name, step(_w.system, period, entity))
+
+    return run
 
 
-@DBOS.step()
-def billing_step(period: str, entity: str | None) -> dict[str, Any]:
-    return _done("billing", steps.billing(_w.system, period, entity))
+_RECORDED = tuple((name, _recorded(name, step)) for name, step in steps.LEDGER_STEPS)
 
 
-@DBOS.step()
-def recognition_step(period: str, entity: str | None) -> dict[str, Any]:
-    return _done("recognition", steps.recognition(_w.system, period, entity))
-
-
-@DBOS.step()
-def accrual_step(period: str, entity: str | None) -> dict[str, Any]:
-    return _done("accrual", steps.accrual(_w.system, period, entity))
-
-
-@DBOS.step()
-def reclassification_step(period: str) -> dict[str, Any]:
-    return _done("reclassification", steps.reclassification(_w.system, period))
-
-
-@DBOS.step()
-def intercompany_step(period: str, entity: str | None) -> dict[str, Any]:
-    return _done("intercompany", steps.intercompany(_w.system, period, entity))
-
-
-@DBOS.step()
-def fx_revaluation_step(period: str, entity: str | None) -> dict[str, Any]:
-    return _done("fx-revaluation", steps.fx_revaluation(_w.system, period, entity))
-
-
-@DBOS.step()
-def reconciliation_step(period: str, entity: str | None) -> dict[str, Any]:
-    return _done("reconciliation", steps.reconciliation(_w.system, period, entity))
-
-
-@DBOS.step()
+@DBOS.step(name="lock_step")
 def lock_step(period: str, entity: str | None, actor: str, lock: bool) -> dict[str, Any]:
     return _done("lock", steps.close_and_lock(_w.system, period, entity, actor=actor,
                                               lock=lock))
@@ -88,19 +61,9 @@ def _checkpoint(name: str) -> None:
 @DBOS.workflow()
 def close_period(period: str, entity: str | None, actor: str, force: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"period": period, "entity": entity}
-    out["cut-off"] = cut_off_step(period)
-    _checkpoint("cut-off")
-    out["billing"] = billing_step(period, entity)
-    _checkpoint("billing")
-    out["recognition"] = recognition_step(period, entity)
-    _checkpoint("recognition")
-    out["accrual"] = accrual_step(period, entity)
-    out["reclassification"] = reclassification_step(period)
-    out["intercompany"] = intercompany_step(period, entity)
-    _checkpoint("intercompany")
-    out["fx-revaluation"] = fx_revaluation_step(period, entity)
-    _checkpoint("fx-revaluation")
-    out["reconciliation"] = reconciliation_step(period, entity)
+    for name, run in _RECORDED:
+        out[name] = run(period, entity)
+        _checkpoint(name)
     lock = bool(out["reconciliation"]["ok"]) or force
     out["lock"] = lock_step(period, entity, actor, lock)
     out["locked"] = lock

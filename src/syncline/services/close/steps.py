@@ -9,6 +9,7 @@ small JSON-ready summary that the workflow records.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select
@@ -23,7 +24,7 @@ from syncline.services.close.fx_revaluation import revalue_period
 from syncline.services.close.intercompany import charge_period
 from syncline.services.ledger.config import LedgerConfig
 from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
-from syncline.services.ledger.reports import close_reconciliation
+from syncline.services.ledger.reconciliation import close_reconciliation
 from syncline.services.messaging.outcomes import Stats
 from syncline.services.revenue.sync import recognize
 
@@ -45,15 +46,13 @@ class CloseSystem(Protocol):
     def process(self, progress: Any = None) -> Stats: ...
 
 
-STEPS = ("cut-off", "billing", "recognition", "accrual", "reclassification",
-         "intercompany", "fx-revaluation", "reconciliation", "lock")
 
 
 def entities(system: CloseSystem, entity: str | None) -> list[str]:
     return [entity] if entity else [e.code for e in system.ref.entities]
 
 
-def cut_off(system: CloseSystem, period: str) -> dict[str, Any]:
+def cut_off(system: CloseSystem, period: str, entity: str | None = None) -> dict[str, Any]:
     """Apply everything received; list what is still stuck with a date in the period."""
     stats = system.process()
     _, end = month_bounds(period)
@@ -98,7 +97,8 @@ def accrual(system: CloseSystem, period: str, entity: str | None) -> dict[str, A
                                 closed_period_policy=system.ledger.closed_period_policy)
 
 
-def reclassification(system: CloseSystem, period: str) -> dict[str, Any]:
+def reclassification(system: CloseSystem, period: str, entity: str | None = None
+                     ) -> dict[str, Any]:
     if system.settings.revenue_recognition == "engine":
         return {"note": "contract asset / liability are netted per contract by the "
                 "recognition true-up (ASC 606-10-45-1); nothing left to reclassify"}
@@ -136,6 +136,24 @@ def reconciliation(system: CloseSystem, period: str, entity: str | None) -> dict
     checks = report.tables[0].as_dicts()
     ok = all(str(c.get("status")) in ("ok", "skipped") for c in checks)
     return {"ok": ok, "report": report.as_dict()}
+
+
+Step = Callable[[CloseSystem, str, str | None], dict[str, Any]]
+
+# The close's steps in order: a new step is a function above and a line here; the durable
+# workflow (`workflows/close.py`) records each as its own step and ends with the lock, which
+# happens only when the reconciliation's checks all agree (or the close is forced).
+LEDGER_STEPS: tuple[tuple[str, Step], ...] = (
+    ("cut-off", cut_off),
+    ("billing", billing),
+    ("recognition", recognition),
+    ("accrual", accrual),
+    ("reclassification", reclassification),
+    ("intercompany", intercompany),
+    ("fx-revaluation", fx_revaluation),
+    ("reconciliation", reconciliation),
+)
+STEPS = (*(name for name, _ in LEDGER_STEPS), "lock")
 
 
 def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, actor: str,
