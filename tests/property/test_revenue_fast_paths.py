@@ -38,7 +38,7 @@ from syncline.revenue.model import (
     Ssp,
     SspMethod,
 )
-from syncline.revenue.schedule import _cumulate
+from syncline.revenue.schedule.progress import _cumulate
 from syncline.revenue.units import rdiv
 
 D0 = date(2024, 1, 1)

@@ -27,7 +27,8 @@ from syncline.revenue.explain import (
     explain_revenue,
 )
 from syncline.revenue.model import RevenueContract, RevenueError, RevenuePolicy, Treatment
-from syncline.revenue.schedule import ScheduleResult, compute_schedule
+from syncline.revenue.schedule.compute import compute_schedule
+from syncline.revenue.schedule.result import ScheduleResult
 from syncline.revenue.whatif import WhatIf, compare_known_at, what_if
 
 __all__ = [

@@ -18,7 +18,7 @@ from datetime import date
 
 from syncline.ledger.journal import JournalEntry, JournalLine, Side, line
 from syncline.revenue.model import MethodKind
-from syncline.revenue.schedule import ScheduleResult
+from syncline.revenue.schedule.result import ScheduleResult
 from syncline.revenue.units import money, to_units
 
 ROLE_REVENUE = "revenue"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from syncline.revenue.balances import balance_at
-from syncline.revenue.schedule import ScheduleResult
+from syncline.revenue.schedule.result import ScheduleResult
 from syncline.revenue.units import amount
 
 

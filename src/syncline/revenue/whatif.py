@@ -9,7 +9,8 @@ from datetime import date, datetime
 from syncline.revenue.balances import remaining_obligations
 from syncline.revenue.model import RevenueContract, RevenueError, RevenuePolicy, Treatment
 from syncline.revenue.modifications import ModificationDecision
-from syncline.revenue.schedule import ScheduleResult, compute_schedule
+from syncline.revenue.schedule.compute import compute_schedule
+from syncline.revenue.schedule.result import ScheduleResult
 
 
 @dataclass(frozen=True, slots=True)
