@@ -117,3 +117,32 @@ def test_budget_cap_and_uncapped_sources_pass_through() -> None:
         ("time:TE-2#cap", "0.6667", "100.00 USD"),
     ]
     assert ItemSource.MILESTONE not in cap.sources
+
+
+@pytest.mark.parametrize("order", ["hard first", "soft first"])
+def test_equal_headroom_hard_binds_before_soft(order: str) -> None:
+    """A contract hard cap and a line soft cap, both with 1,000.00 of headroom; one 8 h item
+    of 1,200.00 on the line. Ties on headroom go hard before soft (then cap id, which here
+    would favour the soft "A-LINE"): 1,000.00 is billed and the 200.00 over is held for
+    approval at the hard cap, nothing written off, whatever order the caps are given in."""
+    hard = Cap("Z-NTE", CapScope.CONTRACT, "C-1", usd("1500"), CapKind.HARD)
+    soft = Cap("A-LINE", CapScope.LINE, "LINE-A", usd("1000"), CapKind.SOFT)
+    caps = [hard, soft] if order == "hard first" else [soft, hard]
+    result = apply_caps([hours("TE-1", "2026-03-02", "8", line_id="LINE-A")], caps,
+                        billed_to_date={"Z-NTE": usd("500")})  # 1,500 - 500 = 1,000 left
+    assert _rows(result.billable) == [("time:TE-1#cap", "6.6667", "1000.00 USD")]
+    assert result.adjustments == ()
+    assert [(h.item.key, h.item.amount.canonical(), h.cap_id) for h in result.held] == [
+        ("time:TE-1#over", "200.00 USD", "Z-NTE")]
+    assert result.consumed_by("Z-NTE") == usd("1500")
+    assert result.consumed_by("A-LINE") == usd("1000")
+
+
+def test_equal_headroom_and_kind_falls_back_to_cap_id() -> None:
+    """Two soft caps with 1,000.00 of headroom each: the one with the smaller id binds, so the
+    write-off names it."""
+    a = Cap("A-LINE", CapScope.LINE, "LINE-A", usd("1000"), CapKind.SOFT)
+    b = Cap("B-NTE", CapScope.CONTRACT, "C-1", usd("1000"), CapKind.SOFT)
+    result = apply_caps([hours("TE-1", "2026-03-02", "8", line_id="LINE-A")], [b, a])
+    assert [i.key for i in result.adjustments] == ["adjustment:cap:A-LINE:time:TE-1#over"]
+    assert result.held == ()

@@ -45,6 +45,30 @@ def test_rounding_to_minor_unit_half_up(currency: str, text: str) -> None:
     assert Money.of("1234.5675", currency).rounded().amount == Decimal(text)
 
 
+@pytest.mark.parametrize(("amount", "currency", "text"), [
+    # exact ties whose half-up and half-even roundings differ (half-even in the comment)
+    ("0.125", "USD", "0.13"),  # 0.12
+    ("2.345", "USD", "2.35"),  # 2.34
+    ("1234.565", "USD", "1234.57"),  # 1234.56
+    ("-0.125", "USD", "-0.13"),  # -0.12: half-up rounds ties away from zero
+    ("2.5", "JPY", "3"),  # 2
+    ("-2.5", "JPY", "-3"),  # -2
+    ("0.0005", "KWD", "0.001"),  # 0.000
+    ("10.0105", "BHD", "10.011"),  # 10.010
+])
+def test_default_rounding_is_half_up_on_ties_that_half_even_rounds_down(
+        amount: str, currency: str, text: str) -> None:
+    money = Money.of(amount, currency)
+    assert money.rounded().amount == Decimal(text)
+    assert money.canonical() == f"{text} {currency}"
+
+
+def test_minor_units_round_ties_half_up() -> None:
+    assert Money.of("0.125", "USD").minor_units() == 13
+    assert Money.of("2.5", "JPY").minor_units() == 3
+    assert Money.of("0.125", "USD").split_even(1) == (Money.of("0.13", "USD"),)
+
+
 def test_negative_split_mirrors_positive() -> None:
     assert largest_remainder(-10, [1, 1, 1]) == (-4, -3, -3)
 
