@@ -30,10 +30,20 @@ def test_event_to_invoice_over_http(client: tuple) -> None:
     http, system = client
     r = http.post("/v1/events", json=[deal(), worker()], headers=KEY)
     assert r.status_code == 202, r.text
-    r = http.post("/v1/events", json=time_entry("T-1", hours="6"), headers=KEY)
+    entry = time_entry("T-1", hours="6")
+    r = http.post("/v1/events", json=entry, headers=KEY)
     assert r.status_code == 202 and r.json()["status"] == "accepted"
-    assert http.post("/v1/events", json=time_entry("T-1", hours="6"), headers=KEY).json()[
-        "status"] in ("accepted", "duplicate")
+    first = r.json()["inbox_id"]
+    # the same event (same source and id) sent again: a duplicate of the stored message
+    again = http.post("/v1/events", json=entry, headers=KEY)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "duplicate"
+    assert again.json()["inbox_id"] == first
+    # the same timesheet line under a new event id is a new message, applied once only
+    copy = {**entry, "id": f"{entry['id']}-resent"}
+    r = http.post("/v1/events", json=copy, headers=KEY)
+    assert r.status_code == 202 and r.json()["status"] == "accepted"
+    assert r.json()["inbox_id"] != first
     run_billing(system.engine, "2026-01", system.ref, system.charts, fixed_clock())
     invoices = http.get("/v1/invoices", headers=KEY).json()
     assert [i["total"] for i in invoices] == ["1200.00"]
