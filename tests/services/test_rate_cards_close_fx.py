@@ -307,7 +307,7 @@ def test_the_close_reconciles_worked_hours_to_billed_hours_through_the_card_incr
         system: Syncline) -> None:
     """7.3 h worked, billed 7.5 h by a half-hour card rounding up: the reconciliation expects
     7.5 (no difference); billing 7.3 would have been one."""
-    from syncline.services.ledger.reports import close_reconciliation
+    from syncline.services.ledger.reconciliation import close_reconciliation
 
     ingest(system, rate_card("STD-USD", 1, {"analyst": "100"}, increment="0.5"),
            deal(rates=[]), worker(role="analyst"),

@@ -117,7 +117,7 @@ def test_engine_mode_ties_out_contract_positions(tmp_path) -> None:  # type: ign
     from syncline.bootstrap import bootstrap
     from syncline.config import Settings
     from syncline.services.billing.run import run_billing
-    from syncline.services.ledger.reports import close_reconciliation
+    from syncline.services.ledger.reconciliation import close_reconciliation
     from syncline.services.state import ledger_trial_balance
     from tests.conftest import fixed_clock
 

@@ -1,0 +1,153 @@
+"""Close reconciliation, billing: invoice lines vs the billable items invoiced on them, the AR
+subledger vs the GL, and (on-invoice mode) the unbilled subledger vs the GL."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.journal import JournalEntry
+from syncline.services.ledger.queries import period_end
+from syncline.services.ledger.reconciliation.core import Recon, gl_balance
+from syncline.services.ledger.reports.aging import unbilled_items
+from syncline.services.ledger.reports.common import ZERO, credit_notes
+
+
+def items_vs_lines(conn: Connection, rec: Recon, period: str, entity: str | None) -> None:
+    check = "invoiced items = invoice lines"
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    q = select(invoices).where(invoices.c.period == period)
+    if entity:
+        q = q.where(invoices.c.entity_code == entity)
+    heads = {r.number: r for r in conn.execute(q)}
+    if not heads:
+        rec.check(check, {}, "no invoice in the period", entity=entity)
+        return
+    numbers = sorted(heads)
+    lines: dict[str, list[Any]] = defaultdict(list)
+    items: dict[str, list[Any]] = defaultdict(list)
+    for chunk in range(0, len(numbers), 500):
+        part = numbers[chunk:chunk + 500]
+        for ln in conn.execute(select(invoice_lines).where(
+                invoice_lines.c.invoice_number.in_(part))):
+            lines[ln.invoice_number].append(ln)
+        for it in conn.execute(select(billable_items.c.key, billable_items.c.amount,
+                                      billable_items.c.invoice_number).where(
+                billable_items.c.invoice_number.in_(part))):
+            items[it.invoice_number].append(it)
+    for number in numbers:
+        inv = heads[number]
+        key = (inv.entity_code, inv.currency)
+        line_total = sum((ln.amount for ln in lines[number]), ZERO)
+        item_total = sum((it.amount for it in items[number]), ZERO)
+        totals[key][0] += line_total
+        totals[key][1] += item_total
+        on_lines = {k for ln in lines[number] for k in json.loads(ln.item_keys)}
+        linked = {it.key for it in items[number]}
+        for k in sorted(on_lines - linked):
+            rec.diff(check, "line_item_not_linked", "billable_item", k, inv.entity_code,
+                     inv.currency, ZERO, ZERO,
+                     f"invoice {number} lists the item but the item is not marked invoiced on it")
+        for k in sorted(linked - on_lines):
+            amount = next(it.amount for it in items[number] if it.key == k)
+            rec.diff(check, "item_not_on_invoice_lines", "billable_item", k, inv.entity_code,
+                     inv.currency, ZERO, amount, f"marked invoiced on {number}")
+        if line_total != item_total:
+            rec.diff(check, "amount_differs", "invoice", number, inv.entity_code, inv.currency,
+                     line_total, item_total, "sum of invoice lines vs sum of its items")
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "invoices of the period: invoice lines (expected) vs billable items invoiced "
+              "on them (actual)", entity=entity)
+
+
+def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[JournalEntry],
+              charts: Mapping[str, ChartOfAccounts], entity: str | None) -> None:
+    check = "AR subledger = GL"
+    end = period_end(period).isoformat()
+    open_docs: dict[str, Decimal] = {}
+    doc_key: dict[str, tuple[str, str]] = {}
+    for inv in conn.execute(select(invoices).where(invoices.c.invoice_date <= end)):
+        open_docs[inv.number] = inv.total
+        doc_key[inv.number] = (inv.entity_code, inv.currency)
+    note_of: dict[str, str] = {}
+    for note in credit_notes(conn):
+        note_of[note.number] = note.invoice_number
+        if note.credit_date <= end and note.invoice_number in open_docs:
+            open_docs[note.invoice_number] -= note.total
+    gl_by_doc: dict[str, Decimal] = defaultdict(Decimal)
+    other: list[tuple[JournalEntry, Decimal, str]] = []
+    # revaluation lines restate foreign AR in the functional currency: they have their own
+    # check ("foreign balances revalued at closing rate"), not a document behind them
+    entries = [e for e in entries if e.source_type != "fx_revaluation"]
+    gl = gl_balance(entries, charts, "accounts_receivable")
+    for e in entries:
+        chart = charts.get(e.entity_id)
+        if chart is None:
+            continue
+        code = chart.code("accounts_receivable")
+        amount = sum((ln.signed for ln in e.lines if ln.account == code), ZERO)
+        if not amount:
+            continue
+        if e.source_type == "invoice":
+            gl_by_doc[e.source_id] += amount
+        elif e.source_type == "credit_note" and e.source_id in note_of:
+            gl_by_doc[note_of[e.source_id]] += amount
+        else:
+            other.append((e, amount, e.lines[0].amount.currency))
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for number, amount in open_docs.items():
+        ent, cur = doc_key[number]
+        totals[(ent, cur)][0] += amount
+        posted = gl_by_doc.get(number, ZERO)
+        if posted != amount:
+            cause = "invoice_not_posted" if not posted else "amount_differs"
+            rec.diff(check, cause, "invoice", number, ent, cur, amount, posted,
+                     "open amount (total less credit notes) vs its AR postings")
+    for number, posted in gl_by_doc.items():
+        if number not in open_docs:
+            ent = next((e.entity_id for e in entries if e.source_id == number), "")
+            cur = next((e.lines[0].amount.currency for e in entries if e.source_id == number),
+                       "")
+            rec.diff(check, "posting_without_invoice", "journal", f"invoice:{number}", ent, cur,
+                     ZERO, posted, "AR posted for an invoice the subledger does not hold")
+    for e, amount, cur in other:
+        rec.diff(check, "other_ar_posting", "journal", f"{e.source_type}:{e.source_id}",
+                 e.entity_id, cur, ZERO, amount, e.description)
+    for key, amount in gl.items():
+        totals[key][1] = amount
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "invoices to the period end less credit notes (no payments are recorded yet) vs "
+              "the AR account balance", entity=entity)
+
+
+def unbilled_vs_gl(conn: Connection, rec: Recon, period: str,
+                    entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                    entity: str | None) -> None:
+    check = "unbilled subledger = GL"
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    by_contract: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for item, ent, _ in unbilled_items(conn, period_end(period), entity=entity):
+        totals[(ent, item.currency)][0] += item.amount
+        by_contract[(ent, item.contract_number, item.currency)] += item.amount
+    for key, amount in gl_balance(entries, charts, "unbilled_receivable").items():
+        totals[key][1] = amount
+    for key, (sub, gl) in totals.items():
+        if sub != gl:
+            for (ent, contract, cur), amount in sorted(by_contract.items()):
+                if (ent, cur) == key:
+                    rec.diff(check, "unbilled_not_accrued" if not gl else "amount_differs",
+                             "contract", contract, ent, cur, amount, ZERO,
+                             "billable items not invoiced at the period end")
+            if gl and not sub:
+                rec.diff(check, "gl_without_unbilled_items", "account", "unbilled_receivable",
+                         key[0], key[1], ZERO, gl, "")
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "billable items not invoiced at the period end vs the unbilled receivable "
+              "balance (the close workflow's accrual posts it)", entity=entity)

@@ -1,0 +1,63 @@
+"""What every check of the close reconciliation writes to: ``Recon`` collects the summary rows
+(one per check, entity and unit) and the differences by cause and object; ``gl_balance`` is
+the GL side of most checks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.journal import JournalEntry
+from syncline.ledger.reports import Cell
+from syncline.services.ledger.reports.common import ZERO
+
+CHECK_COLUMNS = ("check", "entity", "unit", "expected", "actual", "difference", "differences",
+                 "status", "note")
+DIFF_COLUMNS = ("check", "cause", "object", "id", "entity", "unit", "expected", "actual",
+                "difference", "detail")
+
+
+@dataclass
+class Recon:
+    checks: list[tuple[Cell, ...]] = field(default_factory=list)
+    diffs: list[tuple[Cell, ...]] = field(default_factory=list)
+
+    def diff(self, check: str, cause: str, obj: str, obj_id: str, entity: str, unit: str,
+             expected: Decimal, actual: Decimal, detail: str = "") -> None:
+        self.diffs.append((check, cause, obj, obj_id, entity, unit, expected, actual,
+                           actual - expected, detail))
+
+    def check(self, check: str, totals: Mapping[tuple[str, str], tuple[Decimal, Decimal]],
+              note: str = "", *, entity: str | None = None) -> None:
+        """One summary row per (entity, unit): expected vs actual and the differences found."""
+        keys = sorted(k for k in totals if not entity or k[0] == entity)
+        if not keys:
+            self.checks.append((check, entity or "", "", ZERO, ZERO, ZERO, "0", "ok",
+                                note or "nothing to reconcile"))
+        for ent, unit in keys:
+            expected, actual = totals[(ent, unit)]
+            count = sum(1 for d in self.diffs if d[0] == check and d[4] == ent and d[5] == unit)
+            status = "ok" if expected == actual and count == 0 else "differences"
+            self.checks.append((check, ent, unit, expected, actual, actual - expected,
+                                str(count), status, note))
+
+    def skipped(self, check: str, note: str) -> None:
+        self.checks.append((check, "", "", ZERO, ZERO, ZERO, "0", "skipped", note))
+
+
+def gl_balance(entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                role: str) -> dict[tuple[str, str], Decimal]:
+    """Debit-positive balance per (entity, currency) of the account playing ``role``."""
+    out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for e in entries:
+        chart = charts.get(e.entity_id)
+        if chart is None or not any(a.role == role for a in chart.accounts):
+            continue
+        code = chart.code(role)
+        for ln in e.lines:
+            if ln.account == code:
+                out[(e.entity_id, ln.amount.currency)] += ln.signed
+    return out

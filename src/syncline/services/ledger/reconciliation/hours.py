@@ -1,0 +1,208 @@
+"""Close reconciliation, hours and labor cost: what the PSA approved vs what was recorded,
+approved vs costed hours, approved billable vs billed hours (after the rate card's billing
+increment), and approved time costed at HR rates vs the labor cost in the GL."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from syncline.adapters.db.billing_tables import rate_cards
+from syncline.adapters.db.tables import billable_items, exceptions, inbox, parked, time_entries
+from syncline.billing.rates import BillingIncrement, QuantityRounding, round_quantity
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.journal import JournalEntry
+from syncline.ledger.periods import period_of, period_start
+from syncline.services.ledger.queries import period_end
+from syncline.services.ledger.reconciliation.core import Recon, gl_balance
+from syncline.services.ledger.reports.common import (
+    NOT_BILLABLE_ITEM_STATUSES,
+    ZERO,
+    costed_time,
+    project_info,
+)
+
+
+def psa_hours_vs_recorded(conn: Connection, rec: Recon, period: str,
+                          entity: str | None) -> None:
+    """What the PSA approved (every `time.approved` message received for the period, also
+    those refused or parked) against the time Syncline recorded; each entry not recorded is
+    listed with its cause: the exception's code, or the reason it is parked."""
+    check = "PSA approved = recorded hours"
+    start, end = period_start(period).isoformat(), period_end(period).isoformat()
+    info = project_info(conn)
+    rejected_by_psa = set()
+    for r in conn.execute(select(inbox.c.raw).where((inbox.c.type == "time.rejected")
+                                                    & (inbox.c.status == "applied"))):
+        rejected_by_psa.add(json.loads(r.raw)["data"]["time_entry_id"])
+    recorded = {r.time_entry_id: r.hours for r in conn.execute(
+        select(time_entries.c.time_entry_id, time_entries.c.hours).where(
+            (time_entries.c.work_date >= start) & (time_entries.c.work_date <= end)))}
+    open_exc = {r.inbox_id: r for r in conn.execute(
+        select(exceptions.c.inbox_id, exceptions.c.id, exceptions.c.code).where(
+            exceptions.c.status == "open"))}
+    waiting = {r.inbox_id: r.reason for r in conn.execute(
+        select(parked.c.inbox_id, parked.c.reason).where(parked.c.released_at.is_(None)))}
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    seen: set[str] = set()
+    for r in conn.execute(select(inbox.c.id, inbox.c.raw, inbox.c.status).where(
+            inbox.c.type == "time.approved").order_by(inbox.c.seq)):
+        try:
+            data = json.loads(r.raw)["data"]
+            entry_id, day = str(data["time_entry_id"]), str(data["work_date"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if not (start <= day <= end) or entry_id in seen or entry_id in rejected_by_psa:
+            continue
+        seen.add(entry_id)
+        project = info.get(str(data.get("project_code")))
+        ent = project.entity if project else ""
+        if entity and ent != entity:
+            continue
+        try:
+            hours = Decimal(str(data.get("hours")))
+        except ArithmeticError:
+            hours = ZERO
+        got = recorded.get(entry_id, ZERO)
+        totals[(ent, "hours")][0] += hours
+        totals[(ent, "hours")][1] += got
+        if got == hours:
+            continue
+        exc = open_exc.get(r.id)
+        if exc is not None:
+            cause, detail = exc.code, f"exception {exc.id}"
+        elif r.id in waiting:
+            cause, detail = "parked", waiting[r.id]
+        else:
+            cause, detail = f"message_{r.status}", f"inbox {r.id}"
+        rec.diff(check, cause, "time_entry", entry_id, ent, "hours", hours, got, detail)
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "every time.approved the PSA sent for the period vs time recorded; entity '' = "
+              "project unknown", entity=entity)
+
+
+def _card_increments(conn: Connection) -> dict[str, BillingIncrement]:
+    """Billing increment of every rate card version, by its label ("STD-USD v2")."""
+    return {f"{r.card_id} v{r.version}": BillingIncrement(r.increment_hours,
+                                                          QuantityRounding(r.rounding))
+            for r in conn.execute(select(rate_cards.c.card_id, rate_cards.c.version,
+                                         rate_cards.c.increment_hours, rate_cards.c.rounding))}
+
+
+def _item_time_id(key: str, origin: str | None) -> str | None:
+    """The time entry an item bills: ``time:TE-1`` (or a split part with that origin)."""
+    source = origin or key
+    if not source.startswith("time:"):
+        return None
+    return source.split(":", 2)[1]
+
+
+def hours_checks(conn: Connection, rec: Recon, period: str, entity: str | None) -> None:
+    start, end = period_start(period), period_end(period)
+    info = project_info(conn)
+    tm = {code for code, p in info.items() if p.billing_type == "time_and_materials"}
+    approved = [t for t in costed_time(conn, start, end) if t.project_code in tm]
+    # (entity, "hours") -> [approved, costed] / [approved billable, billed]
+    hours: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    billable: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    origin_col = billable_items.c.get("origin")
+    cols = [billable_items.c.key, billable_items.c.contract_number, billable_items.c.quantity,
+            billable_items.c.status, billable_items.c.service_date, billable_items.c.rate_card]
+    increments = _card_increments(conn)
+    if origin_col is not None:
+        cols.append(origin_col)
+    tm_contracts = {info[c].contract for c in tm}
+    items_by_time: dict[str, list[Any]] = defaultdict(list)
+    for it in conn.execute(select(*cols).where(
+            (billable_items.c.source == "time")
+            & billable_items.c.contract_number.in_(sorted(tm_contracts)))):
+        if it.status in NOT_BILLABLE_ITEM_STATUSES:
+            continue
+        time_id = _item_time_id(it.key, getattr(it, "origin", None))
+        if time_id:
+            items_by_time[time_id].append(it)
+    seen: set[str] = set()
+    for t in approved:
+        ent = info[t.project_code].entity
+        if entity and ent != entity:
+            continue
+        seen.add(t.time_entry_id)
+        hours[(ent, "hours")][0] += t.hours
+        if t.cost is not None:
+            hours[(ent, "hours")][1] += t.hours
+        else:
+            rec.diff("approved = costed hours", "no_cost_rate", "time_entry", t.time_entry_id,
+                     ent, "hours", t.hours, ZERO,
+                     f"worker {t.worker_id} has no HR cost rate effective on {t.work_date}")
+        items = items_by_time.get(t.time_entry_id, [])
+        billed = sum((i.quantity for i in items), ZERO)
+        # the hours to bill: worked hours after the pricing card's billing increment
+        card = next((i.rate_card for i in items if i.rate_card), None)
+        to_bill = round_quantity(t.hours, increments[card]) if card in increments else t.hours
+        if not t.billable:
+            if billed:
+                rec.diff("approved billable = billable hours", "billed_non_billable_task",
+                         "time_entry", t.time_entry_id, ent, "hours", ZERO, billed,
+                         f"project {t.project_code}: the task is not billable")
+            continue
+        billable[(ent, "hours")][0] += to_bill
+        billable[(ent, "hours")][1] += billed
+        if billed != to_bill:
+            cause = "not_billed" if not billed else "hours_differ"
+            rec.diff("approved billable = billable hours", cause, "time_entry", t.time_entry_id,
+                     ent, "hours", to_bill, billed,
+                     f"project {t.project_code}, worked {t.work_date}: {t.hours} h"
+                     + (f", billed by {card}" if card else ""))
+    # items for time that is not approved (rejected after billing, or never arrived)
+    for time_id, items in sorted(items_by_time.items()):
+        if time_id in seen:
+            continue
+        in_period = [i for i in items if start.isoformat() <= i.service_date <= end.isoformat()]
+        if not in_period:
+            continue
+        contract = in_period[0].contract_number
+        ent = next((p.entity for p in info.values() if p.contract == contract), "")
+        if entity and ent != entity:
+            continue
+        qty = sum((i.quantity for i in in_period), ZERO)
+        billable[(ent, "hours")][1] += qty
+        rec.diff("approved billable = billable hours", "billed_without_approved_time",
+                 "time_entry", time_id, ent, "hours", ZERO, qty,
+                 f"contract {contract}: item(s) {', '.join(i.key for i in in_period)}")
+    rec.check("approved = costed hours", {k: (v[0], v[1]) for k, v in hours.items()},
+              "T&M projects, approved time worked in the period", entity=entity)
+    rec.check("approved billable = billable hours",
+              {k: (v[0], v[1]) for k, v in billable.items()},
+              "T&M projects: hours on billable tasks (after the pricing card's billing "
+              "increment) vs hours on time billable items",
+              entity=entity)
+
+
+def labor_cost_vs_gl(conn: Connection, rec: Recon, period: str,
+                      entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                      entity: str | None) -> None:
+    """Approved time of the period costed at HR rates vs labor cost posted in the period."""
+    check = "costed time = GL labor cost"
+    start, end = period_start(period), period_end(period)
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for t in costed_time(conn, start, end):
+        if t.cost is not None and t.cost_entity and t.cost_currency:
+            totals[(t.cost_entity, t.cost_currency)][0] += t.cost
+    for key in totals:
+        totals[key][0] = totals[key][0].quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    in_period = [e for e in entries if period_of(e.posting_date) == period]
+    for key, amount in gl_balance(in_period, charts, "labor_cost").items():
+        totals[key][1] = amount
+    for (ent, cur), (costed, posted) in sorted(totals.items()):
+        if costed != posted and (not entity or ent == entity):
+            rec.diff(check, "cost_not_posted" if costed > posted else "posted_over_cost",
+                     "entity", ent, ent, cur, costed, posted,
+                     "approved time costed now vs labor cost journals of the period (time "
+                     "approved after the cost was posted is not trued up yet)")
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "by the worker's entity and cost currency", entity=entity)

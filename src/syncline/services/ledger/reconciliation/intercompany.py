@@ -1,0 +1,113 @@
+"""Close reconciliation, intercompany: the provider's receivable vs the recipient's payable per
+entity pair and currency, and the period's cross-entity time vs the hours charged for it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from sqlalchemy import Connection
+
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.intercompany import CHARGE, COUNTERPARTY, intercompany_mismatches
+from syncline.ledger.journal import JournalEntry
+from syncline.ledger.periods import period_start
+from syncline.services.close.intercompany import SOURCE_TYPE, cross_entity_time, source_id
+from syncline.services.ledger.queries import load_entries, period_end
+from syncline.services.ledger.reconciliation.core import Recon
+from syncline.services.ledger.reconciliation.exceptions import blocking, ledger_exceptions
+from syncline.services.ledger.reports.common import ZERO
+
+
+def intercompany_checks(conn: Connection, rec: Recon, period: str,
+                         entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                         entity: str | None) -> None:
+    """Receivable held by the provider = payable held by the recipient, per entity pair and
+    currency (every entity's books, whichever entity is closed); and the period's
+    cross-entity time = the hours charged for it."""
+    check = "intercompany receivable = payable"
+    books = entries if entity is None else load_entries(conn, through=period)
+    charged = [e for e in books if e.source_type == SOURCE_TYPE]
+    mismatched = {(m.creditor, m.debtor, m.currency) for m in
+                  intercompany_mismatches(books, charts)}
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    by_source: dict[tuple[str, str, str], dict[str, list[Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: [ZERO, ZERO]))
+    for e in books:
+        chart = charts.get(e.entity_id)
+        if chart is None:
+            continue
+        roles = {a.code: a.role for a in chart.accounts
+                 if a.role in ("intercompany_receivable", "intercompany_payable")}
+        for ln in e.lines:
+            other = dict(ln.dimensions).get(COUNTERPARTY)
+            role = roles.get(ln.account)
+            if other is None or role is None:
+                continue
+            receivable = role == "intercompany_receivable"
+            pair = (e.entity_id, other) if receivable else (other, e.entity_id)
+            if entity and entity not in pair:
+                continue
+            key = (pair[0], pair[1], ln.amount.currency)
+            side = 0 if receivable else 1
+            amount = ln.signed if receivable else -ln.signed
+            row = (entity or pair[0], f"{ln.amount.currency} {pair[0]}->{pair[1]}")
+            totals[row][side] += amount
+            charge = dict(e.metadata).get(CHARGE, f"{e.source_type}:{e.source_id}")
+            by_source[key][charge][side] += amount
+    for (creditor, debtor, cur), sources in sorted(by_source.items()):
+        if (creditor, debtor, cur) not in mismatched:
+            continue
+        for obj, (rec_amt, pay_amt) in sorted(sources.items()):
+            if rec_amt == pay_amt:
+                continue
+            cause = ("payable_not_posted" if not pay_amt else
+                     "receivable_not_posted" if not rec_amt else "amount_differs")
+            rec.diff(check, cause, "intercompany_charge", obj, entity or creditor,
+                     f"{cur} {creditor}->{debtor}", rec_amt, pay_amt,
+                     f"{creditor}'s receivable from {debtor} vs {debtor}'s payable to "
+                     f"{creditor}")
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "balances to the period end: provider's receivable (expected) vs recipient's "
+              "payable (actual)", entity=entity)
+
+    check = "cross-entity time = intercompany charges"
+    hours: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    expected: dict[str, tuple[str, str, Decimal]] = {}
+    for t in cross_entity_time(conn, period_start(period), period_end(period)):
+        if entity and entity not in (t.provider, t.recipient):
+            continue
+        sid = source_id(t.provider, t.recipient, t.project, period)
+        _, _, h = expected.get(sid, (t.provider, t.recipient, ZERO))
+        expected[sid] = (t.provider, t.recipient, h + t.hours)
+    posted: dict[str, Decimal] = {}
+    for e in charged:
+        meta = dict(e.metadata)
+        charge = meta.get(CHARGE, "")
+        if meta.get("period") == period and charge.split(":")[1:2] == [e.entity_id]:
+            posted[charge] = Decimal(meta.get("hours", "0"))  # the provider's entry
+    open_excs = ledger_exceptions(conn)
+    for sid in sorted(set(expected) | set(posted)):
+        provider, recipient = sid.split(":")[1:3]
+        if entity and entity not in (provider, recipient):
+            continue
+        want = expected.get(sid, (provider, recipient, ZERO))[2]
+        got = posted.get(sid, ZERO)
+        row = (entity or provider, f"hours {provider}->{recipient}")
+        hours[row][0] += want
+        hours[row][1] += got
+        if want != got:
+            cause = ("charge_not_posted" if not got else "charged_without_time" if not want
+                     else "time_after_charge")
+            why = blocking(open_excs, (("journal", f"{SOURCE_TYPE}:{sid}"),
+                                        ("journal", f"{SOURCE_TYPE}:{sid}:{provider}"),
+                                        ("journal", f"{SOURCE_TYPE}:{sid}:{recipient}"),
+                                        ("period", f"{provider}:{period}"),
+                                        ("period", f"{recipient}:{period}")))
+            rec.diff(check, cause, "intercompany_charge", sid, row[0], row[1],
+                     want, got, f"exception {why}" if why else
+                     "approved cross-entity hours of the period vs hours charged")
+    rec.check(check, {k: (v[0], v[1]) for k, v in hours.items()},
+              "approved hours of workers on other entities' projects vs hours charged",
+              entity=entity)

@@ -1,0 +1,35 @@
+"""Ledger reports on the stored books, their rendering and exports of the books.
+
+``build_report(conn, name, period, entity=…)`` (``registry``) returns a ``Report``
+(``common``): ``syncline.ledger.reports.Table`` values plus notes, one report per name in
+``REPORTS`` — trial balance, revenue waterfall and deferred revenue roll-forward (built by the
+pure ``syncline.ledger.reports``), RPO (``rpo``), unbilled aging (``aging``), margin
+(``margin``) and the close reconciliation (``syncline.services.ledger.reconciliation``);
+``render`` writes a report as JSON, CSV or XLSX, and ``export_books`` (``exports``) writes the
+stored books as beancount, NetSuite CSV, QBO or Xero. Everything is derived on demand from the
+stored facts; nothing here is written.
+"""
+
+from syncline.services.ledger.reports.common import Report
+from syncline.services.ledger.reports.exports import (
+    EXPORT_MEDIA,
+    EXPORTS,
+    UnknownExport,
+    export_books,
+)
+from syncline.services.ledger.reports.registry import REPORTS, UnknownReport, build_report
+from syncline.services.ledger.reports.render import report_csv, report_json, report_xlsx
+
+__all__ = [
+    "EXPORTS",
+    "EXPORT_MEDIA",
+    "REPORTS",
+    "Report",
+    "UnknownExport",
+    "UnknownReport",
+    "build_report",
+    "export_books",
+    "report_csv",
+    "report_json",
+    "report_xlsx",
+]

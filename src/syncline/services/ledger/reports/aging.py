@@ -1,0 +1,71 @@
+"""The ``unbilled-aging`` report: what was approved/generated but not invoiced at the period end
+(billable items by service date, FIFO per project), and GL unbilled/WIP balances aged FIFO.
+``unbilled_items`` is also the unbilled subledger of the close reconciliation."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from syncline.adapters.db.tables import billable_items, contracts, invoices
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.journal import JournalEntry
+from syncline.ledger.reports import Cell, Table, unbilled_aging
+from syncline.services.ledger.queries import period_end
+from syncline.services.ledger.reports.common import (
+    NOT_BILLABLE_ITEM_STATUSES,
+    ZERO,
+    project_info,
+    projects_by_contract,
+)
+
+
+def unbilled_items(conn: Connection, as_of: date, *, entity: str | None = None
+                   ) -> list[tuple[Any, str, str]]:
+    """Billable items unbilled at ``as_of``: (item row, entity, project), service date on or
+    before it, not reversed/credited, and not invoiced on an invoice dated on or before it."""
+    invoice_dates = {r.number: r.invoice_date
+                     for r in conn.execute(select(invoices.c.number, invoices.c.invoice_date))}
+    info = project_info(conn)
+    by_contract = projects_by_contract(info)
+    entity_of = {r.number: r.entity_code
+                 for r in conn.execute(select(contracts.c.number, contracts.c.entity_code))}
+    out = []
+    for item in conn.execute(select(billable_items).where(
+            billable_items.c.service_date <= as_of.isoformat())
+            .order_by(billable_items.c.service_date, billable_items.c.key)):
+        if item.status in NOT_BILLABLE_ITEM_STATUSES:
+            continue
+        billed_on = invoice_dates.get(item.invoice_number or "")
+        if billed_on is not None and billed_on <= as_of.isoformat():
+            continue
+        ent = entity_of.get(item.contract_number, "")
+        if entity and ent != entity:
+            continue
+        out.append((item, ent, by_contract.get(item.contract_number, item.contract_number)))
+    return out
+
+
+def unbilled_aging_table(conn: Connection, period: str, entries: Sequence[JournalEntry],
+                         charts: Mapping[str, ChartOfAccounts], *, entity: str | None = None
+                         ) -> Table:
+    as_of = period_end(period)
+    buckets = (30, 60, 90)
+    labels = ("0-30", "31-60", "61-90", "90+")
+    cells: dict[tuple[str, str, str, str], list[Decimal]] = defaultdict(
+        lambda: [ZERO] * len(labels))
+    for item, ent, project in unbilled_items(conn, as_of, entity=entity):
+        age = (as_of - date.fromisoformat(item.service_date)).days
+        index = next((i for i, limit in enumerate(buckets) if age <= limit), len(buckets))
+        cells[(ent, "billable_items", project, item.currency)][index] += item.amount
+    rows: list[tuple[Cell, ...]] = [(*k, *v, sum(v, ZERO)) for k, v in sorted(cells.items())]
+    gl = unbilled_aging(entries, charts, as_of)
+    for g in gl.rows:
+        rows.append((g[0], f"gl:{g[1]}", *g[2:]))
+    return Table(f"WIP / unbilled aging at {as_of.isoformat()}",
+                 ("entity", "source", "project", "currency", *labels, "total"), tuple(rows))

@@ -1,0 +1,107 @@
+"""The report registry: ``build_report(conn, name, period, entity=…)`` for each name in
+``REPORTS``:
+
+- ``trial-balance``: balances as at the end of the period (every entry dated on or before it);
+- ``revenue-waterfall``: revenue per month for the months up to the period, by service line;
+- ``deferred-revenue``: the contract liability roll-forward over the same months;
+- ``rpo``: remaining performance obligations from the stored revenue schedules (periods after
+  the report period), in timing buckets; empty with a note when no schedule is stored;
+- ``unbilled-aging``: what was approved/generated but not invoiced at the period end (billable
+  items by service date, FIFO per project), and GL unbilled/WIP balances aged FIFO;
+- ``margin``: by project and by service line for the period — revenue from invoices (minus
+  credit notes), or from revenue schedules in revenue-engine mode; labor cost from approved
+  time at the HR cost rate effective on each work date (``time_entries`` × ``worker_versions``);
+- ``close-reconciliation``: the checks of DESIGN.md §8 that the stored data supports, each
+  with totals and every difference by cause and object (see
+  ``syncline.services.ledger.reconciliation.close_reconciliation``).
+
+The first three are built by the pure ``syncline.ledger.reports`` from the stored entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
+from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, Charts
+from syncline.ledger.journal import JournalEntry
+from syncline.ledger.periods import is_period_name, period_of
+from syncline.ledger.reports import (
+    deferred_revenue_rollforward,
+    revenue_waterfall,
+    trial_balance_table,
+)
+from syncline.services.ledger.queries import charts_for, load_entries, period_end
+from syncline.services.ledger.reports.aging import unbilled_aging_table
+from syncline.services.ledger.reports.common import Report, months_up_to
+from syncline.services.ledger.reports.margin import margin_tables
+from syncline.services.ledger.reports.rpo import rpo_table
+
+REPORTS: tuple[str, ...] = (
+    "trial-balance", "revenue-waterfall", "deferred-revenue", "rpo", "unbilled-aging",
+    "margin", "close-reconciliation",
+)
+
+
+class UnknownReport(ValueError):
+    pass
+
+
+def _trim(months: list[str], entries: Sequence[JournalEntry]) -> list[str]:
+    """Drop leading months before the first entry (keeps at least the last month)."""
+    if not entries:
+        return months[-1:]
+    first = min(period_of(e.posting_date) for e in entries)
+    kept = [m for m in months if m >= first]
+    return kept or months[-1:]
+
+
+def build_report(
+    conn: Connection,
+    name: str,
+    period: str,
+    *,
+    entity: str | None = None,
+    ref: ReferenceData = DEFAULT_REFERENCE,
+    chart: Charts | ChartOfAccounts = DEFAULT_CHART,
+    months: int = 12,
+    revenue_mode: str = "on_invoice",
+) -> Report:
+    if name not in REPORTS:
+        raise UnknownReport(f"unknown report {name!r}: expected one of {', '.join(REPORTS)}")
+    if not is_period_name(period):
+        raise ValueError(f"not a period {period!r}: expected YYYY-MM")
+    if name == "close-reconciliation":
+        # imported here: the reconciliation imports this package's ``common``, which runs this
+        # package's __init__ and so this module; at the top, importing the reconciliation
+        # first would fail (close_reconciliation is not defined yet)
+        from syncline.services.ledger.reconciliation import close_reconciliation
+
+        return close_reconciliation(conn, period, entity=entity, ref=ref, chart=chart,
+                                    revenue_mode=revenue_mode)
+    if name == "rpo":
+        table, notes = rpo_table(conn, period, entity=entity)
+        return Report(name, period, entity, (table,), tuple(notes))
+    if name == "margin":
+        tables, notes = margin_tables(conn, period, entity=entity, revenue_mode=revenue_mode)
+        return Report(name, period, entity, tables, tuple(notes))
+    charts = charts_for(conn, ref, chart)
+    entries = load_entries(conn, through=period, entity=entity)
+    if name == "trial-balance":
+        return Report(name, period, entity, (trial_balance_table(entries, charts),), (
+            f"Balances as at {period_end(period).isoformat()}: every entry dated on or before "
+            "it, in the transaction currency.",))
+    if name == "unbilled-aging":
+        return Report(name, period, entity,
+                      (unbilled_aging_table(conn, period, entries, charts, entity=entity),), (
+                          "billable_items: approved work not invoiced at the period end, aged "
+                          "by service date; gl:<role>: GL balances aged first in, first out.",))
+    window = _trim(months_up_to(period, months), entries)
+    if name == "revenue-waterfall":
+        return Report(name, period, entity, (revenue_waterfall(entries, charts, window),), (
+            "Revenue posted per month (credits less debits on revenue accounts).",))
+    return Report(name, period, entity,
+                  (deferred_revenue_rollforward(entries, charts, window),),
+                  ("Contract liability (deferred revenue), credit-positive.",))
