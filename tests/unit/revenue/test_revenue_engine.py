@@ -101,11 +101,27 @@ def test_estimate_revision_is_known_only_after_it_is_recorded() -> None:
 
 
 def test_what_if_shows_three_treatments() -> None:
+    """Price +200 from 2025-04-01 on a cost-to-cost build (1,000 then 1,200); costs 200
+    (January, estimate 800: 250.00) and 200 more (March, estimate revised to 1,000:
+    cumulative 400 / 1,000 x 1,000 = 400.00, so 150.00 in March); no cost after.
+
+    - termination and new contract (prospective): the 800 left (1,200 - 400) is earned as
+      the remaining costs are incurred; none are: to date 400.00, RPO 800.00;
+    - cumulative catch-up: 40 % x 1,200 = 480.00 to date, 80.00 caught up in April (the
+      modification month), RPO 720.00 (the one chosen: a partly satisfied obligation).
+    """
     w = what_if(_project(), P, date(2025, 12, 31), "M")
     # a price-only change adds nothing: a separate contract is not applicable
     assert [o.treatment for o in w.outcomes] == [Treatment.PROSPECTIVE, Treatment.CATCH_UP]
     assert [t for t, _ in w.not_applicable] == [Treatment.SEPARATE_CONTRACT]
-    assert sum(o.chosen for o in w.outcomes) == 1
+    got = {o.treatment: (o.chosen, o.revenue_to_date, o.catch_up, o.rpo,
+                         {p: v for p, v in o.revenue_by_period if v})
+           for o in w.outcomes}
+    assert got == {
+        Treatment.PROSPECTIVE: (False, 40000, 0, 80000, {"2025-01": 25000, "2025-03": 15000}),
+        Treatment.CATCH_UP: (True, 48000, 8000, 72000,
+                             {"2025-01": 25000, "2025-03": 15000, "2025-04": 8000}),
+    }
 
 
 def test_explanations_name_inputs_formula_and_rounding() -> None:
