@@ -17,7 +17,10 @@ from syncline.billing.invoicing import group_lines
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
 from syncline.services.billing.reversal import request_credit
-from syncline.services.billing.run import item_from_row, load_credit_note, load_invoice, run_billing
+from syncline.services.billing.run import run_billing
+from syncline.services.billing.run.credits import load_credit_note
+from syncline.services.billing.run.invoices import load_invoice
+from syncline.services.billing.run.items import item_from_row
 from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import fingerprint, ledger_trial_balance
 from tests.builders import deal, time_entry, worker

@@ -20,7 +20,8 @@ from syncline.adapters.db.billing_tables import (
 from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
 from syncline.billing.credits import CreditNote
 from syncline.billing.invoicing import Invoice
-from syncline.services.billing.run import load_credit_note, load_invoice
+from syncline.services.billing.run.credits import load_credit_note
+from syncline.services.billing.run.invoices import load_invoice
 
 __all__ = ["credit_note_dict", "find_credit_note", "find_invoice", "invoice_dict",
            "list_credit_notes", "list_holds", "list_invoices", "list_items"]

@@ -38,7 +38,7 @@ from syncline.ledger.fx import FxError, FxPosition, FxRate, RevaluationPolicy, f
 from syncline.ledger.fx import revalue as revalue_entries
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import ClosedPeriodPolicy, period_end
-from syncline.services.billing.run import load_fx_rates
+from syncline.services.billing.fx import load_fx_rates
 from syncline.services.close.intercompany import as_fx_rate, rate_problem
 from syncline.services.ledger.posting import post
 from syncline.services.ledger.queries import load_entries

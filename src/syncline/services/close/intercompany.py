@@ -65,7 +65,7 @@ from syncline.ledger.periods import (
     period_end,
     period_start,
 )
-from syncline.services.billing.run import load_fx_rates
+from syncline.services.billing.fx import load_fx_rates
 from syncline.services.ledger.periods import periods_for_check
 from syncline.services.ledger.posting import post
 from syncline.services.messaging.exceptions import raise_once, resolve_if_open

@@ -21,7 +21,7 @@ from syncline.adapters.db.tables import billable_items, contracts
 from syncline.billing.items import OPEN_STATUSES, adjustment_item
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.ledger.money import Money
-from syncline.services.billing.run import item_row
+from syncline.services.billing.run.items import item_row
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 

@@ -24,8 +24,8 @@ from syncline.billing.expenses import (
 from syncline.billing.fx import FxRateMissing
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.ledger.money import Money, is_known_currency
+from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.reversal import reverse_origin
-from syncline.services.billing.run import load_fx_rates
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -82,7 +82,7 @@ def record_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
         billable=expense.billable, status="approved", inbox_id=b.inbox_id))
     if isinstance(made, NotBillable):
         return Applied(note=made.reason, provides=(f"expense:{expense_id}",))
-    from syncline.services.billing.run import insert_items
+    from syncline.services.billing.run.items import insert_items
 
     insert_items(b.conn, [made])
     return Applied(provides=(f"expense:{expense_id}",))

@@ -55,7 +55,8 @@ from syncline.ledger.posting import (
 from syncline.revenue import compute_schedule
 from syncline.revenue.model import RevenueError, RevenuePolicy
 from syncline.revenue.units import amount
-from syncline.services.billing.run import load_fx_rates, month_bounds
+from syncline.services.billing.fx import load_fx_rates
+from syncline.services.billing.run import month_bounds
 from syncline.services.ledger.posting import post_entry, posting_failed
 from syncline.services.messaging.exceptions import raise_exception, raise_once, resolve_if_open
 from syncline.services.revenue.facts import build_contract, contract_numbers
