@@ -1,4 +1,18 @@
-"""Shared fixtures: a Syncline on a fresh SQLite file, inline delivery, a fixed clock."""
+"""Shared fixtures: a Syncline on a fresh SQLite file, inline delivery, a fixed clock; and the
+project's Hypothesis profiles (docs/testing.md).
+
+Profiles, chosen by ``SYNCLINE_HYPOTHESIS=NAME`` (else ``ci`` when CI=true, else ``dev``) or
+by ``pytest --hypothesis-profile NAME``, which wins over both:
+
+- ``dev`` (default): no deadline (a first example pays for imports and SQLite files);
+- ``ci``: as dev, random (``derandomize=False``: Hypothesis's own CI profile would
+  derandomize) and printing the blob that reproduces a failure (``print_blob=True``);
+- ``slow``: ten times the examples (1000 a test unless the test sets its own count), blobs
+  printed.
+
+Tests marked ``slow`` (whole-system properties: every example bootstraps a system) take
+their count from the profile through ``examples(n)``: n under dev and ci, 10 x n under slow.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +22,38 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
 
 FIXED_NOW = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
+PROFILE_VARIABLE = "SYNCLINE_HYPOTHESIS"
+DEFAULT_EXAMPLES = 100  # Hypothesis's own default max_examples, kept by dev and ci
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# parent: Hypothesis's own defaults, not whatever is active (under CI Hypothesis has already
+# loaded its built-in "ci" profile, which derandomizes)
+_BASE = settings.get_profile("default")
+settings.register_profile("dev", _BASE, deadline=None, max_examples=DEFAULT_EXAMPLES)
+settings.register_profile("ci", _BASE, deadline=None, max_examples=DEFAULT_EXAMPLES,
+                          derandomize=False, print_blob=True)
+settings.register_profile("slow", _BASE, deadline=None, max_examples=10 * DEFAULT_EXAMPLES,
+                          print_blob=True)
+settings.load_profile(os.environ.get(PROFILE_VARIABLE) or ("ci" if in_ci() else "dev"))
+
+
+def examples(n: int) -> int:
+    """How many examples a whole-system property runs: ``n`` per 100 of the active profile's
+    ``max_examples`` (n under dev and ci, 10 x n under slow), at least 1. Evaluated when the
+    test module is imported, after ``--hypothesis-profile`` has been applied."""
+    active = settings.default
+    assert active is not None
+    return max(1, n * active.max_examples // DEFAULT_EXAMPLES)
 
 
 def fixed_clock() -> datetime:
@@ -21,11 +62,7 @@ def fixed_clock() -> datetime:
 
 @pytest.fixture
 def system(tmp_path: Path) -> Iterator[Syncline]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'syncline.db'}")
-    sys_ = bootstrap(settings, clock=fixed_clock, durable=False)
+    config = Settings(database_url=f"sqlite:///{tmp_path / 'syncline.db'}")
+    sys_ = bootstrap(config, clock=fixed_clock, durable=False)
     yield sys_
     sys_.engine.dispose()
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -7,6 +7,7 @@ import itertools
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,7 @@ from syncline.services.billing.run import run_billing
 from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import fingerprint, ledger_trial_balance
 from syncline.simulator import SimulationConfig, simulate
-from tests.conftest import fixed_clock
+from tests.conftest import examples, fixed_clock
 
 STREAM = simulate(SimulationConfig(seed=3, customers=2, workers=3, months=2)).to_jsonl() \
     .splitlines()
@@ -43,7 +44,8 @@ def _apply(lines: list[str], chunks: int = 1) -> tuple[str, bool]:
 CLEAN = _apply(STREAM)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(12), suppress_health_check=[HealthCheck.too_slow])
 @given(
     order=st.permutations(range(len(STREAM))),
     dupes=st.lists(st.integers(min_value=0, max_value=len(STREAM) - 1), max_size=40),

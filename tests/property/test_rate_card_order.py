@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from syncline.config import Settings
 from syncline.services.messaging.exceptions import list_exceptions
 from syncline.services.messaging.inbox import receive_many
 from tests.builders import deal, time_entry, worker
-from tests.conftest import fixed_clock
+from tests.conftest import examples, fixed_clock
 from tests.services.test_rate_cards_close_fx import rate_card
 
 CARDS = [
@@ -85,7 +86,8 @@ def test_the_canonical_order_prices_by_precedence_and_version() -> None:
     assert price("W-3", "2026-03-02") == (Decimal("7"), Decimal("1610.00"), "C-1-RATES v1")
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(15), suppress_health_check=[HealthCheck.too_slow])
 @given(order=st.permutations(range(len(EVENTS))),
        dupes=st.lists(st.integers(min_value=0, max_value=len(EVENTS) - 1), max_size=12),
        republish=st.lists(st.integers(min_value=0, max_value=len(CARDS) - 1), max_size=4))
