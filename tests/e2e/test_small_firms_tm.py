@@ -184,8 +184,6 @@ def test_time_rejected_after_invoicing_is_credited_in_the_month_it_is_recorded(
     assert quarter.at_close["C-SOFT"]["2026-02"].credits == D("800.00")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 1: a credit note does not give "
-                   "headroom back to the cap (billing_caps.billed only grows)")
 def test_credit_note_gives_headroom_back_to_the_soft_cap(quarter: Quarter) -> None:
     """After the −800.00 credit the cap's net billed is 1,000.00: T-S3 (900.00) fits, T-S4
     (400.00) is split at the 200.00 headroom. February's invoice 900 + 200 + 200 − 200 =
@@ -202,8 +200,6 @@ def test_soft_cap_past_the_ceiling_writes_off_the_whole_entry(quarter: Quarter) 
     assert (mar.billed, mar.write_off) == (D("0"), D("500.00"))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 findings 1 and 2: the credit gives no headroom "
-                   "back, and T&M revenue counts credited items and written-off parts")
 def test_soft_cap_revenue_is_what_is_billable_after_credits_and_write_offs(
         quarter: Quarter) -> None:
     """Revenue by right to invoice is exactly what is billable: January 1,800.00; February
@@ -224,7 +220,8 @@ def test_rejected_time_cost_is_reversed_in_the_open_month(quarter: Quarter) -> N
     assert quarter.firm.month("C-SOFT", "2026-01").labor_cost == D("1440.00")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 findings 1, 2 and 7 (see the smaller tests)")
+@pytest.mark.xfail(strict=True, reason="issue 9 finding 7: February's labor cost (see "
+                   "test_rejected_time_cost_is_reversed_in_the_open_month)")
 def test_c_soft_quarter_table(quarter: Quarter) -> None:
     """Every cell of C-SOFT's table (module docstring), as reported at each close."""
     assert {p: m.row() for p, m in quarter.at_close["C-SOFT"].items()} == EXPECTED["C-SOFT"]
@@ -277,9 +274,10 @@ def test_january_locks_with_every_check_agreeing(quarter: Quarter) -> None:
     quarter.firm.assert_locked("2026-01")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 6: the AR check subtracts credit-note "
-                   "totals that are already negative, so a month with a credit note never locks "
-                   "(and finding 2: revenue schedules = GL revenue differs after the credit)")
+@pytest.mark.xfail(strict=True, reason="issue 9 finding 7 (and 6 before it was fixed): the "
+                   "revenue schedule puts a late change (a credit, a released hold) in its "
+                   "service month while the GL posts it in the open month, so 'revenue "
+                   "schedules = GL revenue' differs and the month does not lock")
 def test_months_after_a_credit_note_lock(quarter: Quarter) -> None:
     quarter.firm.assert_locked("2026-02")
     quarter.firm.assert_locked("2026-03")
