@@ -67,7 +67,8 @@ def balance_at(result: ScheduleResult, when: date) -> ContractBalance:
         start = (inv.unconditional_from or inv.date).toordinal()
         uncond = amt if (not inv.cancellable and start <= d and inv.date.toordinal() <= d) else 0
         got = paid.get(inv.id, 0)
-        rec = max(uncond, got)
+        # a credit note (a negative invoice) reduces what is receivable once it is issued
+        rec = max(uncond, got) if amt >= 0 else uncond
         consideration += rec
         receivable += rec - got
     cash = unapplied + sum(paid.values())

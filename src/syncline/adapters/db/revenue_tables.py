@@ -30,3 +30,29 @@ revenue_schedules = Table(
     Column("version", Integer, nullable=False),  # the contract version computed from
 )
 Index("ix_revenue_schedules_period", revenue_schedules.c.period)
+
+# How each contract line is recognised when the deal (or the amendment adding it) states it
+# (migration 0009); a line with no row keeps the default method of its billing kind.
+line_recognition = Table(
+    "line_recognition", metadata,
+    Column("contract_number", String(100), primary_key=True),
+    Column("line_id", String(100), primary_key=True),
+    Column("method", String(40), nullable=False),  # hours | cost_to_cost | milestones | ...
+    Column("inbox_id", String(40), nullable=False),
+)
+
+# Revisions of a line's estimate at completion (estimate.revised, migration 0009): effective
+# dated, every revision kept; the estimate in force on a date is the latest effective by it.
+revenue_estimates = Table(
+    "revenue_estimates", metadata,
+    Column("estimate_id", String(200), primary_key=True),
+    Column("contract_number", String(100), nullable=False, index=True),
+    Column("line_id", String(100), nullable=False),
+    Column("basis", String(10), nullable=False),  # hours | cost
+    Column("effective_date", String(10), nullable=False),
+    Column("total", Dec, nullable=False),
+    Column("uninstalled_materials", Dec),
+    Column("reason", Text, nullable=False),
+    Column("inbox_id", String(40), nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+)

@@ -1,38 +1,40 @@
 """Build the revenue engine's input (a `RevenueContract`) from Syncline's stored facts.
 
-One obligation per baseline contract line, measured from what the other flows record:
-- time and materials → right to invoice: the billable amounts of approved time, by day;
-- fixed fee with milestones → output method by milestones, weighted by their amounts,
-  progress = accepted milestones; without milestones → input method by hours against the
-  line's estimated hours, progress = approved hours on the project;
-- retainer → ratable, monthly even, over the months the contract touches (as it is billed).
-Invoices are the contract's released invoices, net of tax. Amendments (`contract.amended`)
-become modifications, so the baseline is kept and the engine classifies each change.
-Facts carry `recorded_at` (when Syncline received them) for "as known at" questions.
+One obligation per contract line; its *recognition* method is the one the deal (or the
+amendment adding the line) states, chosen independently of how the line is billed, else the
+default of its billing kind (`default_method`):
+
+- time and materials: right to invoice (the only method);
+- fixed fee: milestones, hours, cost to cost or ratable; by default milestones when the
+  contract has some, else cost to cost with an estimated cost, else hours with estimated
+  hours, else ratable (daily);
+- retainer: ratable as billed (the default), hours or cost to cost.
+
+Progress: the right to invoice is what is billable (`billable`); hours and costs are the
+project's approved time against the estimate at completion in force (`progress`), the line's
+own estimate from its start then each `estimate.revised`; milestones weighted by their
+amounts; rebilled expenses are their own right-to-invoice obligation `expenses`. Invoices
+and credit notes are what was billed, net of tax. Amendments (`contract.amended`) become
+modifications, so the baseline is kept and the engine classifies each change; an added line
+is measured like any other from its effective date. Facts carry `recorded_at` (when
+Syncline received them) for "as known at" questions.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from syncline.adapters.db.revenue_tables import contract_amendments
-from syncline.adapters.db.tables import (
-    billable_items,
-    contract_lines,
-    contracts,
-    customers,
-    inbox,
-    invoices,
-    milestones,
-    projects,
-    time_entries,
-    worker_versions,
+from syncline.adapters.db.revenue_tables import (
+    contract_amendments,
+    line_recognition,
+    revenue_estimates,
 )
+from syncline.adapters.db.tables import contract_lines, contracts, customers, milestones
 from syncline.billing.retainers import RetainerTerms, month_start, next_month, prorated_fee
 from syncline.ledger.money import Money
 from syncline.revenue.model import (
@@ -40,7 +42,6 @@ from syncline.revenue.model import (
     ActualKind,
     Convention,
     Estimate,
-    Invoice,
     Method,
     MethodKind,
     Milestone,
@@ -48,16 +49,11 @@ from syncline.revenue.model import (
     Obligation,
     ObligationChange,
     RevenueContract,
-    RevenueError,
     Ssp,
     SspMethod,
 )
-
-
-def _instant(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+from syncline.services.revenue.billable import EXPENSES, billable_actuals, billed_documents
+from syncline.services.revenue.progress import ProjectTime, instant, line_estimates
 
 
 def retainer_consideration(fee: Decimal, currency: str, start: date, end: date) -> Decimal:
@@ -74,31 +70,51 @@ def retainer_consideration(fee: Decimal, currency: str, start: date, end: date) 
     return total
 
 
+# the recognition method a line may state, by billing kind; absent, `default_method`
+ALLOWED_METHODS: dict[str, tuple[str, ...]] = {
+    "time_and_materials": ("right_to_invoice",),
+    "fixed_fee": ("milestones", "hours", "cost_to_cost", "ratable"),
+    "retainer": ("ratable", "hours", "cost_to_cost"),
+}
+
+
+def default_method(kind: str, has_milestones: bool, estimated_hours: Decimal | None,
+                   estimated_cost: Decimal | None) -> str:
+    """The method of a line that states none (as measured before lines could state one)."""
+    if kind == "time_and_materials":
+        return "right_to_invoice"
+    if kind == "retainer":
+        return "ratable"
+    if has_milestones:
+        return "milestones"
+    if estimated_cost:
+        return "cost_to_cost"
+    return "hours" if estimated_hours else "ratable"
+
+
 def _obligation(kind: str, line_id: str, description: str, amount: Decimal | None,
-                estimated_hours: Decimal | None, start: date, end: date,
-                mstones: list[Any], currency: str,
-                estimated_cost: Decimal | None = None) -> Obligation:
+                start: date, end: date, mstones: list[Any], currency: str,
+                method_name: str) -> Obligation:
     if kind == "time_and_materials":
         return Obligation(line_id, description, Method(MethodKind.RIGHT_TO_INVOICE),
                           Ssp(SspMethod.OBSERVABLE, Decimal(0)), start, end)
     if kind == "retainer":
-        total = retainer_consideration(amount or Decimal(0), currency, start, end)
-        return Obligation(line_id, description,
-                          Method(MethodKind.RATABLE, convention=Convention.MONTHLY_PRORATED),
-                          Ssp(SspMethod.OBSERVABLE, total), start, end, price=total,
-                          series=True)
-    price = amount or Decimal(0)
-    if mstones:
+        price = retainer_consideration(amount or Decimal(0), currency, start, end)
+    else:
+        price = amount or Decimal(0)
+    if method_name == "milestones":
         method = Method(MethodKind.MILESTONES, milestones=tuple(
             Milestone(m.milestone_id, m.amount) for m in mstones))
-    elif estimated_cost:
+    elif method_name == "cost_to_cost":
         method = Method(MethodKind.COST_TO_COST)
-    elif estimated_hours:
+    elif method_name == "hours":
         method = Method(MethodKind.HOURS)
-    else:  # no milestones and no estimate to measure against: straight line over the term
+    elif kind == "retainer":  # as billed: part months by time, whole months evenly
+        method = Method(MethodKind.RATABLE, convention=Convention.MONTHLY_PRORATED)
+    else:  # straight line over the term
         method = Method(MethodKind.RATABLE, convention=Convention.DAILY)
     return Obligation(line_id, description, method, Ssp(SspMethod.OBSERVABLE, price), start,
-                      end, price=price)
+                      end, price=price, series=kind == "retainer")
 
 
 def build_contract(conn: Connection, number: str) -> RevenueContract | None:
@@ -117,109 +133,98 @@ def build_contract(conn: Connection, number: str) -> RevenueContract | None:
                            .order_by(milestones.c.milestone_id)).all()
     lines = conn.execute(select(contract_lines).where(contract_lines.c.contract_id == head.id)
                          .order_by(contract_lines.c.line_id)).all()
-    obligations = []
-    for ln in lines:
-        if ln.line_id in added_ids:
-            continue
-        obligations.append(_obligation(ln.kind, ln.line_id, ln.description, ln.amount,
-                                       ln.estimated_hours, start, end,
-                                       mstones if ln.kind == "fixed_fee" else [],
-                                       head.currency, ln.estimated_cost))
-    actuals: list[Actual] = []
+    stated = {r.line_id: r.method for r in conn.execute(select(line_recognition).where(
+        line_recognition.c.contract_number == number))}
+    methods = {ln.line_id: stated.get(ln.line_id) or default_method(
+        ln.kind, ln.kind == "fixed_fee" and bool(mstones) and ln.line_id not in added_ids,
+        ln.estimated_hours, ln.estimated_cost) for ln in lines}
+    obligations = [_obligation(ln.kind, ln.line_id, ln.description, ln.amount, start, end,
+                               mstones, head.currency, methods[ln.line_id])
+                   for ln in lines if ln.line_id not in added_ids]
+    fees = {ln.line_id: ln.amount for ln in lines if ln.line_id not in added_ids}
+    mods = [_modification(a, end, lines, head.currency, methods, fees) for a in amendments]
+    every = [*obligations, *(o for m in mods for o in m.added)]
+    tm_ids = [o.id for o in every if o.method.kind is MethodKind.RIGHT_TO_INVOICE]
+    actuals = billable_actuals(conn, number, head.currency, tm_ids)
+    if any(a.obligation_id == EXPENSES for a in actuals):
+        obligations.append(Obligation(EXPENSES, "Rebilled expenses",
+                                      Method(MethodKind.RIGHT_TO_INVOICE),
+                                      Ssp(SspMethod.OBSERVABLE, Decimal(0)), start, end))
     estimates: list[Estimate] = []
-    tm_ids = [o.id for o in obligations if o.method.kind is MethodKind.RIGHT_TO_INVOICE]
-    if tm_ids:
-        earned: dict[str, Decimal] = {}
-        for r in conn.execute(select(billable_items.c.service_date, billable_items.c.amount)
-                              .where((billable_items.c.contract_number == number)
-                                     & (billable_items.c.source == "time")
-                                     & (billable_items.c.status != "reversed"))):
-            earned[r.service_date] = earned.get(r.service_date, Decimal(0)) + r.amount
-        actuals.extend(Actual(tm_ids[0], ActualKind.BILLABLE, date.fromisoformat(day), total)
-                       for day, total in sorted(earned.items()))
-    for ob in obligations:
+    revisions = conn.execute(select(revenue_estimates).where(
+        revenue_estimates.c.contract_number == number)
+        .order_by(revenue_estimates.c.effective_date, revenue_estimates.c.estimate_id)).all()
+    time = None
+    by_line = {ln.line_id: ln for ln in lines}
+    for ob in every:
         if ob.method.kind is MethodKind.MILESTONES:
             for m in mstones:
                 if m.completed_on:
                     actuals.append(Actual(ob.id, ActualKind.MILESTONE,
                                           date.fromisoformat(m.completed_on), ref=m.milestone_id))
         if ob.method.kind in (MethodKind.HOURS, MethodKind.COST_TO_COST):
-            line = next(x for x in lines if x.line_id == ob.id)
+            line = by_line[ob.id]
             by_cost = ob.method.kind is MethodKind.COST_TO_COST
-            estimates.append(Estimate(ob.id, start, line.estimated_cost if by_cost
-                                      else line.estimated_hours))
-            actuals.extend(_progress(conn, head, ob.id, by_cost))
-    invs = [Invoice(r.number, date.fromisoformat(r.invoice_date), r.subtotal,
-                    due=date.fromisoformat(r.due_date))
-            for r in conn.execute(select(invoices).where(invoices.c.contract_number == number)
-                                  .order_by(invoices.c.number))]
-    mods = [_modification(a, start, end, lines, head.currency) for a in amendments]
+            estimates.extend(line_estimates(
+                ob, line.estimated_cost if by_cost else line.estimated_hours,
+                [r for r in revisions if r.line_id == ob.id
+                 and r.basis == ("cost" if by_cost else "hours")]))
+            time = time or ProjectTime(conn, head.id, head.currency)
+            actuals.extend(time.actuals(ob, by_cost))
     actuals.sort(key=lambda a: (a.date, a.obligation_id, a.kind.value, a.ref))
     return RevenueContract(
         id=number, currency=head.currency, start=start, obligations=tuple(obligations),
         customer=head.customer_name, actuals=tuple(actuals), estimates=tuple(estimates),
-        invoices=tuple(invs), modifications=tuple(mods))
+        invoices=tuple(billed_documents(conn, number)), modifications=tuple(mods))
 
 
-def _progress(conn: Connection, head: Any, obligation_id: str, by_cost: bool) -> list[Actual]:
-    """Approved hours on the contract's project, or their cost at the HR cost rate effective
-    on each work date (cost-to-cost). A cost in another currency is refused, not mixed."""
-    project = conn.execute(select(projects.c.code).where(
-        projects.c.contract_id == head.id)).scalar()
-    versions: dict[str, list[Any]] = {}
-    if by_cost:
-        for v in conn.execute(select(worker_versions).order_by(
-                worker_versions.c.effective_date, worker_versions.c.sequence)):
-            versions.setdefault(v.worker_id, []).append(v)
-    out = []
-    for t in conn.execute(select(time_entries.c.worker_id, time_entries.c.work_date,
-                                 time_entries.c.hours, inbox.c.received_at)
-                          .join(inbox, inbox.c.id == time_entries.c.inbox_id)
-                          .where((time_entries.c.project_code == project)
-                                 & (time_entries.c.status == "approved"))
-                          .order_by(time_entries.c.work_date, time_entries.c.time_entry_id)):
-        day, recorded = date.fromisoformat(t.work_date), _instant(t.received_at)
-        if not by_cost:
-            out.append(Actual(obligation_id, ActualKind.HOURS, day, t.hours,
-                              recorded_at=recorded))
-            continue
-        effective = [v for v in versions.get(t.worker_id, ()) if v.effective_date <= t.work_date]
-        if not effective:
-            raise RevenueError(f"actuals.cost[{t.worker_id}]",
-                               f"no HR cost rate for worker {t.worker_id} on {t.work_date}")
-        rate = effective[-1]
-        if rate.cost_currency != head.currency:
-            raise RevenueError(f"actuals.cost[{t.worker_id}]",
-                               f"cost in {rate.cost_currency} on a {head.currency} contract "
-                               "needs an FX rate: cost-to-cost does not mix currencies")
-        out.append(Actual(obligation_id, ActualKind.COST, day, t.hours * rate.cost_rate,
-                          recorded_at=recorded))
-    return out
-
-
-def _modification(row: Any, start: date, end: date, lines: list[Any],
-                  currency: str) -> Modification:
+def _modification(row: Any, end: date, lines: list[Any], currency: str,
+                  methods: dict[str, str], fees: dict[str, Decimal | None]) -> Modification:
+    """An amendment as a modification. ``fees`` are the lines' prices in force before it
+    (updated here). A price change of a fixed fee moves its price by new − old; of a retainer
+    by what the new monthly fee bills from the effective date less what the old one would
+    have; of a time-and-materials line by nothing (its consideration is what is billable).
+    ``distinct`` on an added line answers "are distinct goods added?", on a price change or
+    removal "are the remaining goods distinct?"; ``priced_at_ssp`` is read on added lines
+    only: a price change adds nothing that could be priced (25-12)."""
     data = json.loads(row.payload)
     effective = date.fromisoformat(row.effective_date)
     new_end = date.fromisoformat(data["end_date"]) if data.get("end_date") else None
+    kinds = {ln.line_id: ln for ln in lines}
     added: list[Obligation] = []
     changes: list[ObligationChange] = []
     priced: set[bool] = set()
     distinct: set[bool] = set()
+    remaining: set[bool] = set()
     for c in data["changes"]:
         amount = Decimal(c["amount"]) if c.get("amount") is not None else None
-        if "priced_at_ssp" in c:
-            priced.add(bool(c["priced_at_ssp"]))
-        if "distinct" in c:
-            distinct.add(bool(c["distinct"]))
         if c["action"] == "add_line":
-            hours = Decimal(c["estimated_hours"]) if c.get("estimated_hours") else None
-            added.append(_obligation(c.get("kind", "fixed_fee"), c["line_id"],
-                                     c.get("description", c["line_id"]), amount, hours,
-                                     effective, new_end or end, [], currency))
-        elif c["action"] == "change_price":
-            old = next((ln.amount for ln in lines if ln.line_id == c["line_id"]), None)
-            delta = (amount or Decimal(0)) - (old or Decimal(0))
+            if "priced_at_ssp" in c:
+                priced.add(bool(c["priced_at_ssp"]))
+            if "distinct" in c:
+                distinct.add(bool(c["distinct"]))
+            line = kinds.get(c["line_id"])
+            kind = c.get("kind", "fixed_fee")
+            added.append(_obligation(kind, c["line_id"], c.get("description", c["line_id"]),
+                                     amount, effective, new_end or end, [], currency,
+                                     methods.get(c["line_id"]) or default_method(
+                                         kind, False, line.estimated_hours if line else None,
+                                         line.estimated_cost if line else None)))
+            fees[c["line_id"]] = amount
+            continue
+        if "distinct" in c:
+            remaining.add(bool(c["distinct"]))
+        line = kinds.get(c["line_id"])
+        if c["action"] == "change_price":
+            old = fees.get(c["line_id"])
+            delta = Decimal(0)
+            if line is not None and line.kind == "retainer":
+                until = new_end or end
+                delta = (retainer_consideration(amount or Decimal(0), currency, effective, until)
+                         - retainer_consideration(old or Decimal(0), currency, effective, until))
+            elif line is not None and line.kind != "time_and_materials":
+                delta = (amount or Decimal(0)) - (old or Decimal(0))
+            fees[c["line_id"]] = amount
             changes.append(ObligationChange(c["line_id"], price_delta=delta, new_end=new_end))
         elif c["action"] == "remove_line":
             changes.append(ObligationChange(c["line_id"], new_end=effective))
@@ -228,7 +233,8 @@ def _modification(row: Any, start: date, end: date, lines: list[Any],
         added=tuple(added), changes=tuple(changes),
         added_distinct=(distinct.pop() if len(distinct) == 1 else None),
         priced_at_ssp=(priced.pop() if len(priced) == 1 else None),
-        recorded_at=_instant(row.recorded_at))
+        remaining_distinct=(remaining.pop() if len(remaining) == 1 else None),
+        recorded_at=instant(row.recorded_at))
 
 
 def contract_numbers(conn: Connection, until: date | None = None) -> list[str]:

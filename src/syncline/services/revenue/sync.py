@@ -9,8 +9,9 @@ contract to the target position at the period end:
     contract liability (debit)       = min(B, R)   (releases deferred revenue)
     unbilled receivable (debit)      = max(0, R − B)   (contract asset)
 
-where B is the contract's cumulative invoiced amount (net of tax), which the billing run
-credited to contract liability. So per contract: liability = max(0, B − R), asset =
+where B is the contract's cumulative net billed amount (invoices plus credit notes, whose
+amounts are negative; net of tax; `billable.billed_net`), which the billing run moved
+through contract liability. So per contract: liability = max(0, B − R), asset =
 max(0, R − B) — one net position (ASC 606-10-45-1). Re-running a period posts nothing; a fact
 that arrives late is picked up as a catch-up in the next run, with its own source id.
 
@@ -59,6 +60,7 @@ from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.run import month_bounds
 from syncline.services.ledger.posting import post_entry, posting_failed
 from syncline.services.messaging.exceptions import raise_exception, raise_once, resolve_if_open
+from syncline.services.revenue.billable import billed_net
 from syncline.services.revenue.facts import build_contract, contract_numbers
 
 DEFAULT_POLICY = RevenuePolicy()
@@ -311,19 +313,6 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
                                 f"the {cur}/{base_currency} rate of {closing.as_of} is published")
             result.journal_entries += post_entry(conn, made, now, closed_period_policy)
     return result
-
-
-def billed_net(conn: Connection, number: str, end: date) -> Decimal:
-    """B: what the contract has invoiced through `end`, net of tax and of credit notes."""
-    invoiced = sum((r.subtotal for r in conn.execute(
-        select(invoices.c.subtotal).where((invoices.c.contract_number == number)
-                                          & (invoices.c.invoice_date <= end.isoformat())))),
-        Decimal(0))
-    credited = sum((r.subtotal for r in conn.execute(
-        select(credit_notes.c.subtotal).where((credit_notes.c.contract_number == number)
-                                              & (credit_notes.c.credit_date
-                                                 <= end.isoformat())))), Decimal(0))
-    return invoiced - credited
 
 
 def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, str, Decimal,

@@ -1,0 +1,126 @@
+"""What the revenue engine sees of billing: the right to invoice, and what was billed.
+
+**Billable to date** (the right to invoice of time and materials, ASC 606-10-55-18 / B16) is
+the sum, by service date, of the contract's billable items that bill or will bill as they
+stand, and nothing else:
+
+- sources: ``time`` and ``expense`` items (split parts ``key#cap`` / ``key#over`` and
+  corrected replacements ``key@r2`` are items like any other), and the ``adjustment`` items
+  that adjust them: a cap write-off ``adjustment:cap:<cap>:<key>`` (negative) or a manual
+  adjustment naming the items it adjusts; a manual adjustment naming none counts for the
+  contract's first time-and-materials line;
+- statuses ``generated``, ``released`` and ``invoiced`` count; ``credited``, ``reversed`` and
+  ``written_off`` do not (they no longer bill);
+- an item *held* at a hard cap (``billing_holds`` status ``held``) does not count until a
+  person approves it (status ``approved`` or ``billed``);
+- only items in the contract's currency (the run leaves others out as a problem).
+
+Time and its adjustments go to the contract's time-and-materials line (the item's own line
+when it names one); rebilled expenses are their own right-to-invoice obligation ``expenses``
+(the reimbursement is consideration for the work when the cost is incurred, 32-40): they are
+recognised on their service date, never left in the contract liability.
+
+Items are measured as the billing run left them: the close bills the period before it
+recognises it, so a capped item is already split, written off or held. An open item that no
+run has seen yet counts at its full amount.
+
+**Billed** is the contract's invoices (net of tax) and its credit notes (net of tax, negative),
+each on its date: net billed = invoices + credit notes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Connection, select
+
+from syncline.adapters.db.billing_tables import billing_holds, credit_notes
+from syncline.adapters.db.tables import billable_items, invoices
+from syncline.revenue.model import Actual, ActualKind, Invoice
+
+EXPENSES = "expenses"  # the obligation id of rebilled expenses
+COUNTED = ("generated", "released", "invoiced")
+
+
+def billable_to_date(conn: Connection, number: str, currency: str, tm_lines: Sequence[str],
+                     ) -> dict[str, dict[date, Decimal]]:
+    """Amount billable by obligation id (a time-and-materials line or ``EXPENSES``) and
+    service date, by the rule of the module doc."""
+    held = set(conn.execute(select(billing_holds.c.item_key).where(
+        (billing_holds.c.contract_number == number)
+        & (billing_holds.c.status == "held"))).scalars())
+    rows = conn.execute(select(
+        billable_items.c.key, billable_items.c.source, billable_items.c.service_date,
+        billable_items.c.amount, billable_items.c.line_id, billable_items.c.adjusts,
+        billable_items.c.currency)
+        .where((billable_items.c.contract_number == number)
+               & billable_items.c.source.in_(("time", "expense", "adjustment"))
+               & billable_items.c.status.in_(COUNTED))
+        .order_by(billable_items.c.key)).all()
+    source_of = {r.key: (r.source, r.line_id) for r in rows}
+    out: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    first_tm = tm_lines[0] if tm_lines else None
+    for r in rows:
+        if r.key in held or r.currency != currency:
+            continue
+        source, line = r.source, r.line_id
+        if source == "adjustment":
+            adjusted = [source_of[k] for k in json.loads(r.adjusts or "[]") if k in source_of]
+            if not adjusted:
+                adjusted = [(s, ln) for s, ln in (_origin_source(k) for k in
+                                                  json.loads(r.adjusts or "[]")) if s]
+            source, line = adjusted[0] if adjusted else ("time", None)
+        if source == "expense":
+            target: str | None = EXPENSES
+        else:
+            target = line if line in tm_lines else first_tm
+        if target is None:
+            continue
+        out[target][date.fromisoformat(r.service_date)] += r.amount
+    return out
+
+
+def _origin_source(key: str) -> tuple[str | None, str | None]:
+    """The source of an item no longer counted (a credited part a write-off adjusted)."""
+    for source in ("time", "expense"):
+        if key.startswith(f"{source}:"):
+            return source, None
+    return None, None
+
+
+def billable_actuals(conn: Connection, number: str, currency: str, tm_lines: Sequence[str],
+                     ) -> list[Actual]:
+    return [Actual(oid, ActualKind.BILLABLE, day, total)
+            for oid, by_day in sorted(billable_to_date(conn, number, currency,
+                                                       tm_lines).items())
+            for day, total in sorted(by_day.items()) if total]
+
+
+def billed_documents(conn: Connection, number: str) -> list[Invoice]:
+    """Invoices and credit notes of the contract, net of tax (credit notes negative)."""
+    docs = [Invoice(r.number, date.fromisoformat(r.invoice_date), r.subtotal,
+                    due=date.fromisoformat(r.due_date))
+            for r in conn.execute(select(invoices).where(invoices.c.contract_number == number)
+                                  .order_by(invoices.c.number))]
+    docs += [Invoice(r.number, date.fromisoformat(r.credit_date), r.subtotal)
+             for r in conn.execute(select(credit_notes).where(
+                 credit_notes.c.contract_number == number).order_by(credit_notes.c.number))]
+    return docs
+
+
+def billed_net(conn: Connection, number: str, end: date) -> Decimal:
+    """B: what the contract has billed through ``end``, net of tax: its invoices plus its
+    credit notes, whose amounts are negative (a credit note reduces what was billed)."""
+    invoiced = sum((r.subtotal for r in conn.execute(
+        select(invoices.c.subtotal).where((invoices.c.contract_number == number)
+                                          & (invoices.c.invoice_date <= end.isoformat())))),
+        Decimal(0))
+    credited = sum((r.subtotal for r in conn.execute(
+        select(credit_notes.c.subtotal).where((credit_notes.c.contract_number == number)
+                                              & (credit_notes.c.credit_date
+                                                 <= end.isoformat())))), Decimal(0))
+    return invoiced + credited
