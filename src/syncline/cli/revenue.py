@@ -90,10 +90,11 @@ def _print_schedule(console: Console, r: ScheduleResult) -> None:
     console.print(t)
     if r.catch_ups:
         t = Table(title="Catch-up adjustments")
-        for col in ("obligation", "period", "amount", "cause"):
+        for col in ("obligation", "period", "date", "amount", "cause"):
             t.add_column(col)
         for c in r.catch_ups:
-            t.add_row(c.obligation_id, c.period, _m(c.amount, cur), c.cause)
+            t.add_row(c.obligation_id, c.period, c.date.isoformat() if c.date else "",
+                      _m(c.amount, cur), c.cause)
         console.print(t)
     for d in r.decisions:
         console.print(f"[bold]Modification {d.modification_id}[/] ({d.effective}): "

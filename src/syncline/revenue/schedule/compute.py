@@ -24,7 +24,11 @@ from syncline.revenue.model import (
 from syncline.revenue.modifications import ModificationDecision, classify, separate_obligations
 from syncline.revenue.price import variable_timeline
 from syncline.revenue.schedule.assemble import _info, _schedule, _segmented
-from syncline.revenue.schedule.catch_ups import _estimate_catch_ups, _period_key
+from syncline.revenue.schedule.catch_ups import (
+    _estimate_catch_ups,
+    _estimate_change_catch_ups,
+    _period_key,
+)
 from syncline.revenue.schedule.context import _Ctx, _Segment
 from syncline.revenue.schedule.progress import _evaluate
 from syncline.revenue.schedule.result import CatchUp, ContractStep, ScheduleResult
@@ -125,9 +129,12 @@ def compute_schedule(
                      for s in first.obs]
     else:
         schedules = _segmented(ctx, chain, separate, cutoffs)
-    catch = [CatchUp(o, _period_key(periods, e), amt, cause) for o, e, amt, cause in raw_catch]
+    catch = [CatchUp(o, _period_key(periods, e), amt, cause, date.fromordinal(e))
+             for o, e, amt, cause in raw_catch]
     # a change in the estimate of variable consideration: catch-up of the earlier progress
     catch += _estimate_catch_ups(schedules, periods, policy.rounding)
+    # a revised estimate at completion: catch-up of the work done before it
+    catch += _estimate_change_catch_ups(ctx, chain, separate, periods)
     infos = tuple(_info(ctx, seg, j) for j, seg in enumerate([*chain, *separate]))
     return ScheduleResult(
         contract=ContractStep(view.id, view.customer, cur, view.combined_from,

@@ -51,6 +51,7 @@ class CatchUp:
     period: str
     amount: int
     cause: str
+    date: date | None = None  # the effective day of what caused it, when it has one
 
 
 @dataclass(frozen=True, slots=True)

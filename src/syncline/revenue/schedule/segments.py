@@ -18,6 +18,7 @@ from syncline.revenue.model import (
     Treatment,
 )
 from syncline.revenue.modifications import apply_changes
+from syncline.revenue.schedule.catch_ups import known_on
 from syncline.revenue.schedule.context import _Ctx, _facts_for, _Segment, _SegOb
 from syncline.revenue.schedule.progress import _evaluate
 from syncline.revenue.units import rdiv, to_units
@@ -80,11 +81,17 @@ def _modify(ctx: _Ctx, seg: _Segment, mod: Modification, treatment: Treatment,
         new = _Segment(Treatment.CATCH_UP.value, seg.contract_id, e, obs,
                        seg.fixed + delta + added_price - concession, seg.discounts,
                        dict(seg.vc_offset), mod.id)
-        after = _evaluate(ctx, new, [e - 1])
+        # measured with every fact known on the modification date: an estimate at completion
+        # or variable consideration effective that day is part of the modified contract
+        known = known_on(ctx, e)
+        after = _evaluate(known, new, [e - 1])
+        cause = f"modification {mod.id}: cumulative catch-up"
+        if known is not ctx:
+            cause += " (with the estimates effective that day)"
         for s in seg.obs:
             diff = after[s.ob.id].cum[0] - before[s.ob.id].cum[0]
             if diff:
-                catch_ups.append((s.ob.id, e, diff, f"modification {mod.id}: cumulative catch-up"))
+                catch_ups.append((s.ob.id, e, diff, cause))
         return new
 
     # termination of the old contract and a new one, prospectively

@@ -50,6 +50,7 @@ def schedule_json(r: ScheduleResult) -> dict[str, Any]:
                            for p, v in zip(r.periods, ln.cumulative, strict=True)},
         } for ln in r.obligations],
         "catch_ups": [{"obligation": c.obligation_id, "period": c.period,
+                       "date": c.date.isoformat() if c.date else None,
                        "amount": _m(c.amount, cur), "cause": c.cause} for c in r.catch_ups],
         "modifications": [{"id": d.modification_id, "effective": d.effective,
                            "treatment": d.treatment.value,
