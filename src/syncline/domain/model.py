@@ -31,6 +31,25 @@ class ContractLine:
     amount: Money | None  # fixed fee total, or retainer monthly fee
     estimated_hours: Decimal | None = None
     estimated_cost: Decimal | None = None
+    recognition: str | None = None  # stated recognition method; None: its kind's default
+
+
+# How a line may be recognised, chosen independently of how it is billed (the first listed
+# is the method of a time-and-materials or retainer line that states none; a fixed fee's
+# default depends on its milestones and estimates: services/revenue/facts.default_method).
+RECOGNITION_METHODS: dict[str, tuple[str, ...]] = {
+    "time_and_materials": ("right_to_invoice",),
+    "fixed_fee": ("milestones", "hours", "cost_to_cost", "ratable"),
+    "retainer": ("ratable", "hours", "cost_to_cost"),
+}
+
+
+def stated_recognition(line: object) -> str | None:
+    """The method a deal or amendment line states: ``"hours"`` or ``{"method": "hours"}``."""
+    value = line.get("recognition") if isinstance(line, dict) else None
+    if isinstance(value, dict):
+        value = value.get("method")
+    return str(value) if value is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.domain.model import (
+    RECOGNITION_METHODS,
     SERVICE_LINE_BY_TEMPLATE,
     BillingType,
     CompleteMilestone,
@@ -25,6 +26,7 @@ from syncline.domain.model import (
     ReverseTime,
     TerminateWorker,
     UpsertWorker,
+    stated_recognition,
 )
 from syncline.domain.reference import ReferenceData
 from syncline.ledger.money import Money, is_known_currency
@@ -96,11 +98,19 @@ def parse_deal(data: Data, ref: ReferenceData) -> OpenContract | list[Problem]:
             amount=money(ln["amount"]) if ln.get("amount") is not None else None,
             estimated_hours=Decimal(ln["estimated_hours"]) if ln.get("estimated_hours") else None,
             estimated_cost=Decimal(ln["estimated_cost"]) if ln.get("estimated_cost") else None,
+            recognition=stated_recognition(ln),
         )
         for ln in data["lines"]
     )
     billing_type = BillingType(contract["billing_type"])
     for i, ln in enumerate(lines):
+        allowed = RECOGNITION_METHODS[ln.kind.value]
+        if ln.recognition is not None and ln.recognition not in allowed:
+            return [_finance(
+                "deal.recognition_invalid", f"{ln.kind} line {ln.line_id} cannot be "
+                f"recognised by {ln.recognition!r} (allowed: {', '.join(allowed)})",
+                "Correct the line's recognition method in the CPQ quote and replay.",
+                f"data.lines[{i}].recognition", deal_id)]
         if ln.kind is not BillingType.TIME_AND_MATERIALS and ln.amount is None:
             return [_finance(
                 "deal.line_without_amount", f"{ln.kind} line {ln.line_id} has no amount",

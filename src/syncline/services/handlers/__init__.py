@@ -9,7 +9,7 @@ here, a line in `HANDLERS` and its schema in `schemas/events/v1/`.
 
 from syncline.services.handlers.adjustments import record_adjustment
 from syncline.services.handlers.amendments import amend_contract
-from syncline.services.handlers.deals import open_contract_with_terms
+from syncline.services.handlers.estimates import open_contract_recognized, revise_estimate
 from syncline.services.handlers.expenses import record_expense, reverse_expense
 from syncline.services.handlers.fx_rates import publish_fx_rates
 from syncline.services.handlers.milestones import complete_milestone
@@ -21,7 +21,7 @@ from syncline.services.messaging.unit_of_work import Handler
 
 HANDLERS: dict[str, Handler] = {
     # CRM / CPQ
-    "deal.closed_won": open_contract_with_terms,
+    "deal.closed_won": open_contract_recognized,  # deals.open_contract_with_terms + recognition
     "contract.amended": amend_contract,
     # HR
     "worker.upserted": upsert_worker,
@@ -32,6 +32,7 @@ HANDLERS: dict[str, Handler] = {
     "expense.approved": record_expense,
     "expense.rejected": reverse_expense,
     "milestone.completed": complete_milestone,
+    "estimate.revised": revise_estimate,
     "project.closed": close_project,
     # billing and finance reference data
     "rate_card.published": publish_rate_card,

@@ -13,7 +13,10 @@ from sqlalchemy import select, update
 from syncline.adapters.db.revenue_tables import contract_amendments
 from syncline.adapters.db.tables import contract_lines, contracts, projects
 from syncline.domain.errors import BusinessDomain, Missing, Problem
+from syncline.domain.model import RECOGNITION_METHODS, stated_recognition
+from syncline.services.billing.amendments import BILLING_ACTIONS, billing_change_problem
 from syncline.services.clock import iso
+from syncline.services.handlers.estimates import record_recognition
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -42,7 +45,13 @@ def amend_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
         contract_lines.c.contract_id == head.id))}
     new_lines = []
     for i, change in enumerate(data["changes"]):
-        line_id, action = change["line_id"], change["action"]
+        action = change["action"]
+        if action in BILLING_ACTIONS:  # caps, prepaid blocks, rates: no contract line
+            wrong = billing_change_problem(b.conn, head.number, change)
+            if wrong is not None:
+                return _problem(wrong[0], wrong[1], f"data.changes[{i}].{wrong[2]}", deal_id)
+            continue
+        line_id = change["line_id"]
         if action == "add_line":
             if line_id in existing:
                 return _problem("amendment.line_exists", f"line {line_id} already exists on "
@@ -51,12 +60,20 @@ def amend_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
             if kind != "time_and_materials" and change.get("amount") is None:
                 return _problem("amendment.line_without_amount", f"added {kind} line "
                                 f"{line_id} has no amount", f"data.changes[{i}].amount", deal_id)
+            method = stated_recognition(change)
+            if method is not None and method not in RECOGNITION_METHODS[kind]:
+                return _problem("amendment.recognition_invalid", f"added {kind} line {line_id} "
+                                f"cannot be recognised by {method!r} (allowed: "
+                                f"{', '.join(RECOGNITION_METHODS[kind])})",
+                                f"data.changes[{i}].recognition", deal_id)
             new_lines.append({
                 "contract_id": head.id, "line_id": line_id, "kind": kind,
                 "description": change.get("description", line_id),
                 "amount": Decimal(change["amount"]) if change.get("amount") else None,
                 "estimated_hours": Decimal(change["estimated_hours"])
-                if change.get("estimated_hours") else None})
+                if change.get("estimated_hours") else None,
+                "estimated_cost": Decimal(change["estimated_cost"])
+                if change.get("estimated_cost") else None})
         elif line_id not in existing:
             return _problem("amendment.unknown_line", f"line {line_id} is not on contract "
                             f"{head.number}", f"data.changes[{i}].line_id", deal_id)
@@ -70,6 +87,8 @@ def amend_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
         recorded_at=iso(b.now)))
     if new_lines:
         b.conn.execute(contract_lines.insert(), new_lines)
+        record_recognition(b, head.number, [c for c in data["changes"]
+                                            if c["action"] == "add_line"])
     b.conn.execute(update(contracts).where(contracts.c.id == head.id)
                    .values(version=contracts.c.version + 1))
     code = b.conn.execute(select(projects.c.code, projects.c.id).where(

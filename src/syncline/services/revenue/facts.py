@@ -70,14 +70,6 @@ def retainer_consideration(fee: Decimal, currency: str, start: date, end: date) 
     return total
 
 
-# the recognition method a line may state, by billing kind; absent, `default_method`
-ALLOWED_METHODS: dict[str, tuple[str, ...]] = {
-    "time_and_materials": ("right_to_invoice",),
-    "fixed_fee": ("milestones", "hours", "cost_to_cost", "ratable"),
-    "retainer": ("ratable", "hours", "cost_to_cost"),
-}
-
-
 def default_method(kind: str, has_milestones: bool, estimated_hours: Decimal | None,
                    estimated_cost: Decimal | None) -> str:
     """The method of a line that states none (as measured before lines could state one)."""
