@@ -80,7 +80,7 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
     for note in credit_notes(conn):
         note_of[note.number] = note.invoice_number
         if note.credit_date <= end and note.invoice_number in open_docs:
-            open_docs[note.invoice_number] -= note.total
+            open_docs[note.invoice_number] += note.total  # negative: a note reduces AR
     gl_by_doc: dict[str, Decimal] = defaultdict(Decimal)
     other: list[tuple[JournalEntry, Decimal, str]] = []
     # revaluation lines restate foreign AR in the functional currency: they have their own

@@ -127,7 +127,11 @@ def _has_table(conn: Connection, table: SqlTable | None) -> bool:
 
 
 def credit_notes(conn: Connection) -> list[Any]:
-    """Credit notes (billing engine), or none when that table does not exist yet."""
+    """Credit notes (billing engine), or none when that table does not exist yet.
+
+    Sign convention (docs/ledger.md, "Credit notes are negative documents"): a credit note's
+    ``subtotal``, ``tax`` and ``total`` are stored negative, as the document prints them, so a
+    net amount is always the invoices' amounts *plus* the credit notes' — never minus."""
     table = _optional_table("credit_notes")
     if table is None or not _has_table(conn, table):
         return []

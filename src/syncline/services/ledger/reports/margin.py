@@ -1,6 +1,6 @@
 """The ``margin`` report: by project and by service line for the period — revenue from invoices
-(minus credit notes), or from revenue schedules in revenue-engine mode; labor cost from
-approved time at the HR cost rate effective on each work date (``time_entries`` ×
+plus the credit notes (negative), or from revenue schedules in revenue-engine mode; labor
+cost from approved time at the HR cost rate effective on each work date (``time_entries`` ×
 ``worker_versions``)."""
 
 from __future__ import annotations
@@ -51,14 +51,14 @@ def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
         for s in schedules:
             revenue[(s.entity_code, project_of(s.contract_number), s.currency)] += s.revenue
     else:
-        notes.append("Revenue: invoices of the period (net of tax) minus credit notes dated "
-                     "in it.")
+        notes.append("Revenue: invoices of the period (net of tax) plus the credit notes "
+                     "dated in it (negative amounts).")
         for inv in conn.execute(select(invoices).where(invoices.c.period == period)):
             revenue[(inv.entity_code, project_of(inv.contract_number), inv.currency)] += \
                 inv.subtotal
-        for note in credit_notes(conn):
+        for note in credit_notes(conn):  # stored negative: added, never subtracted
             if start.isoformat() <= note.credit_date <= end.isoformat():
-                revenue[(note.entity_code, project_of(note.contract_number), note.currency)] -= \
+                revenue[(note.entity_code, project_of(note.contract_number), note.currency)] += \
                     note.subtotal
     missing_rate = 0
     for t in costed_time(conn, start, end):

@@ -8,9 +8,10 @@
   the report period), in timing buckets; empty with a note when no schedule is stored;
 - ``unbilled-aging``: what was approved/generated but not invoiced at the period end (billable
   items by service date, FIFO per project), and GL unbilled/WIP balances aged FIFO;
-- ``margin``: by project and by service line for the period — revenue from invoices (minus
-  credit notes), or from revenue schedules in revenue-engine mode; labor cost from approved
-  time at the HR cost rate effective on each work date (``time_entries`` × ``worker_versions``);
+- ``margin``: by project and by service line for the period — revenue from invoices plus
+  the credit notes (negative), or from revenue schedules in revenue-engine mode; labor cost
+  from approved time at the HR cost rate effective on each work date (``time_entries`` ×
+  ``worker_versions``);
 - ``close-reconciliation``: the checks of DESIGN.md §8 that the stored data supports, each
   with totals and every difference by cause and object (see
   ``syncline.services.ledger.reconciliation.close_reconciliation``).
