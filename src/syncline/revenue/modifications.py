@@ -80,7 +80,11 @@ def classify(
     scope_changes = [c for c in mod.changes if c.added_units > 0 or c.new_end is not None]
     adds_scope = bool(mod.added) or bool(scope_changes)
 
-    if mod.added_distinct is not None:
+    if mod.added_distinct and not adds_scope:
+        t1 = Test("Are distinct goods or services added?", False, False,
+                  "stated, but nothing is added: a change of price alone is never a separate "
+                  "contract (25-12 needs added goods or services)")
+    elif mod.added_distinct is not None:
         t1 = Test("Are distinct goods or services added?", mod.added_distinct, True,
                   "stated in the modification")
     else:
@@ -92,7 +96,7 @@ def classify(
         (c.price_delta for c in scope_changes), Decimal(0))
     ssps: list[Decimal | None] = [_ssp_of_added(o) for o in mod.added]
     ssps += [c.added_ssp for c in scope_changes]
-    if mod.priced_at_ssp is not None:
+    if mod.priced_at_ssp is not None and adds_scope:
         t2 = Test("Is the added scope priced at its stand-alone selling price?",
                   mod.priced_at_ssp, True, "stated in the modification")
     elif not adds_scope or any(s is None for s in ssps):

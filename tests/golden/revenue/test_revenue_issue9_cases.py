@@ -88,3 +88,26 @@ def test_modification_catch_up_includes_the_estimate_effective_that_day() -> Non
     assert cu.cause.startswith("modification M1: cumulative catch-up")
     assert r.decisions[0].treatment.value == "cumulative_catch_up"
     assert usd(r.line("build").revenue[1]) == D("166.67")  # no cost in February
+
+
+# --- finding 4: a price change with no added goods -------------------------------------------
+
+
+def test_price_only_change_is_never_a_separate_contract() -> None:
+    """ASC 606-10-25-12 (IFRS 15.20): a modification is a separate contract only if distinct
+    goods or services are *added* and priced at their SSP. A price change alone, even stated
+    "distinct" and "priced at SSP", adds nothing: test 1 is no, and 25-13 decides. The
+    cost-to-cost line is partly satisfied, so 25-13(b): 20 % of (20,000 + 5,000) − 4,000 =
+    +1,000.00 on 2026-02-01 (before: refused, "a separate contract needs added goods")."""
+    c = RevenueContract(
+        id="PRICE", currency="USD", start=date(2026, 1, 1), obligations=(by_cost(),),
+        estimates=(Estimate("build", date(2026, 1, 1), D("10000")),),
+        actuals=(cost(date(2026, 1, 13), "2000"),),
+        modifications=(Modification("M1", date(2026, 2, 1), changes=(
+            ObligationChange("build", price_delta=D("5000")),),
+            added_distinct=True, priced_at_ssp=True),))
+    r = compute_schedule(c, POLICY, date(2026, 2, 28))
+    (d,) = r.decisions
+    assert [t.answer for t in d.tests] == [False, False, False]
+    assert d.treatment.value == "cumulative_catch_up"
+    assert [(cu.period, usd(cu.amount)) for cu in r.catch_ups] == [("2026-02", D("1000.00"))]
