@@ -73,6 +73,10 @@ def _print_schedule(console: Console, r: ScheduleResult) -> None:
             t.add_row(a.obligation_id, _m(a.ssp, cur), a.ssp_formula, _m(a.fixed, cur),
                       _m(a.variable, cur), _m(a.total, cur))
         console.print(t)
+        for a in s.allocation.lines:  # on which basis, where it is not plain relative SSP
+            if a.variable_basis or a.basis != "relative SSP (32-31)":
+                console.print(f"  {a.obligation_id} allocated on: fixed — {a.basis}"
+                              + (f"; variable — {a.variable_basis}" if a.variable_basis else ""))
     t = Table(title="Revenue by period (forecast after the as-of period is dimmed)")
     t.add_column("period")
     for ln in r.obligations:

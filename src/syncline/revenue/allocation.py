@@ -93,6 +93,7 @@ class AllocationLine:
     variable: int
     total: int
     basis: str  # how the fixed part was split
+    variable_basis: str = ""  # how each variable component reached it
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,23 +189,40 @@ def allocate(
             basis[k] = f"SSP less discount {units} allocated to {', '.join(group)} (32-37)"
         rest = [i for i in rest if i not in group]
         remaining -= share
-    for k, v in _split(remaining, rest, weights, "transaction_price").items():
-        fixed_by[k] = v
-        basis[k] = "relative SSP (32-31)"
     var_by: dict[str, int] = dict.fromkeys(pool, 0)
+    entire: dict[str, int] = dict.fromkeys(pool, 0)  # variable allocated entirely to it
+    var_basis: dict[str, list[str]] = {i: [] for i in pool}
     for comp in variable:
         targets = [i for i in comp.allocate_to if i in var_by] or list(pool)
+        whole = len(targets) < len(pool)
         for k, v in _split(comp.included, targets, weights, f"variable[{comp.id}]").items():
             var_by[k] += v
+            if whole:
+                entire[k] += v
+            var_basis[k].append(
+                f"{comp.id} allocated entirely to {', '.join(targets)} (32-40)" if whole
+                else f"{comp.id} by relative SSP (32-31)")
+    # the allocation objective (32-28) with variable consideration allocated entirely to some
+    # obligations (32-40, 32-41): the fixed part goes by relative SSP *net of* that variable
+    # amount, so an obligation it already pays up to its SSP takes none of the fixed part
+    net = {i: max(weights[i] - entire[i], 0) for i in rest}
+    by_net = any(entire[i] for i in rest) and any(net.values())
+    for k, v in _split(remaining, rest, net if by_net else weights,
+                       "transaction_price").items():
+        fixed_by[k] = v
+        basis[k] = ("relative SSP net of the variable consideration allocated entirely to "
+                    "each obligation (32-40, 32-41)" if by_net else "relative SSP (32-31)")
     lines = []
     for i in pool:
         s = ssp_lines.get(i) if ssp_lines else None
         f, v = fixed_by[i], var_by[i]
         lines.append(AllocationLine(i, weights[i], s.method if s else None,
-                                    s.formula if s else "remaining SSP", f, v, f + v, basis[i]))
+                                    s.formula if s else "remaining SSP", f, v, f + v, basis[i],
+                                    "; ".join(var_basis[i])))
     for i, units in tm.items():
         lines.append(AllocationLine(i, 0, None, "right to invoice", 0, units, units,
-                                    "variable consideration allocated entirely (32-40)"))
+                                    "variable consideration allocated entirely (32-40)",
+                                    "right to invoice allocated entirely to the line (32-40)"))
     tp = fixed + sum(c.included for c in variable) + sum(tm.values())
     return Allocation(tuple(lines), tp)
 

@@ -19,8 +19,11 @@ from syncline.revenue.model import (
     Modification,
     Obligation,
     ObligationChange,
+    Scenario,
     Ssp,
     SspMethod,
+    VariableEstimate,
+    VariableMethod,
 )
 from syncline.revenue.units import amount
 
@@ -111,3 +114,48 @@ def test_price_only_change_is_never_a_separate_contract() -> None:
     assert [t.answer for t in d.tests] == [False, False, False]
     assert d.treatment.value == "cumulative_catch_up"
     assert [(cu.period, usd(cu.amount)) for cu in r.catch_ups] == [("2026-02", D("1000.00"))]
+
+
+# --- (a) variable consideration allocated entirely to one obligation -------------------------
+
+
+def _licences(fixed_a: str, royalty: str) -> RevenueContract:
+    d0 = date(2026, 1, 1)
+
+    def licence(oid: str, ssp: str, price: str) -> Obligation:
+        return Obligation(oid, f"Licence {oid}", Method(MethodKind.POINT_IN_TIME),
+                          Ssp(SspMethod.OBSERVABLE, D(ssp)), d0, d0, price=D(price))
+
+    return RevenueContract(
+        id="EX35", currency="USD", start=d0,
+        obligations=(licence("A", "1600000", fixed_a), licence("B", "2000000", "0")),
+        variable=(VariableEstimate("royalty", d0, VariableMethod.MOST_LIKELY,
+                                   (Scenario(D(royalty), D("1")),), allocate_to=("B",)),))
+
+
+def test_variable_allocated_entirely_leaves_the_fixed_price_to_the_others() -> None:
+    """ASC 606-10-32-40 / 32-41, IFRS 15.85; Example 35 Case A (ASC 606-10-55-270 onward),
+    restated with licences A and B at SSPs 1,600,000 and 2,000,000 (course handout, pages
+    corpus: jkjiwani.teachable.com …/lectures/43488927): A is priced 1,600,000 fixed, B a 3 %
+    royalty estimated at 2,000,000 and allocated entirely to B. Published allocation: A
+    1,600,000, B 2,000,000. The fixed part goes by SSP net of the variable amount allocated
+    entirely (B: 2,000,000 − 2,000,000 = 0), so all 1,600,000 to A. Before, the fixed part was
+    spread over both (A 711,111.11; B 888,888.89 + 2,000,000 = 2,888,888.89, above its SSP).
+    The output names the basis of each amount."""
+    r = compute_schedule(_licences("1600000", "2000000"), POLICY, date(2026, 1, 31))
+    lines = {a.obligation_id: a for a in r.segments[0].allocation.lines}
+    assert {k: (usd(a.fixed), usd(a.variable)) for k, a in lines.items()} == {
+        "A": (D("1600000.00"), D("0.00")), "B": (D("0.00"), D("2000000.00"))}
+    assert "net of the variable consideration allocated entirely" in lines["A"].basis
+    assert lines["B"].variable_basis == "royalty allocated entirely to B (32-40)"
+    assert lines["A"].variable_basis == ""
+
+
+def test_partly_covered_obligation_takes_the_fixed_part_it_still_needs() -> None:
+    """The same rule when the variable amount does not cover B's SSP (hand computation):
+    fixed 2,600,000, royalty 1,000,000 entirely to B: weights A 1,600,000 and B 2,000,000 −
+    1,000,000 = 1,000,000 → A 2,600,000 × 16/26 = 1,600,000, B 1,000,000 fixed + 1,000,000
+    variable: each at its SSP, as the allocation objective (32-28) asks."""
+    r = compute_schedule(_licences("2600000", "1000000"), POLICY, date(2026, 1, 31))
+    assert {a.obligation_id: usd(a.total) for a in r.segments[0].allocation.lines} == {
+        "A": D("1600000.00"), "B": D("2000000.00")}

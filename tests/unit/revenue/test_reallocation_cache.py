@@ -43,5 +43,8 @@ def test_moving_a_variable_amount_to_another_obligation_reallocates() -> None:
         o = next(o for o in s.obligations if o.obligation_id == ob)
         return o.allocated[s.as_of_index]
 
-    assert (allocated(before, "design"), allocated(before, "build")) == (7_000_000, 4_000_000)
-    assert (allocated(after, "design"), allocated(after, "build")) == (6_000_000, 5_000_000)
+    # the fixed 100,000.00 goes by SSP net of the bonus allocated entirely (32-40, 32-41):
+    # bonus on design: weights 50,000 / 40,000 → 55,555.56 + 10,000 and 44,444.44;
+    # bonus moved to build: weights 60,000 / 30,000 → 66,666.67 and 33,333.33 + 10,000
+    assert (allocated(before, "design"), allocated(before, "build")) == (6_555_556, 4_444_444)
+    assert (allocated(after, "design"), allocated(after, "build")) == (6_666_667, 4_333_333)

@@ -38,7 +38,8 @@ def schedule_json(r: ScheduleResult) -> dict[str, Any]:
                             "ssp_method": a.ssp_method.value if a.ssp_method else None,
                             "ssp_formula": a.ssp_formula, "fixed": _m(a.fixed, cur),
                             "variable": _m(a.variable, cur), "allocated": _m(a.total, cur),
-                            "basis": a.basis} for a in s.allocation.lines],
+                            "basis": a.basis, "variable_basis": a.variable_basis}
+                           for a in s.allocation.lines],
         } for s in r.segments],
         "periods": [p.key for p in r.periods],
         "as_of_period": r.periods[r.as_of_index].key if r.as_of_index >= 0 else None,
