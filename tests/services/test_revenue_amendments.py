@@ -55,7 +55,8 @@ def test_price_change_of_a_partly_satisfied_obligation_is_a_cumulative_catch_up(
     ingest(system, price_change("12000", "2026-02-01", priced_at_ssp=True, distinct=False))
     r = schedule(system, date(2026, 2, 28))
     (d,) = r.decisions
-    assert d.treatment.value == "cumulative_catch_up" and d.citation.startswith("ASC 606-10-25-13(b)")
+    assert d.treatment.value == "cumulative_catch_up"
+    assert d.citation.startswith("ASC 606-10-25-13(b)")
     assert months(r, 2) == [Decimal("4000"), Decimal("800")]
     assert [(c.period, c.amount) for c in r.catch_ups] == [("2026-02", 80000)]
 
