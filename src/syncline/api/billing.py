@@ -1,8 +1,10 @@
-"""HTTP read endpoints of billing: invoices (JSON, printable HTML, PDF), credit notes,
-billable items and amounts held at caps. Mounted under /v1 with the API-key dependency."""
+"""HTTP endpoints of billing: invoices (JSON, printable HTML, PDF), credit notes, billable
+items, amounts held at caps, a contract's caps. Mounted under /v1 with the API-key
+dependency."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -76,5 +78,15 @@ def router(system: Syncline) -> APIRouter:
     def list_holds(status: str = "held") -> list[dict[str, Any]]:
         with system.engine.connect() as conn:
             return q.list_holds(conn, status=None if status == "all" else status)
+
+    @api.get("/contracts/{number}/caps")
+    def contract_caps(number: str, on: date | None = None) -> list[dict[str, Any]]:
+        """The contract's not-to-exceed caps: limit, tolerance and ceiling in force on ``on``
+        (default today), billed (net of credit notes), held, approved, headroom, and the
+        limit's history."""
+        with system.engine.connect() as conn:
+            if not q.contract_exists(conn, number):
+                raise HTTPException(404, f"no contract {number}")
+            return q.list_caps(conn, on=on or system.clock().date(), contract=number)
 
     return api

@@ -21,17 +21,39 @@ before soft, then cap id). Then:
 Only items of the cap's sources (default: time and expenses) in the cap's currency count;
 milestone, retainer and adjustment items pass through untouched. Negative items reduce what
 was consumed.
+
+**Net billed.** What a cap has consumed before a batch is *derived* from the item ledger
+(``billed_against``), never kept as a running counter: the invoiced amounts of the items it
+covers, net of the cap write-offs on them (``adjustment:cap:…``). A credited item (and the
+write-off credited with it) counts nothing, so a credit note gives its amount back to the
+cap. A counter would have to be kept in step by every path that changes an item (credit
+notes, corrections, reversals, approvals) and drifts silently when one is missed; a
+derivation is idempotent, survives replay, and answers "what did this cap consume" from the
+same records an auditor reads.
+
+**Limits from a date.** A cap's limit (and tolerance) may change from a date
+(``CapChange``, from a ``contract.amended`` ``change_cap``): an item is capped by the
+ceiling in force on its service date, against everything the cap has consumed so far.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from syncline.billing.items import BillableItem, ItemSource, adjustment_item, split_item
+from syncline.billing.items import (
+    BillableItem,
+    ItemSource,
+    ItemStatus,
+    adjustment_item,
+    split_item,
+)
 from syncline.ledger.money import Money
+
+WRITE_OFF_PREFIX = "adjustment:cap:"
 
 
 class CapScope(StrEnum):
@@ -46,18 +68,48 @@ class CapKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class CapChange:
+    """From ``effective`` on, the cap's limit is ``limit`` (and its tolerance ``tolerance``,
+    when given; else the one in force before)."""
+
+    effective: date
+    limit: Money
+    tolerance: Decimal | None = None
+    reference: str = ""  # e.g. the amendment id
+
+
+@dataclass(frozen=True, slots=True)
 class Cap:
     cap_id: str
     scope: CapScope
     scope_key: str  # contract number, budget / PO id, or contract line id
-    limit: Money
+    limit: Money  # the limit agreed first (before any change)
     kind: CapKind = CapKind.HARD
     tolerance: Decimal = Decimal(0)  # e.g. Decimal("0.05"): 5 % over the limit is accepted
     sources: tuple[ItemSource, ...] = (ItemSource.TIME, ItemSource.EXPENSE)
+    changes: tuple[CapChange, ...] = ()  # limit changes from a date, in effective order
 
     @property
     def ceiling(self) -> Money:
         return self.limit + (self.limit * self.tolerance).rounded()
+
+    def terms_on(self, day: date) -> tuple[Money, Decimal]:
+        """(limit, tolerance) in force on ``day``: the latest change effective on or before
+        it (ties: the later in ``changes``), else the limit agreed first."""
+        limit, tolerance = self.limit, self.tolerance
+        for change in sorted(self.changes, key=lambda c: c.effective):
+            if change.effective > day:
+                break
+            limit = change.limit
+            tolerance = change.tolerance if change.tolerance is not None else tolerance
+        return limit, tolerance
+
+    def limit_on(self, day: date) -> Money:
+        return self.terms_on(day)[0]
+
+    def ceiling_on(self, day: date) -> Money:
+        limit, tolerance = self.terms_on(day)
+        return limit + (limit * tolerance).rounded()
 
     def covers(self, item: BillableItem) -> bool:
         if item.source not in self.sources or item.amount.currency != self.limit.currency:
@@ -89,10 +141,29 @@ class CapResult:
         return next((m for c, m in self.consumed if c == cap_id), None)
 
 
+def billed_against(caps: Iterable[Cap], items: Iterable[BillableItem]) -> dict[str, Money]:
+    """What each cap has consumed, derived from the item ledger (see module doc): the
+    *invoiced* items it covers plus the invoiced cap write-offs on them. Credited, open,
+    held or reversed items count nothing."""
+    caps_t = tuple(caps)
+    invoiced = [i for i in items if i.status is ItemStatus.INVOICED]
+    by_key = {i.key: i for i in invoiced}
+    out = {c.cap_id: Money.zero(c.limit.currency) for c in caps_t}
+    for item in invoiced:
+        targets = ([by_key[k] for k in item.adjusts if k in by_key]
+                   if item.key.startswith(WRITE_OFF_PREFIX) else [item])
+        for cap in caps_t:
+            if item.amount.currency == cap.limit.currency and any(cap.covers(t)
+                                                                  for t in targets):
+                out[cap.cap_id] = out[cap.cap_id] + item.amount
+    return out
+
+
 def _write_off(part: BillableItem, cap: Cap) -> BillableItem:
     return adjustment_item(
         f"cap:{cap.cap_id}:{part.key}", part.contract_number, part.service_date,
-        f"Not-to-exceed {cap.cap_id} ({cap.limit}) adjustment", -part.amount,
+        f"Not-to-exceed {cap.cap_id} ({cap.limit_on(part.service_date)}) adjustment",
+        -part.amount,
         adjusts=(part.key,), quantity=-part.quantity, unit_price=part.unit_price,
     )
 
@@ -120,7 +191,8 @@ def apply_caps(
         else:
             held.append(HeldItem(part, cap.cap_id,
                                  f"{part.amount} over hard cap {cap.cap_id} "
-                                 f"(ceiling {cap.ceiling}): approve to bill"))
+                                 f"(ceiling {cap.ceiling_on(part.service_date)}): approve "
+                                 "to bill"))
 
     for item in sorted(items, key=lambda i: (i.service_date, i.key)):
         on = [c for c in caps_t if c.covers(item)]
@@ -130,7 +202,8 @@ def apply_caps(
             continue
         zero = Money.zero(item.amount.currency)
         room, _, _, cap = min(
-            (max(c.ceiling - consumed[c.cap_id], zero), c.kind is CapKind.SOFT, c.cap_id, c)
+            (max(c.ceiling_on(item.service_date) - consumed[c.cap_id], zero),
+             c.kind is CapKind.SOFT, c.cap_id, c)
             for c in on
         )
         if item.amount <= room:

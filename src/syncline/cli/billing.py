@@ -44,6 +44,45 @@ def billing_run(
     out.print_json(data=result.as_dict())
 
 
+@billing_app.command("caps")
+def billing_caps(
+    contract: Annotated[str | None, typer.Option(help="Only this contract's caps")] = None,
+    on: Annotated[str | None, typer.Option(
+        help="Limits in force on this day YYYY-MM-DD (default today)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Not-to-exceed caps: limit, ceiling, billed (net of credits), held, headroom."""
+    from datetime import date
+
+    from syncline.services.billing.queries import contract_exists, list_caps
+
+    try:
+        day = date.fromisoformat(on) if on else None
+    except ValueError:
+        err.print(f"[red]--on must be YYYY-MM-DD, got {on!r}[/]")
+        raise typer.Exit(2) from None
+    sys_ = _system(database_url)
+    with sys_.engine.connect() as conn:
+        if contract and not contract_exists(conn, contract):
+            err.print(f"[red]no contract {contract}[/]")
+            raise typer.Exit(1)
+        rows = list_caps(conn, on=day or sys_.clock().date(), contract=contract)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Caps ({len(rows)})", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("contract", "cap", "kind", "limit", "ceiling", "billed", "held", "headroom",
+                ""):
+        table.add_column(col, justify="left" if col in ("contract", "cap", "kind", "")
+                         else "right")
+    for r in rows:
+        table.add_row(r["contract"], r["cap_id"], r["kind"],
+                      *(f"{Decimal(r[k]):,}" for k in ("limit", "ceiling", "billed", "held",
+                                                       "headroom")), r["currency"])
+    out.print(table)
+
+
 @billing_app.command("credit")
 def billing_credit(
     invoice: Annotated[str, typer.Argument(help="Invoice number")],

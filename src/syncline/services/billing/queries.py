@@ -1,4 +1,5 @@
-"""Read models of billing: invoices, credit notes, billable items, holds (JSON-ready dicts).
+"""Read models of billing: invoices, credit notes, billable items, holds, caps (JSON-ready
+dicts).
 
 Amounts are decimal strings, never floats; an invoice's lines carry the item keys they bill
 and the credit notes raised against it, so a reader can follow every number to its items.
@@ -7,6 +8,9 @@ and the credit notes raised against it, so a reader can follow every number to i
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -17,14 +21,19 @@ from syncline.adapters.db.billing_tables import (
     credit_notes,
     credit_requests,
 )
-from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
+from syncline.adapters.db.tables import billable_items, contracts, invoice_lines, invoices
+from syncline.billing.caps import billed_against
 from syncline.billing.credits import CreditNote
 from syncline.billing.invoicing import Invoice
+from syncline.ledger.money import Money
+from syncline.services.billing.run.caps import invoiced_items
 from syncline.services.billing.run.credits import load_credit_note
 from syncline.services.billing.run.invoices import load_invoice
+from syncline.services.billing.run.terms import load_caps
 
-__all__ = ["credit_note_dict", "find_credit_note", "find_invoice", "invoice_dict",
-           "list_credit_notes", "list_holds", "list_invoices", "list_items"]
+__all__ = ["contract_exists", "credit_note_dict", "find_credit_note", "find_invoice",
+           "invoice_dict", "list_caps", "list_credit_notes", "list_holds", "list_invoices",
+           "list_items"]
 
 
 def _row(r: Any) -> dict[str, Any]:
@@ -149,3 +158,50 @@ def lines_of_invoice(conn: Connection, number: str) -> list[dict[str, Any]]:
 def lines_of_credit_note(conn: Connection, number: str) -> list[dict[str, Any]]:
     return [_row(r) for r in conn.execute(select(credit_note_lines).where(
         credit_note_lines.c.credit_note_number == number).order_by(credit_note_lines.c.line_no))]
+
+
+def contract_exists(conn: Connection, number: str) -> bool:
+    return conn.execute(select(contracts.c.number).where(
+        contracts.c.number == number)).first() is not None
+
+
+def list_caps(conn: Connection, *, on: date, contract: str | None = None
+              ) -> list[dict[str, Any]]:
+    """Each not-to-exceed cap (of ``contract``, or all) as it stands: the limit, tolerance and
+    ceiling in force on ``on``, what it has consumed (``billed``: net — invoiced items it
+    covers, less cap write-offs and credit notes), what is ``held`` at it for approval and
+    ``approved`` (released, billed by the next run), ``headroom`` = max(0, ceiling − billed),
+    and its limit history (the deal's limit, then each ``change_cap`` from its date)."""
+    holds: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    q = select(billing_holds.c.cap_id, billing_holds.c.status, billing_holds.c.amount)
+    if contract is not None:
+        q = q.where(billing_holds.c.contract_number == contract)
+    for h in conn.execute(q):
+        holds[(h.cap_id, h.status)] += h.amount
+    out: list[dict[str, Any]] = []
+    for number, caps in sorted(load_caps(conn, contract=contract).items()):
+        billed = billed_against(caps, invoiced_items(conn, number))
+        for cap in caps:
+            cur = cap.limit.currency
+
+            def amount(value: Decimal | Money, cur: str = cur) -> str:
+                money = value if isinstance(value, Money) else Money(value, cur)
+                return str(money.rounded().amount)
+
+            limit, tolerance = cap.terms_on(on)
+            ceiling, used = cap.ceiling_on(on), billed[cap.cap_id]
+            out.append({
+                "contract": number, "cap_id": cap.cap_id, "scope": cap.scope.value,
+                "scope_key": cap.scope_key, "kind": cap.kind.value, "currency": cur,
+                "as_of": on.isoformat(), "limit": amount(limit), "tolerance": str(tolerance),
+                "ceiling": amount(ceiling), "billed": amount(used),
+                "held": amount(holds[(cap.cap_id, "held")]),
+                "approved": amount(holds[(cap.cap_id, "approved")]),
+                "headroom": amount(max(ceiling - used, Money.zero(cur))),
+                "limits": [{"from": None, "limit": amount(cap.limit),
+                            "tolerance": str(cap.tolerance), "amendment": None}] + [
+                    {"from": ch.effective.isoformat(), "limit": amount(ch.limit),
+                     "tolerance": None if ch.tolerance is None else str(ch.tolerance),
+                     "amendment": ch.reference or None} for ch in cap.changes],
+            })
+    return out

@@ -1,7 +1,9 @@
 """Step 4 of the run, **caps and drawdown**: contracts with not-to-exceed caps or a drawdown
 retainer go item by item through the pure ``draw_down`` and ``apply_caps`` — splits written
-back to the item table, holds in ``billing_holds``, cap consumption in
-``billing_caps.billed``."""
+back to the item table, holds in ``billing_holds``. What each cap has consumed before the
+run is derived from the invoiced items (``billed_against``: net of write-offs and credit
+notes); ``billing_caps.billed`` keeps the result after the run as a cache for readers, never
+read for a decision."""
 
 from __future__ import annotations
 
@@ -14,15 +16,24 @@ from sqlalchemy import Connection, delete, select, update
 
 from syncline.adapters.db.billing_tables import billing_caps, billing_holds
 from syncline.adapters.db.tables import billable_items, contracts
-from syncline.billing.caps import HeldItem, apply_caps
-from syncline.billing.items import BillableItem, ItemSource
+from syncline.billing.caps import HeldItem, apply_caps, billed_against
+from syncline.billing.items import BillableItem, ItemSource, ItemStatus
 from syncline.billing.retainers import RetainerTerms, draw_down, month_end, month_start
 from syncline.ledger.money import Money
 from syncline.services.billing.run.cycle import Run
 from syncline.services.billing.run.items import OPEN, insert_items, item_from_row, open_items
 from syncline.services.billing.run.terms import Contract
 
-__all__ = ["item_by_item"]
+__all__ = ["invoiced_items", "item_by_item"]
+
+
+def invoiced_items(conn: Connection, contract: str) -> list[BillableItem]:
+    """The contract's invoiced time, expense and adjustment items: what caps consume."""
+    return [item_from_row(r) for r in conn.execute(select(billable_items).where(
+        (billable_items.c.contract_number == contract)
+        & (billable_items.c.status == ItemStatus.INVOICED.value)
+        & billable_items.c.source.in_([ItemSource.TIME.value, ItemSource.EXPENSE.value,
+                                       ItemSource.ADJUSTMENT.value])))]
 
 
 def _replace_items(conn: Connection, old: Sequence[BillableItem],
@@ -68,8 +79,7 @@ def item_by_item(run: Run, c: Contract) -> tuple[list[BillableItem], list[HeldIt
     held: tuple[HeldItem, ...] = ()
     billable = candidates
     if c.caps:
-        caps = {r.cap_id: Money(r.billed, r.currency) for r in conn.execute(
-            select(billing_caps).where(billing_caps.c.contract_number == c.number))}
+        caps = billed_against(c.caps, invoiced_items(conn, c.number))
         approved = set(conn.execute(select(billing_holds.c.item_key).where(
             (billing_holds.c.contract_number == c.number)
             & (billing_holds.c.status == "approved"))).scalars())
@@ -77,7 +87,7 @@ def item_by_item(run: Run, c: Contract) -> tuple[list[BillableItem], list[HeldIt
         billable, held = list(capped.billable), capped.held
         for cap_id, consumed in capped.consumed:
             conn.execute(update(billing_caps).where(billing_caps.c.cap_id == cap_id)
-                         .values(billed=consumed.amount))
+                         .values(billed=consumed.amount))  # a cache: see the module doc
         for h in held:
             row = {"cap_id": h.cap_id, "contract_number": c.number,
                    "amount": h.item.amount.amount, "currency": h.item.amount.currency,
@@ -86,7 +96,10 @@ def item_by_item(run: Run, c: Contract) -> tuple[list[BillableItem], list[HeldIt
                     billing_holds.c.item_key == h.item.key)).first() is None:
                 conn.execute(billing_holds.insert().values(item_key=h.item.key, **row))
             run.result.held.append(h.item.key)
-        billed_keys = [i.key for i in billable if i.key in approved]
+        on_hold = set(conn.execute(select(billing_holds.c.item_key).where(
+            (billing_holds.c.contract_number == c.number)
+            & billing_holds.c.status.in_(("held", "approved")))).scalars())
+        billed_keys = [i.key for i in billable if i.key in on_hold]  # approved, or room again
         if billed_keys:
             conn.execute(update(billing_holds).where(billing_holds.c.item_key.in_(billed_keys))
                          .values(status="billed"))

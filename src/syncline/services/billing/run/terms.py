@@ -12,12 +12,14 @@ from sqlalchemy import Connection, select
 
 from syncline.adapters.db.billing_tables import billing_caps, contract_billing_terms
 from syncline.adapters.db.tables import contract_lines, contracts, customers
+from syncline.billing.amendments import cap_changes
 from syncline.billing.caps import Cap, CapKind, CapScope
 from syncline.billing.retainers import Timing
 from syncline.domain.model import BillingType
 from syncline.ledger.money import Money
+from syncline.services.billing.amendments import load_amended
 
-__all__ = ["Contract", "load_contracts"]
+__all__ = ["Contract", "load_caps", "load_contracts"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,29 @@ class Contract:
 
 
 
+def load_caps(conn: Connection, *, entity: str | None = None, contract: str | None = None
+              ) -> dict[str, list[Cap]]:
+    """The not-to-exceed caps per contract number, each with its limit changes from a date
+    (``change_cap`` of ``contract.amended``)."""
+    q = select(billing_caps).join(
+        contracts, contracts.c.number == billing_caps.c.contract_number).order_by(
+        billing_caps.c.contract_number, billing_caps.c.cap_id)
+    if entity is not None:
+        q = q.where(contracts.c.entity_code == entity)
+    if contract is not None:
+        q = q.where(billing_caps.c.contract_number == contract)
+    rows = conn.execute(q).all()
+    amended = load_amended(conn, {r.contract_number for r in rows}) if rows else {}
+    caps: dict[str, list[Cap]] = defaultdict(list)
+    for c in rows:
+        found = amended.get(c.contract_number)
+        changes = cap_changes(found.changes, c.currency).get(c.cap_id, ()) if found else ()
+        caps[c.contract_number].append(Cap(
+            c.cap_id, CapScope(c.scope), c.scope_key, Money(c.limit_amount, c.currency),
+            CapKind(c.kind), c.tolerance, changes=changes))
+    return caps
+
+
 def load_contracts(conn: Connection, entity: str) -> dict[str, Contract]:
     retainer_fee: dict[str, Decimal] = defaultdict(Decimal)
     for r in conn.execute(
@@ -62,13 +87,7 @@ def load_contracts(conn: Connection, entity: str) -> dict[str, Contract]:
         select(contract_billing_terms).join(
             contracts, contracts.c.number == contract_billing_terms.c.contract_number)
         .where(contracts.c.entity_code == entity))}
-    caps: dict[str, list[Cap]] = defaultdict(list)
-    for c in conn.execute(select(billing_caps).join(
-            contracts, contracts.c.number == billing_caps.c.contract_number)
-            .where(contracts.c.entity_code == entity).order_by(billing_caps.c.cap_id)):
-        caps[c.contract_number].append(Cap(
-            c.cap_id, CapScope(c.scope), c.scope_key, Money(c.limit_amount, c.currency),
-            CapKind(c.kind), c.tolerance))
+    caps = load_caps(conn, entity=entity)
     out: dict[str, Contract] = {}
     for r in conn.execute(
             select(contracts, customers.c.name.label("customer_name"))
