@@ -111,3 +111,15 @@ def test_a_cap_change_for_an_unknown_cap_is_refused(system: Syncline) -> None:
     with system.engine.connect() as conn:
         (exc,) = list_exceptions(conn)
     assert exc.code == "amendment.unknown_cap" and "NTE-9" in exc.message
+
+
+def test_a_cap_change_leaves_revenue_recognition_working(system: Syncline) -> None:
+    """A change_cap has no contract line: the revenue engine reads the amendment and skips
+    it (it used to stop on the missing line id)."""
+    from syncline.services.revenue.sync import recognize
+
+    ingest(system, capped(), worker(), amend_cap("A-1", "2026-02-01", "5000"),
+           time_entry("T-1"))
+    run(system, "2026-01")
+    done = recognize(system.engine, "2026-01", system.charts, system.clock())
+    assert (done.contracts, done.refused) == (1, []) and done.revenue == {"USD": D("1600.00")}

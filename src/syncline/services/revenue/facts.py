@@ -189,6 +189,8 @@ def _modification(row: Any, end: date, lines: list[Any], currency: str,
     distinct: set[bool] = set()
     remaining: set[bool] = set()
     for c in data["changes"]:
+        if "line_id" not in c:  # billing-only changes (change_cap, top_up_block): no line
+            continue
         amount = Decimal(c["amount"]) if c.get("amount") is not None else None
         if c["action"] == "add_line":
             if "priced_at_ssp" in c:
