@@ -3,8 +3,9 @@ HTTP for a quarter and closed month by month (issue 9, Evidence; finding 3).
 
 Entity US01, USD, tax exempt; contracts 2026-01-01 … 2026-12-31. Billing by milestones and
 recognition over time by an input measure are chosen independently per line: the line says
-``"recognition": "hours"`` or ``"recognition": "cost_to_cost"`` (the shape issue 9 asks for:
-"billing method and recognition method chosen independently per contract line").
+``"recognition": "hours"`` or ``"recognition": "cost_to_cost"`` (finding 3: "billing method
+and recognition method chosen independently per contract line"); the estimate is revised by
+an ``estimate.revised`` event.
 
 - C-FFH: fixed fee 12,000.00, milestones M-H1 "Design" 4,000.00 and M-H2 "Go-live"
   8,000.00; estimated 100 hours; recognized by hours. Worker W-3, cost 60.00/h.
@@ -191,24 +192,18 @@ def test_fixed_fee_labor_cost_by_month(quarter: Quarter) -> None:
                for c in quarter.at_close.values() for m in c.values())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 3: a fixed-fee line with milestones "
-                   "is always measured by milestones; billing by milestones while recognizing "
-                   "by hours cannot be stated")
 def test_billed_by_milestones_recognized_by_hours(quarter: Quarter) -> None:
     """C-FFH revenue 3,600.00 / 4,800.00 / 3,600.00; balance −400.00 / +4,400.00 / 0."""
     assert [(m.revenue, m.balance) for m in quarter.at_close["C-FFH"].values()] == [
         (D("3600.00"), D("-400.00")), (D("4800.00"), D("4400.00")), (D("3600.00"), 0)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 3: a fixed-fee line with milestones "
-                   "is always measured by milestones; recognition by cost cannot be stated")
 def test_billed_by_milestones_recognized_by_cost(quarter: Quarter) -> None:
     """C-FFC revenue 4,000.00 / 6,000.00 / 5,000.00; balance +4,000.00 / 0 / +5,000.00."""
     assert [(m.revenue, m.balance) for m in quarter.at_close["C-FFC"].values()] == [
         (D("4000.00"), D("4000.00")), (D("6000.00"), 0), (D("5000.00"), D("5000.00"))]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 3 (measured by milestones)")
 def test_fixed_fee_quarter_tables(quarter: Quarter) -> None:
     """Every cell of C-FFH's and C-FFC's tables (module docstring), at each close."""
     for c in ("C-FFH", "C-FFC"):
@@ -222,25 +217,18 @@ def test_every_month_locks(quarter: Quarter) -> None:
 
 # --- the estimate revision ------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 3 / What to build: no "
-                   "`estimate.revised` event (the estimate at completion as an "
-                   "effective-dated fact)")
 def test_estimate_revised_is_received_and_applied(revised: Quarter) -> None:
     response, final = revised.posted
     assert response.status_code == 202, response.text
     assert final == "applied"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 3: no recognition by cost on a line "
-                   "billed by milestones, and no `estimate.revised`")
 def test_estimate_revision_is_a_cumulative_catch_up(revised: Quarter) -> None:
     """C-FFR revenue 4,000.00 / 4,000.00 / 4,000.00; balance +4,000.00 / −2,000.00 /
     +2,000.00 (module docstring)."""
     assert {p: m.row() for p, m in revised.at_close["C-FFR"].items()} == EXPECTED["C-FFR"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 8: catch-ups from estimate changes "
-                   "are not labelled in the catch-ups table (and finding 3)")
 def test_estimate_revision_catch_up_is_labelled(revised: Quarter) -> None:
     """The schedule of C-FFR lists a catch-up of −800.00 on 2026-02-01 caused by the estimate
     change (2,000 / 12,500 × 20,000 = 3,200 against 4,000 recognized)."""
