@@ -170,6 +170,7 @@ def allocate(
     variable: Sequence[VariableComponent],
     tm: Mapping[str, int],
     ssp_lines: Mapping[str, SspLine] | None = None,
+    override: tuple[Mapping[str, int], str] | None = None,
 ) -> Allocation:
     """Allocate ``fixed`` and each variable component over ``pool`` by relative ``weights``.
 
@@ -181,6 +182,10 @@ def allocate(
     basis: dict[str, str] = {}
     rest = list(pool)
     remaining = fixed
+    if override is not None:  # a documented manual allocation of the fixed part
+        fixed_by = {i: override[0].get(i, 0) for i in pool}
+        basis = dict.fromkeys(pool, override[1])
+        rest, remaining, discounts = [], 0, ()
     for j, (disc, units) in enumerate(discounts):
         group = [i for i in disc.obligations if i in weights and i in rest]
         share = sum(weights[i] for i in group) - units

@@ -149,6 +149,8 @@ def _ratable(start: date, end: date, start_instant: datetime | None,
             nums.append(min(max(k, 0), months))
         return Measure(tuple(nums), (months,) * n, _zeros(n), _zeros(n),
                        f"whole months elapsed of {months}")
+    if convention is Convention.MONTHLY_RATE:
+        return _monthly_rate(ob.start, ob.end, cutoffs)
     # time-based conventions: positions in seconds when instants are given, else in days
     if m.start_instant is not None and m.end_instant is not None:
         unit = 1
@@ -209,6 +211,27 @@ def _ratable(start: date, end: date, start_instant: datetime | None,
         nums.append(v)
     return Measure(tuple(nums), (total * nf,) * n, _zeros(n), _zeros(n),
                    f"part months by {label}, {nf} whole months evenly")
+
+
+_MONTH_LCM = 377_580  # lcm(28, 29, 30, 31): a day of any month is a whole number of these
+
+
+def _monthly_rate(start: date, end: date, cutoffs: Sequence[int]) -> Measure:
+    """Price / months of the term, each whole month one month's rate and a part month that
+    rate x its days in the term / the days of the month; progress is the months elapsed over
+    the months of the term, in integers of 1 / lcm(28..31) of a month."""
+    first, last = month_index(start), month_index(end)
+    s_ord, e_ord = start.toordinal(), end.toordinal()
+    months = []  # (first day in term, last day in term, units per day)
+    for i in range(first, last + 1):
+        lo, hi = month_start(i).toordinal(), month_start(i + 1).toordinal() - 1
+        months.append((max(lo, s_ord), min(hi, e_ord), _MONTH_LCM // (hi - lo + 1)))
+    total = sum((b - a + 1) * u for a, b, u in months)
+    nums = tuple(sum(max(min(c, b) - a + 1, 0) * u for a, b, u in months) for c in cutoffs)
+    n = len(cutoffs)
+    return Measure(nums, (total,) * n, _zeros(n), _zeros(n),
+                   f"months of the term elapsed (part months by their days) of "
+                   f"{Decimal(total) / _MONTH_LCM:.4f}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,7 @@ class Convention(StrEnum):
     EXACT_TIME = "exact_time"  # by the second between two instants
     MONTHLY_EVEN = "monthly_even"
     MONTHLY_PRORATED = "monthly_prorated"  # first and last partial months by time
+    MONTHLY_RATE = "monthly_rate"  # price / months of the term; a part month by its days
 
 
 class MethodKind(StrEnum):
@@ -224,6 +225,18 @@ class Modification:
     recorded_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AllocationOverride:
+    """A documented manual allocation of the fixed consideration, used instead of relative
+    SSP: the amount of every allocable obligation, summing exactly to the fixed price, with
+    the reason and who approved it (and when)."""
+
+    amounts: tuple[tuple[str, Decimal], ...]
+    reason: str
+    approved_by: str
+    approved_on: date | None = None
+
+
 # --- the contract and the policy -----------------------------------------------------------
 
 
@@ -244,6 +257,7 @@ class RevenueContract:
     modifications: tuple[Modification, ...] = ()
     combined_from: tuple[str, ...] = ()
     combination_reason: str = ""
+    allocation_override: AllocationOverride | None = None
 
 
 class ScheduleRounding(StrEnum):

@@ -6,19 +6,25 @@ in a published source are computed by hand in the docstring from the rule cited.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal as D
+
+import pytest
 
 from syncline.revenue import RevenueContract, RevenuePolicy, compute_schedule
 from syncline.revenue.model import (
     Actual,
     ActualKind,
+    AllocationOverride,
+    Convention,
     Estimate,
     Method,
     MethodKind,
     Modification,
     Obligation,
     ObligationChange,
+    RevenueError,
     Scenario,
     Ssp,
     SspMethod,
@@ -159,3 +165,84 @@ def test_partly_covered_obligation_takes_the_fixed_part_it_still_needs() -> None
     r = compute_schedule(_licences("2600000", "1000000"), POLICY, date(2026, 1, 31))
     assert {a.obligation_id: usd(a.total) for a in r.segments[0].allocation.lines} == {
         "A": D("1600000.00"), "B": D("2000000.00")}
+
+
+# --- (d) ratable by month: price / months of the term, a part month by its days --------------
+
+
+def _year_from_mid_january(convention: Convention) -> RevenueContract:
+    line = Obligation("support", "Support", Method(MethodKind.RATABLE, convention=convention),
+                      Ssp(SspMethod.OBSERVABLE, D("1200")), date(2025, 1, 15),
+                      date(2026, 1, 14), price=D("1200"), series=True)
+    return RevenueContract(id="RATE", currency="USD", start=date(2025, 1, 15),
+                           obligations=(line,))
+
+
+def test_monthly_rate_proration() -> None:
+    """The other common monthly proration (NetSuite's "prorate first & last period", Sage
+    Intacct's "exact days per period prorate days": revrec-anchors §2.2, §2.5), as a policy
+    option ``monthly_rate``: 1,200.00 for 12 months from 2025-01-15 → a monthly rate of
+    100.00; January 2025 has 17 of its 31 days in the term: 100 × 17 / 31 = 54.84; February
+    to December 100.00 each; January 2026 14 / 31: 45.16 (cumulative rounding: 1,200 ×
+    (11 + 17/31) / 12 = 1,154.84, so 45.16 closes at 1,200.00). The existing
+    ``monthly_prorated`` (part months by days of the whole term, whole months evenly) gives
+    January 2025 1,200 × 17 / 365 = 55.89 instead."""
+    r = compute_schedule(_year_from_mid_january(Convention.MONTHLY_RATE), POLICY,
+                         date(2026, 1, 31))
+    rev = [usd(v) for v in r.line("support").revenue]
+    assert rev == [D("54.84")] + [D("100.00")] * 11 + [D("45.16")]
+    by_policy = RevenuePolicy(ratable_convention=Convention.MONTHLY_RATE)
+    line = _year_from_mid_january(Convention.MONTHLY_RATE).obligations[0]
+    plain = RevenueContract(id="RATE", currency="USD", start=date(2025, 1, 15),
+                            obligations=(replace(line, method=Method(MethodKind.RATABLE)),))
+    assert compute_schedule(plain, by_policy, date(2026, 1, 31)).line("support").revenue == \
+        r.line("support").revenue
+    other = compute_schedule(_year_from_mid_january(Convention.MONTHLY_PRORATED), POLICY,
+                             date(2026, 1, 31))
+    assert usd(other.line("support").revenue[0]) == D("55.89")
+
+
+# --- (e) a documented manual allocation ------------------------------------------------------
+
+
+def _bundle(override: AllocationOverride | None) -> RevenueContract:
+    d0 = date(2026, 1, 1)
+
+    def line(oid: str, ssp: str) -> Obligation:
+        return Obligation(oid, oid, Method(MethodKind.POINT_IN_TIME),
+                          Ssp(SspMethod.OBSERVABLE, D(ssp)), d0, d0)
+
+    return RevenueContract(id="MAN", currency="USD", start=d0, fixed_price=D("80"),
+                           obligations=(line("phone", "20"), line("internet", "30"),
+                                        line("television", "40")),
+                           allocation_override=override)
+
+
+def test_manual_allocation_override_with_reason_and_approver() -> None:
+    """Some firms must use a documented allocation instead of relative SSP (vendors allow an
+    override whose total must equal the price: Sage Intacct MEA, revrec-anchors §2.5). HC-01's
+    bundle (price 80; by relative SSP 17.78 / 26.67 / 35.55) allocated by hand 20 / 25 / 35,
+    approved by the controller: used as given, each line saying who approved it and why."""
+    r = compute_schedule(_bundle(AllocationOverride(
+        (("phone", D("20")), ("internet", D("25")), ("television", D("35"))),
+        "price list of the 2026 bundle campaign", "A. Controller", date(2026, 1, 5))),
+        POLICY, date(2026, 1, 31))
+    lines = r.segments[0].allocation.lines
+    assert [(a.obligation_id, usd(a.total)) for a in lines] == [
+        ("phone", D("20.00")), ("internet", D("25.00")), ("television", D("35.00"))]
+    assert lines[0].basis == ("manual allocation approved by A. Controller on 2026-01-05: "
+                              "price list of the 2026 bundle campaign")
+
+
+@pytest.mark.parametrize(("amounts", "reason", "approver", "rule"), [
+    ((("phone", "20"), ("internet", "25"), ("television", "34.99")), "r", "a",
+     "sum exactly to the fixed price"),
+    ((("phone", "20"), ("internet", "60")), "r", "a", "exactly the allocable obligations"),
+    ((("phone", "20"), ("internet", "25"), ("television", "35")), "", "a", "reason"),
+    ((("phone", "20"), ("internet", "25"), ("television", "35")), "r", " ", "approved"),
+])
+def test_manual_allocation_is_refused_unless_exact_and_documented(
+        amounts: tuple[tuple[str, str], ...], reason: str, approver: str, rule: str) -> None:
+    override = AllocationOverride(tuple((k, D(v)) for k, v in amounts), reason, approver)
+    with pytest.raises(RevenueError, match=rule):
+        compute_schedule(_bundle(override), POLICY, date(2026, 1, 31))

@@ -37,6 +37,7 @@ class _Segment:
     vc_offset: dict[str, int]
     mod_id: str | None = None
     alloc_cache: dict[tuple[object, ...], Allocation] = field(default_factory=dict)
+    override: tuple[dict[str, int], str] | None = None  # manual allocation, its basis
 
 
 @dataclass(slots=True)
@@ -79,7 +80,8 @@ def _allocation(ctx: _Ctx, seg: _Segment, comps: tuple[VariableComponent, ...],
         pool = [s.ob.id for s in seg.obs if not s.closed and is_allocable(s.ob)]
         weights = {s.ob.id: s.weight for s in seg.obs}
         ssps = {s.ob.id: s.ssp for s in seg.obs if s.ssp is not None}
-        hit = allocate(pool, weights, seg.fixed, seg.discounts, comps, tm, ssps)
+        hit = allocate(pool, weights, seg.fixed, seg.discounts, comps, tm, ssps,
+                       seg.override)
         seg.alloc_cache[key] = hit
     return hit
 

@@ -40,7 +40,33 @@ def _inception(ctx: _Ctx, obligations: tuple[Obligation, ...], fixed_price: Deci
            for ob in obligations]
     disc = [(d, to_units(d.amount, cur, f"{where}discounts[{j}].amount"))
             for j, d in enumerate(discounts)]
-    return _Segment(kind, contract_id, start, obs, fixed, disc, {})
+    seg = _Segment(kind, contract_id, start, obs, fixed, disc, {})
+    if kind == "inception" and ctx.contract.allocation_override is not None:
+        seg.override = _override(ctx, allocable, fixed)
+    return seg
+
+
+def _override(ctx: _Ctx, allocable: Sequence[Obligation], fixed: int) -> tuple[dict[str, int],
+                                                                                   str]:
+    """A manual allocation, refused unless it is documented (reason, approver), names every
+    allocable obligation and nothing else, and its parts sum exactly to the fixed price."""
+    o = ctx.contract.allocation_override
+    assert o is not None
+    loc = "allocation_override"
+    if not o.reason.strip() or not o.approved_by.strip():
+        raise RevenueError(loc, "a manual allocation needs its reason and who approved it")
+    parts = {oid: to_units(a, ctx.currency, f"{loc}.amounts.{oid}") for oid, a in o.amounts}
+    ids = {ob.id for ob in allocable}
+    if set(parts) != ids:
+        raise RevenueError(f"{loc}.amounts", "must name exactly the allocable obligations "
+                           f"({', '.join(sorted(ids))}), not {', '.join(sorted(parts))}")
+    if any(v < 0 for v in parts.values()):
+        raise RevenueError(f"{loc}.amounts", "parts cannot be negative")
+    if sum(parts.values()) != fixed:
+        raise RevenueError(f"{loc}.amounts", f"parts sum to {sum(parts.values())} minor units; "
+                           f"they must sum exactly to the fixed price, {fixed}")
+    when = f" on {o.approved_on.isoformat()}" if o.approved_on else ""
+    return parts, f"manual allocation approved by {o.approved_by}{when}: {o.reason}"
 
 
 def _weights_of(ctx: _Ctx, obs: Sequence[Obligation], where: str) -> dict[str, SspLine]:
@@ -81,6 +107,8 @@ def _modify(ctx: _Ctx, seg: _Segment, mod: Modification, treatment: Treatment,
         new = _Segment(Treatment.CATCH_UP.value, seg.contract_id, e, obs,
                        seg.fixed + delta + added_price - concession, seg.discounts,
                        dict(seg.vc_offset), mod.id)
+        if seg.override and new.fixed == seg.fixed and not mod.added:
+            new.override = seg.override  # the price is unchanged: the documented split holds
         # measured with every fact known on the modification date: an estimate at completion
         # or variable consideration effective that day is part of the modified contract
         known = known_on(ctx, e)

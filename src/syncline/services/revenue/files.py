@@ -21,6 +21,7 @@ from syncline.revenue.combination import combine
 from syncline.revenue.model import (
     Actual,
     ActualKind,
+    AllocationOverride,
     Convention,
     DiscountAllocation,
     Estimate,
@@ -295,4 +296,13 @@ def _contract(c: dict[str, Any], where: str) -> RevenueContract:
             _inst(p.get("recorded_at"), f"{where}.payments[{i}].recorded_at"))
             for i, p in enumerate(c.get("payments", []))),
         modifications=tuple(mods),
+        allocation_override=_override(c.get("allocation_override"), f"{where}"),
     )
+
+
+def _override(o: dict[str, Any] | None, where: str) -> AllocationOverride | None:
+    if o is None:
+        return None
+    return AllocationOverride(
+        tuple((k, _d(v)) for k, v in o["amounts"].items()), o["reason"], o["approved_by"],
+        _odate(o.get("approved_on"), f"{where}.allocation_override.approved_on"))
