@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -227,6 +228,7 @@ def whatif(
 def recognize(
     period: str = typer.Option(..., "--period", help="YYYY-MM"),
     contract: str | None = typer.Option(None, "--contract", help="Only this contract"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what it would do; change nothing"),
     database_url: str | None = typer.Option(None, help="Database (SYNCLINE_DATABASE_URL)"),
 ) -> None:
     """Recognize revenue for a month from stored facts: schedules and journals (idempotent)."""
@@ -243,28 +245,41 @@ def recognize(
                  post_journals=sys_.settings.revenue_recognition == "engine",
                  rules=sys_.ledger.rules,
                  closed_period_policy=sys_.ledger.closed_period_policy,
-                 functional=sys_.ledger.functional_currencies)
-    console.print_json(data={"period": period, "contracts": result.contracts,
+                 functional=sys_.ledger.functional_currencies, dry_run=dry_run)
+    console.print_json(data={"period": period, "dry_run": dry_run,
+                             "contracts": result.contracts,
                              "journal_entries": result.journal_entries,
                              "refused": result.refused,
                              "posting_failed": result.posting_failed,
-                             "revenue": {k: str(v) for k, v in result.revenue.items()}})
+                             "revenue": {k: str(v) for k, v in result.revenue.items()},
+                             "by_contract": result.by_contract})
 
 
 @app.command("contract")
 def contract_schedule(
     number: str = typer.Argument(..., help="Contract number, e.g. C-1001"),
     as_of: str | None = typer.Option(None, "--as-of", help="Report date YYYY-MM-DD (today)"),
+    period: str | None = typer.Option(
+        None, "--period", help="YYYY-MM: also the revenue recognised in that month (as of "
+        "its end unless --as-of)"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (amounts as strings)"),
     database_url: str | None = typer.Option(None, help="Database (SYNCLINE_DATABASE_URL)"),
 ) -> None:
-    """A stored contract's schedule, computed from Syncline's facts, with explanations."""
+    """A stored contract's schedule, computed from Syncline's facts, with explanations;
+    with --period, the revenue recognised in that month per obligation."""
     from syncline.cli.common import _system
+    from syncline.ledger.periods import is_period_name
+    from syncline.services.billing.run import month_bounds
     from syncline.services.revenue.facts import build_contract
+    from syncline.services.revenue.statement import month_statement
     from syncline.services.revenue.sync import DEFAULT_POLICY
 
     console = Console()
-    day = _parse_date(as_of, "--as-of")
+    if period is not None and not is_period_name(period):
+        _fail(console, "bad --period", [f"expected YYYY-MM, got {period!r}"])
+        return
+    day = _parse_date(as_of, "--as-of") if as_of or period is None else \
+        month_bounds(period)[1]
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         rc = build_contract(conn, number)
@@ -276,7 +291,39 @@ def contract_schedule(
     except RevenueError as exc:
         _fail(console, "the contract cannot be computed", [f"{exc.location}: {exc.rule}"])
         return
+    month = None
+    if period is not None:
+        try:
+            month = month_statement(result, period)
+        except KeyError:
+            _fail(console, f"contract {number} has no period {period}", [])
+            return
     if as_json:
-        typer.echo(json.dumps(schedule_json(result), indent=2))
+        body = schedule_json(result)
+        if month is not None:
+            body["month"] = month
+        typer.echo(json.dumps(body, indent=2))
         return
     _print_schedule(console, result)
+    if month is not None:
+        _print_month(console, month)
+
+
+def _print_month(console: Console, m: dict[str, Any]) -> None:
+    t = Table(title=f"Revenue recognised in {m['period']} — {m['contract']}, {m['currency']}"
+                    + (" (forecast)" if m["forecast"] else ""))
+    for col in ("obligation", "method", "in the month", "cumulative"):
+        t.add_column(col, justify="left" if col in ("obligation", "method") else "right")
+    for o in m["obligations"]:
+        t.add_row(o["id"], o["method"], o["revenue"], o["cumulative"])
+    t.add_row("total", "", m["revenue"], m["cumulative"], style="bold")
+    console.print(t)
+    for c in m["catch_ups"]:
+        console.print(f"  catch-up {c['obligation']} {c['date'] or ''} {c['amount']}: "
+                      f"{c['cause']}")
+    for b in m["billed"]:
+        console.print(f"  billed: {b['kind']} {b['document']} {b['date']} {b['amount']}")
+    bal = m["balance"]
+    console.print(f"  billed in the month (net): {m['billed_net']}; balance at month end: "
+                  f"contract asset {bal['contract_asset']}, contract liability "
+                  f"{bal['contract_liability']}")

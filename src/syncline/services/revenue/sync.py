@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -74,6 +75,13 @@ class RecognitionResult:
     refused: list[str] = field(default_factory=list)
     posting_failed: list[str] = field(default_factory=list)  # rule could not post (exception)
     revenue: dict[str, Decimal] = field(default_factory=dict)  # period revenue by currency
+    dry_run: bool = False
+    # per contract: its revenue in the period and the true-up posted (or, dry, that would be)
+    by_contract: list[dict[str, str]] = field(default_factory=list)
+
+
+class _DryRun(Exception):
+    """Ends a dry run's transaction: everything it wrote is rolled back."""
 
 
 def _accounts(rule: PostingRule, chart: ChartOfAccounts, params: dict[str, str],
@@ -205,12 +213,26 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
               only: str | None = None, entity: str | None = None,
               rules: PostingRules = DEFAULT_RULES,
               closed_period_policy: ClosedPeriodPolicy = ClosedPeriodPolicy.REFUSE,
-              functional: Mapping[str, str] | None = None,
+              functional: Mapping[str, str] | None = None, dry_run: bool = False,
               ) -> RecognitionResult:
     """Recognize ``period`` (see module doc); true-up entries by ``rules``'s
-    ``revenue.true_up`` in each entity's own chart."""
+    ``revenue.true_up`` in each entity's own chart. ``dry_run``: everything is computed,
+    written and posted in one transaction that is then rolled back, so the result says
+    exactly what a real run would do and nothing changes."""
+    result = RecognitionResult(period=period, dry_run=dry_run)
+    with suppress(_DryRun):
+        _recognize(engine, period, charts, now, result, post_journals=post_journals,
+                   policy=policy, only=only, entity=entity, rules=rules,
+                   closed_period_policy=closed_period_policy, functional=functional)
+    return result
+
+
+def _recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now: datetime,
+               result: RecognitionResult, *, post_journals: bool, policy: RevenuePolicy,
+               only: str | None, entity: str | None, rules: PostingRules,
+               closed_period_policy: ClosedPeriodPolicy,
+               functional: Mapping[str, str] | None) -> None:
     _, end = month_bounds(period)
-    result = RecognitionResult(period=period)
     chart_set = as_charts(charts)
     functional_of = dict(functional) if functional is not None else {
         e.code: e.functional_currency for e in DEFAULT_REFERENCE.entities}
@@ -257,6 +279,9 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
             period_r = amount(sum(ob.revenue[idx] for ob in schedule.obligations), cur) \
                 if idx >= 0 and schedule.periods[idx].key == period else Decimal(0)
             result.revenue[cur] = result.revenue.get(cur, Decimal(0)) + period_r
+            line = {"contract": number, "entity": head.entity_code, "currency": cur,
+                    "period_revenue": str(period_r), "cumulative": str(cum_r)}
+            result.by_contract.append(line)
             if not post_journals:
                 continue
             chart = chart_set.of(head.entity_code)
@@ -281,6 +306,8 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
                                                        .where(journal_entries.c.source_id
                                                               .like(f"{base}%")))}
             source_id = base if base not in taken else f"{base}:r{len(taken) + 1}"
+            line.update({"true_up": source_id,
+                         **{f"true_up_{k}": str(v) for k, v in delta.items()}})
             made = post(rule, {k: Money(v, cur) for k, v in delta.items()}, chart=chart,
                         entity_id=head.entity_code, posting_date=end, source_id=source_id,
                         params=params)
@@ -312,7 +339,8 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
                                 (("contract", number), ("period", period)), now,
                                 f"the {cur}/{base_currency} rate of {closing.as_of} is published")
             result.journal_entries += post_entry(conn, made, now, closed_period_policy)
-    return result
+        if result.dry_run:
+            raise _DryRun
 
 
 def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, str, Decimal,
