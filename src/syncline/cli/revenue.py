@@ -26,7 +26,7 @@ from syncline.revenue import (
     what_if,
 )
 from syncline.services.revenue.files import ContractFileError, load
-from syncline.services.revenue.views import _m, schedule_json
+from syncline.services.revenue.views import _fx_json, _m, schedule_json
 
 app = typer.Typer(help="Revenue recognition (ASC 606 / IFRS 15) from contract files.",
                   no_args_is_help=True)
@@ -114,6 +114,18 @@ def _print_schedule(console: Console, r: ScheduleResult) -> None:
         t.add_row(b.date.isoformat(), _m(b.revenue, cur), _m(b.receivable, cur),
                   _m(b.contract_asset, cur), _m(b.contract_liability, cur))
     console.print(t)
+    fx = _fx_json(r)
+    if fx and fx["realized"]:
+        t = Table(title=f"Realized FX in {fx['functional_currency']} "
+                        f"(total {fx['total_gain_loss']})")
+        for col in ("invoice", "paid", "amount", "invoice rate", "settlement rate",
+                    "at invoice", "at settlement", "gain / loss"):
+            t.add_column(col, justify="left" if col in ("invoice", "paid") else "right")
+        for x in fx["realized"]:
+            t.add_row(x["invoice"], x["payment_date"], x["amount"], x["invoice_rate"] or "-",
+                      x["settlement_rate"] or "-", x["at_invoice"], x["at_settlement"],
+                      x["gain_loss"] if not x["missing"] else f"no {x['missing']}")
+        console.print(t)
     rpo = remaining_obligations(r)
     t = Table(title=f"Remaining performance obligations: {_m(rpo.total, cur)} "
                     f"(disclosed {_m(rpo.disclosed, cur)})")

@@ -26,6 +26,7 @@ from syncline.revenue.explain import (
     explain_balance,
     explain_revenue,
 )
+from syncline.revenue.fx import RealizedFx, realized_fx
 from syncline.revenue.model import RevenueContract, RevenueError, RevenuePolicy, Treatment
 from syncline.revenue.schedule.compute import compute_schedule
 from syncline.revenue.schedule.result import ScheduleResult
@@ -34,6 +35,7 @@ from syncline.revenue.whatif import WhatIf, compare_known_at, what_if
 __all__ = [
     "ContractBalance",
     "Explanation",
+    "RealizedFx",
     "RevenueContract",
     "RevenueError",
     "RevenuePolicy",
@@ -51,6 +53,7 @@ __all__ = [
     "explain_balance",
     "explain_revenue",
     "journal_entries",
+    "realized_fx",
     "remaining_obligations",
     "what_if",
 ]

@@ -180,6 +180,8 @@ class Invoice:
     unconditional_from: dt.date | None = None  # default: the invoice date
     cancellable: bool = False  # no receivable until paid (606-10-45-2)
     recorded_at: datetime | None = None
+    rate: Decimal | None = None  # invoice-date rate: functional units per contract unit
+    rate_source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,8 @@ class Payment:
     date: date
     amount: Decimal
     recorded_at: datetime | None = None
+    rate: Decimal | None = None  # settlement rate: functional units per contract unit
+    rate_source: str = ""
 
 
 # --- modifications -------------------------------------------------------------------------
@@ -258,6 +262,7 @@ class RevenueContract:
     combined_from: tuple[str, ...] = ()
     combination_reason: str = ""
     allocation_override: AllocationOverride | None = None
+    functional_currency: str | None = None  # the entity's, when the contract is foreign
 
 
 class ScheduleRounding(StrEnum):

@@ -12,18 +12,20 @@ from decimal import Decimal as D
 
 import pytest
 
-from syncline.revenue import RevenueContract, RevenuePolicy, compute_schedule
+from syncline.revenue import RevenueContract, RevenuePolicy, compute_schedule, realized_fx
 from syncline.revenue.model import (
     Actual,
     ActualKind,
     AllocationOverride,
     Convention,
     Estimate,
+    Invoice,
     Method,
     MethodKind,
     Modification,
     Obligation,
     ObligationChange,
+    Payment,
     RevenueError,
     Scenario,
     Ssp,
@@ -246,3 +248,31 @@ def test_manual_allocation_is_refused_unless_exact_and_documented(
     override = AllocationOverride(tuple((k, D(v)) for k, v in amounts), reason, approver)
     with pytest.raises(RevenueError, match=rule):
         compute_schedule(_bundle(override), POLICY, date(2026, 1, 31))
+
+
+# --- (f) foreign currency: invoice-date and settlement rates, realized FX -------------------
+
+
+def test_realized_fx_on_settlement() -> None:
+    """ASC 830-20-35-1 / IAS 21.23 and 21.28 (hand computation): a EUR contract of a USD
+    entity invoices 10,000.00 EUR on 2026-01-31 at 1.0800 USD/EUR (receivable 10,800.00
+    USD, ASC 830-20-30-1, IAS 21.21); 4,000.00 EUR is paid on 2026-02-20 at 1.0900
+    (4,360.00 against 4,320.00: a gain of 40.00) and 6,000.00 on 2026-03-02 at 1.0650
+    (6,390.00 against 6,480.00: a loss of 90.00); realized in all: −50.00 USD."""
+    d0 = date(2026, 1, 1)
+    line = Obligation("advice", "Advice", Method(MethodKind.POINT_IN_TIME),
+                      Ssp(SspMethod.OBSERVABLE, D("10000")), d0, date(2026, 1, 31),
+                      price=D("10000"))
+    c = RevenueContract(
+        id="FX", currency="EUR", start=d0, obligations=(line,), functional_currency="USD",
+        invoices=(Invoice("INV-1", date(2026, 1, 31), D("10000"), rate=D("1.0800")),),
+        payments=(Payment("INV-1", date(2026, 2, 20), D("4000"), rate=D("1.0900")),
+                  Payment("INV-1", date(2026, 3, 2), D("6000"), rate=D("1.0650"))))
+    rows = realized_fx(compute_schedule(c, POLICY, date(2026, 3, 31)))
+    assert [(x.payment_date, usd(x.at_invoice), usd(x.at_settlement), usd(x.gain))
+            for x in rows] == [
+        (date(2026, 2, 20), D("4320.00"), D("4360.00"), D("40.00")),
+        (date(2026, 3, 2), D("6480.00"), D("6390.00"), D("-90.00"))]
+    assert usd(sum(x.gain for x in rows)) == D("-50.00")
+    # as of February only the first payment is settled
+    assert len(realized_fx(compute_schedule(c, POLICY, date(2026, 2, 28)))) == 1

@@ -56,3 +56,38 @@ def test_parts_not_summing_to_the_price_are_refused() -> None:
     with pytest.raises(ValueError, match="sum exactly"):
         compute_schedule(f.contract, f.policy, date(2025, 2, 28))
     assert Decimal("1199.99") != f.contract.fixed_price
+
+
+FX_FILE = """
+format: syncline.revenue/v1
+contract:
+  id: FX-1
+  currency: EUR
+  functional_currency: USD
+  start: 2026-01-01
+  obligations:
+    - {id: advice, description: Advice, start: 2026-01-01, end: 2026-01-31, price: "10000.00",
+       ssp: {method: observable, amount: "10000.00"}, method: {kind: point_in_time}}
+  invoices:
+    - {id: INV-1, date: 2026-01-31, amount: "10000.00", rate: "1.0800", rate_source: ECB}
+  payments:
+    - {invoice: INV-1, date: 2026-03-02, amount: "10000.00", rate: "1.0650"}
+"""
+
+
+def test_fx_rates_in_the_file_and_the_schedule_json() -> None:
+    from syncline.services.revenue.views import schedule_json
+
+    f = parse(yaml.safe_load(FX_FILE))
+    body = schedule_json(compute_schedule(f.contract, f.policy, date(2026, 3, 31)))
+    assert body["fx"]["total_gain_loss"] == "-150.00"
+    (row,) = body["fx"]["realized"]
+    assert (row["at_invoice"], row["at_settlement"], row["invoice_rate"]) == (
+        "10800.00", "10650.00", "1.0800")
+
+
+def test_a_float_rate_is_refused() -> None:
+    data = yaml.safe_load(FX_FILE)
+    data["contract"]["payments"][0]["rate"] = 1.065
+    with pytest.raises(ContractFileError, match="rate"):
+        parse(data)

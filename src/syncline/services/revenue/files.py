@@ -289,12 +289,15 @@ def _contract(c: dict[str, Any], where: str) -> RevenueContract:
             v["id"], _date(v["date"], f"{where}.invoices[{i}].date"), _d(v["amount"]),
             _odate(v.get("due"), f"{where}.invoices[{i}].due"),
             _odate(v.get("unconditional_from"), f"{where}.invoices[{i}].unconditional_from"),
-            v.get("cancellable", False), _inst(v.get("recorded_at"), f"{where}.invoices[{i}]"))
+            v.get("cancellable", False), _inst(v.get("recorded_at"), f"{where}.invoices[{i}]"),
+            _od(v.get("rate")), v.get("rate_source", ""))
             for i, v in enumerate(c.get("invoices", []))),
         payments=tuple(Payment(
             p["invoice"], _date(p["date"], f"{where}.payments[{i}].date"), _d(p["amount"]),
-            _inst(p.get("recorded_at"), f"{where}.payments[{i}].recorded_at"))
+            _inst(p.get("recorded_at"), f"{where}.payments[{i}].recorded_at"),
+            _od(p.get("rate")), p.get("rate_source", ""))
             for i, p in enumerate(c.get("payments", []))),
+        functional_currency=c.get("functional_currency"),
         modifications=tuple(mods),
         allocation_override=_override(c.get("allocation_override"), f"{where}"),
     )

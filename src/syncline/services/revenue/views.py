@@ -8,6 +8,7 @@ from syncline.revenue import (
     ScheduleResult,
     balances_by_period,
     explain_all,
+    realized_fx,
     remaining_obligations,
 )
 from syncline.revenue.units import amount
@@ -70,9 +71,29 @@ def schedule_json(r: ScheduleResult) -> dict[str, Any]:
                                     (_m(v, cur) for v in rpo.bucket_totals()), strict=True)),
                 "lines": [{"obligation": x.obligation_id, "remaining": _m(x.remaining, cur),
                            "expedient": x.expedient or None} for x in rpo.lines]},
+        "fx": _fx_json(r),
         "explanations": [{"subject": e.subject, "amount": e.amount, "formula": e.formula,
                           "inputs": dict(e.inputs), "policy": e.policy, "rounding": e.rounding}
                          for e in explain_all(r)],
     }
 
 
+
+
+def _fx_json(r: ScheduleResult) -> dict[str, Any] | None:
+    """Realized FX on settlement of a foreign-currency contract (revenue/fx.py)."""
+    fn = r.source.functional_currency
+    if not fn or fn == r.currency:
+        return None
+    rows = realized_fx(r)
+    return {"functional_currency": fn,
+            "realized": [{"invoice": x.invoice_id, "payment_date": x.payment_date.isoformat(),
+                          "amount": _m(x.amount, r.currency),
+                          "invoice_rate": str(x.invoice_rate) if x.invoice_rate else None,
+                          "settlement_rate": str(x.settlement_rate) if x.settlement_rate
+                          else None,
+                          "at_invoice": _m(x.at_invoice, fn),
+                          "at_settlement": _m(x.at_settlement, fn),
+                          "gain_loss": _m(x.gain, fn), "missing": x.missing or None}
+                         for x in rows],
+            "total_gain_loss": _m(sum(x.gain for x in rows), fn)}
