@@ -18,12 +18,13 @@ from syncline.services.ledger.periods import (
     period_history,
 )
 from syncline.services.ledger.reports import (
+    AS_OF,
     EXPORT_MEDIA,
     EXPORTS,
     REPORTS,
-    build_report,
     export_books,
     report_csv,
+    report_options,
 )
 
 
@@ -56,18 +57,21 @@ def router(system: Syncline) -> APIRouter:
 
     @api.get("/reports/{name}", response_model=None)
     def report(name: str, period: str, entity: str | None = None, format: str = "json",
-               months: int = 12) -> Any:
-        """A ledger report as JSON (tables, columns, rows, notes) or CSV (`format=csv`)."""
+               months: int = 12, as_of: str = "close") -> Any:
+        """A ledger report as JSON (tables, columns, rows, notes) or CSV (`format=csv`).
+        `as_of=close` (default): a closed month as its close reported it; `as_of=now`: as
+        known now."""
         if name not in REPORTS:
             raise HTTPException(404, f"no report {name!r}; reports: {', '.join(REPORTS)}")
         checked = _period(period)
         assert checked is not None
         if format not in ("json", "csv"):
             raise HTTPException(422, "format must be json or csv")
+        if as_of not in AS_OF:
+            raise HTTPException(422, f"as_of must be one of {', '.join(AS_OF)}")
         with system.engine.connect() as conn:
-            made = build_report(conn, name, checked, entity=entity, ref=system.ref,
-                                chart=system.charts, months=max(1, min(months, 60)),
-                                revenue_mode=system.settings.revenue_recognition)
+            made = report_options(system).build(conn, name, checked, entity=entity,
+                                                months=max(1, min(months, 60)), as_of=as_of)
         if format == "csv":
             return Response(report_csv(made), media_type="text/csv")
         return made.as_dict()

@@ -170,15 +170,19 @@ def report(
                                                  "(required for xlsx)")] = None,
     months: Annotated[int, typer.Option(help="Months shown by the waterfall and "
                                         "roll-forward")] = 12,
+    as_of: Annotated[str, typer.Option(
+        "--as-of", help="close: a closed month as its close reported it (default); now: as "
+        "known now")] = "close",
     database_url: DbOpt = None,
 ) -> None:
     """A ledger report for a month, from the stored books."""
     from syncline.ledger.periods import is_period_name
     from syncline.services.ledger.reports import (
+        AS_OF,
         REPORTS,
-        build_report,
         report_csv,
         report_json,
+        report_options,
         report_xlsx,
     )
 
@@ -194,11 +198,13 @@ def report(
     if fmt == "xlsx" and not out_path:
         err.print("[red]--format xlsx needs --out PATH[/]")
         raise typer.Exit(2)
+    if as_of not in AS_OF:
+        err.print(f"[red]--as-of must be {' or '.join(AS_OF)}, got {as_of!r}[/]")
+        raise typer.Exit(2)
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
-        result = build_report(conn, name, period, entity=entity, ref=sys_.ref,
-                              chart=sys_.charts, months=months,
-                              revenue_mode=sys_.settings.revenue_recognition)
+        result = report_options(sys_).build(conn, name, period, entity=entity, months=months,
+                                            as_of=as_of)
     if fmt == "table":
         _print_report(result)
     elif fmt == "json":

@@ -24,7 +24,7 @@ from syncline.services.close.fx_revaluation import revalue_period
 from syncline.services.close.intercompany import charge_period
 from syncline.services.ledger.config import LedgerConfig
 from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
-from syncline.services.ledger.reconciliation import close_reconciliation
+from syncline.services.ledger.reports import report_options
 from syncline.services.messaging.outcomes import Stats
 from syncline.services.revenue.sync import recognize
 
@@ -127,12 +127,9 @@ def fx_revaluation(system: CloseSystem, period: str, entity: str | None) -> dict
 
 
 def reconciliation(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
-    with system.engine.connect() as conn:
-        report = close_reconciliation(conn, period, entity=entity, ref=system.ref,
-                                      chart=system.charts,
-                                      revenue_mode=system.settings.revenue_recognition,
-                                      revaluation=system.ledger.fx_revaluation,
-                                      functional=system.ledger.functional_currencies)
+    with system.engine.connect() as conn:  # the options every report entry point uses too
+        report = report_options(system).build(conn, "close-reconciliation", period,
+                                              entity=entity, as_of="now")
     checks = report.tables[0].as_dicts()
     ok = all(str(c.get("status")) in ("ok", "skipped") for c in checks)
     return {"ok": ok, "report": report.as_dict()}

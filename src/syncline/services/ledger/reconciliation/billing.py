@@ -82,6 +82,7 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
         if note.credit_date <= end and note.invoice_number in open_docs:
             open_docs[note.invoice_number] += note.total  # negative: a note reduces AR
     gl_by_doc: dict[str, Decimal] = defaultdict(Decimal)
+    posted_in: dict[str, tuple[str, str]] = {}  # document → (entity, currency) of its posting
     other: list[tuple[JournalEntry, Decimal, str]] = []
     # revaluation lines restate foreign AR in the functional currency: they have their own
     # check ("foreign balances revalued at closing rate"), not a document behind them
@@ -95,10 +96,11 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
         amount = sum((ln.signed for ln in e.lines if ln.account == code), ZERO)
         if not amount:
             continue
-        if e.source_type == "invoice":
-            gl_by_doc[e.source_id] += amount
-        elif e.source_type == "credit_note" and e.source_id in note_of:
-            gl_by_doc[note_of[e.source_id]] += amount
+        if e.source_type == "invoice" or (e.source_type == "credit_note"
+                                          and e.source_id in note_of):
+            number = e.source_id if e.source_type == "invoice" else note_of[e.source_id]
+            gl_by_doc[number] += amount
+            posted_in.setdefault(number, (e.entity_id, e.lines[0].amount.currency))
         else:
             other.append((e, amount, e.lines[0].amount.currency))
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
@@ -109,12 +111,10 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
         if posted != amount:
             cause = "invoice_not_posted" if not posted else "amount_differs"
             rec.diff(check, cause, "invoice", number, ent, cur, amount, posted,
-                     "open amount (total less credit notes) vs its AR postings")
+                     "open amount (total plus its credit notes) vs its AR postings")
     for number, posted in gl_by_doc.items():
         if number not in open_docs:
-            ent = next((e.entity_id for e in entries if e.source_id == number), "")
-            cur = next((e.lines[0].amount.currency for e in entries if e.source_id == number),
-                       "")
+            ent, cur = posted_in[number]  # the posting's own entity: never lost to a filter
             rec.diff(check, "posting_without_invoice", "journal", f"invoice:{number}", ent, cur,
                      ZERO, posted, "AR posted for an invoice the subledger does not hold")
     for e, amount, cur in other:
@@ -123,8 +123,8 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
     for key, amount in gl.items():
         totals[key][1] = amount
     rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
-              "invoices to the period end less credit notes (no payments are recorded yet) vs "
-              "the AR account balance", entity=entity)
+              "invoices to the period end plus their credit notes (negative; no payments are "
+              "recorded yet) vs the AR account balance", entity=entity)
 
 
 def unbilled_vs_gl(conn: Connection, rec: Recon, period: str,
@@ -138,16 +138,19 @@ def unbilled_vs_gl(conn: Connection, rec: Recon, period: str,
         by_contract[(ent, item.contract_number, item.currency)] += item.amount
     for key, amount in gl_balance(entries, charts, "unbilled_receivable").items():
         totals[key][1] = amount
-    for key, (sub, gl) in totals.items():
-        if sub != gl:
-            for (ent, contract, cur), amount in sorted(by_contract.items()):
-                if (ent, cur) == key:
-                    rec.diff(check, "unbilled_not_accrued" if not gl else "amount_differs",
-                             "contract", contract, ent, cur, amount, ZERO,
-                             "billable items not invoiced at the period end")
-            if gl and not sub:
-                rec.diff(check, "gl_without_unbilled_items", "account", "unbilled_receivable",
-                         key[0], key[1], ZERO, gl, "")
+    for (ent, cur), (sub, gl) in sorted(totals.items()):
+        if sub == gl:
+            continue
+        # the accrual is posted per entity, currency and service line: none of it is by
+        # contract, so the GL side is one row and the listed amounts sum to the gap
+        rec.attribute(check, ent, cur, obj="contract",
+                      subledger={c: a for (e, c, u), a in by_contract.items()
+                                 if (e, u) == (ent, cur) and a},
+                      gl={}, gl_total=gl,
+                      causes=("unbilled_not_accrued" if not gl else "amount_differs", "", ""),
+                      rest=("gl_without_unbilled_items" if not sub else "gl_not_by_contract",
+                            "account", "unbilled_receivable"),
+                      detail="billable items not invoiced at the period end")
     rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
               "billable items not invoiced at the period end vs the unbilled receivable "
               "balance (the close workflow's accrual posts it)", entity=entity)

@@ -44,6 +44,26 @@ class Recon:
             self.checks.append((check, ent, unit, expected, actual, actual - expected,
                                 str(count), status, note))
 
+    def attribute(self, check: str, entity: str, unit: str, *, obj: str,
+                  subledger: Mapping[str, Decimal], gl: Mapping[str, Decimal],
+                  gl_total: Decimal, causes: tuple[str, str, str], rest: tuple[str, str, str],
+                  detail: str = "") -> None:
+        """The differences of one (entity, unit) that does not agree, listed so that they sum
+        to its gap (GL total − subledger total): each object's subledger amount against the
+        GL amount attributed to it, then the GL not attributed to any object as one row.
+        ``causes``: (only in the subledger, only in the GL, both but different);
+        ``rest``: (cause, object, id) of the unattributed GL row."""
+        only_sub, only_gl, both = causes
+        for key in sorted(set(subledger) | set(gl)):
+            expected, actual = subledger.get(key, ZERO), gl.get(key, ZERO)
+            if expected != actual:
+                cause = only_sub if not actual else only_gl if not expected else both
+                self.diff(check, cause, obj, key, entity, unit, expected, actual, detail)
+        left = gl_total - sum(gl.values(), ZERO)
+        if left:
+            self.diff(check, rest[0], rest[1], rest[2], entity, unit, ZERO, left,
+                      "GL balance not attributable to one " + obj)
+
     def skipped(self, check: str, note: str) -> None:
         self.checks.append((check, "", "", ZERO, ZERO, ZERO, "0", "skipped", note))
 

@@ -30,9 +30,10 @@ from syncline.services.ledger.reports.common import (
 
 def psa_hours_vs_recorded(conn: Connection, rec: Recon, period: str,
                           entity: str | None) -> None:
-    """What the PSA approved (every `time.approved` message received for the period, also
-    those refused or parked) against the time Syncline recorded; each entry not recorded is
-    listed with its cause: the exception's code, or the reason it is parked."""
+    """What the PSA approved for the period (per time entry its last applied `time.approved`,
+    else its last message, also one refused or parked: ``_psa_word``) against the time
+    Syncline recorded; each entry not recorded is listed with its cause: the exception's code,
+    or the reason it is parked."""
     check = "PSA approved = recorded hours"
     start, end = period_start(period).isoformat(), period_end(period).isoformat()
     info = project_info(conn)
@@ -49,17 +50,10 @@ def psa_hours_vs_recorded(conn: Connection, rec: Recon, period: str,
     waiting = {r.inbox_id: r.reason for r in conn.execute(
         select(parked.c.inbox_id, parked.c.reason).where(parked.c.released_at.is_(None)))}
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    seen: set[str] = set()
-    for r in conn.execute(select(inbox.c.id, inbox.c.raw, inbox.c.status).where(
-            inbox.c.type == "time.approved").order_by(inbox.c.seq)):
-        try:
-            data = json.loads(r.raw)["data"]
-            entry_id, day = str(data["time_entry_id"]), str(data["work_date"])
-        except (ValueError, KeyError, TypeError):
+    for r, data in _psa_word(conn):
+        entry_id, day = str(data["time_entry_id"]), str(data["work_date"])
+        if not (start <= day <= end) or entry_id in rejected_by_psa:
             continue
-        if not (start <= day <= end) or entry_id in seen or entry_id in rejected_by_psa:
-            continue
-        seen.add(entry_id)
         project = info.get(str(data.get("project_code")))
         ent = project.entity if project else ""
         if entity and ent != entity:
@@ -82,8 +76,27 @@ def psa_hours_vs_recorded(conn: Connection, rec: Recon, period: str,
             cause, detail = f"message_{r.status}", f"inbox {r.id}"
         rec.diff(check, cause, "time_entry", entry_id, ent, "hours", hours, got, detail)
     rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
-              "every time.approved the PSA sent for the period vs time recorded; entity '' = "
-              "project unknown", entity=entity)
+              "the PSA's last applied approval of each time entry of the period (else its "
+              "last message) vs time recorded; entity '' = project unknown", entity=entity)
+
+
+def _psa_word(conn: Connection) -> list[tuple[Any, dict[str, Any]]]:
+    """The PSA's word on each time entry: its last *applied* ``time.approved`` message in
+    arrival order (a correction approved after a failed or earlier approval replaces it), or,
+    when none was applied, its last message (whose status or exception says why not)."""
+    last: dict[str, tuple[Any, dict[str, Any]]] = {}
+    applied: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for r in conn.execute(select(inbox.c.id, inbox.c.raw, inbox.c.status).where(
+            inbox.c.type == "time.approved").order_by(inbox.c.seq)):
+        try:
+            data = json.loads(r.raw)["data"]
+            entry_id, _ = str(data["time_entry_id"]), data["work_date"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        last[entry_id] = (r, data)
+        if r.status == "applied":
+            applied[entry_id] = (r, data)
+    return [applied.get(k, v) for k, v in last.items()]
 
 
 def _card_increments(conn: Connection) -> dict[str, BillingIncrement]:

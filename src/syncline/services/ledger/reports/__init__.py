@@ -17,19 +17,29 @@ from syncline.services.ledger.reports.exports import (
     UnknownExport,
     export_books,
 )
-from syncline.services.ledger.reports.registry import REPORTS, UnknownReport, build_report
+from syncline.services.ledger.reports.registry import (
+    AS_OF,
+    REPORTS,
+    ReportOptions,
+    UnknownReport,
+    build_report,
+    report_options,
+)
 from syncline.services.ledger.reports.render import report_csv, report_json, report_xlsx
 
 __all__ = [
+    "AS_OF",
     "EXPORTS",
     "EXPORT_MEDIA",
     "REPORTS",
     "Report",
+    "ReportOptions",
     "UnknownExport",
     "UnknownReport",
     "build_report",
     "export_books",
     "report_csv",
     "report_json",
+    "report_options",
     "report_xlsx",
 ]

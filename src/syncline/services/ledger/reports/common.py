@@ -30,11 +30,20 @@ NOT_BILLABLE_ITEM_STATUSES = ("reversed", "credited")  # an item that no longer 
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """A report: its tables and notes. A zero amount is stored without sign (``-0.00`` is
+    shown as ``0.00`` in every format: ``unsigned_zero``)."""
+
     name: str
     period: str
     entity: str | None
     tables: tuple[Table, ...]
     notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tables", tuple(
+            Table(t.title, t.columns, tuple(tuple(unsigned_zero(c) for c in row)
+                                            for row in t.rows))
+            for t in self.tables))
 
     def as_dict(self) -> dict[str, Any]:
         return {"report": self.name, "period": self.period, "entity": self.entity,
@@ -44,8 +53,16 @@ class Report:
                            for t in self.tables]}
 
 
+def unsigned_zero(cell: Cell) -> Cell:
+    """A zero amount without its sign: ``Decimal("-0.00")`` (a negated or credit-side zero)
+    is ``Decimal("0.00")``; every other cell is unchanged."""
+    if isinstance(cell, Decimal) and cell.is_zero() and cell.is_signed():
+        return cell.copy_abs()
+    return cell
+
+
 def plain(cell: Cell) -> str:
-    return format(cell, "f") if isinstance(cell, Decimal) else cell
+    return format(unsigned_zero(cell), "f") if isinstance(cell, Decimal) else cell
 
 
 def months_up_to(period: str, count: int) -> list[str]:

@@ -21,7 +21,9 @@ The first three are built by the pure ``syncline.ledger.reports`` from the store
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -44,6 +46,48 @@ REPORTS: tuple[str, ...] = (
     "trial-balance", "revenue-waterfall", "deferred-revenue", "rpo", "unbilled-aging",
     "margin", "close-reconciliation",
 )
+
+
+class ReportSystem(Protocol):
+    """What the report options are read from (bootstrap's ``Syncline`` provides it)."""
+
+    ref: ReferenceData
+    settings: Any
+
+    @property
+    def charts(self) -> Charts: ...
+
+    @property
+    def ledger(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """What a report needs of the configuration — the same for every caller, so a report
+    asked for over HTTP or from the CLI is built exactly as the close builds it (the
+    revaluation policy and functional currencies included)."""
+
+    ref: ReferenceData = DEFAULT_REFERENCE
+    chart: Charts | ChartOfAccounts = DEFAULT_CHART
+    revenue_mode: str = "on_invoice"
+    revaluation: Any = None  # the ledger configuration's RevaluationPolicy
+    functional: Mapping[str, str] | None = None
+
+    def build(self, conn: Connection, name: str, period: str, *, entity: str | None = None,
+              months: int = 12, as_of: str = "close") -> Report:
+        return build_report(conn, name, period, entity=entity, ref=self.ref, chart=self.chart,
+                            months=months, revenue_mode=self.revenue_mode,
+                            revaluation=self.revaluation, functional=self.functional,
+                            as_of=as_of)
+
+
+def report_options(system: ReportSystem) -> ReportOptions:
+    """The one place entry points and the close take the report options from."""
+    return ReportOptions(system.ref, system.charts, system.settings.revenue_recognition,
+                         system.ledger.fx_revaluation, system.ledger.functional_currencies)
+
+
+AS_OF: tuple[str, ...] = ("close", "now")
 
 
 class UnknownReport(ValueError):
@@ -69,11 +113,20 @@ def build_report(
     chart: Charts | ChartOfAccounts = DEFAULT_CHART,
     months: int = 12,
     revenue_mode: str = "on_invoice",
+    revaluation: Any = None,
+    functional: Mapping[str, str] | None = None,
+    as_of: str = "close",
 ) -> Report:
+    """The report ``name`` for ``period``. ``as_of="close"`` (the default): a closed or locked
+    period's report as its close recorded it, an open period's as known now; ``"now"``: as
+    known now, whatever the period's status (docs/ledger.md, "Closed periods do not
+    change")."""
     if name not in REPORTS:
         raise UnknownReport(f"unknown report {name!r}: expected one of {', '.join(REPORTS)}")
     if not is_period_name(period):
         raise ValueError(f"not a period {period!r}: expected YYYY-MM")
+    if as_of not in AS_OF:
+        raise ValueError(f"as_of must be one of {', '.join(AS_OF)}, got {as_of!r}")
     if name == "close-reconciliation":
         # imported here: the reconciliation imports this package's ``common``, which runs this
         # package's __init__ and so this module; at the top, importing the reconciliation
@@ -81,7 +134,8 @@ def build_report(
         from syncline.services.ledger.reconciliation import close_reconciliation
 
         return close_reconciliation(conn, period, entity=entity, ref=ref, chart=chart,
-                                    revenue_mode=revenue_mode)
+                                    revenue_mode=revenue_mode, revaluation=revaluation,
+                                    functional=functional)
     if name == "rpo":
         table, notes = rpo_table(conn, period, entity=entity)
         return Report(name, period, entity, (table,), tuple(notes))
