@@ -28,8 +28,9 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, object]]:
 
 def test_event_to_invoice_over_http(client: tuple) -> None:
     http, system = client
-    r = http.post("/v1/events", json=[deal(), worker()], headers=KEY)
+    r = http.post("/v1/events?wait=10", json=[deal(), worker()], headers=KEY)
     assert r.status_code == 202, r.text
+    assert [x["outcome"]["status"] for x in r.json()["results"]] == ["applied", "applied"]
     entry = time_entry("T-1", hours="6")
     r = http.post("/v1/events", json=entry, headers=KEY)
     assert r.status_code == 202 and r.json()["status"] == "accepted"
@@ -41,9 +42,10 @@ def test_event_to_invoice_over_http(client: tuple) -> None:
     assert again.json()["inbox_id"] == first
     # the same timesheet line under a new event id is a new message, applied once only
     copy = {**entry, "id": f"{entry['id']}-resent"}
-    r = http.post("/v1/events", json=copy, headers=KEY)
+    r = http.post("/v1/events?wait=10", json=copy, headers=KEY)
     assert r.status_code == 202 and r.json()["status"] == "accepted"
     assert r.json()["inbox_id"] != first
+    assert r.json()["outcome"]["status"] == "applied"  # idempotent on the time entry id
     run_billing(system.engine, "2026-01", system.ref, system.charts, fixed_clock())
     invoices = http.get("/v1/invoices", headers=KEY).json()
     assert [i["total"] for i in invoices] == ["1200.00"]
@@ -76,3 +78,35 @@ def test_every_endpoint_but_health_needs_a_key(client: tuple) -> None:
         assert http.get(path).status_code == 401
         assert http.get(path, headers={"X-API-Key": "wrong"}).status_code == 401
     assert http.post("/v1/events", json=deal()).status_code == 401
+
+
+def test_post_stores_and_the_outcome_is_read_back(client: tuple) -> None:
+    """POST only stores (202 'accepted'); the background worker applies; the outcome of each
+    message is read back by source and id: applied, parked on its prerequisite, or failed
+    with the exception it opened. `?wait=` holds the answer until the message settles."""
+    http, _ = client
+    early = time_entry("T-9", hours="4")  # its project does not exist yet: parked
+    r = http.post("/v1/events?wait=10", json=early, headers=KEY)
+    assert r.status_code == 202 and r.json()["status"] == "accepted"
+    outcome = r.json()["outcome"]
+    assert outcome["status"] == "parked"
+    assert outcome["parked_on"]["prerequisite"] == "project:P-1"
+    r = http.post("/v1/events?wait=10", json=[deal(), worker()], headers=KEY)
+    assert r.status_code == 202
+    src, eid = early["source"], early["id"]
+    status = http.get(f"/v1/events/{src}/{eid}", headers=KEY)
+    assert status.status_code == 200, status.text
+    assert status.json()["status"] == "applied"  # released when the project arrived
+    assert status.json()["deliveries"] == 1
+    bad = time_entry("T-10", hours="4", task="NOPE")  # valid schema, unknown WBS task
+    r = http.post("/v1/events?wait=10", json=bad, headers=KEY)
+    assert r.status_code == 202  # accepted: the business rule failed after storing
+    outcome = r.json()["outcome"]
+    assert outcome["status"] == "failed"
+    (exc,) = outcome["exceptions"]
+    assert exc["code"] == "time.unknown_task" and exc["domain"] == "pmo"
+    again = http.get(f"/v1/events/{bad['source']}/{bad['id']}", headers=KEY).json()
+    assert again["exceptions"][0]["id"] == exc["id"]
+    missing = http.get(f"/v1/events/{src}/no-such-id", headers=KEY)
+    assert missing.status_code == 404 and "no-such-id" in missing.json()["detail"]
+    assert http.get(f"/v1/events/{src}/{eid}").status_code == 401

@@ -19,7 +19,7 @@ def test_schedule_endpoint_explains_each_amount(tmp_path: Path) -> None:
     system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'r.db'}", api_keys="k"),
                        clock=fixed_clock, durable=False)
     with TestClient(create_app(system)) as http:
-        http.post("/v1/events", headers=KEY, json=[
+        http.post("/v1/events?wait=10", headers=KEY, json=[
             deal("D-2", number="C-2", project="P-2", billing_type="fixed_fee", amount="10000",
                  milestones=[{"milestone_id": "M-1", "name": "Design", "amount": "4000"},
                              {"milestone_id": "M-2", "name": "Go-live", "amount": "6000"}]),

@@ -1,25 +1,55 @@
-"""FastAPI application: events in, read models out; every endpoint but health needs a key."""
+"""FastAPI application: events in, read models out; every endpoint but health needs a key.
 
+Receiving is decoupled from applying: `POST /v1/events` stores the raw messages durably (in a
+worker thread, never on the event loop) and answers; a `BackgroundWorker` started with the
+app applies them and delivers the outbox. `?wait=SECONDS` holds the answer until the messages
+are settled (applied, parked, failed …) and includes each outcome; any time later,
+`GET /v1/events/{source}/{id}` says what became of a message.
+"""
 
+import asyncio
 import json
 import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from syncline import __version__
 from syncline.api import billing, close, ledger, revenue
 from syncline.bootstrap import Syncline
+from syncline.runner import BackgroundWorker
 from syncline.services import contracts as contract_views
 from syncline.services.messaging.exceptions import get_exception, list_exceptions
-from syncline.services.messaging.inbox import receive_many
+from syncline.services.messaging.inbox import Receipt, receive_many
+from syncline.services.messaging.status import SETTLED, event_outcome, outcomes_of, statuses_of
 
 MAX_BATCH = 5000
+MAX_WAIT_SECONDS = 30.0
 
 
-def create_app(system: Syncline) -> FastAPI:
-    app = FastAPI(title="Syncline API", version=__version__,
+def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
+               background: bool = True) -> FastAPI:
+    """The API over a wired system. With `background` (the default) the app runs a
+    `BackgroundWorker` while it is up (or the one given); without it, nothing applies what
+    is received (a separate `syncline worker` process does)."""
+    runner = worker or (BackgroundWorker(system) if background else None)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if runner is not None:
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner is not None:
+                await run_in_threadpool(runner.stop)
+
+    app = FastAPI(title="Syncline API", version=__version__, lifespan=lifespan,
                   description="Events in (CloudEvents 1.0), business state out.")
     keys = system.settings.keys()
 
@@ -37,7 +67,9 @@ def create_app(system: Syncline) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     @app.post("/v1/events", status_code=202)
-    async def post_events(request: Request, _: Key) -> JSONResponse:
+    async def post_events(request: Request, _: Key, wait: Annotated[float, Query(
+            description="Seconds to wait for the messages to be applied (max 30); the "
+            "answer then includes each outcome")] = 0.0) -> JSONResponse:
         body = await request.body()
         text = body.decode("utf-8", errors="replace")
         try:
@@ -53,10 +85,14 @@ def create_app(system: Syncline) -> FastAPI:
                 raise HTTPException(422, "an empty batch: send one event or a non-empty list")
         else:
             items = [text if parsed is None or not isinstance(parsed, dict) else parsed]
-        with system.engine.begin() as conn:
-            receipts = receive_many(conn, items, now=system.clock())
-        system.process()
+        receipts = await run_in_threadpool(_receive, items)
+        if runner is not None:
+            runner.wake()
+        outcomes = await _settled(receipts, min(max(wait, 0.0), MAX_WAIT_SECONDS))
         results = [r.as_dict() for r in receipts]
+        for result in results:
+            if result["inbox_id"] in outcomes:
+                result["outcome"] = outcomes[result["inbox_id"]]
         rejected = sum(r.status == "rejected" for r in receipts)
         if isinstance(parsed, list):
             code = 202 if not rejected else (422 if rejected == len(receipts) else 207)
@@ -64,6 +100,41 @@ def create_app(system: Syncline) -> FastAPI:
         only = results[0]
         code = {"accepted": 202, "duplicate": 200, "rejected": 422}[only["status"]]
         return JSONResponse(only, status_code=code)
+
+    def _receive(items: list[Any]) -> list[Receipt]:
+        with system.engine.begin() as conn:
+            return receive_many(conn, items, now=system.clock())
+
+    async def _settled(receipts: list[Receipt], wait: float) -> dict[str, dict[str, Any]]:
+        """Wait up to `wait` seconds for the messages to settle; their outcomes if asked."""
+        if wait <= 0:
+            return {}
+        ids = [r.inbox_id for r in receipts]
+
+        def statuses() -> dict[str, str]:
+            with system.engine.connect() as conn:
+                return statuses_of(conn, ids)
+
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if all(s in SETTLED for s in (await run_in_threadpool(statuses)).values()):
+                break
+            await asyncio.sleep(0.02)
+
+        def read() -> dict[str, dict[str, Any]]:
+            with system.engine.connect() as conn:
+                return outcomes_of(conn, ids)
+
+        return await run_in_threadpool(read)
+
+    @app.get("/v1/events/{source:path}/{event_id}")
+    def event_status(source: str, event_id: str, _: Key) -> dict[str, Any]:
+        """What became of one message: received, applied, parked, failed, rejected, stale."""
+        with system.engine.connect() as conn:
+            found = event_outcome(conn, source, event_id)
+        if found is None:
+            raise HTTPException(404, f"no message {event_id} from {source} was received")
+        return found
 
     @app.get("/v1/contracts")
     def list_contracts(_: Key) -> list[dict[str, Any]]:

@@ -32,8 +32,8 @@ def outcomes_of(conn: Connection, inbox_ids: list[str]) -> dict[str, dict[str, A
 
 def statuses_of(conn: Connection, inbox_ids: list[str]) -> dict[str, str]:
     """Just the statuses (cheap; polled while waiting)."""
-    return dict(conn.execute(select(inbox.c.id, inbox.c.status).where(
-        inbox.c.id.in_(inbox_ids))).tuples().all())
+    return {r.id: r.status for r in conn.execute(select(inbox.c.id, inbox.c.status).where(
+        inbox.c.id.in_(inbox_ids)))}
 
 
 def _outcome(conn: Connection, row: Any) -> dict[str, Any]:
