@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,11 +67,35 @@ def _mark_subject(conn: Connection, row: Any) -> None:
                      .values(last_sequence=row.sequence, inbox_id=row.id))
 
 
-def _release(conn: Connection, keys: tuple[str, ...], now: datetime, stats: Stats) -> None:
+@dataclass
+class _Unit(Batch):
+    """A batch that also knows which prerequisites messages wait for (read once, kept up to
+    date as it parks and releases): applying a message that provides something nobody waits
+    for — nearly every one — then costs no query. A superset is harmless (one query)."""
+
+    waiting: set[str] | None = None
+
+
+def _waiting(batch: Batch) -> set[str] | None:
+    if not isinstance(batch, _Unit):
+        return None
+    if batch.waiting is None:
+        batch.waiting = set(batch.conn.execute(select(parked.c.prerequisite).distinct().where(
+            parked.c.released_at.is_(None))).scalars())
+    return batch.waiting
+
+
+def _release(batch: Batch, keys: tuple[str, ...], now: datetime, stats: Stats) -> None:
     if not keys:
         return
+    known = _waiting(batch)
+    if known is not None and known.isdisjoint(keys):
+        return
+    conn = batch.conn
     waiting = conn.execute(select(parked.c.id, parked.c.inbox_id, parked.c.exception_id).where(
         parked.c.prerequisite.in_(keys) & parked.c.released_at.is_(None))).all()
+    if known is not None:
+        known.difference_update(keys)
     for w in waiting:
         conn.execute(update(parked).where(parked.c.id == w.id).values(released_at=iso(now)))
         conn.execute(update(inbox).where(inbox.c.id == w.inbox_id).values(status="received"))
@@ -93,7 +118,7 @@ COMMUTING = {"expense.approved", "expense.rejected"}
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats) -> None:
     """Apply rows in order; runs of high-volume messages go as one set, the rest one by one."""
-    batch = Batch(conn=conn, ref=ref, now=now)
+    batch = _Unit(conn=conn, ref=ref, now=now)
     run: list[Any] = []
     for row in rows:
         if (row.type in SET_TYPES and HANDLERS.get(row.type) is record_time) or (
@@ -153,8 +178,10 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
             status="parked", reason=bindparam("b_reason")),
             [{"b_id": r.id, "b_reason": m.reason} for r, m in parked_rows])
         stats.parked += len(parked_rows)
+        if (known := _waiting(batch)) is not None:
+            known.update(m.key for _, m in parked_rows)
     savepoint.commit()
-    _release(conn, tuple(provides), now, stats)
+    _release(batch, tuple(provides), now, stats)
 
 
 def _apply_single(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
@@ -188,7 +215,7 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
             conn.execute(update(inbox).where(inbox.c.id == row.id).values(
                 status="applied", applied_at=iso(now), reason=outcome.note or None))
             stats.applied += 1
-            _release(conn, provides, now, stats)
+            _release(batch, provides, now, stats)
         case Stale(note=note):
             conn.execute(update(inbox).where(inbox.c.id == row.id).values(
                 status="stale", reason=note, applied_at=iso(now)))
@@ -199,6 +226,8 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
                 parked_at=row.event_time or iso(now)))
             conn.execute(update(inbox).where(inbox.c.id == row.id).values(
                 status="parked", reason=missing.reason))
+            if (known := _waiting(batch)) is not None:
+                known.add(missing.key)
             stats.parked += 1
         case Failed(problems=problems):
             problem = _combine(problems)
