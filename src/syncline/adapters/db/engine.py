@@ -1,36 +1,87 @@
-"""Engine creation (SQLite with WAL by default, PostgreSQL via psycopg 3) and migrations."""
+"""Engine creation (SQLite with WAL by default, PostgreSQL via psycopg 3) and migrations.
+
+SQLite, how Syncline uses it (docs/operations.md has the operator's view):
+
+- Syncline says ``BEGIN`` itself (pysqlite's own transaction handling is switched off, as the
+  SQLAlchemy documentation advises for SAVEPOINT and transactional DDL).
+- A unit of work — a transaction begun explicitly, ``engine.begin()`` or ``conn.begin()``,
+  which is how Syncline writes — is ``BEGIN IMMEDIATE``: it takes the database's one write
+  lock when it starts, waiting up to ``busy_timeout`` for another writer to finish. A
+  transaction that read first and wrote later could otherwise fail half-way ("database is
+  locked": SQLite cannot wait to upgrade a read snapshot another writer has made stale) or
+  act on a stale read (two receivers taking the same next ``seq``).
+- A transaction SQLAlchemy begins on its own on a plain ``engine.connect()`` (how Syncline
+  reads), or one given the execution option ``sqlite_read_only=True``, is a deferred
+  ``BEGIN``: under WAL it reads a snapshot and never waits for a writer, so a reader holding
+  a connection never blocks another connection's work.
+- Migrations run in one such transaction: SQLite's DDL is transactional, so a first start
+  killed at any point leaves either the database as it was (perhaps an empty file) or the
+  schema at head, never tables without their ``alembic_version``.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "sqlite_read_only"  # execution option: a deferred BEGIN (reads only)
+MIGRATE_LOCK = 0x5359_4E43_0002  # "SYNC" 2: PostgreSQL advisory lock key of migrations
+
+
+class _SQLiteConnection(Connection):
+    """A connection that tells `_begin` whether SQLAlchemy began its transaction on its own
+    (autobegin: the first statement on a plain `engine.connect()`) rather than on request.
+    (SQLAlchemy has no public hook for that; `tests/test_crash_ingest.py` and
+    `tests/test_ingest_concurrency.py` fail if the behaviour changes.)"""
+
+    autobegun = False
+
+    def _autobegin(self) -> None:
+        self.autobegun = True
+        try:
+            super()._autobegin()
+        finally:
+            self.autobegun = False
 
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
         db = parsed.database
-        if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        on_file = bool(db) and db != ":memory:" and not str(db).startswith("file:")
+        if on_file:
+            Path(str(db)).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # no implicit BEGIN/COMMIT: `_begin` says them
             cur = dbapi_conn.cursor()
-            if db and db != ":memory:":
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: WAL may need to wait
+            if on_file:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            reading = getattr(conn, "autobegun", False) or conn.get_execution_options().get(
+                READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+        engine._connection_cls = _SQLiteConnection  # see _SQLiteConnection
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = str(parsed.set(drivername="postgresql+psycopg"))
@@ -44,9 +95,68 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def _at_head(conn: Connection, cfg: Config) -> bool:
+    current = set(MigrationContext.configure(conn).get_current_heads())
+    return current == set(ScriptDirectory.from_config(cfg).get_heads())
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent, all or nothing).
+
+    A database already at head is only read (no write lock). Otherwise the whole upgrade
+    runs in one transaction — the write lock taken up front on SQLite, an advisory lock on
+    PostgreSQL — so concurrent first starts take turns and a killed one leaves nothing half
+    done; the next start simply migrates again.
+    """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        if _at_head(conn.execution_options(**{READ_ONLY: True}), cfg):
+            return
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+# --- databases the demo made -----------------------------------------------------------------
+# `syncline demo` recreates its database on every run, and must never delete one it did not
+# make. It stamps the SQLite file it creates with this application id (a field of the file's
+# header, kept by VACUUM and backups) before anything else is written to it.
+
+DEMO_APPLICATION_ID = 0x5359_444D  # "SYDM"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    db = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not db or db == ":memory:" \
+            or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
+def stamp_demo(path: Path) -> None:
+    """Create ``path`` as an empty SQLite database marked as the demo's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    try:
+        con.execute(f"PRAGMA application_id={DEMO_APPLICATION_ID}")
+        con.commit()
+    finally:
+        con.close()
+
+
+def made_by_demo(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` was created by `stamp_demo`."""
+    if not path.is_file():
+        return False
+    con = sqlite3.connect(path)  # opening never writes; a file that is no database fails below
+    try:
+        found = con.execute("PRAGMA application_id").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+    return bool(found) and found[0] == DEMO_APPLICATION_ID
