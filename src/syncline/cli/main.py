@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterable, Iterator, Sized
 from datetime import timedelta
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
 from syncline.bootstrap import Syncline
 from syncline.cli import billing, close, ledger, revenue
@@ -26,16 +28,54 @@ exceptions_app = typer.Typer(help="The exception queue: what needs a person.")
 app.add_typer(exceptions_app, name="exceptions")
 
 
-def ingest_lines(sys_: Syncline, lines: list[str], console: Console, quiet: bool) -> None:
+CHUNK = 2000  # messages received per transaction
+
+
+def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(lines)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _stream_lines(stream: BinaryIO, read: list[int]) -> Iterator[str]:
+    """The non-blank lines of a JSON-lines stream, one at a time (constant memory); `read`
+    counts the bytes consumed. A line that is not UTF-8 is kept with its bad bytes escaped
+    (``\\xff``), which no JSON parser accepts: it is rejected as unreadable, not lost."""
+    for raw in stream:
+        read[0] += len(raw)
+        line = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+        if line.strip():
+            yield line
+
+
+def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: bool, *,
+                 total_bytes: int | None = None, read: list[int] | None = None) -> None:
+    """Receive `lines` in chunks of `CHUNK` (one transaction each), then apply.
+
+    Memory does not grow with the stream: lines are taken one chunk at a time. The progress
+    shows bytes when the size is known (`total_bytes`, with `read` counting), else messages
+    against the count when `lines` is a sized collection, else a running count."""
     from syncline.services.messaging.inbox import pending_count, receive_many
 
-    chunk = 2000
+    sized = isinstance(lines, Sized)
     with _progress(console, quiet) as progress:
-        recv = progress.add_task("Receiving (raw to inbox)", total=len(lines))
-        for start in range(0, len(lines), chunk):
+        if total_bytes is not None and read is not None:
+            recv = progress.add_task("Receiving (raw to inbox)", total=total_bytes)
+        else:
+            recv = progress.add_task("Receiving (raw to inbox)",
+                                     total=len(lines) if isinstance(lines, Sized) else None)
+        received = 0
+        for chunk in _chunks(lines, CHUNK):
             with sys_.engine.begin() as conn:
-                receive_many(conn, lines[start:start + chunk], now=sys_.clock())
-            progress.advance(recv, min(chunk, len(lines) - start))
+                receive_many(conn, chunk, now=sys_.clock())
+            received += len(chunk)
+            if total_bytes is not None and read is not None:
+                progress.update(recv, completed=read[0],
+                                description=f"Receiving (raw to inbox): {received:,} messages")
+            else:
+                progress.advance(recv, len(chunk))
+        if not sized:
+            progress.update(recv, total=progress.tasks[recv].completed)
         with sys_.engine.connect() as conn:
             pending = pending_count(conn)
         apply = progress.add_task("Applying (units of work)", total=pending)
@@ -50,12 +90,33 @@ def ingest_lines(sys_: Syncline, lines: list[str], console: Console, quiet: bool
 
 
 def _reset_sqlite(settings: Settings) -> None:
-    url = make_url(settings.database_url)
-    if not url.drivername.startswith("sqlite") or not url.database:
+    """Recreate the demo's SQLite database — only if the demo made it (or there is none).
+
+    The demo stamps the file it creates (adapters/db/engine.stamp_demo); any other existing
+    database is refused with exit code 2, never deleted. PostgreSQL and in-memory databases
+    are left as they are. The DBOS system database beside it goes too, unless
+    SYNCLINE_DBOS_SYSTEM_URL names one of its own.
+    """
+    from syncline.adapters.db.engine import made_by_demo, sqlite_path, stamp_demo
+
+    path = sqlite_path(settings.database_url)
+    if path is None:
         return
-    for path in (url.database, settings.workflow_db_url().removeprefix("sqlite:///")):
-        for suffix in ("", "-wal", "-shm"):
-            Path(path + suffix).unlink(missing_ok=True)
+    if path.exists() and not (path.is_file() and path.stat().st_size == 0) \
+            and not made_by_demo(path):
+        err.print(f"[red]{path} exists and was not created by `syncline demo`.[/] The demo "
+                  "recreates its database on every run, so it only ever deletes one it made "
+                  "itself. Point it elsewhere: --database-url sqlite:///var/demo.db (or any "
+                  "path that does not exist yet).", highlight=False)
+        raise typer.Exit(2)
+    files = [path]
+    dbos = sqlite_path(settings.workflow_db_url())
+    if not settings.dbos_system_url and dbos is not None:
+        files.append(dbos)
+    for base in files:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(base) + suffix).unlink(missing_ok=True)
+    stamp_demo(path)
 
 
 @app.command()
@@ -69,8 +130,8 @@ def demo(
     data_faults: Annotated[bool, typer.Option(help="Inject bad records")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
     database_url: Annotated[str | None, typer.Option(
-        help="Database (default: SYNCLINE_DATABASE_URL or ./var/syncline.db; "
-        "an SQLite file is recreated)")] = None,
+        help="Database (default: SYNCLINE_DATABASE_URL or ./var/syncline.db). An SQLite "
+        "file the demo created is recreated; any other existing one is refused")] = None,
 ) -> None:
     """Simulate a consulting firm, ingest its events, bill each month, print a summary."""
     from syncline.ledger.periods import next_period, period_of
@@ -81,11 +142,15 @@ def demo(
     from syncline.simulator import SimulationConfig, end_of_stream, simulate
 
     started = time.perf_counter()
+    try:  # the arguments first: nothing is touched for a command that cannot run
+        cfg = SimulationConfig(seed=seed, customers=customers, workers=workers, months=months,
+                               delivery_faults=delivery_faults, data_faults=data_faults)
+    except ValueError as bad:
+        err.print(f"[red]Invalid demo arguments:[/] {bad}")
+        raise typer.Exit(2) from None
     settings = _settings(database_url)
     _reset_sqlite(settings)
     console = err if as_json else out
-    cfg = SimulationConfig(seed=seed, customers=customers, workers=workers, months=months,
-                           delivery_faults=delivery_faults, data_faults=data_faults)
     sim = simulate(cfg)
     lines = sim.to_jsonl().splitlines()
     console.print(f"[bold]Syncline demo[/] — seed {seed}: {customers} customers, {workers} "
@@ -184,28 +249,147 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     deliver: Annotated[bool, typer.Option(help="Deliver the outbox afterwards")] = True,
 ) -> None:
-    """Receive and apply a stream of events (every line kept raw, bad ones rejected)."""
-    from syncline.services.state import summary
+    """Receive and apply a stream of events (every line kept raw, bad ones rejected).
 
+    The stream is read line by line and received in chunks of 2,000 messages, one
+    transaction each, so memory stays flat whatever its size; killed part-way, run it again:
+    what was received is acknowledged as duplicates and the rest goes on."""
+    from syncline.services.messaging.inbox import ingest_counts
+
+    read = [0]
     if file == "-":
-        text = sys.stdin.read()
+        source: Any = contextlib.nullcontext(sys.stdin.buffer)
+        size = None
     else:
         path = Path(file)
-        if not path.exists():
+        if not path.is_file():
             err.print(f"[red]No such file:[/] {file}")
             raise typer.Exit(2)
-        text = path.read_text(encoding="utf-8")
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+        source, size = path.open("rb"), path.stat().st_size
     sys_ = _system(database_url)
-    ingest_lines(sys_, lines, err, quiet)
+    with source as stream:
+        ingest_lines(sys_, _stream_lines(stream, read), err, quiet, total_bytes=size,
+                     read=read if size is not None else None)
     sys_.sweep()
     if deliver:
         sys_.deliver()
     with sys_.engine.connect() as conn:
-        s = summary(conn)
-    keys = ("events_received", "events_applied", "duplicates_ignored", "parked", "released",
-            "rejected", "failed", "exceptions_by_domain")
-    out.print_json(data={k: s[k] for k in keys})
+        out.print_json(data=ingest_counts(conn))
+
+
+def _existing_system(database_url: str | None) -> Syncline:
+    """The wired system of a database that must already exist (no SQLite file is made)."""
+    from syncline.adapters.db.engine import sqlite_path
+
+    settings = _settings(database_url)
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.is_file():
+        err.print(f"[red]No database at {path}[/] (set SYNCLINE_DATABASE_URL or "
+                  "--database-url)")
+        raise typer.Exit(1)
+    return _system(settings)
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """The state fingerprint and what is waiting: inbox by status, parked, outbox, exceptions."""
+    from syncline.adapters.db.engine import READ_ONLY
+    from syncline.services.messaging.inbox import queue_depths
+    from syncline.services.state import fingerprint
+
+    sys_ = _existing_system(database_url)
+    with sys_.engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})  # one snapshot; no wait for a writer
+        result = {"database_url": _shown(sys_.settings.database_url),
+                  "state_fingerprint": fingerprint(conn), **queue_depths(conn)}
+    if as_json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+        return
+    table = Table(title="Syncline status", show_header=False, title_justify="left")
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("database", result["database_url"])
+    table.add_row("state fingerprint", result["state_fingerprint"])
+    table.add_row("inbox", ", ".join(f"{k}: {v:,}" for k, v in result["inbox"].items()))
+    table.add_row("deliveries received", f"{result['deliveries']:,}")
+    table.add_row("parked (waiting)", f"{result['parked_waiting']:,}")
+    table.add_row("outbox", ", ".join(f"{k}: {v:,}" for k, v in result["outbox"].items())
+                  or "empty")
+    table.add_row("outbox not delivered", f"{result['outbox_pending']:,}")
+    table.add_row("open exceptions", ", ".join(
+        f"{d}: {n:,}" for d, n in result["exceptions_open"].items()) or "none")
+    out.print(table)
+
+
+@app.command()
+def rebuild(
+    to: Annotated[str, typer.Option("--to", help="A fresh database to rebuild into "
+                                    "(an SQLite file that does not exist yet, or an empty "
+                                    "PostgreSQL database)")],
+    database_url: Annotated[str | None, typer.Option(help="The live database")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Replay the inbox log (every stored message, in arrival order) into a fresh database and
+    compare its state fingerprint with the live one: exit 0 when equal, 1 when not.
+
+    Only messages make state here: what operator commands made in the live database (billing
+    runs, revenue recognition, closes) is not in the log, so after those the fingerprints
+    differ and the parts that differ are named."""
+    from syncline.adapters.db.engine import READ_ONLY, sqlite_path
+    from syncline.services.messaging.inbox import messages_in_order, pending_count
+    from syncline.services.state import canonical_state, fingerprint
+
+    live = _existing_system(database_url)
+    target = _settings(to)
+    if _shown(target.database_url) == _shown(live.settings.database_url):
+        err.print("[red]--to names the live database;[/] give a fresh one.")
+        raise typer.Exit(2)
+    path = sqlite_path(target.database_url)
+    if path is not None and path.exists():
+        err.print(f"[red]{path} already exists;[/] rebuild only writes into a fresh database.")
+        raise typer.Exit(2)
+    fresh = _system(live.settings.model_copy(update={"database_url": target.database_url}))
+    with fresh.engine.connect() as conn:
+        if pending_count(conn) or messages_in_order(conn, limit=1):
+            err.print(f"[red]{_shown(target.database_url)} is not empty;[/] rebuild only "
+                      "writes into a fresh database.")
+            raise typer.Exit(2)
+
+    def log() -> Iterator[str]:
+        after = 0
+        while True:
+            with live.engine.connect() as conn:
+                page = messages_in_order(conn.execution_options(**{READ_ONLY: True}),
+                                         after=after)
+            if not page:
+                return
+            after = page[-1][0]
+            yield from (raw for _, raw in page)
+
+    ingest_lines(fresh, log(), err, quiet)
+    with live.engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        live_fp, live_state = fingerprint(conn), canonical_state(conn)
+    with fresh.engine.connect() as conn:
+        fresh_fp, fresh_state = fingerprint(conn), canonical_state(conn)
+    differs = {part: {"live": len(rows), "rebuilt": len(fresh_state.get(part, []))}
+               for part, rows in live_state.items() if rows != fresh_state.get(part)}
+    result = {"live": live_fp, "rebuilt": fresh_fp, "same": live_fp == fresh_fp,
+              "rebuilt_database_url": _shown(target.database_url)}
+    if differs:
+        result["differs"] = differs
+    out.print_json(data=result)
+    if live_fp != fresh_fp:
+        raise typer.Exit(1)
 
 
 @app.command()
