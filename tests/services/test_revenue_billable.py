@@ -144,3 +144,31 @@ def test_added_hours_line_progresses(system: Syncline) -> None:
     assert rc is not None
     r = compute_schedule(rc, DEFAULT_POLICY, FEB)
     assert r.line("L2").cumulative[r.as_of_index] == 200000
+
+
+def test_a_reported_month_stays_as_reported_and_the_late_credit_lands_in_the_next(
+        system: Syncline) -> None:
+    """January recognised: 3,200.00. T-2 credited in February: the stored schedule keeps
+    January at 3,200.00 and February carries −1,600.00 — what February's true-up posts — so
+    the close's "revenue schedules = GL revenue" agrees (before, January's row was rewritten to
+    1,600.00 and February showed 0.00 against −1,600.00 in the GL)."""
+    from syncline.adapters.db.revenue_tables import revenue_schedules
+    from syncline.adapters.db.tables import journal_entries, journal_lines
+
+    ingest(system, deal(), worker(), time_entry("T-1"), time_entry("T-2", day="2026-01-06"))
+    bill(system, "2026-01")
+    recognize(system.engine, "2026-01", system.charts, system.clock())
+    ingest(system, rejection("T-2"))
+    bill(system, "2026-02")
+    recognize(system.engine, "2026-02", system.charts, system.clock())
+    with system.engine.connect() as conn:
+        rows = {r.period: (r.revenue, r.cumulative) for r in conn.execute(
+            select(revenue_schedules).where(revenue_schedules.c.period <= "2026-03"))}
+        feb_gl = sum((r.amount if r.side == "credit" else -r.amount) for r in conn.execute(
+            select(journal_lines.c.amount, journal_lines.c.side).join(journal_entries)
+            .where((journal_entries.c.source_id == "revenue:C-1:2026-02")
+                   & (journal_lines.c.account == "4010"))))
+    assert rows == {"2026-01": (Decimal("3200.00"), Decimal("3200.00")),
+                    "2026-02": (Decimal("-1600.00"), Decimal("1600.00")),
+                    "2026-03": (Decimal("0.00"), Decimal("1600.00"))}
+    assert feb_gl == Decimal("-1600.00")

@@ -32,11 +32,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, select
 
 from syncline.adapters.db.billing_tables import credit_notes
 from syncline.adapters.db.ledger_tables import journal_line_details
-from syncline.adapters.db.revenue_tables import revenue_schedules
 from syncline.adapters.db.tables import contracts, invoices, journal_entries, journal_lines
 from syncline.billing.fx import FxRateMissing, FxSnapshot, lookup_rate
 from syncline.domain.errors import BusinessDomain, Problem, Severity
@@ -63,6 +62,10 @@ from syncline.services.ledger.posting import post_entry, posting_failed
 from syncline.services.messaging.exceptions import raise_exception, raise_once, resolve_if_open
 from syncline.services.revenue.billable import billed_net
 from syncline.services.revenue.facts import build_contract, contract_numbers
+from syncline.services.revenue.stored import contract_positions, store_schedule, stored_schedule
+
+__all__ = ["DEFAULT_POLICY", "RecognitionResult", "billed_net", "contract_positions",
+           "recognize", "stored_schedule", "with_functional_amounts"]
 
 DEFAULT_POLICY = RevenuePolicy()
 
@@ -254,25 +257,7 @@ def _recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, no
                 continue
             result.contracts += 1
             cur = rc.currency
-            stored_as_of = conn.execute(select(func.max(revenue_schedules.c.as_of)).where(
-                revenue_schedules.c.contract_number == number)).scalar()
-            # the stored schedule is the latest knowledge: an earlier period recognized again
-            # (a late close, a re-run) trues up its own period without rewriting it
-            keep_stored = stored_as_of is not None and stored_as_of > end.isoformat()
-            rows = []
-            for ob in schedule.obligations:
-                for p, rev, cum, alloc in zip(schedule.periods, ob.revenue, ob.cumulative,
-                                              ob.allocated, strict=True):
-                    rows.append({"contract_number": number, "obligation_id": ob.obligation_id,
-                                 "period": p.key, "currency": cur, "revenue": amount(rev, cur),
-                                 "cumulative": amount(cum, cur),
-                                 "allocated": amount(alloc, cur), "method": ob.method.value,
-                                 "as_of": end.isoformat(), "version": head.version})
-            if not keep_stored:
-                conn.execute(delete(revenue_schedules).where(
-                    revenue_schedules.c.contract_number == number))
-                if rows:
-                    conn.execute(revenue_schedules.insert(), rows)
+            store_schedule(conn, number, schedule, period, head.version)
             idx = schedule.as_of_index
             cum_r = amount(sum(ob.cumulative[idx] for ob in schedule.obligations), cur) \
                 if idx >= 0 else Decimal(0)
@@ -343,25 +328,6 @@ def _recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, no
             raise _DryRun
 
 
-def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, str, Decimal,
-                                                                    Decimal]]:
-    """(contract, entity, currency, R, B) at the end of `period`, from stored schedules."""
-    _, end = month_bounds(period)
-    cumulative: dict[str, Decimal] = defaultdict(Decimal)
-    for r in conn.execute(select(revenue_schedules.c.contract_number,
-                                 revenue_schedules.c.cumulative)
-                          .where(revenue_schedules.c.period == period)):
-        cumulative[r.contract_number] += r.cumulative
-    out = []
-    for c in conn.execute(select(contracts.c.number, contracts.c.entity_code,
-                                 contracts.c.currency).order_by(contracts.c.number)):
-        billed = billed_net(conn, c.number, end)  # billed before it starts: all deferred
-        if c.number in cumulative or billed:
-            out.append((c.number, c.entity_code, c.currency,
-                        cumulative.get(c.number, Decimal(0)), billed))
-    return out
-
-
 def _refusal(conn: Connection, number: str, period: str, err: RevenueError,
              now: datetime) -> None:
     from syncline.adapters.db.tables import exceptions
@@ -378,12 +344,3 @@ def _refusal(conn: Connection, number: str, period: str, err: RevenueError,
         "A revenue accountant reviews the contract's terms (the location names the fact) "
         "and corrects them in CPQ or with an amendment; the next run recomputes.",
         err.location, Severity.HIGH, (("contract", number),)), now=now)
-
-
-def stored_schedule(engine: Engine, number: str) -> list[dict[str, str]]:
-    with engine.connect() as conn:
-        return [{k: str(v) for k, v in r._mapping.items()} for r in conn.execute(
-            select(revenue_schedules).where(revenue_schedules.c.contract_number == number)
-            .order_by(revenue_schedules.c.obligation_id, revenue_schedules.c.period))]
-
-

@@ -1,0 +1,90 @@
+"""The stored schedule (``revenue_schedules``): written by each recognition, read by the
+close's checks and the reports.
+
+**A period already reported stays as reported.** Recognising period P stores the schedule as
+known now, except that the rows of the periods before P that an earlier run stored are kept
+as they were; P's row takes the difference — its revenue is the cumulative now less the
+cumulative reported at the end of P − 1 — exactly what P's true-up journal posts. So a late
+fact about an earlier month (time credited after its invoice, a hold released, a revised
+estimate) lands in the period where it is recognised, in the schedule as in the ledger, and
+a closed month's schedule never changes. Periods after P are the forecast as known now. An
+obligation with no stored rows (new since the last run) counts from zero. An earlier period
+recognised again after a later one keeps the later stored schedule whole (its true-up is
+against its own period's entries).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select
+
+from syncline.adapters.db.revenue_tables import revenue_schedules
+from syncline.adapters.db.tables import contracts
+from syncline.revenue import ScheduleResult
+from syncline.revenue.units import amount
+from syncline.services.billing.run import month_bounds
+from syncline.services.revenue.billable import billed_net
+
+
+def store_schedule(conn: Connection, number: str, schedule: ScheduleResult, period: str,
+                   version: int) -> None:
+    _, end = month_bounds(period)
+    stored_as_of = conn.execute(select(func.max(revenue_schedules.c.as_of)).where(
+        revenue_schedules.c.contract_number == number)).scalar()
+    if stored_as_of is not None and stored_as_of > end.isoformat():
+        return
+    reported = {(r.obligation_id, r.period): r for r in conn.execute(
+        select(revenue_schedules).where((revenue_schedules.c.contract_number == number)
+                                        & (revenue_schedules.c.period < period)))}
+    cur = schedule.currency
+    rows: list[dict[str, Any]] = []
+    for ob in schedule.obligations:
+        before = Decimal(0)  # cumulative reported at the end of the previous period
+        for p, rev, cum, alloc in zip(schedule.periods, ob.revenue, ob.cumulative,
+                                      ob.allocated, strict=True):
+            row = {"contract_number": number, "obligation_id": ob.obligation_id,
+                   "period": p.key, "currency": cur, "revenue": amount(rev, cur),
+                   "cumulative": amount(cum, cur), "allocated": amount(alloc, cur),
+                   "method": ob.method.value, "as_of": end.isoformat(), "version": version}
+            if reported and p.key < period:
+                old = reported.get((ob.obligation_id, p.key))
+                row.update(revenue=old.revenue if old else Decimal(0),
+                           cumulative=old.cumulative if old else before,
+                           allocated=old.allocated if old else row["allocated"])
+            elif reported and p.key == period:
+                row["revenue"] = row["cumulative"] - before
+            before = row["cumulative"]
+            rows.append(row)
+    conn.execute(delete(revenue_schedules).where(
+        revenue_schedules.c.contract_number == number))
+    if rows:
+        conn.execute(revenue_schedules.insert(), rows)
+
+
+def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, str, Decimal,
+                                                                    Decimal]]:
+    """(contract, entity, currency, R, B) at the end of `period`, from stored schedules."""
+    _, end = month_bounds(period)
+    cumulative: dict[str, Decimal] = defaultdict(Decimal)
+    for r in conn.execute(select(revenue_schedules.c.contract_number,
+                                 revenue_schedules.c.cumulative)
+                          .where(revenue_schedules.c.period == period)):
+        cumulative[r.contract_number] += r.cumulative
+    out = []
+    for c in conn.execute(select(contracts.c.number, contracts.c.entity_code,
+                                 contracts.c.currency).order_by(contracts.c.number)):
+        billed = billed_net(conn, c.number, end)  # billed before it starts: all deferred
+        if c.number in cumulative or billed:
+            out.append((c.number, c.entity_code, c.currency,
+                        cumulative.get(c.number, Decimal(0)), billed))
+    return out
+
+
+def stored_schedule(engine: Engine, number: str) -> list[dict[str, str]]:
+    with engine.connect() as conn:
+        return [{k: str(v) for k, v in r._mapping.items()} for r in conn.execute(
+            select(revenue_schedules).where(revenue_schedules.c.contract_number == number)
+            .order_by(revenue_schedules.c.obligation_id, revenue_schedules.c.period))]
