@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import sqlalchemy.orm  # noqa: F401  (see below)
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -28,6 +29,9 @@ from syncline.services.messaging.exceptions import get_exception, list_exception
 from syncline.services.messaging.inbox import Receipt, receive_many
 from syncline.services.messaging.status import SETTLED, event_outcome, outcomes_of, statuses_of
 
+# `sqlalchemy.orm` is imported above, before requests run in worker threads: SQLAlchemy
+# imports it lazily on first use, and two threads doing that at once see a half-imported
+# module (a 500 on the first concurrent requests, found by the HTTP bench).
 MAX_BATCH = 5000
 MAX_WAIT_SECONDS = 30.0
 
