@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.pipeline", "bench.revenue", "bench.billing")
+MODULES = ("bench.pipeline", "bench.ingest", "bench.revenue", "bench.billing")
 
 
 def main() -> int:
