@@ -16,7 +16,6 @@ from syncline.adapters.db.billing_tables import (
     billing_holds,
     credit_note_lines,
     credit_notes,
-    fx_rates,
 )
 from syncline.adapters.db.tables import (
     billable_items,
@@ -30,7 +29,6 @@ from syncline.services.billing.reversal import request_credit
 from syncline.services.billing.run import run_billing
 from syncline.services.messaging.exceptions import list_exceptions
 from syncline.services.messaging.inbox import receive_many
-from syncline.services.messaging.processor import replay
 from syncline.services.state import fingerprint, ledger_trial_balance
 from tests.builders import deal, event, rejection, time_entry, worker
 
@@ -129,18 +127,16 @@ def test_expenses_at_cost_with_markup_and_not_billable(system: Syncline) -> None
          Decimal("1"), Decimal("453.53"))]
 
 
-def test_an_expense_in_a_currency_without_fx_rate_is_a_billing_exception(system: Syncline
-                                                                        ) -> None:
-    (_, _, receipt) = ingest(system, deal(), worker(), expense("EX-1", "80000", "JPY"))
+def test_an_expense_in_a_currency_without_fx_rate_waits_for_the_rate(system: Syncline) -> None:
+    """No JPY/USD rate: the expense waits (parked on fx:JPY/USD:2026-01-08), no exception;
+    treasury's rate of 2026-01-07 (0.0068) releases it: 80,000 JPY = 544.00 USD."""
+    from tests.services.test_rate_cards_close_fx import fx_published
+
+    ingest(system, deal(), worker(), expense("EX-1", "80000", "JPY"))
     with system.engine.connect() as conn:
-        (exc,) = list_exceptions(conn)
-    assert exc.domain == "billing" and exc.code == "billing.fx_rate_missing"
-    assert "JPY/USD" in exc.remediation
-    with system.engine.begin() as conn:
-        conn.execute(fx_rates.insert().values(base="JPY", quote="USD", as_of="2026-01-07",
-                                              rate=Decimal("0.0068"), source="ECB"))
-    status, _ = replay(system.engine, receipt.inbox_id, system.ref, system.clock)
-    assert status == "applied"
+        assert list_exceptions(conn) == []
+        assert conn.execute(select(billable_items)).all() == []
+    ingest(system, fx_published("JPY", {"USD": "0.0068"}))
     run(system, "2026-01")
     (line,) = lines_of(system, "US01-2026-000001")
     assert line[2] == Decimal("544.00") and "80,000 JPY at 0.0068" in line[0]

@@ -195,9 +195,14 @@ def test_time_applied_before_termination_arrives_is_reversed(system: Syncline) -
         assert [e.code for e in list_exceptions(conn)] == ["time.after_termination"]
 
 
-def test_missing_rate_is_a_billing_exception(system: Syncline) -> None:
+def test_missing_rate_waits_then_is_a_billing_exception(system: Syncline) -> None:
+    from datetime import UTC, datetime
+
     ingest(system, deal(rates=[]), worker(role="intern"),
            time_entry("T-1", role="intern"))
+    with system.engine.connect() as conn:
+        assert list_exceptions(conn) == []  # waiting for a rate card (rate_card:C-1)
+    system.sweep(as_of=datetime(2026, 2, 1, tzinfo=UTC))  # past the park age
     with system.engine.connect() as conn:
         (exc,) = list_exceptions(conn)
     assert exc.domain == "billing" and "intern" in exc.message

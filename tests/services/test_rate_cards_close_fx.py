@@ -15,7 +15,6 @@ from syncline.adapters.db.billing_tables import fx_rates, rate_card_entries, rat
 from syncline.adapters.db.tables import billable_items, inbox, projects, time_entries
 from syncline.bootstrap import Syncline
 from syncline.services.messaging.exceptions import list_exceptions
-from syncline.services.messaging.processor import replay
 from syncline.services.state import fingerprint
 from tests.builders import deal, event, time_entry, worker
 from tests.services.test_billing_wiring import expense, ingest, lines_of, run
@@ -159,17 +158,15 @@ def test_a_card_arriving_after_the_time_reprices_open_items_not_invoiced_ones(
     assert got["time:T-FEB"] == (D("8.0"), D("120"), D("960.00"), "default", "STD-USD v1")
 
 
-def test_a_missing_rate_is_an_exception_and_replay_prices_it_once_the_card_is_published(
+def test_a_missing_rate_waits_and_the_card_prices_it_when_published(
         system: Syncline) -> None:
-    (*_, receipt) = ingest(system, deal(rates=[]), worker("W-9", role="architect"),
-                           time_entry("T-1", worker_id="W-9", role="architect"))
-    with system.engine.connect() as conn:
-        (exc,) = list_exceptions(conn)
-    assert (exc.code, exc.domain) == ("billing.rate_missing", "billing")
-    assert "architect" in exc.remediation and "rate_card.published" in exc.remediation
+    """No architect rate anywhere: the time waits (rate_card:C-1), no exception; the card's
+    publication releases it (tests/services/test_billing_waiting.py has the rest)."""
+    ingest(system, deal(rates=[]), worker("W-9", role="architect"),
+           time_entry("T-1", worker_id="W-9", role="architect"))
+    assert codes(system) == [] and items(system) == {}
     ingest(system, rate_card("STD-USD", 1, {"architect": "275"}))
-    status, _ = replay(system.engine, receipt.inbox_id, system.ref, system.clock)
-    assert status == "applied" and codes(system) == []
+    assert codes(system) == []
     assert items(system)["time:T-1"][1:] == (D("275"), D("2200.00"), "default", "STD-USD v1")
 
 
@@ -271,12 +268,11 @@ def test_fx_rates_published_then_a_foreign_currency_expense_on_the_invoice(
     assert "100.00 EUR" in line[0] and "1.0869565217" in line[0]
 
 
-def test_fx_rates_arriving_after_the_expense_price_it_on_replay(system: Syncline) -> None:
-    (*_, receipt) = ingest(system, deal(), worker(), expense("EX-1", "100.00", "GBP"))
-    assert codes(system) == ["billing.fx_rate_missing"]
+def test_fx_rates_arriving_after_the_expense_price_it_on_their_own(system: Syncline) -> None:
+    ingest(system, deal(), worker(), expense("EX-1", "100.00", "GBP"))
+    assert codes(system) == []  # waiting for the rate, not failed
     ingest(system, fx_published("GBP", {"USD": "1.2650"}, as_of="2026-01-02"))
-    status, _ = replay(system.engine, receipt.inbox_id, system.ref, system.clock)
-    assert status == "applied" and codes(system) == []
+    assert codes(system) == []
     with system.engine.connect() as conn:
         item = conn.execute(select(billable_items)).one()
     assert (item.amount, item.fx_rate, item.fx_source) == (D("126.50"), D("1.2650"),

@@ -43,9 +43,16 @@ class FxRateMissing:
     def message(self) -> str:
         return f"no FX rate {self.base}->{self.quote} published on or before {self.on}"
 
+    @property
+    def key(self) -> str:
+        """What a message needing this rate waits for: ``fx:<BASE>/<QUOTE>:<date>``; any rate
+        of the pair (or its inverse) published on or before the date satisfies it."""
+        return f"fx:{self.base}/{self.quote}:{self.on.isoformat()}"
+
     def problem(self, *objects: tuple[str, str]) -> Problem:
+        """A missing rate is treasury's to publish: a finance exception."""
         return Problem(
-            code="billing.fx_rate_missing", domain=BusinessDomain.BILLING, message=self.message,
+            code="billing.fx_rate_missing", domain=BusinessDomain.FINANCE, message=self.message,
             remediation=(f"Load the {self.base}/{self.quote} rate for {self.on} from the "
                          "treasury rate feed (fx.rates_published), then re-run the billing cycle."),
             severity=Severity.HIGH, objects=objects,

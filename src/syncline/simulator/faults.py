@@ -267,7 +267,8 @@ def _malformed_json(ctx: _Faults, k: int) -> Injected | None:
 
 
 def _expense_without_fx_rate(ctx: _Faults, k: int) -> Injected | None:
-    """A receipt in a currency no FX rate is published for: a billing exception."""
+    """A receipt in a currency no FX rate is published for: it waits for the rate, and past
+    the park age is a finance exception (treasury publishes rates)."""
     if not ctx.sheets.entries:
         return None
     entry = ctx.some_entry()
@@ -277,7 +278,7 @@ def _expense_without_fx_rate(ctx: _Faults, k: int) -> Injected | None:
                       entry.approved_at + timedelta(minutes=ctx.rng.randint(1, 90)))
     stamped = expense_approved(ctx.run, expense, expense_data(expense, currency))
     return Injected(stamped, _fault(
-        "expense_without_fx_rate", stamped, "billing", "exception",
+        "expense_without_fx_rate", stamped, "finance", "parked_then_exception",
         f"expense {expense.expense_id} in {currency} for {entry.deal.project_code}: no "
         f"{currency}/{entry.deal.currency} rate is published"))
 

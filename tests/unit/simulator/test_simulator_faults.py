@@ -71,8 +71,9 @@ def test_data_faults_add_a_manifest_of_every_kind(clean: Simulation, faulty: Sim
                "unknown_currency": "finance", "unapproved_time": "pmo",
                "unknown_project": "pmo", "terminated_worker_time": "hr",
                "malformed_payload": "it", "malformed_json": "it",
-               "expense_without_fx_rate": "billing", "time_on_closed_project": "billing"}
+               "expense_without_fx_rate": "finance", "time_on_closed_project": "billing"}
     outcomes = {"unknown_project": "parked_then_exception", "malformed_payload": "rejected",
+                "expense_without_fx_rate": "parked_then_exception",
                 "malformed_json": "rejected"}
     for f in faulty.faults:
         assert f.domain == domains[f.kind] and f.note

@@ -1,5 +1,6 @@
 """expense.approved and expense.rejected: rebillable expenses at cost or markup, in the contract's
-currency.
+currency. A receipt in a currency with no FX rate to the contract's on the day incurred waits
+(parked on ``fx:<BASE>/<QUOTE>:<date>``) until treasury publishes one.
 """
 
 from __future__ import annotations
@@ -72,8 +73,9 @@ def record_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
     made = expense_item(expense, _expense_terms(b.conn, proj.number),
                         contract_currency=proj.currency,
                         rates=load_fx_rates(b.conn))
-    if isinstance(made, FxRateMissing):
-        return Failed((made.problem(("expense", expense_id), ("contract", proj.number)),))
+    if isinstance(made, FxRateMissing):  # waits for treasury's rate, released when it comes
+        return Parked(Missing(made.key, f"{made.message}; publish it (fx.rates_published) "
+                              f"and expense {expense_id} is priced on its own"))
     b.conn.execute(expenses.insert().values(
         expense_id=expense_id, worker_id=str(data["worker_id"]),
         project_code=str(data["project_code"]), contract_number=proj.number,

@@ -1,4 +1,5 @@
-"""fx.rates_published: month-end rates into fx_rates; a conflicting rate is a finance exception."""
+"""fx.rates_published: month-end rates into fx_rates; a conflicting rate is a finance exception.
+Messages waiting for a rate these satisfy (``fx:<BASE>/<QUOTE>:<date>``) are released."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from syncline.adapters.db.billing_tables import (
     fx_rates,
 )
+from syncline.adapters.db.tables import parked
 from syncline.domain.errors import BusinessDomain, Problem
 from syncline.ledger.money import is_known_currency
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
@@ -70,4 +72,19 @@ def publish_fx_rates(b: Batch, data: Mapping[str, Any]) -> Outcome:
            for q, r in sorted(parsed.items()) if q not in stored]
     if new:
         b.conn.execute(fx_rates.insert(), new)
-    return Applied(note="" if new else "rates already stored (idempotent)")
+    return Applied(note="" if new else "rates already stored (idempotent)",
+                   provides=_satisfied(b, base, sorted(parsed), as_of))
+
+
+def _satisfied(b: Batch, base: str, quotes: list[str], as_of: date) -> tuple[str, ...]:
+    """The waiting ``fx:<BASE>/<QUOTE>:<date>`` keys these rates satisfy: the pair either
+    way round (an inverse is used when no direct rate exists), needed on or after ``as_of``
+    (a rate applies from its date). The messages waiting on them are re-applied."""
+    pairs = {f"{base}/{q}" for q in quotes} | {f"{q}/{base}" for q in quotes}
+    out = []
+    for key in b.conn.execute(select(parked.c.prerequisite).distinct().where(
+            parked.c.released_at.is_(None) & parked.c.prerequisite.like("fx:%"))).scalars():
+        _, pair, day = key.split(":", 2)
+        if pair in pairs and day >= as_of.isoformat():
+            out.append(key)
+    return tuple(sorted(out))

@@ -1,4 +1,5 @@
-"""rate_card.published: store a version, then re-price the open time items it now governs."""
+"""rate_card.published: store a version, re-price the open time items it now governs, and
+release the time waiting for a rate on the contracts it governs (``rate_card:<contract>``)."""
 
 from __future__ import annotations
 
@@ -62,16 +63,19 @@ def publish_rate_card(b: Batch, data: Mapping[str, Any]) -> Outcome:
         {"card_id": card.card_id, "version": card.version, "role": role, "rate": rate.amount}
         for role, rate in card.rates])
     b.forget_rates()
-    repriced, withdrawn = _reprice(b, card)
+    repriced, withdrawn, governed = _reprice(b, card)
     notes = [f"{n} open time item(s) re-priced" if (n := repriced) else "",
              f"{withdrawn} time entr(y/ies) lost their rate" if withdrawn else ""]
-    return Applied(note="; ".join(n for n in notes if n))
+    # time waiting for a rate on a contract this card can price is applied again
+    return Applied(note="; ".join(n for n in notes if n),
+                   provides=tuple(f"rate_card:{n}" for n in governed))
 
 
-def _reprice(b: Batch, card: RateCard) -> tuple[int, int]:
+def _reprice(b: Batch, card: RateCard) -> tuple[int, int, list[str]]:
     """Re-price the open (not yet invoiced, unsplit, not held) time items the card can govern:
     time on T&M contracts in its currency and scope, worked on or after its effective_from.
-    Invoiced items keep the price they were invoiced at."""
+    Invoiced items keep the price they were invoiced at. Returns (re-priced, withdrawn, the
+    contracts the card governs)."""
     target = select(contracts.c.id, contracts.c.number, contracts.c.currency,
                     customers.c.external_id.label("customer_key")).join(
         customers, customers.c.id == contracts.c.customer_id).where(
@@ -83,7 +87,7 @@ def _reprice(b: Batch, card: RateCard) -> tuple[int, int]:
         target = target.where(customers.c.external_id == card.scope_key)
     by_number = {r.number: r for r in b.conn.execute(target)}
     if not by_number:
-        return 0, 0
+        return 0, 0, []
     items = b.conn.execute(
         select(billable_items.c.key, billable_items.c.contract_number,
                billable_items.c.service_date, billable_items.c.quantity,
@@ -127,6 +131,6 @@ def _reprice(b: Batch, card: RateCard) -> tuple[int, int]:
             quantity=bindparam("b_quantity"), unit_price=bindparam("b_unit_price"),
             amount=bindparam("b_amount"), rate_scope=bindparam("b_scope"),
             rate_card=bindparam("b_card")), changes)
-    return len(changes), withdrawn
+    return len(changes), withdrawn, sorted(by_number)
 
 

@@ -1,4 +1,6 @@
 """time.approved (one at a time or as a set) and time.rejected (a reversal, credited if invoiced).
+Time whose role has no bill rate on its day waits (parked on ``rate_card:<contract>``) until a
+rate card that prices it is published.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from syncline.services.handlers.common import (
     insert_item,
     item_row,
     project_closed,
-    rate_missing,
     reverse_entry,
 )
 from syncline.services.ids import new_id
@@ -77,8 +78,11 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
     if billable and proj.billing_type == BillingType.TIME_AND_MATERIALS.value:
         book = b.rates(proj.contract_id, proj.currency, proj.number, proj.customer_key)
         rate = book.price(cmd.role, cmd.work_date)
-        if isinstance(rate, RateNotFound):
-            return TimeDecision(Failed((rate_missing(rate, proj.number, objects),)))
+        if isinstance(rate, RateNotFound):  # waits for a card, released when one prices it
+            return TimeDecision(Parked(Missing(
+                f"rate_card:{proj.number}", f"{rate.message}; publish a {rate.role} rate in "
+                f"{rate.currency} effective {rate.on} (rate_card.published: the contract's, "
+                "its customer's or the default card) and the time is priced on its own")))
         item = time_item(cmd.time_entry_id, proj.number, cmd.work_date,
                          billed_quantity(cmd.hours, rate), cmd.role, rate.rate,
                          rate.entry.scope.name.lower(), rate_card=rate.card.label)

@@ -266,7 +266,8 @@ def sweep_parked(engine: Engine, *, as_of: datetime, max_age: timedelta, clock: 
                                     & (parked.c.parked_at <= cutoff))).all()
         for p in stale:
             kind, _, key = p.prerequisite.partition(":")
-            domain = {"worker": BusinessDomain.HR}.get(kind, BusinessDomain.PMO)
+            domain = {"worker": BusinessDomain.HR, "fx": BusinessDomain.FINANCE,  # treasury
+                      "rate_card": BusinessDomain.BILLING}.get(kind, BusinessDomain.PMO)
             exc_id = raise_exception(conn, Problem(
                 f"parked.{kind}_missing", domain,
                 f"{p.type} waits for {kind} {key}, which never arrived ({p.reason}); parked "
