@@ -87,3 +87,17 @@ def test_retainer_fee_change_is_prospective_from_its_date(system: Syncline) -> N
     assert r.decisions[0].treatment.value == "termination_and_new_contract"
     assert months(r, 5) == [Decimal("1000")] * 3 + [Decimal("1500")] * 2
     assert r.line("L1").allocated[-1] == 1650000
+
+
+def test_mid_month_fee_change_is_prospective_from_its_day(system: Syncline) -> None:
+    """Retainer 2,000.00 a month for 2026; from 2026-02-15 2,600.00 (billing prorates
+    February: 2,000 × 14/28 + 2,600 × 14/28 = 2,300.00). Price after the change: 24,000 +
+    600 × 10.5 = 30,300.00. Recognised to 2026-02-14: January and 14/28 of February =
+    3,000.00 (before: the whole months only, 2,000.00, so 28,300 / 11 = 2,572.73 a month
+    followed); the rest 27,300.00 over 10.5 months = 2,600.00 a month: February 1,000.00 +
+    1,300.00 = 2,300.00, March 2,600.00 — revenue equal to what is billed."""
+    ingest(system, deal(billing_type="retainer", amount="2000"),
+           price_change("2600", "2026-02-15"))
+    r = schedule(system, date(2026, 3, 31))
+    assert r.decisions[0].treatment.value == "termination_and_new_contract"
+    assert months(r, 3) == [Decimal("2000"), Decimal("2300"), Decimal("2600")]

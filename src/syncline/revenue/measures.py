@@ -29,6 +29,7 @@ from syncline.revenue.model import (
 )
 
 SCALE = 10_000  # quantities (hours, units, percent) as integers of 1/10,000
+_MONTH_LCM = 377_580  # lcm(28, 29, 30, 31): a day of any month is a whole number of these
 
 
 def qty(value: Decimal) -> int:
@@ -200,20 +201,23 @@ def _ratable(start: date, end: date, start_instant: datetime | None,
     dl = segs[-1][1] - segs[-1][0] if last_partial else 0
     nf = len(full)
     body = total - df - dl
+    # a cut-off inside a whole month (a modification's day before, an estimate's): that
+    # month by time within it, so progress never steps over the days already served; every
+    # amount is then in units of 1 / (lcm(28..31) x unit) of a month, to stay an integer
+    scale = _MONTH_LCM * unit if any(a < x < b for x in xs for a, b in full) else 1
     nums = []
     for x in xs:
         v = 0
         if first_partial:
-            v += min(max(x - segs[0][0], 0), df) * nf
-        v += sum(1 for a, b in full if x >= b) * body
+            v += min(max(x - segs[0][0], 0), df) * nf * scale
+        v += sum(1 for a, b in full if x >= b) * body * scale
+        if scale > 1:
+            v += sum((x - a) * body * (scale // (b - a)) for a, b in full if a < x < b)
         if last_partial:
-            v += min(max(x - segs[-1][0], 0), dl) * nf
+            v += min(max(x - segs[-1][0], 0), dl) * nf * scale
         nums.append(v)
-    return Measure(tuple(nums), (total * nf,) * n, _zeros(n), _zeros(n),
+    return Measure(tuple(nums), (total * nf * scale,) * n, _zeros(n), _zeros(n),
                    f"part months by {label}, {nf} whole months evenly")
-
-
-_MONTH_LCM = 377_580  # lcm(28, 29, 30, 31): a day of any month is a whole number of these
 
 
 def _monthly_rate(start: date, end: date, cutoffs: Sequence[int]) -> Measure:
