@@ -205,10 +205,6 @@ def test_expense_firm_january_locks(rebilled: Quarter) -> None:
     rebilled.firm.assert_locked("2026-01")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 7 (and 6 before it was fixed): the "
-                   "revenue schedule puts a late change (a credit, a released hold) in its "
-                   "service month while the GL posts it in the open month, so 'revenue "
-                   "schedules = GL revenue' differs and the month does not lock")
 def test_months_with_a_taxed_credit_note_lock(rebilled: Quarter) -> None:
     """February's AR: 1,867.21 + 653.25 − 299.41 = 2,221.05 in the subledger and the GL."""
     rebilled.firm.assert_locked("2026-02")

@@ -209,8 +209,6 @@ def test_soft_cap_revenue_is_what_is_billable_after_credits_and_write_offs(
     assert got == [(D("1800.00"), 0), (D("300.00"), 0), (0, 0)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 7: time rejected in February for "
-                   "January rewrites January's cost; its reversal does not land in February")
 def test_rejected_time_cost_is_reversed_in_the_open_month(quarter: Quarter) -> None:
     """Labor cost of C-SOFT's project: January 1,440.00 at its close and still 1,440.00 as
     known at the end of the quarter; February 13 h × 80 = 1,040.00 less T-S2's 640.00 reversed
@@ -220,8 +218,6 @@ def test_rejected_time_cost_is_reversed_in_the_open_month(quarter: Quarter) -> N
     assert quarter.firm.month("C-SOFT", "2026-01").labor_cost == D("1440.00")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 7: February's labor cost (see "
-                   "test_rejected_time_cost_is_reversed_in_the_open_month)")
 def test_c_soft_quarter_table(quarter: Quarter) -> None:
     """Every cell of C-SOFT's table (module docstring), as reported at each close."""
     assert {p: m.row() for p, m in quarter.at_close["C-SOFT"].items()} == EXPECTED["C-SOFT"]
@@ -274,17 +270,11 @@ def test_january_locks_with_every_check_agreeing(quarter: Quarter) -> None:
     quarter.firm.assert_locked("2026-01")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 7 (and 6 before it was fixed): the "
-                   "revenue schedule puts a late change (a credit, a released hold) in its "
-                   "service month while the GL posts it in the open month, so 'revenue "
-                   "schedules = GL revenue' differs and the month does not lock")
 def test_months_after_a_credit_note_lock(quarter: Quarter) -> None:
     quarter.firm.assert_locked("2026-02")
     quarter.firm.assert_locked("2026-03")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 7: a closed month's reports change "
-                   "after later events (January's margin after February's rejection)")
 def test_a_closed_months_reports_never_change(quarter: Quarter) -> None:
     """January's trial balance, margin and close reconciliation as re-run at the end of the
     quarter are what they were right after January's close."""

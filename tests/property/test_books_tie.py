@@ -180,9 +180,6 @@ def test_books_tie_for_any_order_and_duplicates_many(g: Generated) -> None:
     books_tie(g)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 7: a credit recorded in February for "
-                   "January's time is put in January by the schedule and in February by the "
-                   "GL: February does not lock and January's reports change")
 @settings(max_examples=3, suppress_health_check=QUIET, phases=NO_SHRINK)
 @given(firms(late_changes=True))
 def test_books_tie_with_late_changes(g: Generated) -> None:
@@ -190,7 +187,6 @@ def test_books_tie_with_late_changes(g: Generated) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 7 (see test_books_tie_with_late_changes)")
 @settings(max_examples=examples(3), suppress_health_check=QUIET, phases=NO_SHRINK)
 @given(firms(late_changes=True))
 def test_books_tie_with_late_changes_many(g: Generated) -> None:

@@ -109,10 +109,6 @@ def test_margin_takes_the_credit_note_off_the_revenue_of_its_month(on_invoice: S
     assert (row["project"], row["revenue"]) == ("P-1", Decimal("-1600.00"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding 7: 'revenue schedules = GL revenue' compares February's restated schedule row "
-    "(the credit moves January's right to invoice) with the catch-up the true-up posts in "
-    "February"))
 def test_in_engine_mode_a_month_with_a_credit_note_locks(tmp_path: Path) -> None:
     system = make_system(tmp_path, "engine")
     try:

@@ -23,6 +23,7 @@ from syncline.services.ledger.reports import (
     EXPORTS,
     REPORTS,
     export_books,
+    record_close,
     report_csv,
     report_options,
 )
@@ -111,6 +112,9 @@ def router(system: Syncline) -> APIRouter:
             with system.engine.begin() as conn:
                 view = change_period(conn, entity, period, action, actor=body.actor,
                                      role=body.role, reason=body.reason, now=system.clock())
+                if action == "close":  # what the month reports at its close, recorded with it
+                    record_close(conn, period, report_options(system), entities=[entity],
+                                 whole_firm=False, now=system.clock())
         except PeriodChangeRefused as refused:
             raise HTTPException(_STATUS.get(refused.problem, 422), str(refused)) from None
         return view.as_dict()

@@ -29,6 +29,7 @@ def _entities(entity: str | None, conn: object) -> list[str]:
 def _change(action: str, period: str, entity: str | None, reason: str | None, role: str | None,
             actor: str, database_url: str | None) -> None:
     from syncline.services.ledger.periods import PeriodChangeRefused, change_periods
+    from syncline.services.ledger.reports import record_close, report_options
 
     if role is None:
         if action == "reopen":
@@ -41,6 +42,10 @@ def _change(action: str, period: str, entity: str | None, reason: str | None, ro
         with sys_.engine.begin() as conn:
             views = change_periods(conn, _entities(entity, conn), period, action, actor=actor,
                                    role=role, reason=reason, now=sys_.clock())
+            if action == "close":  # what the month reports at its close is recorded with it
+                record_close(conn, period, report_options(sys_),
+                             entities=[v.entity for v in views], whole_firm=entity is None,
+                             now=sys_.clock())
     except PeriodChangeRefused as refused:
         err.print(f"[red]Refused:[/] {refused}")
         raise typer.Exit(2) from None

@@ -10,6 +10,9 @@
   line that has any of them.
 - ``journal_entry_metadata``: an entry's metadata (JSON), e.g. ``moved_from_period`` when a
   posting was moved out of a closed period by policy.
+- ``report_snapshots``: what a close reported — each report of the period that reads
+  operational facts, for the whole firm (scope ``*``) and each entity closed, as typed JSON;
+  a new version each time the period is closed again (migration 0010).
 """
 
 from __future__ import annotations
@@ -60,10 +63,21 @@ journal_entry_metadata = Table(
     Column("metadata", Text, nullable=False),  # JSON [[key, value], ...]
 )
 
+report_snapshots = Table(
+    "report_snapshots", metadata,
+    Column("period", String(7), primary_key=True),  # YYYY-MM
+    Column("scope", String(20), primary_key=True),  # an entity code, or "*" (every entity)
+    Column("report", String(40), primary_key=True),  # a report name of the registry
+    Column("version", Integer, primary_key=True),  # 1, 2 … (a close after a reopen)
+    Column("taken_at", String(40), nullable=False),
+    Column("content", Text, nullable=False),  # JSON: the Report, Decimal cells as {"d": …}
+)
+
 __all__ = [
     "journal_entry_metadata",
     "journal_line_details",
     "ledger_period_changes",
     "ledger_periods",
     "metadata",
+    "report_snapshots",
 ]

@@ -22,9 +22,11 @@ from syncline.services.clock import Clock
 from syncline.services.close.accrual import accrue_unbilled_time
 from syncline.services.close.fx_revaluation import revalue_period
 from syncline.services.close.intercompany import charge_period
+from syncline.services.close.labor_cost import true_up_labor_cost
 from syncline.services.ledger.config import LedgerConfig
 from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
-from syncline.services.ledger.reports import report_options
+from syncline.services.ledger.reports import record_close, report_options
+from syncline.services.ledger.reports.snapshots import latest
 from syncline.services.messaging.outcomes import Stats
 from syncline.services.revenue.sync import recognize
 
@@ -90,11 +92,19 @@ def recognition(system: CloseSystem, period: str, entity: str | None) -> dict[st
 
 
 def accrual(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
-    return accrue_unbilled_time(system.engine, period, entity, charts=system.charts,
-                                now=system.clock(),
-                                revenue_recognition=system.settings.revenue_recognition,
-                                rules=system.ledger.rules,
-                                closed_period_policy=system.ledger.closed_period_policy)
+    """Accrue approved-but-unbilled time (on_invoice mode), and post the late labor cost of
+    months already costed (time approved or rejected after their cost was posted) in this
+    period."""
+    accrued = accrue_unbilled_time(system.engine, period, entity, charts=system.charts,
+                                   now=system.clock(),
+                                   revenue_recognition=system.settings.revenue_recognition,
+                                   rules=system.ledger.rules,
+                                   closed_period_policy=system.ledger.closed_period_policy)
+    late = true_up_labor_cost(system.engine, period, entity, charts=system.charts,
+                              now=system.clock(), rules=system.ledger.rules,
+                              closed_period_policy=system.ledger.closed_period_policy)
+    return {**accrued, "journal_entries": accrued["journal_entries"] + late["journal_entries"],
+            "late_labor_cost": late}
 
 
 def reclassification(system: CloseSystem, period: str, entity: str | None = None
@@ -155,7 +165,11 @@ STEPS = (*(name for name, _ in LEDGER_STEPS), "lock")
 
 def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, actor: str,
                    lock: bool) -> dict[str, Any]:
+    """Close (and lock) the period for each entity; in the same transaction, record what the
+    close reports for the entities it closed (and the firm, when every entity is closed):
+    a closed month's reports are then read as reported here (docs/ledger.md)."""
     out: dict[str, str] = {}
+    closed_now: list[str] = []
     with system.engine.begin() as conn:
         for ent in entities(system, entity):
             for action in ("close", "lock") if lock else ("close",):
@@ -169,7 +183,14 @@ def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, acto
                 except PeriodChangeRefused as refused:
                     out[ent] = f"refused: {refused}"
                     break
+                if action == "close" or latest(conn, "margin", period, ent) is None:
+                    closed_now.append(ent)  # closed now, or locked without a record
             out.setdefault(ent, status_of(conn, ent, period).value)
+        if closed_now:
+            record_close(conn, period, report_options(system), entities=closed_now,
+                         whole_firm=entity is None and all(
+                             s in ("closed", "locked") for s in out.values()),
+                         now=system.clock())
     return out
 
 

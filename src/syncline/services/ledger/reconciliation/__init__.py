@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, Charts
+from syncline.ledger.posting import DEFAULT_RULES, PostingRules
 from syncline.ledger.reports import Table
 from syncline.services.ledger.queries import charts_for, functional_currencies, load_entries
 from syncline.services.ledger.reconciliation.billing import (
@@ -44,17 +45,19 @@ def close_reconciliation(conn: Connection, period: str, *, entity: str | None = 
                          ref: ReferenceData = DEFAULT_REFERENCE,
                          chart: Charts | ChartOfAccounts = DEFAULT_CHART,
                          revenue_mode: str = "on_invoice", revaluation: Any = None,
-                         functional: Mapping[str, str] | None = None) -> Report:
+                         functional: Mapping[str, str] | None = None,
+                         rules: PostingRules = DEFAULT_RULES) -> Report:
     """The close checks for ``period``: a summary row per check, entity and unit; every
     difference by cause and object; the open critical exceptions. ``revaluation``: the
     ledger configuration's ``RevaluationPolicy`` (the revaluation check is skipped without
-    it); ``functional``: functional currency per entity (the reference data's by default)."""
+    it); ``functional``: functional currency per entity (the reference data's by default);
+    ``rules``: the posting rules (which account a labor cost entry costs)."""
     charts = charts_for(conn, ref, chart)
     entries = load_entries(conn, through=period, entity=entity)
     rec = Recon()
     psa_hours_vs_recorded(conn, rec, period, entity)
     hours_checks(conn, rec, period, entity)
-    labor_cost_vs_gl(conn, rec, period, entries, charts, entity)
+    labor_cost_vs_gl(conn, rec, period, entries, charts, entity, rules)
     items_vs_lines(conn, rec, period, entity)
     ar_vs_gl(conn, rec, period, entries, charts, entity)
     if revenue_mode == "engine":

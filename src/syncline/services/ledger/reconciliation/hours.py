@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -15,9 +15,12 @@ from sqlalchemy import Connection, select
 from syncline.adapters.db.billing_tables import rate_cards
 from syncline.adapters.db.tables import billable_items, exceptions, inbox, parked, time_entries
 from syncline.billing.rates import BillingIncrement, QuantityRounding, round_quantity
-from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.accounts import ChartOfAccounts, Charts
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_of, period_start
+from syncline.ledger.posting import DEFAULT_RULES, PostingRules
+from syncline.services.ledger.labor_cost import Key, known_cost, months_trued_up, posted_cost
+from syncline.services.ledger.periods import status_of
 from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reconciliation.core import Recon, gl_balance
 from syncline.services.ledger.reports.common import (
@@ -198,24 +201,54 @@ def hours_checks(conn: Connection, rec: Recon, period: str, entity: str | None) 
 
 def labor_cost_vs_gl(conn: Connection, rec: Recon, period: str,
                       entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
-                      entity: str | None) -> None:
-    """Approved time of the period costed at HR rates vs labor cost posted in the period."""
+                      entity: str | None, rules: PostingRules = DEFAULT_RULES) -> None:
+    """Labor cost the period must post vs labor cost posted in it, per worker entity and cost
+    currency: the period's approved time at HR rates, plus the late changes of the months its
+    close trues up (cost known now − cost posted for them before the period;
+    ``services.ledger.labor_cost``). Differences by month; they sum to the gap."""
     check = "costed time = GL labor cost"
-    start, end = period_start(period), period_end(period)
+    as_charts_ = Charts(charts)
+    known = known_cost(conn, period)
+    posted = posted_cost(conn, as_charts_, rules, period)
+    months = months_trued_up(conn, period, set(known), posted)
+    months |= {k for k in known if k[2] == period}
+    start = period_start(period).isoformat()
+    before: dict[Key, Decimal] = defaultdict(Decimal)
+    through: dict[Key, Decimal] = defaultdict(Decimal)
+    for p in posted:
+        through[p.key] += p.amount
+        if p.posting_date < start:
+            before[p.key] += p.amount
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for t in costed_time(conn, start, end):
-        if t.cost is not None and t.cost_entity and t.cost_currency:
-            totals[(t.cost_entity, t.cost_currency)][0] += t.cost
-    for key in totals:
-        totals[key][0] = totals[key][0].quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    for key in months:
+        totals[key[:2]][0] += known.get(key, ZERO) - before[key]
     in_period = [e for e in entries if period_of(e.posting_date) == period]
     for key, amount in gl_balance(in_period, charts, "labor_cost").items():
         totals[key][1] = amount
-    for (ent, cur), (costed, posted) in sorted(totals.items()):
-        if costed != posted and (not entity or ent == entity):
-            rec.diff(check, "cost_not_posted" if costed > posted else "posted_over_cost",
-                     "entity", ent, ent, cur, costed, posted,
-                     "approved time costed now vs labor cost journals of the period (time "
-                     "approved after the cost was posted is not trued up yet)")
+    for key in sorted(months):
+        ent, cur, month = key
+        cost, booked = known.get(key, ZERO), through[key]
+        if cost == booked or (entity and ent != entity):
+            continue
+        if month == period:
+            cause = ("changed_after_close" if status_of(conn, ent, period).value != "open"
+                     else "cost_not_posted" if cost > booked else "posted_over_cost")
+            rec.diff(check, cause, "entity", ent, ent, cur, cost, booked,
+                     f"approved time of {month} costed now vs its labor cost journals"
+                     + (" (a later period posts the change)" if cause.startswith("changed")
+                        else ""))
+        else:
+            rec.diff(check, "cost_not_posted" if cost > booked else "posted_over_cost",
+                     "labor_cost", ":".join(key), ent, cur, cost, booked,
+                     f"approved time of closed {month} costed now vs its labor cost journals "
+                     f"to the end of {period} (its late change is posted in {period})")
+    for (ent, cur), (_, actual) in sorted(totals.items()):
+        attributed = sum((p.amount for p in posted if p.key[:2] == (ent, cur)
+                          and p.key in months and p.posting_date >= start), ZERO)
+        if actual != attributed and (not entity or ent == entity):
+            rec.diff(check, "other_labor_cost_posting", "account", "labor_cost", ent, cur,
+                     ZERO, actual - attributed,
+                     "labor cost posted in the period by other journals")
     rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
-              "by the worker's entity and cost currency", entity=entity)
+              "by the worker's entity and cost currency: the period's approved time at HR "
+              "rates plus the late changes of closed months", entity=entity)

@@ -5,36 +5,22 @@ revenue posted in it."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from syncline.adapters.db.tables import invoices
-from syncline.ledger.accounts import AccountType, ChartOfAccounts
+from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.journal import JournalEntry
-from syncline.ledger.periods import period_of
 from syncline.services.ledger.reconciliation.core import Recon, gl_balance
-from syncline.services.ledger.reports.common import ZERO, credit_notes, revenue_schedules
+from syncline.services.ledger.reports.common import (
+    ZERO,
+    contract_of_entries,
+    posted_revenue,
+    revenue_schedules,
+    scheduled_cumulative,
+)
 from syncline.services.revenue.sync import contract_positions
-
-
-def contract_of_entries(conn: Connection) -> Callable[[JournalEntry], str | None]:
-    """The contract a journal entry belongs to: an invoice's or a credit note's contract, or
-    the contract of a revenue true-up (``revenue:<contract>:<period>[:rN]``); None for the
-    others (accruals, labor cost, intercompany …)."""
-    of_doc = {r.number: r.contract_number for r in conn.execute(
-        select(invoices.c.number, invoices.c.contract_number))}
-    of_doc.update((n.number, n.contract_number) for n in credit_notes(conn))
-
-    def contract_of(e: JournalEntry) -> str | None:
-        if e.source_type in ("invoice", "credit_note"):
-            return of_doc.get(e.source_id)
-        if e.source_type == "revenue" and e.source_id.startswith("revenue:"):
-            return e.source_id.split(":")[1]
-        return None
-
-    return contract_of
 
 
 def contract_positions_vs_gl(conn: Connection, rec: Recon, period: str,
@@ -85,29 +71,39 @@ def contract_positions_vs_gl(conn: Connection, rec: Recon, period: str,
 def revenue_vs_gl(conn: Connection, rec: Recon, period: str,
                    entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
                    entity: str | None, revenue_mode: str) -> None:
+    """Revenue the period must post vs revenue posted in it: per contract, its schedule's
+    cumulative revenue at the period end (as known now) less the revenue posted for it before
+    the period — a late change (a credit, a released hold, an estimate) is caught up in the
+    open period, never in the closed month it concerns. Differences by contract, summing to
+    the gap (revenue on no contract is one more row)."""
     check = "revenue schedules = GL revenue"
-    schedules = [s for s in revenue_schedules(conn) if s.period == period]
-    if not schedules:
+    if not any(s.period == period for s in revenue_schedules(conn)):
         rec.skipped(check, "no revenue schedules stored for the period")
         return
     if revenue_mode != "engine":
         rec.skipped(check, "revenue is recognized on invoice (SYNCLINE_REVENUE_RECOGNITION="
                            "on_invoice): schedules do not drive the GL")
         return
+    cumulative = scheduled_cumulative(conn, period)
+    posted = posted_revenue(entries, charts, contract_of_entries(conn), period)
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for s in schedules:
-        totals[(s.entity_code, s.currency)][0] += s.revenue
-    for e in entries:
-        if period_of(e.posting_date) != period:
-            continue
-        chart = charts.get(e.entity_id)
-        for ln in e.lines:
-            account = chart.by_code(ln.account) if chart else None
-            if account is not None and account.type is AccountType.REVENUE \
-                    and account.role.startswith("revenue:"):
-                totals[(e.entity_id, ln.amount.currency)][1] -= ln.signed
-    for (ent, cur), (sched, gl) in totals.items():
-        if sched != gl:
-            rec.diff(check, "amount_differs", "entity", ent, ent, cur, sched, gl,
-                     "scheduled revenue of the period vs revenue posted in it")
-    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()}, entity=entity)
+    expected: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
+    for number, (ent, cur, cum) in cumulative.items():
+        due = cum - posted.before.get(number, ZERO)
+        totals[(ent, cur)][0] += due
+        expected[(ent, cur)][number] = due
+    for key, amount in posted.total.items():
+        totals[key][1] = amount
+    for (ent, cur), (want, got) in sorted(totals.items()):
+        if want != got:
+            during = {n: posted.during.get(n, ZERO) for n in expected[(ent, cur)]}
+            rec.attribute(check, ent, cur, obj="contract",
+                          subledger={k: v for k, v in expected[(ent, cur)].items() if v},
+                          gl={k: v for k, v in during.items() if v}, gl_total=got,
+                          causes=("not_posted", "posted_without_schedule", "amount_differs"),
+                          rest=("revenue_without_schedule", "account", "revenue"),
+                          detail="cumulative scheduled revenue at the period end less revenue "
+                                 "posted before it vs revenue posted in the period")
+    rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
+              "per contract: cumulative scheduled revenue at the period end less revenue "
+              "posted before the period vs revenue posted in it", entity=entity)

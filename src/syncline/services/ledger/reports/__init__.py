@@ -23,6 +23,7 @@ from syncline.services.ledger.reports.registry import (
     ReportOptions,
     UnknownReport,
     build_report,
+    record_close,
     report_options,
 )
 from syncline.services.ledger.reports.render import report_csv, report_json, report_xlsx
@@ -38,6 +39,7 @@ __all__ = [
     "UnknownReport",
     "build_report",
     "export_books",
+    "record_close",
     "report_csv",
     "report_json",
     "report_options",

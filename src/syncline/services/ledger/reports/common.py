@@ -5,7 +5,7 @@ cost rate, credit notes, revenue schedules)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,12 +16,15 @@ from sqlalchemy import Table as SqlTable
 
 from syncline.adapters.db.tables import (
     contracts,
+    invoices,
     metadata,
     projects,
     time_entries,
     worker_versions,
 )
-from syncline.ledger.periods import period_start
+from syncline.ledger.accounts import AccountType, ChartOfAccounts
+from syncline.ledger.journal import JournalEntry
+from syncline.ledger.periods import period_of, period_start
 from syncline.ledger.reports import Cell, Table
 
 ZERO = Decimal(0)
@@ -162,3 +165,78 @@ def revenue_schedules(conn: Connection) -> list[Any]:
     q = (select(table, contracts.c.entity_code)
          .join(contracts, contracts.c.number == table.c.contract_number))
     return list(conn.execute(q))
+
+
+def scheduled_cumulative(conn: Connection, period: str) -> dict[str, tuple[str, str, Decimal]]:
+    """Per contract with a stored schedule: (entity, currency, cumulative revenue at the end of
+    ``period``) — each obligation's cumulative of its last scheduled month up to the period
+    (a schedule that ended earlier keeps its final cumulative)."""
+    last: dict[tuple[str, str], Any] = {}
+    for s in revenue_schedules(conn):
+        if s.period <= period:
+            key = (s.contract_number, s.obligation_id)
+            if key not in last or s.period > last[key].period:
+                last[key] = s
+    out: dict[str, tuple[str, str, Decimal]] = {}
+    for (contract, _), s in sorted(last.items()):
+        ent, cur, cum = out.get(contract, (s.entity_code, s.currency, ZERO))
+        out[contract] = (ent, cur, cum + s.cumulative)
+    return out
+
+
+def contract_of_entries(conn: Connection) -> Callable[[JournalEntry], str | None]:
+    """The contract a journal entry belongs to: an invoice's or a credit note's contract, or
+    the contract of a revenue true-up (``revenue:<contract>:<period>[:rN]``); None for the
+    others (accruals, labor cost, intercompany …)."""
+    of_doc = {r.number: r.contract_number for r in conn.execute(
+        select(invoices.c.number, invoices.c.contract_number))}
+    of_doc.update((n.number, n.contract_number) for n in credit_notes(conn))
+
+    def contract_of(e: JournalEntry) -> str | None:
+        if e.source_type in ("invoice", "credit_note"):
+            return of_doc.get(e.source_id)
+        if e.source_type == "revenue" and e.source_id.startswith("revenue:"):
+            return e.source_id.split(":")[1]
+        return None
+
+    return contract_of
+
+
+@dataclass
+class PostedRevenue:
+    """Revenue posted (credit-positive, revenue accounts ``revenue:*``): per contract before
+    the period and in it, and in the period on no contract, per (entity, currency)."""
+
+    before: dict[str, Decimal]
+    during: dict[str, Decimal]
+    unattributed: dict[tuple[str, str], Decimal]
+    total: dict[tuple[str, str], Decimal]  # in the period, per (entity, currency)
+
+
+def posted_revenue(entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                   contract_of: Callable[[JournalEntry], str | None],
+                   period: str) -> PostedRevenue:
+    out = PostedRevenue(defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal),
+                        defaultdict(Decimal))
+    for e in entries:
+        month = period_of(e.posting_date)
+        if month > period:
+            continue
+        chart = charts.get(e.entity_id)
+        number = contract_of(e)
+        for ln in e.lines:
+            account = chart.by_code(ln.account) if chart else None
+            if account is None or account.type is not AccountType.REVENUE \
+                    or not account.role.startswith("revenue:"):
+                continue
+            amount = -ln.signed
+            if month < period:
+                if number is not None:
+                    out.before[number] += amount
+                continue
+            out.total[(e.entity_id, ln.amount.currency)] += amount
+            if number is not None:
+                out.during[number] += amount
+            else:
+                out.unattributed[(e.entity_id, ln.amount.currency)] += amount
+    return out

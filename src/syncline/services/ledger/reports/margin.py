@@ -6,22 +6,33 @@ cost from approved time at the HR cost rate effective on each work date (``time_
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Connection, select
 
 from syncline.adapters.db.tables import contracts, invoices
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_start
 from syncline.ledger.reports import Cell, Table
 from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reports.common import (
     ZERO,
+    ProjectInfo,
+    contract_of_entries,
     costed_time,
     credit_notes,
+    posted_revenue,
     project_info,
     projects_by_contract,
     revenue_schedules,
+    scheduled_cumulative,
 )
+from syncline.services.ledger.reports.snapshots import reported_before
+
+CENT = Decimal("0.01")
 
 
 def _pct(m: Decimal, r: Decimal) -> Cell:
@@ -29,8 +40,12 @@ def _pct(m: Decimal, r: Decimal) -> Cell:
 
 
 def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
-                  revenue_mode: str = "on_invoice") -> tuple[tuple[Table, Table], list[str]]:
-    """Margin by project and by service line for ``period`` (see the module docstring)."""
+                  revenue_mode: str = "on_invoice", entries: Sequence[JournalEntry] = (),
+                  charts: Mapping[str, ChartOfAccounts] | None = None,
+                  ) -> tuple[tuple[Table, Table], list[str]]:
+    """Margin by project and by service line for ``period`` (see the module docstring).
+    ``entries`` (dated up to the period end) and ``charts``: the revenue posted before the
+    period, in revenue-engine mode."""
     start, end = period_start(period), period_end(period)
     info = project_info(conn)
     by_contract = projects_by_contract(info)
@@ -45,11 +60,15 @@ def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
     def project_of(contract: str) -> str:
         return by_contract.get(contract, f"(contract {contract})")
 
-    schedules = [s for s in revenue_schedules(conn) if s.period == period]
-    if revenue_mode == "engine" and schedules:
-        notes.append("Revenue: recognized by the revenue engine's schedules for the period.")
-        for s in schedules:
-            revenue[(s.entity_code, project_of(s.contract_number), s.currency)] += s.revenue
+    if revenue_mode == "engine" and any(s.period == period for s in revenue_schedules(conn)):
+        notes.append("Revenue: per contract, its schedule's cumulative revenue at the period "
+                     "end less the revenue posted for it before the period (a late change "
+                     "is revenue of the open period).")
+        posted = posted_revenue(entries, charts or {}, contract_of_entries(conn), period)
+        for number, (ent, cur, cum) in scheduled_cumulative(conn, period).items():
+            due = cum - posted.before.get(number, ZERO)
+            if due:
+                revenue[(ent, project_of(number), cur)] += due
     else:
         notes.append("Revenue: invoices of the period (net of tax) plus the credit notes "
                      "dated in it (negative amounts).")
@@ -60,19 +79,15 @@ def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
             if start.isoformat() <= note.credit_date <= end.isoformat():
                 revenue[(note.entity_code, project_of(note.contract_number), note.currency)] += \
                     note.subtotal
-    missing_rate = 0
-    for t in costed_time(conn, start, end):
-        p = info.get(t.project_code)
-        ent = p.entity if p else (t.cost_entity or "")
-        if t.cost is None or t.cost_currency is None:
-            missing_rate += 1
-            continue
-        key = (ent, t.project_code, t.cost_currency)
-        cost[key] += t.cost
-        hours[key] += t.hours
+    missing_rate = _cost(conn, info, start, end, cost, hours)
+    late = _late_cost(conn, info, period, cost, hours)
     notes.append("Cost: approved time of the period at the HR cost rate effective on each work "
                  "date; a project billed in one currency and costed in another shows one row "
                  "per currency.")
+    if late:
+        notes.append("Cost includes late changes to closed months (time approved or rejected "
+                     "after their close, not reported by any close yet): a closed month's "
+                     "cost never changes, the change is cost of this period.")
     if missing_rate:
         notes.append(f"{missing_rate} approved time entr(y/ies) had no cost rate effective on "
                      "the work date and are not costed (see close-reconciliation).")
@@ -96,3 +111,58 @@ def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
                        ("entity", "service_line", "currency", "revenue", "cost", "margin",
                         "margin_pct"), line_rows)
     return (project_table, line_table), notes
+
+
+def _cost(conn: Connection, info: Mapping[str, ProjectInfo], start: date, end: date,
+          cost: dict[tuple[str, str, str], Decimal],
+          hours: dict[tuple[str, str, str], Decimal]) -> int:
+    """Add approved time worked in [start, end] at HR cost rates, per (entity, project, cost
+    currency); the number of entries without a cost rate."""
+    missing_rate = 0
+    for t in costed_time(conn, start, end):
+        p = info.get(t.project_code)
+        ent = p.entity if p else (t.cost_entity or "")
+        if t.cost is None or t.cost_currency is None:
+            missing_rate += 1
+            continue
+        key = (ent, t.project_code, t.cost_currency)
+        cost[key] += t.cost
+        hours[key] += t.hours
+    return missing_rate
+
+
+def _late_cost(conn: Connection, info: Mapping[str, ProjectInfo], period: str,
+               cost: dict[tuple[str, str, str], Decimal],
+               hours: dict[tuple[str, str, str], Decimal]) -> bool:
+    """Add the late changes to closed months before ``period`` not reported yet: for each
+    (entity, project, currency), the cost and hours of those months as known now less what
+    their closes reported (each close reported its own month and the late changes before
+    it, so the difference is what no close has reported). Whether there were any."""
+    recorded = reported_before(conn, "margin", period)
+    if not recorded:
+        return False
+    known_cost: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    known_hours: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    by_month: dict[str, set[str]] = defaultdict(set)
+    for month, ent in recorded:
+        by_month[month].add(ent)
+    for month, ents in sorted(by_month.items()):
+        got_cost: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+        got_hours: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+        _cost(conn, info, period_start(month), period_end(month), got_cost, got_hours)
+        for key, amount in got_cost.items():
+            if key[0] in ents:
+                known_cost[key] += amount.quantize(CENT, rounding=ROUND_HALF_UP)
+                known_hours[key] += got_hours[key]
+    for report in recorded.values():
+        for row in report.tables[0].as_dicts():
+            key = (str(row["entity"]), str(row["project"]), str(row["currency"]))
+            known_cost[key] -= Decimal(row["cost"])
+            known_hours[key] -= Decimal(row["hours"])
+    changed = False
+    for key in set(known_cost) | set(known_hours):
+        if known_cost[key] or known_hours[key]:
+            cost[key] += known_cost[key]
+            hours[key] += known_hours[key]
+            changed = True
+    return changed

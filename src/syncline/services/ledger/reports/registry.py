@@ -21,8 +21,9 @@ The first three are built by the pure ``syncline.ledger.reports`` from the store
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -31,6 +32,7 @@ from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, Charts
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import is_period_name, period_of
+from syncline.ledger.posting import DEFAULT_RULES, PostingRules
 from syncline.ledger.reports import (
     deferred_revenue_rollforward,
     revenue_waterfall,
@@ -41,6 +43,7 @@ from syncline.services.ledger.reports.aging import unbilled_aging_table
 from syncline.services.ledger.reports.common import Report, months_up_to
 from syncline.services.ledger.reports.margin import margin_tables
 from syncline.services.ledger.reports.rpo import rpo_table
+from syncline.services.ledger.reports.snapshots import SNAPSHOT_REPORTS, reported, store
 
 REPORTS: tuple[str, ...] = (
     "trial-balance", "revenue-waterfall", "deferred-revenue", "rpo", "unbilled-aging",
@@ -72,19 +75,36 @@ class ReportOptions:
     revenue_mode: str = "on_invoice"
     revaluation: Any = None  # the ledger configuration's RevaluationPolicy
     functional: Mapping[str, str] | None = None
+    rules: PostingRules = DEFAULT_RULES
 
     def build(self, conn: Connection, name: str, period: str, *, entity: str | None = None,
               months: int = 12, as_of: str = "close") -> Report:
         return build_report(conn, name, period, entity=entity, ref=self.ref, chart=self.chart,
                             months=months, revenue_mode=self.revenue_mode,
                             revaluation=self.revaluation, functional=self.functional,
-                            as_of=as_of)
+                            rules=self.rules, as_of=as_of)
 
 
 def report_options(system: ReportSystem) -> ReportOptions:
     """The one place entry points and the close take the report options from."""
     return ReportOptions(system.ref, system.charts, system.settings.revenue_recognition,
-                         system.ledger.fx_revaluation, system.ledger.functional_currencies)
+                         system.ledger.fx_revaluation, system.ledger.functional_currencies,
+                         system.ledger.rules)
+
+
+def record_close(conn: Connection, period: str, options: ReportOptions, *,
+                 entities: Iterable[str], whole_firm: bool, now: datetime) -> int:
+    """Record what the close of ``period`` reports (``snapshots``): every report that reads
+    operational facts, for each entity just closed and, when the whole firm closed, for the
+    firm. Called in the transaction that closes the period. Returns the reports stored."""
+    scopes: list[str | None] = [None] if whole_firm else []
+    scopes += sorted(entities)
+    stored = 0
+    for scope in scopes:
+        for name in SNAPSHOT_REPORTS:
+            store(conn, options.build(conn, name, period, entity=scope, as_of="now"), now=now)
+            stored += 1
+    return stored
 
 
 AS_OF: tuple[str, ...] = ("close", "now")
@@ -115,6 +135,7 @@ def build_report(
     revenue_mode: str = "on_invoice",
     revaluation: Any = None,
     functional: Mapping[str, str] | None = None,
+    rules: PostingRules = DEFAULT_RULES,
     as_of: str = "close",
 ) -> Report:
     """The report ``name`` for ``period``. ``as_of="close"`` (the default): a closed or locked
@@ -127,6 +148,10 @@ def build_report(
         raise ValueError(f"not a period {period!r}: expected YYYY-MM")
     if as_of not in AS_OF:
         raise ValueError(f"as_of must be one of {', '.join(AS_OF)}, got {as_of!r}")
+    if as_of == "close":
+        recorded = reported(conn, name, period, entity, [e.code for e in ref.entities])
+        if recorded is not None:
+            return recorded
     if name == "close-reconciliation":
         # imported here: the reconciliation imports this package's ``common``, which runs this
         # package's __init__ and so this module; at the top, importing the reconciliation
@@ -135,15 +160,16 @@ def build_report(
 
         return close_reconciliation(conn, period, entity=entity, ref=ref, chart=chart,
                                     revenue_mode=revenue_mode, revaluation=revaluation,
-                                    functional=functional)
+                                    functional=functional, rules=rules)
     if name == "rpo":
         table, notes = rpo_table(conn, period, entity=entity)
         return Report(name, period, entity, (table,), tuple(notes))
-    if name == "margin":
-        tables, notes = margin_tables(conn, period, entity=entity, revenue_mode=revenue_mode)
-        return Report(name, period, entity, tables, tuple(notes))
     charts = charts_for(conn, ref, chart)
     entries = load_entries(conn, through=period, entity=entity)
+    if name == "margin":
+        tables, notes = margin_tables(conn, period, entity=entity, revenue_mode=revenue_mode,
+                                      entries=entries, charts=charts)
+        return Report(name, period, entity, tables, tuple(notes))
     if name == "trial-balance":
         return Report(name, period, entity, (trial_balance_table(entries, charts),), (
             f"Balances as at {period_end(period).isoformat()}: every entry dated on or before "
