@@ -3,6 +3,11 @@
 An expense in another currency than the contract's is converted at the FX snapshot for the
 day it was incurred (recorded on the item); the markup applies to the converted amount and
 the result is rounded half-up once. A missing rate is ``FxRateMissing``.
+
+An expense that is not rebilled (approved as not billable, or on a contract whose policy
+is ``not_billable``) is still a cost of the project: ``expense_cost_posting`` journals it by
+rule ``billing.expense_cost`` (Dr project expenses / Cr accrued payroll — owed to whoever
+paid it — by default), in the entity's functional currency.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from enum import StrEnum
 
 from syncline.billing.fx import FxRateMissing, FxSnapshot, convert, lookup_rate
 from syncline.billing.items import BillableItem, ItemSource
+from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.journal import JournalEntry
 from syncline.ledger.money import Money
+from syncline.ledger.posting import DEFAULT_RULES, EXPENSE_COST, PostingError, PostingRules, post
 
 
 class ExpensePolicy(StrEnum):
@@ -79,3 +87,21 @@ def expense_item(
         quantity=Decimal(1), unit_price=billed, amount=billed, rate_scope=terms.policy.value,
         line_id=expense.line_id, budget_id=expense.budget_id, fx=fx,
     )
+
+
+def expense_cost_posting(entity_code: str, posting_date: date, expense: ApprovedExpense,
+                         cost: Money, chart: ChartOfAccounts, *,
+                         rules: PostingRules = DEFAULT_RULES, reversal: bool = False,
+                         ) -> JournalEntry | PostingError:
+    """The cost of an expense not rebilled (``cost``: its amount in the entity's functional
+    currency), one entry per expense (source ``expense_cost`` / ``<expense id>``), by rule
+    ``billing.expense_cost``; ``reversal`` takes it back (``<expense id>:reversal``, the
+    amount negative) when the expense is rejected after its cost was posted."""
+    source = f"{expense.expense_id}:reversal" if reversal else expense.expense_id
+    return post(rules.rule(EXPENSE_COST, entity_code), {"cost": -cost if reversal else cost},
+                chart=chart, entity_id=entity_code, posting_date=posting_date,
+                source_id=source,
+                params={"expense": expense.expense_id, "contract": expense.contract_number,
+                        "category": expense.category, "period": f"{posting_date:%Y-%m}",
+                        "currency": cost.currency},
+                reverses=expense.expense_id if reversal else None)

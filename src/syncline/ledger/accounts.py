@@ -54,6 +54,7 @@ DEFAULT_TEMPLATE: tuple[Account, ...] = (
     Account("4950", "Intercompany service revenue", AccountType.REVENUE,
             "intercompany_revenue"),
     Account("5100", "Intercompany labor cost", AccountType.EXPENSE, "intercompany_cost"),
+    Account("5200", "Project expenses (not rebilled)", AccountType.EXPENSE, "project_expense"),
 )
 
 

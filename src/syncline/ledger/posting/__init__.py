@@ -30,6 +30,7 @@ from syncline.ledger.posting.apply import post, post_event
 from syncline.ledger.posting.catalog import (
     CREDIT_NOTE_ISSUED,
     DEFAULT_RULES,
+    EXPENSE_COST,
     INVOICE_RELEASED,
     LABOR_COST,
     REFERENCE_RULES,
@@ -52,6 +53,7 @@ from syncline.ledger.posting.model import (
 __all__ = [
     "CREDIT_NOTE_ISSUED",
     "DEFAULT_RULES",
+    "EXPENSE_COST",
     "INVOICE_RELEASED",
     "LABOR_COST",
     "REFERENCE_RULES",

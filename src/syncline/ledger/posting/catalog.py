@@ -15,6 +15,7 @@ D, C = Side.DEBIT, Side.CREDIT
 INVOICE_RELEASED = "billing.invoice_released"
 CREDIT_NOTE_ISSUED = "billing.credit_note_issued"
 LABOR_COST = "billing.labor_cost"
+EXPENSE_COST = "billing.expense_cost"
 REVENUE_TRUE_UP = "revenue.true_up"
 TIME_ACCRUED = "close.time_accrued"
 
@@ -27,6 +28,10 @@ SYSTEM_EVENTS: Mapping[str, EventSpec] = {s.event: s for s in (
               "billing run, credit notes (services/billing/run.py, billing/journals.py)"),
     EventSpec(LABOR_COST, "labor_cost", ("cost",), ("period", "currency"),
               "billing run, labor cost of approved time at HR cost (billing/costs.py)"),
+    EventSpec(EXPENSE_COST, "expense_cost", ("cost",),
+              ("expense", "contract", "category", "period", "currency"),
+              "billing run, cost of approved expenses not rebilled, in the functional currency "
+              "(services/billing/run/expense_cost.py, billing/expenses.py)", signed=True),
     EventSpec(REVENUE_TRUE_UP, "revenue", ("unbilled", "liability", "revenue"),
               ("contract", "service_line", "as_of", "period"),
               "revenue recognition (services/revenue/sync.py)", signed=True),
@@ -55,6 +60,10 @@ SYSTEM_RULES = PostingRules((
         TemplateLine("labor_cost", D, "cost", "approved time {period}"),
         TemplateLine("accrued_payroll", C, "cost", "approved time {period}"),
     ), "Labor cost of approved time {period}", "labor_cost"),
+    PostingRule(EXPENSE_COST, (
+        TemplateLine("project_expense", D, "cost", "expense {expense} ({category}) {contract}"),
+        TemplateLine("accrued_payroll", C, "cost", "expense {expense} to reimburse"),
+    ), "Cost of expense {expense}, not rebilled ({contract})", "expense_cost"),
     PostingRule(REVENUE_TRUE_UP, (
         TemplateLine("unbilled_receivable", D, "unbilled", "contract {contract} to {as_of}"),
         TemplateLine("contract_liability", D, "liability", "contract {contract} to {as_of}"),

@@ -7,8 +7,9 @@ into invoice lines (``items``); per entity, contracts with caps or a drawdown re
 by item through the pure engine (``caps``) and each contract gets one invoice with a gapless
 number, a release journal and outbox rows, a contract with a blocking problem being left out
 whole as one billing exception (``invoices``); the aggregated items then move to
-``invoiced`` in bulk (``items``), the batched writes are flushed (``cycle``) and approved
-time is costed (``labor_cost``). Idempotent: an invoiced item is never selected again, a
+``invoiced`` in bulk (``items``), the batched writes are flushed (``cycle``), approved
+time is costed (``labor_cost``) and expenses not rebilled are journaled at cost
+(``expense_cost``). Idempotent: an invoiced item is never selected again, a
 contract gets at most one invoice per period (late items wait for the next cycle), retainer
 keys and journal sources are natural, problems open one exception each however often the
 cycle runs.
@@ -29,6 +30,7 @@ from syncline.ledger.posting import DEFAULT_RULES, PostingRules
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.run.credits import issue_credit_notes
 from syncline.services.billing.run.cycle import Run, RunResult, billing_problem
+from syncline.services.billing.run.expense_cost import post_expense_cost
 from syncline.services.billing.run.invoices import invoice_entity
 from syncline.services.billing.run.items import aggregate_lines, mark_invoiced
 from syncline.services.billing.run.labor_cost import post_labor_cost
@@ -89,8 +91,9 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData,
             invoice_entity(run, legal, terms, lines_of)
         mark_invoiced(run, run.bulk)
         run.flush()
-        if labor_cost:
+        if labor_cost:  # the costs of the period: approved time, expenses not rebilled
             result.journal_entries += post_labor_cost(run, entity)
+            result.journal_entries += post_expense_cost(run, entity)
         if dry_run:
             tx.rollback()
         else:
