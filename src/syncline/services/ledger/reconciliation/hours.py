@@ -223,8 +223,8 @@ def labor_cost_vs_gl(conn: Connection, rec: Recon, period: str,
     for key in months:
         totals[key[:2]][0] += known.get(key, ZERO) - before[key]
     in_period = [e for e in entries if period_of(e.posting_date) == period]
-    for key, amount in gl_balance(in_period, charts, "labor_cost").items():
-        totals[key][1] = amount
+    for unit, amount in gl_balance(in_period, charts, "labor_cost").items():
+        totals[unit][1] = amount
     for key in sorted(months):
         ent, cur, month = key
         cost, booked = known.get(key, ZERO), through[key]

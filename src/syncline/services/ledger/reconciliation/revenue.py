@@ -47,11 +47,11 @@ def contract_positions_vs_gl(conn: Connection, rec: Recon, period: str,
         by_contract: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(
             lambda: defaultdict(Decimal))
         for e in entries:
-            number = contract_of(e)
-            if number is None:
+            owner = contract_of(e)
+            if owner is None:
                 continue
             for (ent, cur), amount in gl_balance((e,), charts, role).items():
-                by_contract[(ent, cur)][number] += amount * sign
+                by_contract[(ent, cur)][owner] += amount * sign
         for key, amount in gl_balance(entries, charts, role).items():
             totals[key][1] = amount * sign
         for (ent, cur), (expected, actual) in sorted(totals.items()):
