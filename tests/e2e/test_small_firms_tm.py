@@ -283,8 +283,6 @@ def test_a_closed_months_reports_never_change(quarter: Quarter) -> None:
             assert quarter.firm.report(name, period) == report, (period, name)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 11: no per-contract period "
-                   "statement (`GET /v1/contracts/{number}/statement?period=`)")
 def test_contract_statement_over_http_matches_the_books(quarter: Quarter) -> None:
     """The statement endpoint gives, for C-SOFT in February, the figures of the table:
     billed 1,100.00, credits 800.00, revenue 300.00, balance 0, write-off 200.00,

@@ -1,4 +1,5 @@
-"""Ledger over HTTP: reports, exports and periods (mounted under /v1 with the API key)."""
+"""Ledger over HTTP: reports, exports, periods and contract statements (mounted under /v1
+with the API key)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from syncline.services.ledger.reports import (
     report_csv,
     report_options,
 )
+from syncline.services.ledger.statements import UnknownContract, contract_statement
 
 
 class PeriodChange(BaseModel):
@@ -94,6 +96,23 @@ def router(system: Syncline) -> APIRouter:
                     "errors": [asdict(e) for e in made.errors]}
         return Response(made.content, media_type=EXPORT_MEDIA[fmt],
                         headers={"X-Export-Errors": str(len(made.errors))})
+
+    @api.get("/contracts/{number}/statement")
+    def contract_statement_(number: str, period: str, as_of: str = "close") -> dict[str, Any]:
+        """One contract's month from the books: billed (invoices and credits), revenue in the
+        month and to date, contract asset and liability at the month end, cap write-offs and
+        labor cost, each with its source items. Amounts are exact decimal strings."""
+        checked = _period(period)
+        assert checked is not None
+        if as_of not in AS_OF:
+            raise HTTPException(422, f"as_of must be one of {', '.join(AS_OF)}")
+        try:
+            with system.engine.connect() as conn:
+                made = contract_statement(conn, number, checked, report_options(system),
+                                          as_of=as_of)
+        except UnknownContract:
+            raise HTTPException(404, f"no contract {number!r}") from None
+        return made.as_dict()
 
     @api.get("/periods")
     def periods(entity: str | None = None, history: bool = False) -> list[dict[str, Any]]:

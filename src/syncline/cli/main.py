@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from syncline.bootstrap import Syncline
-from syncline.cli import billing, close, ledger, revenue
+from syncline.cli import billing, close, contract, ledger, revenue
 from syncline.cli.common import _progress, _settings, _system, err, out
 from syncline.config import Settings
 
@@ -515,3 +515,4 @@ def replay(
 app.add_typer(revenue.app, name="revenue")
 for _commands in (billing, ledger, close):
     _commands.register(app)
+contract.register(app)
