@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sized
@@ -89,16 +90,57 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
         sys_.process(progress=advance)
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL; None for PostgreSQL or an in-memory database."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    db = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not db or db == ":memory:" \
+            or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
+# `syncline demo` recreates its database on every run and must never delete one it did not
+# make: it stamps the SQLite file it creates with this application id (a field of the file's
+# header, kept by VACUUM and backups) before anything else is written to it.
+DEMO_APPLICATION_ID = 0x5359_444D  # "SYDM"
+
+
+def stamp_demo(path: Path) -> None:
+    """Create ``path`` as an empty SQLite database marked as the demo's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    try:
+        con.execute(f"PRAGMA application_id={DEMO_APPLICATION_ID}")
+        con.commit()
+    finally:
+        con.close()
+
+
+def made_by_demo(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` was created by `stamp_demo`."""
+    if not path.is_file():
+        return False
+    con = sqlite3.connect(path)  # opening never writes; a file that is no database fails below
+    try:
+        found = con.execute("PRAGMA application_id").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+    return bool(found) and found[0] == DEMO_APPLICATION_ID
+
+
 def _reset_sqlite(settings: Settings) -> None:
     """Recreate the demo's SQLite database — only if the demo made it (or there is none).
 
-    The demo stamps the file it creates (adapters/db/engine.stamp_demo); any other existing
-    database is refused with exit code 2, never deleted. PostgreSQL and in-memory databases
-    are left as they are. The DBOS system database beside it goes too, unless
-    SYNCLINE_DBOS_SYSTEM_URL names one of its own.
+    The demo stamps the file it creates (`stamp_demo`); any other existing database is refused
+    with exit code 2, never deleted. PostgreSQL and in-memory databases are left as they are.
+    The DBOS system database beside it goes too, unless SYNCLINE_DBOS_SYSTEM_URL names one of
+    its own.
     """
-    from syncline.adapters.db.engine import made_by_demo, sqlite_path, stamp_demo
-
     path = sqlite_path(settings.database_url)
     if path is None:
         return
@@ -279,8 +321,6 @@ def ingest(
 
 def _existing_system(database_url: str | None) -> Syncline:
     """The wired system of a database that must already exist (no SQLite file is made)."""
-    from syncline.adapters.db.engine import sqlite_path
-
     settings = _settings(database_url)
     path = sqlite_path(settings.database_url)
     if path is not None and not path.is_file():
@@ -302,13 +342,11 @@ def status(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """The state fingerprint and what is waiting: inbox by status, parked, outbox, exceptions."""
-    from syncline.adapters.db.engine import READ_ONLY
     from syncline.services.messaging.inbox import queue_depths
     from syncline.services.state import fingerprint
 
     sys_ = _existing_system(database_url)
-    with sys_.engine.connect() as conn:
-        conn.execution_options(**{READ_ONLY: True})  # one snapshot; no wait for a writer
+    with sys_.engine.connect() as conn:  # one read snapshot: waits for no writer
         result = {"database_url": _shown(sys_.settings.database_url),
                   "state_fingerprint": fingerprint(conn), **queue_depths(conn)}
     if as_json:
@@ -344,7 +382,6 @@ def rebuild(
     Only messages make state here: what operator commands made in the live database (billing
     runs, revenue recognition, closes) is not in the log, so after those the fingerprints
     differ and the parts that differ are named."""
-    from syncline.adapters.db.engine import READ_ONLY, sqlite_path
     from syncline.services.messaging.inbox import messages_in_order, pending_count
     from syncline.services.state import canonical_state, fingerprint
 
@@ -368,8 +405,7 @@ def rebuild(
         after = 0
         while True:
             with live.engine.connect() as conn:
-                page = messages_in_order(conn.execution_options(**{READ_ONLY: True}),
-                                         after=after)
+                page = messages_in_order(conn, after=after)
             if not page:
                 return
             after = page[-1][0]
@@ -377,7 +413,6 @@ def rebuild(
 
     ingest_lines(fresh, log(), err, quiet)
     with live.engine.connect() as conn:
-        conn.execution_options(**{READ_ONLY: True})
         live_fp, live_state = fingerprint(conn), canonical_state(conn)
     with fresh.engine.connect() as conn:
         fresh_fp, fresh_state = fingerprint(conn), canonical_state(conn)

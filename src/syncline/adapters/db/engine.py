@@ -21,7 +21,6 @@ SQLite, how Syncline uses it (docs/operations.md has the operator's view):
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -117,46 +116,3 @@ def migrate(engine: Engine) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
-
-
-# --- databases the demo made -----------------------------------------------------------------
-# `syncline demo` recreates its database on every run, and must never delete one it did not
-# make. It stamps the SQLite file it creates with this application id (a field of the file's
-# header, kept by VACUUM and backups) before anything else is written to it.
-
-DEMO_APPLICATION_ID = 0x5359_444D  # "SYDM"
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of an SQLite URL; None for PostgreSQL or an in-memory database."""
-    parsed = make_url(url)
-    db = parsed.database
-    if not parsed.drivername.startswith("sqlite") or not db or db == ":memory:" \
-            or db.startswith("file:"):
-        return None
-    return Path(db)
-
-
-def stamp_demo(path: Path) -> None:
-    """Create ``path`` as an empty SQLite database marked as the demo's."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path)
-    try:
-        con.execute(f"PRAGMA application_id={DEMO_APPLICATION_ID}")
-        con.commit()
-    finally:
-        con.close()
-
-
-def made_by_demo(path: Path) -> bool:
-    """Whether the SQLite file at ``path`` was created by `stamp_demo`."""
-    if not path.is_file():
-        return False
-    con = sqlite3.connect(path)  # opening never writes; a file that is no database fails below
-    try:
-        found = con.execute("PRAGMA application_id").fetchone()
-    except sqlite3.Error:
-        return False
-    finally:
-        con.close()
-    return bool(found) and found[0] == DEMO_APPLICATION_ID
