@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,8 +96,12 @@ def test_post_stores_and_the_outcome_is_read_back(client: tuple) -> None:
     assert r.status_code == 202
     src, eid = early["source"], early["id"]
     status = http.get(f"/v1/events/{src}/{eid}", headers=KEY)
+    deadline = time.monotonic() + 10  # released when the project arrived: applied next round
+    while status.json()["status"] != "applied" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = http.get(f"/v1/events/{src}/{eid}", headers=KEY)
     assert status.status_code == 200, status.text
-    assert status.json()["status"] == "applied"  # released when the project arrived
+    assert status.json()["status"] == "applied"
     assert status.json()["deliveries"] == 1
     bad = time_entry("T-10", hours="4", task="NOPE")  # valid schema, unknown WBS task
     r = http.post("/v1/events?wait=10", json=bad, headers=KEY)
