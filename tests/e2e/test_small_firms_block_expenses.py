@@ -139,9 +139,6 @@ def rebilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quarter]:
 
 # --- prepaid block --------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 10: a prepaid block of hours drawn "
-                   "down across months with overage cannot be stated (today's drawdown is a "
-                   "monthly allowance)")
 def test_prepaid_block_bills_up_front_and_overage_when_drawn_out(block: Quarter) -> None:
     """C-BLK billed 6,000.00 / 0 / 900.00."""
     assert [m.billed for m in block.at_close["C-BLK"].values()] == [

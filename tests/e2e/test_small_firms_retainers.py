@@ -129,8 +129,6 @@ def test_advance_next_month_convention(quarter: Quarter) -> None:
     assert table(quarter, "C-ADVN") == EXPECTED["C-ADVN"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 5: retainer in advance has one "
-                   "convention (the run at the end of M bills M+1); no 'month itself' option")
 def test_advance_month_itself_convention(quarter: Quarter) -> None:
     """C-ADVC: 3,000.00 billed each month on its 1st, 3,000.00 revenue, balance 0."""
     assert table(quarter, "C-ADVC") == EXPECTED["C-ADVC"]
@@ -140,25 +138,17 @@ def test_advance_month_itself_convention(quarter: Quarter) -> None:
     assert dates == ["2026-01-01", "2026-02-01", "2026-03-01"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 4 (billing side): a price-only change "
-                   "is ignored by billing (2,000.00 billed every month)")
 def test_arrears_fee_change_applies_from_its_effective_date(quarter: Quarter) -> None:
     """C-ARR billed 2,000.00 / 2,300.00 / 2,600.00 (February 14 days at each fee)."""
     assert [quarter.at_close["C-ARR"][p].billed for p in MONTHS] == [
         D("2000.00"), D("2300.00"), D("2600.00")]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 4: billing ignores the price change, "
-                   "and the prospective revenue leaves out 2026-02-01..14 at the old fee: "
-                   "2,572.73 a month from February (30,300 - 2,000 over 11 months) instead of "
-                   "1,000 + 27,300 / 10.5 months")
 def test_arrears_fee_change_is_recognized_prospectively(quarter: Quarter) -> None:
     """C-ARR revenue 2,000.00 / 2,300.00 / 2,600.00, balance 0 each month."""
     assert table(quarter, "C-ARR") == EXPECTED["C-ARR"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 4: an amendment's new retainer fee "
-                   "is billed for every period, not from its effective date")
 def test_added_retainer_line_bills_from_its_effective_date(quarter: Quarter) -> None:
     """C-ADD billed 2,000.00 in January (L2 starts 2026-02-01), 2,500.00 in February and
     March; revenue the same; balance 0."""

@@ -13,26 +13,34 @@ same facts give the same terms whatever order they arrived in. Billing reads:
   from its date — items serviced from then on are capped by the new limit;
 - **prepaid blocks** (``block_top_ups``): a ``top_up_block`` adds hours to the block from its
   date and bills its price once, on that date;
-- **fixed-fee prices** (``fixed_fee_changes``): a ``change_price`` of a fixed-fee line
-  changes what is still to bill by the difference; an added fixed-fee line is billed in full
-  on its date (see ``services/billing/run/amendments``);
+- **fixed-fee prices** (``fixed_fee_changes``, ``price_change_items``): a fixed-fee line is
+  billed through the contract's milestones, so a ``change_price`` of it spreads the
+  difference over the milestones still open on its date (not completed before it), in
+  proportion to their amounts (largest remainder, ties to the earlier milestone), each share
+  billed with its milestone (``milestone:<id>:<amendment>``); with none open, the difference
+  is billed on the date (``adjustment:amendment:<amendment>:<line>``); a contract without
+  milestones bills none of its fixed fee, nor its changes. A fixed-fee line added by an
+  amendment is billed in full on its date (``adjustment:amendment:<amendment>:<line>``);
 - **contract end** (``contract_end``): an amendment's ``end_date`` moves the last service
   day (the latest-effective amendment that states one wins).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from syncline.billing.caps import CapChange
+from syncline.billing.items import BillableItem, ItemSource, adjustment_item
+from syncline.billing.retainers import FeeChange
 from syncline.ledger.money import Money
 
-__all__ = ["AmendmentChange", "ContractLine", "FeeChange", "amendment_changes", "block_top_ups",
-           "cap_changes", "contract_end", "fixed_fee_changes", "retainer_fees_in_force"]
+__all__ = ["AmendmentChange", "ContractLine", "FeeChange", "MilestoneState", "amendment_changes",
+           "block_top_ups", "cap_changes", "contract_end", "fixed_fee_changes",
+           "price_change_items", "retainer_fees_in_force"]
 
 RETAINER, FIXED_FEE = "retainer", "fixed_fee"
 
@@ -66,14 +74,6 @@ class AmendmentChange:
     @property
     def order(self) -> tuple[date, str]:
         return self.effective, self.amendment_id
-
-
-@dataclass(frozen=True, slots=True)
-class FeeChange:
-    """From ``effective`` on, the contract's monthly retainer fee is ``monthly_fee``."""
-
-    effective: date
-    monthly_fee: Money
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -164,6 +164,49 @@ def fixed_fee_changes(lines: Sequence[ContractLine],
         if delta:
             out.append((c, delta))
     return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneState:
+    milestone_id: str
+    name: str
+    amount: Money
+    completed_on: date | None
+
+
+def price_change_items(contract_number: str, currency: str,
+                       changes: Sequence[tuple[AmendmentChange, Decimal]],
+                       milestones: Sequence[MilestoneState], cycle_end: date, *,
+                       billed: Collection[str] = ()) -> tuple[BillableItem, ...]:
+    """The items the fixed-fee changes bill by ``cycle_end`` (see the module doc), those
+    whose keys are not in ``billed``."""
+    out: list[BillableItem] = []
+    for change, delta in changes:
+        open_ = [m for m in milestones
+                 if m.completed_on is None or m.completed_on >= change.effective]
+        if change.action == "change_price" and open_:
+            shares = Money(delta, currency).split([m.amount.amount for m in open_])
+            for m, share in zip(open_, shares, strict=True):
+                if m.completed_on is None or m.completed_on > cycle_end or share.is_zero:
+                    continue
+                out.append(BillableItem(
+                    key=f"milestone:{m.milestone_id}:{change.amendment_id}",
+                    contract_number=contract_number, source=ItemSource.MILESTONE,
+                    service_date=m.completed_on, description=(
+                        f"Milestone: {m.name} — price change {change.amendment_id}"),
+                    quantity=Decimal(1), unit_price=share, amount=share,
+                    line_id=change.line_id))
+            continue
+        if change.action == "change_price" and not milestones:
+            continue  # the line is not billed by milestones here: neither is its change
+        if change.effective <= cycle_end:
+            label = (f"{change.description or change.line_id} (amendment "
+                     f"{change.amendment_id})" if change.action == "add_line" else
+                     f"Price change of {change.line_id} (amendment {change.amendment_id})")
+            out.append(adjustment_item(
+                f"amendment:{change.amendment_id}:{change.line_id}", contract_number,
+                change.effective, label, Money(delta, currency).rounded()))
+    return tuple(i for i in out if i.key not in billed)
 
 
 def contract_end(end: date, amendments: Iterable[tuple[date, str, date | None]]) -> date:

@@ -19,8 +19,10 @@ contract_billing_terms = Table(
     Column("expense_policy", String(20), nullable=False),  # at_cost | markup | not_billable
     Column("markup_percent", Dec, nullable=False),
     Column("retainer_timing", String(10), nullable=False),  # advance | arrears
-    Column("included_hours", Dec),  # drawdown retainers
+    Column("included_hours", Dec),  # drawdown retainers; a prepaid block's hours
     Column("overage_rate", Dec),
+    Column("retainer_kind", String(20)),  # monthly (None) | prepaid_block (migration 0011)
+    Column("advance_convention", String(20)),  # next_month (None) | current_month
 )
 
 billing_caps = Table(

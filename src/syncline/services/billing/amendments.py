@@ -1,7 +1,7 @@
 """Amendments as billing reads them: the stored ``contract.amended`` payloads
 (``contract_amendments``) turned into effective-dated changes (``billing.amendments``), the
 baseline lines they apply to, and the check of the billing-only change actions
-(``change_cap``, ``top_up_block``) when an amendment is applied."""
+(``change_cap``, ``top_up_block``, ``change_rate``) when an amendment is applied."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from syncline.billing.amendments import AmendmentChange, ContractLine, amendment
 
 __all__ = ["BILLING_ACTIONS", "Amended", "billing_change_problem", "load_amended"]
 
-BILLING_ACTIONS = frozenset({"change_cap", "top_up_block"})
+BILLING_ACTIONS = frozenset({"change_cap", "top_up_block", "change_rate"})
 """Change actions that only billing reads (no contract line): checked here."""
 
 
@@ -81,7 +81,8 @@ def billing_change_problem(conn: Connection, contract_number: str,
                            change: Mapping[str, Any]) -> tuple[str, str, str] | None:
     """(code, message, field) when a billing-only change cannot apply to the contract, else
     None: a ``change_cap`` names a cap of the contract and a positive limit; a
-    ``top_up_block`` needs a prepaid block and positive hours."""
+    ``top_up_block`` needs a prepaid block and positive hours; a ``change_rate`` a role and a
+    positive rate."""
     action = str(change["action"])
     if action == "change_cap":
         cap_id = str(change.get("cap_id") or "")
@@ -99,10 +100,14 @@ def billing_change_problem(conn: Connection, contract_number: str,
     elif action == "top_up_block":
         terms = conn.execute(select(contract_billing_terms).where(
             contract_billing_terms.c.contract_number == contract_number)).first()
-        if terms is None or getattr(terms, "retainer_kind", None) != "prepaid_block":
+        if terms is None or terms.retainer_kind != "prepaid_block":
             return ("amendment.no_prepaid_block", f"contract {contract_number} has no prepaid "
                     "block of hours to top up", "action")
         if not _positive(change.get("hours")):
             return ("amendment.top_up_invalid", "a top-up needs a positive number of hours",
                     "hours")
+    elif action == "change_rate" and (not change.get("role")
+                                       or not _positive(change.get("rate"))):
+        return ("amendment.rate_invalid", "a rate change needs a role and a positive rate",
+                "rate")
     return None

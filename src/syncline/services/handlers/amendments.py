@@ -17,6 +17,7 @@ from syncline.domain.model import RECOGNITION_METHODS, stated_recognition
 from syncline.services.billing.amendments import BILLING_ACTIONS, billing_change_problem
 from syncline.services.clock import iso
 from syncline.services.handlers.estimates import record_recognition
+from syncline.services.handlers.rate_cards import amend_rates
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -98,7 +99,8 @@ def amend_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
             "project_id": code.id, "code": code.code, "contract_id": head.id,
             "amendment": amendment_id, "effective_date": effective.isoformat(),
             "changes": data["changes"]})
-    return Applied(provides=(f"amendment:{amendment_id}",))
+    rated = amend_rates(b, head.number, amendment_id, effective, data["changes"])
+    return Applied(provides=(f"amendment:{amendment_id}", *rated))
 
 
 

@@ -26,6 +26,7 @@ from syncline.adapters.db.tables import (
 from syncline.billing.expenses import (
     ExpensePolicy,
 )
+from syncline.billing.retainers import AdvanceConvention, RetainerKind
 from syncline.domain.errors import BusinessDomain, Problem
 from syncline.domain.model import OpenContract
 from syncline.domain.parsing import (
@@ -140,15 +141,24 @@ def parse_terms(number: str, currency: str, terms: Mapping[str, Any]
     timing = str(retainer.get("timing", "arrears"))
     if timing not in ("advance", "arrears"):
         raise ValueError(f"retainer timing {timing!r} is not advance or arrears")
+    kind = RetainerKind(str(retainer.get("kind", RetainerKind.MONTHLY.value)))
+    convention = AdvanceConvention(str(retainer.get("convention",
+                                                    AdvanceConvention.NEXT_MONTH.value)))
+    hours = retainer.get("block_hours") if kind is RetainerKind.PREPAID_BLOCK \
+        else retainer.get("included_hours")
+    if kind is RetainerKind.PREPAID_BLOCK and (hours is None or Decimal(str(hours)) <= 0):
+        raise ValueError("a prepaid block needs block_hours > 0")
     row = {
         "contract_number": number,
         "expense_policy": ExpensePolicy(expense.get("policy", "at_cost")).value,
         "markup_percent": Decimal(str(expense.get("markup_percent", "0"))),
         "retainer_timing": timing,
-        "included_hours": Decimal(str(retainer["included_hours"]))
-        if retainer.get("included_hours") is not None else None,
+        "included_hours": Decimal(str(hours)) if hours is not None else None,
         "overage_rate": Decimal(str(retainer["overage_rate"]))
-        if retainer.get("overage_rate") is not None else None}
+        if retainer.get("overage_rate") is not None else None,
+        "retainer_kind": None if kind is RetainerKind.MONTHLY else kind.value,
+        "advance_convention": None if convention is AdvanceConvention.NEXT_MONTH
+        else convention.value}
     caps = []
     for i, cap in enumerate(terms.get("caps") or (), 1):
         scope, kind = str(cap.get("scope", "contract")), str(cap.get("kind", "hard"))
@@ -174,7 +184,8 @@ def open_contract_with_terms(b: Batch, data: Mapping[str, Any]) -> Outcome:
         return Failed((Problem(
             "deal.billing_terms_invalid", BusinessDomain.FINANCE,
             f"deal {data['deal_id']}: billing terms are invalid ({bad})",
-            "Correct the billing terms (expense policy, retainer timing, caps) in CPQ and "
+            "Correct the billing terms (expense policy, retainer timing, kind and convention, "
+            "prepaid block hours, caps) in CPQ and "
             "replay the deal.", "data.billing_terms", objects=(("deal", str(data["deal_id"])),)),))
     outcome = open_contract(b, data)
     if not isinstance(outcome, Applied) or b.conn.execute(

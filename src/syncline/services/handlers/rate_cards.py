@@ -3,8 +3,9 @@ release the time waiting for a rate on the contracts it governs (``rate_card:<co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -21,9 +22,17 @@ from syncline.adapters.db.tables import (
     time_entries,
 )
 from syncline.billing.items import ItemStatus, price
-from syncline.billing.rates import RateCard, RateNotFound, Scope, billed_quantity, parse_rate_card
+from syncline.billing.rates import (
+    EXACT,
+    RateCard,
+    RateNotFound,
+    Scope,
+    billed_quantity,
+    parse_rate_card,
+)
 from syncline.domain.errors import BusinessDomain, Problem
 from syncline.domain.model import BillingType
+from syncline.ledger.money import Money
 from syncline.services.handlers.common import rate_missing, withdraw_time
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
 from syncline.services.messaging.unit_of_work import Batch, load_cards
@@ -52,23 +61,57 @@ def publish_rate_card(b: Batch, data: Mapping[str, Any]) -> Outcome:
             f"A published version is never changed: publish the change as a new version of "
             f"card {card.card_id} (effective from the date it applies), then skip this "
             "message.", "data.version", objects=(("rate_card", card.label),)),))
-    b.conn.execute(rate_cards.insert().values(
-        card_id=card.card_id, version=card.version, scope=card.scope.name.lower(),
-        scope_key=card.scope_key, currency=card.currency,
-        effective_from=card.effective_from.isoformat(),
-        effective_to=card.effective_to.isoformat() if card.effective_to else None,
-        increment_hours=card.increment.step, rounding=card.increment.mode.value,
-        name=str(data["name"]) if data.get("name") else None, inbox_id=b.inbox_id))
-    b.conn.execute(rate_card_entries.insert(), [
-        {"card_id": card.card_id, "version": card.version, "role": role, "rate": rate.amount}
-        for role, rate in card.rates])
-    b.forget_rates()
+    _store(b, card, str(data["name"]) if data.get("name") else None)
     repriced, withdrawn, governed = _reprice(b, card)
     notes = [f"{n} open time item(s) re-priced" if (n := repriced) else "",
              f"{withdrawn} time entr(y/ies) lost their rate" if withdrawn else ""]
     # time waiting for a rate on a contract this card can price is applied again
     return Applied(note="; ".join(n for n in notes if n),
                    provides=tuple(f"rate_card:{n}" for n in governed))
+
+
+def _store(b: Batch, card: RateCard, name: str | None) -> None:
+    b.conn.execute(rate_cards.insert().values(
+        card_id=card.card_id, version=card.version, scope=card.scope.name.lower(),
+        scope_key=card.scope_key, currency=card.currency,
+        effective_from=card.effective_from.isoformat(),
+        effective_to=card.effective_to.isoformat() if card.effective_to else None,
+        increment_hours=card.increment.step, rounding=card.increment.mode.value,
+        name=name, inbox_id=b.inbox_id))
+    b.conn.execute(rate_card_entries.insert(), [
+        {"card_id": card.card_id, "version": card.version, "role": role, "rate": rate.amount}
+        for role, rate in card.rates])
+    b.forget_rates()
+
+
+def amend_rates(b: Batch, number: str, amendment_id: str, effective: date,
+                changes: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The ``change_rate`` changes of a ``contract.amended``: the contract's rate for a role
+    from the amendment's date, as a contract-scoped card of its own
+    (``<contract>/<amendment>/<role>``, effective from the date, the increment of the card
+    that priced the role that day, so only the price changes). Open time items from that date
+    are re-priced; time waiting for a rate on the contract is released (the keys returned)."""
+    rates = {str(c["role"]): Decimal(str(c["rate"])) for c in changes
+             if c["action"] == "change_rate"}
+    head = b.conn.execute(select(contracts.c.id, contracts.c.currency,
+                                 customers.c.external_id.label("customer_key"))
+                          .join(customers, customers.c.id == contracts.c.customer_id)
+                          .where(contracts.c.number == number)).first()
+    if not rates or head is None:
+        return ()
+    book = b.rates(head.id, head.currency, number, head.customer_key)
+    cards = []
+    for role, rate in sorted(rates.items()):
+        before = book.price(role, effective)
+        cards.append(RateCard(
+            f"{number}/{amendment_id}/{role}", 1, Scope.CONTRACT, number, head.currency,
+            effective, ((role, Money(rate, head.currency)),), None,
+            EXACT if isinstance(before, RateNotFound) else before.card.increment))
+    for card in cards:
+        _store(b, card, f"amendment {amendment_id}")
+    for card in cards:
+        _reprice(b, card)
+    return (f"rate_card:{number}",)
 
 
 def _reprice(b: Batch, card: RateCard) -> tuple[int, int, list[str]]:

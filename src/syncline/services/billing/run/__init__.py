@@ -1,8 +1,9 @@
 """The invoice run per billing cycle and legal entity, on the pure billing engine: for each
 legal entity (or the one asked for), in one transaction, the entity's contracts are loaded
 with their terms and caps (``terms``); pending credit requests become numbered, posted credit
-notes naming the items they reverse (``credits``); the retainer fees due and drawdown time
-are generated (``retainers``); the open items of the run's entities are aggregated in SQL
+notes naming the items they reverse (``credits``); the retainer fees due (and prepaid
+blocks, and the fixed-fee differences of amendments) and drawdown time are generated
+(``retainers``); the open items of the run's entities are aggregated in SQL
 into invoice lines (``items``); per entity, contracts with caps or a drawdown retainer go item
 by item through the pure engine (``caps``) and each contract gets one invoice with a gapless
 number, a release journal and outbox rows, a contract with a blocking problem being left out
@@ -34,7 +35,11 @@ from syncline.services.billing.run.expense_cost import post_expense_cost
 from syncline.services.billing.run.invoices import invoice_entity
 from syncline.services.billing.run.items import aggregate_lines, mark_invoiced
 from syncline.services.billing.run.labor_cost import post_labor_cost
-from syncline.services.billing.run.retainers import drawdown_time, retainer_fees_due
+from syncline.services.billing.run.retainers import (
+    drawdown_time,
+    price_changes_due,
+    retainer_fees_due,
+)
 from syncline.services.billing.run.terms import Contract, load_contracts
 
 __all__ = ["RunResult", "month_bounds", "run_billing"]
@@ -83,6 +88,7 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData,
             terms = load_contracts(conn, code)
             issue_credit_notes(run, legal)
             retainer_fees_due(run, terms)
+            price_changes_due(run, terms)
             drawdown_time(run, terms)
             entities.append((legal, terms))
         currency_of = {n: c.currency for _, terms in entities for n, c in terms.items()}

@@ -18,8 +18,7 @@ from syncline.adapters.db.billing_tables import billing_caps, billing_holds
 from syncline.adapters.db.tables import billable_items, contracts
 from syncline.billing.caps import HeldItem, apply_caps, billed_against
 from syncline.billing.items import BillableItem, ItemSource, ItemStatus
-from syncline.billing.retainers import RetainerTerms, draw_down, month_end, month_start
-from syncline.ledger.money import Money
+from syncline.billing.retainers import draw_down, draw_down_block, month_end, month_start
 from syncline.services.billing.run.cycle import Run
 from syncline.services.billing.run.items import OPEN, insert_items, item_from_row, open_items
 from syncline.services.billing.run.terms import Contract
@@ -49,20 +48,28 @@ def _replace_items(conn: Connection, old: Sequence[BillableItem],
 
 def item_by_item(run: Run, c: Contract) -> tuple[list[BillableItem], list[HeldItem]]:
     conn = run.conn
-    items = [item_from_row(r) for r in conn.execute(
+    items = [item_from_row(r) for r in conn.execute(  # an invoice dated the 1st bills to it
         select(billable_items).join(contracts,
                                     contracts.c.number == billable_items.c.contract_number)
-        .where(open_items(c.entity_code, run.end)
+        .where(open_items(c.entity_code, c.invoice_date(run.end))
                & (billable_items.c.contract_number == c.number))
         .order_by(billable_items.c.key))]
     candidates = list(items)
     if c.drawdown:
-        terms = RetainerTerms(c.number, Money(c.retainer_fee or 0, c.currency), c.start, c.end,
-                              c.timing, c.included_hours,
-                              Money(c.overage_rate, c.currency) if c.overage_rate else None)
+        terms = c.retainer
         time = [i for i in candidates if i.source is ItemSource.TIME
                 and not i.rate_scope.startswith("retainer ")]
         candidates = [i for i in candidates if i not in time]
+        if c.block:  # drawn across months: what earlier invoices drew is used
+            used = sum(conn.execute(select(billable_items.c.quantity).where(
+                (billable_items.c.contract_number == c.number)
+                & (billable_items.c.rate_scope == "retainer drawdown")
+                & billable_items.c.status.not_in(OPEN))).scalars(), Decimal(0))
+            grants = [(c.start, c.included_hours or Decimal(0))] + [
+                (t.effective, t.hours or Decimal(0)) for t in c.top_ups]
+            candidates.extend(draw_down_block(grants, terms.overage_rate, time,
+                                              hours_used_before=used).items)
+            time = []
         by_month: dict[date, list[BillableItem]] = defaultdict(list)
         for i in time:
             by_month[month_start(i.service_date)].append(i)

@@ -4,7 +4,9 @@ and becomes a billing exception, the rest goes on — gapless numbers per entity
 order (``billing.numbering``, series in ``number_series``), one release journal each
 (revenue on invoice, or contract liability when the revenue engine recognises revenue),
 outbox ``erp.invoice.post`` and ``erp.journal.post``. A contract gets at most one invoice per
-period (late items wait for the next cycle). Invoices stored and loaded back."""
+period (late items wait for the next cycle), dated the cycle's end — or the first of the
+month for a retainer billed in advance for the month itself, which then bills what is open
+up to that day. Invoices stored and loaded back."""
 
 from __future__ import annotations
 
@@ -78,7 +80,8 @@ def _blocked(run: Run, c: Contract, entity: LegalEntity) -> Problem | tuple[TaxC
     tax = next((t for t in run.tax_codes if t.code == c.tax_profile), None)
     if tax is None:
         return TaxCodeMissing(c.tax_profile, c.number).problem()
-    fx = lookup_rate(run.fx, base=c.currency, quote=entity.functional_currency, on=run.end)
+    fx = lookup_rate(run.fx, base=c.currency, quote=entity.functional_currency,
+                     on=c.invoice_date(run.end))
     if isinstance(fx, FxRateMissing):
         return fx.problem(("contract", c.number))
     return tax, fx
@@ -144,7 +147,8 @@ def invoice_entity(run: Run, entity: LegalEntity, terms: dict[str, Contract],
                 del ready[number]
                 continue
         run.postable(("contract", number))
-    numbering = assign_numbers([DraftRef(n, entity.code, run.end, n) for n in sorted(ready)],
+    numbering = assign_numbers([DraftRef(n, entity.code, terms[n].invoice_date(run.end), n)
+                                for n in sorted(ready)],
                                {entity.code: last_number(conn, entity.code, "")})
     for draft, reason in numbering.refused:
         run.problem(billing_problem(
@@ -202,7 +206,8 @@ def _invoice(run: Run, entity: LegalEntity, c: Contract,
     taxed = compute_tax(subtotal, tax)
     return invoice_from_lines(
         number=number, entity_code=entity.code, contract_number=c.number,
-        customer_name=c.customer_name, currency=c.currency, invoice_date=run.end,
+        customer_name=c.customer_name, currency=c.currency,
+        invoice_date=c.invoice_date(run.end),
         period=run.period, lines=lines, tax_code=tax.code, tax_rate=taxed.rate,
         payment_terms_days=c.payment_terms_days, service_line=c.service_line,
         fx=None if fx.base == fx.quote else fx,
