@@ -81,3 +81,56 @@ def test_caps_read_back_over_cli_and_http(firm: tuple[str, Syncline]) -> None:
     table = runner.invoke(app, ["billing", "caps", "--database-url", url],
                           env={"COLUMNS": "140"})
     assert "NTE-S" in table.output and "2,100.00" in table.output
+
+
+def test_billing_run_over_http_dry_run_says_what_a_run_would_issue(
+        firm: tuple[str, Syncline]) -> None:
+    """January, with dry_run: the invoice of C-1 (T-1 1,600.00 + T-2 1,600.00, the soft cap's
+    write-off −1,100.00 → subtotal 2,100.00, NY tax 8.875 % = 186.38, total 2,286.38) and its
+    write-off are reported, nothing is stored; C-2 (hard cap 1,600.00) bills T-3 and holds
+    T-4. The CLI's dry run says the same. The real run then issues exactly that."""
+    from syncline.services.state import fingerprint
+
+    url, system = firm
+    hard = deal("D-2", number="C-2", project="P-2")
+    hard["data"]["billing_terms"] = {"caps": [{"cap_id": "NTE-2", "limit": "1600",
+                                               "kind": "hard"}]}
+    with system.engine.begin() as conn:
+        receive_many(conn, [hard, time_entry("T-3", project="P-2"),
+                            time_entry("T-4", project="P-2", day="2026-01-07")],
+                     now=fixed_clock())
+    system.process()
+    with system.engine.connect() as conn:
+        before = fingerprint(conn)
+    client = TestClient(create_app(system))
+    dry = client.post("/v1/billing/runs", json={"period": "2026-01", "dry_run": True},
+                      headers=KEY)
+    assert dry.status_code == 200, dry.text
+    got = dry.json()
+    assert got["dry_run"] is True and got["invoices"] == ["US01-2026-000001",
+                                                          "US01-2026-000002"]
+    c1, c2 = got["invoice_details"]
+    assert (c1["contract"], c1["subtotal"], c1["tax"], c1["total"]) == (
+        "C-1", "2100.00", "186.38", "2286.38")
+    assert (c2["contract"], c2["total"]) == ("C-2", "1600.00")
+    assert [(w["item"], w["adjusts"], w["amount"]) for w in got["write_offs"]] == [
+        ("adjustment:cap:NTE-S:time:T-2#over", ["time:T-2#over"], "-1100.00")]
+    assert [(h["item"], h["cap_id"], h["amount"]) for h in got["held_items"]] == [
+        ("time:T-4", "NTE-2", "1600.00")]
+    with system.engine.connect() as conn:
+        assert fingerprint(conn) == before  # a dry run stores nothing
+    cli = runner.invoke(app, ["billing", "run", "--period", "2026-01", "--dry-run",
+                              "--database-url", url])
+    assert json.loads(cli.output) == got
+    real = client.post("/v1/billing/runs", json={"period": "2026-01"}, headers=KEY).json()
+    assert real["dry_run"] is False
+    assert {k: real[k] for k in ("invoices", "invoice_details", "write_offs", "held_items",
+                                 "totals")} == {
+        k: got[k] for k in ("invoices", "invoice_details", "write_offs", "held_items",
+                            "totals")}
+    again = client.post("/v1/billing/runs", json={"period": "2026-01"}, headers=KEY).json()
+    assert again["invoices"] == [] and again["invoice_details"] == []  # idempotent
+    bad = client.post("/v1/billing/runs", json={"period": "2026-13"}, headers=KEY)
+    assert bad.status_code == 422
+    assert client.post("/v1/billing/runs", json={"period": "2026-01", "entity": "XX99"},
+                       headers=KEY).status_code == 422

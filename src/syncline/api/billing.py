@@ -1,6 +1,6 @@
-"""HTTP endpoints of billing: invoices (JSON, printable HTML, PDF), credit notes, billable
-items, amounts held at caps, a contract's caps. Mounted under /v1 with the API-key
-dependency."""
+"""HTTP endpoints of billing: the billing run (with a dry run), invoices (JSON, printable HTML,
+PDF), credit notes, billable items, amounts held at caps, a contract's caps. Mounted under
+/v1 with the API-key dependency."""
 
 from __future__ import annotations
 
@@ -9,13 +9,41 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
 
 from syncline.bootstrap import Syncline
+from syncline.ledger.periods import is_period_name
 from syncline.services.billing import queries as q
+
+
+class BillingRun(BaseModel):
+    period: str = Field(description="The billing cycle, YYYY-MM")
+    entity: str | None = Field(default=None, description="One legal entity (default: all)")
+    dry_run: bool = Field(default=False, description="Compute and report; store nothing")
 
 
 def router(system: Syncline) -> APIRouter:
     api = APIRouter(tags=["billing"])
+
+    @api.post("/billing/runs")
+    def billing_run(body: BillingRun) -> dict[str, Any]:
+        """Run the billing cycle of a month, as `syncline billing run` does (idempotent: a
+        second run issues nothing). With ``dry_run`` nothing is stored: the answer says what
+        would be issued — invoices with their totals and lines, credit notes, items held at
+        a hard cap, soft-cap write-offs, problems. Outbox rows of a real run are delivered
+        by the background worker (or `syncline deliver`)."""
+        from syncline.services.billing.run import run_billing
+
+        if not is_period_name(body.period):
+            raise HTTPException(422, f"period must be YYYY-MM, got {body.period!r}")
+        if body.entity is not None and system.ref.entity(body.entity) is None:
+            raise HTTPException(422, f"no legal entity {body.entity!r}")
+        result = run_billing(system.engine, body.period, system.ref, system.charts,
+                             system.clock(), entity=body.entity, dry_run=body.dry_run,
+                             revenue_recognition=system.settings.revenue_recognition,
+                             rules=system.ledger.rules,
+                             closed_period_policy=system.ledger.closed_period_policy)
+        return result.as_dict()
 
     @api.get("/invoices")
     def list_invoices(period: str | None = None, entity: str | None = None,

@@ -103,6 +103,10 @@ def item_by_item(run: Run, c: Contract) -> tuple[list[BillableItem], list[HeldIt
                     billing_holds.c.item_key == h.item.key)).first() is None:
                 conn.execute(billing_holds.insert().values(item_key=h.item.key, **row))
             run.result.held.append(h.item.key)
+            run.result.held_items.append({
+                "item": h.item.key, "contract": c.number, "cap_id": h.cap_id,
+                "amount": str(h.item.amount.amount), "currency": h.item.amount.currency,
+                "reason": h.reason})
         on_hold = set(conn.execute(select(billing_holds.c.item_key).where(
             (billing_holds.c.contract_number == c.number)
             & billing_holds.c.status.in_(("held", "approved")))).scalars())

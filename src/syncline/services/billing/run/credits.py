@@ -121,6 +121,12 @@ def issue_credit_notes(run: Run, entity: LegalEntity) -> None:
             "total": str(note.total.amount), "tax": str(note.tax.amount),
             "date": note.credit_date.isoformat(), "items": list(note.item_keys)}, None)
         run.result.credit_notes.append(number)
+        run.result.credit_note_details.append({
+            "number": number, "invoice": invoice.number, "contract": note.contract_number,
+            "credit_date": note.credit_date.isoformat(), "currency": note.currency,
+            "subtotal": str(note.subtotal.amount), "tax": str(note.tax.amount),
+            "total": str(note.total.amount), "items": list(note.item_keys),
+            "reason": note.reason})
         if req.corrected_hours is not None:
             originals = [item_from_row(r) for r in conn.execute(select(billable_items).where(
                 billable_items.c.key.in_(note.item_keys)

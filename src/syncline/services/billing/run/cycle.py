@@ -46,8 +46,17 @@ class RunResult:
     items_invoiced: int = 0
     held: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # what the run issued or would issue, for a reader (CLI, API): JSON-ready dicts
+    invoice_details: list[dict[str, Any]] = field(default_factory=list)
+    credit_note_details: list[dict[str, Any]] = field(default_factory=list)
+    held_items: list[dict[str, Any]] = field(default_factory=list)
+    write_offs: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The run's outcome; ``invoice_details`` (number, contract, customer, date, currency,
+        subtotal, tax, total, lines), ``credit_note_details``, ``held_items`` (at a hard cap,
+        with the cap and reason) and ``write_offs`` (soft-cap adjustments on the invoices)
+        say what a dry run would issue."""
         return {
             "period": self.period, "dry_run": self.dry_run, "invoices": self.invoices,
             "credit_notes": self.credit_notes, "items_invoiced": self.items_invoiced,
@@ -56,6 +65,9 @@ class RunResult:
             "problems": [{"code": p.code, "message": p.message, "remediation": p.remediation,
                           "objects": [list(o) for o in p.objects]} for p in self.problems],
             "totals": {k: str(v) for k, v in sorted(self.totals.items())},
+            "invoice_details": self.invoice_details,
+            "credit_note_details": self.credit_note_details,
+            "held_items": self.held_items, "write_offs": self.write_offs,
         }
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from syncline.adapters.db.billing_tables import number_series
 from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
+from syncline.billing.caps import WRITE_OFF_PREFIX
 from syncline.billing.fx import FxRateMissing, FxSnapshot, lookup_rate
 from syncline.billing.invoicing import Invoice, InvoiceLine, group_lines, invoice_from_lines
 from syncline.billing.items import BillableItem, ItemStatus
@@ -180,6 +182,12 @@ def invoice_entity(run: Run, entity: LegalEntity, terms: dict[str, Contract],
             "date": inv.invoice_date.isoformat(), "due": inv.due_date.isoformat()},
             c.correlation_id)
         run.result.invoices.append(invoice_number)
+        run.result.invoice_details.append(_details(inv))
+        run.result.write_offs.extend(
+            {"item": i.key, "adjusts": list(i.adjusts), "contract": number,
+             "invoice": invoice_number, "description": i.description,
+             "amount": str(i.amount.amount), "currency": i.amount.currency}
+            for i in pure_items.get(number, ()) if i.key.startswith(WRITE_OFF_PREFIX))
         run.result.totals[inv.currency] = run.result.totals.get(inv.currency, Decimal(0)) + \
             inv.total.amount
         run.result.items_invoiced += sum(len(ln.item_keys) for ln in lines)
@@ -195,6 +203,17 @@ def invoice_entity(run: Run, entity: LegalEntity, terms: dict[str, Contract],
     last = dict(numbering.last).get(entity.code)
     if last:
         store_last_number(conn, entity.code, "", last)
+
+
+def _details(inv: Invoice) -> dict[str, Any]:
+    return {"number": inv.number, "contract": inv.contract_number,
+            "customer": inv.customer_name, "invoice_date": inv.invoice_date.isoformat(),
+            "currency": inv.currency, "subtotal": str(inv.subtotal.amount),
+            "tax": str(inv.tax.amount), "total": str(inv.total.amount),
+            "lines": [{"description": ln.description, "quantity": str(ln.quantity),
+                       "unit_price": str(ln.unit_price.amount), "amount": str(ln.amount.amount),
+                       "items": len(ln.item_keys)} for ln in inv.lines],
+            "notes": list(inv.notes)}
 
 
 def _invoice(run: Run, entity: LegalEntity, c: Contract,
