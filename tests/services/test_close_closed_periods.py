@@ -27,6 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from syncline.adapters.db.ledger_tables import report_snapshots
 from syncline.adapters.db.tables import journal_entries, journal_lines
 from syncline.api.app import create_app
 from syncline.bootstrap import Syncline, bootstrap
@@ -34,6 +35,7 @@ from syncline.config import Settings
 from syncline.services.close import steps as close
 from syncline.services.ledger.periods import change_period
 from syncline.services.ledger.reports import REPORTS, report_csv, report_json, report_options
+from syncline.services.ledger.reports.snapshots import SNAPSHOT_REPORTS
 from tests.builders import time_entry
 from tests.conftest import fixed_clock
 from tests.services.test_close_credit_notes import (
@@ -119,6 +121,14 @@ def test_a_late_change_lands_in_the_open_period_and_the_closed_month_stays_repor
     # a second close of February posts nothing more
     again = close.accrual(system, "2026-02", None)
     assert again["late_labor_cost"]["journal_entries"] == 0
+    # each close recorded its reports once, for the firm and for each entity
+    with system.engine.connect() as conn:
+        recorded = conn.execute(select(report_snapshots.c.period, report_snapshots.c.scope,
+                                       report_snapshots.c.report,
+                                       report_snapshots.c.version)).all()
+    assert sorted(recorded) == sorted(
+        (p, scope, name, 1) for p in ("2026-01", "2026-02")
+        for scope in ("*", "DE01", "GB01", "US01") for name in SNAPSHOT_REPORTS)
 
 
 def test_the_reported_month_is_read_only_while_it_is_closed(system: Syncline) -> None:

@@ -183,7 +183,8 @@ def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, acto
                 except PeriodChangeRefused as refused:
                     out[ent] = f"refused: {refused}"
                     break
-                if action == "close" or latest(conn, "margin", period, ent) is None:
+                if ent not in closed_now and (
+                        action == "close" or latest(conn, "margin", period, ent) is None):
                     closed_now.append(ent)  # closed now, or locked without a record
             out.setdefault(ent, status_of(conn, ent, period).value)
         if closed_now:
