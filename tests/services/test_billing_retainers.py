@@ -227,3 +227,14 @@ def test_a_price_change_after_every_milestone_is_billed_on_its_date(system: Sync
            done("M-3", "2026-01-30"), amend("A-1", "2026-02-01", {
                "action": "change_price", "line_id": "L1", "amount": "9400"}))
     assert billed(system, "2026-01", "2026-02") == [D("10000.00"), D("-600.00")]
+
+
+def test_an_earlier_end_takes_back_a_month_billed_ahead(system: Syncline) -> None:
+    """In advance 3,000.00: January's run bills January and February. A-1 ends the contract
+    on 2026-02-14: February is due 14/28 × 3,000 = 1,500.00, so February's run bills
+    −1,500.00 (retainer:C-1:2026-02@r2) and nothing for March."""
+    ingest(system, retainer("3000", timing="advance"))
+    assert billed(system, "2026-01") == [D("6000.00")]
+    ingest(system, amend("A-1", "2026-02-01", {
+        "action": "change_price", "line_id": "L1", "amount": "3000"}, end_date="2026-02-14"))
+    assert billed(system, "2026-02", "2026-03") == [D("-1500.00"), D("0")]

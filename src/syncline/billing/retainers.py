@@ -145,37 +145,46 @@ def retainer_fees(terms: RetainerTerms, cycle_end: date, *, billed: Collection[s
     """The retainer fee items due in the cycle ending ``cycle_end`` (see module doc).
     ``billed``: every retainer item key of the contract; ``billed_amounts``: per month key
     (``retainer:<contract>:<YYYY-MM>``) what was billed for it so far, differences included
-    (None: a billed month is never billed again)."""
+    (None: a billed month is never billed again). A month billed that the term no longer
+    covers (an earlier end) is due nothing: its difference takes the fee back."""
     ahead = terms.timing is Timing.ADVANCE and not terms.bills_current_month
     through = next_month(cycle_end) if ahead else month_start(cycle_end)
-    out: list[BillableItem] = []
+    months: list[date] = []
     month = month_start(terms.start)
     while month <= through and (terms.end is None or month <= terms.end):
-        fee = prorated_fee(terms, month)
-        if fee is not None:
-            amount, active, days = fee
-            item = retainer_item(terms.contract_number, month, amount,
-                                 deferred=month > cycle_end)
-            changed = [c.effective for c in terms.fee_changes
-                       if month < c.effective <= month_end(month)]
-            if changed:
-                item = replace(item, description=f"{item.description} (fee changed "
-                               + ", ".join(f"{d.day} {d:%b}" for d in changed) + ")")
-            if item.key not in billed:
-                if active != days:
-                    item = replace(item, description=(
-                        f"{item.description} (prorated {active}/{days} days)"))
-                if not amount.is_zero:
-                    out.append(item)
-            elif billed_amounts is not None:
-                done = billed_amounts.get(item.key, Money.zero(amount.currency))
-                if done != amount:
-                    n = 1 + sum(1 for k in billed if k.split("@")[0] == item.key)
-                    out.append(replace(
-                        item, key=f"{item.key}@r{n}", unit_price=amount - done,
-                        amount=amount - done, description=(
-                            f"{item.description}: fee changed, {amount} due, {done} billed")))
+        months.append(month)
         month = next_month(month)
+    prefix = f"retainer:{terms.contract_number}:"
+    for key in billed_amounts or {}:
+        billed_month = key.removeprefix(prefix)
+        if len(billed_month) == 7 and billed_month[4] == "-":
+            months.append(date.fromisoformat(f"{billed_month}-01"))
+    out: list[BillableItem] = []
+    for month in sorted(set(months)):
+        fee = prorated_fee(terms, month)
+        amount, active, days = fee if fee is not None else (
+            Money.zero(terms.monthly_fee.currency), 0, 0)
+        item = retainer_item(terms.contract_number, month, amount,
+                             deferred=month > cycle_end)
+        changed = [c.effective for c in terms.fee_changes
+                   if month < c.effective <= month_end(month)]
+        if changed:
+            item = replace(item, description=f"{item.description} (fee changed "
+                           + ", ".join(f"{d.day} {d:%b}" for d in changed) + ")")
+        if item.key not in billed:
+            if active != days:
+                item = replace(item, description=(
+                    f"{item.description} (prorated {active}/{days} days)"))
+            if not amount.is_zero:
+                out.append(item)
+        elif billed_amounts is not None:
+            done = billed_amounts.get(item.key, Money.zero(amount.currency))
+            if done != amount:
+                n = 1 + sum(1 for k in billed if k.split("@")[0] == item.key)
+                out.append(replace(
+                    item, key=f"{item.key}@r{n}", unit_price=amount - done,
+                    amount=amount - done, description=(
+                        f"{item.description}: fee changed, {amount} due, {done} billed")))
     return tuple(out)
 
 
