@@ -31,7 +31,7 @@ from pathlib import Path
 from rich.console import Console
 
 from syncline.bootstrap import Syncline, bootstrap
-from syncline.cli.main import CHUNK, _chunks, _stream_lines, ingest_lines
+from syncline.cli.ingest import CHUNK, _chunks, _stream_lines, ingest_lines
 from syncline.config import Settings
 from syncline.services.messaging.inbox import queue_depths, receive_many
 from syncline.simulator import SimulationConfig, simulate

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from syncline.adapters.db.engine import make_engine
 from syncline.bootstrap import bootstrap
-from syncline.cli.main import app, made_by_demo, stamp_demo
+from syncline.cli.demo import made_by_demo, stamp_demo
+from syncline.cli.main import app
 from syncline.config import Settings
 from syncline.services.billing.run import run_billing
 from syncline.services.state import fingerprint

@@ -1,0 +1,116 @@
+"""The exception queue and replay: `syncline exceptions list|show`, `syncline replay`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from syncline.cli.common import _system, err, out
+
+
+def exceptions_list(
+    status: Annotated[str, typer.Option(help="open | resolved | skipped | all")] = "open",
+    domain: Annotated[str | None, typer.Option(help="finance | pmo | hr | it | billing")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """List exceptions (open ones by default)."""
+    from syncline.services.messaging.exceptions import list_exceptions
+
+    sys_ = _system(database_url)
+    with sys_.engine.connect() as conn:
+        rows = list_exceptions(conn, status=None if status == "all" else status, domain=domain)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    out.print(f"[bold]Exceptions ({status})[/]")
+    for r in rows:  # two lines each: readable at any terminal width
+        out.print(f"[bold]{r.id}[/]  [cyan]{r.domain:<8}[/] {r.severity:<8} {r.code}",
+                  highlight=False)
+        out.print(f"    {r.message}", highlight=False, overflow="fold")
+    out.print(f"{len(rows)} exception(s). `syncline exceptions show ID` for remediation and "
+              "lineage.")
+
+
+def exceptions_show(
+    exception_id: Annotated[str, typer.Argument()],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """One exception: what is wrong, what to do, and where it came from."""
+    from syncline.services.messaging.exceptions import get_exception
+
+    sys_ = _system(database_url)
+    with sys_.engine.connect() as conn:
+        found = get_exception(conn, exception_id)
+    if found is None:
+        err.print(f"[red]No exception {exception_id}[/]")
+        raise typer.Exit(1)
+    view, lineage = found
+    if as_json:
+        print(json.dumps({"exception": view.as_dict(), "lineage": lineage}, indent=2,
+                         default=str))
+        return
+    out.print(f"[bold]{view.id}[/]  {view.domain} / {view.severity} / {view.status}")
+    out.print(f"[bold]What:[/] {view.message}")
+    out.print(f"[bold]Field:[/] {view.field or '-'}")
+    out.print(f"[bold]Do:[/] {view.remediation}")
+    out.print(f"[bold]Objects:[/] {', '.join(f'{k} {v}' for k, v in view.objects) or '-'}")
+    if "inbox" in lineage:
+        msg = lineage["inbox"]
+        out.print(f"[bold]Message:[/] {msg['id']} {msg['type']} from {msg['source']} "
+                  f"(status {msg['status']}); replay with `syncline replay {msg['id']}`")
+        try:
+            out.print_json(lineage["raw"])
+        except json.JSONDecodeError:
+            out.print(lineage["raw"][:2000], markup=False, highlight=False)
+
+
+def replay(
+    inbox_id: Annotated[str, typer.Argument(help="The inbox id (inb_…) of the message")],
+    data_file: Annotated[Path | None, typer.Option(
+        help="Edit first: a JSON file with the corrected `data` (the original is kept)")] = None,
+    reason: Annotated[str, typer.Option(help="Why (audited)")] = "replayed by operator",
+    actor: Annotated[str, typer.Option(help="Who (audited)")] = "operator",
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Re-apply one stored message, idempotently (optionally after editing its data)."""
+    from syncline.services.messaging.processor import EditRefused, edit_message
+    from syncline.services.messaging.processor import replay as do_replay
+
+    sys_ = _system(database_url)
+    try:
+        if data_file is not None:
+            try:
+                data = json.loads(data_file.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as problem:
+                err.print(f"[red]Cannot read {data_file}:[/] {problem}")
+                raise typer.Exit(2) from None
+            if not isinstance(data, dict):
+                err.print("[red]--data-file must hold a JSON object (the event's data)[/]")
+                raise typer.Exit(2)
+            edit_message(sys_.engine, inbox_id, data, actor=actor, reason=reason,
+                         clock=sys_.clock)
+        status, _ = do_replay(sys_.engine, inbox_id, sys_.ref, sys_.clock, actor=actor)
+    except KeyError:
+        err.print(f"[red]No inbox message {inbox_id}[/]")
+        raise typer.Exit(1) from None
+    except EditRefused as refused:
+        err.print(f"[red]Edit refused:[/] {refused}")
+        raise typer.Exit(2) from None
+    sys_.deliver()
+    out.print(f"{inbox_id}: {status}")
+
+
+# Each engine's commands live in their own module; they are registered here, explicitly.
+
+
+def register(app: typer.Typer) -> None:
+    queue = typer.Typer(help="The exception queue: what needs a person.")
+    app.add_typer(queue, name="exceptions")
+    queue.command("list")(exceptions_list)
+    queue.command("show")(exceptions_show)
+    app.command()(replay)
