@@ -45,6 +45,7 @@ W-9 (cost 70.00/h) stays. Arrival order: T-T1 (W-8, 2026-01-12, 8 h), T-T4 (W-8,
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -52,6 +53,8 @@ from sqlalchemy import select
 
 from syncline.adapters.db.ledger_tables import journal_line_details
 from syncline.adapters.db.tables import invoices, journal_entries, journal_lines
+from syncline.ledger.fx import foreign_positions
+from syncline.services.ledger.queries import load_entries
 from syncline.services.messaging.exceptions import list_exceptions
 from tests.builders import event
 from tests.e2e.firms import (
@@ -200,19 +203,45 @@ def test_foreign_months_lock(eur: Months) -> None:
         eur.firm.assert_locked(period)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 8: foreign-currency contracts have no "
-                   "settlement rate and no realized FX gain or loss (no payment event)")
 def test_settlement_at_another_rate_realizes_the_difference(settled: Months) -> None:
-    """1,000.00 EUR paid on 2026-02-15 at 1.15: cash 1,150.00 USD, receivable 0, realized gain
-    50.00 USD in February; February locks."""
+    """1,000.00 EUR paid on 2026-02-15 at 1.15: the cash is 1,000.00 EUR worth 1,150.00 USD,
+    the receivable (1,000.00 EUR carried at 1,100.00 USD) is cleared in both currencies, and
+    the realized gain is 50.00 USD in February (ASC 830-20-35-1 / IAS 21.28); February's
+    revaluation then finds no open EUR receivable; February locks.
+
+        Dr cash 1,000.00 EUR (1,150.00 USD at 1.15)
+        Cr AR   1,000.00 EUR (1,150.00 USD at 1.15)
+        Dr AR      50.00 USD (carrying: 1,100.00 - 1,150.00 + 50.00 = 0)
+        Cr FX gain/loss 50.00 USD
+    """
     response = settled.notes["payment"]
     assert response.status_code == 202, response.text
     chart = settled.firm.system.charts.of("US01")
     tb = settled.firm.report("trial-balance", "2026-02")["tables"][0]
     cols = tb["columns"]
-    balance = {r[cols.index("account")]: D(r[cols.index("balance")]) for r in tb["rows"]}
-    assert balance.get(chart.code("cash")) == D("1150.00")
-    assert balance.get(chart.code("fx_gain_loss")) == D("-50.00")
+    balance = {(r[cols.index("account")], r[cols.index("currency")]): D(r[cols.index("balance")])
+               for r in tb["rows"]}
+    assert balance[(chart.code("cash"), "EUR")] == D("1000.00")
+    assert balance.get((chart.code("accounts_receivable"), "EUR"), D(0)) == D(0)
+    assert balance[(chart.code("fx_gain_loss"), "USD")] == D("-50.00")
+    with settled.firm.system.engine.connect() as conn:
+        (entry,) = load_entries(conn, source_type="payment")
+    cash = next(ln for ln in entry.lines if ln.account == chart.code("cash"))
+    assert cash.functional is not None and cash.functional.amount == D("1150.00")
+    assert cash.fx_rate == D("1.15")
+    assert entry.posting_date.isoformat() == "2026-02-15"
+    realized = [(ln.side.value, ln.amount.amount) for ln in entry.lines
+                if ln.account == chart.code("fx_gain_loss")]
+    assert realized == [("credit", D("50.00"))]  # realized at settlement, not left to revalue
+    with settled.firm.system.engine.connect() as conn:
+        february = [e for e in load_entries(conn, period="2026-02", source_type="fx_revaluation")
+                    if e.entity_id == "US01"]
+    assert february == []  # nothing left open in EUR to revalue
+    with settled.firm.system.engine.connect() as conn:
+        (ar,) = [p for p in foreign_positions(
+            load_entries(conn), "US01", chart.code("accounts_receivable"), "USD",
+            date(2026, 2, 28)) if p.balance.currency == "EUR"] or [None]
+    assert ar is None or (ar.balance.is_zero and ar.carrying.is_zero)
     settled.firm.assert_locked("2026-02")
 
 

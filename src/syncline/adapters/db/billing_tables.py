@@ -159,3 +159,15 @@ __all__ = [
     "credit_note_lines", "credit_notes", "credit_requests", "expenses", "fx_rates", "metadata",
     "number_series", "rate_card_entries", "rate_cards",
 ]
+
+payments = Table(
+    "payments", metadata,
+    Column("payment_id", String(200), primary_key=True),
+    Column("invoice_number", String(60), nullable=False, index=True),
+    Column("entity_code", String(20), nullable=False),
+    Column("received_on", String(10), nullable=False),
+    Column("amount", Dec, nullable=False),  # in the invoice's currency
+    Column("currency", String(3), nullable=False),
+    Column("reference", Text),
+    Column("inbox_id", String(40), nullable=False),
+)

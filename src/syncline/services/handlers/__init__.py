@@ -13,6 +13,7 @@ from syncline.services.handlers.estimates import open_contract_recognized, revis
 from syncline.services.handlers.expenses import record_expense, reverse_expense
 from syncline.services.handlers.fx_rates import publish_fx_rates
 from syncline.services.handlers.milestones import complete_milestone
+from syncline.services.handlers.payments import record_payment
 from syncline.services.handlers.projects import close_project
 from syncline.services.handlers.rate_cards import publish_rate_card
 from syncline.services.handlers.time import record_time, record_time_set, reverse_time
@@ -38,6 +39,8 @@ HANDLERS: dict[str, Handler] = {
     "rate_card.published": publish_rate_card,
     "fx.rates_published": publish_fx_rates,
     "billing.adjustment.requested": record_adjustment,
+    # ERP
+    "payment.received": record_payment,
 }
 
 # Types whose state is versioned per subject: an older sequence is recorded, never applied over

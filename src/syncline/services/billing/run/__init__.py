@@ -9,8 +9,9 @@ by item through the pure engine (``caps``) and each contract gets one invoice wi
 number, a release journal and outbox rows, a contract with a blocking problem being left out
 whole as one billing exception (``invoices``); the aggregated items then move to
 ``invoiced`` in bulk (``items``), the batched writes are flushed (``cycle``), approved
-time is costed (``labor_cost``) and expenses not rebilled are journaled at cost
-(``expense_cost``). Idempotent: an invoiced item is never selected again, a
+time is costed (``labor_cost``), expenses not rebilled are journaled at cost
+(``expense_cost``) and payments received are applied to their invoices (``payments``: cash,
+receivable, realized FX). Idempotent: an invoiced item is never selected again, a
 contract gets at most one invoice per period (late items wait for the next cycle), retainer
 keys and journal sources are natural, problems open one exception each however often the
 cycle runs.
@@ -35,6 +36,7 @@ from syncline.services.billing.run.expense_cost import post_expense_cost
 from syncline.services.billing.run.invoices import invoice_entity
 from syncline.services.billing.run.items import aggregate_lines, mark_invoiced
 from syncline.services.billing.run.labor_cost import post_labor_cost
+from syncline.services.billing.run.payments import post_payments, release_invoices
 from syncline.services.billing.run.retainers import (
     drawdown_time,
     price_changes_due,
@@ -97,6 +99,8 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData,
             invoice_entity(run, legal, terms, lines_of)
         mark_invoiced(run, run.bulk)
         run.flush()
+        release_invoices(run)  # payments that waited for an invoice numbered now
+        result.journal_entries += post_payments(run, entity)
         if labor_cost:  # the costs of the period: approved time, expenses not rebilled
             result.journal_entries += post_labor_cost(run, entity)
             result.journal_entries += post_expense_cost(run, entity)

@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from syncline.adapters.db.billing_tables import payments
 from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
 from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.fx import REVALUES
 from syncline.ledger.journal import JournalEntry
 from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reconciliation.core import Recon, gl_balance
@@ -81,6 +83,11 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
         note_of[note.number] = note.invoice_number
         if note.credit_date <= end and note.invoice_number in open_docs:
             open_docs[note.invoice_number] += note.total  # negative: a note reduces AR
+    for pay in conn.execute(select(payments.c.payment_id, payments.c.invoice_number,
+                                   payments.c.amount, payments.c.received_on)):
+        note_of[pay.payment_id] = pay.invoice_number
+        if pay.received_on <= end and pay.invoice_number in open_docs:
+            open_docs[pay.invoice_number] -= pay.amount  # a payment settles AR
     gl_by_doc: dict[str, Decimal] = defaultdict(Decimal)
     posted_in: dict[str, tuple[str, str]] = {}  # document → (entity, currency) of its posting
     other: list[tuple[JournalEntry, Decimal, str]] = []
@@ -93,10 +100,11 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
         if chart is None:
             continue
         code = chart.code("accounts_receivable")
-        amount = sum((ln.signed for ln in e.lines if ln.account == code), ZERO)
+        amount = sum((ln.signed for ln in e.lines if ln.account == code
+                      and REVALUES not in dict(ln.dimensions)), ZERO)
         if not amount:
             continue
-        if e.source_type == "invoice" or (e.source_type == "credit_note"
+        if e.source_type == "invoice" or (e.source_type in ("credit_note", "payment")
                                           and e.source_id in note_of):
             number = e.source_id if e.source_type == "invoice" else note_of[e.source_id]
             gl_by_doc[number] += amount
@@ -111,7 +119,7 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
         if posted != amount:
             cause = "invoice_not_posted" if not posted else "amount_differs"
             rec.diff(check, cause, "invoice", number, ent, cur, amount, posted,
-                     "open amount (total plus its credit notes) vs its AR postings")
+                     "open amount (total, credit notes, payments) vs its AR postings")
     for number, posted in gl_by_doc.items():
         if number not in open_docs:
             ent, cur = posted_in[number]  # the posting's own entity: never lost to a filter
@@ -123,8 +131,8 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
     for key, amount in gl.items():
         totals[key][1] = amount
     rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
-              "invoices to the period end plus their credit notes (negative; no payments are "
-              "recorded yet) vs the AR account balance", entity=entity)
+              "invoices to the period end plus their credit notes (negative) less the payments "
+              "received vs the AR account balance", entity=entity)
 
 
 def unbilled_vs_gl(conn: Connection, rec: Recon, period: str,

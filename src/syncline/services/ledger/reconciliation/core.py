@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.fx import REVALUES
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.reports import Cell
 from syncline.services.ledger.reports.common import ZERO
@@ -70,7 +71,10 @@ class Recon:
 
 def gl_balance(entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAccounts],
                 role: str) -> dict[tuple[str, str], Decimal]:
-    """Debit-positive balance per (entity, currency) of the account playing ``role``."""
+    """Debit-positive balance per (entity, currency) of the account playing ``role``, in
+    transaction currency: lines that only restate a foreign balance in the functional currency
+    (marked ``fx_revalues``: revaluations, the carrying part of a settlement) are left out —
+    they belong to the foreign balance, which the revaluation check follows."""
     out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for e in entries:
         chart = charts.get(e.entity_id)
@@ -78,6 +82,6 @@ def gl_balance(entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAcco
             continue
         code = chart.code(role)
         for ln in e.lines:
-            if ln.account == code:
+            if ln.account == code and REVALUES not in dict(ln.dimensions):
                 out[(e.entity_id, ln.amount.currency)] += ln.signed
     return out
