@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from syncline import __version__
-from syncline.api import billing, close, ledger, revenue
+from syncline.api import billing, binding, close, docs, ledger, revenue
 from syncline.bootstrap import Syncline
 from syncline.runner import BackgroundWorker
 from syncline.services import contracts as contract_views
@@ -32,7 +32,7 @@ from syncline.services.messaging.status import SETTLED, event_outcome, outcomes_
 # `sqlalchemy.orm` is imported above, before requests run in worker threads: SQLAlchemy
 # imports it lazily on first use, and two threads doing that at once see a half-imported
 # module (a 500 on the first concurrent requests, found by the HTTP bench).
-MAX_BATCH = 5000
+MAX_BATCH = binding.MAX_BATCH
 MAX_WAIT_SECONDS = 30.0
 
 
@@ -54,8 +54,11 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
                 await run_in_threadpool(runner.stop)
 
     app = FastAPI(title="Syncline API", version=__version__, lifespan=lifespan,
-                  description="Events in (CloudEvents 1.0), business state out.")
+                  description="Events in (CloudEvents 1.0), business state out.",
+                  openapi_url=None, docs_url=None, redoc_url=None)  # api/docs.py serves them
+    app.add_middleware(docs.SecurityHeaders)
     keys = system.settings.keys()
+    body_limit = binding.max_body_bytes()
 
     def require_key(x_api_key: Annotated[str | None, Header()] = None) -> str:
         if not x_api_key or not any(secrets.compare_digest(x_api_key, k) for k in keys):
@@ -74,21 +77,12 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     async def post_events(request: Request, _: Key, wait: Annotated[float, Query(
             description="Seconds to wait for the messages to be applied (max 30); the "
             "answer then includes each outcome")] = 0.0) -> JSONResponse:
-        body = await request.body()
-        text = body.decode("utf-8", errors="replace")
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError:
-            parsed = None
-        items: list[Any]
-        if isinstance(parsed, list):
-            if len(parsed) > MAX_BATCH:
-                raise HTTPException(413, f"a batch holds at most {MAX_BATCH} events")
-            items = [json.dumps(i) if not isinstance(i, dict) else i for i in parsed]
-            if not items:
-                raise HTTPException(422, "an empty batch: send one event or a non-empty list")
-        else:
-            items = [text if parsed is None or not isinstance(parsed, dict) else parsed]
+        """One CloudEvent or a batch, in any content mode of the CloudEvents HTTP binding
+        (structured, batched, binary: api/binding.py). Bounded: 413 for a body over
+        SYNCLINE_MAX_BODY_BYTES (5 MB) or a batch over 5,000; 400 for a body that is not
+        UTF-8. Any other bad message is kept, rejected with its reason (422, or 207 in a batch)."""
+        text = binding.decode_utf8(await binding.read_body(request, body_limit))
+        items, is_batch = binding.items_of(request.headers, text)
         receipts = await run_in_threadpool(_receive, items)
         if runner is not None:
             runner.wake()
@@ -98,7 +92,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
             if result["inbox_id"] in outcomes:
                 result["outcome"] = outcomes[result["inbox_id"]]
         rejected = sum(r.status == "rejected" for r in receipts)
-        if isinstance(parsed, list):
+        if is_batch:
             code = 202 if not rejected else (422 if rejected == len(receipts) else 207)
             return JSONResponse({"results": results}, status_code=code)
         only = results[0]
@@ -175,6 +169,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
         return {"exception": view.as_dict(), "lineage": json.loads(json.dumps(lineage,
                                                                                default=str))}
 
+    docs.install(app, require_key)  # /openapi.json behind the key, /docs from vendored assets
     for module in (billing, ledger, revenue, close):  # each engine's routes, explicitly
         app.include_router(module.router(system), prefix="/v1",
                            dependencies=[Depends(require_key)])

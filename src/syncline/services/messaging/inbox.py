@@ -3,12 +3,27 @@
 A duplicate is acknowledged and ignored (its delivery is still logged). A message that is not
 JSON, or fails the schema, is kept as ``rejected`` with the reason naming the field, and opens
 one IT exception, so nothing bad is silently dropped.
+
+Receiving never raises on a message's content (issue 11): whatever the bytes, the message is
+kept, as received or rejected with a reason. Besides the schema, a message is rejected for
+JSON nested deeper than ``MAX_DEPTH``, a string longer than ``MAX_STRING``, an integer outside
+64 bits, ``NaN``/``Infinity``, a NUL character or a lone surrogate in any string or key
+(neither can be stored as text everywhere), and ids are validated, never truncated: a source
+or id that is not a string of 1 to ``MAX_ID`` characters keys the row by the message's digest
+(``sha256:…``) and the schema names the problem.
+
+A message re-sent with the id of a *rejected* one is a correction, not a duplicate: when its
+text differs, the stored row takes the new text (the rejected text is kept in
+``inbox_revisions``), is validated again, and, if valid, is received (applied next) at a new
+arrival position; the rejection's open exceptions are resolved. A re-send of a message that
+was accepted stays a duplicate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,9 +36,13 @@ from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.schemas import SchemaProblem, validate_event
 from syncline.services.clock import iso
 from syncline.services.ids import new_id
-from syncline.services.messaging.exceptions import counts_by_domain, raise_exception
+from syncline.services.messaging.exceptions import counts_by_domain, raise_exception, resolve
 
 UNKNOWN_SOURCE = "unknown"
+MAX_DEPTH = 64  # arrays and objects inside each other
+MAX_STRING = 65_536  # characters in one string (or key)
+MAX_ID = 200  # characters of `source` and `id` (the envelope schema's maxLength)
+_INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,35 +71,137 @@ class _Parsed:
     problems: list[SchemaProblem] = field(default_factory=list)
 
 
+def _digest(raw: str) -> str:
+    return "sha256:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _loads(text_: str) -> tuple[Any, SchemaProblem | None]:
+    """Parse JSON; never raises: a problem instead (too deep, a number too long …)."""
+    try:
+        return json.loads(text_, parse_constant=_refuse_constant), None
+    except json.JSONDecodeError as err:
+        return None, SchemaProblem("(message)", "json", f"not valid JSON: {err.msg} at line "
+                                   f"{err.lineno} column {err.colno}")
+    except RecursionError:
+        return None, SchemaProblem("(message)", "depth",
+                                   f"JSON nested deeper than {MAX_DEPTH} levels")
+    except (ValueError, TypeError, OverflowError) as err:  # e.g. a 5,000-digit integer
+        return None, SchemaProblem("(message)", "json", f"not valid JSON: {err}"[:300])
+
+
+def _bad_text(value: str) -> str | None:
+    if len(value) > MAX_STRING:
+        return f"longer than {MAX_STRING} characters"
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not Unicode text)"
+    return None
+
+
+def content_problems(message: Any) -> list[SchemaProblem]:
+    """What makes a JSON value unstorable or unsafe whatever its schema (iterative: no
+    recursion however deep): depth, string size, NUL, lone surrogates, integers beyond 64 bits,
+    non-finite numbers. At most a few problems, each naming its path."""
+    out: list[SchemaProblem] = []
+    stack: list[tuple[Any, str, int]] = [(message, "", 0)]
+    while stack and len(out) < 5:
+        value, path, depth = stack.pop()
+        where = path or "(message)"
+        if isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                out.append(SchemaProblem(where, "depth",
+                                         f"nested deeper than {MAX_DEPTH} levels"))
+                continue
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    key_text = str(key)
+                    bad = _bad_text(key_text)
+                    shown = key_text.encode("utf-8", "backslashreplace").decode()[:50]
+                    if bad:
+                        out.append(SchemaProblem(f"{where}", "key", f"a key {bad}"))
+                        continue
+                    stack.append((item, f"{path}.{shown}" if path else shown, depth + 1))
+            else:
+                for i, item in enumerate(value):
+                    stack.append((item, f"{where}[{i}]", depth + 1))
+        elif isinstance(value, str):
+            bad = _bad_text(value)
+            if bad:
+                out.append(SchemaProblem(where, "string", f"a string {bad}"))
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if abs(value) > _INT64:
+                out.append(SchemaProblem(where, "range", "an integer outside 64 bits"))
+        elif isinstance(value, float) and not math.isfinite(value):
+            out.append(SchemaProblem(where, "range", "not a finite number"))
+    return out
+
+
+def _is_key(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID and _bad_text(value) is None
+
+
 def _parse(item: str | dict[str, Any]) -> _Parsed:
+    """One message, parsed and validated; never raises."""
     if isinstance(item, str):
         raw = item
-        try:
-            message: Any = json.loads(item)
-        except json.JSONDecodeError as err:
-            digest = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
-            return _Parsed(raw, None, UNKNOWN_SOURCE, digest, [SchemaProblem(
-                "(message)", "json", f"not valid JSON: {err.msg} at line {err.lineno} "
-                f"column {err.colno}")])
+        message, problem = _loads(item)
+        if problem is not None:
+            return _Parsed(raw, None, UNKNOWN_SOURCE, _digest(raw), [problem])
     else:
         message = item
-        raw = json.dumps(item, sort_keys=True, separators=(",", ":"))
+        try:
+            raw = json.dumps(item, sort_keys=True, separators=(",", ":"), allow_nan=True)
+        except (ValueError, TypeError, RecursionError) as err:
+            raw = repr(item)[:MAX_STRING]
+            return _Parsed(raw, None, UNKNOWN_SOURCE, _digest(raw), [SchemaProblem(
+                "(message)", "json", f"not a JSON value: {type(err).__name__}")])
     src = message.get("source") if isinstance(message, dict) else None
     eid = message.get("id") if isinstance(message, dict) else None
-    if not isinstance(src, str) or not src or not isinstance(eid, str) or not eid:
-        digest = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
-        src, eid = (src if isinstance(src, str) and src else UNKNOWN_SOURCE), digest
-    return _Parsed(raw, message, src[:200], eid[:200], validate_event(message))
+    problems = content_problems(message)
+    if not problems:
+        try:
+            problems = validate_event(message)
+        except (RecursionError, ValueError, TypeError, OverflowError) as err:
+            problems = [SchemaProblem("(message)", "schema",
+                                      f"cannot be validated: {type(err).__name__}")]
+    source = src if isinstance(src, str) and _is_key(src) else UNKNOWN_SOURCE
+    if isinstance(eid, str) and _is_key(eid) and source == src:
+        return _Parsed(raw, message, source, eid, problems)
+    if not problems:  # never truncated: keyed by the digest instead
+        problems = [SchemaProblem("id", "key", f"source and id must be 1 to {MAX_ID} "
+                                  "characters of text")]
+    return _Parsed(raw, message, source, _digest(raw), problems)
 
 
 def _seq_int(value: Any) -> int | None:
+    """The column value of `sequence`: an integer of 0 to 2^63-1 (ASCII digits in a string
+    count), else None (the schema rejects the message)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= _INT64:
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
     return None
+
+
+def _column(value: Any, limit: int) -> str | None:
+    """A header value for a text column: at most `limit` characters, no NUL, no surrogate
+    (the raw text keeps the message exactly; these columns only index it)."""
+    if value is None or value == "":
+        return None
+    text_ = value if isinstance(value, str) else json.dumps(value, default=str)[:limit]
+    text_ = text_[:limit].replace("\x00", "\ufffd")
+    return text_.encode("utf-8", "replace").decode("utf-8")
 
 
 RECEIVE_LOCK = 0x5359_4E43_0001  # "SYNC" 1: PostgreSQL advisory lock key of the inbox
@@ -102,22 +223,69 @@ def _insert_many(conn: Connection, table: str, columns: tuple[str, ...],
     conn.exec_driver_sql(sql, rows)
 
 
-def _existing(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Inbox ids of the keys already stored: one look-up per source and 500 ids (the
-    unique index on (source, event_id) answers it)."""
+def _existing(conn: Connection, keys: Iterable[tuple[str, str]]
+              ) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """Inbox id, status and raw text of the keys already stored: one look-up per source and
+    500 ids (the unique index on (source, event_id) answers it)."""
     by_source: dict[str, list[str]] = {}
     for source, event_id in keys:
         by_source.setdefault(source, []).append(event_id)
-    found: dict[tuple[str, str], str] = {}
-    query = select(inbox.c.event_id, inbox.c.id).where(
+    found: dict[tuple[str, str], tuple[str, str, str]] = {}
+    query = select(inbox.c.event_id, inbox.c.id, inbox.c.status, inbox.c.raw).where(
         (inbox.c.source == bindparam("src")) & inbox.c.event_id.in_(bindparam("ids",
                                                                             expanding=True)))
     for source, ids in by_source.items():
         for start in range(0, len(ids), 500):
-            for event_id, inbox_id in conn.execute(
+            for event_id, inbox_id, status, raw in conn.execute(
                     query, {"src": source, "ids": ids[start:start + 500]}):
-                found[(source, event_id)] = inbox_id
+                found[(source, event_id)] = (inbox_id, status, raw)
     return found
+
+
+def _storable_raw(raw: str) -> str:
+    """The raw text as stored: exactly as received, except a NUL or a lone surrogate (which
+    no database stores as text; such a message is rejected anyway) written as an escape."""
+    if "\x00" in raw:
+        raw = raw.replace("\x00", "\\u0000")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = raw.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw
+
+
+def _header_values(p: _Parsed) -> tuple[str | None, str | None, int | None, str | None,
+                                       str | None]:
+    """type, subject, sequence, time, correlation id: the indexed header columns."""
+    msg = p.message if isinstance(p.message, dict) else {}
+    return (_column(msg.get("type"), 100), _column(msg.get("subject"), 200),
+            _seq_int(msg.get("sequence")), _column(msg.get("time"), 40),
+            _column(msg.get("correlationid"), 200))
+
+
+def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
+            stamp: str, now: datetime) -> None:
+    """A corrected re-send of a rejected message: keep the rejected text as a revision and
+    store the new one, received again (or still rejected, with the new reason)."""
+    from syncline.adapters.db.tables import exceptions, inbox_revisions
+
+    revision = len(conn.execute(select(inbox_revisions.c.id).where(
+        inbox_revisions.c.inbox_id == inbox_id)).all()) + 1
+    conn.execute(inbox_revisions.insert().values(
+        inbox_id=inbox_id, revision=revision, raw=old_raw, actor=p.source[:200],
+        reason="re-sent by its source after a rejection", at=stamp))
+    etype, subject, sequence, etime, corr = _header_values(p)
+    conn.execute(inbox.update().where(inbox.c.id == inbox_id).values(
+        seq=seq, type=etype, subject=subject, sequence=sequence, event_time=etime,
+        correlation_id=corr, raw=_storable_raw(p.raw),
+        status="rejected" if p.problems else "received",
+        reason="; ".join(str(x) for x in p.problems) if p.problems else None,
+        received_at=stamp))
+    if not p.problems:
+        for (exc_id,) in conn.execute(select(exceptions.c.id).where(
+                (exceptions.c.inbox_id == inbox_id) & (exceptions.c.status == "open"))).all():
+            resolve(conn, exc_id, now=now, actor=p.source[:200], action="resend",
+                    reason="the source re-sent the message corrected")
 
 
 def receive_many(conn: Connection, items: Iterable[str | dict[str, Any]], *,
@@ -129,7 +297,7 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any]], *,
     on PostgreSQL a transaction-scoped advisory lock does it, for concurrent receivers
     (several API workers). Either way the arrival order ``seq`` stays gapless and unique
     and a message sent to two receivers at once is stored once (the other gets a duplicate
-    receipt).
+    receipt). A re-send of a rejected message with different text revises it (module doc).
     """
     parsed = [_parse(i) for i in items]
     if not parsed:
@@ -143,25 +311,36 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any]], *,
     receipts_rows: list[tuple[str, str, bool]] = []
     out: list[Receipt] = []
     rejected: list[tuple[Receipt, str | None, str | None]] = []  # receipt, type, correlation
+    revised: list[tuple[str, str, _Parsed, int]] = []  # inbox id, old raw, message, seq
     for p in parsed:
         key = (p.source, p.event_id)
         known = existing.get(key)
         if known is not None:
-            receipts_rows.append((known, stamp, True))
-            out.append(Receipt("duplicate", known, p.source, p.event_id))
+            known_id, known_status, known_raw = known
+            if known_status == "rejected" and _storable_raw(p.raw) != known_raw:
+                revised.append((known_id, known_raw, p, next_seq))
+                existing[key] = (known_id, "rejected" if p.problems else "received",
+                                 _storable_raw(p.raw))
+                next_seq += 1
+                receipts_rows.append((known_id, stamp, False))
+                if p.problems:
+                    receipt = Receipt("rejected", known_id, p.source, p.event_id,
+                                      tuple(p.problems))
+                    rejected.append((receipt, _header_values(p)[0], _header_values(p)[4]))
+                else:
+                    receipt = Receipt("accepted", known_id, p.source, p.event_id)
+                out.append(receipt)
+                continue
+            receipts_rows.append((known_id, stamp, True))
+            out.append(Receipt("duplicate", known_id, p.source, p.event_id))
             continue
         inbox_id = new_id("inb")
-        existing[key] = inbox_id
-        msg = p.message if isinstance(p.message, dict) else {}
-        etype, subject, etime, corr = (msg.get("type"), msg.get("subject"), msg.get("time"),
-                                       msg.get("correlationid"))
-        etype = str(etype)[:100] if etype else None
-        corr = str(corr)[:200] if corr else None
+        existing[key] = (inbox_id, "rejected" if p.problems else "received",
+                         _storable_raw(p.raw))
+        etype, subject, sequence, etime, corr = _header_values(p)
         rows.append((
-            inbox_id, next_seq, p.source, p.event_id, etype,
-            str(subject)[:200] if subject else None, _seq_int(msg.get("sequence")),
-            str(etime)[:40] if etime else None, corr, p.raw,
-            "rejected" if p.problems else "received",
+            inbox_id, next_seq, p.source, p.event_id, etype, subject, sequence, etime, corr,
+            _storable_raw(p.raw), "rejected" if p.problems else "received",
             "; ".join(str(x) for x in p.problems) if p.problems else None, stamp, None))
         next_seq += 1
         receipts_rows.append((inbox_id, stamp, False))
@@ -173,6 +352,8 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any]], *,
         out.append(receipt)
     if rows:
         _insert_many(conn, inbox.name, _INBOX_COLUMNS, rows)
+    for inbox_id, old_raw, p, seq in revised:
+        _revise(conn, inbox_id, old_raw, p, seq, stamp, now)
     _insert_many(conn, inbox_receipts.name, _RECEIPT_COLUMNS, receipts_rows)
     for receipt, etype, corr in rejected:
         first = receipt.problems[0]
@@ -182,8 +363,8 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any]], *,
                      if receipt.source != UNKNOWN_SOURCE else "an unreadable message")
             + " was rejected: " + "; ".join(str(p) for p in receipt.problems),
             remediation="Fix the sending system's payload (the field and rule are named), "
-            "then re-send it or replay the corrected message.",
-            field=first.path, objects=(("inbox", receipt.inbox_id),),
+            "then re-send it (same source and id) or replay the corrected message.",
+            field=first.path[:200], objects=(("inbox", receipt.inbox_id),),
         ), now=now, inbox_id=receipt.inbox_id, correlation_id=corr)
     return out
 
