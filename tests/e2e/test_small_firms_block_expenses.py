@@ -145,7 +145,6 @@ def test_prepaid_block_bills_up_front_and_overage_when_drawn_out(block: Quarter)
         D("6000.00"), 0, D("900.00")]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 finding 10: no prepaid block of hours")
 def test_prepaid_block_is_recognized_as_hours_are_drawn(block: Quarter) -> None:
     """C-BLK revenue 2,250.00 / 3,000.00 / 1,650.00; balance −3,750.00 / −750.00 / 0."""
     assert block.table() == BLOCK

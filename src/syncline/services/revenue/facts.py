@@ -35,6 +35,7 @@ from syncline.adapters.db.revenue_tables import (
     revenue_estimates,
 )
 from syncline.adapters.db.tables import contract_lines, contracts, customers, milestones
+from syncline.billing.amendments import contract_end
 from syncline.billing.retainers import RetainerTerms, month_start, next_month, prorated_fee
 from syncline.ledger.money import Money
 from syncline.revenue.model import (
@@ -53,6 +54,7 @@ from syncline.revenue.model import (
     SspMethod,
 )
 from syncline.services.revenue.billable import EXPENSES, billable_actuals, billed_documents
+from syncline.services.revenue.blocks import block_actuals, is_block
 from syncline.services.revenue.progress import ProjectTime, instant, line_estimates
 
 
@@ -130,14 +132,30 @@ def build_contract(conn: Connection, number: str) -> RevenueContract | None:
     methods = {ln.line_id: stated.get(ln.line_id) or default_method(
         ln.kind, ln.kind == "fixed_fee" and bool(mstones) and ln.line_id not in added_ids,
         ln.estimated_hours, ln.estimated_cost) for ln in lines}
-    obligations = [_obligation(ln.kind, ln.line_id, ln.description, ln.amount, start, end,
-                               mstones, head.currency, methods[ln.line_id])
-                   for ln in lines if ln.line_id not in added_ids]
+    block = is_block(conn, number)
+    block_line = next((ln for ln in lines if ln.kind == "retainer"
+                       and ln.line_id not in added_ids), None) if block else None
+    if block_line is not None:  # the block's price is recognised as hours are drawn
+        methods[block_line.line_id] = "right_to_invoice"
+    obligations = [_obligation(
+        "time_and_materials" if ln is block_line else ln.kind, ln.line_id, ln.description,
+        ln.amount, start, end, mstones, head.currency, methods[ln.line_id])
+        for ln in lines if ln.line_id not in added_ids]
     fees = {ln.line_id: ln.amount for ln in lines if ln.line_id not in added_ids}
-    mods = [_modification(a, end, lines, head.currency, methods, fees) for a in amendments]
+    # an amendment that changes only billing (change_cap, top_up_block, change_rate) is no
+    # modification: an empty one would still be classified and re-allocate the contract
+    mods = [m for m in (_modification(a, end, lines, head.currency, methods, fees)
+                        for a in amendments) if m.added or m.changes]
     every = [*obligations, *(o for m in mods for o in m.added)]
     tm_ids = [o.id for o in every if o.method.kind is MethodKind.RIGHT_TO_INVOICE]
     actuals = billable_actuals(conn, number, head.currency, tm_ids)
+    if block is not None and block_line is not None:
+        actuals.extend(block_actuals(
+            conn, number, head.id, block_line.line_id, block_line.amount or Decimal(0),
+            head.currency, contract_end(end, [
+                (date.fromisoformat(a.effective_date), a.amendment_id,
+                 date.fromisoformat(e) if (e := json.loads(a.payload).get("end_date")) else None)
+                for a in amendments]), amendments, block[0]))
     if any(a.obligation_id == EXPENSES for a in actuals):
         obligations.append(Obligation(EXPENSES, "Rebilled expenses",
                                       Method(MethodKind.RIGHT_TO_INVOICE),
