@@ -6,6 +6,7 @@ not) and the dates (accrued at the period end, reversed on the first day of the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,21 @@ def test_last_day_time_is_accrued_and_reversed_the_next_day(
         (reversal_day, f"{source}:reversal", source,
          [(UNBILLED, "credit", "500.00"), (REVENUE, "debit", "500.00")]),
     ]
+
+
+def test_time_held_at_a_hard_cap_is_not_accrued(on_invoice: Syncline) -> None:
+    """Hard cap 1,600.00; T-1 and T-2 (2026-01-05 and 06, 8 h × 200.00 = 1,600.00 each). The
+    January run bills T-1 and holds T-2 (its item stays ``generated``). The accrual accrues
+    nothing and the unbilled subledger lists nothing: held time is not billable until
+    approved. Before: T-2's 1,600.00 was accrued (the accrual filtered on status only)."""
+    from syncline.services.ledger.reports.aging import unbilled_items
+    from tests.services.test_billing_caps import capped
+    from tests.services.test_billing_wiring import run
+
+    ingest(on_invoice, capped("hard", "1600"), worker(), time_entry("T-1"),
+           time_entry("T-2", day="2026-01-06"))
+    assert run(on_invoice, "2026-01").held
+    result = accrue(on_invoice, "2026-01")
+    assert result["journal_entries"] == 0 and entries(on_invoice) == []
+    with on_invoice.engine.connect() as conn:
+        assert unbilled_items(conn, date(2026, 1, 31)) == []

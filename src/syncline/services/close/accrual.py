@@ -1,5 +1,9 @@
 """Accrual of approved, billable, not yet invoiced time at a period end (a close step).
 
+Time *held* at a hard cap (``billing_holds`` status ``held``) is not accrued: it is not
+billable until a person approves it (its item stays ``generated`` while held), so it is no
+unbilled receivable — the same rule as revenue's right to invoice and the unbilled subledger.
+
 Posted at the period end and reversed the next day, in each entity's own chart, by the
 posting rule ``close.time_accrued`` (amount key ``amount``; Dr unbilled receivable / Cr revenue
 by service line by default); keyed per entity, currency, service line and period, so a
@@ -16,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from syncline.adapters.db.billing_tables import billing_holds
 from syncline.adapters.db.tables import billable_items, contracts
 from syncline.ledger.accounts import Charts
 from syncline.ledger.journal import reverse
@@ -48,7 +53,9 @@ def accrue_unbilled_time(engine: Engine, period: str, entity: str | None, *, cha
              .join(contracts, contracts.c.number == billable_items.c.contract_number)
              .where((billable_items.c.status == "generated")
                     & (billable_items.c.source == "time")
-                    & (billable_items.c.service_date <= end.isoformat())))
+                    & (billable_items.c.service_date <= end.isoformat())
+                    & billable_items.c.key.not_in(select(billing_holds.c.item_key).where(
+                        billing_holds.c.status == "held"))))
         for r in conn.execute(q):
             if entity and r.entity_code != entity:
                 continue

@@ -1,6 +1,8 @@
 """The ``unbilled-aging`` report: what was approved/generated but not invoiced at the period end
 (billable items by service date, FIFO per project), and GL unbilled/WIP balances aged FIFO.
-``unbilled_items`` is also the unbilled subledger of the close reconciliation."""
+``unbilled_items`` is also the unbilled subledger of the close reconciliation. An item held at
+a hard cap (``billing_holds`` status ``held``) is not unbilled: it is not billable until
+approved (as revenue and the close's accrual read it)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from syncline.adapters.db.billing_tables import billing_holds
 from syncline.adapters.db.tables import billable_items, contracts, invoices
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.journal import JournalEntry
@@ -35,11 +38,13 @@ def unbilled_items(conn: Connection, as_of: date, *, entity: str | None = None
     by_contract = projects_by_contract(info)
     entity_of = {r.number: r.entity_code
                  for r in conn.execute(select(contracts.c.number, contracts.c.entity_code))}
+    held = set(conn.execute(select(billing_holds.c.item_key).where(
+        billing_holds.c.status == "held")).scalars())
     out = []
     for item in conn.execute(select(billable_items).where(
             billable_items.c.service_date <= as_of.isoformat())
             .order_by(billable_items.c.service_date, billable_items.c.key)):
-        if item.status in NOT_BILLABLE_ITEM_STATUSES:
+        if item.status in NOT_BILLABLE_ITEM_STATUSES or item.key in held:
             continue
         billed_on = invoice_dates.get(item.invoice_number or "")
         if billed_on is not None and billed_on <= as_of.isoformat():
