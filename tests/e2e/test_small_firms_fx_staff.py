@@ -140,6 +140,10 @@ def run_term(firm: Firm) -> Months:
     with firm.system.engine.connect() as conn:
         q.notes["exceptions"] = sorted(e.code for e in list_exceptions(conn))
     firm.post(reject_time("T-T2", "2026-01-30"), reject_time("T-T4", "2026-01-30"))
+    with firm.system.engine.connect() as conn:
+        q.notes["open_after_withdrawal"] = sorted(e.code for e in list_exceptions(conn))
+        q.notes["resolutions"] = sorted(e.resolution or "" for e in list_exceptions(
+            conn, status="resolved") if e.code == "time.after_termination")
     q.close("2026-01")
     return q
 
@@ -262,9 +266,11 @@ def test_the_close_names_the_terminated_workers_time_and_waits(term: Months) -> 
     assert named == {("T-T2", "time.after_termination")}
 
 
-@pytest.mark.xfail(strict=True, reason="not one of issue 9's findings (reported with it): "
-                   "the PSA's time.rejected of an entry refused for a terminated worker stays "
-                   "parked (nothing recorded to reverse), its exception stays open and the "
-                   "PSA check keeps the entry, so the month never locks")
 def test_january_locks_once_the_psa_withdraws_the_time(term: Months) -> None:
+    """The PSA's rejections of T-T2 (refused) and T-T4 (withdrawn at the termination) are
+    applied as withdrawals: both exceptions resolve ("withdrawn by the PSA"), the PSA check
+    no longer expects their hours, and January locks."""
+    assert term.notes["open_after_withdrawal"] == []
+    assert [r.startswith("withdrawn by the PSA: time entry T-T") for r in
+            term.notes["resolutions"]] == [True, True]
     term.firm.assert_locked("2026-01")

@@ -31,6 +31,7 @@ from syncline.services.handlers.common import (
     project_closed,
     reverse_entry,
 )
+from syncline.services.handlers.withdrawals import refused_approvals, resolve_refusals
 from syncline.services.ids import new_id
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
@@ -150,9 +151,14 @@ def reverse_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
     cmd = parse_time_rejection(data)
     entry = b.conn.execute(select(time_entries.c.status).where(
         time_entries.c.time_entry_id == cmd.time_entry_id)).first()
+    if entry is None and refused_approvals(b, cmd.time_entry_id):  # withdrawals.py
+        done = resolve_refusals(b, cmd.time_entry_id, cmd.reason)
+        return Applied(note="withdrawn by the PSA; refused on arrival"
+                       + (f", resolved {', '.join(done)}" if done else ""))
     if entry is None:
         return Parked(Missing(f"time:{cmd.time_entry_id}",
                               f"time entry {cmd.time_entry_id} has not been approved here yet"))
+    resolve_refusals(b, cmd.time_entry_id, cmd.reason)
     if entry.status == "reversed":
         return Applied(note="already reversed")
     invoiced = reverse_entry(b, cmd.time_entry_id,

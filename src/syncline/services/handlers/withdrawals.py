@@ -1,0 +1,54 @@
+"""The PSA withdraws time Syncline refused: a ``time.rejected`` for an entry whose
+``time.approved`` failed (worked after the worker's termination, after the project closed,
+a rate withdrawn …) has nothing recorded to reverse, and waiting for the entry would wait for
+ever. It is applied as a withdrawal: the refusal's open exceptions are resolved ("withdrawn by
+the PSA") and the rejection is recorded (applied), so the PSA-hours check no longer expects
+hours the PSA itself withdrew. A rejection of recorded time (reversed as usual) also resolves
+the open exceptions of its approvals: time withdrawn at a termination, for instance."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from syncline.adapters.db.tables import exceptions, inbox
+from syncline.services.messaging.exceptions import resolve
+from syncline.services.messaging.unit_of_work import Batch
+
+__all__ = ["approvals", "refused_approvals", "resolve_refusals"]
+
+
+def approvals(b: Batch, entry_id: str) -> list[tuple[str, str]]:
+    """The ``time.approved`` messages of ``entry_id``: (inbox id, status), arrival order."""
+    out = []
+    for r in b.conn.execute(select(inbox.c.id, inbox.c.raw, inbox.c.status).where(
+            (inbox.c.type == "time.approved") & inbox.c.raw.contains(entry_id))
+            .order_by(inbox.c.seq)):
+        try:
+            if str(json.loads(r.raw)["data"]["time_entry_id"]) == entry_id:
+                out.append((r.id, r.status))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def refused_approvals(b: Batch, entry_id: str) -> list[str]:
+    """The ``time.approved`` messages of ``entry_id`` that failed (inbox ids, arrival order)."""
+    return [i for i, status in approvals(b, entry_id) if status == "failed"]
+
+
+def resolve_refusals(b: Batch, entry_id: str, reason: str) -> list[str]:
+    """Resolve the open exceptions raised on the entry's approvals (a refusal on arrival, or
+    a withdrawal after it, e.g. at the worker's termination): the PSA's rejection settles
+    them. Their ids."""
+    messages = [i for i, _ in approvals(b, entry_id)]
+    if not messages:
+        return []
+    ids = list(b.conn.execute(select(exceptions.c.id).where(
+        exceptions.c.inbox_id.in_(messages) & (exceptions.c.status == "open"))
+        .order_by(exceptions.c.id)).scalars())
+    for exc_id in ids:
+        resolve(b.conn, exc_id, now=b.now, actor="psa", action="withdrawn",
+                reason=f"withdrawn by the PSA: time entry {entry_id} rejected ({reason})")
+    return ids
