@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 
 from syncline.bootstrap import Syncline
 from syncline.ledger.periods import is_period_name
+from syncline.services.ledger.period_checks import close_problem, entity_problem
 
 
 def router(system: Syncline) -> APIRouter:
@@ -20,6 +21,12 @@ def router(system: Syncline) -> APIRouter:
 
         if not is_period_name(period):
             raise HTTPException(422, f"period must be YYYY-MM, got {period!r}")
+        problem = close_problem(period, system.clock().date())
+        if problem is None:
+            with system.engine.connect() as conn:
+                problem = entity_problem(conn, system.ref, entity)
+        if problem:
+            raise HTTPException(422, problem)
         return run_close(system, period, entity, actor=actor, force=force)
 
     return api

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from syncline.bootstrap import Syncline
 from syncline.ledger.periods import is_period_name
+from syncline.services.ledger.period_checks import entity_problem
 from syncline.services.ledger.periods import (
     PeriodAction,
     PeriodChangeRefused,
@@ -54,6 +55,13 @@ def _period(period: str | None, required: bool = True) -> str | None:
 def router(system: Syncline) -> APIRouter:
     api = APIRouter(tags=["ledger"])
 
+    def _entity(entity: str | None) -> None:
+        """422 for an entity that is neither in the reference data nor in the books."""
+        with system.engine.connect() as conn:
+            problem = entity_problem(conn, system.ref, entity)
+        if problem:
+            raise HTTPException(422, problem)
+
     @api.get("/reports")
     def reports_index() -> dict[str, list[str]]:
         return {"reports": list(REPORTS), "exports": list(EXPORTS)}
@@ -68,6 +76,7 @@ def router(system: Syncline) -> APIRouter:
             raise HTTPException(404, f"no report {name!r}; reports: {', '.join(REPORTS)}")
         checked = _period(period)
         assert checked is not None
+        _entity(entity)
         if format not in ("json", "csv"):
             raise HTTPException(422, "format must be json or csv")
         if as_of not in AS_OF:
@@ -88,6 +97,7 @@ def router(system: Syncline) -> APIRouter:
         if fmt not in EXPORTS:
             raise HTTPException(404, f"no export {fmt!r}; formats: {', '.join(EXPORTS)}")
         checked = _period(period, required=False)
+        _entity(entity)
         with system.engine.connect() as conn:
             made = export_books(conn, fmt, period=checked, entity=entity, ref=system.ref,
                                 chart=system.charts)
@@ -127,6 +137,8 @@ def router(system: Syncline) -> APIRouter:
         """Open, close, lock or reopen a month of a legal entity (audited)."""
         if action not in {a.value for a in PeriodAction}:
             raise HTTPException(404, f"no action {action!r}: open, close, lock or reopen")
+        _period(period)
+        _entity(entity)
         try:
             with system.engine.begin() as conn:
                 view = change_period(conn, entity, period, action, actor=body.actor,

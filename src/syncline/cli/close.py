@@ -9,6 +9,7 @@ import typer
 
 from syncline.cli.common import _system, err, out
 from syncline.ledger.periods import is_period_name
+from syncline.services.ledger.period_checks import close_problem, entity_problem
 
 
 def close(
@@ -27,6 +28,13 @@ def close(
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
         raise typer.Exit(2)
     sys_ = _system(database_url)
+    problem = close_problem(period, sys_.clock().date())
+    if problem is None:
+        with sys_.engine.connect() as conn:
+            problem = entity_problem(conn, sys_.ref, entity)
+    if problem:
+        err.print(f"[red]{problem}[/]", highlight=False)
+        raise typer.Exit(2)
     console = err if as_json else out
 
     def progress(step: str, summary: dict[str, Any]) -> None:

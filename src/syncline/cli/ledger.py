@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,10 +20,15 @@ period_app = typer.Typer(help="Accounting periods: open, close, lock, reopen (au
 def _entities(entity: str | None, conn: object) -> list[str]:
     from sqlalchemy import Connection
 
+    from syncline.services.ledger.periods import PeriodChangeRefused
     from syncline.services.ledger.queries import entity_codes
 
     assert isinstance(conn, Connection)
-    return [entity] if entity else entity_codes(conn)
+    known = entity_codes(conn)
+    if entity and entity not in known:
+        raise PeriodChangeRefused(f"unknown entity {entity!r}; entities: {', '.join(known)}",
+                                  problem="bad_entity")
+    return [entity] if entity else known
 
 
 def _change(action: str, period: str, entity: str | None, reason: str | None, role: str | None,
@@ -51,6 +56,17 @@ def _change(action: str, period: str, entity: str | None, reason: str | None, ro
         raise typer.Exit(2) from None
     for v in views:
         out.print(f"{v.entity} {v.period}: [bold]{v.status}[/]", highlight=False)
+
+
+def _check_entity(sys_: Any, entity: str | None) -> None:
+    """Exit 2 for an entity that is neither in the reference data nor in the books."""
+    from syncline.services.ledger.period_checks import entity_problem
+
+    with sys_.engine.connect() as conn:
+        problem = entity_problem(conn, sys_.ref, entity)
+    if problem:
+        err.print(f"[red]{problem}[/]", highlight=False)
+        raise typer.Exit(2)
 
 
 EntityOpt = Annotated[str | None, typer.Option(help="Legal entity code (default: every entity)")]
@@ -207,6 +223,7 @@ def report(
         err.print(f"[red]--as-of must be {' or '.join(AS_OF)}, got {as_of!r}[/]")
         raise typer.Exit(2)
     sys_ = _system(database_url)
+    _check_entity(sys_, entity)
     with sys_.engine.connect() as conn:
         result = report_options(sys_).build(conn, name, period, entity=entity, months=months,
                                             as_of=as_of)
@@ -242,6 +259,7 @@ def export(
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
         raise typer.Exit(2)
     sys_ = _system(database_url)
+    _check_entity(sys_, entity)
     with sys_.engine.connect() as conn:
         made = export_books(conn, fmt, period=period, entity=entity, ref=sys_.ref,
                             chart=sys_.charts)

@@ -27,6 +27,10 @@ from enum import StrEnum
 from syncline.ledger.journal import JournalEntry
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# A period name an entry point accepts: a month from FIRST_PERIOD to LAST_PERIOD ("0000-01"
+# or "9999-12" are no months anyone books; the day after 9999-12 is no date at all).
+FIRST_PERIOD, LAST_PERIOD = "1900-01", "2999-12"
+_PERIOD_NAME = re.compile(r"^(19\d{2}|2\d{3})-(0[1-9]|1[0-2])$")
 
 
 class PeriodStatus(StrEnum):
@@ -46,7 +50,8 @@ def period_of(day: date) -> str:
 
 
 def is_period_name(text: str) -> bool:
-    return bool(_PERIOD.match(text))
+    """``YYYY-MM`` from ``FIRST_PERIOD`` to ``LAST_PERIOD`` (any string: never raises)."""
+    return isinstance(text, str) and bool(_PERIOD_NAME.fullmatch(text))
 
 
 def period_start(name: str) -> date:
