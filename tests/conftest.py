@@ -66,3 +66,10 @@ def system(tmp_path: Path) -> Iterator[Syncline]:
     sys_ = bootstrap(config, clock=fixed_clock, durable=False)
     yield sys_
     sys_.engine.dispose()
+
+
+# The suite's SYNCLINE_API_KEYS keys ("test-key" …) predate governance and drive every write
+# endpoint: they get the roles those tests need (the default is integration only,
+# docs/governance.md). Set for the whole run, before any fixture reads Settings; tests of
+# governance pass their own roles.
+os.environ.setdefault("SYNCLINE_API_KEY_ROLES", "integration,billing,finance,controller")

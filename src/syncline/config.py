@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,16 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/syncline.db"
     dbos_system_url: str | None = None  # default: beside the database (SQLite) or the same PG
     api_keys: str = ""  # comma-separated; `syncline serve` makes one when empty
+    # roles of the SYNCLINE_API_KEYS keys (compatibility keys; `syncline keys create` makes
+    # named, hashed, expiring ones): integration by default — post events and read
+    api_key_roles: str = "integration"
+    # who the local CLI acts as (recorded as the actor) and its roles; default cli:<OS user>
+    # with every role but auditor (whoever runs the CLI holds the database URL anyway)
+    cli_principal: str = ""
+    cli_roles: str = "integration,billing,pmo,finance,controller,admin"
+    # maker-checker: adjustments, credits and hard-cap releases whose absolute amount is at
+    # least this need a second principal's approval; 0 (default) = always
+    approval_threshold: Decimal = Decimal(0)
     park_max_age_hours: int = 72
     batch_size: int = 1000
     # "engine" (default): an invoice's release credits contract liability and revenue comes

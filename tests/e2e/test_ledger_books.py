@@ -162,9 +162,12 @@ def test_cli_reports_exports_and_periods(firm: tuple[Syncline, str], tmp_path: P
     r = runner.invoke(cli, ["period", "close", "--period", "2026-01", "--entity", "GB01", *db])
     assert r.exit_code == 0 and "GB01 2026-01: closed" in r.output
     r = runner.invoke(cli, ["period", "reopen", "--period", "2026-01", "--entity", "GB01", *db])
-    assert r.exit_code == 2  # no role, no reason
+    assert r.exit_code == 2  # no reason
     r = runner.invoke(cli, ["period", "reopen", "--period", "2026-01", "--entity", "GB01",
                             "--role", "controller", "--reason", "late invoice", *db])
+    assert r.exit_code == 2  # a role is not typed: the CLI acts as SYNCLINE_CLI_PRINCIPAL
+    r = runner.invoke(cli, ["period", "reopen", "--period", "2026-01", "--entity", "GB01",
+                            "--reason", "late invoice", *db])
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["period", "list", "--json", *db])
     assert json.loads(r.output)[0]["status"] == "open"
@@ -190,13 +193,15 @@ def test_api_reports_exports_and_periods(firm: tuple[Syncline, str]) -> None:
         r = http.get("/v1/exports/xero?include_errors=true", headers=KEY)
         assert r.json()["errors"] == [] and "ManualJournals" in r.json()["content"]
         r = http.post("/v1/periods/DE01/2026-01/close", json={"role": "finance"}, headers=KEY)
+        assert r.status_code == 422  # the role comes from the key, never from the body
+        r = http.post("/v1/periods/DE01/2026-01/close", headers=KEY)
         assert r.status_code == 200 and r.json()["status"] == "closed"
-        r = http.post("/v1/periods/DE01/2026-01/reopen", json={"role": "pmo", "reason": "x"},
-                      headers=KEY)
-        assert r.status_code == 403
-        r = http.post("/v1/periods/DE01/2026-01/open", json={"role": "finance"}, headers=KEY)
+        r = http.post("/v1/periods/DE01/2026-01/reopen", json={}, headers=KEY)
+        assert r.status_code == 422  # reopening needs a reason
+        r = http.post("/v1/periods/DE01/2026-01/open", headers=KEY)
         assert r.status_code == 409
-        r = http.post("/v1/periods/DE01/2026-01/lock", json={"role": "finance"}, headers=KEY)
+        r = http.post("/v1/periods/DE01/2026-01/lock", json={"reason": "month end"},
+                      headers=KEY)
         assert r.status_code == 200
         periods = http.get("/v1/periods?entity=DE01", headers=KEY).json()
         assert periods == [{**periods[0], "entity": "DE01", "period": "2026-01",

@@ -111,13 +111,24 @@ def test_the_cli_adjusts_and_says_what_went_wrong(tmp_path: Any, monkeypatch: An
     system = bootstrap(Settings(database_url=url), clock=fixed_clock, durable=False)
     ingest(system, deal(), worker())
     runner = CliRunner()
-    ok = runner.invoke(app, ["billing", "adjust", "--contract", "C-1", "--amount", "-50",
-                             "--description", "Discount", "--reason", "agreed in QBR",
-                             "--by", "am", "--database-url", url])
+    monkeypatch.setenv("SYNCLINE_CLI_PRINCIPAL", "am")
+    asked = runner.invoke(app, ["billing", "adjust", "--contract", "C-1", "--amount", "-50",
+                                "--description", "Discount", "--reason", "agreed in QBR",
+                                "--database-url", url])
+    assert asked.exit_code == 0, asked.output
+    said = " ".join(asked.output.split())
+    assert "requested as apr_" in said  # maker-checker: waits for another principal
+    approval = said.split("requested as ")[1].split(":")[0]
+    own = runner.invoke(app, ["billing", "approve", approval, "--database-url", url])
+    assert own.exit_code == 2 and "another principal" in " ".join(own.output.split())
+    monkeypatch.setenv("SYNCLINE_CLI_PRINCIPAL", "cfo")
+    ok = runner.invoke(app, ["billing", "approve", approval, "--database-url", url])
     assert ok.exit_code == 0, ok.output
-    assert "recorded as item" in ok.output and "adjustment:adj_" in ok.output
+    said = " ".join(ok.output.split())
+    assert "approved by cfo (requested by am)" in said and "applied" in said
+    monkeypatch.setenv("SYNCLINE_APPROVAL_THRESHOLD", "10")  # below it: no approval needed
     wrong = runner.invoke(app, ["billing", "adjust", "--contract", "C-1", "--amount", "5",
                                 "--currency", "GBP", "--description", "Fee", "--reason",
-                                "typo", "--by", "am", "--database-url", url])
+                                "typo", "--database-url", url])
     assert wrong.exit_code == 1 and "bills in USD" in wrong.output
     system.engine.dispose()

@@ -36,7 +36,10 @@ def close(system: Syncline, period: str, entity: str = "US01", action: str = "cl
           **kw: str) -> None:
     with system.engine.begin() as conn:
         change_period(conn, entity, period, action, actor=kw.get("actor", "cfo"),
-                      role=kw.get("role", "finance"), reason=kw.get("reason"), now=FIXED_NOW)
+                      role=kw.get("role", "controller" if action in ("lock", "reopen")
+                                  else "finance"),
+                      reason=kw.get("reason", "month end" if action == "lock" else None),
+                      now=FIXED_NOW)
 
 
 def test_a_month_without_a_row_is_open_and_posts(system: Syncline) -> None:
@@ -128,6 +131,12 @@ def test_transitions_roles_reasons_and_audit(system: Syncline) -> None:
     with pytest.raises(PeriodChangeRefused, match="finance role"):
         close(system, "2026-03", role="pmo")
     close(system, "2026-03")
+    with pytest.raises(PeriodChangeRefused, match="needs the controller role"):
+        close(system, "2026-03", action="lock", role="finance")  # separation of duties
+    with pytest.raises(PeriodChangeRefused, match="needs the controller role"):
+        close(system, "2026-03", action="reopen", role="finance", reason="late invoice")
+    with pytest.raises(PeriodChangeRefused, match="reason"):
+        close(system, "2026-03", action="lock", reason="")
     with pytest.raises(PeriodChangeRefused, match="reason"):
         close(system, "2026-03", action="reopen")
     with pytest.raises(PeriodChangeRefused, match="use reopen"):
@@ -143,4 +152,4 @@ def test_transitions_roles_reasons_and_audit(system: Syncline) -> None:
     assert [(p.period, p.status) for p in periods] == [("2026-03", "locked")]
     assert [(h["action"], h["from_status"], h["to_status"], h["actor"], h["role"])
             for h in history] == [("close", "open", "closed", "cfo", "finance"),
-                                  ("lock", "closed", "locked", "cfo", "finance")]
+                                  ("lock", "closed", "locked", "cfo", "controller")]

@@ -9,22 +9,26 @@ are settled (applied, parked, failed …) and includes each outcome; any time la
 
 import asyncio
 import json
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import sqlalchemy.orm  # noqa: F401  (see below)
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from syncline import __version__
 from syncline.api import billing, binding, close, docs, ledger, revenue
+from syncline.api import governance as governance_api
+from syncline.api.auth import Requires, authenticated, public
 from syncline.bootstrap import Syncline
 from syncline.runner import BackgroundWorker
 from syncline.services import contracts as contract_views
+from syncline.services.governance.keys import authenticate as stored_key_principal
+from syncline.services.governance.keys import env_principal
+from syncline.services.governance.roles import INTEGRATION, READERS, Principal, parse_roles
 from syncline.services.messaging.exceptions import get_exception, list_exceptions
 from syncline.services.messaging.inbox import Receipt, receive_many
 from syncline.services.messaging.status import SETTLED, event_outcome, outcomes_of, statuses_of
@@ -60,21 +64,30 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     keys = system.settings.keys()
     body_limit = binding.max_body_bytes()
 
-    def require_key(x_api_key: Annotated[str | None, Header()] = None) -> str:
-        if not x_api_key or not any(secrets.compare_digest(x_api_key, k) for k in keys):
-            raise HTTPException(401, "missing or invalid X-API-Key header")
-        return x_api_key
+    env_roles = system.settings.api_key_roles
+    parse_roles(env_roles)  # a bad SYNCLINE_API_KEY_ROLES fails at start, not per request
 
-    Key = Annotated[str, Depends(require_key)]
+    def principal_of(token: str) -> Principal | None:
+        """A SYNCLINE_API_KEYS key (compatibility), else a stored key (hashed, named)."""
+        found = env_principal(token, keys, env_roles)
+        if found is not None:
+            return found
+        with system.engine.connect() as conn:
+            return stored_key_principal(conn, token, now=system.clock())
 
-    @app.get("/v1/health")
+    app.state.authenticate = principal_of  # read by api/auth.py's Requires
+    require_key = Requires(*READERS)  # reads (and the API docs): any role
+    Key = Annotated[Principal, Depends(require_key)]
+    Integration = Annotated[Principal, Depends(Requires(INTEGRATION))]
+
+    @app.get("/v1/health", dependencies=[Depends(public)])
     def health() -> dict[str, str]:
         with system.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": __version__}
 
     @app.post("/v1/events", status_code=202)
-    async def post_events(request: Request, _: Key, wait: Annotated[float, Query(
+    async def post_events(request: Request, _: Integration, wait: Annotated[float, Query(
             description="Seconds to wait for the messages to be applied (max 30); the "
             "answer then includes each outcome")] = 0.0) -> JSONResponse:
         """One CloudEvent or a batch, in any content mode of the CloudEvents HTTP binding
@@ -170,7 +183,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
                                                                                default=str))}
 
     docs.install(app, require_key)  # /openapi.json behind the key, /docs from vendored assets
-    for module in (billing, ledger, revenue, close):  # each engine's routes, explicitly
-        app.include_router(module.router(system), prefix="/v1",
-                           dependencies=[Depends(require_key)])
+    for module in (billing, ledger, revenue, close, governance_api):  # explicitly; each
+        app.include_router(module.router(system), prefix="/v1",  # route declares its roles
+                           dependencies=[Depends(authenticated)])
     return app

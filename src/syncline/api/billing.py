@@ -5,15 +5,18 @@ PDF), credit notes, billable items, amounts held at caps, a contract's caps. Mou
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from syncline.api.auth import Requires, needs
 from syncline.bootstrap import Syncline
 from syncline.ledger.periods import is_period_name
 from syncline.services.billing import queries as q
+from syncline.services.governance import audit
+from syncline.services.governance.roles import BILLING, READERS, Principal
 
 
 class BillingRun(BaseModel):
@@ -26,7 +29,8 @@ def router(system: Syncline) -> APIRouter:
     api = APIRouter(tags=["billing"])
 
     @api.post("/billing/runs")
-    def billing_run(body: BillingRun) -> dict[str, Any]:
+    def billing_run(body: BillingRun, principal: Annotated[Principal, Depends(Requires(BILLING))]
+                    ) -> dict[str, Any]:
         """Run the billing cycle of a month, as `syncline billing run` does (idempotent: a
         second run issues nothing). With ``dry_run`` nothing is stored: the answer says what
         would be issued — invoices with their totals and lines, credit notes, items held at
@@ -43,15 +47,21 @@ def router(system: Syncline) -> APIRouter:
                              revenue_recognition=system.settings.revenue_recognition,
                              rules=system.ledger.rules,
                              closed_period_policy=system.ledger.closed_period_policy)
-        return result.as_dict()
+        made = result.as_dict()
+        if not body.dry_run:
+            audit.record(system.engine, actor=principal.name, action="billing.run",
+                         subject=f"billing/{body.period}/{body.entity or '*'}",
+                         now=system.clock(), after={k: made.get(k) for k in (
+                             "invoices", "credit_notes", "problems") if k in made})
+        return made
 
-    @api.get("/invoices")
+    @api.get("/invoices", dependencies=needs(*READERS))
     def list_invoices(period: str | None = None, entity: str | None = None,
                       contract: str | None = None) -> list[dict[str, Any]]:
         with system.engine.connect() as conn:
             return q.list_invoices(conn, period=period, entity=entity, contract=contract)
 
-    @api.get("/invoices/{number}.html", response_class=HTMLResponse)
+    @api.get("/invoices/{number}.html", dependencies=needs(*READERS), response_class=HTMLResponse)
     def invoice_html(number: str) -> HTMLResponse:
         from syncline.console.invoice_render import render_invoice_html
 
@@ -61,7 +71,7 @@ def router(system: Syncline) -> APIRouter:
             raise HTTPException(404, f"no invoice {number}")
         return HTMLResponse(render_invoice_html(inv))
 
-    @api.get("/invoices/{number}.pdf", response_class=Response,
+    @api.get("/invoices/{number}.pdf", dependencies=needs(*READERS), response_class=Response,
              responses={200: {"content": {"application/pdf": {}}}})
     def invoice_pdf(number: str) -> Response:
         from syncline.console.invoice_render import render_invoice_pdf
@@ -73,7 +83,7 @@ def router(system: Syncline) -> APIRouter:
         return Response(render_invoice_pdf(inv), media_type="application/pdf", headers={
             "Content-Disposition": f'inline; filename="{number}.pdf"'})
 
-    @api.get("/invoices/{number}")
+    @api.get("/invoices/{number}", dependencies=needs(*READERS))
     def get_invoice(number: str) -> dict[str, Any]:
         with system.engine.connect() as conn:
             inv = q.find_invoice(conn, number)
@@ -81,13 +91,13 @@ def router(system: Syncline) -> APIRouter:
                 raise HTTPException(404, f"no invoice {number}")
             return q.invoice_dict(conn, inv)
 
-    @api.get("/credit-notes")
+    @api.get("/credit-notes", dependencies=needs(*READERS))
     def list_credit_notes(invoice: str | None = None,
                           entity: str | None = None) -> list[dict[str, Any]]:
         with system.engine.connect() as conn:
             return q.list_credit_notes(conn, invoice=invoice, entity=entity)
 
-    @api.get("/credit-notes/{number}")
+    @api.get("/credit-notes/{number}", dependencies=needs(*READERS))
     def get_credit_note(number: str) -> dict[str, Any]:
         with system.engine.connect() as conn:
             note = q.find_credit_note(conn, number)
@@ -95,19 +105,19 @@ def router(system: Syncline) -> APIRouter:
             raise HTTPException(404, f"no credit note {number}")
         return q.credit_note_dict(note)
 
-    @api.get("/billable-items")
+    @api.get("/billable-items", dependencies=needs(*READERS))
     def list_items(contract: str | None = None, status: str | None = None,
                    invoice: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         with system.engine.connect() as conn:
             return q.list_items(conn, contract=contract, status=status, invoice=invoice,
                                 limit=limit)
 
-    @api.get("/billing/holds")
+    @api.get("/billing/holds", dependencies=needs(*READERS))
     def list_holds(status: str = "held") -> list[dict[str, Any]]:
         with system.engine.connect() as conn:
             return q.list_holds(conn, status=None if status == "all" else status)
 
-    @api.get("/contracts/{number}/caps")
+    @api.get("/contracts/{number}/caps", dependencies=needs(*READERS))
     def contract_caps(number: str, on: date | None = None) -> list[dict[str, Any]]:
         """The contract's not-to-exceed caps: limit, tolerance and ceiling in force on ``on``
         (default today), billed (net of credit notes), held, approved, headroom, and the

@@ -4,13 +4,15 @@ with the API key)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field
 
+from syncline.api.auth import Requires, needs
 from syncline.bootstrap import Syncline
 from syncline.ledger.periods import is_period_name
+from syncline.services.governance.roles import CONTROLLER, FINANCE, READERS, Principal
 from syncline.services.ledger.period_checks import entity_problem
 from syncline.services.ledger.periods import (
     PeriodAction,
@@ -33,10 +35,13 @@ from syncline.services.ledger.statements import UnknownContract, contract_statem
 
 
 class PeriodChange(BaseModel):
-    role: str = Field(description="finance | controller | admin (needed to close, lock, "
-                      "reopen)")
-    reason: str | None = Field(default=None, description="Why (required to reopen; audited)")
-    actor: str = Field(default="api", description="Who (audited)")
+    """Who acts and in which role come from the credentials: a body naming an ``actor`` or a
+    ``role`` is refused (422, extra fields are forbidden)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, description="Why (required to lock or reopen; "
+                               "audited)")
 
 
 _STATUS = {"forbidden": 403, "transition": 409}
@@ -62,11 +67,11 @@ def router(system: Syncline) -> APIRouter:
         if problem:
             raise HTTPException(422, problem)
 
-    @api.get("/reports")
+    @api.get("/reports", dependencies=needs(*READERS))
     def reports_index() -> dict[str, list[str]]:
         return {"reports": list(REPORTS), "exports": list(EXPORTS)}
 
-    @api.get("/reports/{name}", response_model=None)
+    @api.get("/reports/{name}", dependencies=needs(*READERS), response_model=None)
     def report(name: str, period: str, entity: str | None = None, format: str = "json",
                months: int = 12, as_of: str = "close") -> Any:
         """A ledger report as JSON (tables, columns, rows, notes) or CSV (`format=csv`).
@@ -88,7 +93,7 @@ def router(system: Syncline) -> APIRouter:
             return Response(report_csv(made), media_type="text/csv")
         return made.as_dict()
 
-    @api.get("/exports/{fmt}", response_model=None)
+    @api.get("/exports/{fmt}", dependencies=needs(*READERS), response_model=None)
     def export(fmt: str, period: str | None = None, entity: str | None = None,
                include_errors: bool = False) -> Any:
         """The stored books in a real ledger's format. Entries that could not be exported are
@@ -107,7 +112,7 @@ def router(system: Syncline) -> APIRouter:
         return Response(made.content, media_type=EXPORT_MEDIA[fmt],
                         headers={"X-Export-Errors": str(len(made.errors))})
 
-    @api.get("/contracts/{number}/statement")
+    @api.get("/contracts/{number}/statement", dependencies=needs(*READERS))
     def contract_statement_(number: str, period: str, as_of: str = "close") -> dict[str, Any]:
         """One contract's month from the books: billed (invoices and credits), revenue in the
         month and to date, contract asset and liability at the month end, cap write-offs and
@@ -124,7 +129,7 @@ def router(system: Syncline) -> APIRouter:
             raise HTTPException(404, f"no contract {number!r}") from None
         return made.as_dict()
 
-    @api.get("/periods")
+    @api.get("/periods", dependencies=needs(*READERS))
     def periods(entity: str | None = None, history: bool = False) -> list[dict[str, Any]]:
         """Months whose status was set (any other month is open), or their audited changes."""
         with system.engine.connect() as conn:
@@ -133,16 +138,21 @@ def router(system: Syncline) -> APIRouter:
             return [v.as_dict() for v in list_periods(conn, entity)]
 
     @api.post("/periods/{entity}/{period}/{action}")
-    def change(entity: str, period: str, action: str, body: PeriodChange) -> dict[str, Any]:
-        """Open, close, lock or reopen a month of a legal entity (audited)."""
+    def change(entity: str, period: str, action: str,
+               principal: Annotated[Principal, Depends(Requires(FINANCE, CONTROLLER))],
+               body: PeriodChange | None = None) -> dict[str, Any]:
+        """Open, close, lock or reopen a month of a legal entity (audited): open and close
+        need finance, lock and reopen need controller and a reason (403 otherwise)."""
+        body = body or PeriodChange()
         if action not in {a.value for a in PeriodAction}:
             raise HTTPException(404, f"no action {action!r}: open, close, lock or reopen")
         _period(period)
         _entity(entity)
         try:
             with system.engine.begin() as conn:
-                view = change_period(conn, entity, period, action, actor=body.actor,
-                                     role=body.role, reason=body.reason, now=system.clock())
+                view = change_period(conn, entity, period, action, actor=principal.name,
+                                     role=principal.roles, reason=body.reason,
+                                     now=system.clock())
                 if action == "close":  # what the month reports at its close, recorded with it
                     record_close(conn, period, report_options(system), entities=[entity],
                                  whole_firm=False, now=system.clock())

@@ -2,15 +2,18 @@
 computed from stored facts; recognition of a period as its own call, with a dry run."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
+from syncline.api.auth import Requires, needs
 from syncline.bootstrap import Syncline
 from syncline.ledger.periods import is_period_name
 from syncline.revenue import RevenueError, compute_schedule
 from syncline.services.billing.run import month_bounds
+from syncline.services.governance import audit
+from syncline.services.governance.roles import FINANCE, READERS, Principal
 from syncline.services.revenue.facts import build_contract
 from syncline.services.revenue.statement import month_statement
 from syncline.services.revenue.sync import DEFAULT_POLICY, recognize, stored_schedule
@@ -32,7 +35,7 @@ def _period(period: str) -> str:
 def router(system: Syncline) -> APIRouter:
     api = APIRouter(tags=["revenue"])
 
-    @api.get("/contracts/{number}/schedule")
+    @api.get("/contracts/{number}/schedule", dependencies=needs(*READERS))
     def contract_schedule(number: str, as_of: date | None = None,
                           known_at: datetime | None = None,
                           period: str | None = None) -> dict[str, Any]:
@@ -58,13 +61,15 @@ def router(system: Syncline) -> APIRouter:
                 raise HTTPException(422, f"contract {number} has no period {period}") from None
         return body
 
-    @api.get("/contracts/{number}/schedule/stored")
+    @api.get("/contracts/{number}/schedule/stored", dependencies=needs(*READERS))
     def stored(number: str) -> list[dict[str, str]]:
         """The schedule rows persisted by the last recognition run."""
         return stored_schedule(system.engine, number)
 
     @api.post("/revenue/recognitions")
-    def recognitions(req: RecognitionRequest) -> dict[str, Any]:
+    def recognitions(req: RecognitionRequest,
+                     principal: Annotated[Principal, Depends(Requires(FINANCE))]
+                     ) -> dict[str, Any]:
         """Recognise a period (schedules and, in engine mode, true-up journals) without a
         close, for one entity or all; ``dry_run`` says what it would do and changes nothing.
         Idempotent: a second real run posts nothing."""
@@ -75,6 +80,11 @@ def router(system: Syncline) -> APIRouter:
                            closed_period_policy=system.ledger.closed_period_policy,
                            functional=system.ledger.functional_currencies,
                            dry_run=req.dry_run)
+        if not req.dry_run:
+            audit.record(system.engine, actor=principal.name, action="revenue.recognize",
+                         subject=f"revenue/{req.period}/{req.entity or '*'}",
+                         now=system.clock(), after={"journal_entries": result.journal_entries,
+                                                    "contracts": result.contracts})
         return {"period": req.period, "entity": req.entity, "dry_run": req.dry_run,
                 "journals": "true-up" if engine_mode else
                 "schedules only (revenue is credited at invoice: on_invoice mode)",

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from syncline.cli.common import _system, err, out
+from syncline.cli.common import _principal, _system, err, out
 from syncline.ledger.periods import is_period_name
 
 billing_app = typer.Typer(help="Billing runs, credit notes and approvals of held amounts.")
@@ -34,12 +34,18 @@ def billing_run(
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
         raise typer.Exit(2)
     sys_ = _system(database_url)
+    principal = _principal(sys_, "billing", action="a billing run")
     result = run_billing(sys_.engine, period, sys_.ref, sys_.charts, sys_.clock(), entity=entity,
                          dry_run=dry_run,
                          revenue_recognition=sys_.settings.revenue_recognition,
                          rules=sys_.ledger.rules,
                          closed_period_policy=sys_.ledger.closed_period_policy)
     if not dry_run:
+        from syncline.services.governance.audit import record as record_action
+
+        record_action(sys_.engine, actor=principal.name, action="billing.run",
+                      subject=f"billing/{period}/{entity or '*'}", now=sys_.clock(),
+                      after={"invoices": result.invoices})
         sys_.deliver()
     out.print_json(data=result.as_dict())
 
@@ -92,9 +98,10 @@ def billing_credit(
         help="Time corrected (not just rejected): bill these hours again")] = None,
     database_url: DbOption = None,
 ) -> None:
-    """Request a credit note for items of an invoice; the next run of its entity issues it."""
+    """Request a credit note for items of an invoice; once another principal approves it
+    (`billing approve`), the next run of its entity issues it."""
+    from syncline.services.billing.maker_checker import ask_credit
     from syncline.services.billing.queries import find_invoice
-    from syncline.services.billing.reversal import request_credit
 
     try:
         hours = Decimal(corrected_hours) if corrected_hours is not None else None
@@ -102,32 +109,106 @@ def billing_credit(
         err.print(f"[red]--corrected-hours must be a number, got {corrected_hours!r}[/]")
         raise typer.Exit(2) from None
     sys_ = _system(database_url)
-    with sys_.engine.begin() as conn:
+    principal = _principal(sys_, "billing", action="requesting a credit")
+    with sys_.engine.connect() as conn:
         if find_invoice(conn, invoice) is None:
             err.print(f"[red]no invoice {invoice}[/]")
             raise typer.Exit(1)
-        made = request_credit(conn, invoice_number=invoice, keys=item, reason=reason,
-                              now=sys_.clock(), corrected_hours=hours)
-    out.print(("Credit requested" if made else "Already requested")
+    made = ask_credit(sys_, by=principal, threshold=sys_.settings.approval_threshold,
+                      invoice_number=invoice, keys=item, reason=reason, corrected_hours=hours)
+    if made["status"] == "pending_approval":
+        out.print(made["message"])
+        return
+    out.print(("Credit requested" if made["status"] == "queued" else "Already requested")
               + f" on {invoice} for {', '.join(item)}: run `syncline billing run` to issue it.")
+
+
+@billing_app.command("release")
+def billing_release(
+    item_key: Annotated[str, typer.Argument(help="Held item key (see `billing holds`)")],
+    reason: Annotated[str, typer.Option(help="Why bill past the cap (audited)")],
+    database_url: DbOption = None,
+) -> None:
+    """Request the release of an amount held at a hard cap; another principal approves it
+    (`billing approve`), then the next run bills it."""
+    from syncline.services.billing.maker_checker import RequestRefused, ask_release
+
+    sys_ = _system(database_url)
+    principal = _principal(sys_, "billing", action="requesting a release")
+    try:
+        made = ask_release(sys_, item_key, by=principal,
+                           threshold=sys_.settings.approval_threshold, reason=reason)
+    except RequestRefused as refused:
+        err.print(f"[red]{refused}[/]")
+        raise typer.Exit(1) from None
+    out.print(made.get("message") or f"{item_key} released: the next `billing run` bills it.")
 
 
 @billing_app.command("approve")
 def billing_approve(
-    item_key: Annotated[str, typer.Argument(help="Held item key (see `invoices show`)")],
-    by: Annotated[str, typer.Option(help="Who approves billing past the cap")],
+    request: Annotated[str, typer.Argument(
+        help="Approval request id (apr_…, see `billing requests`), or a held item key whose "
+        "release was requested")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject it instead")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (audited)")] = None,
     database_url: DbOption = None,
 ) -> None:
-    """Approve an amount held at a hard cap: the item is released, the next run bills it."""
-    from syncline.services.billing.requests import release_held_item
+    """Approve (or reject) another principal's request — an adjustment, a credit, a release
+    past a hard cap — and carry it out. Your own request is refused (exit 2)."""
+    from syncline.services.billing import maker_checker as mc
+    from syncline.services.governance.approvals import ApprovalRefused
+    from syncline.services.governance.roles import Forbidden
 
     sys_ = _system(database_url)
-    with sys_.engine.begin() as conn:
-        released = release_held_item(conn, item_key, by=by, now=sys_.clock())
-    if not released:
-        err.print(f"[red]no held item {item_key}[/]")
+    principal = _principal(sys_, "finance", "controller", action="approving")
+    approval_id = request if request.startswith("apr_") else (
+        mc.find_pending_release(sys_, request) or request)
+    try:
+        done = (mc.reject if reject else mc.approve)(sys_, approval_id, by=principal,
+                                                     reason=reason)
+    except Forbidden as refused:
+        err.print(f"[red]Refused:[/] {refused}")
+        raise typer.Exit(2) from None
+    except ApprovalRefused as refused:
+        err.print(f"[red]{refused}[/]")
+        raise typer.Exit(1) from None
+    if reject:
+        out.print(f"{approval_id} rejected by {principal.name}.")
+        return
+    if done.get("problems"):
+        err.print(f"[red]{approval_id} approved by {principal.name}, but {done['status']}:[/] "
+                  + "; ".join(done["problems"]))
         raise typer.Exit(1)
-    out.print(f"{item_key} approved by {by}: released, the next `billing run` invoices it.")
+    what = done.get("item") or done.get("invoice") or ""
+    out.print(f"{approval_id} approved by {principal.name} (requested by "
+              f"{done['requested_by']}): {what} {done['status']}; the next `billing run` "
+              "bills it.")
+
+
+@billing_app.command("requests")
+def billing_requests(
+    status: Annotated[str, typer.Option(help="pending | approved | rejected | all")]
+    = "pending",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Maker-checker requests: adjustments, credits, releases, and who asked and decided."""
+    from syncline.services.governance.approvals import list_approvals
+
+    sys_ = _system(database_url)
+    with sys_.engine.connect() as conn:
+        rows = [a.as_dict() for a in list_approvals(conn, None if status == "all" else status)]
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=f"Requests ({len(rows)})", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("id", "kind", "subject", "amount", "status", "requested_by", "decided_by"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["kind"], r["subject"],
+                      f"{r['amount'] or ''} {r['currency'] or ''}".strip(), r["status"],
+                      r["requested_by"], r["decided_by"] or "")
+    out.print(table)
 
 
 @billing_app.command("adjust")
@@ -136,7 +217,6 @@ def billing_adjust(
     amount: Annotated[str, typer.Option(help="Signed amount: -250.00 is a discount")],
     description: Annotated[str, typer.Option(help="The invoice line's text")],
     reason: Annotated[str, typer.Option(help="Why (kept with the request)")],
-    by: Annotated[str, typer.Option(help="Who asks for it")],
     currency: Annotated[str | None, typer.Option(help="Default: the contract's")] = None,
     on: Annotated[str | None, typer.Option(help="Service date YYYY-MM-DD (default today)")]
     = None,
@@ -146,16 +226,22 @@ def billing_adjust(
         help="Your id for it (a repeat with the same id changes nothing)")] = None,
     database_url: DbOption = None,
 ) -> None:
-    """Add a manual adjustment (discount, goodwill credit, one-off fee) to a contract's next
-    invoice. It is sent as a `billing.adjustment.requested` message: kept raw, validated,
-    applied like any other input (the API takes the same message at POST /v1/events)."""
-    from syncline.services.billing.requests import request_adjustment
+    """Request a manual adjustment (discount, goodwill credit, one-off fee) on a contract's
+    next invoice, as the CLI's principal. Once another principal approves it (`billing
+    approve`; at once below SYNCLINE_APPROVAL_THRESHOLD) it is sent as a
+    `billing.adjustment.requested` message: kept raw, validated, applied like any other input
+    (the API takes requests at POST /v1/billing/adjustments)."""
+    from syncline.services.billing.maker_checker import ask_adjustment
 
     sys_ = _system(database_url)
-    outcome = request_adjustment(sys_, contract=contract, amount=amount,
-                                 description=description, reason=reason, by=by,
-                                 currency=currency, on=on, adjusts=adjusts or [],
-                                 adjustment_id=adjustment_id)
+    principal = _principal(sys_, "billing", action="requesting an adjustment")
+    outcome = ask_adjustment(sys_, by=principal, threshold=sys_.settings.approval_threshold,
+                             contract=contract, amount=amount, description=description,
+                             reason=reason, currency=currency, on=on, adjusts=adjusts or [],
+                             adjustment_id=adjustment_id)
+    if outcome["status"] == "pending_approval":
+        out.print(outcome["message"])
+        return
     if outcome["status"] != "applied":
         err.print(f"[red]adjustment {outcome['adjustment_id']} {outcome['status']}:[/] "
                   + "; ".join(outcome["problems"]))

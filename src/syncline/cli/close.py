@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from syncline.cli.common import _system, err, out
+from syncline.cli.common import _principal, _system, err, out
 from syncline.ledger.periods import is_period_name
 from syncline.services.ledger.period_checks import close_problem, entity_problem
 
@@ -16,12 +16,13 @@ def close(
     period: Annotated[str, typer.Option(help="YYYY-MM")],
     entity: Annotated[str | None, typer.Option(help="Legal entity code (default: all)")] = None,
     force: Annotated[bool, typer.Option(help="Lock even when reconciliation differs")] = False,
-    actor: Annotated[str, typer.Option(help="Who closes (audited)")] = "finance",
     as_json: Annotated[bool, typer.Option("--json")] = False,
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Close a month: cut-off, billing, recognition, accruals, intercompany charges, FX
-    revaluation, reconciliation, then lock."""
+    revaluation, reconciliation, then lock. Acts as the CLI's principal: closing needs
+    finance, the lock controller (without it the months stay closed)."""
+    from syncline.services.governance.audit import record as record_action
     from syncline.workflows.close import run_close
 
     if not is_period_name(period):
@@ -35,6 +36,7 @@ def close(
     if problem:
         err.print(f"[red]{problem}[/]", highlight=False)
         raise typer.Exit(2)
+    principal = _principal(sys_, "finance", action="closing a period")
     console = err if as_json else out
 
     def progress(step: str, summary: dict[str, Any]) -> None:
@@ -42,7 +44,13 @@ def close(
         console.print(f"[green]✓[/] [bold]{step}[/] {json.dumps(brief, default=str)[:150]}",
                       highlight=False)
 
-    result = run_close(sys_, period, entity, actor=actor, force=force, progress=progress)
+    result = run_close(sys_, period, entity, actor=principal.name, force=force,
+                       progress=progress, roles=sorted(principal.roles))
+    record_action(sys_.engine, actor=principal.name, action="close.run",
+                  subject=f"close/{entity or '*'}/{period}", now=sys_.clock(),
+                  after={"lock": result.get("lock"), "locked": result.get("locked"),
+                         "workflow_id": result.get("workflow_id")},
+                  reason="forced" if force else None)
     sys_.deliver()
     if as_json:
         print(json.dumps(result, indent=2, default=str))

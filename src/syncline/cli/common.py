@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
+from syncline.services.governance.roles import Principal
 
 out = Console()
 err = Console(stderr=True)
@@ -45,3 +46,30 @@ def _system(settings: Settings | str | None = None, **kwargs: Any) -> Syncline:
 def _progress(console: Console, quiet: bool) -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, disable=quiet, transient=False)
+
+
+def _principal(sys_: Syncline, *roles: str, action: str = "this command") -> Principal:
+    """Who the local CLI acts as: SYNCLINE_CLI_PRINCIPAL (default ``cli:<OS user>``) with
+    SYNCLINE_CLI_ROLES (default every role but auditor). With ``roles``, the principal must
+    hold one of them (else exit 2). The name is what the services record as the actor."""
+    import getpass
+
+    from syncline.services.governance.roles import UnknownRole, parse_roles
+
+    settings = sys_.settings
+    try:
+        held = parse_roles(settings.cli_roles)
+    except UnknownRole as bad:
+        err.print(f"[red]Setting SYNCLINE_CLI_ROLES is invalid:[/] {bad}")
+        raise typer.Exit(2) from None
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "operator"
+    principal = Principal(settings.cli_principal.strip() or f"cli:{user}", held, via="cli")
+    if roles and not principal.has(*roles):
+        err.print(f"[red]Refused:[/] {action} needs the role {' or '.join(roles)}; "
+                  f"{principal.name} has {', '.join(sorted(held)) or 'none'} "
+                  "(SYNCLINE_CLI_ROLES)")
+        raise typer.Exit(2)
+    return principal

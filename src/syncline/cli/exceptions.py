@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from syncline.cli.common import _system, err, out
+from syncline.cli.common import _principal, _system, err, out
 
 
 def exceptions_list(
@@ -74,7 +74,6 @@ def replay(
     data_file: Annotated[Path | None, typer.Option(
         help="Edit first: a JSON file with the corrected `data` (the original is kept)")] = None,
     reason: Annotated[str, typer.Option(help="Why (audited)")] = "replayed by operator",
-    actor: Annotated[str, typer.Option(help="Who (audited)")] = "operator",
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Re-apply one stored message, idempotently (optionally after editing its data)."""
@@ -82,6 +81,8 @@ def replay(
     from syncline.services.messaging.processor import replay as do_replay
 
     sys_ = _system(database_url)
+    actor = _principal(sys_, "integration", "billing", "pmo", "finance", "controller",
+                       action="replaying a message").name
     try:
         if data_file is not None:
             try:
@@ -101,6 +102,11 @@ def replay(
     except EditRefused as refused:
         err.print(f"[red]Edit refused:[/] {refused}")
         raise typer.Exit(2) from None
+    from syncline.services.governance.audit import record as record_action
+
+    record_action(sys_.engine, actor=actor, action="message.replay", subject=f"inbox/{inbox_id}",
+                  now=sys_.clock(), after={"status": status, "edited": data_file is not None},
+                  reason=reason)
     sys_.deliver()
     out.print(f"{inbox_id}: {status}")
 

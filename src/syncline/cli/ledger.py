@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from syncline.cli.common import _system, err, out
+from syncline.cli.common import _principal, _system, err, out
 
 period_app = typer.Typer(help="Accounting periods: open, close, lock, reopen (audited).",
                          no_args_is_help=True)
@@ -31,22 +31,20 @@ def _entities(entity: str | None, conn: object) -> list[str]:
     return [entity] if entity else known
 
 
-def _change(action: str, period: str, entity: str | None, reason: str | None, role: str | None,
-            actor: str, database_url: str | None) -> None:
+def _change(action: str, period: str, entity: str | None, reason: str | None,
+            database_url: str | None) -> None:
+    """As the CLI's principal (SYNCLINE_CLI_PRINCIPAL, SYNCLINE_CLI_ROLES): open and close
+    need finance, lock and reopen controller and a reason."""
     from syncline.services.ledger.periods import PeriodChangeRefused, change_periods
     from syncline.services.ledger.reports import record_close, report_options
 
-    if role is None:
-        if action == "reopen":
-            err.print("[red]reopen needs --role (a finance role: finance, controller, admin) "
-                      "and --reason[/]")
-            raise typer.Exit(2)
-        role = "finance"
     sys_ = _system(database_url)
+    principal = _principal(sys_)
     try:
         with sys_.engine.begin() as conn:
-            views = change_periods(conn, _entities(entity, conn), period, action, actor=actor,
-                                   role=role, reason=reason, now=sys_.clock())
+            views = change_periods(conn, _entities(entity, conn), period, action,
+                                   actor=principal.name, role=principal.roles, reason=reason,
+                                   now=sys_.clock())
             if action == "close":  # what the month reports at its close is recorded with it
                 record_close(conn, period, report_options(sys_),
                              entities=[v.entity for v in views], whole_firm=entity is None,
@@ -70,44 +68,39 @@ def _check_entity(sys_: Any, entity: str | None) -> None:
 
 
 EntityOpt = Annotated[str | None, typer.Option(help="Legal entity code (default: every entity)")]
-ReasonOpt = Annotated[str | None, typer.Option(help="Why (audited; required to reopen)")]
-RoleOpt = Annotated[str | None, typer.Option(
-    help="Your role: finance | controller | admin (default finance; required to reopen)")]
-ActorOpt = Annotated[str, typer.Option(help="Who (audited)")]
+ReasonOpt = Annotated[str | None, typer.Option(
+    help="Why (audited; required to lock and reopen)")]
 PeriodOpt = Annotated[str, typer.Option(help="YYYY-MM")]
 DbOpt = Annotated[str | None, typer.Option()]
 
 
 @period_app.command("open")
 def period_open(period: PeriodOpt, entity: EntityOpt = None, reason: ReasonOpt = None,
-                role: RoleOpt = None, actor: ActorOpt = "operator",
                 database_url: DbOpt = None) -> None:
-    """Record a month as open (a month never closed is open already)."""
-    _change("open", period, entity, reason, role, actor, database_url)
+    """Record a month as open (a month never closed is open already). Needs finance."""
+    _change("open", period, entity, reason, database_url)
 
 
 @period_app.command("close")
 def period_close(period: PeriodOpt, entity: EntityOpt = None, reason: ReasonOpt = None,
-                 role: RoleOpt = None, actor: ActorOpt = "operator",
                  database_url: DbOpt = None) -> None:
-    """Close a month: nothing posts into it any more (finance exceptions instead)."""
-    _change("close", period, entity, reason, role, actor, database_url)
+    """Close a month: nothing posts into it any more (finance exceptions instead). Needs
+    finance."""
+    _change("close", period, entity, reason, database_url)
 
 
 @period_app.command("lock")
 def period_lock(period: PeriodOpt, entity: EntityOpt = None, reason: ReasonOpt = None,
-                role: RoleOpt = None, actor: ActorOpt = "operator",
                 database_url: DbOpt = None) -> None:
-    """Lock a closed month for good: it never reopens."""
-    _change("lock", period, entity, reason, role, actor, database_url)
+    """Lock a closed month for good: it never reopens. Needs controller and --reason."""
+    _change("lock", period, entity, reason, database_url)
 
 
 @period_app.command("reopen")
 def period_reopen(period: PeriodOpt, entity: EntityOpt = None, reason: ReasonOpt = None,
-                  role: RoleOpt = None, actor: ActorOpt = "operator",
                   database_url: DbOpt = None) -> None:
-    """Reopen a closed month (a finance role and a reason; audited)."""
-    _change("reopen", period, entity, reason, role, actor, database_url)
+    """Reopen a closed month. Needs controller and --reason (audited)."""
+    _change("reopen", period, entity, reason, database_url)
 
 
 @period_app.command("list")

@@ -12,6 +12,7 @@ from syncline.cli import (
     contract,
     demo,
     exceptions,
+    governance,
     ingest,
     ledger,
     operations,
@@ -50,5 +51,5 @@ def serve(
 for _commands in (demo, ingest, operations, exceptions):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
-for _commands in (billing, ledger, close, contract):
+for _commands in (billing, ledger, close, contract, governance):
     _commands.register(app)

@@ -9,7 +9,7 @@ same close is asked for), without redoing the steps already recorded.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
@@ -48,9 +48,10 @@ _RECORDED = tuple((name, _recorded(name, step)) for name, step in steps.LEDGER_S
 
 
 @DBOS.step(name="lock_step")
-def lock_step(period: str, entity: str | None, actor: str, lock: bool) -> dict[str, Any]:
+def lock_step(period: str, entity: str | None, actor: str, lock: bool,
+              roles: list[str]) -> dict[str, Any]:
     return _done("lock", steps.close_and_lock(_w.system, period, entity, actor=actor,
-                                              lock=lock))
+                                              lock=lock, roles=roles))
 
 
 def _checkpoint(name: str) -> None:
@@ -59,19 +60,23 @@ def _checkpoint(name: str) -> None:
 
 
 @DBOS.workflow()
-def close_period(period: str, entity: str | None, actor: str, force: bool) -> dict[str, Any]:
+def close_period(period: str, entity: str | None, actor: str, force: bool,
+                 roles: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"period": period, "entity": entity}
     for name, run in _RECORDED:
         out[name] = run(period, entity)
         _checkpoint(name)
     lock = bool(out["reconciliation"]["ok"]) or force
-    out["lock"] = lock_step(period, entity, actor, lock)
+    out["lock"] = lock_step(period, entity, actor, lock, roles)
     out["locked"] = lock
     return out
 
 
 def run_close(system: Any, period: str, entity: str | None = None, *, actor: str = "finance",
-              force: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+              force: bool = False, progress: Progress | None = None,
+              roles: Sequence[str] = ("finance", "controller")) -> dict[str, Any]:
+    """The close as ``actor`` holding ``roles``: closing needs finance, the final lock needs
+    controller (without it the months stay closed and the lock step says why)."""
     from syncline.workflows import delivery
 
     _w.system, _w.progress = system, progress  # before launch: recovery may run steps
@@ -79,7 +84,7 @@ def run_close(system: Any, period: str, entity: str | None = None, *, actor: str
                     system.clock)
     workflow_id = f"close:{entity or 'ALL'}:{period}:{steps.run_number(system, period, entity)}"
     with SetWorkflowID(workflow_id):
-        result: dict[str, Any] = close_period(period, entity, actor, force)
+        result: dict[str, Any] = close_period(period, entity, actor, force, sorted(roles))
     result["workflow_id"] = workflow_id
     return result
 

@@ -9,7 +9,7 @@ small JSON-ready summary that the workflow records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select
@@ -164,7 +164,8 @@ STEPS = (*(name for name, _ in LEDGER_STEPS), "lock")
 
 
 def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, actor: str,
-                   lock: bool) -> dict[str, Any]:
+                   lock: bool, roles: Sequence[str] = ("finance", "controller")
+                   ) -> dict[str, Any]:
     """Close (and lock) the period for each entity; in the same transaction, record what the
     close reports for the entities it closed (and the firm, when every entity is closed):
     a closed month's reports are then read as reported here (docs/ledger.md)."""
@@ -178,7 +179,7 @@ def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, acto
                         action == "lock" and status == "locked"):
                     continue
                 try:
-                    change_period(conn, ent, period, action, actor=actor, role="finance",
+                    change_period(conn, ent, period, action, actor=actor, role=roles,
                                   reason=f"period close {period}", now=system.clock())
                 except PeriodChangeRefused as refused:
                     out[ent] = f"refused: {refused}"

@@ -7,8 +7,10 @@ Changing a period writes its row in ``ledger_periods`` and one audit row in
 are the pure kernel's (``syncline.ledger.periods``): open → closed → locked, closed → open
 (reopen). ``open`` records a month as open explicitly (it may not reopen a closed month).
 
-Roles: closing, locking and reopening need a finance role (``FINANCE_ROLES``); reopening
-also needs a reason. A refusal raises ``PeriodChangeRefused`` with a message that says why.
+Roles (the acting principal's, never typed by a caller): opening and closing need finance;
+locking and reopening need controller and a reason (``ROLE_NEEDED``). A refusal raises
+``PeriodChangeRefused`` with a message that says why. Every change is also appended to the
+governance audit log (before/after status, who, why).
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from syncline.ledger.periods import (
     transition,
 )
 from syncline.services.clock import iso
+from syncline.services.governance import audit
 
-FINANCE_ROLES: frozenset[str] = frozenset({"finance", "controller", "admin"})
+FINANCE_ROLES: frozenset[str] = frozenset({"finance", "controller"})
 
 
 class PeriodAction(StrEnum):
@@ -42,6 +45,13 @@ class PeriodAction(StrEnum):
     LOCK = "lock"
     REOPEN = "reopen"
 
+
+ROLE_NEEDED = {
+    PeriodAction.OPEN: "finance",
+    PeriodAction.CLOSE: "finance",
+    PeriodAction.LOCK: "controller",
+    PeriodAction.REOPEN: "controller",
+}
 
 _TARGET = {
     PeriodAction.OPEN: PeriodStatus.OPEN,
@@ -128,7 +138,7 @@ def change_period(
     action: PeriodAction | str,
     *,
     actor: str,
-    role: str,
+    role: str | Iterable[str],
     reason: str | None = None,
     now: datetime,
 ) -> PeriodView:
@@ -145,20 +155,24 @@ def change_period(
                                   problem="bad_period")
     if not entity.strip():
         raise PeriodChangeRefused("an entity code is required", problem="bad_entity")
-    if act is not PeriodAction.OPEN and role not in FINANCE_ROLES:
+    roles = {role} if isinstance(role, str) else set(role)
+    needed = ROLE_NEEDED[act]
+    if needed not in roles:
         raise PeriodChangeRefused(
-            f"{act.value} of a period needs a finance role ({', '.join(sorted(FINANCE_ROLES))}); "
-            f"got {role or 'none'!r}", problem="forbidden")
-    if act is PeriodAction.REOPEN and not (reason and reason.strip()):
-        raise PeriodChangeRefused("reopening a period needs a reason (it is audited)",
+            f"{act.value} of a period needs the {needed} role; {actor} has "
+            f"{', '.join(sorted(r for r in roles if r)) or 'none'}", problem="forbidden")
+    if act in (PeriodAction.REOPEN, PeriodAction.LOCK) and not (reason and reason.strip()):
+        raise PeriodChangeRefused(f"{'reopening' if act is PeriodAction.REOPEN else 'locking'}"
+                                  " a period needs a reason (it is audited)",
                                   problem="reason_required")
+    role = needed
     current = status_of(conn, entity, period)
     wanted = _TARGET[act]
     if act is PeriodAction.OPEN:
         if current is not PeriodStatus.OPEN:
             raise PeriodChangeRefused(
                 f"period {period} of {entity} is {current.value}; "
-                + ("use reopen (finance role and reason)" if current is PeriodStatus.CLOSED
+                + ("use reopen (controller role and reason)" if current is PeriodStatus.CLOSED
                    else "a locked period never reopens"), problem="transition")
     elif act is PeriodAction.REOPEN and current is PeriodStatus.OPEN:
         raise PeriodChangeRefused(f"period {period} of {entity} is already open",
@@ -182,6 +196,10 @@ def change_period(
     conn.execute(ledger_period_changes.insert().values(
         entity_code=entity, period=period, action=act.value, from_status=current.value,
         to_status=wanted.value, actor=actor, role=role, reason=reason, at=stamp))
+    audit.append(conn, actor=actor, action=f"period.{act.value}",
+                 subject=f"period/{entity}/{period}", now=now,
+                 before={"status": current.value}, after={"status": wanted.value, "role": role},
+                 reason=reason)
     return PeriodView(entity, period, wanted.value, stamp, actor, reason)
 
 
@@ -192,7 +210,7 @@ def change_periods(
     action: PeriodAction | str,
     *,
     actor: str,
-    role: str,
+    role: str | Iterable[str],
     reason: str | None = None,
     now: datetime,
 ) -> list[PeriodView]:

@@ -1,0 +1,91 @@
+"""Who is calling, and may they: every route declares the roles it needs.
+
+``Requires(*roles)`` is a FastAPI dependency: it authenticates the request (``X-API-Key``, or
+``Authorization: Bearer <key>``) through the app's authenticator (``app.state.authenticate``,
+set by ``create_app``) — 401 when the key is missing, unknown, expired or revoked — and
+answers 403 unless the principal holds one of ``roles``; it yields the ``Principal``, whose
+name the route passes to the services as the actor. ``public`` marks the few routes that need
+no key (health). The role-matrix test reads these declarations from ``app.routes``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from syncline.services.governance.roles import ROLES, Principal
+
+
+def _token(x_api_key: str | None, authorization: str | None) -> str | None:
+    if x_api_key:
+        return x_api_key
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
+    return None
+
+
+def authenticate(request: Request, x_api_key: str | None, authorization: str | None
+                 ) -> Principal:
+    token = _token(x_api_key, authorization)
+    principal = request.app.state.authenticate(token) if token else None
+    if principal is None:
+        raise HTTPException(401, "missing, invalid, expired or revoked API key (X-API-Key "
+                            "header)", headers={"WWW-Authenticate": "Bearer"})
+    assert isinstance(principal, Principal)
+    return principal
+
+
+class Requires:
+    """The dependency of a route that needs one of ``roles``."""
+
+    def __init__(self, *roles: str) -> None:
+        unknown = set(roles) - set(ROLES)
+        assert roles and not unknown, f"declare known roles, got {roles}"
+        self.roles: tuple[str, ...] = roles
+
+    def __call__(self, request: Request,
+                 x_api_key: Annotated[str | None, Header()] = None,
+                 authorization: Annotated[str | None, Header()] = None) -> Principal:
+        principal = authenticate(request, x_api_key, authorization)
+        if not principal.has(*self.roles):
+            raise HTTPException(403, f"{request.method} {request.url.path} needs the role "
+                                f"{' or '.join(self.roles)}; {principal.name} has "
+                                f"{', '.join(sorted(principal.roles)) or 'none'}")
+        request.state.principal = principal
+        return principal
+
+    def __repr__(self) -> str:
+        return f"Requires{self.roles}"
+
+
+def public() -> None:
+    """Marks a route that needs no key."""
+
+
+def authenticated(request: Request, x_api_key: Annotated[str | None, Header()] = None,
+                  authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """Any valid key (the routers' guard; each route still declares its roles)."""
+    return authenticate(request, x_api_key, authorization)
+
+
+def declared_roles(route: object) -> tuple[str, ...] | None:
+    """The roles a route declares: () for public, None when it declares nothing."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    stack, found = list(dependant.dependencies), None
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, Requires):
+            found = tuple(sorted(set(found or ()) | set(dep.call.roles)))
+        elif dep.call is public:
+            found = found or ()
+        stack.extend(dep.dependencies)
+    return found
+
+
+
+def needs(*roles: str) -> list[Any]:
+    """``dependencies=needs(...)`` for a route that does not use the principal itself."""
+    return [Depends(Requires(*roles))]
