@@ -84,3 +84,30 @@ def test_a_rate_card_that_never_comes_is_a_billing_exception(system: Syncline) -
         (exc,) = list_exceptions(conn)
     assert (exc.domain, exc.code) == ("billing", "parked.rate_card_missing")
     assert "architect" in exc.message and "rate_card.published" in exc.message
+
+
+def test_time_that_loses_its_rate_waits_like_time_that_never_had_one(system: Syncline) -> None:
+    """An architect's 8 h on 2026-01-20, priced by STD-USD v1 (architect 275.00 from
+    2026-01-01) at 2,200.00. STD-USD v2 from 2026-01-15 drops the role (consultant only):
+    no rate anywhere on the 20th, so the time goes back to waiting on rate_card:C-1 — its
+    entry and open item removed, no exception — exactly as if it had arrived after v2.
+    STD-USD v3 from 2026-01-15 (architect 300.00) releases it: 8 × 300.00 = 2,400.00.
+    Before: the time was withdrawn with a billing.rate_missing exception and needed a replay
+    by hand."""
+    from syncline.adapters.db.tables import time_entries
+
+    ingest(system, deal(rates=[]), worker("W-9", role="architect"),
+           rate_card("STD-USD", 1, {"architect": "275"}),
+           time_entry("T-1", worker_id="W-9", role="architect", day="2026-01-20"))
+    ingest(system, rate_card("STD-USD", 2, {"consultant": "200"}, start="2026-01-15"))
+    assert waiting(system) == [("rate_card:C-1", "parked")]
+    with system.engine.connect() as conn:
+        assert list_exceptions(conn) == []
+        assert conn.execute(select(billable_items)).all() == []
+        assert conn.execute(select(time_entries)).all() == []
+    ingest(system, rate_card("STD-USD", 3, {"architect": "300"}, start="2026-01-15"))
+    assert waiting(system) == []
+    with system.engine.connect() as conn:
+        item = conn.execute(select(billable_items)).one()
+        assert list_exceptions(conn) == []
+    assert (item.key, item.amount, item.rate_card) == ("time:T-1", D("2400.00"), "STD-USD v3")

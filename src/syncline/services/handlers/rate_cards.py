@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from syncline.adapters.db.billing_tables import (
     billing_holds,
@@ -19,6 +19,8 @@ from syncline.adapters.db.tables import (
     billable_items,
     contracts,
     customers,
+    inbox,
+    parked,
     time_entries,
 )
 from syncline.billing.items import ItemStatus, price
@@ -33,6 +35,7 @@ from syncline.billing.rates import (
 from syncline.domain.errors import BusinessDomain, Problem
 from syncline.domain.model import BillingType
 from syncline.ledger.money import Money
+from syncline.services.clock import iso
 from syncline.services.handlers.common import rate_missing, withdraw_time
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
 from syncline.services.messaging.unit_of_work import Batch, load_cards
@@ -154,10 +157,10 @@ def _reprice(b: Batch, card: RateCard) -> tuple[int, int, list[str]]:
         on = date.fromisoformat(it.service_date)
         rate = book.price(it.role, on)
         if isinstance(rate, RateNotFound):  # a newer version dropped the role everywhere
-
-            withdraw_time(b, it, rate_missing(rate, c.number, (
-                ("time_entry", it.time_entry_id), ("project", it.project_code),
-                ("worker", it.worker_id))))
+            if not _wait_again(b, it, c.number, rate):
+                withdraw_time(b, it, rate_missing(rate, c.number, (
+                    ("time_entry", it.time_entry_id), ("project", it.project_code),
+                    ("worker", it.worker_id))))
             withdrawn += 1
             continue
         quantity = billed_quantity(it.hours, rate)
@@ -177,3 +180,30 @@ def _reprice(b: Batch, card: RateCard) -> tuple[int, int, list[str]]:
     return len(changes), withdrawn, sorted(by_number)
 
 
+def _wait_again(b: Batch, it: Any, contract: str, missing: RateNotFound) -> bool:
+    """Time whose open item loses its rate goes back to waiting for a card, as if it had
+    arrived after this one (docs/billing.md, *Messages that wait for a rate*): its entry and
+    item are removed and its ``time.approved`` message is parked on ``rate_card:<contract>``
+    (parked at its event time), released by the next card that can price it. False when
+    that cannot be done silently (the item is no longer whole and open, or the message is
+    unknown): the caller withdraws it with an exception instead."""
+    origin = f"time:{it.time_entry_id}"
+    parts = b.conn.execute(select(billable_items.c.key, billable_items.c.status).where(
+        or_(billable_items.c.key == origin, billable_items.c.origin == origin))).all()
+    message = b.conn.execute(select(inbox.c.id, inbox.c.event_time).where(
+        inbox.c.id == it.inbox_id)).first() if it.inbox_id else None
+    if message is None or any(p.key != origin or p.status != ItemStatus.GENERATED.value
+                              for p in parts):
+        return False
+    key = f"rate_card:{contract}"
+    b.conn.execute(delete(billable_items).where(billable_items.c.key == origin))
+    b.conn.execute(delete(time_entries).where(time_entries.c.time_entry_id == it.time_entry_id))
+    b.conn.execute(parked.insert().values(
+        inbox_id=message.id, prerequisite=key, reason=missing.message,
+        parked_at=message.event_time or iso(b.now)))
+    b.conn.execute(update(inbox).where(inbox.c.id == message.id).values(
+        status="parked", reason=missing.message))
+    waiting = getattr(b, "waiting", None)
+    if isinstance(waiting, set):  # the unit of work's cache of keys waited on
+        waiting.add(key)
+    return True
