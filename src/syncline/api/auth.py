@@ -89,3 +89,20 @@ def declared_roles(route: object) -> tuple[str, ...] | None:
 def needs(*roles: str) -> list[Any]:
     """``dependencies=needs(...)`` for a route that does not use the principal itself."""
     return [Depends(Requires(*roles))]
+
+
+def api_routes(app: Any) -> list[tuple[str, frozenset[str], tuple[str, ...] | None]]:
+    """Every API route of ``app`` with its full path (router prefixes included), methods and
+    declared roles (``declared_roles``) — what the role-matrix test and docs/governance.md
+    read. FastAPI ≥ 0.16x keeps included routers lazily; ``iter_route_contexts`` flattens
+    them."""
+    from fastapi import routing
+
+    out = []
+    flatten = getattr(routing, "iter_route_contexts", None)
+    pairs = ([(c.path, c.original_route) for c in flatten(app.routes)] if flatten
+             else [(getattr(r, "path", ""), r) for r in app.routes])
+    for path, route in pairs:
+        if isinstance(route, routing.APIRoute):
+            out.append((path or route.path, frozenset(route.methods), declared_roles(route)))
+    return out
