@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Insert, delete, or_, select, update
 
 from syncline.adapters.db.billing_tables import billing_holds
 from syncline.adapters.db.tables import (
@@ -22,11 +22,15 @@ from syncline.services.billing.reversal import reverse_origin
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.unit_of_work import Batch
 
+# Built once; executed with a list of parameter dicts (no per-row `.values(**kw)` building).
+_XREF: Insert = xref.insert()
+_ITEM: Insert = billable_items.insert()
+
 
 def record_xref(b: Batch, system: str, object_type: str, external_id: str,
                 syncline_id: str) -> None:
-    b.conn.execute(xref.insert().values(system=system, object_type=object_type,
-                                        external_id=external_id, syncline_id=syncline_id))
+    b.conn.execute(_XREF, [{"system": system, "object_type": object_type,
+                            "external_id": external_id, "syncline_id": syncline_id}])
 
 
 def after_termination(entry_id: str, worker_id: str, work_date: str | date,
@@ -69,7 +73,7 @@ def item_row(item: BillableItem) -> dict[str, Any]:
 
 
 def insert_item(b: Batch, item: BillableItem) -> None:
-    b.conn.execute(billable_items.insert().values(**item_row(item)))
+    b.conn.execute(_ITEM, [item_row(item)])
 
 
 def reverse_entry(b: Batch, time_entry_id: str, reason: str) -> list[str]:

@@ -5,11 +5,12 @@ currency. A receipt in a currency with no FX rate to the contract's on the day i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from syncline.adapters.db.billing_tables import (
     contract_billing_terms,
@@ -22,7 +23,8 @@ from syncline.billing.expenses import (
     NotBillable,
     expense_item,
 )
-from syncline.billing.fx import FxRateMissing
+from syncline.billing.fx import FxRateMissing, FxSnapshot
+from syncline.billing.items import BillableItem
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.ledger.money import Money, is_known_currency
 from syncline.services.billing.fx import load_fx_rates
@@ -32,37 +34,53 @@ from syncline.services.messaging.unit_of_work import Batch
 
 
 def _expense_terms(conn: Connection, contract_number: str) -> ExpenseTerms:
-    t = conn.execute(select(contract_billing_terms).where(
-        contract_billing_terms.c.contract_number == contract_number)).first()
+    t = conn.execute(_TERMS, {"n": contract_number}).first()
     if t is None:
         return ExpenseTerms()
     return ExpenseTerms(ExpensePolicy(t.expense_policy), t.markup_percent)
 
 
-def record_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
+_TERMS = select(contract_billing_terms.c.expense_policy, contract_billing_terms.c.markup_percent
+                ).where(contract_billing_terms.c.contract_number == bindparam("n"))
+_RECORDED = select(expenses.c.expense_id).where(expenses.c.expense_id == bindparam("id"))
+_RECORDED_IN = select(expenses.c.expense_id).where(
+    expenses.c.expense_id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseDecision:
+    outcome: Outcome
+    row: dict[str, Any] | None = None
+    item: BillableItem | None = None
+
+
+def decide_expense(b: Batch, data: Mapping[str, Any], recorded: bool,
+                   terms: Callable[[str], ExpenseTerms],
+                   rates: Callable[[], tuple[FxSnapshot, ...]]) -> ExpenseDecision:
+    """What an approved expense comes to; writes nothing (the caller does, one or many)."""
     expense_id = str(data["expense_id"])
     objects = (("expense", expense_id), ("project", str(data["project_code"])))
-    if b.conn.execute(select(expenses.c.expense_id).where(
-            expenses.c.expense_id == expense_id)).first():
-        return Applied(note="expense already recorded (idempotent)")
+    if recorded:
+        return ExpenseDecision(Applied(note="expense already recorded (idempotent)"))
     if data.get("approval_status", "approved") != "approved":
-        return Failed((Problem(
+        return ExpenseDecision(Failed((Problem(
             "expense.not_approved", BusinessDomain.PMO,
             f"expense {expense_id} has approval status {data['approval_status']!r}; only "
             "approved expenses are billed", "Have the project manager approve (or reject) the "
-            "expense report in the PSA.", "data.approval_status", objects=objects),))
+            "expense report in the PSA.", "data.approval_status", objects=objects),)))
     found = b.project(str(data["project_code"]))
     if found is None:
-        return Parked(Missing(f"project:{data['project_code']}",
-                              f"project {data['project_code']} is not provisioned yet"))
+        return ExpenseDecision(Parked(Missing(
+            f"project:{data['project_code']}",
+            f"project {data['project_code']} is not provisioned yet")))
     proj, _ = found
     money = data["amount"]
     if not is_known_currency(money["currency"]):
-        return Failed((Problem(
+        return ExpenseDecision(Failed((Problem(
             "expense.unknown_currency", BusinessDomain.BILLING,
             f"expense {expense_id} is in {money['currency']!r}, not an ISO 4217 currency",
             "Correct the receipt currency in the PSA expense report and re-approve.",
-            "data.amount.currency", objects=objects),))
+            "data.amount.currency", objects=objects),)))
     amount = Money.of(money["amount"], money["currency"])
     incurred = date.fromisoformat(data["incurred_on"])
     expense = ApprovedExpense(
@@ -70,24 +88,82 @@ def record_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
         category=str(data["category"]), description=str(data.get("description") or
                                                          data["category"]),
         amount=amount, billable=bool(data.get("billable", True)))
-    made = expense_item(expense, _expense_terms(b.conn, proj.number),
-                        contract_currency=proj.currency,
-                        rates=load_fx_rates(b.conn))
+    made = expense_item(expense, terms(proj.number), contract_currency=proj.currency,
+                        rates=rates())
     if isinstance(made, FxRateMissing):  # waits for treasury's rate, released when it comes
-        return Parked(Missing(made.key, f"{made.message}; publish it (fx.rates_published) "
-                              f"and expense {expense_id} is priced on its own"))
-    b.conn.execute(expenses.insert().values(
-        expense_id=expense_id, worker_id=str(data["worker_id"]),
-        project_code=str(data["project_code"]), contract_number=proj.number,
-        incurred_on=incurred.isoformat(), category=expense.category,
-        description=expense.description, amount=amount.amount, currency=amount.currency,
-        billable=expense.billable, status="approved", inbox_id=b.inbox_id))
+        return ExpenseDecision(Parked(Missing(
+            made.key, f"{made.message}; publish it (fx.rates_published) "
+            f"and expense {expense_id} is priced on its own")))
+    row = {"expense_id": expense_id, "worker_id": str(data["worker_id"]),
+           "project_code": str(data["project_code"]), "contract_number": proj.number,
+           "incurred_on": incurred.isoformat(), "category": expense.category,
+           "description": expense.description, "amount": amount.amount,
+           "currency": amount.currency, "billable": expense.billable, "status": "approved",
+           "inbox_id": b.inbox_id}
     if isinstance(made, NotBillable):
-        return Applied(note=made.reason, provides=(f"expense:{expense_id}",))
-    from syncline.services.billing.run.items import insert_items
+        return ExpenseDecision(Applied(note=made.reason, provides=(f"expense:{expense_id}",)),
+                               row)
+    return ExpenseDecision(Applied(provides=(f"expense:{expense_id}",)), row, made)
 
-    insert_items(b.conn, [made])
-    return Applied(provides=(f"expense:{expense_id}",))
+
+def record_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    recorded = b.conn.execute(_RECORDED, {"id": str(data["expense_id"])}).first() is not None
+    decision = decide_expense(b, data, recorded, lambda n: _expense_terms(b.conn, n),
+                              lambda: load_fx_rates(b.conn))
+    if decision.row is not None:
+        b.conn.execute(expenses.insert(), [decision.row])
+    if decision.item is not None:
+        from syncline.services.billing.run.items import insert_items
+
+        insert_items(b.conn, [decision.item])
+    return decision.outcome
+
+
+def record_expense_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]
+                       ) -> list[Outcome]:
+    """Approved expenses as a set: one look-up of recorded ids, each contract's expense terms
+    and the FX rates read once for the set, then bulk inserts.
+
+    Same decisions as `record_expense`, message by message, in order (a repeated expense id
+    is idempotent within the set as across sets)."""
+    ids = sorted({str(d["expense_id"]) for _, d in messages})
+    recorded: set[str] = set()
+    for start in range(0, len(ids), 500):
+        recorded.update(b.conn.execute(_RECORDED_IN, {"ids": ids[start:start + 500]}).scalars())
+    b.preload_projects(str(d["project_code"]) for _, d in messages)
+    terms: dict[str, ExpenseTerms] = {}
+    fx: list[tuple[FxSnapshot, ...]] = []
+
+    def terms_of(number: str) -> ExpenseTerms:
+        if number not in terms:
+            terms[number] = _expense_terms(b.conn, number)
+        return terms[number]
+
+    def rates() -> tuple[FxSnapshot, ...]:
+        if not fx:
+            fx.append(load_fx_rates(b.conn))
+        return fx[0]
+
+    outcomes: list[Outcome] = []
+    rows: list[dict[str, Any]] = []
+    items: list[BillableItem] = []
+    for inbox_id, data in messages:
+        b.inbox_id = inbox_id
+        decision = decide_expense(b, data, str(data["expense_id"]) in recorded, terms_of,
+                                  rates)
+        if decision.row is not None:
+            rows.append(decision.row)
+            recorded.add(decision.row["expense_id"])
+        if decision.item is not None:
+            items.append(decision.item)
+        outcomes.append(decision.outcome)
+    if rows:
+        b.conn.execute(expenses.insert(), rows)
+    if items:
+        from syncline.services.billing.run.items import insert_items
+
+        insert_items(b.conn, items)
+    return outcomes
 
 
 def reverse_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from syncline.adapters.db.tables import (
     billable_items,
@@ -35,6 +35,17 @@ from syncline.services.handlers.withdrawals import refused_approvals, resolve_re
 from syncline.services.ids import new_id
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
+
+# Built once, parameters bound per execute (lists of dicts: executemany).
+_RECORDED = select(time_entries.c.id).where(time_entries.c.time_entry_id == bindparam("id"))
+_RECORDED_IN = select(time_entries.c.time_entry_id).where(
+    time_entries.c.time_entry_id.in_(bindparam("ids", expanding=True)))
+_WORKER = select(workers.c.worker_id, workers.c.termination_date).where(
+    workers.c.worker_id == bindparam("id"))
+_WORKERS_IN = select(workers.c.worker_id, workers.c.termination_date).where(
+    workers.c.worker_id.in_(bindparam("ids", expanding=True)))
+_TIME = time_entries.insert()
+_ITEMS = billable_items.insert()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +107,14 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
 
 
 def _worker_row(b: Batch, worker_id: str) -> Any | None:
-    return b.conn.execute(select(workers.c.worker_id, workers.c.termination_date).where(
-        workers.c.worker_id == worker_id)).first()
+    return b.conn.execute(_WORKER, {"id": worker_id}).first()
 
 
 def record_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
-    recorded = b.conn.execute(select(time_entries.c.id).where(
-        time_entries.c.time_entry_id == data["time_entry_id"])).first() is not None
+    recorded = b.conn.execute(_RECORDED, {"id": data["time_entry_id"]}).first() is not None
     decision = decide_time(b, data, _worker_row(b, data["worker_id"]), recorded)
     if decision.time_row is not None:
-        b.conn.execute(time_entries.insert().values(**decision.time_row))
+        b.conn.execute(_TIME, [decision.time_row])
     if decision.item is not None:
         insert_item(b, decision.item)
     return decision.outcome
@@ -120,13 +129,10 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
     ids = [str(d["time_entry_id"]) for _, d in messages]
     recorded: set[str] = set()
     for start in range(0, len(ids), 500):
-        recorded.update(r.time_entry_id for r in b.conn.execute(
-            select(time_entries.c.time_entry_id).where(
-                time_entries.c.time_entry_id.in_(ids[start:start + 500]))))
+        recorded.update(b.conn.execute(_RECORDED_IN, {"ids": ids[start:start + 500]}).scalars())
+    b.preload_projects(str(d["project_code"]) for _, d in messages)
     wids = sorted({str(d["worker_id"]) for _, d in messages})
-    known = {r.worker_id: r for r in b.conn.execute(
-        select(workers.c.worker_id, workers.c.termination_date).where(
-            workers.c.worker_id.in_(wids)))}
+    known = {r.worker_id: r for r in b.conn.execute(_WORKERS_IN, {"ids": wids})}
     outcomes: list[Outcome] = []
     time_rows: list[dict[str, Any]] = []
     item_rows: list[dict[str, Any]] = []
@@ -141,9 +147,9 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
             item_rows.append(item_row(decision.item))
         outcomes.append(decision.outcome)
     if time_rows:
-        b.conn.execute(time_entries.insert(), time_rows)
+        b.conn.execute(_TIME, time_rows)
     if item_rows:
-        b.conn.execute(billable_items.insert(), item_rows)
+        b.conn.execute(_ITEMS, item_rows)
     return outcomes
 
 

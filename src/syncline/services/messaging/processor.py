@@ -9,9 +9,10 @@ itself if the prerequisite turns up later.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
@@ -26,9 +27,15 @@ from syncline.services.handlers import (
     record_time,
     record_time_set,
 )
+from syncline.services.handlers.expenses import (
+    record_expense,
+    record_expense_set,
+    reverse_expense,
+)
+from syncline.services.handlers.time import reverse_time
 from syncline.services.messaging.exceptions import raise_exception, resolve
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
-from syncline.services.messaging.unit_of_work import Batch
+from syncline.services.messaging.unit_of_work import Batch, Handler
 
 BATCH_SIZE = 1000
 Progress = Callable[[int], None]
@@ -43,12 +50,32 @@ def _combine(problems: tuple[Problem, ...]) -> Problem:
                    first.severity, tuple(dict.fromkeys(o for p in problems for o in p.objects)))
 
 
+# Statements built once (parameters bound per execute, lists of them executemany): building
+# and cache-keying a statement per message cost more than executing it.
+_ID = inbox.c.id == bindparam("b_id")
+_APPLIED = update(inbox).where(_ID).values(status="applied", applied_at=bindparam("b_at"),
+                                           reason=bindparam("b_reason"))
+_STALE = update(inbox).where(_ID).values(status="stale", applied_at=bindparam("b_at"),
+                                         reason=bindparam("b_reason"))
+_PARKED = update(inbox).where(_ID).values(status="parked", reason=bindparam("b_reason"))
+_FAILED = update(inbox).where(_ID).values(status="failed", reason=bindparam("b_reason"))
+_RECEIVED = update(inbox).where(_ID).values(status="received")
+_PARK = parked.insert()
+_UNPARK = update(parked).where(parked.c.id == bindparam("b_pid")).values(
+    released_at=bindparam("b_at"))
+_LAST = select(subject_state.c.last_sequence).where(
+    subject_state.c.subject == bindparam("b_subject"))
+_SUBJECT_NEW = subject_state.insert()
+_SUBJECT_NEXT = update(subject_state).where(
+    subject_state.c.subject == bindparam("b_subject")).values(
+    last_sequence=bindparam("b_seq"), inbox_id=bindparam("b_id"))
+
+
 def _apply_one(batch: Batch, row: Any) -> Outcome:
     handler = HANDLERS[row.type]
     data = json.loads(row.raw)["data"]
     if row.type in SEQUENCED_STATE and row.subject and row.sequence is not None:
-        last = batch.conn.execute(select(subject_state.c.last_sequence).where(
-            subject_state.c.subject == row.subject)).scalar()
+        last = batch.conn.execute(_LAST, {"b_subject": row.subject}).scalar()
         if last is not None and row.sequence <= last:
             return Stale(f"sequence {row.sequence} is not newer than applied {last}")
     return handler(batch, data)
@@ -57,14 +84,13 @@ def _apply_one(batch: Batch, row: Any) -> Outcome:
 def _mark_subject(conn: Connection, row: Any) -> None:
     if not row.subject or row.sequence is None:
         return
-    last = conn.execute(select(subject_state.c.last_sequence).where(
-        subject_state.c.subject == row.subject)).scalar()
+    last = conn.execute(_LAST, {"b_subject": row.subject}).scalar()
     if last is None:
-        conn.execute(subject_state.insert().values(
-            subject=row.subject, last_sequence=row.sequence, inbox_id=row.id))
+        conn.execute(_SUBJECT_NEW, [{"subject": row.subject, "last_sequence": row.sequence,
+                                     "inbox_id": row.id}])
     elif row.sequence > last:
-        conn.execute(update(subject_state).where(subject_state.c.subject == row.subject)
-                     .values(last_sequence=row.sequence, inbox_id=row.id))
+        conn.execute(_SUBJECT_NEXT, [{"b_subject": row.subject, "b_seq": row.sequence,
+                                      "b_id": row.id}])
 
 
 @dataclass
@@ -97,17 +123,28 @@ def _release(batch: Batch, keys: tuple[str, ...], now: datetime, stats: Stats) -
     if known is not None:
         known.difference_update(keys)
     for w in waiting:
-        conn.execute(update(parked).where(parked.c.id == w.id).values(released_at=iso(now)))
-        conn.execute(update(inbox).where(inbox.c.id == w.inbox_id).values(status="received"))
+        conn.execute(_UNPARK, [{"b_pid": w.id, "b_at": iso(now)}])
+        conn.execute(_RECEIVED, [{"b_id": w.inbox_id}])
         if w.exception_id:
             resolve(conn, w.exception_id, now=now, actor="syncline", action="auto-release",
                     reason="the prerequisite arrived; the message was released and re-applied")
         stats.released += 1
 
 
-# High-volume types applied as a set (DESIGN.md §5.2) — while their handler is the core one
-# the set path mirrors; an engine that overrides the handler gets the per-message path.
-SET_TYPES = {"time.approved"}
+SetHandler = Callable[[Batch, list[tuple[str, Mapping[str, Any]]]], list[Outcome]]
+
+# High-volume types applied as a set (docs/architecture.md, "Set-based apply"): type -> (the
+# core handler the set path mirrors, its set function; None: that handler message by message
+# inside the set's one savepoint, with the bookkeeping of the set). Only while HANDLERS holds
+# that core handler: an engine that overrides it gets the per-message path. None of them is
+# sequenced per subject (no stale check), and none parks on what another of its type provides.
+SET_HANDLERS: dict[str, tuple[Handler, SetHandler | None]] = {
+    "time.approved": (record_time, record_time_set),
+    "expense.approved": (record_expense, record_expense_set),
+    "time.rejected": (reverse_time, None),
+    "expense.rejected": (reverse_expense, None),
+}
+assert not SEQUENCED_STATE & set(SET_HANDLERS)
 
 
 # Types that commute with approved time (neither reads what the other writes): a run of time
@@ -115,29 +152,53 @@ SET_TYPES = {"time.approved"}
 COMMUTING = {"expense.approved", "expense.rejected"}
 
 
+def _settable(kind: str) -> bool:
+    entry = SET_HANDLERS.get(kind)
+    return entry is not None and HANDLERS.get(kind) is entry[0]
+
+
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats) -> None:
-    """Apply rows in order; runs of high-volume messages go as one set, the rest one by one."""
+    """Apply rows in order; runs of high-volume messages go as sets, the rest one by one."""
     batch = _Unit(conn=conn, ref=ref, now=now)
     run: list[Any] = []
     for row in rows:
-        if (row.type in SET_TYPES and HANDLERS.get(row.type) is record_time) or (
-                run and row.type in COMMUTING):
+        if run and (row.type == run[0].type or (
+                run[0].type == "time.approved" and row.type in COMMUTING)):
             run.append(row)
             continue
         _apply_run(batch, run, now, stats)
         run = []
-        _apply_single(batch, row, now, stats)
+        if _settable(row.type):
+            run.append(row)
+        else:
+            _apply_single(batch, row, now, stats)
     _apply_run(batch, run, now, stats)
 
 
 def _apply_run(batch: Batch, run: list[Any], now: datetime, stats: Stats) -> None:
-    times = [r for r in run if r.type in SET_TYPES]
-    if times:
-        _apply_set(batch, times, now, stats)
-    for row in run:
-        if row.type not in SET_TYPES:
-            _apply_single(batch, row, now, stats)
+    """A run of one set type (and, in a run of time, the commuting messages after it, in their
+    order: consecutive ones of a type as a set)."""
+    if not run:
+        return
+    lead = run[0].type
+    _apply_set(batch, [r for r in run if r.type == lead], now, stats)
+    for kind, group in groupby((r for r in run if r.type != lead), key=lambda r: r.type):
+        rows = list(group)
+        if _settable(kind):
+            _apply_set(batch, rows, now, stats)
+        else:
+            for row in rows:
+                _apply_single(batch, row, now, stats)
+
+
+def _in_turn(batch: Batch, handler: Handler, rows: list[Any]) -> list[Outcome]:
+    outcomes = []
+    for row in rows:
+        batch.inbox_id, batch.correlation_id, batch.sequence = row.id, row.correlation_id, \
+            row.sequence
+        outcomes.append(handler(batch, json.loads(row.raw)["data"]))
+    return outcomes
 
 
 def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> None:
@@ -145,12 +206,15 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
     if len(rows) == 1:
         _apply_single(batch, rows[0], now, stats)
         return
+    handler, apply = SET_HANDLERS[rows[0].type]
     savepoint = conn.begin_nested()
     try:
-        outcomes = record_time_set(batch, [(r.id, json.loads(r.raw)["data"]) for r in rows])
+        outcomes = (_in_turn(batch, handler, rows) if apply is None else
+                    apply(batch, [(r.id, json.loads(r.raw)["data"]) for r in rows]))
     except Exception:  # something unexpected: fall back to one message at a time, each isolated
         savepoint.rollback()
         batch._projects.clear()
+        batch._outbox_seq = None  # what the set emitted is gone: read the sequence again
         for row in rows:
             _apply_single(batch, row, now, stats)
         return
@@ -160,7 +224,7 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
         stats.by_type[row.type] = stats.by_type.get(row.type, 0) + 1
         match outcome:
             case Applied():
-                applied.append({"b_id": row.id, "b_reason": outcome.note or None})
+                applied.append({"b_id": row.id, "b_at": stamp, "b_reason": outcome.note or None})
                 provides.extend(outcome.provides)
                 stats.applied += 1
             case Parked(missing=missing):
@@ -168,15 +232,12 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
             case _:
                 _book(batch, row, outcome, now, stats)
     if applied:
-        conn.execute(update(inbox).where(inbox.c.id == bindparam("b_id")).values(
-            status="applied", applied_at=stamp, reason=bindparam("b_reason")), applied)
+        conn.execute(_APPLIED, applied)
     if parked_rows:
-        conn.execute(parked.insert(), [
+        conn.execute(_PARK, [
             {"inbox_id": r.id, "prerequisite": m.key, "reason": m.reason,
              "parked_at": r.event_time or stamp} for r, m in parked_rows])
-        conn.execute(update(inbox).where(inbox.c.id == bindparam("b_id")).values(
-            status="parked", reason=bindparam("b_reason")),
-            [{"b_id": r.id, "b_reason": m.reason} for r, m in parked_rows])
+        conn.execute(_PARKED, [{"b_id": r.id, "b_reason": m.reason} for r, m in parked_rows])
         stats.parked += len(parked_rows)
         if (known := _waiting(batch)) is not None:
             known.update(m.key for _, m in parked_rows)
@@ -212,27 +273,24 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
         case Applied(provides=provides):
             if row.type in SEQUENCED_STATE:
                 _mark_subject(conn, row)
-            conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-                status="applied", applied_at=iso(now), reason=outcome.note or None))
+            conn.execute(_APPLIED, [{"b_id": row.id, "b_at": iso(now),
+                                     "b_reason": outcome.note or None}])
             stats.applied += 1
             _release(batch, provides, now, stats)
         case Stale(note=note):
-            conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-                status="stale", reason=note, applied_at=iso(now)))
+            conn.execute(_STALE, [{"b_id": row.id, "b_at": iso(now), "b_reason": note}])
             stats.stale += 1
         case Parked(missing=missing):
-            conn.execute(parked.insert().values(
-                inbox_id=row.id, prerequisite=missing.key, reason=missing.reason,
-                parked_at=row.event_time or iso(now)))
-            conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-                status="parked", reason=missing.reason))
+            conn.execute(_PARK, [{"inbox_id": row.id, "prerequisite": missing.key,
+                                  "reason": missing.reason,
+                                  "parked_at": row.event_time or iso(now)}])
+            conn.execute(_PARKED, [{"b_id": row.id, "b_reason": missing.reason}])
             if (known := _waiting(batch)) is not None:
                 known.add(missing.key)
             stats.parked += 1
         case Failed(problems=problems):
             problem = _combine(problems)
-            conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-                status="failed", reason=problem.message))
+            conn.execute(_FAILED, [{"b_id": row.id, "b_reason": problem.message}])
             raise_exception(conn, problem, now=now, inbox_id=row.id,
                             correlation_id=row.correlation_id)
             stats.failed += 1

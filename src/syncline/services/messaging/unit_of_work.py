@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from syncline.adapters.db.billing_tables import rate_card_entries, rate_cards
 from syncline.adapters.db.tables import (
@@ -32,6 +32,24 @@ from syncline.ledger.money import Money
 from syncline.services.messaging.outbox import last_seq, outbox_row
 from syncline.services.messaging.outcomes import Outcome
 
+# Statements built once, parameters bound per execute: per-message statement building and
+# cache-key generation cost more than the queries themselves.
+_PROJECT_COLUMNS = (select(projects.c.id, projects.c.code, projects.c.status, contracts.c.number,
+                   contracts.c.id.label("contract_id"), contracts.c.currency,
+                   contracts.c.billing_type, contracts.c.customer_id, contracts.c.entity_code,
+                   projects.c.closed_on, customers.c.external_id.label("customer_key"))
+            .join(contracts, contracts.c.id == projects.c.contract_id)
+            .join(customers, customers.c.id == contracts.c.customer_id))
+_PROJECT = _PROJECT_COLUMNS.where(projects.c.code == bindparam("code"))
+_PROJECTS_IN = _PROJECT_COLUMNS.where(projects.c.code.in_(bindparam("codes", expanding=True)))
+_TASKS = select(wbs_tasks.c.code, wbs_tasks.c.billable).where(
+    wbs_tasks.c.project_id == bindparam("project_id"))
+_TASKS_IN = select(wbs_tasks.c.project_id, wbs_tasks.c.code, wbs_tasks.c.billable).where(
+    wbs_tasks.c.project_id.in_(bindparam("ids", expanding=True)))
+_CONTRACT_RATES = select(contract_rates).where(
+    contract_rates.c.contract_id == bindparam("contract_id"))
+_OUTBOX = outbox.insert()
+
 
 @dataclass
 class Batch:
@@ -51,22 +69,26 @@ class Batch:
 
     def project(self, code: str) -> Any | None:
         if code not in self._projects:
-            row = self.conn.execute(
-                select(projects.c.id, projects.c.code, projects.c.status, contracts.c.number,
-                       contracts.c.id.label("contract_id"), contracts.c.currency,
-                       contracts.c.billing_type, contracts.c.customer_id,
-                       contracts.c.entity_code, projects.c.closed_on,
-                       customers.c.external_id.label("customer_key"))
-                .join(contracts, contracts.c.id == projects.c.contract_id)
-                .join(customers, customers.c.id == contracts.c.customer_id)
-                .where(projects.c.code == code)).first()
+            row = self.conn.execute(_PROJECT, {"code": code}).first()
             if row is None:
                 return None
             tasks = {t.code: t.billable for t in self.conn.execute(
-                select(wbs_tasks.c.code, wbs_tasks.c.billable)
-                .where(wbs_tasks.c.project_id == row.id))}
+                _TASKS, {"project_id": row.id})}
             self._projects[code] = (row, tasks)
         return self._projects[code]
+
+    def preload_projects(self, codes: Iterable[str]) -> None:
+        """Read the projects of a set (those not read yet in this batch) in two queries:
+        `project` then answers from the cache, as if it had read them one by one."""
+        missing = sorted({str(c) for c in codes} - self._projects.keys())
+        for start in range(0, len(missing), 500):
+            rows = self.conn.execute(_PROJECTS_IN, {"codes": missing[start:start + 500]}).all()
+            tasks: dict[str, dict[str, Any]] = {r.id: {} for r in rows}
+            if rows:
+                for t in self.conn.execute(_TASKS_IN, {"ids": list(tasks)}):
+                    tasks[t.project_id][t.code] = t.billable
+            for row in rows:
+                self._projects[row.code] = (row, tasks[row.id])
 
     def rates(self, contract_id: str, currency: str, contract_number: str,
               customer_key: str | None) -> RateBook:
@@ -75,8 +97,7 @@ class Batch:
         per batch (the cards are loaded once per batch), then memoized answers."""
         if contract_id not in self._rates:
             own = [(r.role, Money(r.rate, r.currency)) for r in self.conn.execute(
-                select(contract_rates).where(contract_rates.c.contract_id == contract_id))
-                if r.currency == currency]
+                _CONTRACT_RATES, {"contract_id": contract_id}) if r.currency == currency]
             cards = self.cards()
             relevant = (*((contract_card(contract_number, currency, own),) if own else ()),
                         *cards.get((Scope.CONTRACT, contract_number), ()),
@@ -107,7 +128,7 @@ class Batch:
         self._outbox_seq += 1
         row = outbox_row(self._outbox_seq, kind, target, payload,
                          correlation_id=self.correlation_id, now=self.now, group_key=group_key)
-        self.conn.execute(outbox.insert().values(**row))
+        self.conn.execute(_OUTBOX, [row])
         return str(row["id"])
 
 
