@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     # maker-checker: adjustments, credits and hard-cap releases whose absolute amount is at
     # least this need a second principal's approval; 0 (default) = always
     approval_threshold: Decimal = Decimal(0)
+    # optional OIDC bearer tokens (services/governance/oidc.py): on when an issuer is set
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""  # default <issuer>/.well-known/jwks.json
+    oidc_roles_claim: str = "roles"
+    oidc_name_claim: str = "sub"
     park_max_age_hours: int = 72
     batch_size: int = 1000
     # "engine" (default): an invoice's release credits contract liability and revenue comes

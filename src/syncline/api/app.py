@@ -66,9 +66,20 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
 
     env_roles = system.settings.api_key_roles
     parse_roles(env_roles)  # a bad SYNCLINE_API_KEY_ROLES fails at start, not per request
+    oidc = None
+    if system.settings.oidc_issuer:  # optional OIDC bearer tokens
+        from syncline.services.governance.oidc import OidcVerifier
+
+        cfg = system.settings
+        oidc = OidcVerifier(issuer=cfg.oidc_issuer, audience=cfg.oidc_audience,
+                            jwks_url=cfg.oidc_jwks_url or None,
+                            roles_claim=cfg.oidc_roles_claim, name_claim=cfg.oidc_name_claim)
 
     def principal_of(token: str) -> Principal | None:
-        """A SYNCLINE_API_KEYS key (compatibility), else a stored key (hashed, named)."""
+        """An OIDC token (when configured), a SYNCLINE_API_KEYS key (compatibility), else a
+        stored key (hashed, named)."""
+        if oidc is not None and token.count(".") == 2 and not token.startswith("sk_"):
+            return oidc.principal(token)
         found = env_principal(token, keys, env_roles)
         if found is not None:
             return found

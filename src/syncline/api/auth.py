@@ -104,5 +104,5 @@ def api_routes(app: Any) -> list[tuple[str, frozenset[str], tuple[str, ...] | No
              else [(getattr(r, "path", ""), r) for r in app.routes])
     for path, route in pairs:
         if isinstance(route, routing.APIRoute):
-            out.append((path or route.path, frozenset(route.methods), declared_roles(route)))
+            out.append((path or route.path, frozenset(route.methods or ()), declared_roles(route)))
     return out
