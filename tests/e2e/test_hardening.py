@@ -203,3 +203,12 @@ def test_file_ingest_keeps_every_line_of_a_batch_with_bad_ones(tmp_path: Path) -
         by_status = dict(conn.execute(select(inbox.c.status, func.count()).group_by(
             inbox.c.status)).all())
     assert by_status == {"applied": 3, "rejected": len(lines) - 3}
+
+
+def test_query_integers_are_bounded(client: tuple[TestClient, Syncline]) -> None:
+    """schemathesis found limit=-9223372036854775809 a server error (SQLite overflow)."""
+    http, _ = client
+    for limit in ("-9223372036854775809", "0", "10000000000000000000000"):
+        r = http.get("/v1/billable-items", params={"limit": limit}, headers=KEY)
+        assert r.status_code == 422, (limit, r.text)
+    assert http.get("/v1/billable-items", params={"limit": 5}, headers=KEY).status_code == 200

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
@@ -107,7 +107,9 @@ def router(system: Syncline) -> APIRouter:
 
     @api.get("/billable-items", dependencies=needs(*READERS))
     def list_items(contract: str | None = None, status: str | None = None,
-                   invoice: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+                   invoice: str | None = None,
+                   limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+                   ) -> list[dict[str, Any]]:
         with system.engine.connect() as conn:
             return q.list_items(conn, contract=contract, status=status, invoice=invoice,
                                 limit=limit)
