@@ -134,3 +134,16 @@ def test_batched_mode(client: tuple[TestClient, Syncline]) -> None:
     r = http.post("/v1/events", content=to_json(_sdk_event(deal("D-9"))), headers={
         **KEY, "content-type": "application/cloudevents-batch+json"})
     assert r.status_code == 400 and "array" in r.json()["detail"]
+
+
+def test_a_cloudevents_content_type_wins_over_ce_headers(client: tuple[TestClient, Syncline]
+                                                         ) -> None:
+    """Structured mode is decided by the media type: stray ce-* headers do not make it
+    binary (the body is the whole event, not its data)."""
+    http, _ = client
+    event = deal()
+    headers, body = to_structured(_sdk_event(event))
+    r = http.post("/v1/events", content=body, headers={**headers, **KEY, "ce-specversion": "1.0",
+                                                       "ce-id": "other"})
+    assert r.status_code == 202, r.text
+    assert r.json()["id"] == event["id"]

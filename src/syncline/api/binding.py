@@ -112,12 +112,14 @@ def items_of(headers: Mapping[str, str], text: str) -> tuple[list[str | dict[str
     """The messages of a request and whether it was a batch. Structured and batched bodies
     are passed on as their text (parsed once, when received: a bad one is kept rejected);
     a binary-mode event as its dict."""
-    if "ce-specversion" in {k.lower() for k in headers}:
+    media = _media_type(headers)
+    # the binding: a cloudevents media type means structured or batched mode, whatever else
+    # the headers say; otherwise a ce-specversion header means binary mode
+    if media not in (STRUCTURED, BATCH) and "ce-specversion" in {k.lower() for k in headers}:
         try:
             return [binary_event(headers, text)], False
         except UnicodeDecodeError:
             raise HTTPException(400, "a ce-* header is not percent-encoded UTF-8") from None
-    media = _media_type(headers)
     stripped = text.lstrip()
     if media == BATCH or (media != STRUCTURED and stripped.startswith("[")):
         try:
