@@ -21,7 +21,7 @@ from syncline.services.ledger.config import (
 )
 from syncline.services.messaging import delivery
 from syncline.services.messaging.outcomes import Stats
-from syncline.services.messaging.processor import process_pending, sweep_parked
+from syncline.services.messaging.processor import process_leased, process_pending, sweep_parked
 
 
 @dataclass
@@ -42,6 +42,14 @@ class Syncline:
     def process(self, progress: Any = None) -> Stats:
         return process_pending(self.engine, self.ref, self.clock,
                                batch_size=self.settings.batch_size, progress=progress)
+
+    def process_leased(self, progress: Any = None, *, lease_seconds: int = 60,
+                       patience: float | None = 1.0, stop: Any = None) -> Stats:
+        """Apply beside other workers (PostgreSQL: leased partitions and barriers, see
+        services/messaging/leases.py); on SQLite the same as `process`."""
+        return process_leased(self.engine, self.ref, self.clock,
+                              batch_size=self.settings.batch_size, progress=progress,
+                              lease_seconds=lease_seconds, patience=patience, stop=stop)
 
     def sweep(self, as_of: datetime | None = None) -> int:
         return sweep_parked(self.engine, as_of=as_of or self.clock(),

@@ -2,10 +2,12 @@
 
 `serve` starts one `BackgroundWorker` beside the API (the API only stores and answers);
 `syncline worker` runs the same loop as a process of its own. The loop applies every pending
-message (`system.process`), delivers pending outbox rows (`system.deliver`), sweeps parked
-messages once a minute, then sleeps until woken by a receive or for `idle_seconds`. A failure
-in one round is logged and the next round goes on: nothing is lost, since every message stays
-in the inbox until it is applied.
+message (`system.process_leased`: on PostgreSQL beside other workers, each batch under a lease,
+see services/messaging/leases.py; on SQLite one process applies), delivers pending outbox rows
+(`system.deliver`), sweeps parked messages once a minute, then sleeps until woken by a receive
+or for `idle_seconds`. A failure in one round is logged and the next round goes on: nothing is
+lost, since every message stays in the inbox until it is applied. `request_stop` (a signal
+handler's call) ends the loop after the batch under way.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 
 from syncline.bootstrap import Syncline
 from syncline.services.messaging.delivery import pending
+from syncline.services.messaging.outcomes import Stats
 
 log = logging.getLogger("syncline.worker")
 
@@ -26,9 +29,11 @@ class BackgroundWorker:
     system: Syncline
     deliver: bool = True
     idle_seconds: float = 0.5
+    lease_seconds: int = 60
     sweep_seconds: float = 60.0
     rounds: int = 0
     errors: int = 0
+    totals: Stats = field(default_factory=Stats)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -43,9 +48,17 @@ class BackgroundWorker:
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
+        """Stop after the batch under way (safe from a signal handler)."""
         self._stop.set()
         self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -59,7 +72,8 @@ class BackgroundWorker:
     def round(self) -> None:
         """One pass: apply, deliver, sweep when due. Never raises."""
         try:
-            self.system.process()
+            self._count(self.system.process_leased(lease_seconds=self.lease_seconds,
+                                                   stop=self._stop.is_set))
             if self.deliver and pending(self.system.engine):
                 self.system.deliver()
             now = time.monotonic()
@@ -71,3 +85,25 @@ class BackgroundWorker:
             log.exception("background round failed; the next round retries")
         finally:
             self.rounds += 1
+
+    def drain(self) -> Stats:
+        """Apply until nothing is left (waiting for other workers' leases), then deliver and
+        sweep once: `syncline worker --once`. Raises what a round would log."""
+        stats = self.system.process_leased(lease_seconds=self.lease_seconds, patience=None,
+                                           stop=self._stop.is_set)
+        self._count(stats)
+        if not self._stop.is_set():
+            if self.deliver and pending(self.system.engine):
+                self.system.deliver()
+            self.system.sweep()
+        return stats
+
+    def _count(self, stats: Stats) -> None:
+        t = self.totals
+        t.applied += stats.applied
+        t.parked += stats.parked
+        t.released += stats.released
+        t.failed += stats.failed
+        t.stale += stats.stale
+        for kind, n in stats.by_type.items():
+            t.by_type[kind] = t.by_type.get(kind, 0) + n

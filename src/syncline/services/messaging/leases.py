@@ -1,0 +1,159 @@
+"""Leases: several processor workers on one PostgreSQL database, order per subject kept.
+
+The result must be the one a single process gives when it applies the inbox in arrival order
+(``seq``). Two kinds of message make that possible without a coordinator:
+
+* **Partitioned** types (``PARTITIONED``: approved and rejected time and expenses, completed
+  milestones — nearly all the volume) touch only their own business object and read
+  reference data (projects, workers, rates, FX) that they never write. Two of them about
+  different subjects commute, so they are applied in parallel: each belongs to partition
+  ``hash(subject) mod PARTITIONS``, and a worker leases a partition for one batch with
+  ``pg_try_advisory_xact_lock``. One worker at a time holds a partition and takes its
+  messages in ``seq`` order, so the messages of one subject are applied in arrival order and
+  never concurrently.
+* **Ordered** types (every other type: deals, workers, rate cards, FX rates, amendments,
+  project closes, and any type added later) change what the others read. Each one is a
+  barrier: it is applied alone (an exclusive advisory lock that every partitioned batch holds
+  shared) and only once everything that arrived before it is settled; partitioned messages
+  that arrived after it wait until it is applied. So every result a partitioned message sees
+  is the one it would see in arrival order, and parking and release (time waiting for its
+  project) behave as in one process. The worker that holds the barrier also applies the
+  short runs of partitioned messages between ordered ones (fewer than ``stretch``), in
+  order: where reference data is dense, one worker applies as one process would.
+
+A lease is the batch's transaction: it ends at commit, or when the worker dies (PostgreSQL
+drops a closed connection's transaction and its locks at once) or stops talking for
+``lease_seconds`` (``idle_in_transaction_session_timeout``); the batch is then rolled back,
+its messages stay ``received`` and another worker takes them. Nothing is applied twice, since
+the inbox mark commits with the state it made.
+
+Everything here is for PostgreSQL. SQLite has one writer at a time: one process applies, and
+these functions are not called there (``is_postgres``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, text
+
+from syncline.adapters.db.tables import inbox
+
+PARTITIONS = 16  # fixed: every worker must agree on it, so it is not a setting
+
+PARTITIONED = frozenset({
+    "time.approved", "time.rejected", "expense.approved", "expense.rejected",
+    "milestone.completed",
+})
+
+# Two-key advisory locks (int4, int4): the class "SYNC" (also the prefix of the receive lock's
+# int8 key, a separate key space) with the barrier at 0; partitions use the next class.
+_LOCK_CLASS = 0x5359_4E43
+_BARRIER = 0
+_PARTITION_CLASS = _LOCK_CLASS + 1
+
+# The partition of a row: its subject (or, without one, its own id) hashed with md5, which
+# every PostgreSQL computes the same way.
+_PART = ("mod(('x' || substr(md5(coalesce(inbox.subject, inbox.id)), 1, 7))::bit(28)::int, "
+         f"{PARTITIONS})")
+_PARTITIONED_SQL = ", ".join(f"'{t}'" for t in sorted(PARTITIONED))
+_ORDERED = f"(inbox.type IS NULL OR inbox.type NOT IN ({_PARTITIONED_SQL}))"
+
+
+def is_postgres(bind: Connection | Engine) -> bool:
+    return bind.dialect.name == "postgresql"
+
+
+def partition_of(conn: Connection, subject: str) -> int:
+    """The partition of a subject (for tests and the documentation)."""
+    return int(conn.execute(text(
+        f"SELECT {_PART} FROM (SELECT CAST(:s AS text) AS subject, '' AS id) AS inbox"),
+        {"s": subject}).scalar_one())
+
+
+def set_lease(conn: Connection, seconds: int) -> None:
+    """End this transaction (and free its leases) when its worker says nothing for
+    ``seconds``: a hung worker does not hold a partition or the barrier for ever."""
+    conn.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :v, true)"),
+                 {"v": f"{max(1, int(seconds))}s"})
+
+
+def hold_alone(conn: Connection) -> None:
+    """Wait until no other batch runs, then keep every other one out until commit (the
+    exclusive barrier). Single-process apply, the sweep and replays take it on PostgreSQL, so
+    they are safe beside leased workers. A no-op on SQLite (its write lock does it)."""
+    if is_postgres(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:c, :k)"),
+                     {"c": _LOCK_CLASS, "k": _BARRIER})
+
+
+def try_alone(conn: Connection) -> bool:
+    """The exclusive barrier, if no partitioned batch holds it right now."""
+    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:c, :k)"),
+                             {"c": _LOCK_CLASS, "k": _BARRIER}).scalar())
+
+
+def hold_shared(conn: Connection) -> None:
+    """The barrier, shared with other partitioned batches (waits while one runs alone)."""
+    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:c, :k)"),
+                 {"c": _LOCK_CLASS, "k": _BARRIER})
+
+
+def head(conn: Connection) -> Any | None:
+    """The oldest received message: ``(seq, type)``, or None when nothing waits."""
+    return conn.execute(select(inbox.c.seq, inbox.c.type).where(inbox.c.status == "received")
+                        .order_by(inbox.c.seq).limit(1)).first()
+
+
+def ordered_run(conn: Connection, limit: int, *, stretch: int) -> list[Any]:
+    """Under the exclusive barrier: the received messages in arrival order, up to the first
+    run of at least ``stretch`` partitioned messages in a row (those are worth applying in
+    parallel once the barrier is lifted). Shorter runs between ordered messages are applied
+    here, alone and in order, as one process would: parallel batches of a few messages cost
+    more than they save. Empty when the oldest received message starts such a run (one
+    released meanwhile): the caller goes round again."""
+    rows = conn.execute(select(inbox).where(inbox.c.status == "received")
+                        .order_by(inbox.c.seq).limit(limit)).all()
+    run: list[Any] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and rows[j].type in PARTITIONED:
+            j += 1
+        if j - i >= stretch:
+            break
+        run.extend(rows[i:max(j, i + 1)])
+        i = max(j, i + 1)
+    return run
+
+
+def claim(conn: Connection, limit: int, *, target: int) -> list[Any]:
+    """Lease partitions (under the shared barrier) and return their received messages that
+    may be applied now, in arrival order: those older than the oldest received ordered
+    message. Partitions are tried oldest work first; leasing stops once about ``target``
+    messages are held, leaving the rest to other workers. Empty when every partition with
+    work is leased by another worker (or nothing may be applied before a barrier)."""
+    # one statement, one snapshot: the oldest received ordered message, or (none waiting)
+    # one past the newest message, so that nothing received later is taken in this batch
+    barrier = int(conn.execute(text(
+        f"SELECT coalesce((SELECT min(seq) FROM inbox WHERE status = 'received' AND {_ORDERED}),"
+        " (SELECT coalesce(max(seq), 0) + 1 FROM inbox))")).scalar_one())
+    work = conn.execute(text(
+        f"SELECT part, min(seq) AS first, count(*) AS n FROM ("
+        f"SELECT seq, {_PART} AS part FROM inbox WHERE status = 'received' AND seq < :barrier "
+        "ORDER BY seq LIMIT :window) AS w GROUP BY part ORDER BY first"),
+        {"barrier": barrier, "window": max(limit, target) * 2}).all()
+    held: list[int] = []
+    counted = 0
+    for part, _, n in work:
+        if conn.execute(text("SELECT pg_try_advisory_xact_lock(:c, :p)"),
+                        {"c": _PARTITION_CLASS, "p": int(part)}).scalar():
+            held.append(int(part))
+            counted += int(n)
+            if counted >= target:
+                break
+    if not held:
+        return []
+    query = select(inbox).where((inbox.c.status == "received") & (inbox.c.seq < barrier)
+                                & text(f"{_PART} IN ({', '.join(str(p) for p in held)})"))
+    return list(conn.execute(query.order_by(inbox.c.seq).limit(limit)).all())
