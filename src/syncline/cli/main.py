@@ -17,6 +17,7 @@ from syncline.cli import (
     ledger,
     operations,
     revenue,
+    workers,
 )
 from syncline.cli.common import _settings, _system, err
 
@@ -29,6 +30,9 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     database_url: Annotated[str | None, typer.Option()] = None,
+    worker: Annotated[bool, typer.Option(
+        help="Apply and deliver in this process (default); --no-worker when separate "
+        "`syncline worker` processes do it")] = True,
 ) -> None:
     """Start the HTTP API (FastAPI, /v1). Needs an API key: SYNCLINE_API_KEYS."""
     import secrets
@@ -41,14 +45,19 @@ def serve(
     if not settings.keys():
         key = secrets.token_urlsafe(24)
         settings = settings.model_copy(update={"api_keys": key})
-        err.print(f"No SYNCLINE_API_KEYS set: this run's API key is [bold]{key}[/] "
-                  "(send it as the X-API-Key header).")
-    uvicorn.run(create_app(_system(settings)), host=host, port=port)
+        # standard error only, never standard output (which may be collected as logs)
+        err.print(f"[yellow]Warning:[/] no SYNCLINE_API_KEYS set, so this run made a key of "
+                  f"its own, valid until it stops: [bold]{key}[/] (send it as the X-API-Key "
+                  "header). Set SYNCLINE_API_KEYS for anything but a trial.", highlight=False)
+    if not worker:
+        err.print("No worker in this process (--no-worker): `syncline worker` processes "
+                  "apply what the API receives.")
+    uvicorn.run(create_app(_system(settings), background=worker), host=host, port=port)
 
 
 # Each capability's commands live in their own module; they are registered here, in the order
 # `syncline --help` lists them.
-for _commands in (demo, ingest, operations, exceptions):
+for _commands in (demo, ingest, operations, exceptions, workers):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
 for _commands in (billing, ledger, close, contract, governance):
