@@ -7,10 +7,10 @@ The result must be the one a single process gives when it applies the inbox in a
   milestones — nearly all the volume) touch only their own business object and read
   reference data (projects, workers, rates, FX) that they never write. Two of them about
   different subjects commute, so they are applied in parallel: each belongs to partition
-  ``hash(subject) mod PARTITIONS``, and a worker leases a partition for one batch with
-  ``pg_try_advisory_xact_lock``. One worker at a time holds a partition and takes its
-  messages in ``seq`` order, so the messages of one subject are applied in arrival order and
-  never concurrently.
+  ``md5(subject) mod PARTITIONS`` (`partition`), and a worker leases a partition for one
+  batch with ``pg_try_advisory_xact_lock``. One worker at a time holds a partition and takes
+  its messages in ``seq`` order, so the messages of one subject are applied in arrival order
+  and never concurrently.
 * **Ordered** types (every other type: deals, workers, rate cards, FX rates, amendments,
   project closes, and any type added later) change what the others read. Each one is a
   barrier: it is applied alone (an exclusive advisory lock that every partitioned batch holds
@@ -33,9 +33,10 @@ these functions are not called there (``is_postgres``).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, bindparam, select, text
 
 from syncline.adapters.db.tables import inbox
 
@@ -52,23 +53,20 @@ _LOCK_CLASS = 0x5359_4E43
 _BARRIER = 0
 _PARTITION_CLASS = _LOCK_CLASS + 1
 
-# The partition of a row: its subject (or, without one, its own id) hashed with md5, which
-# every PostgreSQL computes the same way.
-_PART = ("mod(('x' || substr(md5(coalesce(inbox.subject, inbox.id)), 1, 7))::bit(28)::int, "
-         f"{PARTITIONS})")
 _PARTITIONED_SQL = ", ".join(f"'{t}'" for t in sorted(PARTITIONED))
 _ORDERED = f"(inbox.type IS NULL OR inbox.type NOT IN ({_PARTITIONED_SQL}))"
 
 
+def partition(subject: str | None, inbox_id: str) -> int:
+    """A message's partition: its subject (without one, its own inbox id) hashed with md5,
+    the same in every worker (Python's own ``hash`` is salted per process)."""
+    key = subject if subject else inbox_id
+    return int(hashlib.md5(key.encode("utf-8", "surrogatepass")).hexdigest()[:8], 16) \
+        % PARTITIONS
+
+
 def is_postgres(bind: Connection | Engine) -> bool:
     return bind.dialect.name == "postgresql"
-
-
-def partition_of(conn: Connection, subject: str) -> int:
-    """The partition of a subject (for tests and the documentation)."""
-    return int(conn.execute(text(
-        f"SELECT {_PART} FROM (SELECT CAST(:s AS text) AS subject, '' AS id) AS inbox"),
-        {"s": subject}).scalar_one())
 
 
 def set_lease(conn: Connection, seconds: int) -> None:
@@ -138,22 +136,24 @@ def claim(conn: Connection, limit: int, *, target: int) -> list[Any]:
     barrier = int(conn.execute(text(
         f"SELECT coalesce((SELECT min(seq) FROM inbox WHERE status = 'received' AND {_ORDERED}),"
         " (SELECT coalesce(max(seq), 0) + 1 FROM inbox))")).scalar_one())
-    work = conn.execute(text(
-        f"SELECT part, min(seq) AS first, count(*) AS n FROM ("
-        f"SELECT seq, {_PART} AS part FROM inbox WHERE status = 'received' AND seq < :barrier "
-        "ORDER BY seq LIMIT :window) AS w GROUP BY part ORDER BY first"),
-        {"barrier": barrier, "window": max(limit, target) * 2}).all()
+    window = conn.execute(text(
+        "SELECT seq, subject, id FROM inbox WHERE status = 'received' AND seq < :barrier "
+        "ORDER BY seq LIMIT :window"), {"barrier": barrier, "window": max(limit, target) * 2})
+    work: dict[int, list[int]] = {}  # partition -> its seqs, oldest work first
+    for seq, subject, inbox_id in window:
+        work.setdefault(partition(subject, inbox_id), []).append(int(seq))
     held: list[int] = []
-    counted = 0
-    for part, _, n in work:
+    for part, seqs in work.items():
         if conn.execute(text("SELECT pg_try_advisory_xact_lock(:c, :p)"),
-                        {"c": _PARTITION_CLASS, "p": int(part)}).scalar():
-            held.append(int(part))
-            counted += int(n)
-            if counted >= target:
+                        {"c": _PARTITION_CLASS, "p": part}).scalar():
+            held.extend(seqs)
+            if len(held) >= target:
                 break
     if not held:
         return []
-    query = select(inbox).where((inbox.c.status == "received") & (inbox.c.seq < barrier)
-                                & text(f"{_PART} IN ({', '.join(str(p) for p in held)})"))
-    return list(conn.execute(query.order_by(inbox.c.seq).limit(limit)).all())
+    # still received now that the partitions are held (another worker may have applied some
+    # in between: they are not taken again), in arrival order
+    query = select(inbox).where((inbox.c.status == "received")
+                                & inbox.c.seq.in_(bindparam("seqs", expanding=True)))
+    return list(conn.execute(query.order_by(inbox.c.seq).limit(limit),
+                             {"seqs": sorted(held)[:limit]}).all())
