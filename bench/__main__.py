@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.pipeline", "bench.ingest", "bench.revenue", "bench.billing")
+MODULES = ("bench.pipeline", "bench.ingest", "bench.revenue", "bench.billing", "bench.postgres")
 
 
 def main() -> int:

@@ -14,6 +14,12 @@ import typer
 from syncline.cli.common import _system, err
 
 
+def _logging() -> None:
+    """Syncline's own messages at INFO on standard error; libraries' only from WARNING."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("syncline").setLevel(logging.INFO)
+
+
 def worker(
     database_url: Annotated[str | None, typer.Option(
         help="Database (default: SYNCLINE_DATABASE_URL or ./var/syncline.db)")] = None,
@@ -40,7 +46,7 @@ def worker(
     another)."""
     from syncline.runner import BackgroundWorker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _logging()
     system = _system(database_url)
     runner = BackgroundWorker(system, deliver=deliver, idle_seconds=idle,
                               lease_seconds=lease_seconds)
@@ -93,7 +99,7 @@ def ingest_broker(
 
     from syncline.ingress.jetstream import NatsIngress
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _logging()
     system = _system(database_url)
     ingress = NatsIngress(system, url=nats, subject=subject, stream=stream, durable=durable,
                           batch_size=batch, ack_wait=ack_wait)
