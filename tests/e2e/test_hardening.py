@@ -212,3 +212,18 @@ def test_query_integers_are_bounded(client: tuple[TestClient, Syncline]) -> None
         r = http.get("/v1/billable-items", params={"limit": limit}, headers=KEY)
         assert r.status_code == 422, (limit, r.text)
     assert http.get("/v1/billable-items", params={"limit": 5}, headers=KEY).status_code == 200
+
+
+def test_a_correction_in_the_same_batch_wins(client: tuple[TestClient, Syncline]) -> None:
+    """Found by the fuzz test: a batch holding a rejected message and then its correction
+    (same source and id) answers both, and the stored row is the correction, received."""
+    http, system = client
+    wrong = time_entry("B-2", hours="seven")
+    fixed = {**wrong, "data": {**wrong["data"], "hours": "7"}}
+    r = http.post("/v1/events", json=[wrong, fixed], headers=KEY)
+    assert r.status_code == 207, r.text
+    first, second = r.json()["results"]
+    assert (first["status"], second["status"]) == ("rejected", "accepted")
+    assert first["inbox_id"] == second["inbox_id"]
+    (row,) = _rows(system)
+    assert row.status == "received" and '"7"' in row.raw
