@@ -43,6 +43,7 @@ from syncline.services.billing.run.retainers import (
     retainer_fees_due,
 )
 from syncline.services.billing.run.terms import Contract, load_contracts
+from syncline.services.messaging.leases import hold_alone
 
 __all__ = ["RunResult", "month_bounds", "run_billing"]
 
@@ -71,6 +72,7 @@ def run_billing(engine: Engine, period: str, ref: ReferenceData,
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
             conn.commit()
         tx = conn.begin()
+        hold_alone(conn)  # PostgreSQL: no leased apply batch writes outbox rows meanwhile
         run = Run(conn, ref, charts, now, start, end, period,
                   engine_mode=revenue_recognition == "engine",
                   tax_codes=tuple(tax_code_from_profile(p) for p in ref.tax_profiles),
