@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.pipeline", "bench.ingest", "bench.revenue", "bench.billing", "bench.postgres")
+MODULES = ("bench.pipeline", "bench.ingest", "bench.http", "bench.revenue", "bench.billing",
+           "bench.postgres")
 
 
 def main() -> int:
