@@ -37,7 +37,8 @@ from rich.console import Console
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.cli.ingest import CHUNK, _chunks, _stream_lines, ingest_lines
 from syncline.config import Settings
-from syncline.services.messaging.inbox import queue_depths, receive_many
+from syncline.services.messaging.inbox import receive_many
+from syncline.services.messaging.queues import queue_depths
 from syncline.simulator import SimulationConfig, simulate
 
 GOAL, FLOOR = 0.5, 1 / 8

@@ -36,7 +36,8 @@ from sqlalchemy import create_engine, text
 
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
-from syncline.services.messaging.inbox import queue_depths, receive_many
+from syncline.services.messaging.inbox import receive_many
+from syncline.services.messaging.queues import queue_depths
 from syncline.services.state import fingerprint
 from syncline.simulator import SimulationConfig, simulate
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from syncline.adapters.db.engine import make_engine
-from syncline.services.messaging.inbox import queue_depths
+from syncline.services.messaging.queues import queue_depths
 from syncline.services.state import fingerprint
 from syncline.simulator import SimulationConfig, simulate
 

@@ -33,7 +33,8 @@ import pytest
 
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
-from syncline.services.messaging.inbox import queue_depths, receive_many
+from syncline.services.messaging.inbox import receive_many
+from syncline.services.messaging.queues import queue_depths
 from syncline.services.state import fingerprint
 from syncline.simulator import SimulationConfig, simulate
 from tests.conftest import fixed_clock, in_ci

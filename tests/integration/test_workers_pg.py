@@ -34,7 +34,8 @@ from sqlalchemy import create_engine, text
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
 from syncline.services.billing.run import run_billing
-from syncline.services.messaging.inbox import queue_depths, receive_many
+from syncline.services.messaging.inbox import receive_many
+from syncline.services.messaging.queues import queue_depths
 from syncline.services.state import fingerprint
 from syncline.simulator import SimulationConfig, simulate
 from tests.builders import deal, event, time_entry, worker

@@ -20,7 +20,7 @@ from syncline.bootstrap import Syncline
 from syncline.services.billing.run import run_billing
 from syncline.services.messaging.exceptions import list_exceptions
 from syncline.services.messaging.inbox import receive_many
-from syncline.services.messaging.processor import replay
+from syncline.services.messaging.replay import replay
 from syncline.services.state import fingerprint, ledger_trial_balance, summary
 from tests.builders import deal, rejection, time_entry, worker
 
@@ -243,7 +243,7 @@ def test_a_refused_provisioning_step_compensates_earlier_steps(system: Syncline)
 
 def test_edit_and_replay_fixes_a_deal_and_keeps_the_original(system: Syncline) -> None:
     from syncline.adapters.db.tables import inbox_revisions
-    from syncline.services.messaging.processor import EditRefused, edit_message
+    from syncline.services.messaging.replay import EditRefused, edit_message
 
     bad = deal(entity=None)
     (receipt,) = ingest(system, bad)

@@ -77,8 +77,8 @@ def replay(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Re-apply one stored message, idempotently (optionally after editing its data)."""
-    from syncline.services.messaging.processor import EditRefused, edit_message
-    from syncline.services.messaging.processor import replay as do_replay
+    from syncline.services.messaging.replay import EditRefused, edit_message
+    from syncline.services.messaging.replay import replay as do_replay
 
     sys_ = _system(database_url)
     actor = _principal(sys_, "integration", "billing", "pmo", "finance", "controller",

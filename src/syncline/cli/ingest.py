@@ -42,7 +42,8 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
     Memory does not grow with the stream: lines are taken one chunk at a time. The progress
     shows bytes when the size is known (`total_bytes`, with `read` counting), else messages
     against the count when `lines` is a sized collection, else a running count."""
-    from syncline.services.messaging.inbox import pending_count, receive_many
+    from syncline.services.messaging.inbox import receive_many
+    from syncline.services.messaging.queues import pending_count
 
     sized = isinstance(lines, Sized)
     with _progress(console, quiet) as progress:
@@ -86,7 +87,7 @@ def ingest(
     The stream is read line by line and received in chunks of 2,000 messages, one
     transaction each, so memory stays flat whatever its size; killed part-way, run it again:
     what was received is acknowledged as duplicates and the rest goes on."""
-    from syncline.services.messaging.inbox import ingest_counts
+    from syncline.services.messaging.queues import ingest_counts
 
     read = [0]
     if file == "-":

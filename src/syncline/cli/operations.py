@@ -37,7 +37,7 @@ def status(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """The state fingerprint and what is waiting: inbox by status, parked, outbox, exceptions."""
-    from syncline.services.messaging.inbox import queue_depths
+    from syncline.services.messaging.queues import queue_depths
     from syncline.services.state import fingerprint
 
     sys_ = _existing_system(database_url)
@@ -76,7 +76,7 @@ def rebuild(
     Only messages make state here: what operator commands made in the live database (billing
     runs, revenue recognition, closes) is not in the log, so after those the fingerprints
     differ and the parts that differ are named."""
-    from syncline.services.messaging.inbox import messages_in_order, pending_count
+    from syncline.services.messaging.queues import messages_in_order, pending_count
     from syncline.services.state import canonical_state, fingerprint
 
     live = _existing_system(database_url)

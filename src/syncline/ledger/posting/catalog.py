@@ -22,10 +22,10 @@ TIME_ACCRUED = "close.time_accrued"
 SYSTEM_EVENTS: Mapping[str, EventSpec] = {s.event: s for s in (
     EventSpec(INVOICE_RELEASED, "invoice", ("total", "revenue", "deferred", "tax"),
               ("number", "contract", "customer", "service_line", "tax_code"),
-              "billing run, invoice release (services/billing/run.py, billing/journals.py)"),
+              "billing run, invoice release (services/billing/run/, billing/journals.py)"),
     EventSpec(CREDIT_NOTE_ISSUED, "credit_note", ("total", "revenue", "deferred", "tax"),
               ("number", "invoice", "contract", "customer", "service_line", "tax_code"),
-              "billing run, credit notes (services/billing/run.py, billing/journals.py)"),
+              "billing run, credit notes (services/billing/run/, billing/journals.py)"),
     EventSpec(LABOR_COST, "labor_cost", ("cost",), ("period", "currency"),
               "billing run, labor cost of approved time at HR cost (billing/costs.py)"),
     EventSpec(EXPENSE_COST, "expense_cost", ("cost",),
