@@ -64,3 +64,27 @@ def test_a_contract_that_does_not_rebill_expenses_journals_their_cost(system: Sy
     assert run(system, "2026-01").invoices == []
     assert [c[2:5] for c in costs(system)] == [("5200", "debit", D("412.30")),
                                                ("2100", "credit", D("412.30"))]
+
+
+def test_the_margin_report_counts_expense_cost_in_the_month_it_is_journaled(system: Syncline
+                                                                            ) -> None:
+    """The same journal in the margin report of project P-1 (C-1, US01): January's cost has
+    EX-1's 99.00 (no time: margin -99.00); March takes it back (-99.00 of cost)."""
+    from syncline.services.ledger.reports import build_report
+
+    ingest(system, deal(), worker(), expense("EX-1", "99.00", category="software",
+                                             billable=False))
+    run(system, "2026-01")
+    ingest(system, event("expense.rejected", "expense/EX-1", {
+        "expense_id": "EX-1", "reason": "personal"}, source="psa/kantata", sequence=2))
+    run(system, "2026-03")
+
+    def cost(period: str) -> Decimal:
+        with system.engine.connect() as conn:
+            rows = build_report(conn, "margin", period, ref=system.ref,
+                                chart=system.charts).tables[0].as_dicts()
+        return sum((D(str(r["cost"])) for r in rows if r["project"] == "P-1"), D(0))
+
+    assert cost("2026-01") == D("99.00")
+    assert cost("2026-02") == D(0)
+    assert cost("2026-03") == D("-99.00")

@@ -1,17 +1,19 @@
 """The ``margin`` report: by project and by service line for the period — revenue from invoices
 plus the credit notes (negative), or from revenue schedules in revenue-engine mode; labor
 cost from approved time at the HR cost rate effective on each work date (``time_entries`` ×
-``worker_versions``)."""
+``worker_versions``), plus the cost of expenses not rebilled as the ledger posted it in the
+period (``expense_cost`` entries, in the entity's functional currency)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Connection, select
 
+from syncline.adapters.db.billing_tables import expenses
 from syncline.adapters.db.tables import contracts, invoices
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.journal import JournalEntry
@@ -80,6 +82,9 @@ def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
                 revenue[(note.entity_code, project_of(note.contract_number), note.currency)] += \
                     note.subtotal
     missing_rate = _cost(conn, info, start, end, cost, hours)
+    if _expense_cost(conn, entries, charts or {}, period, project_of, cost):
+        notes.append("Cost includes expenses not rebilled, as journaled in the period "
+                     "(expense_cost; a rejection after posting takes it back).")
     late = _late_cost(conn, info, period, cost, hours)
     notes.append("Cost: approved time of the period at the HR cost rate effective on each work "
                  "date; a project billed in one currency and costed in another shows one row "
@@ -111,6 +116,29 @@ def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
                        ("entity", "service_line", "currency", "revenue", "cost", "margin",
                         "margin_pct"), line_rows)
     return (project_table, line_table), notes
+
+
+def _expense_cost(conn: Connection, entries: Sequence[JournalEntry],
+                  charts: Mapping[str, ChartOfAccounts], period: str,
+                  project_of: Callable[[str], str],
+                  cost: dict[tuple[str, str, str], Decimal]) -> bool:
+    """Add the expense cost journaled in ``period`` per (entity, project, currency): the
+    entries' debit-positive amount on the ``project_expense`` account; whether there was any."""
+    contract_of = {r.expense_id: r.contract_number for r in conn.execute(
+        select(expenses.c.expense_id, expenses.c.contract_number))}
+    found = False
+    for e in entries:
+        chart = charts.get(e.entity_id)
+        if e.source_type != "expense_cost" or chart is None or \
+                f"{e.posting_date:%Y-%m}" != period:
+            continue
+        contract = contract_of.get(e.source_id.removesuffix(":reversal"))
+        code = chart.code("project_expense")
+        for ln in e.lines:
+            if ln.account == code and contract is not None:
+                cost[(e.entity_id, project_of(contract), ln.amount.currency)] += ln.signed
+                found = True
+    return found
 
 
 def _cost(conn: Connection, info: Mapping[str, ProjectInfo], start: date, end: date,
