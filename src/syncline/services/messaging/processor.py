@@ -35,9 +35,10 @@ from syncline.services.handlers.expenses import (
 )
 from syncline.services.handlers.time import reverse_time
 from syncline.services.messaging import leases
-from syncline.services.messaging.exceptions import raise_exception, resolve
+from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit_of_work import Batch, Handler
+from syncline.services.messaging.waiting import release_waiting
 
 BATCH_SIZE = 1000
 Progress = Callable[[int], None]
@@ -61,10 +62,7 @@ _STALE = update(inbox).where(_ID).values(status="stale", applied_at=bindparam("b
                                          reason=bindparam("b_reason"))
 _PARKED = update(inbox).where(_ID).values(status="parked", reason=bindparam("b_reason"))
 _FAILED = update(inbox).where(_ID).values(status="failed", reason=bindparam("b_reason"))
-_RECEIVED = update(inbox).where(_ID).values(status="received")
 _PARK = parked.insert()
-_UNPARK = update(parked).where(parked.c.id == bindparam("b_pid")).values(
-    released_at=bindparam("b_at"))
 _LAST = select(subject_state.c.last_sequence).where(
     subject_state.c.subject == bindparam("b_subject"))
 _SUBJECT_NEW = subject_state.insert()
@@ -119,18 +117,9 @@ def _release(batch: Batch, keys: tuple[str, ...], now: datetime, stats: Stats) -
     known = _waiting(batch)
     if known is not None and known.isdisjoint(keys):
         return
-    conn = batch.conn
-    waiting = conn.execute(select(parked.c.id, parked.c.inbox_id, parked.c.exception_id).where(
-        parked.c.prerequisite.in_(keys) & parked.c.released_at.is_(None))).all()
     if known is not None:
         known.difference_update(keys)
-    for w in waiting:
-        conn.execute(_UNPARK, [{"b_pid": w.id, "b_at": iso(now)}])
-        conn.execute(_RECEIVED, [{"b_id": w.inbox_id}])
-        if w.exception_id:
-            resolve(conn, w.exception_id, now=now, actor="syncline", action="auto-release",
-                    reason="the prerequisite arrived; the message was released and re-applied")
-        stats.released += 1
+    stats.released += release_waiting(batch.conn, keys, now)
 
 
 SetHandler = Callable[[Batch, list[tuple[str, Mapping[str, Any]]]], list[Outcome]]

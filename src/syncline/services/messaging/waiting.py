@@ -1,4 +1,4 @@
-"""Releasing parked messages from outside the processor.
+"""Releasing parked messages: the one place that does it, for the processor and for runs.
 
 Most prerequisites are provided by a handler (a deal provides `project:P-1`) and the processor
 releases what waits on them in the same unit of work. A few are made by a run instead — an
@@ -32,6 +32,6 @@ def release_waiting(conn: Connection, keys: Iterable[str], now: datetime) -> int
                 status="received"))
             if w.exception_id:
                 resolve(conn, w.exception_id, now=now, actor="syncline", action="auto-release",
-                        reason="the prerequisite arrived; the message was released")
+                        reason="the prerequisite arrived; the message was released and re-applied")
             released += 1
     return released
