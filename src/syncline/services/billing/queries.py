@@ -30,15 +30,11 @@ from syncline.services.billing.run.caps import invoiced_items
 from syncline.services.billing.run.credits import load_credit_note
 from syncline.services.billing.run.invoices import load_invoice
 from syncline.services.billing.run.terms import load_caps
+from syncline.services.rows import plain_row
 
 __all__ = ["contract_exists", "credit_note_dict", "find_credit_note", "find_invoice",
            "invoice_dict", "list_caps", "list_credit_notes", "list_holds", "list_invoices",
            "list_items"]
-
-
-def _row(r: Any) -> dict[str, Any]:
-    return {k: (str(v) if v is not None and not isinstance(v, (str, int, bool)) else v)
-            for k, v in r._mapping.items()}
 
 
 def list_invoices(conn: Connection, *, period: str | None = None, entity: str | None = None,
@@ -54,7 +50,7 @@ def list_invoices(conn: Connection, *, period: str | None = None, entity: str | 
         q = q.where(invoices.c.entity_code == entity)
     if contract:
         q = q.where(invoices.c.contract_number == contract)
-    out = [_row(r) for r in conn.execute(q)]
+    out = [plain_row(r) for r in conn.execute(q)]
     credited = dict(conn.execute(select(credit_notes.c.invoice_number, func.count())
                                  .group_by(credit_notes.c.invoice_number)).all())
     for d in out:
@@ -99,7 +95,7 @@ def list_credit_notes(conn: Connection, *, invoice: str | None = None,
         q = q.where(credit_notes.c.invoice_number == invoice)
     if entity:
         q = q.where(credit_notes.c.entity_code == entity)
-    return [_row(r) for r in conn.execute(q)]
+    return [plain_row(r) for r in conn.execute(q)]
 
 
 def find_credit_note(conn: Connection, number: str) -> CreditNote | None:
@@ -131,7 +127,7 @@ def list_items(conn: Connection, *, contract: str | None = None, status: str | N
         q = q.where(billable_items.c.invoice_number == invoice)
     out = []
     for r in conn.execute(q):
-        d = _row(r)
+        d = plain_row(r)
         d["adjusts"] = json.loads(r.adjusts) if r.adjusts else []
         d["deferred"] = bool(r.deferred)
         out.append(d)
@@ -142,21 +138,21 @@ def list_holds(conn: Connection, *, status: str | None = "held") -> list[dict[st
     q = select(billing_holds).order_by(billing_holds.c.item_key)
     if status:
         q = q.where(billing_holds.c.status == status)
-    return [_row(r) for r in conn.execute(q)]
+    return [plain_row(r) for r in conn.execute(q)]
 
 
 def pending_credit_requests(conn: Connection) -> list[dict[str, Any]]:
-    return [_row(r) for r in conn.execute(select(credit_requests).where(
+    return [plain_row(r) for r in conn.execute(select(credit_requests).where(
         credit_requests.c.status == "pending").order_by(credit_requests.c.id))]
 
 
 def lines_of_invoice(conn: Connection, number: str) -> list[dict[str, Any]]:
-    return [_row(r) for r in conn.execute(select(invoice_lines).where(
+    return [plain_row(r) for r in conn.execute(select(invoice_lines).where(
         invoice_lines.c.invoice_number == number).order_by(invoice_lines.c.line_no))]
 
 
 def lines_of_credit_note(conn: Connection, number: str) -> list[dict[str, Any]]:
-    return [_row(r) for r in conn.execute(select(credit_note_lines).where(
+    return [plain_row(r) for r in conn.execute(select(credit_note_lines).where(
         credit_note_lines.c.credit_note_number == number).order_by(credit_note_lines.c.line_no))]
 
 
