@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # YAML file of charts of accounts per entity, posting rules and period/FX policies
     # (config/chart-of-accounts.example.yaml); none = the default template for every entity
     ledger_config: str | None = None
+    # YAML file of the firm's connectors (docs/connectors.md); none = no connectors
+    connectors_config: str | None = None
 
     def workflow_db_url(self) -> str:
         if self.dbos_system_url:

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from syncline import __version__
 from syncline.api import billing, binding, close, docs, ledger, revenue
+from syncline.api import connectors as connectors_api
 from syncline.api import governance as governance_api
 from syncline.api.auth import Requires, authenticated, public
 from syncline.bootstrap import Syncline
@@ -41,10 +42,12 @@ MAX_WAIT_SECONDS = 30.0
 
 
 def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
-               background: bool = True) -> FastAPI:
+               background: bool = True,
+               connectors: connectors_api.Resolve | None = None) -> FastAPI:
     """The API over a wired system. With `background` (the default) the app runs a
     `BackgroundWorker` while it is up (or the one given); without it, nothing applies what
-    is received (a separate `syncline worker` process does)."""
+    is received (a separate `syncline worker` process does). ``connectors`` finds a webhook's
+    connector by name (default: SYNCLINE_CONNECTORS_CONFIG)."""
     runner = worker or (BackgroundWorker(system) if background else None)
 
     @asynccontextmanager
@@ -197,4 +200,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     for module in (billing, ledger, revenue, close, governance_api):  # explicitly; each
         app.include_router(module.router(system), prefix="/v1",  # route declares its roles
                            dependencies=[Depends(authenticated)])
+    # vendors' webhooks carry their signature, not our key (each route declares its own)
+    app.include_router(connectors_api.router(
+        system, connectors or connectors_api.configured_connectors(system)), prefix="/v1")
     return app

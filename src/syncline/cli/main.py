@@ -9,6 +9,7 @@ import typer
 from syncline.cli import (
     billing,
     close,
+    connectors,
     contract,
     demo,
     exceptions,
@@ -60,5 +61,5 @@ def serve(
 for _commands in (demo, ingest, operations, exceptions, workers):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
-for _commands in (billing, ledger, close, contract, governance):
+for _commands in (billing, ledger, close, contract, governance, connectors):
     _commands.register(app)

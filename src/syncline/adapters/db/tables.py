@@ -392,7 +392,8 @@ def _load_engine_tables() -> None:
     """Every engine keeps its tables in its own module, on this metadata."""
     import importlib
 
-    for name in ("billing_tables", "revenue_tables", "ledger_tables", "governance_tables"):
+    for name in ("billing_tables", "revenue_tables", "ledger_tables", "governance_tables",
+                 "connector_tables"):
         importlib.import_module(f"syncline.adapters.db.{name}")
 
 

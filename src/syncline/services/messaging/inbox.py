@@ -62,6 +62,23 @@ class Receipt:
         return out
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A record a connector read but could not map: kept raw and rejected with ``reason``.
+
+    ``event_id`` names the vendor record (and its version), ``field`` the vendor field at
+    fault; ``etype`` the canonical type it would have become. A later corrected record is a
+    new version, so a new id; the same record read again is a duplicate.
+    """
+
+    source: str
+    event_id: str
+    raw: str
+    reason: str
+    etype: str | None = None
+    field: str = "(record)"
+
+
 @dataclass
 class _Parsed:
     raw: str
@@ -149,8 +166,13 @@ def _is_key(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_ID and _bad_text(value) is None
 
 
-def _parse(item: str | dict[str, Any]) -> _Parsed:
+def _parse(item: str | dict[str, Any] | Refusal) -> _Parsed:
     """One message, parsed and validated; never raises."""
+    if isinstance(item, Refusal):
+        ok = _is_key(item.source) and _is_key(item.event_id)
+        return _Parsed(item.raw, {"type": item.etype}, item.source if ok else UNKNOWN_SOURCE,
+                       item.event_id if ok else _digest(item.raw),
+                       [SchemaProblem(item.field, "mapping", item.reason)])
     if isinstance(item, str):
         raw = item
         message, problem = _loads(item)
@@ -288,7 +310,7 @@ def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
                     reason="the source re-sent the message corrected")
 
 
-def receive_many(conn: Connection, items: Iterable[str | dict[str, Any]], *,
+def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusal], *,
                  now: datetime) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each.
 

@@ -1,0 +1,55 @@
+"""Every connector kind, by name: explicit, so a new vendor is one line here.
+
+``build`` turns a configured connector (``sdk/config.py``) into a working one. ``Wiring`` is
+what the environment supplies: the HTTP transport (tests give a fake vendor), the sleep and
+clock (tests inject them), and the environment secrets are read from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from syncline.connectors.sdk.base import Connector
+from syncline.connectors.sdk.config import ConnectorConfig, load
+from syncline.services.clock import Clock, system_clock
+
+
+@dataclass
+class Wiring:
+    transport: httpx.BaseTransport | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Clock = system_clock
+    env: dict[str, str] | None = None  # None: os.environ
+    base_dir: Path = field(default_factory=Path.cwd)  # relative paths in settings
+
+
+Factory = Callable[[ConnectorConfig, Wiring], Connector]
+
+# kind → the module whose ``build(config, wiring)`` makes it (imported when first built)
+KIND_MODULES: dict[str, str] = {
+    "salesforce": "syncline.connectors.salesforce",
+    "hubspot": "syncline.connectors.hubspot",
+    "workday": "syncline.connectors.workday",
+    "harvest": "syncline.connectors.harvest",
+    "files": "syncline.connectors.files",
+}
+
+
+def factory(kind: str) -> Factory:
+    import importlib
+
+    built: Factory = importlib.import_module(KIND_MODULES[kind]).build
+    return built
+
+
+def build(config: ConnectorConfig, wiring: Wiring | None = None) -> Connector:
+    return factory(config.kind)(config, wiring or Wiring())
+
+
+def configured(path: str | Path) -> list[ConnectorConfig]:
+    return load(path, kinds=set(KIND_MODULES))
