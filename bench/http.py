@@ -134,7 +134,7 @@ def main() -> None:
         syncline = _server([str(Path(py).parent / "syncline"), "serve", "--port",
                             str(sync_port)], {
             "SYNCLINE_DATABASE_URL": f"sqlite:///{Path(tmp) / 'syncline.db'}",
-            "SYNCLINE_API_KEYS": KEY}, sync_port, "/v1/health")
+            "SYNCLINE_API_KEYS": KEY, "SYNCLINE_RATE_LIMIT": "off"}, sync_port, "/v1/health")
         hdr = {"content-type": "application/json", "X-API-Key": KEY}
         results: dict[str, dict[str, float]] = {"bare": {}, "syncline": {}}
         stream = _unique([json.loads(ln) for ln in lines])

@@ -73,3 +73,6 @@ def system(tmp_path: Path) -> Iterator[Syncline]:
 # docs/governance.md). Set for the whole run, before any fixture reads Settings; tests of
 # governance pass their own roles.
 os.environ.setdefault("SYNCLINE_API_KEY_ROLES", "integration,billing,finance,controller")
+# The suite's API tests (schemathesis, the hypothesis HTTP tests) send thousands of requests as
+# one principal; rate limits are tested on their own (tests/e2e/test_rate_limits.py).
+os.environ.setdefault("SYNCLINE_RATE_LIMIT", "off")

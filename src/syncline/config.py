@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     oidc_jwks_url: str = ""  # default <issuer>/.well-known/jwks.json
     oidc_roles_claim: str = "roles"
     oidc_name_claim: str = "sub"
+    # per-principal API rate limit (api/limits.py): a `limits` expression; "off" disables
+    rate_limit: str = "6000/minute"
+    rate_limit_storage: str = "memory://"  # or redis://host:6379 to share across processes
     park_max_age_hours: int = 72
     batch_size: int = 1000
     # "engine" (default): an invoice's release credits contract liability and revenue comes

@@ -306,3 +306,26 @@ def test_the_audit_chain_finds_an_edited_a_deleted_and_an_inserted_row(gov: Sync
     chain(gov, 2)
     intact = runner.invoke(cli, ["audit", "verify", "--database-url", url])
     assert intact.exit_code == 0 and "2 rows" in intact.output
+
+
+def test_a_key_records_when_it_was_last_used_to_the_minute(gov: Syncline, clock: Clock) -> None:
+    from syncline.services.governance.keys import list_keys
+
+    with gov.engine.begin() as conn:
+        token, view = create_key(conn, "ci-bot", ["integration"], by="admin", now=clock())
+    assert view.last_used_at is None
+
+    def last_used() -> str | None:
+        with gov.engine.connect() as conn:
+            return next(k.last_used_at for k in list_keys(conn) if k.name == "ci-bot")
+
+    with TestClient(create_app(gov, background=False)) as http:
+        http.get("/v1/whoami", headers={"X-API-Key": token})
+        first = last_used()
+        assert first is not None and first.startswith("2026-07-15T12:00")
+        clock.now = FIXED_NOW + timedelta(seconds=30)
+        http.get("/v1/whoami", headers={"X-API-Key": token})
+        assert last_used() == first  # within the minute: no write
+        clock.now = FIXED_NOW + timedelta(minutes=5)
+        http.get("/v1/whoami", headers={"X-API-Key": token})
+        assert (last_used() or "").startswith("2026-07-15T12:05")

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy.orm  # noqa: F401  (see below)
@@ -24,11 +25,13 @@ from syncline.api import billing, binding, close, docs, ledger, revenue
 from syncline.api import connectors as connectors_api
 from syncline.api import governance as governance_api
 from syncline.api.auth import Requires, authenticated, public
+from syncline.api.limits import PrincipalLimiter
 from syncline.bootstrap import Syncline
 from syncline.runner import BackgroundWorker
 from syncline.services import contracts as contract_views
 from syncline.services.governance.keys import authenticate as stored_key_principal
-from syncline.services.governance.keys import env_principal
+from syncline.services.governance.keys import USE_RESOLUTION_SECONDS, env_principal
+from syncline.services.governance.keys import record_use as record_key_use
 from syncline.services.governance.roles import INTEGRATION, READERS, Principal, parse_roles
 from syncline.services.messaging.exceptions import get_exception, list_exceptions
 from syncline.services.messaging.inbox import Receipt, receive_many
@@ -78,6 +81,8 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
                             jwks_url=cfg.oidc_jwks_url or None,
                             roles_claim=cfg.oidc_roles_claim, name_claim=cfg.oidc_name_claim)
 
+    key_used: dict[str, datetime] = {}  # when this process last stamped a key's use
+
     def principal_of(token: str) -> Principal | None:
         """An OIDC token (when configured), a SYNCLINE_API_KEYS key (compatibility), else a
         stored key (hashed, named)."""
@@ -86,10 +91,20 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
         found = env_principal(token, keys, env_roles)
         if found is not None:
             return found
+        now = system.clock()
         with system.engine.connect() as conn:
-            return stored_key_principal(conn, token, now=system.clock())
+            principal = stored_key_principal(conn, token, now=now)
+        if principal is not None:
+            last = key_used.get(principal.name)
+            if last is None or (now - last).total_seconds() >= USE_RESOLUTION_SECONDS:
+                key_used[principal.name] = now
+                with system.engine.begin() as conn:
+                    record_key_use(conn, principal.name, now=now)
+        return principal
 
     app.state.authenticate = principal_of  # read by api/auth.py's Requires
+    app.state.limiter = PrincipalLimiter(system.settings.rate_limit,
+                                         system.settings.rate_limit_storage)
     require_key = Requires(*READERS)  # reads (and the API docs): any role
     Key = Annotated[Principal, Depends(require_key)]
     Integration = Annotated[Principal, Depends(Requires(INTEGRATION))]

@@ -52,6 +52,9 @@ class Requires:
             raise HTTPException(403, f"{request.method} {request.url.path} needs the role "
                                 f"{' or '.join(self.roles)}; {principal.name} has "
                                 f"{', '.join(sorted(principal.roles)) or 'none'}")
+        limiter = getattr(request.app.state, "limiter", None)
+        if limiter is not None:  # per principal, after authorization (api/limits.py)
+            limiter.check(principal.name)
         request.state.principal = principal
         return principal
 

@@ -137,6 +137,9 @@ def env_principal(token: str, env_keys: set[str], env_roles: str) -> Principal |
     return Principal(f"env:{digest(token)[:8]}", parse_roles(env_roles), via="env-key")
 
 
+USE_RESOLUTION_SECONDS = 60  # last_used_at is kept to the minute: one write a key a minute
+
+
 def authenticate(conn: Connection, token: str, *, now: datetime) -> Principal | None:
     """The principal of a stored key; None when unknown, expired or revoked."""
     row = conn.execute(select(api_keys).where(api_keys.c.key_hash == digest(token))).first()
@@ -146,3 +149,9 @@ def authenticate(conn: Connection, token: str, *, now: datetime) -> Principal | 
     if view.status(now) != "active":
         return None
     return Principal(view.name, frozenset(view.roles), via="key")
+
+
+def record_use(conn: Connection, name: str, *, now: datetime) -> None:
+    """Stamp a key's ``last_used_at`` (a unit of work of its own; callers do it at most once
+    a key every ``USE_RESOLUTION_SECONDS``, so a busy key costs one write a minute)."""
+    conn.execute(update(api_keys).where(api_keys.c.name == name).values(last_used_at=iso(now)))
