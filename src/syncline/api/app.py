@@ -29,8 +29,8 @@ from syncline.api.limits import PrincipalLimiter
 from syncline.bootstrap import Syncline
 from syncline.runner import BackgroundWorker
 from syncline.services import contracts as contract_views
-from syncline.services.governance.keys import authenticate as stored_key_principal
 from syncline.services.governance.keys import USE_RESOLUTION_SECONDS, env_principal
+from syncline.services.governance.keys import authenticate as stored_key_principal
 from syncline.services.governance.keys import record_use as record_key_use
 from syncline.services.governance.roles import INTEGRATION, READERS, Principal, parse_roles
 from syncline.services.messaging.exceptions import get_exception, list_exceptions

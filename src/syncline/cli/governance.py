@@ -62,11 +62,12 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json")] = False,
         print(json.dumps(rows, indent=2))
         return
     table = Table(title=f"API keys ({len(rows)})", title_justify="left", box=box.SIMPLE_HEAD)
-    for col in ("name", "prefix", "roles", "status", "expires_at", "created_by"):
+    for col in ("name", "prefix", "roles", "status", "expires_at", "last_used_at",
+                "created_by"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["name"], r["prefix"] + "…", ",".join(r["roles"]), r["status"],
-                      r["expires_at"] or "", r["created_by"])
+                      r["expires_at"] or "", r["last_used_at"] or "never", r["created_by"])
     out.print(table)
 
 
