@@ -46,3 +46,35 @@ def test_cases_were_run() -> None:
     if not CASES:
         pytest.skip("run with the generated tests")
     print(f"schemathesis: {len(CASES)} requests, none a server error")
+
+
+# Stateful: sequences of calls chained by the links schemathesis infers from the document
+# (POST /v1/events → GET /v1/events/{source}/{id}; GET /v1/approvals → approve/reject;
+# POST /v1/keys → revoke; GET /v1/exceptions → one exception; GET /v1/periods → a period
+# action; GET /v1/reports → one report). Every response of every step: no server error.
+STATEFUL_EXAMPLES = int(os.environ.get("SYNCLINE_SCHEMATHESIS_STATEFUL_EXAMPLES", "25"))
+LINKED: list[str] = []
+
+
+class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+    def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+        return {"headers": {**dict(case.headers or {}), **KEY}}
+
+    def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+        LINKED.append(f"{case.method} {case.path}")
+        case.validate_response(response, checks=[not_a_server_error])
+
+
+TestStatefulNoServerErrors = Workflow.TestCase
+TestStatefulNoServerErrors.settings = settings(
+    max_examples=STATEFUL_EXAMPLES, stateful_step_count=6, deadline=None, derandomize=True,
+    suppress_health_check=list(HealthCheck))
+
+
+def test_stateful_steps_followed_links() -> None:
+    """Runs after the state machine (file order): it chained calls through the links."""
+    if not LINKED:
+        pytest.skip("run with the stateful test")
+    linked = {step for step in LINKED if "{" in step}
+    print(f"schemathesis stateful: {len(LINKED)} calls, linked operations: {sorted(linked)}")
+    assert len(linked) >= 3, "the state machine followed fewer than three links"
