@@ -48,3 +48,28 @@ def test_a_corrected_resend_is_applied_on_postgres(pg_system: Syncline) -> None:
     with pg_system.engine.connect() as conn:
         assert conn.execute(select(inbox.c.status)).scalar() == "applied"
         assert len(conn.execute(select(inbox_revisions)).all()) == 1
+
+
+def test_concurrent_audit_appends_wait_and_chain_on_postgres(
+        pg_system: Syncline) -> None:  # noqa: F811
+    """Eight threads append at once: each waits for the one before, none fails, and the chain
+    verifies with eight rows (without the advisory lock two take the same seq)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from syncline.services.governance import audit
+
+    start = Barrier(8)
+
+    def one(i: int) -> int:
+        with pg_system.engine.begin() as conn:
+            start.wait()
+            return audit.append(conn, actor=f"u{i}", action="config.change",
+                                subject=f"t/{i}", now=fixed_clock())
+
+    with ThreadPoolExecutor(8) as pool:
+        seqs = sorted(pool.map(one, range(8)))
+    assert seqs == list(range(1, 9))
+    with pg_system.engine.connect() as conn:
+        verdict = audit.verify(conn)
+    assert verdict.ok and verdict.rows == 8

@@ -329,3 +329,35 @@ def test_a_key_records_when_it_was_last_used_to_the_minute(gov: Syncline, clock:
         clock.now = FIXED_NOW + timedelta(minutes=5)
         http.get("/v1/whoami", headers={"X-API-Key": token})
         assert (last_used() or "").startswith("2026-07-15T12:05")
+
+
+def test_anchors_outside_the_database_find_a_log_cut_back_or_rewritten(
+        gov: Syncline, tmp_path: Any) -> None:
+    """Without an anchor, deleting the latest rows (or rewriting the whole log with fresh
+    hashes) leaves a chain that verifies; an anchor written down earlier finds both."""
+    from syncline.cli.main import app as cli
+
+    chain(gov, 5)
+    url, anchors = str(gov.engine.url), tmp_path / "anchors.txt"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["audit", "anchor", str(anchors), "--database-url", url]
+                         ).exit_code == 0
+    assert anchors.read_text().startswith("5 ")
+    ok = runner.invoke(cli, ["audit", "verify", "--anchors", str(anchors), "--database-url", url])
+    assert ok.exit_code == 0, ok.output
+    with gov.engine.begin() as conn:  # cut back: the chain of rows 1-3 is still a chain
+        conn.execute(delete(audit_log).where(audit_log.c.seq >= 4))
+        assert audit.verify(conn).ok
+        verdict = audit.verify(conn, audit.parse_anchors(anchors.read_text()))
+    assert not verdict.ok and "cut back to 3 rows" in (verdict.problem or "")
+    with gov.engine.begin() as conn:  # rewritten whole: a fresh, self-consistent chain
+        conn.execute(text("DELETE FROM audit_log"))
+    chain(gov, 6)
+    with gov.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log"))
+        for i in range(6):
+            audit.append(conn, actor="forger", action="config.change", subject=f"t/{i}",
+                         now=FIXED_NOW, before=None, after=None, reason=None)
+    cut = runner.invoke(cli, ["audit", "verify", "--anchors", str(anchors), "--database-url",
+                              url])
+    assert cut.exit_code == 1 and "row 5 differs from its anchor" in cut.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -116,16 +117,39 @@ def audit_list(
     out.print(table)
 
 
-@audit_app.command("verify")
-def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False,
-                 database_url: DbOption = None) -> None:
-    """Recompute the hash chain. Exit 0 when intact (prints the head hash to keep as an
-    anchor); exit 1 naming the first edited, deleted or inserted row."""
-    from syncline.services.governance.audit import verify
+@audit_app.command("anchor")
+def audit_anchor(file: Annotated[Path, typer.Argument(
+        help="append the head here: a file outside the database (WORM storage, a repository, "
+        "a ticket)")], database_url: DbOption = None) -> None:
+    """Write the chain's head (seq and hash) down outside the database, so a later
+    `audit verify --anchors FILE` finds a log cut back or rewritten whole."""
+    from syncline.services.governance.audit import head
 
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
-        verdict = verify(conn)
+        seq, digest = head(conn)
+    with file.open("a", encoding="utf-8") as f:
+        f.write(f"{seq} {digest} {sys_.clock().isoformat()}\n")
+    out.print(f"Anchored row {seq} ({digest[:16]}…) in {file}")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False,
+                 anchors: Annotated[Path | None, typer.Option(
+                     help="a file of anchors from `audit anchor`: each must still hold")] = None,
+                 database_url: DbOption = None) -> None:
+    """Recompute the hash chain. Exit 0 when intact (prints the head hash to keep as an
+    anchor); exit 1 naming the first edited, deleted or inserted row, or a broken anchor."""
+    from syncline.services.governance.audit import parse_anchors, verify
+
+    sys_ = _system(database_url)
+    try:
+        kept = parse_anchors(anchors.read_text(encoding="utf-8")) if anchors else []
+    except (OSError, ValueError) as bad:
+        err.print(f"[red]Cannot read the anchors:[/] {bad}")
+        raise typer.Exit(2) from None
+    with sys_.engine.connect() as conn:
+        verdict = verify(conn, kept)
     if as_json:
         print(json.dumps(verdict.as_dict(), indent=2))
     elif verdict.ok:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
 from syncline.adapters.db.governance_tables import audit_log
 from syncline.services.clock import iso
@@ -43,9 +44,18 @@ def row_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject
     return hashlib.sha256((prev_hash + body).encode("utf-8", "surrogatepass")).hexdigest()
 
 
+AUDIT_LOCK = 0x5359_4E43_0002  # "SYNC" 2: PostgreSQL advisory lock key of the audit chain
+
+
 def append(conn: Connection, *, actor: str, action: str, subject: str, now: datetime,
            before: Any = None, after: Any = None, reason: str | None = None) -> int:
-    """Append one row (in the caller's transaction); its ``seq``."""
+    """Append one row (in the caller's transaction); its ``seq``.
+
+    Appends are serialized: on PostgreSQL a transaction-scoped advisory lock makes a second
+    writer wait for the first to commit and then chain onto its row (instead of both taking
+    the same ``seq`` and one failing); on SQLite every unit of work holds the write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
     last = conn.execute(select(audit_log.c.seq, audit_log.c.hash)
                         .order_by(audit_log.c.seq.desc()).limit(1)).first()
     seq = (last.seq + 1) if last else 1
@@ -88,8 +98,26 @@ class Verdict:
                 "problem": self.problem}
 
 
-def verify(conn: Connection) -> Verdict:
-    """Recompute the chain from the first row; the first edited, deleted or inserted row."""
+def verify(conn: Connection, anchors: Iterable[tuple[int, str]] = ()) -> Verdict:
+    """Recompute the chain from the first row; the first edited, deleted or inserted row.
+
+    ``anchors`` are heads (seq, hash) written down outside the database earlier
+    (``syncline audit anchor``): each must still be in the chain with that hash. Without
+    them a log whose *latest* rows were deleted, or that was rewritten whole with fresh
+    hashes, still chains; with them, either is found."""
+    wanted = dict(anchors)
+    chain = _verify_chain(conn, wanted)
+    if not chain.ok:
+        return chain
+    for seq in sorted(wanted):
+        if seq > chain.rows:
+            return Verdict(False, chain.rows, chain.head, seq,
+                           f"the anchor at row {seq} is gone: the log was cut back to "
+                           f"{chain.rows} rows")
+    return chain
+
+
+def _verify_chain(conn: Connection, anchors: dict[int, str]) -> Verdict:
     prev, expected, count = GENESIS, 1, 0
     for r in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
         count += 1
@@ -106,8 +134,25 @@ def verify(conn: Connection) -> Verdict:
             return Verdict(False, count, prev, r.seq,
                            f"row {r.seq} was edited or inserted: its content does not match "
                            "its hash")
+        if r.seq in anchors and anchors[r.seq] != r.hash:
+            return Verdict(False, count, prev, r.seq,
+                           f"row {r.seq} differs from its anchor: the log up to it was "
+                           "rewritten (its hashes recomputed)")
         prev, expected = r.hash, expected + 1
     return Verdict(True, count, prev)
+
+
+def parse_anchors(text: str) -> list[tuple[int, str]]:
+    """Lines ``<seq> <hash> [when]`` as ``syncline audit anchor`` writes them."""
+    out: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if len(parts) < 2 or not parts[0].isdigit():
+            raise ValueError(f"anchor line {number}: expected '<seq> <hash>', got {line!r}")
+        out.append((int(parts[0]), parts[1]))
+    return out
 
 
 def head(conn: Connection) -> tuple[int, str]:
