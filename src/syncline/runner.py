@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from syncline.bootstrap import Syncline
 from syncline.services.messaging.delivery import pending
@@ -31,6 +32,7 @@ class BackgroundWorker:
     idle_seconds: float = 0.5
     lease_seconds: int = 60
     sweep_seconds: float = 60.0
+    poll_seconds: float = 60.0  # how often scheduled connector polls are looked at
     rounds: int = 0
     errors: int = 0
     totals: Stats = field(default_factory=Stats)
@@ -38,6 +40,8 @@ class BackgroundWorker:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _last_sweep: float = 0.0
+    _last_poll: float = 0.0
+    _connectors: Any = None  # the configured connectors' resolver, built on first poll
 
     def start(self) -> None:
         if self._thread is None:
@@ -80,11 +84,39 @@ class BackgroundWorker:
             if now - self._last_sweep >= self.sweep_seconds:
                 self.system.sweep()
                 self._last_sweep = now
+            if self.system.settings.connectors_config and \
+                    now - self._last_poll >= self.poll_seconds:
+                self._last_poll = now
+                self.poll_connectors()
         except Exception:  # a defect in one round must not stop the worker
             self.errors += 1
             log.exception("background round failed; the next round retries")
         finally:
             self.rounds += 1
+
+    def poll_connectors(self) -> list[str]:
+        """Start the durable poll of every connector whose slot is due
+        (workflows/connectors.py); returns the workflow ids started or joined."""
+        from syncline.connectors.registry import build, configured
+        from syncline.workflows import connectors as polls
+        from syncline.workflows import delivery as wf
+
+        system = self.system
+        configs = configured(system.settings.connectors_config or "")
+        if self._connectors is None:
+            cache: dict[str, Any] = {}
+            by_name = {c.name: c for c in configs}
+
+            def resolve(name: str) -> Any:
+                if name not in cache and name in by_name:
+                    cache[name] = build(by_name[name])
+                return cache.get(name)
+
+            self._connectors = resolve
+        polls.wire(system.engine, self._connectors, system.clock)
+        wf.launch(system.engine, system.targets, system.settings.workflow_db_url(),
+                  system.clock)
+        return polls.poll_due(configs, system.clock())
 
     def drain(self) -> Stats:
         """Apply until nothing is left (waiting for other workers' leases), then deliver and

@@ -132,3 +132,51 @@ def test_the_cli_adjusts_and_says_what_went_wrong(tmp_path: Any, monkeypatch: An
                                 "typo", "--database-url", url])
     assert wrong.exit_code == 1 and "bills in USD" in wrong.output
     system.engine.dispose()
+
+
+def adjustment_event(source: str, amount: str = "-60000") -> dict[str, Any]:
+    return {"specversion": "1.0", "id": "ADJ-EXT-1", "source": source,
+            "type": "billing.adjustment.requested", "subject": "adjustment/ADJ-EXT-1",
+            "time": "2026-01-20T10:00:00Z",
+            "data": {"adjustment_id": "ADJ-EXT-1", "contract_number": "C-1",
+                     "service_date": "2026-01-20", "description": "Release",
+                     "amount": {"amount": amount, "currency": "USD"},
+                     "requested_by": "cfo", "reason": "trust me"}}
+
+
+def test_an_adjustment_sent_as_an_event_waits_for_a_checker(system: Syncline) -> None:
+    """Issue 11's attack: an integration key posts a -60,000 adjustment. It is kept and
+    becomes a pending maker-checker request, not a billable item; only a finance or
+    controller principal's approval carries it out."""
+    from syncline.services.billing import maker_checker as mc
+    from syncline.services.governance.approvals import list_approvals
+    from syncline.services.governance.roles import Principal
+
+    ingest(system, deal(), worker())
+    ingest(system, adjustment_event("erp/netsuite"))
+    with system.engine.connect() as conn:
+        assert conn.execute(select(billable_items.c.key).where(
+            billable_items.c.key == "adjustment:ADJ-EXT-1")).first() is None
+        [pending] = list_approvals(conn, "pending")
+    assert pending.kind == "adjustment" and pending.requested_by == "erp/netsuite (cfo)"
+    assert pending.payload["amount"] == "-60000"
+    done = mc.approve(system, pending.id, by=Principal("controller.kim", frozenset(
+        {"controller"})), reason="checked the contract")
+    assert done["status"] == "applied", done
+    with system.engine.connect() as conn:
+        item = conn.execute(select(billable_items.c.amount).where(
+            billable_items.c.key == "adjustment:ADJ-EXT-1")).scalar_one()
+    assert Decimal(item) == Decimal("-60000")
+
+
+def test_outside_senders_cannot_use_syncline_sources(system: Syncline) -> None:
+    ingest(system, deal(), worker())
+    with system.engine.begin() as conn:
+        [receipt] = receive_many(conn, [adjustment_event("syncline/billing-team")],
+                                 now=system.clock())
+    assert receipt.status == "rejected"
+    assert receipt.problems[0].path == "source" and receipt.problems[0].rule == "reserved"
+    system.process()
+    with system.engine.connect() as conn:
+        assert conn.execute(select(billable_items.c.key).where(
+            billable_items.c.key == "adjustment:ADJ-EXT-1")).first() is None

@@ -107,6 +107,8 @@ def launch(engine: Engine, targets: dict[str, delivery.Target], system_url: str,
     }
     if system_url.startswith("sqlite"):
         config["system_database_engine"] = _system_engine(system_url)
+    from syncline.workflows import connectors  # noqa: F401  (its workflows, registered first)
+
     DBOS(config=config)
     DBOS.launch()
     _wiring.system_url = system_url

@@ -22,6 +22,8 @@ from syncline.billing.items import OPEN_STATUSES, adjustment_item
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.ledger.money import Money
 from syncline.services.billing.run.items import item_row
+from syncline.services.governance import approvals
+from syncline.services.messaging.inbox import RESERVED_SOURCE
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -38,6 +40,8 @@ def record_adjustment(b: Batch, data: Mapping[str, Any]) -> Outcome:
     objects = (("adjustment", adjustment_id), ("contract", number))
     if b.conn.execute(select(billable_items.c.key).where(billable_items.c.key == key)).first():
         return Applied(note="adjustment already recorded (idempotent)")
+    if not b.source.startswith(RESERVED_SOURCE):
+        return _to_approval(b, data, adjustment_id, number)
     contract = b.conn.execute(select(contracts.c.currency).where(
         contracts.c.number == number)).first()
     if contract is None:
@@ -75,4 +79,23 @@ def record_adjustment(b: Batch, data: Mapping[str, Any]) -> Outcome:
     return Applied(note=f"adjustment item {key} by {data['requested_by']}: {data['reason']}")
 
 
-
+def _to_approval(b: Batch, data: Mapping[str, Any], adjustment_id: str,
+                 number: str) -> Outcome:
+    """An adjustment sent from outside (an integration's event, a file, the broker) is a
+    *request*: it waits for a finance or controller principal's approval (separation of
+    duties, docs/governance.md) and is carried out only then, as Syncline's own message
+    (source ``syncline/…``, which no outside sender may use). Whatever its amount: the
+    sender is a system, not a person who could be the checker's maker."""
+    subject = f"contract/{number}"
+    amount = data["amount"]
+    payload = {"contract": number, "amount": str(amount["amount"]),
+               "description": str(data["description"]), "reason": str(data["reason"]),
+               "currency": str(amount["currency"]), "on": data.get("service_date"),
+               "adjusts": [str(k) for k in data.get("adjusts", ())],
+               "adjustment_id": adjustment_id}
+    made = approvals.create(
+        b.conn, kind="adjustment", subject=subject, amount=Decimal(str(amount["amount"])),
+        currency=str(amount["currency"]), payload=payload, reason=str(data["reason"]),
+        by=f"{b.source} ({data['requested_by']})", now=b.now)
+    return Applied(note=f"adjustment {adjustment_id} from {b.source} awaits approval {made.id} "
+                   "(`syncline billing approve`)")

@@ -166,8 +166,12 @@ def _is_key(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_ID and _bad_text(value) is None
 
 
-def _parse(item: str | dict[str, Any] | Refusal) -> _Parsed:
-    """One message, parsed and validated; never raises."""
+RESERVED_SOURCE = "syncline/"  # Syncline's own messages (e.g. approved billing adjustments)
+
+
+def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Parsed:
+    """One message, parsed and validated; never raises. A message from outside
+    (``trusted`` false) may not use a ``syncline/`` source: those are Syncline's own."""
     if isinstance(item, Refusal):
         ok = _is_key(item.source) and _is_key(item.event_id)
         return _Parsed(item.raw, {"type": item.etype}, item.source if ok else UNKNOWN_SOURCE,
@@ -195,6 +199,10 @@ def _parse(item: str | dict[str, Any] | Refusal) -> _Parsed:
         except (RecursionError, ValueError, TypeError, OverflowError) as err:
             problems = [SchemaProblem("(message)", "schema",
                                       f"cannot be validated: {type(err).__name__}")]
+    if not trusted and isinstance(src, str) and src.startswith(RESERVED_SOURCE):
+        problems = [*problems, SchemaProblem(
+            "source", "reserved", f"sources beginning {RESERVED_SOURCE!r} are Syncline's own "
+            "messages; send yours under your system's name (e.g. erp/netsuite)")]
     source = src if isinstance(src, str) and _is_key(src) else UNKNOWN_SOURCE
     if isinstance(eid, str) and _is_key(eid) and source == src:
         return _Parsed(raw, message, source, eid, problems)
@@ -311,7 +319,7 @@ def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
 
 
 def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusal], *,
-                 now: datetime) -> list[Receipt]:
+                 now: datetime, trusted: bool = False) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each.
 
     Receiving is serialized per database: on SQLite every transaction takes the write lock
@@ -321,7 +329,7 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusa
     and a message sent to two receivers at once is stored once (the other gets a duplicate
     receipt). A re-send of a rejected message with different text revises it (module doc).
     """
-    parsed = [_parse(i) for i in items]
+    parsed = [_parse(i, trusted) for i in items]
     if not parsed:
         return []
     if conn.dialect.name == "postgresql":

@@ -188,6 +188,7 @@ def _in_turn(batch: Batch, handler: Handler, rows: list[Any]) -> list[Outcome]:
     for row in rows:
         batch.inbox_id, batch.correlation_id, batch.sequence = row.id, row.correlation_id, \
             row.sequence
+        batch.source = row.source
         outcomes.append(handler(batch, json.loads(row.raw)["data"]))
     return outcomes
 
@@ -240,6 +241,7 @@ def _apply_single(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
     conn = batch.conn
     batch.inbox_id, batch.correlation_id, batch.sequence = row.id, row.correlation_id, \
         row.sequence
+    batch.source = row.source
     savepoint = conn.begin_nested()
     try:
         outcome = _apply_one(batch, row)

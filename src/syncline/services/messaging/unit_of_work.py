@@ -59,6 +59,7 @@ class Batch:
     ref: ReferenceData
     now: datetime
     inbox_id: str = ""
+    source: str = ""  # the message's source (``syncline/…``: Syncline's own, see inbox)
     correlation_id: str | None = None
     sequence: int | None = None
     latest_sequence: int | None = None
