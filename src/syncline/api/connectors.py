@@ -30,7 +30,7 @@ Resolve = Callable[[str], Connector | None]
 
 def configured_connectors(system: Syncline) -> Resolve:
     """Connectors from SYNCLINE_CONNECTORS_CONFIG, built on first use and kept."""
-    from syncline.connectors.registry import build, configured
+    from syncline.connectors.registry import Wiring, build, configured
 
     cache: dict[str, Connector] = {}
     path = system.settings.connectors_config
@@ -42,7 +42,7 @@ def configured_connectors(system: Syncline) -> Resolve:
             return None
         for config in configured(path):
             if config.name == name:
-                cache[name] = build(config)
+                cache[name] = build(config, Wiring(engine=system.engine))
                 return cache[name]
         return None
 

@@ -33,7 +33,7 @@ def _configs(sys_: Any, config: str | None) -> list[Any]:
 
 
 def _one(sys_: Any, config: str | None, name: str) -> Any:
-    from syncline.connectors.registry import build
+    from syncline.connectors.registry import Wiring, build
     from syncline.connectors.sdk.secrets import MissingSecret
 
     found = [c for c in _configs(sys_, config) if c.name == name]
@@ -41,7 +41,7 @@ def _one(sys_: Any, config: str | None, name: str) -> Any:
         err.print(f"[red]No connector named {name!r}[/] (`syncline connectors list`).")
         raise typer.Exit(2)
     try:
-        return build(found[0])
+        return build(found[0], Wiring(engine=sys_.engine))
     except MissingSecret as missing:
         err.print(f"[red]Connector {name} cannot start:[/] {missing}")
         raise typer.Exit(2) from None

@@ -2,7 +2,8 @@
 
 ``build`` turns a configured connector (``sdk/config.py``) into a working one. ``Wiring`` is
 what the environment supplies: the HTTP transport (tests give a fake vendor), the sleep and
-clock (tests inject them), and the environment secrets are read from.
+clock (tests inject them), the environment secrets are read from, and the database for a
+connector that reads what Syncline already holds (Harvest: the approvals it must withdraw).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy import Engine
 
 from syncline.connectors.sdk.base import Connector
 from syncline.connectors.sdk.config import ConnectorConfig, load
@@ -26,6 +28,7 @@ class Wiring:
     clock: Clock = system_clock
     env: dict[str, str] | None = None  # None: os.environ
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths in settings
+    engine: Engine | None = None  # the Syncline database (None: the connector needs none)
 
 
 Factory = Callable[[ConnectorConfig, Wiring], Connector]
