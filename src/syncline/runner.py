@@ -97,7 +97,7 @@ class BackgroundWorker:
     def poll_connectors(self) -> list[str]:
         """Start the durable poll of every connector whose slot is due
         (workflows/connectors.py); returns the workflow ids started or joined."""
-        from syncline.connectors.registry import build, configured
+        from syncline.connectors.registry import Wiring, build, configured
         from syncline.workflows import connectors as polls
         from syncline.workflows import delivery as wf
 
@@ -109,7 +109,8 @@ class BackgroundWorker:
 
             def resolve(name: str) -> Any:
                 if name not in cache and name in by_name:
-                    cache[name] = build(by_name[name])
+                    cache[name] = build(by_name[name], Wiring(engine=system.engine,
+                                                              clock=system.clock))
                 return cache.get(name)
 
             self._connectors = resolve
