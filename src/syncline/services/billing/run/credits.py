@@ -31,6 +31,7 @@ from syncline.domain.reference import LegalEntity
 from syncline.ledger.money import Money
 from syncline.ledger.posting import PostingError
 from syncline.services.billing.run.cycle import Run
+from syncline.services.billing.run.erp_documents import credit_note_document
 from syncline.services.billing.run.invoices import last_number, load_invoice, store_last_number
 from syncline.services.billing.run.items import insert_items, item_from_row
 
@@ -114,12 +115,7 @@ def issue_credit_notes(run: Run, entity: LegalEntity) -> None:
                                ("posting_rule", entry.event))
             else:
                 run.journal(entry, None)
-        run.emit("erp.invoice.post", {
-            "document": "credit_note", "number": number, "invoice": invoice.number,
-            "entity": entity.code, "contract": note.contract_number,
-            "customer": note.customer_name, "currency": note.currency,
-            "total": str(note.total.amount), "tax": str(note.tax.amount),
-            "date": note.credit_date.isoformat(), "items": list(note.item_keys)}, None)
+        run.emit("erp.invoice.post", credit_note_document(conn, note, invoice), None)
         run.result.credit_notes.append(number)
         run.result.credit_note_details.append({
             "number": number, "invoice": invoice.number, "contract": note.contract_number,

@@ -32,6 +32,7 @@ from syncline.ledger.money import Money
 from syncline.ledger.posting import PostingError
 from syncline.services.billing.run.caps import item_by_item
 from syncline.services.billing.run.cycle import Run, billing_problem
+from syncline.services.billing.run.erp_documents import invoice_document
 from syncline.services.billing.run.items import Lines
 from syncline.services.billing.run.terms import Contract
 
@@ -175,12 +176,7 @@ def invoice_entity(run: Run, entity: LegalEntity, terms: dict[str, Contract],
                                ("posting_rule", entry.event))
             else:
                 run.journal(entry, c.correlation_id)
-        run.emit("erp.invoice.post", {
-            "number": inv.number, "entity": inv.entity_code, "contract": inv.contract_number,
-            "customer": inv.customer_name, "currency": inv.currency,
-            "total": str(inv.total.amount), "tax": str(inv.tax.amount),
-            "date": inv.invoice_date.isoformat(), "due": inv.due_date.isoformat()},
-            c.correlation_id)
+        run.emit("erp.invoice.post", invoice_document(conn, inv), c.correlation_id)
         run.result.invoices.append(invoice_number)
         run.result.invoice_details.append(_details(inv))
         run.result.write_offs.extend(
