@@ -122,3 +122,26 @@ def test_refusals_are_kept_naming_the_deal_and_its_link_once(
     assert cursor(system) == "2026-07-02T00:00:00.000Z"  # refusals are stored: passed
     again = sync(system, connector)
     assert again.rejected == 0 and again.duplicates == 1  # type: ignore[attr-defined]
+
+
+def test_a_keyset_read_does_not_miss_a_deal_when_another_moves_mid_run(make: Make) -> None:
+    """A deal modified while the search is paged moves to the end; with offset paging the
+    deal on the next page boundary is skipped. search_window == page_size restarts every
+    page from the last date seen, so nothing is skipped (docs: Unconfirmed, last item)."""
+    def run(window: int) -> set[str]:
+        fake = FakeHubSpot(token=TOKEN)
+        seeded(fake)
+        for i in range(3):
+            add_deal(fake, f"90{i}", f"2026-07-0{i + 1}T00:00:00Z")
+
+        def moving(request: object) -> object:
+            answer = fake(request)  # type: ignore[arg-type]
+            if fake.searches == 1:
+                fake.touch(DEAL, "2026-07-20T00:00:00Z")  # the first deal read changes
+            return answer
+
+        connector = make(moving, page_size=2, search_window=window)  # type: ignore[arg-type]
+        return {e["data"]["deal_id"] for b in connector.deals.read(None) for e in b.events}
+
+    assert "901" not in run(10_000)  # offset paging skipped it (the documented gap)
+    assert run(2) == {DEAL, "900", "901", "902"}
