@@ -29,12 +29,13 @@ def test_the_example_configuration_builds() -> None:
 def test_mistakes_are_reported_together_with_their_keys() -> None:
     config = ConnectorConfig("crm", "hubspot", {
         "token": "pat-inline", "closed_won_stages": {}, "fields": {"discount": "x"},
-        "defaults": {"billing_type": "hourly"}, "page_size": 500, "colour": "red"})
+        "defaults": {"billing_type": "hourly"}, "page_size": 500, "colour": "red",
+        "since": "last tuesday"})
     with pytest.raises(ConnectorConfigInvalid) as caught:
         build(config, Wiring(env={}))
     text = str(caught.value)
     for key in ("unknown keys colour", "settings.token", "closed_won_stages",
-                "fields.discount", "defaults.billing_type", "page_size"):
+                "fields.discount", "defaults.billing_type", "page_size", "since"):
         assert key in text
 
 

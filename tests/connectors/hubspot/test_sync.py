@@ -140,7 +140,7 @@ def test_a_keyset_read_does_not_miss_a_deal_when_another_moves_mid_run(make: Mak
                 fake.touch(DEAL, "2026-07-20T00:00:00Z")  # the first deal read changes
             return answer
 
-        connector = make(moving, page_size=2, search_window=window)  # type: ignore[arg-type]
+        connector = make(moving, page_size=2, search_window=window)
         return {e["data"]["deal_id"] for b in connector.deals.read(None) for e in b.events}
 
     assert "901" not in run(10_000)  # offset paging skipped it (the documented gap)

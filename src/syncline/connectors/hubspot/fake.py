@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -175,7 +178,7 @@ class FakeHubSpot:
         sorts = body.get("sorts") or []
         for sort in sorts:
             wanted = {"object": dict, "string": str}.get(self.sort_form, (dict, str))
-            if not isinstance(sort, wanted):  # type: ignore[arg-type]
+            if not isinstance(sort, wanted):
                 return _error(400, "VALIDATION_ERROR", f"bad sort {sort!r}")
         scope = json.dumps({k: body.get(k) for k in ("filterGroups", "sorts")}, sort_keys=True)
         offset = self._offset(f"{object_type}:{scope}", body.get("after"))
@@ -189,7 +192,7 @@ class FakeHubSpot:
         for sort in reversed(sorts):
             name = sort if isinstance(sort, str) else sort["propertyName"]
             desc = isinstance(sort, dict) and sort.get("direction") == "DESCENDING"
-            rows.sort(key=lambda r, n=name: _key(r["properties"].get(n), n), reverse=desc)
+            rows.sort(key=partial(_key, name), reverse=desc)
         page = rows[offset:offset + limit]
         out: dict[str, Any] = {"total": len(rows), "results": [
             self._render(r, body.get("properties")) for r in page]}
@@ -257,7 +260,8 @@ class FakeHubSpot:
                                          "fieldType": "text", "groupName": "dealinformation"})
 
 
-def _key(value: Any, name: str) -> tuple[int, Any]:
+def _key(name: str, record: dict[str, Any]) -> tuple[int, Any]:
+    value = record["properties"].get(name)
     if value is None:
         return (1, 0)
     return (0, _ms(value)) if name in DATES else (0, str(value))
@@ -273,14 +277,18 @@ def _test(props: dict[str, Any], f: dict[str, Any]) -> bool:
     name, op = f["propertyName"], f["operator"]
     have = props.get(name)
     if op == "HAS_PROPERTY":
-        return have not in (None, "")
+        return have is not None and have != ""
     if op in ("IN", "NOT_IN"):
         inside = str(have) in {str(v) for v in f.get("values") or []}
         return inside if op == "IN" else not inside
     if have is None:
-        return op == "NEQ"
-    a, b = (_ms(have), _ms(f.get("value"))) if name in DATES else (str(have), str(f.get("value")))
-    if a is None or b is None:
-        return False
-    return {"EQ": a == b, "NEQ": a != b, "GT": a > b, "GTE": a >= b, "LT": a < b,
-            "LTE": a <= b}[op]
+        return bool(op == "NEQ")
+    if name not in DATES:
+        return _COMPARE[op](str(have), str(f.get("value")))
+    a, b = _ms(have), _ms(f.get("value"))
+    return a is not None and b is not None and _COMPARE[op](a, b)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": operator.eq, "NEQ": operator.ne, "GT": operator.gt, "GTE": operator.ge,
+    "LT": operator.lt, "LTE": operator.le}

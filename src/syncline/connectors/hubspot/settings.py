@@ -14,6 +14,7 @@ from syncline.connectors.hubspot.client import BASE_URL
 from syncline.connectors.hubspot.mapping import DEAL_TERMS, ENUMS, LINE_TERMS, Terms
 from syncline.connectors.hubspot.streams import WINDOW
 from syncline.connectors.sdk.config import ConnectorConfig, ConnectorConfigInvalid
+from syncline.connectors.sdk.events import parse_time
 from syncline.connectors.sdk.secrets import MissingSecret, Secret, resolve
 
 KEYS = {"base_url", "portal_id", "token", "oauth", "webhook_secret", "webhook_url",
@@ -124,6 +125,12 @@ def parse(config: ConnectorConfig, env: dict[str, str] | None) -> HubSpotSetting
         problems.append(f"{at}.page_size: 1 to 200")
     if not isinstance(window, int) or window < (page_size if isinstance(page_size, int) else 1):
         problems.append(f"{at}.search_window: a whole number ≥ page_size")
+    since = s.get("since")
+    if since is not None:
+        try:
+            parse_time(str(since))
+        except ValueError:
+            problems.append(f"{at}.since: an ISO 8601 date-time (2026-01-01T00:00:00Z)")
     if problems:
         raise ConnectorConfigInvalid(problems)
     portal = s.get("portal_id")
@@ -134,7 +141,7 @@ def parse(config: ConnectorConfig, env: dict[str, str] | None) -> HubSpotSetting
     return HubSpotSettings(
         terms=terms, base_url=str(s.get("base_url") or BASE_URL), token=token, oauth=oauth,
         webhook_secret=secret(s.get("webhook_secret"), "webhook_secret"),
-        webhook_url=s.get("webhook_url"), since=s.get("since"), page_size=page_size,
+        webhook_url=s.get("webhook_url"), since=str(since) if since else None, page_size=page_size,
         search_window=window, sort_form=sort_form,
         objects_path=str(s.get("objects_path") or "/crm/v3/objects"),
         associations_path=str(s.get("associations_path") or "/crm/v4/associations"))
