@@ -77,7 +77,10 @@ def keypair() -> tuple[str, str]:
 def org(keypair: tuple[str, str]) -> FakeOrg:
     fake = FakeOrg(instance_url=INSTANCE, org_id=ORG_ID, public_key=keypair[1],
                    client_secret="cs-secret", clock=lambda: FIXED_NOW.timestamp())
-    fake.declare("Opportunity", "Syncline_Status__c", "Syncline_Status_Detail__c")
+    fake.declare("Opportunity", "Syncline_Status__c", "Syncline_Status_Detail__c",
+                 *(f for f in FULL_FIELDS.values() if "." not in f))
+    fake.declare("Account", *(f[8:] for f in FULL_FIELDS.values() if f.startswith("Account.")))
+    fake.declare("OpportunityLineItem", *FULL_LINE_FIELDS.values())
     return fake
 
 
@@ -109,3 +112,27 @@ def system(tmp_path: Path) -> Iterator[Syncline]:
                      durable=False)
     yield sys_
     sys_.engine.dispose()
+
+
+def simulated(seed: int = 3) -> list[dict[str, Any]]:
+    from syncline.simulator.model import SimulationConfig
+    from syncline.simulator.stream import simulate
+
+    sim = simulate(SimulationConfig(seed=seed, customers=12, months=3))
+    return [e["data"] for e in sim.events
+            if isinstance(e, dict) and e.get("type") == "deal.closed_won"]
+
+
+def load_deals(org: FakeOrg, deals: list[dict[str, Any]], s: SalesforceSettings,
+               first_minute: int = 0) -> list[str]:
+    """Load deals with one modstamp a minute apart; returns the Opportunity Ids."""
+    from syncline.connectors.salesforce.fake import deal_records
+
+    ids = []
+    for i, data in enumerate(deals):
+        records = deal_records(data, s)
+        opp = records["Opportunity"][0]
+        opp["SystemModstamp"] = f"2026-07-01T10:{first_minute + i:02d}:00.000+0000"
+        org.load(records)
+        ids.append(opp["Id"])
+    return ids

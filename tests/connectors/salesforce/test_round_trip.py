@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from syncline.connectors.salesforce.client import decoded
 from syncline.connectors.salesforce.fake import FakeOrg, Unrepresentable, deal_records
 from syncline.connectors.salesforce.mapping import deal_data
-from syncline.connectors.salesforce.client import decoded
 from syncline.schemas import validate_event
 from syncline.simulator.model import SimulationConfig
 from syncline.simulator.stream import simulate
@@ -107,7 +107,8 @@ def deals(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         data["rates"] = [{"role": draw(code), "rate": draw(money)}]
     if draw(st.booleans()):
-        data["closed_at"] = draw(st.datetimes(datetime(2000, 1, 1), datetime(2099, 1, 1))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = draw(st.datetimes(datetime(2000, 1, 1), datetime(2099, 1, 1)))
+        data["closed_at"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return data
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from decimal import Decimal
 from typing import Any
 
 from syncline.connectors.salesforce.events import opportunity_event, refused
@@ -76,7 +77,7 @@ def outbound_message(body: bytes, s: SalesforceSettings, source: str) -> Webhook
 
 def change_events(body: bytes, s: SalesforceSettings, source: str) -> WebhookReply:
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, parse_float=Decimal)  # money never as float
     except json.JSONDecodeError as err:
         raise _bad(f"not JSON ({err.msg})") from None
     items = parsed if isinstance(parsed, list) else [parsed]
