@@ -198,3 +198,14 @@ def test_a_wrong_private_key_is_refused_at_the_token_endpoint(connect, org: Fake
                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     check = connect().check()
     assert not check.ok and "invalid_grant" in check.detail
+
+
+def test_line_items_past_the_child_page_are_fetched_from_their_own_next_url(  # type: ignore[no-untyped-def]
+        connect, org: FakeOrg) -> None:
+    data = simulated()[0]
+    data["lines"] = [dict(data["lines"][0], line_id=f"L{i}") for i in range(3)]
+    load_deals(org, [data], S)
+    org.child_page_size = 1
+    (batch,) = connect().streams()[0].read(None)
+    assert [e["data"] for e in batch.events] == [data]
+    assert len([r for r in api_requests(org) if "/query/01g" in r.url.path]) == 2

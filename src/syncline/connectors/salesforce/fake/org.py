@@ -61,7 +61,7 @@ class FakeOrg:
         self.token_grants: list[str] = []
         self.limit_exceeded = self.server_errors = 0
         self.forbidden = self.lose_locators = self._expire = False
-        self._locators: dict[str, list[Row]] = {}
+        self._locators: dict[str, tuple[list[Row], int]] = {}
         self._used = 0
         self.schema = soql.Schema(
             fields=self.fields, rows=lambda o: list(self.store.get(o, {}).values()),
@@ -176,25 +176,27 @@ class FakeOrg:
         records = child["records"]
         if len(records) > self.child_page_size:
             child["records"], child["done"] = records[:self.child_page_size], False
-            child["nextRecordsUrl"] = self._locator(records[self.child_page_size:])
+            child["nextRecordsUrl"] = self._locator(records[self.child_page_size:],
+                                                    self.child_page_size)
 
-    def _page(self, rows: list[Row]) -> httpx.Response:
-        body: Row = {"totalSize": len(rows), "done": True, "records": rows[:self.page_size]}
-        if len(rows) > self.page_size:
+    def _page(self, rows: list[Row], size: int | None = None) -> httpx.Response:
+        size = size or self.page_size
+        body: Row = {"totalSize": len(rows), "done": True, "records": rows[:size]}
+        if len(rows) > size:
             body["done"] = False
-            body["nextRecordsUrl"] = self._locator(rows[self.page_size:])
+            body["nextRecordsUrl"] = self._locator(rows[size:], size)
         return self._json(200, body)
 
-    def _locator(self, rest: list[Row]) -> str:
+    def _locator(self, rest: list[Row], size: int) -> str:
         key = f"01g{secrets.token_hex(7)}-{len(rest)}"
-        self._locators[key] = rest
+        self._locators[key] = (rest, size)
         return f"{self.api}/query/{key}"
 
     def _more(self, key: str) -> httpx.Response:
-        rest = self._locators.pop(key, None)
-        if rest is None or self.lose_locators:
+        kept = self._locators.pop(key, None)
+        if kept is None or self.lose_locators:
             return _errors(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        return self._page(rest)
+        return self._page(*kept)
 
     def _upsert(self, request: httpx.Request, sobject: str, field: str,
                 value: str) -> httpx.Response:
