@@ -101,3 +101,16 @@ def test_settings_name_every_problem() -> None:
                 "values.billing_type"):
         assert key in text
     assert KIND_MODULES["salesforce"] == "syncline.connectors.salesforce"
+
+
+def test_the_example_config_parses() -> None:
+    from pathlib import Path
+
+    from syncline.connectors.salesforce.settings import parse
+    from syncline.connectors.sdk.config import load
+
+    path = Path(__file__).parents[3] / "config" / "connectors" / "salesforce.example.yaml"
+    (config,) = load(path, kinds={"salesforce"})
+    s = parse(config)
+    assert s.since == "2026-01-01T00:00:00Z" and s.amendments == "opportunity"
+    assert s.status_id_field == s.fields["deal_id"] == "Syncline_Deal_Id__c"

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from syncline.connectors.sdk.config import ConnectorConfig
+from syncline.connectors.sdk.events import rfc3339
 
 #: Opportunity-level terms → the field read by default (None: no native field)
 DEAL_FIELDS: dict[str, str | None] = {
@@ -132,7 +134,14 @@ def parse(config: ConnectorConfig) -> SalesforceSettings:
         line_fields=lines, defaults=defaults, values=values,
         won_stages=tuple(stages) if stages else None, amendments=mode,
         change_orders=change_orders, status_id_field=id_field,
-        status_fields=dict(writeback.get("fields") or {}), since=s.get("since"))
+        status_fields=dict(writeback.get("fields") or {}), since=_since(s.get("since")))
+
+
+def _since(value: Any) -> str | None:
+    """YAML reads an unquoted timestamp as a datetime: keep it as the SOQL literal."""
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    return None if value is None else str(value)
 
 
 def _terms(given: Any, known: dict[str, str | None], key: str,
