@@ -103,7 +103,8 @@ def line_amount(r: Reader, row: dict[str, Any], kind: str) -> str | None:
     if kind == "time_and_materials":
         return None
     price = "TotalPrice" if kind == "fixed_fee" else "UnitPrice"
-    return r.read("amount", decimal_text, required=True, row=row, path=price)
+    amount: str = r.read("amount", decimal_text, required=True, row=row, path=price)
+    return amount
 
 
 def deal_data(opp: dict[str, Any], s: SalesforceSettings) -> dict[str, Any]:
@@ -138,7 +139,7 @@ def deal_data(opp: dict[str, Any], s: SalesforceSettings) -> dict[str, Any]:
     put(data, "tax_profile", r.read("tax_profile"))
     put(data, "closed_at", r.read("closed_at", moment))
     for term, shape in _JSON_SHAPES.items():
-        put(data, term, r.read(term, lambda v, t=shape: _shaped(v, t)))
+        put(data, term, r.read(term, _shaped(shape)))
     return data
 
 
@@ -171,11 +172,13 @@ def deal_line(r: Reader, row: dict[str, Any], billing_type: str) -> dict[str, An
     return line
 
 
-def _shaped(value: Any, shape: type) -> Any:
-    parsed = json_text(value)
-    if not isinstance(parsed, shape):
-        raise BadValue(f"expected a JSON {'array' if shape is list else 'object'}")
-    return parsed
+def _shaped(shape: type) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        parsed = json_text(value)
+        if not isinstance(parsed, shape):
+            raise BadValue(f"expected a JSON {'array' if shape is list else 'object'}")
+        return parsed
+    return convert
 
 
 def put(target: dict[str, Any], key: str, value: Any) -> None:

@@ -85,7 +85,7 @@ def change_events(body: bytes, s: SalesforceSettings, source: str) -> WebhookRep
     for item in items:
         payload = item.get("payload") if isinstance(item, dict) else None
         header = payload.get("ChangeEventHeader") if isinstance(payload, dict) else None
-        if not isinstance(header, dict):
+        if not isinstance(payload, dict) or not isinstance(header, dict):
             raise _bad("a change event without payload.ChangeEventHeader")
         origin = str(header.get("changeOrigin") or "")
         if origin.endswith(f"client={CALL_CLIENT}") or header.get("changeType") == "DELETE":

@@ -60,10 +60,17 @@ def run(schema: Schema, text: str) -> list[dict[str, Any]]:
             _check(schema, obj, name)
     rows = [r for r in schema.rows(obj) if _matches(schema, obj, r, top["where"])]
     for field in reversed(_names(top["order"] or "")):
-        rows.sort(key=lambda r, f=field: (r.get(f) is not None, _comparable(r.get(f))))
+        rows.sort(key=_sort_key(field))
     if top["limit"]:
         rows = rows[:int(top["limit"])]
     return [_project(schema, obj, r, selected, subs) for r in rows]
+
+
+def _sort_key(field: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
+    """Nulls first, as Salesforce sorts ascending by default."""
+    def key(row: dict[str, Any]) -> tuple[bool, Any]:
+        return row.get(field) is not None, _comparable(row.get(field))
+    return key
 
 
 def _names(text: str) -> list[str]:
