@@ -304,4 +304,9 @@ def c_fields(c: _Compiler, spec: Any, at: str) -> tuple[Rule, ...]:
         made = c.rule(target, value, f"{at}.{target}")
         if made is not None:
             out.append(made)
+    targets = [r.target for r in out]
+    for a in targets:
+        inner = [b for b in targets if b.startswith((f"{a}.", f"{a}["))]
+        if inner:
+            c.fail(f"{at}.{a}", f"is a value, so {inner[0]} cannot be inside it")
     return tuple(out)
