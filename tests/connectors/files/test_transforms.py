@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from syncline.connectors.files.mapping import OMIT, RowError
@@ -172,3 +174,21 @@ def test_a_wrong_type_and_conflicting_targets_are_problems() -> None:
                for p in mapping.problems)
     assert any("mapping.fields.a: is a value, so a.b cannot be inside it" in p
                for p in mapping.problems)
+
+
+def test_settings_problems_are_all_named_at_once(tmp_path: Path) -> None:
+    from syncline.connectors.files import build
+    from syncline.connectors.registry import Wiring
+    from syncline.connectors.sdk.config import ConnectorConfig, ConnectorConfigInvalid
+
+    settings = {"streams": [
+        {"name": "t", "path": "in/*.csv", "mapping": "nowhere.yaml", "delimiter": ";;"},
+        {"name": "u", "path": "in/*.dat", "mapping": {"type": "time.approved"},
+         "batch_size": "many"},
+    ]}
+    with pytest.raises(ConnectorConfigInvalid) as caught:
+        build(ConnectorConfig("imp", "files", settings), Wiring(base_dir=tmp_path))
+    problems = " | ".join(caught.value.problems)
+    assert "connectors.imp.settings.streams[0].mapping: cannot read" in problems
+    assert "streams[0]: delimiter and quotechar are one character each" in problems
+    assert "streams[1].format: csv, xlsx, json or jsonl (got None" in problems

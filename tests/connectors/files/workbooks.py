@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
+from openpyxl import Workbook  # type: ignore[import-untyped]
 
 HR_HEADER = ["Employee_ID", "First_Name", "Last_Name", "Work_Email", "Job_Profile", "Company",
              "Hourly_Cost_Rate", "Cost_Currency", "Worker_Status", "Hire_Date",

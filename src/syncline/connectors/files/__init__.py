@@ -29,7 +29,7 @@ import yaml
 
 from syncline.connectors.files.readers import FORMATS, ReadOptions
 from syncline.connectors.files.spec import compile_mapping
-from syncline.connectors.files.streams import FileStream, load_cursor, sha256_of
+from syncline.connectors.files.streams import FileStream
 from syncline.connectors.registry import Wiring
 from syncline.connectors.sdk.base import Check, Stream
 from syncline.connectors.sdk.config import ConnectorConfig, ConnectorConfigInvalid
@@ -58,12 +58,6 @@ class FilesConnector:
                 continue
             lines.append(f"{s.name}: {len(s.files())} file(s) at {s.root / s.pattern}")
         return Check(ok, "; ".join(lines))
-
-    def pending(self, stream: FileStream, cursor: str | None) -> list[str]:
-        """The files a sync would read (new or changed since ``cursor``)."""
-        done = load_cursor(cursor)
-        return [stream.relative(p) for p in stream.files()
-                if done.get(stream.relative(p)) != sha256_of(p)]
 
 
 def _where_files(base: Path, path: str, fmt: str | None) -> tuple[Path, str, str | None]:
@@ -136,15 +130,23 @@ def build(config: ConnectorConfig, wiring: Wiring) -> FilesConnector:
         options = ReadOptions(fmt, encoding=str(item.get("encoding", "utf-8-sig")),
                               delimiter=str(item.get("delimiter", ",")),
                               quotechar=str(item.get("quotechar", '"')),
-                              header_row=int(item.get("header_row", 1)),
+                              header_row=_whole(item, "header_row", 1, at, problems),
                               sheet=item.get("sheet"), records=item.get("records"))
         problems.extend(_option_problems(options, at))
         out.append(FileStream(name, str(item.get("description", f"{fmt} files {item['path']}")),
                               f"files/{config.name}", root, pattern, options, mapping,
-                              int(item.get("batch_size", 500))))
+                              _whole(item, "batch_size", 500, at, problems)))
     if problems:
         raise ConnectorConfigInvalid(problems)
     return FilesConnector(config.name, out)
+
+
+def _whole(item: dict[str, Any], key: str, default: int, at: str, problems: list[str]) -> int:
+    found = item.get(key, default)
+    if not isinstance(found, int) or isinstance(found, bool) or found < 1:
+        problems.append(f"{at}.{key}: a whole number from 1 (got {found!r})")
+        return default
+    return found
 
 
 def _option_problems(o: ReadOptions, at: str) -> list[str]:
@@ -157,6 +159,4 @@ def _option_problems(o: ReadOptions, at: str) -> list[str]:
         found.append(f"{at}.encoding: {o.encoding!r} is not an encoding Python knows")
     if len(o.delimiter) != 1 or len(o.quotechar) != 1:
         found.append(f"{at}: delimiter and quotechar are one character each")
-    if o.header_row < 1:
-        found.append(f"{at}.header_row: the header's row number, from 1")
     return found

@@ -107,7 +107,7 @@ def _cell(value: Any) -> Any:
 
 
 def _xlsx(path: Path, name: str, o: ReadOptions) -> Iterator[Record]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)

@@ -88,7 +88,10 @@ class FileStream:
                 continue
             batch = Batch()
             for item in self._file(path, rel, digest):
-                (batch.events if isinstance(item, dict) else batch.refusals).append(item)
+                if isinstance(item, dict):
+                    batch.events.append(item)
+                else:
+                    batch.refusals.append(item)
                 if len(batch.events) + len(batch.refusals) >= self.batch_size:
                     yield batch
                     batch = Batch()

@@ -99,25 +99,23 @@ def datetime_of(formats: tuple[str, ...], zone: str) -> Transform:
     tz = UTC if zone == "UTC" else ZoneInfo(zone)
 
     def parse(value: Any) -> str:
-        if isinstance(value, datetime):
-            moment = value
-        else:
-            raw = _text(value).strip()
-            moment = None
-            for fmt in formats:
-                try:
-                    moment = (datetime.fromisoformat(raw.replace("Z", "+00:00"))
-                              if fmt == "iso" else datetime.strptime(raw, fmt))
-                    break
-                except ValueError:
-                    continue
-            if moment is None:
-                raise CellError(f"{shown(value)} is not a date-time in {_names(formats)}")
+        moment = value if isinstance(value, datetime) else _read_moment(value, formats)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=tz)
         return rfc3339(moment)
 
     return parse
+
+
+def _read_moment(value: Any, formats: tuple[str, ...]) -> datetime:
+    raw = _text(value).strip()
+    for fmt in formats:
+        try:
+            return (datetime.fromisoformat(raw.replace("Z", "+00:00"))
+                    if fmt == "iso" else datetime.strptime(raw, fmt))
+        except ValueError:
+            continue
+    raise CellError(f"{shown(value)} is not a date-time in {_names(formats)}")
 
 
 def decimal_of(point: str, thousands: str) -> Transform:
