@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from syncline.connectors.files import FilesConnector, build
 from syncline.connectors.files.mapping import Record, value
 from syncline.connectors.files.spec import compile_mapping
@@ -70,8 +68,3 @@ def one(rule: Any, cells: dict[str, Any], *, json_record: bool = False) -> Any:
     assert not mapping.problems, mapping.problems
     record = Record("f.csv", 2, cells, None if json_record else tuple(cells))
     return value(mapping.fields[0], record)
-
-
-@pytest.fixture
-def time_dir(tmp_path: Path) -> Path:
-    return tmp_path
