@@ -103,6 +103,9 @@ def connectors_sync(
         "advances as batches are stored)")] = None,
     config: ConfigOpt = None, database_url: DbOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="read and show the events and "
+                                          "refusals (first few, with counts); store nothing, "
+                                          "move no cursor")] = False,
 ) -> None:
     """Read the connector's streams from their cursors into the inbox (applied by the worker)."""
     from syncline.connectors.runs import run_stream
@@ -115,6 +118,9 @@ def connectors_sync(
         err.print(f"[red]{name} has no stream {stream!r}[/]; streams: "
                   + ", ".join(s.name for s in connector.streams()))
         raise typer.Exit(2)
+    if dry_run:
+        _dry_run(sys_, name, streams, since, as_json)
+        return
     results = []
     for s in streams:
         def show(r: Any) -> None:
@@ -137,6 +143,26 @@ def connectors_sync(
                 out.print(f"    [red]stopped:[/] {r.error}", highlight=False)
         out.print("Run `syncline process` (or the worker) to apply what was received.")
     if any(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _dry_run(sys_: Any, name: str, streams: list[Any], since: str | None,
+             as_json: bool) -> None:
+    from syncline.connectors.preview import preview
+
+    shown = [preview(sys_.engine, name, s, since=since) for s in streams]
+    if as_json:
+        print(json.dumps([p.as_dict() for p in shown], indent=2))
+    for p in [] if as_json else shown:
+        out.print(f"[bold]{p.stream}[/] (dry run): {p.events} event(s), {p.refusals} "
+                  f"refused in {p.batches} batch(es); nothing stored", highlight=False)
+        for event in p.first_events:
+            print(json.dumps(event))
+        for reason in p.first_refusals:
+            out.print(f"    refused: {reason}", highlight=False)
+        if p.error:
+            out.print(f"    [red]stopped:[/] {p.error}", highlight=False)
+    if any(p.error for p in shown):
         raise typer.Exit(1)
 
 
