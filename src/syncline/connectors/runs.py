@@ -8,6 +8,7 @@ opens one IT exception, so a broken feed is seen without reading logs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,10 +49,29 @@ class StreamResult:
                 "rejected_reasons": self.rejected_reasons[:20], "error": self.error}
 
 
+_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock(connector: str, stream: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((connector, stream), threading.Lock())
+
+
 def run_stream(engine: Engine, connector: str, stream: Stream, *, clock: Clock,
                since: str | None = None,
                on_batch: Callable[[StreamResult], None] | None = None) -> StreamResult:
-    """Read ``stream`` from its stored cursor (or ``since``) and store every batch."""
+    """Read ``stream`` from its stored cursor (or ``since``) and store every batch.
+
+    Runs of one stream take turns in a process (a burst of webhook wakes, a scheduled poll):
+    each starts from the cursor the one before it left, so a slower run can never move the
+    cursor back over a faster one's batches."""
+    with _lock(connector, stream.name):
+        return _run(engine, connector, stream, clock=clock, since=since, on_batch=on_batch)
+
+
+def _run(engine: Engine, connector: str, stream: Stream, *, clock: Clock, since: str | None,
+         on_batch: Callable[[StreamResult], None] | None) -> StreamResult:
     name = stream.name
     with engine.connect() as conn:
         stored = cursors.read(conn, connector, name)

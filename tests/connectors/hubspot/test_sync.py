@@ -145,3 +145,16 @@ def test_a_keyset_read_does_not_miss_a_deal_when_another_moves_mid_run(make: Mak
 
     assert "901" not in run(10_000)  # offset paging skipped it (the documented gap)
     assert run(2) == {DEAL, "900", "901", "902"}
+
+
+def test_the_default_restarts_every_page_so_nothing_is_skipped(make: Make) -> None:
+    """The safe setting is the default: without search_window, each page is a new search
+    from the last date seen (no `after`)."""
+    fake = FakeHubSpot(token=TOKEN)
+    seeded(fake)
+    for i in range(3):
+        add_deal(fake, f"90{i}", f"2026-07-0{i + 1}T00:00:00Z")
+    connector = make(fake, page_size=2)
+    assert connector.settings.search_window == 2
+    list(connector.deals.read(None))
+    assert all("after" not in body for body in search_bodies(fake))

@@ -120,7 +120,12 @@ def parse(config: ConnectorConfig, env: dict[str, str] | None) -> HubSpotSetting
     sort_form = s.get("sort_form", "object")
     if sort_form not in ("object", "string"):
         problems.append(f"{at}.sort_form: object or string")
-    page_size, window = s.get("page_size", 100), s.get("search_window", WINDOW)
+    # default: every page a fresh search from the last date seen (search_window = page_size):
+    # paging one search with `after` misses a deal modified while it is paged (it moves to
+    # the end and the page boundary shifts past another), which for revenue data is not
+    # acceptable; one extra search and one re-read deal a page is the price
+    page_size = s.get("page_size", 100)
+    window = s.get("search_window", page_size if isinstance(page_size, int) else WINDOW)
     if not isinstance(page_size, int) or not 1 <= page_size <= 200:
         problems.append(f"{at}.page_size: 1 to 200")
     if not isinstance(window, int) or window < (page_size if isinstance(page_size, int) else 1):

@@ -19,10 +19,12 @@ appear in errors or logs: errors carry the URL without its query and the vendor'
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
@@ -72,6 +74,11 @@ def retry_after(response: httpx.Response, now: datetime | None = None) -> float 
     return max(0.0, (when - now).total_seconds())
 
 
+def json_decimal(response: httpx.Response) -> Any:
+    """A response body as JSON, numbers with a fraction or exponent as ``Decimal``."""
+    return json.loads(response.content, parse_float=Decimal)
+
+
 def _plain_url(request: httpx.Request) -> str:
     return str(request.url.copy_with(query=None))
 
@@ -101,7 +108,9 @@ class VendorClient:
         self._http.close()
 
     def get_json(self, url: str, **kwargs: Any) -> Any:
-        return self.request("GET", url, **kwargs).json()
+        """The body as JSON with every non-integer number a ``Decimal`` (never a float:
+        vendors send money as JSON numbers)."""
+        return json_decimal(self.request("GET", url, **kwargs))
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         refreshed = False

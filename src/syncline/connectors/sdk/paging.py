@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from syncline.connectors.sdk.http import VendorClient
+from syncline.connectors.sdk.http import VendorClient, json_decimal
 
 Body = Any
 
@@ -31,12 +31,12 @@ def cursor_token(client: VendorClient, method: str, url: str, *, token_of: Calla
                  request: dict[str, Any]) -> Iterator[Body]:
     """An opaque token in the body (HubSpot ``paging.next.after``) passed back on the next
     request through ``set_token`` (into the query or the JSON body); stops when absent."""
-    body = client.request(method, url, **request).json()
+    body = json_decimal(client.request(method, url, **request))
     yield body
     while (token := token_of(body)):
         request = {k: (dict(v) if isinstance(v, dict) else v) for k, v in request.items()}
         set_token(request, token)
-        body = client.request(method, url, **request).json()
+        body = json_decimal(client.request(method, url, **request))
         yield body
 
 
