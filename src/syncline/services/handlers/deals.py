@@ -36,6 +36,7 @@ from syncline.services.handlers.common import record_xref
 from syncline.services.ids import new_id
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
 from syncline.services.messaging.unit_of_work import Batch
+from syncline.services.xref import linked_id
 
 
 def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
@@ -95,10 +96,13 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
 
 
 def ensure_customer(b: Batch, customer: Customer) -> str:
-    """The Syncline id of the customer with this external id, created (with its CRM
-    cross-reference) on first sight; an existing one is left as it is."""
+    """The Syncline id of the customer with this external id — the one its CRM account is
+    linked to (services/xref.py: a repaired link wins), else the one created with that id —
+    created (with its cross-reference) on first sight; an existing one is left as it is."""
+    linked = linked_id(b.conn, "crm", "account", customer.external_id)
     row = b.conn.execute(select(customers.c.id).where(
-        customers.c.external_id == customer.external_id)).first()
+        customers.c.id == linked if linked is not None
+        else customers.c.external_id == customer.external_id)).first()
     if row is not None:
         return str(row.id)
     customer_id = new_id("cus")
