@@ -154,6 +154,25 @@ def test_an_inactive_entity_refuses_new_deals(md: Syncline) -> None:
     assert "FR01" in refused.message and "inactive" in refused.message
 
 
+def test_a_code_in_use_cannot_be_removed_only_made_inactive(md: Syncline) -> None:
+    from syncline.services.masterdata import set_master_data
+
+    ingest(md, deal())  # a contract in US01, US-EXEMPT, template implementation
+    doc = example()
+    doc["legal_entities"] = doc["legal_entities"][1:]
+    doc["tax_profiles"] = doc["tax_profiles"][1:]
+    with md.engine.begin() as conn, pytest.raises(MasterDataInvalid) as refused:
+        set_master_data(conn, doc, actor="t", source="test", now=md.clock(),
+                        seed=md.master.seed)
+    assert [(p.where, p.message.split(" is used")[0]) for p in refused.value.problems] == [
+        ("legal_entities", "US01"), ("tax_profiles", "US-EXEMPT")]
+    doc = example()
+    doc["legal_entities"][0]["active"] = False
+    with md.engine.begin() as conn:
+        assert set_master_data(conn, doc, actor="t", source="test", now=md.clock(),
+                               seed=md.master.seed)["version"] == 1
+
+
 def test_the_cli_shows_and_loads_as_admin_audited(md: Syncline, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNCLINE_DATABASE_URL", md.settings.database_url)

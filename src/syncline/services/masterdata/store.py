@@ -11,7 +11,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from syncline.adapters.db.masterdata_tables import master_data_versions
-from syncline.domain.masterdata import reference_from_dict, reference_to_dict
+from syncline.adapters.db.tables import contracts, projects, workers
+from syncline.domain.masterdata import (
+    MasterDataProblem,
+    reference_from_dict,
+    reference_to_dict,
+)
 from syncline.domain.reference import ReferenceData
 from syncline.services.clock import iso
 from syncline.services.governance import audit
@@ -32,6 +37,32 @@ def _parse(document: str, where: str) -> ReferenceData:
     return made
 
 
+def in_use_problems(conn: Connection, ref: ReferenceData) -> list[MasterDataProblem]:
+    """Codes recorded state uses (contracts' entities, tax profiles and service lines,
+    projects' templates, workers' entities) that ``ref`` no longer lists: removing them
+    would leave contracts without their master data. Mark them inactive instead."""
+    listed = {
+        "legal_entities": {e.code for e in ref.entities},
+        "tax_profiles": {t.code for t in ref.tax_profiles},
+        "dimensions.service_lines": {d.code for d in ref.dimensions
+                                     if d.kind == "service_line"},
+        "wbs_templates": {t.code for t in ref.templates},
+    }
+    used = (("legal_entities", contracts.c.entity_code, "contract"),
+            ("legal_entities", workers.c.entity_code, "worker"),
+            ("tax_profiles", contracts.c.tax_profile, "contract"),
+            ("dimensions.service_lines", contracts.c.service_line, "contract"),
+            ("wbs_templates", projects.c.template, "project"))
+    found = []
+    for section, column, what in used:
+        for code, count in conn.execute(select(column, func.count()).group_by(column)):
+            if code not in listed[section]:
+                found.append(MasterDataProblem(
+                    section, f"{code} is used by {count} {what}(s): keep it, marked "
+                    "active: false, instead of removing it"))
+    return found
+
+
 def current_document(conn: Connection, seed: ReferenceData) -> dict[str, Any]:
     """The current master data as a document, with where it comes from (``version`` is
     None for the seed)."""
@@ -48,10 +79,14 @@ def set_master_data(conn: Connection, document: object, *, actor: str, source: s
                     ) -> dict[str, Any]:
     """Store ``document`` as the next version (in the caller's transaction) with its audit
     row (before: the current document; after: this one). MasterDataInvalid names every
-    problem; nothing is stored then. Storing the current document again adds no version."""
+    problem — of the document, or a code in use it removes — and nothing is stored then.
+    Storing the current document again adds no version."""
     made = reference_from_dict(document)
     if isinstance(made, tuple):
         raise MasterDataInvalid(source, made)
+    removed = in_use_problems(conn, made)
+    if removed:
+        raise MasterDataInvalid(source, tuple(removed))
     after = reference_to_dict(made)  # normalised: defaults written out, decimals as text
     current = current_document(conn, seed)
     if current["master_data"] == after:
