@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from syncline.services.ledger.config import (
     default_ledger_config,
     ledger_config_for,
 )
+from syncline.services.masterdata import CurrentReference, master_data_for
 from syncline.services.messaging import delivery
 from syncline.services.messaging.outcomes import Stats
 from syncline.services.messaging.processor import process_leased, process_pending
@@ -29,11 +30,31 @@ from syncline.services.messaging.replay import sweep_parked
 class Syncline:
     settings: Settings
     engine: Engine
-    ref: ReferenceData = DEFAULT_REFERENCE
-    ledger: LedgerConfig = field(default_factory=default_ledger_config)
+    master: CurrentReference = field(
+        default_factory=lambda: CurrentReference(DEFAULT_REFERENCE))
+    ledger_config: LedgerConfig = field(default_factory=default_ledger_config)
     clock: Clock = system_clock
     targets: dict[str, Any] = field(default_factory=dict)
     durable: bool = True  # deliver through DBOS workflows; False = inline (tests)
+
+    @property
+    def ref(self) -> ReferenceData:
+        """The firm's master data now (services/masterdata: the newest version stored
+        through the API or CLI, else the SYNCLINE_MASTER_DATA file, else the built-in firm)."""
+        return self.master.get(self.engine)
+
+    @property
+    def ledger(self) -> LedgerConfig:
+        """The ledger configuration; an entity the file does not list takes its functional
+        currency from the current master data."""
+        made = self.ledger_config
+        return replace(made, functional_currencies={
+            **{e.code: e.functional_currency for e in self.ref.entities},
+            **made.functional_currencies})
+
+    @ledger.setter
+    def ledger(self, value: LedgerConfig) -> None:
+        self.ledger_config = value
 
     @property
     def charts(self) -> Charts:
@@ -73,9 +94,11 @@ class Syncline:
 def bootstrap(settings: Settings | None = None, *, clock: Clock = system_clock,
               durable: bool = True, targets: dict[str, Any] | None = None) -> Syncline:
     settings = settings or Settings()
-    ledger = ledger_config_for(settings.ledger_config)  # a bad file: LedgerConfigInvalid
+    seed = master_data_for(settings.master_data)  # a bad file: MasterDataInvalid
+    ledger = ledger_config_for(settings.ledger_config, seed)  # a bad file: LedgerConfigInvalid
     engine = make_engine(settings.database_url)
     migrate(engine)
-    return Syncline(settings=settings, engine=engine, clock=clock, ledger=ledger,
+    return Syncline(settings=settings, engine=engine, master=CurrentReference(seed),
+                    clock=clock, ledger_config=ledger,
                     targets=targets if targets is not None else sandbox_targets(engine),
                     durable=durable)

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # YAML file of charts of accounts per entity, posting rules and period/FX policies
     # (config/chart-of-accounts.example.yaml); none = the default template for every entity
     ledger_config: str | None = None
+    # YAML file of the firm's master data: legal entities, tax profiles, roles and rates,
+    # dimensions, WBS templates (config/master-data.example.yaml, docs/master-data.md); it
+    # seeds the master data until the API or `syncline master-data load` stores a version;
+    # none = the built-in demo firm
+    master_data: str | None = None
     # YAML file of the firm's connectors (docs/connectors.md); none = no connectors
     connectors_config: str | None = None
 

@@ -69,7 +69,7 @@ def router(system: Syncline) -> APIRouter:
             inv = q.find_invoice(conn, number)
         if inv is None:
             raise HTTPException(404, f"no invoice {number}")
-        return HTMLResponse(render_invoice_html(inv))
+        return HTMLResponse(render_invoice_html(inv, ref=system.ref))
 
     @api.get("/invoices/{number}.pdf", dependencies=needs(*READERS), response_class=Response,
              responses={200: {"content": {"application/pdf": {}}}})
@@ -80,8 +80,8 @@ def router(system: Syncline) -> APIRouter:
             inv = q.find_invoice(conn, number)
         if inv is None:
             raise HTTPException(404, f"no invoice {number}")
-        return Response(render_invoice_pdf(inv), media_type="application/pdf", headers={
-            "Content-Disposition": f'inline; filename="{number}.pdf"'})
+        return Response(render_invoice_pdf(inv, ref=system.ref), media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 
     @api.get("/invoices/{number}", dependencies=needs(*READERS))
     def get_invoice(number: str) -> dict[str, Any]:

@@ -315,10 +315,10 @@ def invoices_show(
         from syncline.console.invoice_render import render_invoice_html, render_invoice_pdf
 
         if html:
-            html.write_text(render_invoice_html(inv), encoding="utf-8")
+            html.write_text(render_invoice_html(inv, ref=sys_.ref), encoding="utf-8")
             err.print(f"HTML written to {html}")
         if pdf:
-            pdf.write_bytes(render_invoice_pdf(inv))
+            pdf.write_bytes(render_invoice_pdf(inv, ref=sys_.ref))
             err.print(f"PDF written to {pdf}")
     if as_json:
         print(json.dumps(data, indent=2))

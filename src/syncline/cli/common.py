@@ -31,11 +31,17 @@ def _settings(database_url: str | None) -> Settings:
 def _system(settings: Settings | str | None = None, **kwargs: Any) -> Syncline:
     """The wired system for a command; a bad ledger configuration file is a clear error."""
     from syncline.services.ledger.config import LedgerConfigInvalid
+    from syncline.services.masterdata import MasterDataInvalid
 
     if not isinstance(settings, Settings):
         settings = _settings(settings)
     try:
         return bootstrap(settings, **kwargs)
+    except MasterDataInvalid as invalid:
+        err.print(f"[red]SYNCLINE_MASTER_DATA {settings.master_data} is invalid:[/]")
+        for problem in invalid.problems:
+            err.print(f"  {problem.where}: {problem.message}", highlight=False)
+        raise typer.Exit(2) from None
     except LedgerConfigInvalid as invalid:
         err.print(f"[red]SYNCLINE_LEDGER_CONFIG {settings.ledger_config} is invalid:[/]")
         for problem in invalid.problems:

@@ -123,13 +123,13 @@ def demo(
     settings = _settings(database_url)
     _reset_sqlite(settings)
     console = err if as_json else out
-    sim = simulate(cfg)
+    sys_ = _system(settings)
+    sim = simulate(cfg, sys_.ref)  # the configured firm (SYNCLINE_MASTER_DATA), else the built-in
     lines = sim.to_jsonl().splitlines()
     console.print(f"[bold]Syncline demo[/] — seed {seed}: {customers} customers, {workers} "
                   f"workers, {months} months from {cfg.start}; {len(lines):,} messages"
                   + (" with delivery faults" if delivery_faults else "")
                   + (" with data faults" if data_faults else ""))
-    sys_ = _system(settings)
     ingest_lines(sys_, lines, console, as_json)
     stream_end = end_of_stream(sim)
     sys_.sweep(as_of=stream_end + timedelta(hours=settings.park_max_age_hours))

@@ -16,9 +16,11 @@ from syncline.cli import (
     governance,
     ingest,
     ledger,
+    masterdata,
     operations,
     revenue,
     workers,
+    xref,
 )
 from syncline.cli.common import _settings, _system, err
 
@@ -61,5 +63,5 @@ def serve(
 for _commands in (demo, ingest, operations, exceptions, workers):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
-for _commands in (billing, ledger, close, contract, governance, connectors):
+for _commands in (billing, ledger, close, contract, governance, connectors, masterdata, xref):
     _commands.register(app)

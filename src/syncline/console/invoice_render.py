@@ -1,8 +1,9 @@
 """An invoice as a printable HTML page (Jinja2) and as a PDF (fpdf2).
 
 Pure presentation: the numbers come from ``billing.invoicing.Invoice``; nothing is
-recomputed here except formatting. The seller is looked up in the reference data by the
-invoice's entity code unless passed in.
+recomputed here except formatting. The seller is looked up in the firm's reference data
+(``ref``: the system's master data; the built-in firm by default) by the invoice's entity
+code unless passed in.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fpdf import FPDF
 from jinja2 import Environment, select_autoescape
 
 from syncline.billing.invoicing import Invoice
-from syncline.domain.reference import DEFAULT_REFERENCE, LegalEntity
+from syncline.domain.reference import DEFAULT_REFERENCE, LegalEntity, ReferenceData
 from syncline.ledger.money import Money
 
 
@@ -34,10 +35,10 @@ def quantity(q: Decimal) -> str:
     return text if "." in text or len(text) < 5 else f"{q:,}"
 
 
-def _seller(invoice: Invoice, seller: Party | None) -> Party:
+def _seller(invoice: Invoice, seller: Party | None, ref: ReferenceData) -> Party:
     if seller is not None:
         return seller
-    entity: LegalEntity | None = DEFAULT_REFERENCE.entity(invoice.entity_code)
+    entity: LegalEntity | None = ref.entity(invoice.entity_code)
     if entity is None:
         return Party(invoice.entity_code)
     return Party(entity.name, (entity.country,))
@@ -114,9 +115,10 @@ def _rate(invoice: Invoice) -> str:
 
 
 def render_invoice_html(invoice: Invoice, *, customer: Party | None = None,
-                        seller: Party | None = None) -> str:
+                        seller: Party | None = None,
+                        ref: ReferenceData = DEFAULT_REFERENCE) -> str:
     return _ENV.from_string(_TEMPLATE).render(
-        inv=invoice, seller=_seller(invoice, seller),
+        inv=invoice, seller=_seller(invoice, seller, ref),
         customer=customer or Party(invoice.customer_name), rate=_rate(invoice))
 
 
@@ -129,8 +131,9 @@ def _latin1(text: str) -> str:
 
 
 def render_invoice_pdf(invoice: Invoice, *, customer: Party | None = None,
-                       seller: Party | None = None) -> bytes:
-    s, c = _seller(invoice, seller), customer or Party(invoice.customer_name)
+                       seller: Party | None = None,
+                       ref: ReferenceData = DEFAULT_REFERENCE) -> bytes:
+    s, c = _seller(invoice, seller, ref), customer or Party(invoice.customer_name)
     pdf = FPDF(format="A4")
     pdf.set_title(f"Invoice {invoice.number}")
     pdf.set_author(_latin1(s.name))

@@ -12,6 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from syncline.domain.errors import BusinessDomain, Problem, Severity
+from syncline.domain.master_checks import (
+    dimension_problem,
+    entity_problem,
+    tax_profile_problem,
+    template_problem,
+)
 from syncline.domain.model import (
     RECOGNITION_METHODS,
     SERVICE_LINE_BY_TEMPLATE,
@@ -28,7 +34,7 @@ from syncline.domain.model import (
     UpsertWorker,
     stated_recognition,
 )
-from syncline.domain.reference import ReferenceData
+from syncline.domain.reference import SERVICE_LINE, ReferenceData
 from syncline.ledger.money import Money, is_known_currency
 
 Data = Mapping[str, Any]
@@ -43,28 +49,24 @@ def parse_deal(data: Data, ref: ReferenceData) -> OpenContract | list[Problem]:
     deal_id = str(data["deal_id"])
     problems: list[Problem] = []
     entity_code = data.get("legal_entity")
-    entity = ref.entity(entity_code) if entity_code else None
+    deal_objects = (("deal", deal_id),)
     if not entity_code:
         problems.append(_finance(
             "deal.missing_legal_entity", f"deal {deal_id} has no legal entity",
             "Set the contracting legal entity on the opportunity in the CRM, then re-send the "
             "deal (or edit and replay this message).", "data.legal_entity", deal_id))
-    elif entity is None:
-        problems.append(_finance(
-            "deal.unknown_legal_entity", f"legal entity {entity_code!r} is not in the ERP",
-            "Use an ERP legal entity code, or create the entity in the ERP first.",
-            "data.legal_entity", deal_id))
+    elif (bad := entity_problem(ref, str(entity_code), flow="deal", field="data.legal_entity",
+                                objects=deal_objects)) is not None:
+        problems.append(bad)
     tax = data.get("tax_profile")
     if not tax:
         problems.append(_finance(
             "deal.missing_tax_profile", f"deal {deal_id} has no tax profile",
             "Ask the tax team to assign the customer's tax profile in the CRM account, then "
             "replay.", "data.tax_profile", deal_id))
-    elif ref.tax_profile(tax) is None:
-        problems.append(_finance(
-            "deal.unknown_tax_profile", f"tax profile {tax!r} is not configured",
-            "Configure the tax profile in the ERP or correct it on the deal.",
-            "data.tax_profile", deal_id))
+    elif (bad := tax_profile_problem(ref, str(tax), flow="deal", field="data.tax_profile",
+                                     objects=deal_objects)) is not None:
+        problems.append(bad)
     currency = str(data["currency"])
     if not is_known_currency(currency):
         problems.append(_finance(
@@ -73,13 +75,14 @@ def parse_deal(data: Data, ref: ReferenceData) -> OpenContract | list[Problem]:
             "Correct the deal currency in the CRM (e.g. USD, GBP, EUR) and replay.",
             "data.currency", deal_id))
     project = data["project"]
-    if ref.template(project["template"]) is None:
-        problems.append(Problem(
-            "deal.unknown_template", BusinessDomain.PMO,
-            f"project template {project['template']!r} is unknown",
-            "Pick one of the PSA project templates.", "data.project.template",
-            objects=(("deal", deal_id),)))
+    if (bad := template_problem(ref, str(project["template"]), flow="deal",
+                                field="data.project.template", objects=deal_objects)) is not None:
+        problems.append(bad)
     contract = data["contract"]
+    if contract.get("service_line") and (bad := dimension_problem(
+            ref, SERVICE_LINE, str(contract["service_line"]), flow="deal",
+            field="data.contract.service_line", objects=deal_objects)) is not None:
+        problems.append(bad)
     start = date.fromisoformat(contract["start_date"])
     end = date.fromisoformat(contract["end_date"])
     if end < start:
@@ -131,9 +134,14 @@ def parse_deal(data: Data, ref: ReferenceData) -> OpenContract | list[Problem]:
             for m in data.get("milestones", ())
         ),
         project_code=project["code"], project_name=project["name"], template=project["template"],
-        service_line=contract.get("service_line")
-        or SERVICE_LINE_BY_TEMPLATE.get(project["template"], "consulting"),
+        service_line=contract.get("service_line") or _template_line(ref, project["template"]),
     )
+
+
+def _template_line(ref: ReferenceData, template: str) -> str:
+    """The service line of a deal that states none: its template's (master data)."""
+    found = ref.template(template)
+    return found.service_line if found else SERVICE_LINE_BY_TEMPLATE.get(template, "consulting")
 
 
 def parse_worker(data: Data, sequence: int) -> UpsertWorker | list[Problem]:

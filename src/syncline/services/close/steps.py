@@ -35,9 +35,11 @@ class CloseSystem(Protocol):
     """What the close needs of the wired system (bootstrap's `Syncline` provides it)."""
 
     engine: Engine
-    ref: ReferenceData
     clock: Clock
     settings: Any
+
+    @property
+    def ref(self) -> ReferenceData: ...
 
     @property
     def charts(self) -> Charts: ...

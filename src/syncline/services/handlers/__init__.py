@@ -7,8 +7,10 @@ idempotent on natural keys, so a replay changes nothing. A new inbound event typ
 here, a line in `HANDLERS` and its schema in `schemas/events/v1/`.
 """
 
+from syncline.services.handlers.activations import activate_project
 from syncline.services.handlers.adjustments import record_adjustment
 from syncline.services.handlers.amendments import amend_contract
+from syncline.services.handlers.customers import upsert_customer
 from syncline.services.handlers.estimates import open_contract_recognized, revise_estimate
 from syncline.services.handlers.expenses import record_expense, reverse_expense
 from syncline.services.handlers.fx_rates import publish_fx_rates
@@ -24,6 +26,7 @@ HANDLERS: dict[str, Handler] = {
     # CRM / CPQ
     "deal.closed_won": open_contract_recognized,  # deals.open_contract_with_terms + recognition
     "contract.amended": amend_contract,
+    "customer.upserted": upsert_customer,
     # HR
     "worker.upserted": upsert_worker,
     "worker.terminated": terminate_worker,
@@ -34,6 +37,7 @@ HANDLERS: dict[str, Handler] = {
     "expense.rejected": reverse_expense,
     "milestone.completed": complete_milestone,
     "estimate.revised": revise_estimate,
+    "project.activated": activate_project,
     "project.closed": close_project,
     # billing and finance reference data
     "rate_card.published": publish_rate_card,
@@ -45,6 +49,7 @@ HANDLERS: dict[str, Handler] = {
 
 # Types whose state is versioned per subject: an older sequence is recorded, never applied over
 # newer state. Worker history is kept by its handler (effective-dated cost rates).
-SEQUENCED_STATE = {"deal.closed_won", "milestone.completed"}
+SEQUENCED_STATE = {"deal.closed_won", "milestone.completed", "customer.upserted",
+                   "project.activated"}
 
 __all__ = ["HANDLERS", "SEQUENCED_STATE", "record_time", "record_time_set"]

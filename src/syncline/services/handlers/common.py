@@ -21,6 +21,7 @@ from syncline.domain.errors import BusinessDomain, Problem
 from syncline.services.billing.reversal import reverse_origin
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.unit_of_work import Batch
+from syncline.services.xref import linked_id
 
 # Built once; executed with a list of parameter dicts (no per-row `.values(**kw)` building).
 _XREF: Insert = xref.insert()
@@ -29,8 +30,11 @@ _ITEM: Insert = billable_items.insert()
 
 def record_xref(b: Batch, system: str, object_type: str, external_id: str,
                 syncline_id: str) -> None:
-    b.conn.execute(_XREF, [{"system": system, "object_type": object_type,
-                            "external_id": external_id, "syncline_id": syncline_id}])
+    """Record which Syncline object an outside id means; a link already there (an
+    operator's repair: services/xref.py) is kept."""
+    if linked_id(b.conn, system, object_type, external_id) is None:
+        b.conn.execute(_XREF, [{"system": system, "object_type": object_type,
+                                "external_id": external_id, "syncline_id": syncline_id}])
 
 
 def after_termination(entry_id: str, worker_id: str, work_date: str | date,

@@ -28,7 +28,7 @@ from syncline.billing.expenses import (
 )
 from syncline.billing.retainers import AdvanceConvention, RetainerKind
 from syncline.domain.errors import BusinessDomain, Problem
-from syncline.domain.model import OpenContract
+from syncline.domain.model import Customer, OpenContract
 from syncline.domain.parsing import (
     parse_deal,
 )
@@ -36,6 +36,7 @@ from syncline.services.handlers.common import record_xref
 from syncline.services.ids import new_id
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
 from syncline.services.messaging.unit_of_work import Batch
+from syncline.services.xref import linked_id
 
 
 def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
@@ -54,7 +55,7 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
             f"contract number {cmd.number} or project code {cmd.project_code} is already used "
             "by another deal", "Give the deal a unique contract number / project code in CPQ.",
             "data.contract.number", objects=(("deal", cmd.deal_id),)),))
-    customer_id = _ensure_customer(b, cmd)
+    customer_id = ensure_customer(b, cmd.customer)
     contract_id = new_id("ctr")
     b.conn.execute(contracts.insert().values(
         id=contract_id, number=cmd.number, deal_id=cmd.deal_id, customer_id=customer_id,
@@ -94,16 +95,21 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
     return Applied(provides=(f"project:{cmd.project_code}", f"deal:{cmd.deal_id}"))
 
 
-def _ensure_customer(b: Batch, cmd: OpenContract) -> str:
+def ensure_customer(b: Batch, customer: Customer) -> str:
+    """The Syncline id of the customer with this external id — the one its CRM account is
+    linked to (services/xref.py: a repaired link wins), else the one created with that id —
+    created (with its cross-reference) on first sight; an existing one is left as it is."""
+    linked = linked_id(b.conn, "crm", "account", customer.external_id)
     row = b.conn.execute(select(customers.c.id).where(
-        customers.c.external_id == cmd.customer.external_id)).first()
+        customers.c.id == linked if linked is not None
+        else customers.c.external_id == customer.external_id)).first()
     if row is not None:
         return str(row.id)
     customer_id = new_id("cus")
     b.conn.execute(customers.insert().values(
-        id=customer_id, external_id=cmd.customer.external_id, name=cmd.customer.name,
-        country=cmd.customer.country))
-    record_xref(b, "crm", "account", cmd.customer.external_id, customer_id)
+        id=customer_id, external_id=customer.external_id, name=customer.name,
+        country=customer.country))
+    record_xref(b, "crm", "account", customer.external_id, customer_id)
     return customer_id
 
 

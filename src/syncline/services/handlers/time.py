@@ -1,6 +1,8 @@
 """time.approved (one at a time or as a set) and time.rejected (a reversal, credited if invoiced).
 Time whose role has no bill rate on its day waits (parked on ``rate_card:<contract>``) until a
-rate card that prices it is published.
+rate card that prices it is published. Time that states its dimensions (cost center, service
+line) books to the firm's active ones (master data) or fails; they are kept in
+``time_dimensions``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from syncline.adapters.db.masterdata_tables import time_dimensions
 from syncline.adapters.db.tables import (
     billable_items,
     time_entries,
@@ -19,6 +22,7 @@ from syncline.adapters.db.tables import (
 from syncline.billing.items import BillableItem, time_item
 from syncline.billing.rates import RateNotFound, billed_quantity
 from syncline.domain.errors import BusinessDomain, Missing, Problem
+from syncline.domain.master_checks import dimensions_problems
 from syncline.domain.model import BillingType
 from syncline.domain.parsing import (
     parse_time,
@@ -45,6 +49,7 @@ _WORKER = select(workers.c.worker_id, workers.c.termination_date).where(
 _WORKERS_IN = select(workers.c.worker_id, workers.c.termination_date).where(
     workers.c.worker_id.in_(bindparam("ids", expanding=True)))
 _TIME = time_entries.insert()
+_DIMENSIONS = time_dimensions.insert()
 _ITEMS = billable_items.insert()
 
 
@@ -53,6 +58,7 @@ class TimeDecision:
     outcome: Outcome
     time_row: dict[str, Any] | None = None
     item: BillableItem | None = None
+    dimension_rows: tuple[dict[str, Any], ...] = ()
 
 
 def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
@@ -63,6 +69,11 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
         return TimeDecision(Failed(tuple(cmd)))
     if recorded:
         return TimeDecision(Applied(note="time entry already recorded (idempotent)"))
+    dims = data.get("dimensions") or {}
+    wrong = dimensions_problems(b.ref, dims, flow="time", field="data.dimensions", objects=(
+        ("time_entry", cmd.time_entry_id), ("project", cmd.project_code)))
+    if wrong:
+        return TimeDecision(Failed(tuple(wrong)))
     found = b.project(cmd.project_code)
     if found is None:
         return TimeDecision(Parked(Missing(f"project:{cmd.project_code}",
@@ -103,7 +114,9 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
            "task_code": cmd.task_code, "work_date": cmd.work_date.isoformat(),
            "hours": cmd.hours, "role": cmd.role, "billable": billable, "status": "approved",
            "inbox_id": b.inbox_id}
-    return TimeDecision(Applied(provides=(f"time:{cmd.time_entry_id}",)), row, item)
+    return TimeDecision(Applied(provides=(f"time:{cmd.time_entry_id}",)), row, item, tuple(
+        {"time_entry_id": cmd.time_entry_id, "kind": k, "code": str(v)}
+        for k, v in sorted(dims.items())))
 
 
 def _worker_row(b: Batch, worker_id: str) -> Any | None:
@@ -117,6 +130,8 @@ def record_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
         b.conn.execute(_TIME, [decision.time_row])
     if decision.item is not None:
         insert_item(b, decision.item)
+    if decision.dimension_rows:
+        b.conn.execute(_DIMENSIONS, list(decision.dimension_rows))
     return decision.outcome
 
 
@@ -136,6 +151,7 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
     outcomes: list[Outcome] = []
     time_rows: list[dict[str, Any]] = []
     item_rows: list[dict[str, Any]] = []
+    dimension_rows: list[dict[str, Any]] = []
     for inbox_id, data in messages:
         b.inbox_id = inbox_id
         decision = decide_time(b, data, known.get(data["worker_id"]),
@@ -145,9 +161,12 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
             recorded.add(decision.time_row["time_entry_id"])
         if decision.item is not None:
             item_rows.append(item_row(decision.item))
+        dimension_rows.extend(decision.dimension_rows)
         outcomes.append(decision.outcome)
     if time_rows:
         b.conn.execute(_TIME, time_rows)
+    if dimension_rows:
+        b.conn.execute(_DIMENSIONS, dimension_rows)
     if item_rows:
         b.conn.execute(_ITEMS, item_rows)
     return outcomes

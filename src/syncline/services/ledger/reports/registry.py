@@ -54,8 +54,10 @@ REPORTS: tuple[str, ...] = (
 class ReportSystem(Protocol):
     """What the report options are read from (bootstrap's ``Syncline`` provides it)."""
 
-    ref: ReferenceData
     settings: Any
+
+    @property
+    def ref(self) -> ReferenceData: ...
 
     @property
     def charts(self) -> Charts: ...
