@@ -40,6 +40,9 @@ KIND_MODULES: dict[str, str] = {
     "workday": "syncline.connectors.workday",
     "harvest": "syncline.connectors.harvest",
     "files": "syncline.connectors.files",
+    "netsuite": "syncline.connectors.netsuite",
+    "quickbooks": "syncline.connectors.quickbooks",
+    "xero": "syncline.connectors.xero",
 }
 
 
