@@ -36,6 +36,7 @@ from syncline.services.messaging.inbox import receive_many
 from syncline.services.revenue.sync import recognize
 from syncline.services.state import canonical_state
 from syncline.simulator import SimulationConfig, end_of_stream, simulate
+from tests.conftest import fixed_clock
 from tests.connectors.salesforce.conftest import (
     FULL_FIELDS,
     FULL_LINE_FIELDS,
@@ -45,7 +46,6 @@ from tests.connectors.salesforce.conftest import (
     settings_block,
 )
 from tests.connectors.workday.test_roundtrip import JOB_PROFILES
-from tests.conftest import fixed_clock
 
 pytestmark = pytest.mark.slow
 
