@@ -36,6 +36,9 @@ class Syncline:
     clock: Clock = system_clock
     targets: dict[str, Any] = field(default_factory=dict)
     durable: bool = True  # deliver through DBOS workflows; False = inline (tests)
+    # the configured connectors' targets (connectors/routing.py) replace the sandboxes the
+    # first time delivery runs; False when the caller gave its own targets
+    connector_targets: bool = True
 
     @property
     def ref(self) -> ReferenceData:
@@ -73,12 +76,21 @@ class Syncline:
                               batch_size=self.settings.batch_size, progress=progress,
                               lease_seconds=lease_seconds, patience=patience, stop=stop)
 
+    def _wire_connector_targets(self) -> None:
+        if self.connector_targets and self.settings.connectors_config:
+            from syncline.connectors.routing import configured_targets
+
+            self.targets = configured_targets(self.settings.connectors_config, self.targets,
+                                              engine=self.engine, clock=self.clock)
+        self.connector_targets = False
+
     def sweep(self, as_of: datetime | None = None) -> int:
         return sweep_parked(self.engine, as_of=as_of or self.clock(),
                             max_age=timedelta(hours=self.settings.park_max_age_hours),
                             clock=self.clock)
 
     def deliver(self, progress: Any = None) -> dict[str, int]:
+        self._wire_connector_targets()
         if self.durable:
             from syncline.workflows import delivery as wf
 
@@ -101,4 +113,4 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = system_clock,
     return Syncline(settings=settings, engine=engine, master=CurrentReference(seed),
                     clock=clock, ledger_config=ledger,
                     targets=targets if targets is not None else sandbox_targets(engine),
-                    durable=durable)
+                    durable=durable, connector_targets=targets is None)

@@ -18,6 +18,8 @@ from syncline.schemas import ENVELOPE, EVENT_TYPES_V1, schema_for
 # What Syncline sends through its outbox: kind -> (target system, what it asks for). The
 # payloads are built in code (services/handlers, services/billing/run), not by a schema.
 OUTBOUND: dict[str, tuple[str, str]] = {
+    "crm.status.update": ("crm", "Write what became of a deal back onto it in the CRM "
+                          "(deal_id, status, detail; Salesforce: the configured fields)."),
     "erp.customer.upsert": ("erp", "Create or update the customer of a won deal in the ERP."),
     "erp.invoice.post": ("erp", "Post an invoice or a credit note released by billing."),
     "erp.journal.post": ("erp", "Post a journal entry of the books (billing, revenue, "

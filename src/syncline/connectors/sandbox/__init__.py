@@ -51,4 +51,5 @@ class SandboxTarget:
 
 def sandbox_targets(engine: Engine, refuse: frozenset[str] = frozenset()) -> dict[str, Any]:
     return {"erp": SandboxTarget(engine, "erp", refuse=refuse),
-            "psa": SandboxTarget(engine, "psa", refuse=refuse)}
+            "psa": SandboxTarget(engine, "psa", refuse=refuse),
+            "crm": SandboxTarget(engine, "crm", refuse=refuse)}

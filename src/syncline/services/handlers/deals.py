@@ -92,6 +92,9 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
         {"project_id": project_id, "code": t.code, "name": t.name, "billable": t.billable}
         for t in template.tasks])
     _provision(b, cmd, customer_id, contract_id, project_id)
+    b.emit("crm.status.update", "crm", {  # the CRM shows what became of its deal
+        "deal_id": cmd.deal_id, "status": "booked",
+        "detail": f"contract {cmd.number}, project {cmd.project_code}"})
     return Applied(provides=(f"project:{cmd.project_code}", f"deal:{cmd.deal_id}"))
 
 

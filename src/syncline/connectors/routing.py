@@ -1,0 +1,74 @@
+"""Which system receives each outbox row: the sandbox by default, the firm's connectors
+where configured (issue 13).
+
+- ``erp``: an ``EntityRouter`` — each legal entity's documents go to the ERP target that
+  names the entity in its ``entities`` setting (NetSuite for US01, Xero for GB01 …); an
+  entity no ERP connector names stays with the default (the sandbox), so a firm can move
+  one entity at a time.
+- ``crm``: the Salesforce connector's status write-back (``crm.status.update``) when a
+  Salesforce connector has ``status_writeback`` configured, else the sandbox.
+
+Connectors are built from ``SYNCLINE_CONNECTORS_CONFIG`` when delivery first needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from syncline.connectors.registry import Wiring, build, configured
+from syncline.services.clock import Clock
+from syncline.services.messaging.delivery import Refused, Target
+
+ERP_KINDS = frozenset({"netsuite", "quickbooks", "xero"})
+
+
+def entity_of(payload: dict[str, Any]) -> str | None:
+    value = payload.get("entity") or payload.get("legal_entity")
+    return str(value) if value else None
+
+
+@dataclass
+class EntityRouter:
+    """One outbox target name, several systems: chosen by the document's legal entity."""
+
+    name: str
+    default: Target
+    by_entity: dict[str, Target] = field(default_factory=dict)
+
+    def target_for(self, payload: dict[str, Any]) -> Target:
+        entity = entity_of(payload)
+        return self.by_entity.get(entity, self.default) if entity else self.default
+
+    def deliver(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> str:
+        return self.target_for(payload).deliver(kind, payload, idempotency_key)
+
+    def compensate(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> None:
+        self.target_for(payload).compensate(kind, payload, idempotency_key)
+
+    def describe(self) -> dict[str, str]:
+        return {entity: getattr(t, "name", type(t).__name__)
+                for entity, t in sorted(self.by_entity.items())}
+
+
+def configured_targets(path: str, base: dict[str, Any], *, engine: Engine,
+                       clock: Clock) -> dict[str, Any]:
+    """``base`` (the sandboxes) with the configured connectors' targets in their place."""
+    targets = dict(base)
+    router = EntityRouter("erp", default=base["erp"])
+    wiring = Wiring(engine=engine, clock=clock)
+    for config in configured(path):
+        if config.kind in ERP_KINDS:
+            connector: Any = build(config, wiring)
+            target = connector.target()
+            for entity in config.setting("entities") or ():
+                if entity in router.by_entity:
+                    raise Refused(f"legal entity {entity} is named by two ERP connectors "
+                                  f"({router.by_entity[entity].name} and {config.name})")
+                router.by_entity[str(entity)] = target
+        elif config.kind == "salesforce" and config.setting("status_writeback"):
+            targets["crm"] = build(config, wiring).status_target("crm")  # type: ignore[attr-defined]
+    targets["erp"] = router
+    return targets
