@@ -19,18 +19,20 @@ checkbox, which SuiteQL returns as ``'T'``/``'F'``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from syncline.connectors.netsuite.client import NetSuiteClient
 from syncline.connectors.netsuite.settings import NetSuiteSettings
 
+INTERNAL_ID = re.compile(r"^-?[0-9]+$")  # NetSuite's own records may be negative (-7)
 SEGMENT_TABLES = {"class": "classification", "department": "department",
                   "location": "location"}
 
 
 def _rows(client: NetSuiteClient, table: str, columns: str,
           ids: set[str]) -> dict[str, dict[str, Any]]:
-    wanted = sorted(i for i in ids if i.isdigit())
+    wanted = sorted(i for i in ids if INTERNAL_ID.match(i))
     if not wanted:
         return {}
     query = f"SELECT id, {columns} FROM {table} WHERE id IN ({', '.join(wanted)})"
@@ -39,7 +41,7 @@ def _rows(client: NetSuiteClient, table: str, columns: str,
 
 def _check(problems: list[str], found: dict[str, dict[str, Any]], what: str, code: str,
            internal: str) -> dict[str, Any] | None:
-    if not internal.isdigit():
+    if not INTERNAL_ID.match(internal):
         problems.append(f"{what} {code}: {internal!r} is not a NetSuite internal id")
         return None
     row = found.get(internal)

@@ -20,7 +20,7 @@ Row = dict[str, Any]
 _SELECT = re.compile(r"^SELECT (?P<cols>[a-z0-9_, ]+) FROM (?P<table>[a-z_]+)"
                      r"(?: WHERE (?P<where>.+))?$", re.IGNORECASE | re.DOTALL)
 _EQ = re.compile(r"^([a-z_]+) = '((?:[^']|'')*)'$", re.IGNORECASE)
-_IN = re.compile(r"^([a-z_]+) IN \(([0-9, ]+)\)$", re.IGNORECASE)
+_IN = re.compile(r"^([a-z_]+) IN \(([0-9, -]+)\)$", re.IGNORECASE)
 _SINCE = re.compile(r"pay\.lastmodifieddate >= TO_TIMESTAMP\('([0-9: -]+)', "
                     r"'YYYY-MM-DD HH24:MI:SS'\)")
 PAYMENTS_FROM = "FROM previoustransactionlinelink link"
