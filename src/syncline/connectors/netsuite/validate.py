@@ -55,7 +55,7 @@ def _check(problems: list[str], found: dict[str, dict[str, Any]], what: str, cod
 
 
 def validate(client: NetSuiteClient, s: NetSuiteSettings) -> list[str]:
-    m, problems = s.mapping, []
+    m, problems = s.mapping, list[str]()
     subs = _rows(client, "subsidiary", "name, isinactive, currency",
                  {sub.id for sub in s.subsidiaries.values()})
     for entity, sub in sorted(s.subsidiaries.items()):

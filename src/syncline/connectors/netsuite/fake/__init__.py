@@ -61,7 +61,7 @@ class FakeNetSuite:
         self._throttle = 0
         self._fail: list[int] = []
         self._unauthorized = 0
-        self._drop: list[type[Exception]] = []
+        self._drop: list[type[httpx.TransportError]] = []
         self._suiteql_after: tuple[int, int] | None = None
         self._suiteql_served = 0
         self._offsets: set[tuple[str, int]] = set()
@@ -77,7 +77,7 @@ class FakeNetSuite:
         self._unauthorized += times
 
     def drop_after_accept(self, times: int = 1,
-                          error: type[Exception] = httpx.ReadTimeout) -> None:
+                          error: type[httpx.TransportError] = httpx.ReadTimeout) -> None:
         self._drop += [error] * times
 
     def fail_suiteql_after(self, served: int, status: int = 400) -> None:

@@ -30,6 +30,14 @@ class BadQuery(ValueError):
     pass
 
 
+def _equals(col: str, value: str) -> Callable[[Row], bool]:
+    return lambda r: str(r.get(col, "")) == value
+
+
+def _within(col: str, values: set[str]) -> Callable[[Row], bool]:
+    return lambda r: str(r.get(col, "")) in values
+
+
 def _conditions(where: str | None) -> list[Callable[[Row], bool]]:
     if not where:
         return []
@@ -37,12 +45,10 @@ def _conditions(where: str | None) -> list[Callable[[Row], bool]]:
     for part in re.split(r" AND ", where.strip(), flags=re.IGNORECASE):
         part = part.strip()
         if (eq := _EQ.match(part)):
-            col, value = eq.group(1).lower(), eq.group(2).replace("''", "'")
-            tests.append(lambda r, c=col, v=value: str(r.get(c, "")) == v)
+            tests.append(_equals(eq.group(1).lower(), eq.group(2).replace("''", "'")))
         elif (within := _IN.match(part)):
-            col = within.group(1).lower()
             values = {v.strip() for v in within.group(2).split(",") if v.strip()}
-            tests.append(lambda r, c=col, vs=values: str(r.get(c, "")) in vs)
+            tests.append(_within(within.group(1).lower(), values))
         else:
             raise BadQuery(f"the fake does not understand the condition {part!r}")
     return tests
