@@ -1,0 +1,178 @@
+"""Outbox payloads → NetSuite REST record bodies (pure: no I/O).
+
+Field ids are the REST record API's (camelCase; reference fields are ``{"id": …}``), as in
+NetSuite's own samples: journal entry (section_159886587653: ``subsidiary``, ``line.items[]``
+with ``account``/``debit``/``credit``/``memo``), intercompany journal entry
+(section_0902090936: ``currency``, ``exchangeRate``, ``approved``, ``toSubsidiary``,
+``lineSubsidiary``). Invoice and credit memo bodies follow the same record structure
+(``entity``, ``tranDate``, ``dueDate``, ``account`` = the A/R account, ``item.items[]`` with
+``item``/``quantity``/``rate``/``amount``/``description``/``taxCode``); their exact sublist
+keys are read from the REST API Browser, not confirmed against a live account.
+
+Rules:
+- ``externalId`` is Syncline's key (customer id, invoice/credit note number, journal source);
+  the upsert URL carries it too (``…/<type>/eid:<externalId>``);
+- ``currency`` and ``exchangeRate`` only on a foreign-currency document (one whose currency is
+  not the subsidiary's); the rate is NetSuite's: units of the subsidiary's currency per one
+  unit of the document's (Syncline's ``fx`` is 1 ``base`` = ``rate`` ``quote``; inverted
+  when it is quoted the other way). A home-currency document carries neither;
+- a credit note's amounts are negative in the books; the credit memo carries them positive;
+- invoice lines go through the service item mapped to the revenue or the deferred account
+  (``deferred: true``), typed with the mapped tax code; the service line becomes the
+  configured segment (``class`` by default) when it is mapped;
+- journal lines: mapped accounts, ``debit`` or ``credit`` positive; ``approved`` follows the
+  mapping's status (posted → true, draft → false). One currency per journal (NetSuite's rule).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from syncline.connectors.erp.mapping import ErpMapping
+from syncline.connectors.netsuite.settings import NetSuiteSettings, Subsidiary
+
+Body = dict[str, Any]
+RATE_PLACES = Decimal("1e-10")
+
+
+class Unpostable(ValueError):
+    """A payload this target cannot turn into a NetSuite record (named, for the refusal)."""
+
+
+def ref(internal_id: str) -> Body:
+    return {"id": str(internal_id)}
+
+
+def subsidiary_of(s: NetSuiteSettings, entity: str) -> Subsidiary:
+    sub = s.subsidiaries.get(str(entity))
+    if sub is None:
+        raise Unpostable(f"entity {entity} has no NetSuite subsidiary in the settings")
+    return sub
+
+
+def exchange_rate(fx: Body | None, currency: str, home: str) -> Decimal | None:
+    """NetSuite's ``exchangeRate`` (home units per one document unit), or None when home."""
+    if currency == home:
+        return None
+    if not fx:
+        raise Unpostable(f"a {currency} document in a {home} subsidiary needs its exchange "
+                         "rate (the payload carries no fx)")
+    rate = Decimal(str(fx["rate"]))
+    if fx.get("base") == currency and fx.get("quote") == home:
+        return rate
+    if fx.get("base") == home and fx.get("quote") == currency:
+        return (Decimal(1) / rate).quantize(RATE_PLACES, ROUND_HALF_UP)
+    raise Unpostable(f"the rate {fx.get('base')}/{fx.get('quote')} does not convert "
+                     f"{currency} into {home}")
+
+
+def _currency(s: NetSuiteSettings, body: Body, currency: str, rate: Decimal | None) -> None:
+    if rate is None:
+        return
+    if currency not in s.currencies:
+        raise Unpostable(f"currency {currency} has no NetSuite id in the settings")
+    body["currency"] = ref(s.currencies[currency])
+    body["exchangeRate"] = rate
+
+
+def _segments(s: NetSuiteSettings, body: Body, values: dict[str, Any]) -> None:
+    for dimension, segment in s.dimension_fields.items():
+        code = values.get(dimension)
+        mapped = s.mapping.dimensions.get(dimension, {}).get(str(code)) if code else None
+        if mapped:
+            body[segment] = ref(mapped)
+
+
+def customer(s: NetSuiteSettings, payload: Body) -> Body:
+    sub = subsidiary_of(s, payload["legal_entity"])
+    body: Body = {"externalId": str(payload["customer_id"]), "companyName": payload["name"],
+                  "isPerson": False, "subsidiary": ref(sub.id)}
+    currency = payload.get("currency")
+    if currency:
+        if currency not in s.currencies:
+            raise Unpostable(f"currency {currency} has no NetSuite id in the settings")
+        body["currency"] = ref(s.currencies[currency])
+    return body
+
+
+def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str) -> Body:
+    """An invoice or (with positive amounts) a credit memo."""
+    m: ErpMapping = s.mapping
+    sub = subsidiary_of(s, payload["entity"])
+    currency = str(payload["currency"])
+    credit = payload.get("document") == "credit_note"
+    tax = m.tax_code(str(payload["tax_code"])) if payload.get("tax_code") else None
+    if payload.get("tax_code") and tax is None:
+        raise Unpostable(f"tax code {payload['tax_code']} is not mapped")
+    items = []
+    for line in payload["lines"]:
+        account = m.deferred_account if line.get("deferred") else m.revenue_account
+        item = s.items.get(account)
+        if item is None:
+            raise Unpostable(f"no service item for account {account}")
+        row: Body = {"item": ref(item), "description": str(line["description"])[:4000],
+                     "quantity": _positive(line["quantity"], credit),
+                     "rate": _positive(line["unit_price"], credit),
+                     "amount": _positive(line["amount"], credit)}
+        if tax:
+            row["taxCode"] = ref(tax)
+        items.append(row)
+    body: Body = {"externalId": str(payload["number"]), "entity": ref(customer_id),
+                  "subsidiary": ref(sub.id), "tranDate": payload["date"],
+                  "memo": _memo(payload), "item": {"items": items}}
+    if payload.get("due") and not credit:
+        body["dueDate"] = payload["due"]
+    ar = m.ar_accounts.get(currency)
+    if ar:
+        body["account"] = ref(ar)
+    _currency(s, body, currency, exchange_rate(payload.get("fx"), currency, sub.currency))
+    _segments(s, body, payload)
+    return body
+
+
+def _positive(value: Any, credit: bool) -> Decimal:
+    """A credit note's negative quantity and amount (as in the books) become positive on the
+    credit memo; an invoice's values go as they are."""
+    number = Decimal(str(value))
+    return abs(number) if credit else number
+
+
+def _memo(payload: Body) -> str:
+    parts = [f"Syncline {payload.get('document', 'invoice')} {payload['number']}"]
+    if payload.get("invoice"):
+        parts.append(f"credits {payload['invoice']}")
+    if payload.get("contract"):
+        parts.append(f"contract {payload['contract']}")
+    if payload.get("period"):
+        parts.append(f"period {payload['period']}")
+    return ", ".join(parts)[:999]
+
+
+def journal(s: NetSuiteSettings, payload: Body) -> Body:
+    m = s.mapping
+    sub = subsidiary_of(s, payload["entity"])
+    currencies = {str(line[3]) for line in payload["lines"]}
+    if len(currencies) != 1:
+        raise Unpostable(f"journal {payload['source']} has lines in {sorted(currencies)}: a "
+                         "NetSuite journal entry has one currency")
+    currency = currencies.pop()
+    lines = []
+    for account, side, amount, _ in payload["lines"]:
+        mapped = m.account(str(account))
+        if mapped is None:
+            raise Unpostable(f"account {account} is not mapped")
+        value = Decimal(str(amount))
+        if value == 0:
+            continue
+        if side not in ("debit", "credit"):
+            raise Unpostable(f"journal line side {side!r}")
+        lines.append({"account": ref(mapped), side: value,
+                      "memo": str(payload.get("memo") or payload["source"])[:999]})
+    body: Body = {"externalId": str(payload["source"]), "subsidiary": ref(sub.id),
+                  "approved": m.status == "posted", "memo": str(payload["source"])[:999],
+                  "line": {"items": lines}}
+    if payload.get("date"):
+        body["tranDate"] = payload["date"]
+    _currency(s, body, currency, exchange_rate(payload.get("fx"), currency, sub.currency))
+    return body

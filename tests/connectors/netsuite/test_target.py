@@ -1,0 +1,224 @@
+"""The NetSuite target: exact upserts, the rate only on foreign documents, exactly one
+document after a dropped connection, throttles, refusals with NetSuite's message."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from syncline.connectors.netsuite.fake import FakeNetSuite
+from syncline.services.messaging.delivery import Refused, TransientFailure
+from tests.connectors.netsuite.support import CUSTOMER, connector, invoice, seeded
+
+BASE = "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/record/v1"
+EUR_FX = {"base": "EUR", "quote": "USD", "rate": "1.0850", "source": "ECB",
+          "as_of": "2026-06-30"}
+
+
+def body(request: httpx.Request) -> dict[str, Any]:
+    return json.loads(request.content, parse_float=Decimal)
+
+
+def puts(fake: FakeNetSuite) -> list[httpx.Request]:
+    return [r for r in fake.requests if r.method == "PUT"]
+
+
+def with_customer(fake: FakeNetSuite | None = None, **settings: Any) -> Any:
+    fake = fake or seeded()
+    target = connector(fake, **settings).target()
+    target.deliver("erp.customer.upsert", CUSTOMER, "outbox-1")
+    return fake, target
+
+
+def test_a_customer_is_upserted_by_its_syncline_id() -> None:
+    fake, target = with_customer()
+    [put] = puts(fake)
+    assert str(put.url) == f"{BASE}/customer/eid:CUS-1"
+    assert put.headers["Content-Type"] == "application/json"
+    assert body(put) == {"externalId": "CUS-1", "companyName": "Acme Corp", "isPerson": False,
+                         "subsidiary": {"id": "1"}, "currency": {"id": "1"}}
+    assert target.customers == {"CUS-1": "100"}
+    assert target.deliver("erp.customer.upsert", CUSTOMER | {"name": "Acme Inc"},
+                          "outbox-1") == "100"  # the same record, updated
+    assert len(fake.books.records["customer"]) == 1
+    assert fake.books.records["customer"]["100"]["companyName"] == "Acme Inc"
+
+
+def test_a_home_currency_invoice_carries_no_currency_and_no_rate() -> None:
+    fake, target = with_customer()
+    internal = target.deliver("erp.invoice.post", invoice(), "outbox-2")
+    put = puts(fake)[-1]
+    assert str(put.url) == f"{BASE}/invoice/eid:INV-2026-0001"
+    sent = body(put)
+    assert "currency" not in sent and "exchangeRate" not in sent
+    assert sent == {
+        "externalId": "INV-2026-0001", "entity": {"id": "100"}, "subsidiary": {"id": "1"},
+        "tranDate": "2026-06-30", "dueDate": "2026-07-30", "account": {"id": "122"},
+        "class": {"id": "7"},
+        "memo": "Syncline invoice INV-2026-0001, contract C-1, period 2026-06",
+        "item": {"items": [
+            {"item": {"id": "210"}, "description": "Consulting June", "quantity": 10,
+             "rate": Decimal("120.00"), "amount": Decimal("1200.00"), "taxCode": {"id": "-7"}},
+            {"item": {"id": "211"}, "description": "Retainer July", "quantity": 1,
+             "rate": Decimal("300.00"), "amount": Decimal("300.00"),
+             "taxCode": {"id": "-7"}}]}}
+    assert b'"amount": 1200.00' in put.content  # a JSON number written from the Decimal
+    assert internal == "101"
+
+
+def test_a_foreign_invoice_carries_its_currency_and_rate_and_an_inverse_is_inverted() -> None:
+    fake, target = with_customer()
+    target.deliver("erp.invoice.post", invoice(currency="EUR", fx=EUR_FX), "o-3")
+    sent = body(puts(fake)[-1])
+    assert sent["currency"] == {"id": "4"} and sent["exchangeRate"] == Decimal("1.0850")
+    assert sent["account"] == {"id": "123"}  # the EUR receivables account
+    inverse = EUR_FX | {"base": "USD", "quote": "EUR", "rate": "0.8"}
+    target.deliver("erp.invoice.post", invoice(number="INV-2", currency="EUR", fx=inverse),
+                   "o-4")
+    assert body(puts(fake)[-1])["exchangeRate"] == Decimal("1.2500000000")
+
+
+def test_a_foreign_document_without_a_rate_is_refused_before_sending() -> None:
+    fake, target = with_customer()
+    with pytest.raises(Refused, match="INV-2026-0001: a EUR document in a USD subsidiary"):
+        target.deliver("erp.invoice.post", invoice(currency="EUR"), "o-5")
+    assert len(puts(fake)) == 1  # only the customer
+
+
+def test_a_credit_note_becomes_a_credit_memo_with_positive_amounts() -> None:
+    fake, target = with_customer()
+    note = invoice(document="credit_note", number="CN-2026-0001", invoice="INV-2026-0001",
+                   due=None, lines=[{"description": "Credit June", "quantity": "-2",
+                                     "unit_price": "120.00", "amount": "-240.00",
+                                     "deferred": False}])
+    target.deliver("erp.invoice.post", note, "o-6")
+    put = puts(fake)[-1]
+    assert str(put.url) == f"{BASE}/creditMemo/eid:CN-2026-0001"
+    sent = body(put)
+    assert sent["item"]["items"][0] == {
+        "item": {"id": "210"}, "description": "Credit June", "quantity": 2,
+        "rate": Decimal("120.00"), "amount": Decimal("240.00"), "taxCode": {"id": "-7"}}
+    assert "dueDate" not in sent and "credits INV-2026-0001" in sent["memo"]
+
+
+JOURNAL = {"source": "revenue:REV-1", "entity": "US01", "date": "2026-06-30",
+           "lines": [["2400", "debit", "300.00", "USD"], ["4000", "credit", "300.00", "USD"]]}
+
+
+@pytest.mark.parametrize(("status", "approved"), [("posted", True), ("draft", False)])
+def test_a_journal_posts_mapped_accounts_approved_as_configured(status: str,
+                                                                approved: bool) -> None:
+    fake = seeded()
+    target = connector(fake, status=status).target()
+    target.deliver("erp.journal.post", JOURNAL, "o-7")
+    [put] = puts(fake)
+    assert str(put.url) == f"{BASE}/journalEntry/eid:revenue%3AREV-1"
+    assert body(put) == {
+        "externalId": "revenue:REV-1", "subsidiary": {"id": "1"}, "approved": approved,
+        "memo": "revenue:REV-1", "tranDate": "2026-06-30", "line": {"items": [
+            {"account": {"id": "61"}, "debit": Decimal("300.00"), "memo": "revenue:REV-1"},
+            {"account": {"id": "54"}, "credit": Decimal("300.00"), "memo": "revenue:REV-1"}]}}
+
+
+def test_a_foreign_journal_carries_the_rate_and_one_without_it_is_refused() -> None:
+    fake = seeded()
+    target = connector(fake).target()
+    eur = [["2400", "debit", "100.00", "EUR"], ["4000", "credit", "100.00", "EUR"]]
+    target.deliver("erp.journal.post", JOURNAL | {"lines": eur, "fx": EUR_FX}, "o-8")
+    sent = body(puts(fake)[-1])
+    assert sent["currency"] == {"id": "4"} and sent["exchangeRate"] == Decimal("1.0850")
+    with pytest.raises(Refused, match="needs its exchange rate"):
+        target.deliver("erp.journal.post", JOURNAL | {"source": "revenue:REV-2",
+                                                      "lines": eur}, "o-9")
+
+
+def test_an_unmapped_account_is_refused_naming_it_and_nothing_is_sent() -> None:
+    fake = seeded()
+    lines = [["9999", "debit", "1.00", "USD"], ["4000", "credit", "1.00", "USD"]]
+    with pytest.raises(Refused, match="not mapped for NetSuite: account 9999"):
+        connector(fake).target().deliver("erp.journal.post", JOURNAL | {"lines": lines}, "o")
+    assert fake.requests == []
+
+
+def test_release_journals_travel_as_documents() -> None:
+    fake = seeded()
+    out = connector(fake).target().deliver("erp.journal.post",
+                                           JOURNAL | {"source": "invoice:INV-1"}, "o")
+    assert out.startswith("covered by the document") and fake.requests == []
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout, httpx.RemoteProtocolError])
+def test_accepted_then_dropped_leaves_exactly_one_document(error: type[Exception]) -> None:
+    fake, target = with_customer(seeded())
+    fake.drop_after_accept(5, error)  # every attempt the client makes is stored, then dropped
+    slept: list[float] = []
+    target.client.sleep = slept.append
+    internal = target.deliver("erp.invoice.post", invoice(), "outbox-2")
+    assert internal == "101" and len(slept) == 4  # 5 attempts, then the look-up found it
+    [lookup] = [r for r in fake.requests if r.method == "POST"]  # the invoice by its eid
+    assert json.loads(lookup.content)["q"].endswith("externalid = 'INV-2026-0001'")
+    assert target.deliver("erp.invoice.post", invoice(), "outbox-2") == "101"  # delivered again
+    assert list(fake.books.records["invoice"]) == ["101"]
+
+
+def test_dropped_and_not_stored_is_transient_with_the_same_key() -> None:
+    fake, target = with_customer()
+    fake.fail(5, 503)
+    target.client.sleep = [].append
+    with pytest.raises(TransientFailure, match="INV-2026-0001 is not at erp"):
+        target.deliver("erp.invoice.post", invoice(), "outbox-2")
+    assert "invoice" not in fake.books.records
+
+
+@pytest.mark.parametrize("status", [429, 400])
+def test_the_concurrency_limit_is_waited_and_retried(status: int) -> None:
+    fake = seeded(concurrency_status=status)
+    slept: list[float] = []
+    fake.throttle(2)
+    target = connector(fake, slept).target()
+    assert target.deliver("erp.customer.upsert", CUSTOMER, "o-1") == "100"
+    assert slept == [10.0, 10.0] and len(fake.requests) == 3
+
+
+def test_too_many_throttles_are_transient() -> None:
+    fake = seeded()
+    fake.throttle(9)
+    with pytest.raises(TransientFailure, match="throttled 5 times"):
+        connector(fake, []).target().deliver("erp.customer.upsert", CUSTOMER, "o-1")
+
+
+def test_a_netsuite_refusal_is_refused_with_its_error_details() -> None:
+    fake, target = with_customer()
+    fake.books.tables["item"]["211"]["isinactive"] = "T"
+    with pytest.raises(Refused) as refused:
+        target.deliver("erp.invoice.post", invoice(), "o-2")
+    assert "HTTP 400 INVALID_KEY_OR_REF" in str(refused.value)
+    assert "Invalid item.items[1].item reference key 211" in str(refused.value)
+
+
+def test_an_invoice_waits_for_its_customer() -> None:
+    fake = seeded()
+    with pytest.raises(TransientFailure, match="customer CUS-1 is not at NetSuite yet"):
+        connector(fake).target().deliver("erp.invoice.post", invoice(), "o-2")
+
+
+def test_without_a_location_header_the_id_is_looked_up_by_external_id() -> None:
+    fake, target = with_customer(seeded(location=False))
+    assert target.customers == {"CUS-1": "100"}
+    assert target.deliver("erp.invoice.post", invoice(), "o-2") == "101"
+    assert target.find("erp.invoice.post", invoice()) == "101"
+    assert target.find("erp.invoice.post", invoice(number="INV-X")) is None
+    q = json.loads(fake.requests[-1].content)["q"]
+    assert q == "SELECT id FROM transaction WHERE type = 'CustInvc' AND externalid = 'INV-X'"
+
+
+def test_compensation_deletes_the_customer_a_failed_provisioning_created() -> None:
+    fake, target = with_customer()
+    target.compensate("erp.customer.upsert", CUSTOMER, "outbox-1")
+    assert fake.books.records["customer"] == {} and target.customers == {}
+    target.compensate("erp.customer.upsert", CUSTOMER, "outbox-1")  # gone already: fine
+    assert fake.requests[-1].method == "DELETE"
