@@ -84,7 +84,7 @@ class FakeXero:
         self.books = {t: Books(t, base, self._tick)
                       for t, base in (tenants or {"tenant-us": "USD"}).items()}
         self.live: set[str] = set()
-        self._serial = itertools.count(1)
+        self._serial, self._tokens = itertools.count(1), itertools.count(1)
         self.requests: list[httpx.Request] = []
         self.token_requests: list[dict[str, str]] = []
         self.idempotent: dict[tuple[str, str], tuple[int, Any]] = {}
@@ -160,7 +160,7 @@ class FakeXero:
                 return _json(400, {"error": "invalid_grant"})
         elif grant != "client_credentials":
             return _json(400, {"error": "unsupported_grant_type"})
-        n = next(self._serial)
+        n = next(self._tokens)
         access = f"at-{n}"
         self.live.add(access)
         body: dict[str, Any] = {"access_token": access, "expires_in": 1800,
@@ -183,11 +183,11 @@ class FakeXero:
         if key and len(key) > 128:
             return _json(400, {"Message": "Idempotency-Key is longer than 128 characters"})
         if key and (books.tenant_id, key) in self.idempotent:
-            status, stored = self.idempotent[(books.tenant_id, key)]
-            return _json(status, stored)
-        status, answer = self._write(request, books, parts)
-        if key:
-            self.idempotent[(books.tenant_id, key)] = (status, answer)
+            status, answer = self.idempotent[(books.tenant_id, key)]  # replayed, not written
+        else:
+            status, answer = self._write(request, books, parts)
+            if key:
+                self.idempotent[(books.tenant_id, key)] = (status, answer)
         if status == 200 and self._drop:
             error = self._drop.pop(0)
             if error == "timeout":
