@@ -38,7 +38,7 @@ def test_the_spec_example_payment_maps_to_payment_received() -> None:
                     "received_on": "2018-11-29"}
     assert payment_data(first, lambda number: False) is None  # not a Syncline invoice
     assert payment_data(credit_refund, lambda number: True) is None  # ARCREDITPAYMENT
-    with pytest.raises(MappingError, match="99ea7f6b.*deleted in Xero"):
+    with pytest.raises(MappingError, match=r"99ea7f6b.*deleted in Xero"):
         payment_data(first | {"Status": "DELETED"}, lambda number: True)
 
 
