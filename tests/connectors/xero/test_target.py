@@ -84,16 +84,16 @@ def test_vat_is_split_over_the_lines_so_xeros_total_is_syncline_s(
     gb = invoice(number="GB01-2026-000001", entity="GB01", currency="GBP",
                  tax_code="GB-VAT-STD", tax_rate="0.20", subtotal="100.01", tax="20.00",
                  total="120.01", lines=[
-                     {"description": "a", "quantity": "1", "unit_price": "33.33",
-                      "amount": "33.33", "deferred": False},
-                     {"description": "b", "quantity": "1", "unit_price": "66.68",
-                      "amount": "66.68", "deferred": False}])
+                     {"description": d, "quantity": "1", "unit_price": a, "amount": a,
+                      "deferred": False}
+                     for d, a in (("a", "33.33"), ("b", "33.33"), ("c", "33.35"))])
     invoice_id = target.deliver("erp.invoice.post", gb, "outbox-10")
     put = fake.writes("PUT")[-1]
     assert put.headers["xero-tenant-id"] == GB
     lines = body(put)["Invoices"][0]["LineItems"]
-    assert [(ln["TaxType"], ln["TaxAmount"]) for ln in lines] == [("OUTPUT2", "6.67"),
-                                                                  ("OUTPUT2", "13.33")]
+    # 6.67 + 6.67 + 6.67 would be 20.01: the last taxed line takes the remainder
+    assert [(ln["TaxType"], ln["TaxAmount"]) for ln in lines] == [
+        ("OUTPUT2", "6.67"), ("OUTPUT2", "6.67"), ("OUTPUT2", "6.66")]
     assert fake.books[GB].records["Invoices"][invoice_id]["Total"] == Decimal("120.01")
 
 
