@@ -34,7 +34,9 @@ def receive(engine: Engine, connector: WebhookConnector, request: WebhookRequest
         log_id = webhooks.record_refused(engine, connector.name, headers=request.headers,
                                          body=request.body, reason=str(bad),
                                          now=request.received_at)
-        return Received(WebhookReply(status=401, body=_problem(str(bad))), log_id)
+        # a vendor may require an empty body on the 401 (Xero's intent to receive)
+        body = "" if getattr(connector, "empty_refusals", False) else _problem(str(bad))
+        return Received(WebhookReply(status=401, body=body), log_id)
     except MappingError as bad:
         log_id = webhooks.record_refused(engine, connector.name, headers=request.headers,
                                          body=request.body, reason=str(bad),
