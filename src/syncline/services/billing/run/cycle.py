@@ -172,6 +172,17 @@ def billing_problem(code: str, message: str, remediation: str, *objects: tuple[s
 
 
 def _journal_payload(entry: Any) -> dict[str, Any]:
+    """The ``erp.journal.post`` payload: source (its external id), entity, posting date,
+    lines ``[account, side, amount, currency]``; and ``fx`` only when the entry is in a
+    currency other than the entity's functional one (1 ``base`` = ``rate`` ``quote``, the
+    rate the books used), as ERP targets must send the rate on foreign journals only."""
+    fx = next(({"base": ln.amount.currency, "quote": ln.functional.currency,
+                "rate": str(ln.fx_rate), "source": ln.fx_source,
+                "as_of": ln.fx_date.isoformat() if ln.fx_date else None}
+               for ln in entry.lines if ln.fx_rate is not None and ln.functional is not None
+               and ln.functional.currency != ln.amount.currency), None)
     return {"source": f"{entry.source_type}:{entry.source_id}", "entity": entry.entity_id,
+            "date": entry.posting_date.isoformat(), "description": entry.description,
+            "fx": fx,
             "lines": [[ln.account, ln.side.value, str(ln.amount.amount), ln.amount.currency]
                       for ln in entry.lines]}
