@@ -19,7 +19,7 @@ endpoint. It behaves as connectors.md §6 describes:
   SystemFault), ``expire_token()`` (the next call is a 401: a refresh cures it),
   ``drop_after_accept(n, error)`` (a POST is applied and stored, then the connection fails
   with ``error``: ``httpx.ReadTimeout`` or ``httpx.RemoteProtocolError``),
-  ``company.bump(entity, id)`` (someone else edits: the next update is stale, 5010).
+  ``edit_after_read(entity, id)`` (someone edits between a read and the update: 5010).
 - Business: ``record_payment`` applies a payment to an invoice (its Balance falls);
   ``open_balance(customer_id)`` per QBO customer; ``documents(entity)``; ``requests``.
 """
@@ -62,6 +62,7 @@ class FakeQuickBooks:
         self._throttle = 0
         self._fail: list[int] = []
         self._drop: list[type[httpx.TransportError]] = []
+        self._edit_after_read: list[tuple[str, str]] = []
 
     # -- switches ----------------------------------------------------------------------------
     def throttle(self, times: int) -> None:
@@ -72,6 +73,11 @@ class FakeQuickBooks:
 
     def expire_token(self) -> None:
         self.access_token = None
+
+    def edit_after_read(self, entity: str, object_id: str) -> None:
+        """Someone edits the object in QBO right after the next read of it: an update sent
+        with the SyncToken that read returned is stale (5010)."""
+        self._edit_after_read.append((entity, object_id))
 
     def drop_after_accept(self, times: int = 1,
                           error: type[httpx.TransportError] = httpx.ReadTimeout) -> None:
@@ -179,7 +185,11 @@ class FakeQuickBooks:
             return self._cdc(params.get("entities", ""), params.get("changedSince", ""))
         if len(parts) == 2:
             entity = _entity(parts[0])
-            return self._ok({entity: self.company.get(entity, parts[1])})
+            answer = self._ok({entity: self.company.get(entity, parts[1])})
+            if (entity, parts[1]) in self._edit_after_read:
+                self._edit_after_read.remove((entity, parts[1]))
+                self.company.bump(entity, parts[1])
+            return answer
         raise Fault(404, "4000", "Unsupported operation", path)
 
     def _post(self, request: httpx.Request, resource: str) -> httpx.Response:
