@@ -218,7 +218,7 @@ def test_a_permanent_fault_is_refused_with_qbo_message(qbo: QuickBooksConnector,
     qbo.target().deliver("erp.customer.upsert", customer, key)
     inv_key, invoice = pick(outbox_rows, "erp.invoice.post", currency="EUR", document="invoice")
     wrong = invoice | {"customer_id": customer["customer_id"]}  # a USD customer, EUR invoice
-    with pytest.raises(Refused, match="6000.*customer's currency"):
+    with pytest.raises(Refused, match=r"6000.*customer's currency"):
         qbo.target().deliver("erp.invoice.post", wrong, inv_key)
 
 
