@@ -73,11 +73,12 @@ class PaymentsStream:
                      if since else "")
             pages = self.api.query_pages(f"select * from Payment{where} "
                                          "ORDERBY MetaData.LastUpdatedTime")
-        for payments in pages:
-            yield self._batch(payments)
+        for payments in pages:  # in LastUpdatedTime order: a page's newest is a safe cursor
+            batch = self._batch(payments)
             stamps = [rfc3339(parse_time(_updated(p))) for p in payments if _updated(p)]
             newest = max([newest or "", *stamps]) or None
-        yield Batch(cursor=newest)
+            batch.cursor = newest
+            yield batch
 
     def _batch(self, payments: list[dict[str, Any]]) -> Batch:
         s, batch = self.settings, Batch()
