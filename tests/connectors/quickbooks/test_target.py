@@ -12,6 +12,7 @@ import pytest
 
 from syncline.connectors.erp.target import ErpTarget
 from syncline.connectors.quickbooks import QuickBooksConnector
+from syncline.connectors.quickbooks.documents import sales_document
 from syncline.connectors.quickbooks.fake import FakeQuickBooks
 from syncline.services.messaging.delivery import Refused, TransientFailure
 from tests.connectors.quickbooks.conftest import connect, make_fake, pick
@@ -235,6 +236,9 @@ def test_compensation_makes_the_customer_inactive(qbo: QuickBooksConnector,
     qbo.target().compensate("erp.customer.upsert", payload, key)
     (customer,) = fake.documents("Customer")
     assert customer["Active"] is False
+    # the deal comes back: the same customer is active again, not a duplicate name
+    assert qbo.target().deliver("erp.customer.upsert", payload, "out_again") == customer["Id"]
+    assert customer["Active"] is True and len(fake.documents("Customer")) == 1
     assert isinstance(qbo.target(), ErpTarget)
 
 
@@ -256,3 +260,23 @@ def test_validate_names_what_is_missing_or_wrong(tmp_path: Path) -> None:
         "tax code GB-VAT-STD → 20.0% S: automated sales tax takes TAX or NON on a line",
         "service_line implementation → Class 123: no such Class in QuickBooks"]
     assert not qbo.check().ok
+
+
+def test_tax_is_typed_per_line_and_the_total_sent_as_the_mapping_says(tmp_path: Path,
+                                                                      outbox_rows: Rows) -> None:
+    _, usd = pick(outbox_rows, "erp.invoice.post", currency="USD")
+    taxed = usd | {"tax_code": "US-STD", "tax": "120.00", "total": "1720.00"}
+    ast = connect(make_fake(), tmp_path, tax_codes={"US-STD": "TAX",
+                                                                 "US-EXEMPT": "NON"}).settings
+    _, body = sales_document(taxed, ast, "58")
+    assert body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "TAX"}
+    assert body["TxnTaxDetail"] == {"TotalTax": Decimal("120.00")}
+    assert "GlobalTaxCalculation" not in body
+    glob = connect(make_fake(), tmp_path, tax_model="global", tax_codes={"US-STD": "7"}).settings
+    _, body = sales_document(taxed, glob, "58")
+    assert body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "7"}
+    assert body["TxnTaxDetail"] == {"TxnTaxCodeRef": {"value": "7"},
+                                    "TotalTax": Decimal("120.00")}
+    assert body["GlobalTaxCalculation"] == "TaxExcluded"
+    _, exempt = sales_document(usd, ast, "58")
+    assert "TxnTaxDetail" not in exempt  # no tax: nothing to override

@@ -9,7 +9,8 @@
   gets QBO's stored answer). A customer found is updated in place (sparse, SyncToken).
   Fault 6140 (Duplicate Doc Num, where the company enforces unique numbers) is answered by
   the look-up too.
-- ``find``: Customer by the ``[<customer id>]`` suffix of DisplayName (``LIKE '%…'``),
+- ``find``: Customer by the ``[<customer id>]`` suffix of DisplayName (``LIKE '%…'``,
+  inactive ones included: QBO keeps names unique across both),
   Invoice / CreditMemo by ``DocNumber`` = the Syncline number, JournalEntry by its derived
   DocNumber, confirmed by ``PrivateNote`` = the source (documents.py says why).
 - The QBO customer id of each Syncline customer is cached; an invoice whose customer is not
@@ -80,7 +81,8 @@ class QboTarget(ErpTarget):
     # -- documents -------------------------------------------------------------------------
     def _customer_record(self, customer_id: str) -> dict[str, Any] | None:
         rows = self.api.query("select * from Customer where DisplayName LIKE "
-                              + quote("%" + documents.customer_tag(customer_id)))
+                              + quote("%" + documents.customer_tag(customer_id))
+                              + " and Active in (true, false)")
         tag = documents.customer_tag(customer_id)
         match = next((r for r in rows if str(r.get("DisplayName", "")).endswith(tag)), None)
         if match is not None:
@@ -96,6 +98,8 @@ class QboTarget(ErpTarget):
             self.customers[customer_id] = str(made["Id"])
             return str(made["Id"])
         changes = documents.customer(p, self.settings, create=False)
+        if found.get("Active") is False:  # made inactive by a compensation: active again
+            changes["Active"] = True
         if _differs(found, changes):
             self.api.update("Customer", str(found["Id"]), changes, key)
         return str(found["Id"])
