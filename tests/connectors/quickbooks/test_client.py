@@ -10,10 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
+from syncline.connectors.quickbooks import build
 from syncline.connectors.quickbooks.client import dumps, error_of, request_id
 from syncline.connectors.quickbooks.fake import FakeQuickBooks
-from syncline.connectors.sdk.config import ConnectorConfigInvalid
+from syncline.connectors.registry import KIND_MODULES, Wiring
+from syncline.connectors.sdk.config import ConnectorConfigInvalid, parse
 from syncline.connectors.sdk.errors import AuthError, RateLimited, VendorError
 from tests.connectors.quickbooks.conftest import REALM, connect, fixture, make_fake
 
@@ -160,3 +163,15 @@ def test_settings_refuse_drafts_and_a_missing_item(fake: FakeQuickBooks, tmp_pat
     text = str(bad.value)
     assert "no draft invoices" in text and "no Item for account 2400" in text
     assert "minorversion" in text
+
+
+def test_the_example_configuration_builds_and_checks_against_the_fake(tmp_path: Path) -> None:
+    example = Path(__file__).parents[3] / "config" / "connectors" / "quickbooks.example.yaml"
+    (config,) = parse(yaml.safe_load(example.read_text()), kinds=set(KIND_MODULES))
+    env = {"QBO_CLIENT_SECRET": "qbo-secret", "QBO_REFRESH_TOKEN": "qbo-rt-0",
+           "QBO_VERIFIER_TOKEN": "verify_me"}
+    wiring = Wiring(transport=httpx.MockTransport(make_fake()), env=env, base_dir=tmp_path,
+                    sleep=[].append)
+    check = build(config, wiring).check()
+    assert check.ok, check.detail
+    assert (tmp_path / "state" / "quickbooks-books.json").is_file()
