@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -175,3 +176,19 @@ def test_the_example_configuration_builds_and_checks_against_the_fake(tmp_path: 
     check = build(config, wiring).check()
     assert check.ok, check.detail
     assert (tmp_path / "state" / "quickbooks-books.json").is_file()
+
+
+def test_two_threads_meeting_an_expired_token_refresh_once_and_keep_the_new_one(
+        fake: FakeQuickBooks, tmp_path: Path) -> None:
+    qbo = connect(fake, tmp_path)
+    qbo.validate()
+    fake.expire_token()
+    threads = [threading.Thread(target=qbo.api.singleton, args=("/preferences", "Preferences"))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(fake.token_requests) == 2  # the first sign-in and ONE refresh
+    stored = json.loads((tmp_path / "state" / "qbo-token.json").read_text())
+    assert stored["refresh_token"] == fake.refresh_token == "qbo-rt-2"
