@@ -1,0 +1,282 @@
+"""The QBO target with real outbox payloads: exact documents, exactly once, validate()."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from syncline.connectors.erp.target import ErpTarget
+from syncline.connectors.quickbooks import QuickBooksConnector
+from syncline.connectors.quickbooks.documents import sales_document
+from syncline.connectors.quickbooks.fake import FakeQuickBooks
+from syncline.services.messaging.delivery import Refused, TransientFailure
+from tests.connectors.quickbooks.conftest import connect, make_fake, pick
+
+Rows = list[tuple[str, str, dict[str, Any]]]
+
+
+def posts(fake: FakeQuickBooks, resource: str) -> list[httpx.Request]:
+    return [r for r in fake.requests if r.method == "POST" and r.url.path.endswith(resource)]
+
+
+def body(request: httpx.Request) -> dict[str, Any]:
+    return json.loads(request.content, parse_float=Decimal)
+
+
+def customers_in(qbo: QuickBooksConnector, rows: Rows) -> None:
+    for key, kind, payload in rows:
+        if kind == "erp.customer.upsert":
+            qbo.target().deliver(kind, payload, key)
+
+
+def test_customers_are_keyed_by_the_syncline_id_in_their_display_name(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks, outbox_rows: Rows) -> None:
+    customers_in(qbo, outbox_rows)
+    usd_key, usd = pick(outbox_rows, "erp.customer.upsert", currency="USD")
+    sent = posts(fake, "/customer")
+    assert sent[0].url.params["requestid"] == usd_key
+    assert body(sent[0]) == {"DisplayName": f"Acme Corp [{usd['customer_id']}]",
+                             "CompanyName": "Acme Corp", "BillAddr": {"Country": "US"},
+                             "Taxable": False}
+    assert body(sent[1])["CurrencyRef"] == {"value": "EUR"}  # a foreign customer only
+    # two Syncline customers named Acme Corp: two QBO customers, no Duplicate Name fault
+    assert sorted(c["CurrencyRef"]["value"] for c in fake.documents("Customer")) == \
+        ["EUR", "USD"]
+    assert qbo.target().find("erp.customer.upsert", usd) == qbo.target().customers[
+        usd["customer_id"]]
+
+
+def test_an_upsert_again_updates_in_place_and_a_stale_synctoken_is_reread(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks, outbox_rows: Rows) -> None:
+    key, payload = pick(outbox_rows, "erp.customer.upsert", currency="USD")
+    first = qbo.target().deliver("erp.customer.upsert", payload, key)
+    fake.edit_after_read("Customer", first)  # someone edits it in QBO meanwhile
+    renamed = payload | {"name": "Acme Corporation"}
+    assert qbo.target().deliver("erp.customer.upsert", renamed, "out_rename") == first
+    (customer,) = fake.documents("Customer")
+    assert customer["DisplayName"] == f"Acme Corporation [{payload['customer_id']}]"
+    assert customer["SyncToken"] == "2"
+    updates = [body(r) for r in posts(fake, "/customer") if "Id" in body(r)]
+    assert [u["SyncToken"] for u in updates] == ["0", "1"]  # stale, then re-read
+    assert all(u["sparse"] is True for u in updates)
+
+
+def test_a_home_currency_invoice_carries_no_rate(qbo: QuickBooksConnector, fake: FakeQuickBooks,
+                                                 outbox_rows: Rows) -> None:
+    customers_in(qbo, outbox_rows)
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="USD")
+    invoice_id = qbo.target().deliver("erp.invoice.post", payload, key)
+    (sent,) = posts(fake, "/invoice")
+    assert sent.url.params["requestid"] == key and sent.url.params["minorversion"] == "75"
+    assert body(sent) == {
+        "DocNumber": "US01-2026-000001", "TxnDate": "2026-01-31", "DueDate": "2026-03-02",
+        "CustomerRef": {"value": qbo.target().customers[payload["customer_id"]]},
+        "PrivateNote": "Syncline invoice US01-2026-000001, contract C-1",
+        "Line": [{"DetailType": "SalesItemLineDetail", "Amount": Decimal("1600.00"),
+                  "Description": "Consultant time", "SalesItemLineDetail": {
+                      "ItemRef": {"value": "21"}, "Qty": Decimal("8"),
+                      "UnitPrice": Decimal("200.00"), "TaxCodeRef": {"value": "NON"},
+                      "ClassRef": {"value": "5000000000000012"}}}]}
+    assert b'"Amount": 1600.00' in sent.content  # a JSON number, from the Decimal
+    assert fake.documents("Invoice")[0]["Id"] == invoice_id
+
+
+def test_a_foreign_invoice_carries_its_currency_and_rate_and_the_credit_note_is_positive(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks, outbox_rows: Rows) -> None:
+    customers_in(qbo, outbox_rows)
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="EUR", document="invoice")
+    qbo.target().deliver("erp.invoice.post", payload, key)
+    sent = body(posts(fake, "/invoice")[0])
+    assert sent["CurrencyRef"] == {"value": "EUR"}
+    assert sent["ExchangeRate"] == Decimal("1.0850")
+    note_key, note = pick(outbox_rows, "erp.invoice.post", document="credit_note")
+    memo_id = qbo.target().deliver("erp.invoice.post", note, note_key)
+    memo = body(posts(fake, "/creditmemo")[0])
+    assert memo["DocNumber"] == "US01-CN-2026-000001" and "DueDate" not in memo
+    assert memo["Line"][0]["Amount"] == Decimal("400.00")
+    assert memo["Line"][0]["SalesItemLineDetail"]["Qty"] == Decimal("2")
+    assert memo["ExchangeRate"] == Decimal("1.0850")
+    assert fake.documents("CreditMemo")[0]["Id"] == memo_id
+    customer = qbo.target().customers[payload["customer_id"]]
+    assert fake.open_balance(customer) == Decimal("800.00")  # 1200 invoiced − 400 credited
+
+
+def test_the_release_journals_of_documents_are_not_sent(qbo: QuickBooksConnector,
+                                                        fake: FakeQuickBooks,
+                                                        outbox_rows: Rows) -> None:
+    for key, kind, payload in outbox_rows:
+        if kind == "erp.journal.post":
+            assert qbo.target().deliver(kind, payload, key).startswith("covered by")
+    assert fake.requests == []
+
+
+RECOGNITION = {"source": "recognition:C-9:2026-01", "entity": "US01", "lines": [
+    ["2400", "debit", "500.00", "USD"], ["4010", "credit", "500.00", "USD"]]}
+
+
+def test_a_journal_is_balanced_on_mapped_accounts_and_found_by_its_source(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks) -> None:
+    made = qbo.target().deliver("erp.journal.post", RECOGNITION, "out_j1")
+    sent = body(posts(fake, "/journalentry")[0])
+    assert sent["PrivateNote"] == "recognition:C-9:2026-01"
+    assert sent["DocNumber"].startswith("SL-") and len(sent["DocNumber"]) == 21
+    assert [(ln["JournalEntryLineDetail"]["PostingType"],
+             ln["JournalEntryLineDetail"]["AccountRef"]["value"], ln["Amount"])
+            for ln in sent["Line"]] == [("Debit", "80", Decimal("500.00")),
+                                        ("Credit", "79", Decimal("500.00"))]
+    assert "CurrencyRef" not in sent and "ExchangeRate" not in sent
+    # a second outbox row for the same journal finds it: still one JournalEntry
+    assert qbo.target().deliver("erp.journal.post", RECOGNITION, "out_j2") == made
+    assert len(fake.documents("JournalEntry")) == 1
+
+
+@pytest.mark.parametrize(("lines", "reason"), [
+    ([["1100", "debit", "5.00", "USD"], ["4010", "credit", "5.00", "USD"]],
+     "receivable account 1100"),
+    ([["2400", "debit", "5.00", "EUR"], ["4010", "credit", "5.00", "EUR"]],
+     "needs its exchange rate"),
+    ([["2400", "debit", "5.00", "USD"], ["4010", "credit", "4.00", "USD"]], "debits 5.00"),
+    ([["2400", "debit", "5.00", "USD"], ["7777", "credit", "5.00", "USD"]],
+     "account 7777 is not mapped")])
+def test_journals_qbo_cannot_take_are_refused_before_sending(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks, lines: list[Any], reason: str) -> None:
+    with pytest.raises(Refused, match=reason):
+        qbo.target().deliver("erp.journal.post", {**RECOGNITION, "lines": lines}, "out_x")
+    assert posts(fake, "/journalentry") == []
+
+
+def test_a_foreign_journal_with_its_rate_posts_currency_and_rate(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks) -> None:
+    eur = {**RECOGNITION, "lines": [["2400", "debit", "5.00", "EUR"],
+                                    ["4010", "credit", "5.00", "EUR"]],
+           "fx": {"base": "USD", "quote": "EUR", "rate": "0.8000"}, "date": "2026-01-31"}
+    qbo.target().deliver("erp.journal.post", eur, "out_fx")
+    sent = body(posts(fake, "/journalentry")[0])
+    assert sent["CurrencyRef"] == {"value": "EUR"}
+    assert sent["ExchangeRate"] == Decimal("1.2500000000") and sent["TxnDate"] == "2026-01-31"
+
+
+def test_the_same_requestid_twice_is_one_document(qbo: QuickBooksConnector,
+                                                  fake: FakeQuickBooks) -> None:
+    one = qbo.api.create("JournalEntry", {"Line": [
+        {"Amount": Decimal(1), "JournalEntryLineDetail": {"PostingType": "Debit",
+                                                          "AccountRef": {"value": "79"}}},
+        {"Amount": Decimal(1), "JournalEntryLineDetail": {"PostingType": "Credit",
+                                                          "AccountRef": {"value": "80"}}}]},
+        "out_same")
+    two = qbo.api.create("JournalEntry", {"Line": []}, "out_same")
+    assert one["Id"] == two["Id"] and len(fake.documents("JournalEntry")) == 1
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout, httpx.RemoteProtocolError])
+@pytest.mark.parametrize("drops", [1, 5])
+def test_accepted_then_dropped_is_exactly_one_invoice(
+        fake: FakeQuickBooks, tmp_path: Path, outbox_rows: Rows,
+        error: type[httpx.TransportError], drops: int) -> None:
+    slept: list[float] = []
+    qbo = connect(fake, tmp_path, slept)
+    customers_in(qbo, outbox_rows)
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="USD")
+    fake.drop_after_accept(drops, error)
+    first = qbo.target().deliver("erp.invoice.post", payload, key)
+    # 1 drop: the client's retry reuses the requestid and QBO replays its answer;
+    # 5 drops: the retries run out, deliver looks the invoice up by DocNumber and finds it
+    again = qbo.target().deliver("erp.invoice.post", payload, key)  # the outbox again
+    assert first == again
+    assert len(fake.documents("Invoice")) == 1
+    assert {r.url.params["requestid"] for r in posts(fake, "/invoice")} == {key}
+
+
+def test_an_unknown_outcome_not_found_is_transient_and_the_retry_makes_one(
+        fake: FakeQuickBooks, tmp_path: Path, outbox_rows: Rows) -> None:
+    qbo = connect(fake, tmp_path)
+    customers_in(qbo, outbox_rows)
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="USD")
+    fake.fail(5, 503)  # the write never reaches QBO
+    with pytest.raises(TransientFailure, match="will be sent again with the same key"):
+        qbo.target().deliver("erp.invoice.post", payload, key)
+    assert fake.documents("Invoice") == []
+    qbo.target().deliver("erp.invoice.post", payload, key)
+    assert len(fake.documents("Invoice")) == 1
+
+
+def test_an_invoice_before_its_customer_waits(qbo: QuickBooksConnector, fake: FakeQuickBooks,
+                                              outbox_rows: Rows) -> None:
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="USD")
+    with pytest.raises(TransientFailure, match="not at QuickBooks yet"):
+        qbo.target().deliver("erp.invoice.post", payload, key)
+    assert posts(fake, "/invoice") == []
+
+
+def test_a_permanent_fault_is_refused_with_qbo_message(qbo: QuickBooksConnector,
+                                                       outbox_rows: Rows) -> None:
+    key, customer = pick(outbox_rows, "erp.customer.upsert", currency="USD")
+    qbo.target().deliver("erp.customer.upsert", customer, key)
+    inv_key, invoice = pick(outbox_rows, "erp.invoice.post", currency="EUR", document="invoice")
+    wrong = invoice | {"customer_id": customer["customer_id"]}  # a USD customer, EUR invoice
+    with pytest.raises(Refused, match=r"6000.*customer's currency"):
+        qbo.target().deliver("erp.invoice.post", wrong, inv_key)
+
+
+def test_another_entity_is_refused(qbo: QuickBooksConnector) -> None:
+    with pytest.raises(Refused, match="not GB01"):
+        qbo.target().deliver("erp.journal.post", RECOGNITION | {"entity": "GB01"}, "out_gb")
+
+
+def test_compensation_makes_the_customer_inactive(qbo: QuickBooksConnector,
+                                                  fake: FakeQuickBooks,
+                                                  outbox_rows: Rows) -> None:
+    key, payload = pick(outbox_rows, "erp.customer.upsert", currency="USD")
+    qbo.target().deliver("erp.customer.upsert", payload, key)
+    qbo.target().compensate("erp.customer.upsert", payload, key)
+    (customer,) = fake.documents("Customer")
+    assert customer["Active"] is False
+    # the deal comes back: the same customer is active again, not a duplicate name
+    assert qbo.target().deliver("erp.customer.upsert", payload, "out_again") == customer["Id"]
+    assert customer["Active"] is True and len(fake.documents("Customer")) == 1
+    assert isinstance(qbo.target(), ErpTarget)
+
+
+def test_validate_names_what_is_missing_or_wrong(tmp_path: Path) -> None:
+    fake = make_fake(multicurrency=False)
+    qbo = connect(fake, tmp_path, accounts={"1100": "84", "4010": "999", "2400": "80",
+                                            "5000": "91"},
+                  items={"4010": "21", "2400": "21"},
+                  tax_codes={"US-EXEMPT": "NON", "GB-VAT-STD": "20.0% S"},
+                  dimensions={"service_line": {"implementation": "123"}})
+    problems = qbo.validate()
+    assert problems == [
+        "currencies EUR: multicurrency is off in the company (Account and Settings → "
+        "Advanced → Currency)",
+        "account 4010 → Account 999: no such Account in QuickBooks",
+        "account 5000 → Account 91 (Old Income): inactive",
+        "item for account 2400 → Item 21: books to income account 79, the mapping says 80",
+        "item for account 4010 → Item 21: books to income account 79, the mapping says 999",
+        "tax code GB-VAT-STD → 20.0% S: automated sales tax takes TAX or NON on a line",
+        "service_line implementation → Class 123: no such Class in QuickBooks"]
+    assert not qbo.check().ok
+
+
+def test_tax_is_typed_per_line_and_the_total_sent_as_the_mapping_says(tmp_path: Path,
+                                                                      outbox_rows: Rows) -> None:
+    _, usd = pick(outbox_rows, "erp.invoice.post", currency="USD")
+    taxed = usd | {"tax_code": "US-STD", "tax": "120.00", "total": "1720.00"}
+    ast = connect(make_fake(), tmp_path, tax_codes={"US-STD": "TAX",
+                                                                 "US-EXEMPT": "NON"}).settings
+    _, body = sales_document(taxed, ast, "58")
+    assert body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "TAX"}
+    assert body["TxnTaxDetail"] == {"TotalTax": Decimal("120.00")}
+    assert "GlobalTaxCalculation" not in body
+    glob = connect(make_fake(), tmp_path, tax_model="global", tax_codes={"US-STD": "7"}).settings
+    _, body = sales_document(taxed, glob, "58")
+    assert body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "7"}
+    assert body["TxnTaxDetail"] == {"TxnTaxCodeRef": {"value": "7"},
+                                    "TotalTax": Decimal("120.00")}
+    assert body["GlobalTaxCalculation"] == "TaxExcluded"
+    _, exempt = sales_document(usd, ast, "58")
+    assert "TxnTaxDetail" not in exempt  # no tax: nothing to override
