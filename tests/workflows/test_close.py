@@ -39,7 +39,8 @@ def test_closing_twice_changes_nothing_and_locks(tmp_path: Path) -> None:
         first = run_close(system, "2026-01", actor="controller",
                           progress=lambda step, _: seen.append(step))
         assert seen == ["cut-off", "billing", "recognition", "accrual", "reclassification",
-                        "intercompany", "fx-revaluation", "reconciliation", "lock"]
+                        "intercompany", "fx-revaluation", "erp-journals", "reconciliation",
+                        "lock"]
         assert tuple(seen) == STEPS
         assert first["billing"]["invoices"] == 1 and first["reconciliation"]["ok"]
         with system.engine.connect() as conn:
@@ -52,7 +53,7 @@ def test_closing_twice_changes_nothing_and_locks(tmp_path: Path) -> None:
         assert [s["step"].rsplit(".", 1)[-1] for s in close_steps(first["workflow_id"])] == [
             "cut_off_step", "billing_step", "recognition_step", "accrual_step",
             "reclassification_step", "intercompany_step", "fx_revaluation_step",
-            "reconciliation_step", "lock_step"]
+            "erp_journals_step", "reconciliation_step", "lock_step"]
     finally:
         delivery.shutdown()
 
@@ -127,7 +128,8 @@ def test_the_intercompany_and_revaluation_steps_are_recorded_and_resume_after_a_
         done: list[str] = []
         result = run_close(system, "2026-01", actor="controller",
                            progress=lambda step, _: done.append(step))
-        assert done == ["fx-revaluation", "reconciliation", "lock"]  # the rest was recorded
+        assert done == ["fx-revaluation", "erp-journals", "reconciliation", "lock"]  # the rest
+        # was recorded
         assert result["intercompany"]["charges"] == 1
         assert result["intercompany"]["amounts"] == {"GB01->US01 GBP": "528.00"}  # 8 h x 66
         assert result["fx-revaluation"]["entries"] == 0  # no open foreign AR

@@ -137,7 +137,7 @@ def demo(
     while len(periods) < months:
         periods.append(next_period(periods[-1]))
     mode = settings.revenue_recognition
-    month_end = {"intercompany_charges": 0, "fx_revaluation_entries": 0}
+    month_end = {"intercompany_charges": 0, "fx_revaluation_entries": 0, "erp_journals": 0}
     with _progress(console, as_json) as progress:
         task = progress.add_task("Monthly billing, revenue, intercompany, FX revaluation",
                                  total=len(periods))
@@ -154,6 +154,7 @@ def demo(
                 "charges"]
             month_end["fx_revaluation_entries"] += close.fx_revaluation(sys_, period, None).get(
                 "entries", 0)
+            month_end["erp_journals"] += close.erp_journals(sys_, period, None)["journals"]
             progress.advance(task)
     from syncline.services.messaging import delivery as dl
 

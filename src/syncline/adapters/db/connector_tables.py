@@ -37,3 +37,11 @@ connector_webhooks = Table(
 )
 Index("ix_connector_webhooks_connector", connector_webhooks.c.connector,
       connector_webhooks.c.received_at)
+
+# Journal entries already summarized to the ERP (services/ledger/erp_journals.py): each
+# entry once, with the summary that carried it (migration 0016).
+erp_journal_links = Table(
+    "erp_journal_links", metadata,
+    Column("entry_id", String(40), primary_key=True),
+    Column("summary", String(200), nullable=False, index=True),
+)

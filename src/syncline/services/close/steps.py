@@ -24,6 +24,7 @@ from syncline.services.close.fx_revaluation import revalue_period
 from syncline.services.close.intercompany import charge_period
 from syncline.services.close.labor_cost import true_up_labor_cost
 from syncline.services.ledger.config import LedgerConfig
+from syncline.services.ledger.erp_journals import post_summaries
 from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
 from syncline.services.ledger.reports import record_close, report_options
 from syncline.services.ledger.reports.snapshots import latest
@@ -138,6 +139,16 @@ def fx_revaluation(system: CloseSystem, period: str, entity: str | None) -> dict
                               closed_period_policy=ledger.closed_period_policy)
 
 
+def erp_journals(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
+    """The period's summarized journals to the ERP: what no document carries (each journal
+    entry once; a re-run sends only what was posted since: services/ledger/erp_journals)."""
+    with system.engine.begin() as conn:
+        done = post_summaries(conn, entities(system, entity), period, now=system.clock())
+    return {"summaries": [d.name for d in done],
+            "journals": sum(len(d.payloads) for d in done),
+            "entries": sum(len(d.entries) for d in done)}
+
+
 def reconciliation(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     with system.engine.connect() as conn:  # the options every report entry point uses too
         report = report_options(system).build(conn, "close-reconciliation", period,
@@ -160,6 +171,7 @@ LEDGER_STEPS: tuple[tuple[str, Step], ...] = (
     ("reclassification", reclassification),
     ("intercompany", intercompany),
     ("fx-revaluation", fx_revaluation),
+    ("erp-journals", erp_journals),
     ("reconciliation", reconciliation),
 )
 STEPS = (*(name for name, _ in LEDGER_STEPS), "lock")

@@ -1,9 +1,9 @@
 """One billing run's context: its connection, reference data, charts, rates and result, and
 the writes it batches — invoices, their lines, journals and outbox rows — until ``flush``.
 
-Problems open one exception each however often the cycle runs; a journal's
-``erp.journal.post`` outbox row is dropped if the entry is not stored, the outbox numbered
-without gaps as if each entry had been posted on its own.
+Problems open one exception each however often the cycle runs. Journals reach the ERP as
+period summaries (services/ledger/erp_journals.py), not one outbox row each; invoices and
+credit notes reach it as whole documents (``erp.invoice.post``).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class Run:
     pending_invoices: list[dict[str, Any]] = field(default_factory=list)
     pending_lines: list[dict[str, Any]] = field(default_factory=list)
     pending_outbox: list[dict[str, Any]] = field(default_factory=list)
-    pending_journals: list[tuple[int, JournalEntry]] = field(default_factory=list)  # outbox row
+    pending_journals: list[JournalEntry] = field(default_factory=list)
     _outbox_seq: int | None = None
     _unpostable: dict[tuple[str, str], list[str]] | None = None  # open, by object
 
@@ -114,10 +114,8 @@ class Run:
                                               correlation_id=correlation_id, now=self.now))
 
     def journal(self, entry: JournalEntry, correlation_id: str | None) -> None:
-        """Post ``entry`` at ``flush`` (batched), with its ``erp.journal.post`` outbox row
-        in the place it would have had; the row is dropped if the entry is not stored."""
-        self.emit("erp.journal.post", _journal_payload(entry), correlation_id)
-        self.pending_journals.append((len(self.pending_outbox) - 1, entry))
+        """Post ``entry`` at ``flush`` (batched)."""
+        self.pending_journals.append(entry)
 
     def unpostable(self, error: PostingError, *objects: tuple[str, str]) -> None:
         """A posting rule that cannot post this document: one finance exception."""
@@ -136,23 +134,12 @@ class Run:
                     reason=f"{obj[0]} {obj[1]} journals with the current posting rules")
 
     def post_journals(self) -> None:
-        """Post the batched journals in one go; keep outbox rows only for stored entries,
-        numbered without gaps as if each had been posted on its own."""
+        """Post the batched journals in one go."""
         if not self.pending_journals:
             return
-        outcomes = post_entries(self.conn, [e for _, e in self.pending_journals], self.now,
-                                self.policy)
-        dropped = {row for (row, _), out in zip(self.pending_journals, outcomes, strict=True)
-                   if not out.stored}
-        self.result.journal_entries += len(outcomes) - len(dropped)
+        outcomes = post_entries(self.conn, self.pending_journals, self.now, self.policy)
+        self.result.journal_entries += sum(1 for out in outcomes if out.stored)
         self.pending_journals.clear()
-        if dropped and self.pending_outbox:
-            first = int(self.pending_outbox[0]["seq"])
-            kept = [r for i, r in enumerate(self.pending_outbox) if i not in dropped]
-            for n, row in enumerate(kept):
-                row["seq"] = first + n
-            self.pending_outbox[:] = kept
-            self._outbox_seq = first + len(kept) - 1
 
     def flush(self) -> None:
         """Write what the run batched: journals, invoices, their lines, then outbox rows."""
@@ -169,20 +156,3 @@ def billing_problem(code: str, message: str, remediation: str, *objects: tuple[s
                     severity: Severity = Severity.HIGH) -> Problem:
     return Problem(code=code, domain=BusinessDomain.BILLING, message=message,
                    remediation=remediation, severity=severity, objects=objects)
-
-
-def _journal_payload(entry: Any) -> dict[str, Any]:
-    """The ``erp.journal.post`` payload: source (its external id), entity, posting date,
-    lines ``[account, side, amount, currency]``; and ``fx`` only when the entry is in a
-    currency other than the entity's functional one (1 ``base`` = ``rate`` ``quote``, the
-    rate the books used), as ERP targets must send the rate on foreign journals only."""
-    fx = next(({"base": ln.amount.currency, "quote": ln.functional.currency,
-                "rate": str(ln.fx_rate), "source": ln.fx_source,
-                "as_of": ln.fx_date.isoformat() if ln.fx_date else None}
-               for ln in entry.lines if ln.fx_rate is not None and ln.functional is not None
-               and ln.functional.currency != ln.amount.currency), None)
-    return {"source": f"{entry.source_type}:{entry.source_id}", "entity": entry.entity_id,
-            "date": entry.posting_date.isoformat(), "description": entry.description,
-            "fx": fx,
-            "lines": [[ln.account, ln.side.value, str(ln.amount.amount), ln.amount.currency]
-                      for ln in entry.lines]}
