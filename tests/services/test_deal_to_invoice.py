@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from syncline.adapters.db.connector_tables import sandbox_received
 from syncline.adapters.db.tables import (
     billable_items,
     inbox,
@@ -14,7 +15,6 @@ from syncline.adapters.db.tables import (
     invoices,
     outbox,
     projects,
-    sandbox_received,
 )
 from syncline.bootstrap import Syncline
 from syncline.services.billing.run import run_billing

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from syncline.adapters.db.tables import outbox, sandbox_received
+from syncline.adapters.db.connector_tables import sandbox_received
+from syncline.adapters.db.tables import outbox
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
 from syncline.connectors.sandbox import sandbox_targets

@@ -21,7 +21,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from syncline import __version__
-from syncline.api import billing, binding, close, docs, ledger, masterdata, revenue, xref
+from syncline.api import (
+    billing,
+    binding,
+    close,
+    deliveries,
+    docs,
+    ledger,
+    masterdata,
+    revenue,
+    xref,
+)
 from syncline.api import connectors as connectors_api
 from syncline.api import governance as governance_api
 from syncline.api.auth import Requires, authenticated, public
@@ -212,7 +222,8 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
                                                                                default=str))}
 
     docs.install(app, require_key)  # /openapi.json behind the key, /docs from vendored assets
-    for module in (billing, ledger, revenue, close, governance_api, masterdata, xref):  # each
+    for module in (billing, ledger, revenue, close, governance_api, masterdata, xref,
+                   deliveries):  # each
         app.include_router(module.router(system), prefix="/v1",  # route declares its roles
                            dependencies=[Depends(authenticated)])
     # vendors' webhooks carry their signature, not our key (each route declares its own)

@@ -11,6 +11,7 @@ from syncline.cli import (
     close,
     connectors,
     contract,
+    deliveries,
     demo,
     exceptions,
     governance,
@@ -63,5 +64,6 @@ def serve(
 for _commands in (demo, ingest, operations, exceptions, workers):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
-for _commands in (billing, ledger, close, contract, governance, connectors, masterdata, xref):
+for _commands in (billing, ledger, close, contract, governance, connectors, deliveries,
+                  masterdata, xref):
     _commands.register(app)

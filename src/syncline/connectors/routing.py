@@ -48,6 +48,10 @@ class EntityRouter:
     def compensate(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> None:
         self.target_for(payload).compensate(kind, payload, idempotency_key)
 
+    def xref_system(self, payload: dict[str, Any]) -> str | None:
+        chosen = getattr(self.target_for(payload), "xref_system", None)
+        return chosen(payload) if chosen else None
+
     def describe(self) -> dict[str, str]:
         return {entity: getattr(t, "name", type(t).__name__)
                 for entity, t in sorted(self.by_entity.items())}

@@ -2,6 +2,8 @@
 
 - ``connector_cursors``: one incremental position per (connector, stream), written in the
   same transaction as the records it covers; with the last run's counts and error.
+- ``sandbox_received``: what the in-process sandbox targets (the demo's ERP, PSA and CRM)
+  received, once per idempotency key.
 - ``connector_webhooks``: every webhook delivery as received (headers and raw body), whether
   accepted or refused, with the reason: a bad signature is kept, never processed.
 """
@@ -44,4 +46,14 @@ erp_journal_links = Table(
     "erp_journal_links", metadata,
     Column("entry_id", String(40), primary_key=True),
     Column("summary", String(200), nullable=False, index=True),
+)
+
+sandbox_received = Table(
+    "sandbox_received", metadata,
+    Column("target", String(40), primary_key=True),
+    Column("idempotency_key", String(100), primary_key=True),
+    Column("kind", String(100), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("deliveries", Integer, nullable=False),
 )

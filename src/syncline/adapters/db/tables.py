@@ -153,6 +153,7 @@ outbox = Table(
     Column("created_at", String(40), nullable=False),
     Column("delivered_at", String(40)),
     Column("last_error", Text),
+    Column("reference", String(200)),  # the target's id of what it received (migration 0016)
 )
 Index("ix_outbox_status_seq", outbox.c.status, outbox.c.seq)
 
@@ -375,18 +376,6 @@ journal_lines = Table(
     Column("currency", String(3), nullable=False),
     Column("memo", Text, nullable=False),
 )
-
-# --- sandbox target systems (what the in-process ERP and PSA received) ------------------------
-sandbox_received = Table(
-    "sandbox_received", metadata,
-    Column("target", String(40), primary_key=True),
-    Column("idempotency_key", String(100), primary_key=True),
-    Column("kind", String(100), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("received_at", String(40), nullable=False),
-    Column("deliveries", Integer, nullable=False),
-)
-
 
 def _load_engine_tables() -> None:
     """Every engine keeps its tables in its own module, on this metadata."""

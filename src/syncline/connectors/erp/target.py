@@ -64,6 +64,10 @@ class ErpTarget:
     def compensate(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> None:
         return None
 
+    def xref_system(self, payload: dict[str, Any]) -> str | None:
+        """The cross-reference system the vendor's ids are kept under (``erp:<name>``)."""
+        return f"erp:{self.name}"
+
     def deliver(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> str:
         if kind not in self.kinds:
             raise Refused(f"{self.name} does not take {kind}")

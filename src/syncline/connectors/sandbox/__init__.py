@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from syncline.adapters.db.tables import sandbox_received
+from syncline.adapters.db.connector_tables import sandbox_received
 from syncline.services.clock import Clock, iso, system_clock
 from syncline.services.messaging.delivery import Refused
 

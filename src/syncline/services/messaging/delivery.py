@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
 
-from syncline.adapters.db.tables import outbox, projects
+from syncline.adapters.db.tables import outbox, projects, xref
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.services.clock import Clock, iso
 from syncline.services.messaging.exceptions import raise_exception
@@ -51,12 +51,48 @@ def pending(engine: Engine, limit: int = 10_000) -> list[Pending]:
             .where(outbox.c.status == "pending").order_by(outbox.c.seq).limit(limit))]
 
 
+XREF_TYPES = {"erp.customer.upsert": "customer", "erp.journal.post": "journal"}
+
+
 def send(engine: Engine, targets: dict[str, Target], outbox_id: str) -> str:
+    """Send one row; keep the target's reference for it (and, for a document a vendor now
+    holds, the vendor's id in the cross-reference: ``xref_system`` of the target names the
+    system, None for the sandboxes). Run again, the same key gets the same reference."""
     with engine.begin() as conn:
         row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()
         conn.execute(update(outbox).where(outbox.c.id == outbox_id)
                      .values(attempts=outbox.c.attempts + 1))
-    return targets[row.target].deliver(row.kind, json.loads(row.payload), outbox_id)
+    target, payload = targets[row.target], json.loads(row.payload)
+    reference = target.deliver(row.kind, payload, outbox_id)
+    system = getattr(target, "xref_system", lambda p: None)(payload)
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
+            reference=str(reference)[:200]))
+        object_type = payload.get("document") if row.kind == "erp.invoice.post" \
+            else XREF_TYPES.get(row.kind)
+        key = document_key(payload)
+        if system and object_type and key and reference and len(key) <= 40:
+            link_external(conn, system, str(object_type), str(reference)[:200], key)
+    return reference
+
+
+def document_key(payload: dict[str, Any]) -> str | None:
+    """The document an outbox row carries, by Syncline's key for it."""
+    for key in ("number", "source", "customer_id", "deal_id", "code"):
+        if payload.get(key):
+            return str(payload[key])
+    return None
+
+
+def link_external(conn: Any, system: str, object_type: str, external_id: str,
+                  syncline_id: str) -> None:
+    """(system, type, the vendor's id) → Syncline's key, once (a re-send finds it)."""
+    exists = conn.execute(select(xref.c.syncline_id).where(
+        (xref.c.system == system) & (xref.c.object_type == object_type)
+        & (xref.c.external_id == external_id))).first()
+    if exists is None:
+        conn.execute(xref.insert().values(system=system, object_type=object_type,
+                                          external_id=external_id, syncline_id=syncline_id))
 
 
 def compensate(engine: Engine, targets: dict[str, Target], outbox_id: str) -> None:
@@ -87,8 +123,9 @@ def mark_failed(engine: Engine, outbox_id: str, error: str, clock: Clock) -> str
         return raise_exception(conn, Problem(
             "delivery.failed", BusinessDomain.IT,
             f"{row.kind} to {row.target} failed: {error}",
-            f"Fix the cause in {row.target.upper()} (or the payload), then retry the delivery: "
-            "`syncline replay-outbox` re-sends it with the same idempotency key.",
+            f"Fix the cause in {row.target.upper()} (or the payload), then `syncline "
+            f"deliveries retry {outbox_id}` re-sends it with the same idempotency key (or "
+            f"`syncline deliveries skip {outbox_id} --reason …` when it is not to be sent).",
             severity=Severity.HIGH, objects=(("outbox", outbox_id),)),
             now=clock(), outbox_id=outbox_id, correlation_id=row.correlation_id)
 

@@ -1,4 +1,5 @@
-"""ERP journals: which journal entries a period summary carried to the ERP
+"""ERP delivery: which journal entries a period summary carried to the ERP, and each
+outbox row's reference at its target (the vendor's document id)
 
 Revision ID: 0016
 Revises: 0015
@@ -22,8 +23,12 @@ def upgrade() -> None:
         sa.Column("summary", sa.String(200), nullable=False),
     )
     op.create_index("ix_erp_journal_links_summary", "erp_journal_links", ["summary"])
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("reference", sa.String(200)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("reference")
     op.drop_index("ix_erp_journal_links_summary", "erp_journal_links")
     op.drop_table("erp_journal_links")

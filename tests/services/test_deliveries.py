@@ -1,0 +1,136 @@
+"""Delivery status per document and the dead letters' actions (issue 13): a refused
+delivery is a dead letter with one exception; retry (same idempotency key) and skip are
+finance/admin actions, audited, closing the exception; a vendor's reference lands in the
+delivery and in the cross-reference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from syncline.adapters.db.tables import xref
+from syncline.api.app import create_app
+from syncline.bootstrap import Syncline, bootstrap
+from syncline.config import Settings
+from syncline.connectors.sandbox import sandbox_targets
+from syncline.services.governance import audit
+from syncline.services.governance.keys import create_key
+from syncline.services.messaging import deliveries as d
+from syncline.services.messaging.exceptions import list_exceptions
+from syncline.services.messaging.inbox import receive_many
+from tests.builders import deal
+from tests.conftest import fixed_clock
+
+
+class Vendor:
+    """An ERP that refuses customers until told otherwise, and answers with its own ids."""
+
+    name = "acme-erp"
+
+    def __init__(self) -> None:
+        self.refusing, self.received = True, []  # type: bool, list[str]
+
+    def deliver(self, kind: str, payload: dict[str, Any], key: str) -> str:
+        from syncline.services.messaging.delivery import Refused
+
+        if self.refusing and kind == "erp.customer.upsert":
+            raise Refused("Customer: the subsidiary is inactive")
+        self.received.append(key)
+        return f"V-{len(self.received)}"
+
+    def compensate(self, kind: str, payload: dict[str, Any], key: str) -> None:
+        return None
+
+    def xref_system(self, payload: dict[str, Any]) -> str:
+        return "erp:acme-erp"
+
+
+@pytest.fixture
+def firm(tmp_path: Path) -> Iterator[tuple[Syncline, Vendor]]:
+    vendor = Vendor()
+    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}"),
+                       clock=fixed_clock, durable=False)
+    system.targets = {**sandbox_targets(system.engine), "erp": vendor}
+    with system.engine.begin() as conn:
+        receive_many(conn, [deal()], now=fixed_clock())
+    system.process()
+    yield system, vendor
+    system.engine.dispose()
+
+
+def test_a_dead_letter_is_retried_with_its_key_and_audited(
+        firm: tuple[Syncline, Vendor]) -> None:
+    system, vendor = firm
+    system.deliver()
+    with system.engine.connect() as conn:
+        [dead] = d.deliveries(conn, status="failed")
+        [exc] = [e for e in list_exceptions(conn) if e.code == "delivery.failed"]
+    assert dead.kind == "erp.customer.upsert" and "inactive" in (dead.last_error or "")
+    assert f"deliveries retry {dead.id}" in exc.remediation
+    vendor.refusing = False
+    with system.engine.begin() as conn:
+        again = d.retry(conn, dead.id, actor="finance.fay", reason="subsidiary activated",
+                        now=fixed_clock())
+    assert again.status == "pending" and again.attempts == 0
+    system.deliver()
+    with system.engine.connect() as conn:
+        done = d.delivery(conn, dead.id)
+        assert done is not None and done.status == "delivered" and done.reference == "V-1"
+        assert vendor.received == [dead.id]  # the same idempotency key
+        link = conn.execute(select(xref).where(xref.c.system == "erp:acme-erp")).one()
+        assert (link.object_type, link.external_id) == ("customer", "V-1")
+        assert link.syncline_id == done.document and done.document.startswith("cus_")
+        assert not [e for e in list_exceptions(conn) if e.code == "delivery.failed"]
+        [row] = [e for e in audit.entries(conn) if e["action"] == "delivery.retry"]
+    assert row["actor"] == "finance.fay" and row["reason"] == "subsidiary activated"
+
+
+def test_skip_needs_a_reason_and_only_dead_letters_are_acted_on(
+        firm: tuple[Syncline, Vendor]) -> None:
+    system, _ = firm
+    system.deliver()
+    with system.engine.connect() as conn:
+        [dead] = d.deliveries(conn, status="failed")
+        delivered = d.deliveries(conn, status="compensated") or d.deliveries(
+            conn, status="delivered")
+    with system.engine.begin() as conn, pytest.raises(d.DeliveryRefused, match="reason"):
+        d.skip(conn, dead.id, actor="finance.fay", reason=" ", now=fixed_clock())
+    if delivered:
+        with system.engine.begin() as conn, pytest.raises(d.DeliveryRefused,
+                                                          match="only a failed"):
+            d.retry(conn, delivered[0].id, actor="x", reason="y", now=fixed_clock())
+    with system.engine.begin() as conn:
+        skipped = d.skip(conn, dead.id, actor="finance.fay", reason="posted by hand",
+                         now=fixed_clock())
+    assert skipped.status == "skipped" and "posted by hand" in (skipped.last_error or "")
+
+
+def test_the_api_reads_deliveries_and_only_finance_or_admin_act(
+        firm: tuple[Syncline, Vendor]) -> None:
+    system, _ = firm
+    system.deliver()
+    with system.engine.begin() as conn:
+        keys = {role: create_key(conn, f"k-{role}", [role], by="setup", now=fixed_clock())[0]
+                for role in ("integration", "finance")}
+        [dead] = d.deliveries(conn, status="failed")
+    with TestClient(create_app(system, background=False)) as http:
+        listed = http.get("/v1/deliveries", params={"status": "failed"},
+                          headers={"X-API-Key": keys["integration"]})
+        assert listed.status_code == 200 and [r["id"] for r in listed.json()] == [dead.id]
+        by_doc = http.get("/v1/deliveries", params={"document": dead.document},
+                          headers={"X-API-Key": keys["integration"]}).json()
+        assert [r["id"] for r in by_doc] == [dead.id]
+        denied = http.post(f"/v1/deliveries/{dead.id}/skip", json={"reason": "no"},
+                           headers={"X-API-Key": keys["integration"]})
+        assert denied.status_code == 403
+        done = http.post(f"/v1/deliveries/{dead.id}/skip", json={"reason": "by hand"},
+                         headers={"X-API-Key": keys["finance"]})
+        assert done.status_code == 200 and done.json()["status"] == "skipped"
+        again = http.post(f"/v1/deliveries/{dead.id}/retry", json={"reason": "oops"},
+                          headers={"X-API-Key": keys["finance"]})
+        assert again.status_code == 409
