@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from syncline.connectors.erp.checked import CheckedTarget
 from syncline.connectors.registry import Wiring, build, configured
 from syncline.services.clock import Clock
 from syncline.services.messaging.delivery import Refused, Target
@@ -66,7 +67,8 @@ def configured_targets(path: str, base: dict[str, Any], *, engine: Engine,
     for config in configured(path):
         if config.kind in ERP_KINDS:
             connector: Any = build(config, wiring)
-            target = connector.target()
+            mapping = getattr(getattr(connector, "settings", None), "mapping", None)
+            target = CheckedTarget(connector.target(), connector.validate, mapping)
             for entity in config.setting("entities") or ():
                 if entity in router.by_entity:
                     raise Refused(f"legal entity {entity} is named by two ERP connectors "

@@ -1,0 +1,72 @@
+"""Outbox routing by legal entity, and ERP master data checked before provisioning
+(issue 13; connectors/routing.py, connectors/erp/checked.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from syncline.connectors.erp.checked import CheckedTarget
+from syncline.connectors.erp.mapping import parse_mapping
+from syncline.connectors.routing import EntityRouter
+from syncline.services.messaging.delivery import Refused
+
+
+class Recorder:
+    def __init__(self, name: str) -> None:
+        self.name, self.got = name, []  # type: str, list[tuple[str, str]]
+
+    def deliver(self, kind: str, payload: dict[str, Any], key: str) -> str:
+        self.got.append((kind, key))
+        return f"{self.name}-{len(self.got)}"
+
+    def compensate(self, kind: str, payload: dict[str, Any], key: str) -> None:
+        self.got.append((f"undo {kind}", key))
+
+    def xref_system(self, payload: dict[str, Any]) -> str:
+        return f"erp:{self.name}"
+
+
+def test_each_entity_goes_to_its_erp_and_the_rest_to_the_default() -> None:
+    ns, xero, sandbox = Recorder("netsuite"), Recorder("xero"), Recorder("sandbox")
+    router = EntityRouter("erp", default=sandbox, by_entity={"US01": ns, "GB01": xero})
+    assert router.deliver("erp.invoice.post", {"entity": "US01", "number": "1"}, "k1") \
+        == "netsuite-1"
+    router.deliver("erp.customer.upsert", {"legal_entity": "GB01"}, "k2")
+    router.deliver("erp.journal.post", {"entity": "DE01"}, "k3")
+    router.compensate("erp.customer.upsert", {"legal_entity": "GB01"}, "k2")
+    assert ns.got == [("erp.invoice.post", "k1")]
+    assert xero.got == [("erp.customer.upsert", "k2"), ("undo erp.customer.upsert", "k2")]
+    assert sandbox.got == [("erp.journal.post", "k3")]
+    assert router.xref_system({"entity": "GB01"}) == "erp:xero"
+    assert router.describe() == {"GB01": "xero", "US01": "netsuite"}
+
+
+def test_provisioning_waits_for_the_erp_master_data_and_the_answer_is_cached() -> None:
+    mapping, problems = parse_mapping({"entities": ["US01"], "tax_codes": {"US-EXEMPT": "7"},
+                                       "accounts": {"4000": "54", "2400": "25"}}, "s")
+    assert mapping is not None and not problems
+    reads: list[int] = []
+    erp_answers = [["account 4000 → 54 is inactive in NetSuite"], []]
+
+    def validate() -> list[str]:
+        reads.append(1)
+        return erp_answers[min(len(reads) - 1, 1)]
+
+    now = [0.0]
+    checked = CheckedTarget(Recorder("netsuite"), validate, mapping, ttl=900,
+                            clock=lambda: now[0])
+    customer = {"customer_id": "cus_1", "name": "Acme", "legal_entity": "US01",
+                "tax_profile": "US-EXEMPT"}
+    with pytest.raises(Refused, match="inactive in NetSuite"):
+        checked.deliver("erp.customer.upsert", customer, "k1")
+    assert checked.deliver("erp.customer.upsert", customer, "k1") == "netsuite-1"
+    checked.deliver("erp.customer.upsert", dict(customer, customer_id="cus_2"), "k2")
+    assert len(reads) == 2  # the good answer is kept for the ttl
+    with pytest.raises(Refused, match="tax profile US-NY-SVC has no tax code"):
+        checked.deliver("erp.customer.upsert", dict(customer, tax_profile="US-NY-SVC"), "k3")
+    checked.deliver("erp.invoice.post", {"number": "INV-1"}, "k4")  # not a provisioning step
+    now[0] = 901
+    checked.deliver("erp.customer.upsert", customer, "k5")
+    assert len(reads) >= 3  # looked again after the ttl
