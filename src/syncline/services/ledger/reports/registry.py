@@ -8,6 +8,8 @@
   the report period), in timing buckets; empty with a note when no schedule is stored;
 - ``unbilled-aging``: what was approved/generated but not invoiced at the period end (billable
   items by service date, FIFO per project), and GL unbilled/WIP balances aged FIFO;
+- ``ar-aging``: receivables by customer and days past due at the period end (invoices less
+  credit notes and payments), and DSO per entity and currency (``receivables.py``);
 - ``margin``: by project and by service line for the period — revenue from invoices plus
   the credit notes (negative), or from revenue schedules in revenue-engine mode; labor cost
   from approved time at the HR cost rate effective on each work date (``time_entries`` ×
@@ -42,12 +44,13 @@ from syncline.services.ledger.queries import charts_for, load_entries, period_en
 from syncline.services.ledger.reports.aging import unbilled_aging_table
 from syncline.services.ledger.reports.common import Report, months_up_to
 from syncline.services.ledger.reports.margin import margin_tables
+from syncline.services.ledger.reports.receivables import ar_aging_tables
 from syncline.services.ledger.reports.rpo import rpo_table
 from syncline.services.ledger.reports.snapshots import SNAPSHOT_REPORTS, reported, store
 
 REPORTS: tuple[str, ...] = (
     "trial-balance", "revenue-waterfall", "deferred-revenue", "rpo", "unbilled-aging",
-    "margin", "close-reconciliation",
+    "ar-aging", "margin", "close-reconciliation",
 )
 
 
@@ -163,6 +166,11 @@ def build_report(
         return close_reconciliation(conn, period, entity=entity, ref=ref, chart=chart,
                                     revenue_mode=revenue_mode, revaluation=revaluation,
                                     functional=functional, rules=rules)
+    if name == "ar-aging":
+        return Report(name, period, entity, ar_aging_tables(conn, period, entity=entity), (
+            "Open invoices (total less credit notes and payments dated on or before the "
+            "period end) by days past due; DSO = AR ÷ invoiced in the last three months × "
+            "their days.",))
     if name == "rpo":
         table, notes = rpo_table(conn, period, entity=entity)
         return Report(name, period, entity, (table,), tuple(notes))
