@@ -20,8 +20,9 @@ def close(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Close a month: cut-off, billing, recognition, accruals, intercompany charges, FX
-    revaluation, the ERP's summarized journals, reconciliation, then lock. Acts as the CLI's principal: closing needs
-    finance, the lock controller (without it the months stay closed)."""
+    revaluation, the ERP's summarized journals, reconciliation, then lock. Acts as the
+    CLI's principal: closing needs finance, the lock controller (without it the months stay
+    closed)."""
     from syncline.services.governance.audit import record as record_action
     from syncline.workflows.close import run_close
 
