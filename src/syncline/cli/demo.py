@@ -180,7 +180,7 @@ def _print_summary(s: dict[str, Any]) -> None:
     for key in ("events_received", "events_applied", "duplicates_ignored", "parked", "released",
                 "rejected", "failed", "stale", "customers", "contracts", "projects",
                 "billable_items", "invoices", "journal_entries", "intercompany_charges",
-                "fx_revaluation_entries", "outbox_delivered", "outbox_pending"):
+                "fx_revaluation_entries", "erp_journals", "outbox_delivered", "outbox_pending"):
         table.add_row(key.replace("_", " "), f"{s[key]:,}")
     for cur, amount in s["invoiced_by_currency"].items():
         table.add_row(f"invoiced ({cur})", f"{Decimal(amount):,}")
