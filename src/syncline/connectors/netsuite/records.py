@@ -21,7 +21,8 @@ Rules:
   (``deferred: true``), typed with the mapped tax code; the service line becomes the
   configured segment (``class`` by default) when it is mapped;
 - journal lines: mapped accounts, ``debit`` or ``credit`` positive, the line's mapped
-  dimensions as its segments (as on documents; an unmapped value is left off); ``approved``
+  dimensions as its segments (as on documents; an unmapped value is left off), and
+  ``eliminate`` on an intercompany line (one with a ``counterparty``); ``approved``
   follows the mapping's status (posted → true, draft → false). One currency per journal
   (NetSuite's rule). A summary line's functional amount is not sent: NetSuite converts at
   the journal's ``exchangeRate``, which is the rate the summary's lines imply.
@@ -181,7 +182,10 @@ def journal(s: NetSuiteSettings, payload: Body) -> Body:
             raise Unpostable(f"journal line side {side!r}")
         row: Body = {"account": ref(mapped), side: value,
                      "memo": str(payload.get("memo") or payload["source"])[:999]}
-        _segments(s, row, line_dimensions(rest))
+        dims = line_dimensions(rest)
+        _segments(s, row, dims)
+        if dims.get("counterparty"):  # an intercompany line: eliminated on consolidation
+            row["eliminate"] = True
         lines.append(row)
     body: Body = {"externalId": str(payload["source"]), "subsidiary": ref(sub.id),
                   "approved": m.status == "posted", "memo": str(payload["source"])[:999],
