@@ -84,6 +84,13 @@ class Syncline:
                                               engine=self.engine, clock=self.clock)
         self.connector_targets = False
 
+    @property
+    def export_vendors(self) -> dict[str, Any]:
+        """The ERP file export formats (their vendors' builders), for ``export_books``."""
+        from syncline.connectors.erp.exports import formats
+
+        return formats()
+
     def sweep(self, as_of: datetime | None = None) -> int:
         return sweep_parked(self.engine, as_of=as_of or self.clock(),
                             max_age=timedelta(hours=self.settings.park_max_age_hours),

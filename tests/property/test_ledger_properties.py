@@ -14,9 +14,7 @@ from hypothesis import strategies as st
 from syncline.ledger.accounts import DEFAULT_CHART, for_entity
 from syncline.ledger.exports import split_entry
 from syncline.ledger.exports.beancount import account_names, to_beancount
-from syncline.ledger.exports.netsuite import netsuite_rows
-from syncline.ledger.exports.qbo import qbo_journal_entries
-from syncline.ledger.exports.xero import xero_manual_journals
+from syncline.ledger.exports.summary import summary_lines, summary_payloads
 from syncline.ledger.fx import FxRate, functional_imbalance
 from syncline.ledger.journal import JournalEntry, JournalLine, Side, reverse, trial_balance_of
 from syncline.ledger.money import Money, quantum
@@ -211,52 +209,47 @@ def _tb(entries: list[JournalEntry]) -> dict[tuple[str, str, str], Decimal]:
             for r in trial_balance_of(entries).rows if r.balance != 0}
 
 
-@given(books(), st.integers(2, 5))
-def test_netsuite_and_qbo_exports_balance_and_round_trip_totals(
-    entries: list[JournalEntry], max_lines: int
+@given(books())
+def test_erp_summaries_balance_and_keep_every_account_total(
+    entries: list[JournalEntry],
 ) -> None:
-    # amounts here fit NetSuite's 2 decimals only for 0/2-decimal currencies
-    entries = [e for e in entries if e.lines[0].amount.currency != "KWD"]
-    made = netsuite_rows(entries, CHARTS, max_lines=max_lines)
-    assert made.ok
-    journals: dict[str, list[dict[str, str]]] = defaultdict(list)
+    """The period summary every ERP export and target posts (ledger/exports/summary.py):
+    one journal per entity and currency that balances, whose signed total per account equals
+    the trial balance of the entries it carries (document entries are never carried)."""
+    carried = [e for e in entries if e.source_type not in ("invoice", "credit_note")]
     totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    for r in made.content:
-        journals[r["External ID"]].append(r)
-        signed = Decimal(r["Debit"] or 0) - Decimal(r["Credit"] or 0)
-        totals[(r["Subsidiary"], r["Account"].split()[0], r["Currency"])] += signed
-    for rows in journals.values():
-        assert 2 <= len(rows) <= max_lines
-        assert sum(Decimal(r["Debit"] or 0) - Decimal(r["Credit"] or 0) for r in rows) == 0
-    assert {k: v for k, v in totals.items() if v} == _tb(entries)
-    qbo = qbo_journal_entries(entries, CHARTS)
-    assert qbo.ok
-    q_totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    for p in qbo.content:
-        cur = p.body["CurrencyRef"]["value"]  # type: ignore[index]
-        for ln in p.body["Line"]:  # type: ignore[attr-defined]
-            d = ln["JournalEntryLineDetail"]
-            sign = 1 if d["PostingType"] == "Debit" else -1
-            q_totals[(p.entity_id, d["AccountRef"]["value"], cur)] += sign * ln["Amount"]
-    assert {k: v for k, v in q_totals.items() if v} == _tb(entries)
+    for entity in ENTITIES:
+        mine = [e for e in entries if e.entity_id == entity]
+        for p in summary_payloads(summary_lines(mine), name=f"summary:{entity}:2024-03",
+                                  entity=entity, period="2024-03"):
+            signed = [Decimal(ln[2]) * (1 if ln[1] == "debit" else -1) for ln in p["lines"]]
+            assert sum(signed) == 0 and len({ln[3] for ln in p["lines"]}) == 1
+            assert p["source"].endswith(":" + p["lines"][0][3])
+            for ln, amount in zip(p["lines"], signed, strict=True):
+                totals[(entity, ln[0], ln[3])] += amount
+    assert {k: v for k, v in totals.items() if v} == _tb(carried)
 
 
 @given(books(), RATE)
-def test_xero_journals_balance_in_base_currency(entries: list[JournalEntry],
-                                                rate: Decimal) -> None:
+def test_erp_summaries_carry_a_rate_only_when_foreign(entries: list[JournalEntry],
+                                                      rate: Decimal) -> None:
+    """A summary in the entity's functional currency carries no rate; a foreign one carries
+    the rate its lines' functional amounts imply, and those amounts balance."""
     from syncline.ledger.fx import with_functional
 
-    converted = []
     for e in entries:
         base = FUNCTIONAL[e.entity_id]
         rates = {c: FxRate(c, base, rate, "test", e.posting_date) for c in CURRENCIES}
         made = with_functional(e, base, rates)
         assert isinstance(made, JournalEntry)
-        converted.append(made)
-    exported = xero_manual_journals(converted, CHARTS, FUNCTIONAL)
-    assert exported.ok
-    for p in exported.content:
-        assert sum(ln["LineAmount"] for ln in p.body["JournalLines"]) == 0  # type: ignore[attr-defined]
+        for p in summary_payloads(summary_lines([made]), name="s", entity=e.entity_id,
+                                  period="2024-03"):
+            foreign = p["lines"][0][3] != base
+            assert (p["fx"] is not None) == (foreign and any(
+                Decimal(ln[2]) for ln in p["lines"] if ln[1] == "debit"))
+            if foreign:
+                assert sum(Decimal(ln[4]) * (1 if ln[1] == "debit" else -1)
+                           for ln in p["lines"]) == 0
 
 
 @settings(max_examples=25, deadline=None)

@@ -26,6 +26,8 @@ from syncline.services.ledger.reports import (
     EXPORT_MEDIA,
     EXPORTS,
     REPORTS,
+    MappingInvalid,
+    archive,
     export_books,
     record_close,
     report_csv,
@@ -96,21 +98,35 @@ def router(system: Syncline) -> APIRouter:
     @api.get("/exports/{fmt}", dependencies=needs(*READERS), response_model=None)
     def export(fmt: str, period: str | None = None, entity: str | None = None,
                include_errors: bool = False) -> Any:
-        """The stored books in a real ledger's format. Entries that could not be exported are
-        counted in the `X-Export-Errors` header (`include_errors=true`: a JSON object with
-        the content and the errors)."""
+        """The stored books in a real ledger's format: Beancount (every entry), or for an ERP
+        (netsuite-csv, qbo, xero) the customers, invoices and credit notes as the vendor's
+        documents and the period summary of the rest, mapped by the firm's connector of that
+        vendor (else Syncline's codes, said in `X-Export-Notes`). One file, or a ZIP of the
+        NetSuite CSV imports. Records that could not be exported are counted in the
+        `X-Export-Errors` header (`include_errors=true`: a JSON object with the files, the
+        errors and the notes)."""
         if fmt not in EXPORTS:
             raise HTTPException(404, f"no export {fmt!r}; formats: {', '.join(EXPORTS)}")
         checked = _period(period, required=False)
         _entity(entity)
-        with system.engine.connect() as conn:
-            made = export_books(conn, fmt, period=checked, entity=entity, ref=system.ref,
-                                chart=system.charts)
+        try:
+            with system.engine.connect() as conn:
+                made = export_books(conn, fmt, period=checked, entity=entity, ref=system.ref,
+                                    chart=system.charts, vendors=system.export_vendors,
+                                    connectors_config=system.settings.connectors_config)
+        except MappingInvalid as bad:
+            raise HTTPException(422, "the mapping is not valid: " + "; ".join(bad.problems)
+                                ) from None
+        single = next(iter(made.content.values())) if len(made.content) == 1 else None
         if include_errors:
-            return {"format": fmt, "content": made.content,
-                    "errors": [asdict(e) for e in made.errors]}
-        return Response(made.content, media_type=EXPORT_MEDIA[fmt],
-                        headers={"X-Export-Errors": str(len(made.errors))})
+            return {"format": fmt, "files": made.content, "content": single,
+                    "errors": [asdict(e) for e in made.errors], "notes": list(made.notes)}
+        headers = {"X-Export-Errors": str(len(made.errors)),
+                   "X-Export-Notes": " | ".join(made.notes)}
+        if single is not None:
+            return Response(single, media_type=EXPORT_MEDIA[fmt], headers=headers)
+        return Response(archive(made.content), media_type="application/zip", headers={
+            **headers, "Content-Disposition": f'attachment; filename="{fmt}.zip"'})
 
     @api.get("/contracts/{number}/statement", dependencies=needs(*READERS))
     def contract_statement_(number: str, period: str, as_of: str = "close") -> dict[str, Any]:

@@ -235,15 +235,26 @@ def report(
 def export(
     fmt: Annotated[str, typer.Argument(metavar="FORMAT",
                                        help="beancount | netsuite-csv | qbo | xero")],
-    out_path: Annotated[str, typer.Option("--out", help="The file to write")],
+    out_path: Annotated[str, typer.Option("--out", help="The file to write (a .zip for "
+                                          "netsuite-csv: one CSV import per record type)")],
     period: Annotated[str | None, typer.Option(help="YYYY-MM (default: every entry)")] = None,
     entity: Annotated[str | None, typer.Option(help="Legal entity code")] = None,
+    mapping: Annotated[str | None, typer.Option(
+        help="The vendor's mapping: a connectors config or a connector's settings "
+             "(default: the firm's SYNCLINE_CONNECTORS_CONFIG, else Syncline's codes)")] = None,
     database_url: DbOpt = None,
 ) -> None:
-    """Export the stored books to a real ledger's format. Entries that cannot be exported are
-    listed (and the exit code is 1); the others are written."""
+    """Export the stored books to a real ledger's format: Beancount (every entry), or for an
+    ERP its customers, invoices and credit notes as documents and the period summary of the
+    rest. Records that cannot be exported are listed (and the exit code is 1); the others
+    are written."""
     from syncline.ledger.periods import is_period_name
-    from syncline.services.ledger.reports import EXPORTS, export_books
+    from syncline.services.ledger.reports import (
+        EXPORTS,
+        MappingInvalid,
+        archive,
+        export_books,
+    )
 
     if fmt not in EXPORTS:
         err.print(f"[red]Unknown export format {fmt!r}.[/] Formats: {', '.join(EXPORTS)}")
@@ -253,11 +264,23 @@ def export(
         raise typer.Exit(2)
     sys_ = _system(database_url)
     _check_entity(sys_, entity)
-    with sys_.engine.connect() as conn:
-        made = export_books(conn, fmt, period=period, entity=entity, ref=sys_.ref,
-                            chart=sys_.charts)
-    Path(out_path).write_text(made.content, encoding="utf-8")
-    err.print(f"Wrote {out_path} ({fmt})")
+    try:
+        with sys_.engine.connect() as conn:
+            made = export_books(conn, fmt, period=period, entity=entity, ref=sys_.ref,
+                                chart=sys_.charts, vendors=sys_.export_vendors,
+                                mapping_file=mapping,
+                                connectors_config=sys_.settings.connectors_config)
+    except MappingInvalid as bad:
+        err.print("[red]The mapping is not valid:[/] " + "; ".join(bad.problems),
+                  highlight=False)
+        raise typer.Exit(2) from None
+    if len(made.content) == 1:
+        Path(out_path).write_text(next(iter(made.content.values())), encoding="utf-8")
+    else:
+        Path(out_path).write_bytes(archive(made.content))
+    err.print(f"Wrote {out_path} ({fmt}: {', '.join(made.content)})")
+    for note in made.notes:
+        err.print(f"[yellow]Note:[/] {note}", highlight=False)
     for e in made.errors:
         err.print(f"[red]Not exported:[/] {e.entity_id} {e.source_id}: {e.problem} — "
                   f"{e.message}", highlight=False)

@@ -20,8 +20,12 @@ Rules:
 - invoice lines go through the service item mapped to the revenue or the deferred account
   (``deferred: true``), typed with the mapped tax code; the service line becomes the
   configured segment (``class`` by default) when it is mapped;
-- journal lines: mapped accounts, ``debit`` or ``credit`` positive; ``approved`` follows the
-  mapping's status (posted → true, draft → false). One currency per journal (NetSuite's rule).
+- journal lines: mapped accounts, ``debit`` or ``credit`` positive, the line's mapped
+  dimensions as its segments (as on documents; an unmapped value is left off), and
+  ``eliminate`` on an intercompany line (one with a ``counterparty``); ``approved``
+  follows the mapping's status (posted → true, draft → false). One currency per journal
+  (NetSuite's rule). A summary line's functional amount is not sent: NetSuite converts at
+  the journal's ``exchangeRate``, which is the rate the summary's lines imply.
 """
 
 from __future__ import annotations
@@ -149,6 +153,15 @@ def _memo(payload: Body) -> str:
     return ", ".join(parts)[:999]
 
 
+def line_dimensions(rest: list[Any]) -> dict[str, Any]:
+    """The dimensions of a summary journal line (``[…, {"dimensions": [[name, value]]}]``
+    after the currency and, for a foreign line, its functional amount)."""
+    for extra in rest:
+        if isinstance(extra, dict):
+            return {str(k): v for k, v in extra.get("dimensions", [])}
+    return {}
+
+
 def journal(s: NetSuiteSettings, payload: Body) -> Body:
     m = s.mapping
     sub = subsidiary_of(s, payload["entity"])
@@ -158,7 +171,7 @@ def journal(s: NetSuiteSettings, payload: Body) -> Body:
                          "NetSuite journal entry has one currency")
     currency = currencies.pop()
     lines = []
-    for account, side, amount, _ in payload["lines"]:
+    for account, side, amount, _, *rest in payload["lines"]:
         mapped = m.account(str(account))
         if mapped is None:
             raise Unpostable(f"account {account} is not mapped")
@@ -167,8 +180,13 @@ def journal(s: NetSuiteSettings, payload: Body) -> Body:
             continue
         if side not in ("debit", "credit"):
             raise Unpostable(f"journal line side {side!r}")
-        lines.append({"account": ref(mapped), side: value,
-                      "memo": str(payload.get("memo") or payload["source"])[:999]})
+        row: Body = {"account": ref(mapped), side: value,
+                     "memo": str(payload.get("memo") or payload["source"])[:999]}
+        dims = line_dimensions(rest)
+        _segments(s, row, dims)
+        if dims.get("counterparty"):  # an intercompany line: eliminated on consolidation
+            row["eliminate"] = True
+        lines.append(row)
     body: Body = {"externalId": str(payload["source"]), "subsidiary": ref(sub.id),
                   "approved": m.status == "posted", "memo": str(payload["source"])[:999],
                   "line": {"items": lines}}

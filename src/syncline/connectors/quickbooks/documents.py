@@ -18,7 +18,8 @@
   = Syncline's tax when it is not zero (global model: with ``TxnTaxCodeRef`` and
   ``GlobalTaxCalculation: TaxExcluded``).
 - **JournalEntry** (``erp.journal.post``): balanced ``JournalEntryLineDetail`` lines
-  (``PostingType`` Debit/Credit, ``AccountRef`` mapped), ``PrivateNote`` = the source (the
+  (``PostingType`` Debit/Credit, ``AccountRef`` mapped, a summary line's dimensions as
+  ``ClassRef``/``DepartmentRef`` by the same rule as documents), ``PrivateNote`` = the source (the
   external id) and ``DocNumber`` = ``SL-`` + 18 characters of its SHA-256 (DocNumber is the
   one filterable text field and holds 21 characters). Lines on an A/R account are refused:
   QBO needs a customer (``Entity``) on every A/R line and the journal has none — receivables
@@ -164,12 +165,20 @@ def _dimension(p: Body, s: QboSettings, target: str) -> str | None:
     return None
 
 
+def _line_dimensions(rest: list[Any]) -> Body:
+    """A summary line's dimensions (its trailing ``{"dimensions": [[name, value]]}``)."""
+    for extra in rest:
+        if isinstance(extra, dict):
+            return {str(k): v for k, v in extra.get("dimensions", [])}
+    return {}
+
+
 def journal(p: Body, s: QboSettings) -> Body:
     source = str(p["source"])
     debit = credit = Decimal(0)
     currencies = {str(ln[3]) for ln in p["lines"]}
     lines = []
-    for account, side, amount_text, _currency in p["lines"]:
+    for account, side, amount_text, _currency, *rest in p["lines"]:
         code, amount = str(account), _money(amount_text, "JournalEntry", source)
         if code in s.receivable_accounts or s.mapping.account(code) in \
                 set(s.mapping.ar_accounts.values()):
@@ -181,10 +190,15 @@ def journal(p: Body, s: QboSettings) -> Body:
             raise _refuse("JournalEntry", source, f"account {code} is not mapped")
         debit += amount if side == "debit" else 0
         credit += amount if side == "credit" else 0
+        detail: Body = {"PostingType": "Debit" if side == "debit" else "Credit",
+                        "AccountRef": {"value": target}}
+        dims = {"number": source, **_line_dimensions(rest)}
+        for where in ("Class", "Department"):
+            found = _dimension(dims, s, where)
+            if found is not None:
+                detail[f"{where}Ref"] = {"value": found}
         lines.append({"DetailType": "JournalEntryLineDetail", "Amount": amount,
-                      "Description": source[:4000], "JournalEntryLineDetail": {
-                          "PostingType": "Debit" if side == "debit" else "Credit",
-                          "AccountRef": {"value": target}}})
+                      "Description": source[:4000], "JournalEntryLineDetail": detail})
     if debit != credit:
         raise _refuse("JournalEntry", source, f"debits {debit} ≠ credits {credit}")
     if len(currencies) != 1:

@@ -22,7 +22,8 @@ Rules:
 - Manual journals have no currency in Xero (base currency only): a line in another
   currency is converted at the journal's rate (``fx``, required then) to 2 places, half up;
   a rounding residual goes to the largest line so the journal still balances, and the line
-  description says so. Debits are positive ``LineAmount``, credits negative.
+  description says so. Debits are positive ``LineAmount``, credits negative. A summary
+  line's dimensions become its ``Tracking`` by the same rule as document lines.
 """
 
 from __future__ import annotations
@@ -194,11 +195,19 @@ def narration(source: str) -> str:
     return f"Syncline {source}"
 
 
+def _line_dimensions(rest: list[Any]) -> dict[str, Any]:
+    """A summary line's dimensions (its trailing ``{"dimensions": [[name, value]]}``)."""
+    for extra in rest:
+        if isinstance(extra, dict):
+            return {str(k): v for k, v in extra.get("dimensions", [])}
+    return {}
+
+
 def journal_body(payload: dict[str, Any], posting: Posting) -> dict[str, Any]:
     source = str(payload["source"])
     lines: list[dict[str, Any]] = []
     converted = False
-    for account, side, amount, currency, *_ in payload["lines"]:
+    for account, side, amount, currency, *rest in payload["lines"]:
         code = posting.mapping.account(str(account))
         if code is None:
             raise MappingError("xero", "ManualJournal", source,
@@ -210,8 +219,12 @@ def journal_body(payload: dict[str, Any], posting: Posting) -> dict[str, Any]:
                                  source)
             description += f" ({cents(abs(value))} {currency} at {r} {posting.base_currency})"
             value, converted = value * r, True
-        lines.append({"LineAmount": value.quantize(CENT, ROUND_HALF_UP),
-                      "AccountCode": code, "Description": description})
+        line: dict[str, Any] = {"LineAmount": value.quantize(CENT, ROUND_HALF_UP),
+                                "AccountCode": code, "Description": description}
+        tracking = _tracking(_line_dimensions(rest), posting, source)
+        if tracking:
+            line["Tracking"] = tracking
+        lines.append(line)
     if len(lines) < 2:
         raise MappingError("xero", "ManualJournal", source, "a journal needs two lines")
     residual = -sum((ln["LineAmount"] for ln in lines), Decimal(0))

@@ -26,10 +26,12 @@ class ExportError:
 
 @dataclass(frozen=True, slots=True)
 class Exported(Generic[T]):
-    """The exported content (for the entries that could be exported) and the errors."""
+    """The exported content (for the entries that could be exported), the errors, and notes
+    that do not make the export fail (e.g. "no mapping: Syncline's own codes")."""
 
     content: T
     errors: tuple[ExportError, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -14,16 +14,15 @@ carries only what was posted since (a late entry in an open period, or a reopene
 its own numbered summary, so the ERP's books equal Syncline's without re-posting anything.
 A foreign-currency summary carries each line's functional amount and the rate it implies
 (functional ÷ transaction total, 10 places), so a target that books the base currency posts
-exactly the functional amounts Syncline booked.
+exactly the functional amounts Syncline booked. The summing itself is pure
+(``ledger/exports/summary.py``) and shared with the file exports.
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,24 +31,10 @@ from sqlalchemy import Connection, func, insert, select
 from syncline.adapters.db.connector_tables import erp_journal_links
 from syncline.adapters.db.ledger_tables import journal_line_details
 from syncline.adapters.db.tables import journal_entries, journal_lines, outbox
+from syncline.ledger.exports.summary import DOCUMENT_SOURCES, SummaryLine, summary_payloads
 from syncline.services.messaging.outbox import last_seq, outbox_row
 
-DOCUMENT_SOURCES = frozenset({"invoice", "credit_note", "payment"})
-
-Key = tuple[str, str, str]  # account, currency, dimensions (JSON)
-
-
-@dataclass
-class _Sums:
-    amount: Decimal = Decimal(0)  # signed: debit positive
-    functional: Decimal = Decimal(0)
-    functional_currency: str | None = None
-
-
-def _period_end(period: str) -> date:
-    year, month = int(period[:4]), int(period[5:7])
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1)
+__all__ = ["DOCUMENT_SOURCES", "Summary", "post_summaries", "summarize"]
 
 
 def _pending(conn: Connection, entity: str, period: str,
@@ -82,47 +67,16 @@ def summarize(conn: Connection, entity: str, period: str, *,
     rows = _pending(conn, entity, period, exclude)
     if not rows:
         return None
-    sums: dict[Key, _Sums] = defaultdict(_Sums)
-    for r in rows:
-        sign = Decimal(1) if r.side == "debit" else Decimal(-1)
-        s = sums[(r.account, r.currency, r.dimensions or "[]")]
-        s.amount += sign * Decimal(r.amount)
-        if r.functional_amount is not None and r.functional_currency != r.currency:
-            s.functional += sign * Decimal(r.functional_amount)
-            s.functional_currency = r.functional_currency
     entries = sorted({r.id for r in rows})
     seq = 1 + int(conn.execute(select(func.count(func.distinct(erp_journal_links.c.summary)))
                                .where(erp_journal_links.c.summary.like(
                                    f"summary:{entity}:{period}:%"))).scalar() or 0)
     name = f"summary:{entity}:{period}:{seq}"
-    out = []
-    for currency in sorted({k[1] for k in sums}):
-        lines, total, functional_total, quote = [], Decimal(0), Decimal(0), None
-        for (account, cur, dims), s in sorted(sums.items()):
-            if cur != currency or s.amount == 0:
-                continue
-            line: list[Any] = [account, "debit" if s.amount > 0 else "credit",
-                               str(abs(s.amount)), currency]
-            if s.functional_currency:
-                line.append(str(abs(s.functional)))
-                quote = s.functional_currency
-                if s.amount > 0:
-                    total += s.amount
-                    functional_total += s.functional
-            if dims != "[]":
-                line.append({"dimensions": json.loads(dims)})
-            lines.append(line)
-        if not lines:
-            continue
-        fx = None
-        if quote and total:
-            fx = {"base": currency, "quote": quote,
-                  "rate": str((functional_total / total).quantize(Decimal("1E-10"))),
-                  "source": "summary: functional ÷ transaction amounts", "as_of": None}
-        out.append({"source": f"{name}:{currency}",
-                    "entity": entity, "date": _period_end(period).isoformat(),
-                    "description": f"Syncline summary {period} {currency} ({len(entries)} "
-                    "entries)", "fx": fx, "lines": lines})
+    out = summary_payloads(
+        (SummaryLine(r.id, r.account, r.side, Decimal(r.amount), r.currency,
+                     None if r.functional_amount is None else Decimal(r.functional_amount),
+                     r.functional_currency, r.dimensions or "[]") for r in rows),
+        name=name, entity=entity, period=period)
     return Summary(name, out, entries)
 
 

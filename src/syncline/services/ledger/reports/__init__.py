@@ -14,8 +14,11 @@ from syncline.services.ledger.reports.common import Report
 from syncline.services.ledger.reports.exports import (
     EXPORT_MEDIA,
     EXPORTS,
+    MappingInvalid,
     UnknownExport,
+    archive,
     export_books,
+    load_mapping,
 )
 from syncline.services.ledger.reports.registry import (
     AS_OF,
@@ -33,12 +36,15 @@ __all__ = [
     "EXPORTS",
     "EXPORT_MEDIA",
     "REPORTS",
+    "MappingInvalid",
     "Report",
     "ReportOptions",
     "UnknownExport",
     "UnknownReport",
+    "archive",
     "build_report",
     "export_books",
+    "load_mapping",
     "record_close",
     "report_csv",
     "report_json",

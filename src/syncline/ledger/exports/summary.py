@@ -1,0 +1,120 @@
+"""The period summary of what no document carries: one balanced ``erp.journal.post``
+payload per currency, by account and dimensions (issue 13). Pure: the ERP target's close
+step (``services/ledger/erp_journals.py``, over stored rows) and the file exports (over
+loaded ``JournalEntry`` values) build their summaries with this one function.
+
+Rules:
+- entries whose source is a document (``invoice``, ``credit_note``) or a payment are left
+  out: the ERP gets the documents as its own invoices and credit notes, and records
+  payments itself (``DOCUMENT_SOURCES``);
+- every other line is summed per (account, currency, dimensions), signed (debit
+  positive); a sum of zero is dropped; a non-zero sum becomes one line ``[account,
+  "debit"|"credit", amount, currency]``, followed, when the line is foreign (its functional
+  currency differs), by its functional amount, and by ``{"dimensions": [[name, value],
+  …]}`` when it has dimensions;
+- a foreign summary carries the rate its lines imply (functional ÷ transaction total of the
+  debits, 10 places), so a target that books the base currency posts exactly the
+  functional amounts Syncline booked; a home-currency summary carries none;
+- each summary is dated the period's last day and keyed ``<name>:<currency>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from syncline.ledger.journal import JournalEntry, Side
+from syncline.ledger.periods import period_end
+
+DOCUMENT_SOURCES = frozenset({"invoice", "credit_note", "payment"})
+RATE_PLACES = Decimal("1E-10")
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryLine:
+    """One journal line to summarize (``dimensions``: JSON ``[[name, value], …]``)."""
+
+    entry_id: str
+    account: str
+    side: str  # "debit" | "credit"
+    amount: Decimal
+    currency: str
+    functional_amount: Decimal | None = None
+    functional_currency: str | None = None
+    dimensions: str = "[]"
+
+
+@dataclass
+class _Sums:
+    amount: Decimal = Decimal(0)  # signed: debit positive
+    functional: Decimal = Decimal(0)
+    functional_currency: str | None = None
+
+
+def summary_lines(entries: Iterable[JournalEntry],
+                  exclude: Iterable[str] = ()) -> list[SummaryLine]:
+    """The lines of ``entries`` a summary carries (document and payment entries left out)."""
+    skip = DOCUMENT_SOURCES | set(exclude)
+    out = []
+    for e in entries:
+        if e.source_type in skip:
+            continue
+        for ln in e.lines:
+            out.append(SummaryLine(
+                entry_id=f"{e.entity_id}:{e.source_type}:{e.source_id}",
+                account=ln.account, side="debit" if ln.side is Side.DEBIT else "credit",
+                amount=ln.amount.amount, currency=ln.amount.currency,
+                functional_amount=ln.functional.amount if ln.functional else None,
+                functional_currency=ln.functional.currency if ln.functional else None,
+                dimensions=json.dumps([list(d) for d in ln.dimensions])
+                if ln.dimensions else "[]"))
+    return out
+
+
+def summary_payloads(lines: Iterable[SummaryLine], *, name: str, entity: str,
+                     period: str) -> list[dict[str, Any]]:
+    """The ``erp.journal.post`` payloads (one per currency) of ``lines``."""
+    sums: dict[tuple[str, str, str], _Sums] = defaultdict(_Sums)
+    entries: set[str] = set()
+    for r in lines:
+        entries.add(r.entry_id)
+        sign = Decimal(1) if r.side == "debit" else Decimal(-1)
+        s = sums[(r.account, r.currency, r.dimensions or "[]")]
+        s.amount += sign * Decimal(r.amount)
+        if r.functional_amount is not None and r.functional_currency != r.currency:
+            s.functional += sign * Decimal(r.functional_amount)
+            s.functional_currency = r.functional_currency
+    out = []
+    for currency in sorted({k[1] for k in sums}):
+        body: list[list[Any]] = []
+        total, functional_total, quote = Decimal(0), Decimal(0), None
+        for (account, cur, dims), s in sorted(sums.items()):
+            if cur != currency or s.amount == 0:
+                continue
+            line: list[Any] = [account, "debit" if s.amount > 0 else "credit",
+                               str(abs(s.amount)), currency]
+            if s.functional_currency:
+                line.append(str(abs(s.functional)))
+                quote = s.functional_currency
+                if s.amount > 0:
+                    total += s.amount
+                    functional_total += s.functional
+            if dims != "[]":
+                line.append({"dimensions": json.loads(dims)})
+            body.append(line)
+        if not body:
+            continue
+        fx = None
+        if quote and total:
+            fx = {"base": currency, "quote": quote,
+                  "rate": str((functional_total / total).quantize(RATE_PLACES)),
+                  "source": "summary: functional ÷ transaction amounts", "as_of": None}
+        out.append({"source": f"{name}:{currency}", "entity": entity,
+                    "date": period_end(period).isoformat(),
+                    "description": f"Syncline summary {period} {currency} ({len(entries)} "
+                    "entries)", "fx": fx, "lines": body})
+    return out
