@@ -87,7 +87,7 @@ class Syncline:
     @property
     def export_vendors(self) -> dict[str, Any]:
         """The ERP file export formats (their vendors' builders), for ``export_books``."""
-        from syncline.connectors.erp.exports import formats
+        from syncline.connectors.erp.formats import formats
 
         return formats()
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from syncline.connectors.sdk.config import ConnectorConfig, ConnectorConfigInvalid
-from syncline.ledger.exports.documents import ExportContext, MappingInvalid, VendorExport
+from syncline.ledger.exports.documents import ExportContext, MappingInvalid
 
 PLACEHOLDER_ENV = {"SYNCLINE_EXPORT_UNUSED": "not used by a file export"}
 PLACEHOLDER_SECRET = "${env:SYNCLINE_EXPORT_UNUSED}"
@@ -64,13 +64,3 @@ def base_settings(context: ExportContext, entities: Iterable[str]) -> dict[str, 
             "dimensions": {d: identity(v) for d, v in context.dimensions.items()},
             "revenue_account": context.revenue_account,
             "deferred_account": context.deferred_account}
-
-
-def formats() -> dict[str, VendorExport]:
-    """Every ERP export format by name (bootstrap hands them to the export service)."""
-    from syncline.connectors.netsuite.export import NetSuiteExport
-    from syncline.connectors.quickbooks.export import QboExport
-    from syncline.connectors.xero.export import XeroExport
-
-    made: list[VendorExport] = [NetSuiteExport(), QboExport(), XeroExport()]
-    return {f.format: f for f in made}
