@@ -158,7 +158,7 @@ def journal(s: NetSuiteSettings, payload: Body) -> Body:
                          "NetSuite journal entry has one currency")
     currency = currencies.pop()
     lines = []
-    for account, side, amount, _ in payload["lines"]:
+    for account, side, amount, *_ in payload["lines"]:
         mapped = m.account(str(account))
         if mapped is None:
             raise Unpostable(f"account {account} is not mapped")
