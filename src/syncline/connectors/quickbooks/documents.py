@@ -169,7 +169,7 @@ def journal(p: Body, s: QboSettings) -> Body:
     debit = credit = Decimal(0)
     currencies = {str(ln[3]) for ln in p["lines"]}
     lines = []
-    for account, side, amount_text, _currency in p["lines"]:
+    for account, side, amount_text, *_ in p["lines"]:
         code, amount = str(account), _money(amount_text, "JournalEntry", source)
         if code in s.receivable_accounts or s.mapping.account(code) in \
                 set(s.mapping.ar_accounts.values()):
