@@ -178,6 +178,24 @@ def test_a_summary_journal_s_longer_lines_post(qbo: QuickBooksConnector,
     assert sent["ExchangeRate"] == Decimal("1.0850")
 
 
+def test_a_dimension_the_mapping_does_not_configure_is_not_tracked(
+        fake: FakeQuickBooks, tmp_path: Path, outbox_rows: Rows) -> None:
+    """No ``dimensions.service_line`` at all: the invoice posts without a ClassRef (as
+    ``validate`` reads it: class tracking is not in use); a configured dimension that lacks
+    the document's value is still refused."""
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="USD")
+    untracked = connect(fake, tmp_path, dimensions={})
+    customers_in(untracked, outbox_rows)
+    untracked.target().deliver("erp.invoice.post", payload, key)
+    (sent,) = posts(fake, "/invoice")
+    assert "ClassRef" not in body(sent)["Line"][0]["SalesItemLineDetail"]
+    other = connect(make_fake(), tmp_path / "other",
+                    dimensions={"service_line": {"consulting": "5000000000000012"}})
+    customers_in(other, outbox_rows)
+    with pytest.raises(Refused, match="service_line implementation is not mapped"):
+        other.target().deliver("erp.invoice.post", payload, key)
+
+
 def test_the_same_requestid_twice_is_one_document(qbo: QuickBooksConnector,
                                                   fake: FakeQuickBooks) -> None:
     one = qbo.api.create("JournalEntry", {"Line": [
