@@ -15,13 +15,22 @@ its own numbered summary, so the ERP's books equal Syncline's without re-posting
 A foreign-currency summary carries each line's functional amount and the rate it implies
 (functional ÷ transaction total, 10 places), so a target that books the base currency posts
 exactly the functional amounts Syncline booked.
+
+The revaluation of foreign receivables is not summarized either: the ERP holds the foreign
+invoices and credit notes themselves (each with its rate) and revalues its own open
+receivables (NetSuite's currency revaluation, QuickBooks' home currency adjustment, Xero's
+unrealised gains); a journal line on its receivables account would double it, and Xero
+(a system account) and QuickBooks (no customer on the line) refuse one. So the lines of an
+``fx_revaluation`` entry on the entity's receivables account (``receivables``: entity →
+account code) and their gain/loss counterparts are left out; the entry is still marked as
+summarized. Revaluations of other accounts travel as usual.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,9 +41,11 @@ from sqlalchemy import Connection, func, insert, select
 from syncline.adapters.db.connector_tables import erp_journal_links
 from syncline.adapters.db.ledger_tables import journal_line_details
 from syncline.adapters.db.tables import journal_entries, journal_lines, outbox
+from syncline.ledger.fx import REVALUES
 from syncline.services.messaging.outbox import last_seq, outbox_row
 
 DOCUMENT_SOURCES = frozenset({"invoice", "credit_note", "payment"})
+REVALUATION = "fx_revaluation"
 
 Key = tuple[str, str, str]  # account, currency, dimensions (JSON)
 
@@ -57,8 +68,8 @@ def _pending(conn: Connection, entity: str, period: str,
     je, jl, jd = journal_entries.c, journal_lines.c, journal_line_details.c
     linked = select(erp_journal_links.c.entry_id)
     return list(conn.execute(
-        select(je.id, jl.account, jl.side, jl.amount, jl.currency, jd.functional_amount,
-               jd.functional_currency, jd.dimensions)
+        select(je.id, je.source_type, jl.account, jl.side, jl.amount, jl.currency,
+               jd.functional_amount, jd.functional_currency, jd.dimensions)
         .join(journal_lines, jl.entry_id == je.id)
         .outerjoin(journal_line_details, (jd.entry_id == jl.entry_id)
                    & (jd.line_no == jl.line_no))
@@ -66,6 +77,29 @@ def _pending(conn: Connection, entity: str, period: str,
                & je.source_type.not_in(sorted(set(exclude) | DOCUMENT_SOURCES))
                & je.id.not_in(linked))
         .order_by(je.id, jl.line_no)))
+
+
+def _revalues(row: Any) -> str | None:
+    return dict(json.loads(row.dimensions)).get(REVALUES) if row.dimensions else None
+
+
+def _without_receivable_revaluation(rows: list[Any], receivable: str | None) -> list[Any]:
+    """``rows`` less each revaluation line on ``receivable`` and its gain/loss counterpart
+    (same currency revalued, amount and currency, the other side): see the module doc."""
+    if receivable is None:
+        return rows
+    dropped: set[int] = set()
+    for i, r in enumerate(rows):
+        if r.source_type != REVALUATION or r.account != receivable or not _revalues(r):
+            continue
+        partner = next((j for j, o in enumerate(rows)
+                        if j not in dropped and j != i and o.id == r.id
+                        and o.account != receivable and o.side != r.side
+                        and o.amount == r.amount and o.currency == r.currency
+                        and _revalues(o) == _revalues(r)), None)
+        if partner is not None:
+            dropped |= {i, partner}
+    return [r for i, r in enumerate(rows) if i not in dropped]
 
 
 @dataclass(frozen=True)
@@ -76,12 +110,13 @@ class Summary:
 
 
 def summarize(conn: Connection, entity: str, period: str, *,
-              exclude: Iterable[str] = ()) -> Summary | None:
+              exclude: Iterable[str] = (), receivable: str | None = None) -> Summary | None:
     """The summary not yet sent for (entity, period), or None when nothing is pending.
     Nothing is written (``post_summaries`` writes it with its outbox rows)."""
-    rows = _pending(conn, entity, period, exclude)
-    if not rows:
+    pending = _pending(conn, entity, period, exclude)
+    if not pending:
         return None
+    rows = _without_receivable_revaluation(pending, receivable)
     sums: dict[Key, _Sums] = defaultdict(_Sums)
     for r in rows:
         sign = Decimal(1) if r.side == "debit" else Decimal(-1)
@@ -90,7 +125,7 @@ def summarize(conn: Connection, entity: str, period: str, *,
         if r.functional_amount is not None and r.functional_currency != r.currency:
             s.functional += sign * Decimal(r.functional_amount)
             s.functional_currency = r.functional_currency
-    entries = sorted({r.id for r in rows})
+    entries = sorted({r.id for r in pending})
     seq = 1 + int(conn.execute(select(func.count(func.distinct(erp_journal_links.c.summary)))
                                .where(erp_journal_links.c.summary.like(
                                    f"summary:{entity}:{period}:%"))).scalar() or 0)
@@ -127,13 +162,16 @@ def summarize(conn: Connection, entity: str, period: str, *,
 
 
 def post_summaries(conn: Connection, entities: Iterable[str], period: str, *,
-                   now: datetime, exclude: Iterable[str] = ()) -> list[Summary]:
+                   now: datetime, exclude: Iterable[str] = (),
+                   receivables: Mapping[str, str] | None = None) -> list[Summary]:
     """Put each entity's pending summary in the outbox (target ``erp``) and mark its
-    entries, in the caller's transaction: both happen or neither."""
+    entries, in the caller's transaction: both happen or neither. ``receivables``: entity →
+    its receivables account (whose revaluation the ERP makes itself)."""
     done = []
     seq = last_seq(conn)
     for entity in entities:
-        summary = summarize(conn, entity, period, exclude=exclude)
+        summary = summarize(conn, entity, period, exclude=exclude,
+                            receivable=(receivables or {}).get(entity))
         if summary is None:
             continue
         rows = []
