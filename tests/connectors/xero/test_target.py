@@ -60,6 +60,13 @@ def test_a_home_currency_invoice_carries_no_currency_and_books_to_mapped_codes(
     assert fake.writes("PUT")[0].headers["Idempotency-Key"] == "outbox-7:contact"
 
 
+def test_the_target_is_named_after_its_connector(connect: Connect) -> None:
+    """Deliveries keep the vendor's ids under ``erp:<connector name>`` (messaging/delivery
+    ``send``), as for the other ERPs; the conftest's connector is named ``books``."""
+    target = connect().target()
+    assert target.name == "books" and target.xref_system(invoice()) == "erp:books"
+
+
 def test_a_contact_billed_in_two_currencies_owes_per_currency(fake: FakeXero,
                                                                connect: Connect) -> None:
     """The fake's ``open_balance`` keeps currencies apart (``open_balances`` adds them up,
