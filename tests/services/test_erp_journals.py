@@ -121,3 +121,42 @@ def test_a_foreign_currency_summary_carries_functional_amounts_and_their_rate(
     assert sorted(payload["lines"]) == [["1300", "debit", "150.00", "EUR", "163.00"],
                                         ["4100", "credit", "150.00", "EUR", "163.00"]]
     assert balanced(payload)
+
+
+def test_the_revaluation_of_receivables_is_left_to_the_erp(system: Syncline) -> None:
+    """The ERP holds the foreign invoices and revalues its own receivables: an fx_revaluation
+    entry's lines on A/R (1100) and their gain/loss counterparts are not summarized (Xero and
+    QuickBooks refuse a journal line on A/R); a revaluation of another account (cash 1000)
+    still is. Both entries are marked summarized: a second run sends nothing."""
+    from datetime import date
+
+    from syncline.ledger.fx import REVALUES
+    from syncline.ledger.journal import JournalEntry, JournalLine, Side
+    from syncline.ledger.money import Money
+    from syncline.services.ledger.posting import post_entries
+
+    def usd(amount: str) -> Money:
+        return Money(Decimal(amount), "USD")
+
+    def pair(account: str, up: bool, amount: str, currency: str) -> tuple[JournalLine, ...]:
+        dims = ((REVALUES, currency),)
+        return (JournalLine(account, Side.DEBIT if up else Side.CREDIT, usd(amount),
+                            dimensions=dims),
+                JournalLine("7900", Side.CREDIT if up else Side.DEBIT, usd(amount),
+                            dimensions=dims))
+
+    day = date(2026, 1, 31)
+    with system.engine.begin() as conn:
+        post_entries(conn, [
+            JournalEntry("US01", day, "FX revaluation", pair("1100", False, "8.70", "EUR"),
+                         "fx_revaluation", "US01:2026-01"),
+            JournalEntry("US01", day, "FX revaluation", pair("1100", True, "2.50", "GBP")
+                         + pair("1000", True, "3.00", "GBP"), "fx_revaluation", "US01:x"),
+            entry("acc-1", "1300", "4100", "40.00")], system.clock())
+    result = close.erp_journals(system, "2026-01", None)
+    [payload] = journals(system)
+    assert result["entries"] == 3 and balanced(payload)
+    assert sorted(ln[:4] for ln in payload["lines"]) == [
+        ["1000", "debit", "3.00", "USD"], ["1300", "debit", "40.00", "USD"],
+        ["4100", "credit", "40.00", "USD"], ["7900", "credit", "3.00", "USD"]]
+    assert close.erp_journals(system, "2026-01", None)["journals"] == 0

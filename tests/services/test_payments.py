@@ -19,7 +19,7 @@ from syncline.adapters.db.tables import inbox
 from syncline.bootstrap import Syncline
 from syncline.services.ledger.queries import load_entries
 from syncline.services.messaging.exceptions import list_exceptions
-from tests.builders import deal, event, time_entry, worker
+from tests.builders import deal, event, rejection, time_entry, worker
 from tests.services.test_billing_wiring import ingest, run
 
 D = Decimal
@@ -89,3 +89,21 @@ def test_wrong_currency_and_overpayment_are_finance_exceptions(system: Syncline)
         assert conn.execute(select(payments)).all() == []
     assert codes == [("finance", "payment.currency_mismatch"),
                      ("finance", "payment.exceeds_open_amount")]
+
+
+def test_a_payment_of_exactly_what_a_credit_note_leaves_open_is_applied(
+        system: Syncline) -> None:
+    """6 h + 1 h × 123.45 = 864.15 invoiced in January; the 1 h is rejected, so February's
+    run credits 123.45 (a sum SQLite would make a float: 123.4500000000000028…); the
+    customer pays the 740.70 still open. Open amount exactly 740.70: applied, no exception."""
+    ingest(system, deal(rates=[{"role": "consultant", "rate": "123.45"}]), worker(),
+           time_entry("T-1", hours="6"), time_entry("T-2", hours="1", day="2026-01-06"))
+    (number,) = run(system, "2026-01").invoices
+    ingest(system, rejection("T-2"))
+    run(system, "2026-02")
+    ingest(system, payment("PAY-1", str(number), "740.70", "2026-02-20"))
+    with system.engine.connect() as conn:
+        assert conn.execute(select(payments.c.amount)).scalars().all() == [D("740.70")]
+        assert list_exceptions(conn) == []
+    run(system, "2026-02")
+    assert ar_and_cash(system) == (D("0.00"), D("740.70"))

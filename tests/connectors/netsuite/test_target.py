@@ -136,6 +136,21 @@ def test_a_foreign_journal_carries_the_rate_and_one_without_it_is_refused() -> N
                                                       "lines": eur}, "o-9")
 
 
+def test_a_summary_journal_s_longer_lines_post() -> None:
+    """services/ledger/erp_journals.py writes [account, side, amount, currency] and, on a
+    foreign summary, the functional amount, then {dimensions} when the line has any."""
+    fake = seeded()
+    lines = [["2400", "debit", "100.00", "EUR", "108.50",
+              {"dimensions": [["counterparty", "GB01"], ["project", "P-1"]]}],
+             ["4000", "credit", "100.00", "EUR", "108.50"]]
+    connector(fake).target().deliver("erp.journal.post", JOURNAL | {
+        "source": "summary:US01:2026-06:1:EUR", "lines": lines, "fx": EUR_FX}, "o-10")
+    sent = body(puts(fake)[-1])
+    assert sent["exchangeRate"] == Decimal("1.0850")
+    assert [(ln["account"], ln.get("debit"), ln.get("credit")) for ln in sent["line"]["items"]] \
+        == [({"id": "61"}, Decimal("100.00"), None), ({"id": "54"}, None, Decimal("100.00"))]
+
+
 def test_an_unmapped_account_is_refused_naming_it_and_nothing_is_sent() -> None:
     fake = seeded()
     lines = [["9999", "debit", "1.00", "USD"], ["4000", "credit", "1.00", "USD"]]

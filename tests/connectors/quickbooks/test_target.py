@@ -161,6 +161,41 @@ def test_a_foreign_journal_with_its_rate_posts_currency_and_rate(
     assert sent["ExchangeRate"] == Decimal("1.2500000000") and sent["TxnDate"] == "2026-01-31"
 
 
+def test_a_summary_journal_s_longer_lines_post(qbo: QuickBooksConnector,
+                                              fake: FakeQuickBooks) -> None:
+    """services/ledger/erp_journals.py writes [account, side, amount, currency] and, on a
+    foreign summary, the functional amount, then {dimensions} when the line has any."""
+    eur = {**RECOGNITION, "source": "summary:US01:2026-01:1:EUR", "lines": [
+        ["2400", "debit", "5.00", "EUR", "5.43", {"dimensions": [["project", "P-1"]]}],
+        ["4010", "credit", "5.00", "EUR", "5.43"]],
+        "fx": {"base": "EUR", "quote": "USD", "rate": "1.0850"}}
+    qbo.target().deliver("erp.journal.post", eur, "out_sum")
+    sent = body(posts(fake, "/journalentry")[0])
+    assert [(ln["JournalEntryLineDetail"]["PostingType"],
+             ln["JournalEntryLineDetail"]["AccountRef"]["value"], ln["Amount"])
+            for ln in sent["Line"]] == [("Debit", "80", Decimal("5.00")),
+                                        ("Credit", "79", Decimal("5.00"))]
+    assert sent["ExchangeRate"] == Decimal("1.0850")
+
+
+def test_a_dimension_the_mapping_does_not_configure_is_not_tracked(
+        fake: FakeQuickBooks, tmp_path: Path, outbox_rows: Rows) -> None:
+    """No ``dimensions.service_line`` at all: the invoice posts without a ClassRef (as
+    ``validate`` reads it: class tracking is not in use); a configured dimension that lacks
+    the document's value is still refused."""
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="USD")
+    untracked = connect(fake, tmp_path, dimensions={})
+    customers_in(untracked, outbox_rows)
+    untracked.target().deliver("erp.invoice.post", payload, key)
+    (sent,) = posts(fake, "/invoice")
+    assert "ClassRef" not in body(sent)["Line"][0]["SalesItemLineDetail"]
+    other = connect(make_fake(), tmp_path / "other",
+                    dimensions={"service_line": {"consulting": "5000000000000012"}})
+    customers_in(other, outbox_rows)
+    with pytest.raises(Refused, match="service_line implementation is not mapped"):
+        other.target().deliver("erp.invoice.post", payload, key)
+
+
 def test_the_same_requestid_twice_is_one_document(qbo: QuickBooksConnector,
                                                   fake: FakeQuickBooks) -> None:
     one = qbo.api.create("JournalEntry", {"Line": [

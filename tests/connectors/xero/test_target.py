@@ -60,6 +60,30 @@ def test_a_home_currency_invoice_carries_no_currency_and_books_to_mapped_codes(
     assert fake.writes("PUT")[0].headers["Idempotency-Key"] == "outbox-7:contact"
 
 
+def test_the_target_is_named_after_its_connector(connect: Connect) -> None:
+    """Deliveries keep the vendor's ids under ``erp:<connector name>`` (messaging/delivery
+    ``send``), as for the other ERPs; the conftest's connector is named ``books``."""
+    target = connect().target()
+    assert target.name == "books" and target.xref_system(invoice()) == "erp:books"
+
+
+def test_a_contact_billed_in_two_currencies_owes_per_currency(fake: FakeXero,
+                                                               connect: Connect) -> None:
+    """The fake's ``open_balance`` keeps currencies apart (``open_balances`` adds them up,
+    meaningful for a one-currency contact only)."""
+    target = connect().target()
+    target.deliver("erp.invoice.post", invoice(), "ob-1")
+    target.deliver("erp.invoice.post", invoice(
+        "US01-2026-000002", currency="EUR", subtotal="500.00", total="500.00",
+        fx={"base": "EUR", "quote": "USD", "rate": "1.08", "source": "ECB",
+            "as_of": "2026-01-31"},
+        lines=[{"description": "Consultant time", "quantity": "2.5", "unit_price": "200.00",
+                "amount": "500.00", "deferred": False}]), "ob-2")
+    fake.books[US].record_payment("US01-2026-000002", "100.00", "2026-02-10")
+    assert fake.books[US].open_balance("cus_acme") == {"USD": Decimal("1200.00"),
+                                                       "EUR": Decimal("400.00")}
+
+
 def test_a_foreign_invoice_carries_its_rate_as_xero_writes_it(fake: FakeXero,
                                                               connect: Connect) -> None:
     target = connect().target()

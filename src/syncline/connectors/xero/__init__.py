@@ -45,7 +45,7 @@ class XeroConnector:
         self.payments = PaymentsStream(self.apis, source=f"{self.kind}/{name}",
                                        since=settings.payments_since,
                                        page_size=settings.page_size)
-        self._target = XeroTarget(settings, self.apis)
+        self._target = XeroTarget(settings, self.apis, name)
 
     def streams(self) -> list[Stream]:
         return [self.payments]

@@ -51,7 +51,9 @@ def _first_id(body: dict[str, Any], key: str, id_field: str) -> str:
 class XeroTarget(ErpTarget):
     name = "xero"
 
-    def __init__(self, settings: XeroSettings, apis: dict[str, XeroApi]) -> None:
+    def __init__(self, settings: XeroSettings, apis: dict[str, XeroApi],
+                 name: str = "xero") -> None:
+        self.name = name  # the connector's: refusals and the cross-reference (erp:<name>)
         self.settings, self.apis = settings, apis  # apis: legal entity → its tenant's API
         self._contacts: dict[tuple[str, str], str] = {}
         self._bases: dict[str, str] = {}

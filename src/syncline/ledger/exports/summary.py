@@ -15,7 +15,13 @@ Rules:
 - a foreign summary carries the rate its lines imply (functional ÷ transaction total of the
   debits, 10 places), so a target that books the base currency posts exactly the
   functional amounts Syncline booked; a home-currency summary carries none;
-- each summary is dated the period's last day and keyed ``<name>:<currency>``.
+- each summary is dated the period's last day and keyed ``<name>:<currency>``;
+- the revaluation of foreign receivables is left out (``drop_receivable_revaluation``): the
+  ERP holds the foreign invoices and credit notes themselves, each with its rate, and
+  revalues its own open receivables (NetSuite's currency revaluation, QuickBooks' home
+  currency adjustment, Xero's unrealised gains); a line on its receivables account would
+  double it, and Xero (a system account) and QuickBooks (no customer on the line) refuse
+  one. Revaluations of other accounts travel as usual.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from syncline.ledger.fx import REVALUES
 from syncline.ledger.journal import JournalEntry, Side
 from syncline.ledger.periods import period_end
 
@@ -46,6 +53,31 @@ class SummaryLine:
     functional_amount: Decimal | None = None
     functional_currency: str | None = None
     dimensions: str = "[]"
+    source_type: str = ""
+
+
+def _revalues(line: SummaryLine) -> str | None:
+    return dict(json.loads(line.dimensions)).get(REVALUES) if line.dimensions else None
+
+
+def drop_receivable_revaluation(lines: list[SummaryLine], receivable: str | None
+                                ) -> list[SummaryLine]:
+    """``lines`` less each ``fx_revaluation`` line on ``receivable`` and its gain/loss
+    counterpart (same entry and currency revalued, amount and currency, the other side)."""
+    if receivable is None:
+        return lines
+    dropped: set[int] = set()
+    for i, r in enumerate(lines):
+        if r.source_type != "fx_revaluation" or r.account != receivable or not _revalues(r):
+            continue
+        partner = next((j for j, o in enumerate(lines)
+                        if j not in dropped and j != i and o.entry_id == r.entry_id
+                        and o.account != receivable and o.side != r.side
+                        and o.amount == r.amount and o.currency == r.currency
+                        and _revalues(o) == _revalues(r)), None)
+        if partner is not None:
+            dropped |= {i, partner}
+    return [r for i, r in enumerate(lines) if i not in dropped]
 
 
 @dataclass
@@ -71,7 +103,7 @@ def summary_lines(entries: Iterable[JournalEntry],
                 functional_amount=ln.functional.amount if ln.functional else None,
                 functional_currency=ln.functional.currency if ln.functional else None,
                 dimensions=json.dumps([list(d) for d in ln.dimensions])
-                if ln.dimensions else "[]"))
+                if ln.dimensions else "[]", source_type=e.source_type))
     return out
 
 

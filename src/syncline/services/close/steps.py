@@ -142,8 +142,11 @@ def fx_revaluation(system: CloseSystem, period: str, entity: str | None) -> dict
 def erp_journals(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     """The period's summarized journals to the ERP: what no document carries (each journal
     entry once; a re-run sends only what was posted since: services/ledger/erp_journals)."""
+    chosen = entities(system, entity)
+    receivables = {e: system.charts.of(e).code("accounts_receivable") for e in chosen}
     with system.engine.begin() as conn:
-        done = post_summaries(conn, entities(system, entity), period, now=system.clock())
+        done = post_summaries(conn, chosen, period, now=system.clock(),
+                              receivables=receivables)
     return {"summaries": [d.name for d in done],
             "journals": sum(len(d.payloads) for d in done),
             "entries": sum(len(d.entries) for d in done)}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from syncline.adapters.db.billing_tables import credit_notes, payments
 from syncline.adapters.db.tables import invoices
@@ -31,12 +31,12 @@ def _refused(code: str, message: str, remediation: str, field: str,
 
 def open_amount(b: Batch, number: str, total: Decimal) -> Decimal:
     """What is still owed on an invoice: its total, its credit notes (negative) and the
-    payments already applied."""
-    credited = b.conn.execute(select(func.coalesce(func.sum(credit_notes.c.total), 0)).where(
-        credit_notes.c.invoice_number == number)).scalar_one()
+    payments already applied — added up as Decimals here (SQLite's SUM is a float)."""
+    credited = sum((r.total for r in b.conn.execute(select(credit_notes.c.total).where(
+        credit_notes.c.invoice_number == number))), Decimal(0))
     paid = sum((r.amount for r in b.conn.execute(select(payments.c.amount).where(
         payments.c.invoice_number == number))), Decimal(0))
-    return total + Decimal(str(credited)) - paid
+    return total + credited - paid
 
 
 def record_payment(b: Batch, data: Mapping[str, Any]) -> Outcome:

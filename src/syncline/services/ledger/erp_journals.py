@@ -16,11 +16,14 @@ A foreign-currency summary carries each line's functional amount and the rate it
 (functional ÷ transaction total, 10 places), so a target that books the base currency posts
 exactly the functional amounts Syncline booked. The summing itself is pure
 (``ledger/exports/summary.py``) and shared with the file exports.
+
+The revaluation of foreign receivables is left out (``drop_receivable_revaluation``: the
+ERP revalues its own receivables).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,7 +34,12 @@ from sqlalchemy import Connection, func, insert, select
 from syncline.adapters.db.connector_tables import erp_journal_links
 from syncline.adapters.db.ledger_tables import journal_line_details
 from syncline.adapters.db.tables import journal_entries, journal_lines, outbox
-from syncline.ledger.exports.summary import DOCUMENT_SOURCES, SummaryLine, summary_payloads
+from syncline.ledger.exports.summary import (
+    DOCUMENT_SOURCES,
+    SummaryLine,
+    drop_receivable_revaluation,
+    summary_payloads,
+)
 from syncline.services.messaging.outbox import last_seq, outbox_row
 
 __all__ = ["DOCUMENT_SOURCES", "Summary", "post_summaries", "summarize"]
@@ -42,8 +50,8 @@ def _pending(conn: Connection, entity: str, period: str,
     je, jl, jd = journal_entries.c, journal_lines.c, journal_line_details.c
     linked = select(erp_journal_links.c.entry_id)
     return list(conn.execute(
-        select(je.id, jl.account, jl.side, jl.amount, jl.currency, jd.functional_amount,
-               jd.functional_currency, jd.dimensions)
+        select(je.id, je.source_type, jl.account, jl.side, jl.amount, jl.currency,
+               jd.functional_amount, jd.functional_currency, jd.dimensions)
         .join(journal_lines, jl.entry_id == je.id)
         .outerjoin(journal_line_details, (jd.entry_id == jl.entry_id)
                    & (jd.line_no == jl.line_no))
@@ -61,33 +69,37 @@ class Summary:
 
 
 def summarize(conn: Connection, entity: str, period: str, *,
-              exclude: Iterable[str] = ()) -> Summary | None:
+              exclude: Iterable[str] = (), receivable: str | None = None) -> Summary | None:
     """The summary not yet sent for (entity, period), or None when nothing is pending.
     Nothing is written (``post_summaries`` writes it with its outbox rows)."""
-    rows = _pending(conn, entity, period, exclude)
-    if not rows:
+    pending = _pending(conn, entity, period, exclude)
+    if not pending:
         return None
-    entries = sorted({r.id for r in rows})
+    entries = sorted({r.id for r in pending})
     seq = 1 + int(conn.execute(select(func.count(func.distinct(erp_journal_links.c.summary)))
                                .where(erp_journal_links.c.summary.like(
                                    f"summary:{entity}:{period}:%"))).scalar() or 0)
     name = f"summary:{entity}:{period}:{seq}"
-    out = summary_payloads(
-        (SummaryLine(r.id, r.account, r.side, Decimal(r.amount), r.currency,
-                     None if r.functional_amount is None else Decimal(r.functional_amount),
-                     r.functional_currency, r.dimensions or "[]") for r in rows),
-        name=name, entity=entity, period=period)
+    lines = [SummaryLine(r.id, r.account, r.side, Decimal(r.amount), r.currency,
+                         None if r.functional_amount is None else Decimal(r.functional_amount),
+                         r.functional_currency, r.dimensions or "[]", r.source_type)
+             for r in pending]
+    out = summary_payloads(drop_receivable_revaluation(lines, receivable), name=name,
+                           entity=entity, period=period)
     return Summary(name, out, entries)
 
 
 def post_summaries(conn: Connection, entities: Iterable[str], period: str, *,
-                   now: datetime, exclude: Iterable[str] = ()) -> list[Summary]:
+                   now: datetime, exclude: Iterable[str] = (),
+                   receivables: Mapping[str, str] | None = None) -> list[Summary]:
     """Put each entity's pending summary in the outbox (target ``erp``) and mark its
-    entries, in the caller's transaction: both happen or neither."""
+    entries, in the caller's transaction: both happen or neither. ``receivables``: entity →
+    its receivables account (whose revaluation the ERP makes itself)."""
     done = []
     seq = last_seq(conn)
     for entity in entities:
-        summary = summarize(conn, entity, period, exclude=exclude)
+        summary = summarize(conn, entity, period, exclude=exclude,
+                            receivable=(receivables or {}).get(entity))
         if summary is None:
             continue
         rows = []

@@ -228,7 +228,9 @@ class Books:
 
     def open_balances(self) -> dict[str, Decimal]:
         """ContactNumber → what the customer owes: AUTHORISED invoices' AmountDue less
-        AUTHORISED credit notes' RemainingCredit (drafts are not receivables in Xero)."""
+        AUTHORISED credit notes' RemainingCredit (drafts are not receivables in Xero). The
+        documents' currencies are added up: for a contact billed in one currency only (see
+        ``open_balance`` for one per currency)."""
         out: dict[str, Decimal] = {}
         for kind, field, sign in (("Invoices", "AmountDue", 1),
                                   ("CreditNotes", "RemainingCredit", -1)):
@@ -236,4 +238,17 @@ class Books:
                 if d["Status"] in ("AUTHORISED", "PAID"):
                     key = str(d["Contact"].get("ContactNumber"))
                     out[key] = out.get(key, D0) + sign * d[field]
+        return out
+
+    def open_balance(self, contact_number: str) -> dict[str, Decimal]:
+        """Per currency, what one contact owes (as ``open_balances``, one currency at a
+        time: a contact may be invoiced in several)."""
+        out: dict[str, Decimal] = {}
+        for kind, field, sign in (("Invoices", "AmountDue", 1),
+                                  ("CreditNotes", "RemainingCredit", -1)):
+            for d in self.records[kind].values():
+                if d["Status"] in ("AUTHORISED", "PAID") and \
+                        d["Contact"].get("ContactNumber") == contact_number:
+                    cur = str(d["CurrencyCode"])
+                    out[cur] = out.get(cur, D0) + sign * d[field]
         return out

@@ -40,7 +40,11 @@ from syncline.ledger.exports.documents import (
     VendorExport,
     assemble,
 )
-from syncline.ledger.exports.summary import summary_lines, summary_payloads
+from syncline.ledger.exports.summary import (
+    drop_receivable_revaluation,
+    summary_lines,
+    summary_payloads,
+)
 from syncline.ledger.periods import period_end, period_start
 from syncline.services.billing.run.credits import load_credit_note
 from syncline.services.billing.run.erp_documents import credit_note_document, invoice_document
@@ -134,7 +138,8 @@ def export_books(
     vendor = (vendors or {}).get(fmt)
     if vendor is None:
         raise UnknownExport(f"export {fmt!r} is not wired: its vendor builders were not given")
-    sources = _sources(conn, entries, period, entity)
+    receivables = {e: c.code("accounts_receivable") for e, c in charts.items()}
+    sources = _sources(conn, entries, period, entity, receivables)
     if mapping is None and mapping_file is not None:
         mapping = load_mapping(mapping_file, vendor.kind, entity=entity)
     elif mapping is None and connectors_config is not None:
@@ -147,7 +152,7 @@ def export_books(
 
 
 def _sources(conn: Connection, entries: list[Any], period: str | None,
-             entity: str | None) -> ExportSources:
+             entity: str | None, receivables: Mapping[str, str]) -> ExportSources:
     inv, cn = invoices.c, credit_notes.c
     q_inv = select(inv.number).order_by(inv.entity_code, inv.number)
     q_cn = select(cn.number).order_by(cn.entity_code, cn.number)
@@ -171,9 +176,9 @@ def _sources(conn: Connection, entries: list[Any], period: str | None,
     for e in entries:
         per_period[(e.entity_id, e.posting_date.strftime("%Y-%m"))].append(e)
     journals = [p for (ent, month), group in sorted(per_period.items())
-                for p in summary_payloads(summary_lines(group),
-                                          name=f"summary:{ent}:{month}", entity=ent,
-                                          period=month)]
+                for p in summary_payloads(
+                    drop_receivable_revaluation(summary_lines(group), receivables.get(ent)),
+                    name=f"summary:{ent}:{month}", entity=ent, period=month)]
     return ExportSources(_customers(conn, documents), documents, journals)
 
 
