@@ -155,9 +155,13 @@ def _note(p: Body, entity: str) -> str:
 
 
 def _dimension(p: Body, s: QboSettings, target: str) -> str | None:
+    """The Class/Department id of the document's dimension value. A dimension the mapping
+    does not configure at all is not tracked in QBO (as ``validate`` reads it): nothing is
+    sent; a value missing from a configured dimension is refused."""
     for dim, where in s.dimension_targets.items():
-        if where == target and p.get(dim):
-            found = s.mapping.dimensions.get(dim, {}).get(str(p[dim]))
+        values = s.mapping.dimensions.get(dim)
+        if where == target and p.get(dim) and values:
+            found = values.get(str(p[dim]))
             if found is None:
                 raise _refuse("document", str(p.get("number")),
                               f"{dim} {p[dim]} is not mapped to a QBO {target}")
