@@ -45,7 +45,7 @@ def test_each_entity_goes_to_its_erp_and_the_rest_to_the_default() -> None:
 
 def test_provisioning_waits_for_the_erp_master_data_and_the_answer_is_cached() -> None:
     mapping, problems = parse_mapping({"entities": ["US01"], "tax_codes": {"US-EXEMPT": "7"},
-                                       "accounts": {"4000": "54", "2400": "25"}}, "s")
+                                       "accounts": {"4000": "54", "2300": "25"}}, "s")
     assert mapping is not None and not problems
     reads: list[int] = []
     erp_answers = [["account 4000 → 54 is inactive in NetSuite"], []]

@@ -25,6 +25,7 @@ SETTINGS: dict[str, Any] = {
     "tax_codes": {"US-EXEMPT": "-7", "GB-VAT-STD": "6"},
     "items": {"4000": "210", "2400": "211"},
     "dimensions": {"service_line": {"advisory": "7"}},
+    "deferred_account": "2400",  # the fake's deferred account (the default is 2300)
 }
 
 

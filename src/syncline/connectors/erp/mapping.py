@@ -11,7 +11,7 @@ settings:
   tax_codes: {US-EXEMPT: "NON", GB-VAT-STD: "20.0% S"}
   dimensions: {service_line: {advisory: "7"}}          # → class, tracking category …
   revenue_account: "4000"       # the Syncline account invoice lines book to
-  deferred_account: "2400"      # lines billed ahead of service (contract liability)
+  deferred_account: "2300"      # lines billed ahead of service (contract liability)
 ```
 
 ``problems`` names every missing or malformed key; ``unmapped`` names the Syncline codes a
@@ -33,7 +33,7 @@ class ErpMapping:
     tax_codes: dict[str, str] = field(default_factory=dict)
     dimensions: dict[str, dict[str, str]] = field(default_factory=dict)
     revenue_account: str = "4000"
-    deferred_account: str = "2400"
+    deferred_account: str = "2300"
 
     def account(self, code: str) -> str | None:
         return self.accounts.get(code)
@@ -84,4 +84,4 @@ def parse_mapping(settings: dict[str, Any], where: str) -> tuple[ErpMapping | No
         ar_accounts=maps["ar_accounts"], tax_codes=maps["tax_codes"],
         dimensions={str(d): {str(k): str(v) for k, v in m.items()} for d, m in dims.items()},
         revenue_account=str(settings.get("revenue_account", "4000")),
-        deferred_account=str(settings.get("deferred_account", "2400"))), []
+        deferred_account=str(settings.get("deferred_account", "2300"))), []
