@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from syncline.connectors.harvest.mapping import APPROVAL_FLAGS, WORKER_RULES, TimeRules
 from syncline.connectors.sdk.config import ConnectorConfig, ConnectorConfigInvalid
-from syncline.connectors.sdk.events import parse_time, rfc3339
 from syncline.connectors.sdk.secrets import MissingSecret, Secret, resolve
+from syncline.connectors.sdk.settings import SettingsReader
 from syncline.domain.reference import ROLES
 
 
@@ -31,22 +31,10 @@ class HarvestSettings:
 
 
 def parse(config: ConnectorConfig, env: dict[str, str] | None) -> HarvestSettings:
-    s, problems = config.settings, []
-    at = f"connector {config.name}: settings."
+    reader = SettingsReader(config, env)
+    s, problems, at, text = reader.settings, reader.problems, reader.at, reader.text
 
-    def text(key: str, default: str | None = None) -> str:
-        raw = s.get(key, default)
-        if not isinstance(raw, str) or not raw.strip():
-            problems.append(f"{at}{key}: required text")
-            return ""
-        return raw.strip()
-
-    def choice(key: str, options: tuple[str, ...], default: str) -> str:
-        raw = s.get(key, default)
-        if raw not in options:
-            problems.append(f"{at}{key}: one of {', '.join(options)} (got {raw!r})")
-            return default
-        return str(raw)
+    choice = reader.choice
 
     def mapping(key: str) -> dict[str, str]:
         raw = s.get(key, {})
@@ -80,13 +68,7 @@ def parse(config: ConnectorConfig, env: dict[str, str] | None) -> HarvestSetting
     if not isinstance(per_page, int) or not 1 <= per_page <= 2000:
         problems.append(f"{at}per_page: 1 to 2000 (Harvest's maximum)")
         per_page = 2000
-    since = s.get("since")
-    if since is not None:
-        try:
-            since = rfc3339(parse_time(str(since)))
-        except ValueError:
-            problems.append(f"{at}since: an ISO 8601 date-time")
-            since = None
+    since = reader.since()
     user_agent = text("user_agent")
     if problems:
         raise ConnectorConfigInvalid(problems)

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from syncline.connectors.erp.mapping import ErpMapping, parse_mapping
 from syncline.connectors.sdk.config import ConnectorConfig, ConnectorConfigInvalid
-from syncline.connectors.sdk.events import parse_time, rfc3339
 from syncline.connectors.sdk.secrets import MissingSecret, Secret, resolve
+from syncline.connectors.sdk.settings import since_of
 
 HOSTS = {"production": "https://quickbooks.api.intuit.com",
          "sandbox": "https://sandbox-quickbooks.api.intuit.com"}
@@ -124,13 +124,7 @@ def parse(config: ConnectorConfig, env: dict[str, str] | None, base_dir: Path) -
             if code not in items:
                 problems.append(f"{at}items: no Item for account {code} (invoice lines book "
                                 "to an Item's income account)")
-    since = s.get("since")
-    if since is not None:
-        try:
-            since = rfc3339(parse_time(str(since)))
-        except ValueError:
-            problems.append(f"{at}since: an ISO 8601 date-time")
-            since = None
+    since = since_of(s, at, problems)
     receivable = s.get("receivable_accounts", ["1100"])
     prefixes = s.get("invoice_prefixes")
     if problems:

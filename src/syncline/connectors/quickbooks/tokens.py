@@ -20,57 +20,21 @@ refreshing in the same second could still race — run one syncing process per r
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from syncline.connectors.sdk.secrets import Secret
+from syncline.connectors.sdk.tokens import RefreshTokenStore, TokenStoreError
+
+__all__ = ["TokenStore", "TokenStoreError"]
 
 
-class TokenStoreError(RuntimeError):
-    pass
+class TokenStore(RefreshTokenStore):
+    """The SDK's store (connectors/sdk/tokens.py), recording the realm and when it rotated."""
 
-
-@dataclass
-class TokenStore:
-    path: Path
-    seed: Secret | None
-    realm_id: str
-    clock: Callable[[], datetime]
-
-    def current(self) -> str:
-        """The refresh token to use now: the stored one, else the configured seed."""
-        if self.path.is_file():
-            try:
-                stored = json.loads(self.path.read_text())
-            except (OSError, ValueError) as err:
-                raise TokenStoreError(f"token store {self.path} is unreadable: "
-                                      f"{type(err).__name__}") from None
-            token = stored.get("refresh_token") if isinstance(stored, dict) else None
-            if token:
-                return str(token)
-        if self.seed is None:
-            raise TokenStoreError(f"no refresh token: {self.path} does not exist and the "
-                                  "settings give no refresh_token seed")
-        return self.seed.reveal()
-
-    def save(self, refresh_token: str) -> None:
-        """Persist a rotated token atomically (temp file + fsync + rename)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"refresh_token": refresh_token, "realm_id": self.realm_id,
-                           "rotated_at": self.clock().isoformat()})
-        fd, tmp = tempfile.mkstemp(prefix=".qbo-token-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(body)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    def __init__(self, path: Path, seed: Secret | None, realm_id: str,
+                 clock: Callable[[], datetime]) -> None:
+        super().__init__(path, seed, label="qbo", extra=lambda: {
+            "realm_id": realm_id, "rotated_at": clock().isoformat()})
+        self.realm_id, self.clock = realm_id, clock

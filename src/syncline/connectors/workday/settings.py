@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncline.connectors.sdk.config import ConnectorConfig, ConnectorConfigInvalid
-from syncline.connectors.sdk.secrets import MissingSecret, Secret, resolve
+from syncline.connectors.sdk.secrets import Secret
+from syncline.connectors.sdk.settings import SettingsReader
 from syncline.connectors.workday.mapping import RAAS_FIELDS, REST_FIELDS, STATUSES, WorkerRules
 from syncline.domain.reference import ROLES
 
@@ -52,22 +53,10 @@ class WorkdaySettings:
 
 
 def parse(config: ConnectorConfig, env: dict[str, str] | None) -> WorkdaySettings:
-    s, problems = config.settings, []
-    at = f"connector {config.name}: settings."
+    reader = SettingsReader(config, env)
+    s, problems, at, text = reader.settings, reader.problems, reader.at, reader.text
 
-    def text(key: str, default: str | None = None) -> str:
-        raw = s.get(key, default)
-        if not isinstance(raw, str) or not raw.strip():
-            problems.append(f"{at}{key}: required text")
-            return ""
-        return raw.strip()
-
-    def secret(key: str) -> Secret | None:
-        try:
-            return resolve(str(s.get(key, "")), env)
-        except MissingSecret as missing:
-            problems.append(f"{at}{key}: {missing}")
-            return None
+    secret = reader.secret
 
     def mapping(key: str, default: dict[str, str]) -> dict[str, str]:
         raw = s.get(key, {})

@@ -11,37 +11,14 @@ happened, the configured token is spent.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from syncline.connectors.sdk.secrets import Secret
+from syncline.connectors.sdk.tokens import RefreshTokenStore
 
 
-@dataclass
-class FileTokenStore:
-    path: Path
-    first: Secret | None = None  # the refresh token from the settings, used until a rotation
+class FileTokenStore(RefreshTokenStore):
+    """The SDK's store (connectors/sdk/tokens.py); ``first``: the configured first token."""
 
-    def load(self) -> Secret | None:
-        if self.path.is_file():
-            token = json.loads(self.path.read_text()).get("refresh_token")
-            if token:
-                return Secret(str(token))
-        return self.first
-
-    def save(self, token: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".xero-token-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w") as out:
-                json.dump({"refresh_token": token}, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    def __init__(self, path: Path, first: Secret | None = None) -> None:
+        super().__init__(path, first, label="xero")
