@@ -199,3 +199,16 @@ def test_webhook_route_verifies_stores_and_answers(api: tuple[TestClient, Syncli
     assert sorted(stored) == ["worker/W1", "worker/W2", "worker/W3"]
     state = client.get("/v1/connectors", headers={"X-API-Key": "test-key"})
     assert state.status_code == 200 and state.json()[0]["stream"] == "workers"
+
+
+def test_an_unreadable_webhook_body_is_a_400_kept_as_refused(
+        api: tuple[TestClient, Syncline]) -> None:
+    """A body the connector's parser chokes on (here: not JSON) is never a 500."""
+    client, system = api
+    body = b"{not json"
+    signed = {"X-Signature": hmac_digest("whsec", body)}
+    answer = client.post("/v1/connectors/acme/webhook", content=body, headers=signed)
+    assert answer.status_code == 400 and "unreadable webhook body" in answer.json()["detail"]
+    with system.engine.connect() as conn:
+        row = conn.execute(select(connector_webhooks.c.status, connector_webhooks.c.body)).one()
+    assert row.status == "refused" and row.body == "{not json"

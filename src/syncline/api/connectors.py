@@ -22,6 +22,8 @@ from syncline.bootstrap import Syncline
 from syncline.connectors.receive import receive
 from syncline.connectors.runs import run_stream
 from syncline.connectors.sdk.base import Connector, WebhookRequest
+from syncline.connectors.sdk.config import ConnectorConfigInvalid
+from syncline.connectors.sdk.secrets import MissingSecret
 from syncline.services.connectors.cursors import listing
 from syncline.services.governance.roles import READERS
 
@@ -56,7 +58,10 @@ def router(system: Syncline, resolve: Resolve) -> APIRouter:
     @api.post("/connectors/{name}/webhook", dependencies=[Depends(public)])
     async def webhook(name: str, request: Request, background: BackgroundTasks) -> Response:
         """A vendor's webhook: verified by the vendor's signature on the raw body, no API key."""
-        connector = await run_in_threadpool(resolve, name)
+        try:
+            connector = await run_in_threadpool(resolve, name)
+        except (MissingSecret, ConnectorConfigInvalid) as broken:
+            raise HTTPException(503, f"connector {name!r} cannot start: {broken}") from None
         if connector is None or not hasattr(connector, "webhook"):
             raise HTTPException(404, f"no connector {name!r} receives webhooks")
         body = await binding.read_body(request, limit)

@@ -37,11 +37,15 @@ def receive(engine: Engine, connector: WebhookConnector, request: WebhookRequest
         # a vendor may require an empty body on the 401 (Xero's intent to receive)
         body = "" if getattr(connector, "empty_refusals", False) else _problem(str(bad))
         return Received(WebhookReply(status=401, body=body), log_id)
-    except MappingError as bad:
+    except (MappingError, ValueError, KeyError, TypeError) as bad:
+        # a body the connector cannot read (a MappingError, or malformed JSON/XML that
+        # escaped its parser): kept as refused, answered 400 — never a 500
+        reason = str(bad) if isinstance(bad, MappingError) else \
+            f"unreadable webhook body: {type(bad).__name__}: {str(bad)[:200]}"
         log_id = webhooks.record_refused(engine, connector.name, headers=request.headers,
-                                         body=request.body, reason=str(bad),
+                                         body=request.body, reason=reason,
                                          now=request.received_at)
-        return Received(WebhookReply(status=400, body=_problem(str(bad))), log_id)
+        return Received(WebhookReply(status=400, body=_problem(reason)), log_id)
     with engine.begin() as conn:
         receipts = receive_many(conn, [*reply.events, *reply.refusals],
                                 now=request.received_at)
