@@ -1,7 +1,8 @@
 """HTTP ingest: `POST /v1/events` against a bare FastAPI endpoint doing one INSERT per request.
 
 Both servers run the same way (uvicorn, one process, on 127.0.0.1) and are driven by the same
-client (httpx, asyncio). Figures, side by side:
+client: wrk (bench/wrk.py) when Debian's `wrk` is installed — a C client, so the bare baseline
+is not client-bound on two shared cores — else httpx (asyncio). Figures, side by side:
 - maximum throughput, single events, closed loop with 32 requests in flight;
 - at a fixed offered load of half the bare maximum (open loop: requests are sent on schedule
   whatever the answers, latency measured from the scheduled send, so queueing counts):
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import wrk
 from syncline.simulator import SimulationConfig, simulate
 
 DURATION = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
@@ -139,19 +141,36 @@ def main() -> None:
         results: dict[str, dict[str, float]] = {"bare": {}, "syncline": {}}
         stream = _unique([json.loads(ln) for ln in lines])
         next(stream)  # parsed before any clock runs
+        events = [json.loads(ln) for ln in lines]
+        client = "wrk" if wrk.available() else "httpx"
+        print(f"client: {client}" + ("" if client == "wrk" else " (install Debian's wrk for a "
+                                     "client that is not the bottleneck: apt-get install wrk)"))
         with bare as b, syncline as s:
             for name, url in (("bare", b + "/events"), ("syncline", s + "/v1/events")):
-                n, t = asyncio.run(_closed_loop(url, _bodies(stream),
-                                                32, DURATION, hdr))
+                if client == "wrk":
+                    n, t, p50, p99 = wrk.closed_loop(url, wrk.with_placeholder(events), 32,
+                                                     DURATION, hdr)
+                    results[name].update(closed_p50=p50, closed_p99=p99)
+                else:
+                    n, t = asyncio.run(_closed_loop(url, _bodies(stream), 32, DURATION, hdr))
                 results[name]["max"] = n / t
             rate = results["bare"]["max"] / 2
             for name, url in (("bare", b + "/events"), ("syncline", s + "/v1/events")):
-                rps, p50, p99 = asyncio.run(_open_loop(
-                    url, _bodies(stream), rate,
-                    DURATION, hdr))
+                if client == "wrk":
+                    n, t, p50, p99 = wrk.fixed_rate(url, wrk.with_placeholder(events), rate,
+                                                    DURATION, hdr)
+                    rps = n / t
+                else:
+                    rps, p50, p99 = asyncio.run(_open_loop(url, _bodies(stream), rate,
+                                                           DURATION, hdr))
                 results[name].update(sustained=rps, p50=p50, p99=p99)
             for name, url in (("bare", b + "/events"), ("syncline", s + "/v1/events")):
-                n, t = asyncio.run(_closed_loop(url, _bodies(stream, 500), 4, DURATION, hdr))
+                if client == "wrk":
+                    n, t, _, _ = wrk.closed_loop(url, wrk.with_placeholder(
+                        events, batch=500, count=20), 4, DURATION, hdr)
+                else:
+                    n, t = asyncio.run(_closed_loop(url, _bodies(stream, 500), 4, DURATION,
+                                                    hdr))
                 results[name]["batch"] = n * 500 / t
     bare_r, syn = results["bare"], results["syncline"]
     print(f"{'':38}{'bare':>12}{'syncline':>12}{'ratio':>8}")
@@ -161,6 +180,10 @@ def main() -> None:
           f"{syn['sustained']:>12,.0f}{syn['sustained'] / bare_r['sustained']:>8.2f}")
     print(f"{'  p50 latency ms':38}{bare_r['p50']:>12.1f}{syn['p50']:>12.1f}")
     print(f"{'  p99 latency ms':38}{bare_r['p99']:>12.1f}{syn['p99']:>12.1f}")
+    if "closed_p99" in bare_r:
+        print(f"{'  at max (wrk), p50 / p99 ms':38}"
+              f"{bare_r['closed_p50']:>6.1f}/{bare_r['closed_p99']:<5.1f}"
+              f"{syn['closed_p50']:>6.1f}/{syn['closed_p99']:<5.1f}")
     print(f"{'batches of 500, events/s (4 in flight)':38}{bare_r['batch']:>12,.0f}"
           f"{syn['batch']:>12,.0f}{syn['batch'] / bare_r['batch']:>8.2f}")
     print(json.dumps({"http": results}, default=float))
