@@ -15,6 +15,9 @@ from fastapi.testclient import TestClient
 from syncline.api.app import create_app
 from syncline.services.governance.audit import entries
 from syncline.services.messaging.exceptions import list_exceptions
+from syncline.services.messaging.inbox import receive_many
+from tests.builders import time_entry
+from tests.conftest import fixed_clock
 from tests.console.firm import Firm, csrf_of, sign_in, small_firm
 
 
@@ -114,3 +117,35 @@ def test_skip_needs_a_reason_and_a_role_that_acts(http: TestClient, firm: Firm) 
         logged = entries(conn, action="exception.skip")
     assert [e.id for e in skipped] == [exc_id]
     assert logged[-1]["actor"] == "pmo-user" and logged[-1]["reason"] == "sent again as T-3"
+
+
+def test_bulk_skip_and_retry_each_audited(http: TestClient, firm: Firm) -> None:
+    with firm.system.engine.begin() as conn:
+        receive_many(conn, [time_entry("T-4", hours="x"), time_entry("T-5", hours="y")],
+                     now=fixed_clock())
+    with firm.system.engine.connect() as conn:
+        ids = [e.id for e in list_exceptions(conn)]
+    assert len(ids) == 3
+    sign_in(http, firm.keys["auditor"])
+    page = http.get("/console/exceptions?domain=it").text
+    assert 'name="ids"' not in page  # a reader gets no checkboxes
+    assert http.post("/console/exceptions/bulk", data={
+        "csrf": csrf_of(page), "action": "skip", "ids": ids, "reason": "x"}).status_code == 403
+    sign_in(http, firm.keys["integration"])
+    page = http.get("/console/exceptions?domain=it").text
+    assert page.count('name="ids"') == 3
+    token = csrf_of(page)
+    r = http.post("/console/exceptions/bulk", data={
+        "csrf": token, "action": "skip", "ids": ids[:2], "reason": ""})
+    assert "give a reason to skip" in r.text
+    r = http.post("/console/exceptions/bulk", data={
+        "csrf": token, "action": "skip", "ids": ids[:2], "reason": "test data",
+        "back": "https://evil.example/"})
+    assert r.url.path == "/console/exceptions" and "Skip of 2: 2 skipped" in r.text
+    r = http.post("/console/exceptions/bulk", data={
+        "csrf": token, "action": "retry", "ids": ids, "back": "/console/exceptions?status=all"})
+    assert "Retry of 3: 2 not open, 1 rejected" in r.text  # still invalid: stays open
+    with firm.system.engine.connect() as conn:
+        assert [e.id for e in list_exceptions(conn)] == ids[2:]
+        assert len(entries(conn, action="exception.skip")) == 2
+        assert len(entries(conn, action="message.replay")) == 1

@@ -60,6 +60,9 @@ def router(system: Syncline) -> APIRouter:
                 and request.headers.get("hx-target") == "queue" else "exceptions.html")
         return web.page(request, name, items=items, causes=causes, by_domain=by_domain,
                         domains=DOMAINS, statuses=STATUSES, grouped=group == "code",
+                        can_act=web.principal(request).has(*ACTORS),
+                        back=str(request.url.path) + ("?" + request.url.query
+                                                      if request.url.query else ""),
                         f={"domain": domain, "status": status, "code": code, "group": group})
 
     @pages.get("/exceptions/{exc_id}", response_class=HTMLResponse)
@@ -97,8 +100,8 @@ def router(system: Syncline) -> APIRouter:
         web.flash(request, text, kind)
         return RedirectResponse(f"/console/exceptions/{exc_id}", status_code=303)
 
-    def _replay(inbox_id: str, exc_id: str, edited: str, actor: str, reason: str
-                ) -> tuple[str, str]:
+    def _replay(inbox_id: str, exc_id: str, edited: str, actor: str, reason: str,
+                deliver: bool = True) -> tuple[str, str]:
         """Edit (when data is given: validated against the event's schema), replay, audit."""
         try:
             if edited:
@@ -117,7 +120,8 @@ def router(system: Syncline) -> APIRouter:
                      subject=f"inbox/{inbox_id}", now=system.clock(),
                      after={"status": status, "edited": bool(edited), "exception": exc_id},
                      reason=reason)
-        system.deliver()
+        if deliver:
+            system.deliver()
         return f"Message {inbox_id}: {status}", "ok" if status in ("applied", "stale") else "error"
 
     @pages.post("/exceptions/{exc_id}/skip")
@@ -131,15 +135,58 @@ def router(system: Syncline) -> APIRouter:
             web.flash(request, "Skipping needs a reason", "error")
             return back
         _open(exc_id)
-        now = system.clock()
-        with system.engine.begin() as conn:
-            resolve(conn, exc_id, now=now, actor=who.name, action="skip", reason=reason,
-                    status="skipped")
-            audit.append(conn, actor=who.name, action="exception.skip",
-                         subject=f"exception/{exc_id}", now=now, after={"status": "skipped"},
-                         reason=reason)
+        _skip(exc_id, who.name, reason)
         web.flash(request, f"Exception {exc_id} skipped")
         return back
+
+    def _skip(exc_id: str, actor: str, reason: str) -> None:
+        now = system.clock()
+        with system.engine.begin() as conn:
+            resolve(conn, exc_id, now=now, actor=actor, action="skip", reason=reason,
+                    status="skipped")
+            audit.append(conn, actor=actor, action="exception.skip",
+                         subject=f"exception/{exc_id}", now=now, after={"status": "skipped"},
+                         reason=reason)
+
+    @pages.post("/exceptions/bulk")
+    async def bulk_action(request: Request) -> RedirectResponse:
+        """Retry (replay as stored) or skip (with one reason) every selected open exception;
+        each one audited as if done alone."""
+        who = web.principal(request)
+        fields = await web.form_lists(request)
+        web.require(who, ACTORS, "acting on exceptions")
+        action = (fields.get("action") or [""])[-1]
+        reason = (fields.get("reason") or [""])[-1].strip()
+        back = (fields.get("back") or [""])[-1]
+        back = back if back.startswith("/console/exceptions") else "/console/exceptions"
+        ids = fields.get("ids", [])
+        if action not in ("retry", "skip") or not ids or (action == "skip" and not reason):
+            web.flash(request, "Select exceptions, and give a reason to skip them", "error")
+            return RedirectResponse(back, status_code=303)
+        said = await run_in_threadpool(_bulk, action, ids, who.name, reason)
+        web.flash(request, said, "ok")
+        return RedirectResponse(back, status_code=303)
+
+    def _bulk(action: str, ids: list[str], actor: str, reason: str) -> str:
+        outcomes: Counter[str] = Counter()
+        for exc_id in ids:
+            with system.engine.connect() as conn:
+                found = get_exception(conn, exc_id)
+            if found is None or found[0].status != "open":
+                outcomes["not open"] += 1
+            elif action == "skip":
+                _skip(exc_id, actor, reason)
+                outcomes["skipped"] += 1
+            elif not found[0].inbox_id:
+                outcomes["no message to replay"] += 1
+            else:
+                text, _ = _replay(found[0].inbox_id, exc_id, "", actor,
+                                  reason or "retried from the console", deliver=False)
+                outcomes[text.split(": ")[1]] += 1  # "Message inb_…: rejected: why"
+        if action == "retry":
+            system.deliver()
+        return f"{action.capitalize()} of {len(ids)}: " + ", ".join(
+            f"{n} {what}" for what, n in sorted(outcomes.items()))
 
     def _open(exc_id: str) -> tuple[Any, dict[str, Any]]:
         with system.engine.connect() as conn:

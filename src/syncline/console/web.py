@@ -53,14 +53,21 @@ def sign_in(request: Request, who: Principal) -> None:
     csrf_token(request)
 
 
-async def form(request: Request) -> dict[str, str]:
-    """The POSTed form (urlencoded), after checking its CSRF token (403 otherwise)."""
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """The POSTed form (urlencoded), every value of each field, after checking its CSRF
+    token (403 otherwise)."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+    fields = parse_qs(body, keep_blank_values=True)
     expected = request.session.get("csrf")
-    if not expected or not secrets.compare_digest(fields.get("csrf", ""), str(expected)):
+    given = (fields.get("csrf") or [""])[-1]
+    if not expected or not secrets.compare_digest(given, str(expected)):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
     return fields
+
+
+async def form(request: Request) -> dict[str, str]:
+    """The POSTed form, the last value of each field (``form_lists``)."""
+    return {k: v[-1] for k, v in (await form_lists(request)).items()}
 
 
 def require(who: Principal, roles: tuple[str, ...], action: str) -> None:
