@@ -34,6 +34,12 @@ def test_pmo_reads_the_cockpit_but_cannot_close_and_finance_closes(tmp_path: Pat
             assert done.status_code == 200 and "Close of US01 2026-01" in done.text
             assert 'id="period-status">closed<' in done.text  # finance closes, controller locks
             assert "finance-user (finance) · close: open → closed" in done.text
+            steps = done.text.split('id="close-steps"')[1].split("</table>")[0]
+            assert [line.split("<td>")[1].split("</td>")[0] for line in steps.split("<tr>")
+                    if "<td>" in line] == ["cut-off", "billing", "recognition", "accrual",
+                                           "reclassification", "intercompany",
+                                           "fx-revaluation", "erp-journals", "reconciliation",
+                                           "lock"]
         with firm.system.engine.connect() as conn:
             assert status_of(conn, "US01", "2026-01").value == "closed"
             runs = entries(conn, action="close.run")

@@ -7,6 +7,7 @@ needs controller)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -48,12 +49,15 @@ def router(system: Syncline) -> APIRouter:
                                                   entity=entity)
             runs = [r for r in audit.entries(conn, action="close.run")
                     if r["subject"] in (f"close/{entity}/{period}", f"close/*/{period}")]
+        steps = _steps(runs[-1]["after"].get("workflow_id") if runs and runs[-1]["after"]
+                       else None)
         tables: list[dict[str, Any]] = [
             {"title": t.title, "columns": t.columns, "rows": t.rows} for t in report.tables]
         checks = report.tables[0].as_dicts() if report.tables else []
         failing = [c for c in checks if str(c.get("status")) not in ("ok", "skipped")]
         return web.page(request, "close.html", nav="close", period=period, entity=entity,
                         entities=entities, status=status, history=history, runs=runs,
+                        steps=steps,
                         tables=tables, notes=report.notes, failing=len(failing),
                         can_close=who.has(*CLOSERS),
                         problem=close_problem(period, system.clock().date()))
@@ -77,6 +81,20 @@ def router(system: Syncline) -> APIRouter:
         web.flash(request, f"Close of {entity} {period}: {said}",
                   "ok" if result.get("reconciliation", {}).get("ok") else "error")
         return back
+
+    def _steps(workflow_id: str | None) -> list[dict[str, Any]]:
+        """The recorded steps of the last close run (its durable workflow's), each with its
+        summary; the workflow engine is started for it if this process has not yet."""
+        if not workflow_id:
+            return []
+        from syncline.workflows import delivery
+        from syncline.workflows.close import close_steps
+
+        delivery.launch(system.engine, system.targets, system.settings.workflow_db_url(),
+                        system.clock)
+        return [{"step": s["step"].rsplit(".", 1)[-1].removesuffix("_step"),
+                 "summary": json.dumps(s["output"], default=str)[:300] if s["output"]
+                 is not None else "", "error": s["error"]} for s in close_steps(workflow_id)]
 
     def _close(period: str, entity: str, actor: str, roles: list[str]) -> dict[str, Any]:
         from syncline.workflows.close import run_close
