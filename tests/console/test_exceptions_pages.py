@@ -149,3 +149,18 @@ def test_bulk_skip_and_retry_each_audited(http: TestClient, firm: Firm) -> None:
         assert [e.id for e in list_exceptions(conn)] == ids[2:]
         assert len(entries(conn, action="exception.skip")) == 2
         assert len(entries(conn, action="message.replay")) == 1
+
+
+def test_the_session_cookie_is_http_only_strict_and_secure_when_asked(
+        firm: Firm, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCLINE_CONSOLE_SECURE_COOKIE", "true")
+    with TestClient(create_app(firm.system, background=False),
+                    base_url="https://testserver") as client:
+        form = client.get("/console/login")
+        r = client.post("/console/login", data={"csrf": csrf_of(form.text),
+                                                "api_key": firm.keys["pmo"]},
+                        follow_redirects=False)
+    cookie = r.headers["set-cookie"].lower()
+    assert r.status_code == 303 and "syncline_console=" in cookie
+    assert "httponly" in cookie and "samesite=strict" in cookie and "secure" in cookie
+    assert "path=/console" in cookie

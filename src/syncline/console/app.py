@@ -4,7 +4,8 @@ Server-rendered (Jinja2) with HTMX for partial updates; its assets are vendored 
 ``static/`` (no CDN). Sign-in takes an API key, checked by the API's own authenticator
 (``parent.state.authenticate``: the same principals and roles); the session is a signed
 cookie (``web.py``). The session secret is ``SYNCLINE_CONSOLE_SECRET`` when set (sessions
-survive a restart and are shared by processes), else a random one per process.
+survive a restart and are shared by processes), else a random one per process;
+``SYNCLINE_CONSOLE_SECURE_COOKIE=true`` marks the cookie Secure (served over HTTPS).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ def create(system: Syncline, parent: FastAPI) -> FastAPI:
     """The console over ``system``; ``parent`` is the API app (its authenticator)."""
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     secret = os.environ.get("SYNCLINE_CONSOLE_SECRET") or secrets.token_hex(32)
+    secure = os.environ.get("SYNCLINE_CONSOLE_SECURE_COOKIE", "").lower() in ("1", "true", "yes")
     console.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="syncline_console",
-                           max_age=web.SESSION_SECONDS, path="/console", same_site="strict")
+                           max_age=web.SESSION_SECONDS, path="/console", same_site="strict",
+                           https_only=secure)
     console.mount("/static", StaticFiles(directory=str(web.STATIC_DIR)), name="static")
 
     @console.exception_handler(web.SignInRequired)
