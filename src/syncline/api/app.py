@@ -37,6 +37,7 @@ from syncline.api import governance as governance_api
 from syncline.api.auth import Requires, authenticated, public
 from syncline.api.limits import PrincipalLimiter
 from syncline.bootstrap import Syncline
+from syncline.console.app import create as console_app
 from syncline.runner import BackgroundWorker
 from syncline.services import contracts as contract_views
 from syncline.services.governance.keys import USE_RESOLUTION_SECONDS, env_principal
@@ -229,4 +230,5 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     # vendors' webhooks carry their signature, not our key (each route declares its own)
     app.include_router(connectors_api.router(
         system, connectors or connectors_api.configured_connectors(system)), prefix="/v1")
+    app.mount("/console", console_app(system, app))  # the web console (console/app.py)
     return app
