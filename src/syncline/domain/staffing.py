@@ -156,7 +156,10 @@ def score(request: Request, worker: Worker) -> Candidate:
     free = min((max(c - x, Decimal(0)) for c, x in zip(capacity, load, strict=True)),
                default=Decimal(0)) * FIVE
     availability = _clamp(free / request.hours_per_week)
-    reasons.append(f"{_num(free)} of {_num(request.hours_per_week)} h/wk free over the window")
+    away = [u for u in worker.unavailable
+            if u.start <= request.span.end and u.end >= request.span.start]
+    reasons.append(f"{_num(free)} of {_num(request.hours_per_week)} h/wk free over the window"
+                   + "".join(f" (away {u.start} to {u.end})" for u in away))
 
     if request.bill_rate:
         cost = _clamp((request.bill_rate - worker.cost_rate) / request.bill_rate)
