@@ -1,5 +1,6 @@
 """`syncline staffing match|over-allocate|decide`: ranked candidates of a resource request,
-and over-allocation approvals (maker-checker; approving replays the refused assignment)."""
+and over-allocation approvals (maker-checker; approving replays the refused assignment);
+`syncline workforce report utilization|forecast|bench`."""
 
 from __future__ import annotations
 
@@ -84,6 +85,45 @@ def staffing_decide(
     out.print(json.dumps(done), highlight=False)
 
 
+def workforce_report(
+    name: Annotated[str, typer.Argument(help="utilization | forecast | bench")],
+    period: Annotated[str, typer.Option(help="YYYY-MM: the month (forecast: the first)")],
+    months: Annotated[int, typer.Option(help="forecast: how many months")] = 12,
+    fmt: Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")] = "table",
+    out_path: Annotated[str | None, typer.Option("--out", help="write to this file")] = None,
+    database_url: DbOpt = None,
+) -> None:
+    """A workforce report for a month: utilization (actual and planned against capacity),
+    forecast (planned revenue, cost and margin by project and month) or bench (free hours)."""
+    from syncline.cli.ledger import _print_report, _write
+    from syncline.ledger.periods import is_period_name
+    from syncline.services.ledger.reports import report_csv, report_json, report_xlsx
+    from syncline.services.workforce.reports import WORKFORCE_REPORTS
+    from syncline.services.workforce.reports import workforce_report as build
+
+    if name not in WORKFORCE_REPORTS:
+        err.print(f"[red]Unknown report {name!r}.[/] Reports: {', '.join(WORKFORCE_REPORTS)}")
+        raise typer.Exit(2)
+    if not is_period_name(period) or fmt not in ("table", "json", "csv", "xlsx") or (
+            fmt == "xlsx" and not out_path):
+        err.print("[red]--period is YYYY-MM; --format table, json, csv or xlsx (xlsx needs "
+                  "--out)[/]")
+        raise typer.Exit(2)
+    sys_ = _system(database_url)
+    with sys_.engine.connect() as conn:
+        made = build(conn, name, period, months)
+    if fmt == "table":
+        _print_report(made)
+    elif fmt == "json":
+        _write(report_json(made) + "\n", out_path)
+    elif fmt == "csv":
+        _write(report_csv(made), out_path)
+    else:
+        assert out_path is not None
+        report_xlsx(made, out_path)
+        err.print(f"Wrote {out_path}")
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Staffing: ranked candidates of resource requests and "
                         "over-allocation approvals.", no_args_is_help=True)
@@ -91,3 +131,7 @@ def register(app: typer.Typer) -> None:
     group.command("match")(staffing_match)
     group.command("over-allocate")(staffing_over_allocate)
     group.command("decide")(staffing_decide)
+    reports = typer.Typer(help="Workforce reports: utilization, forecast, bench.",
+                          no_args_is_help=True)
+    app.add_typer(reports, name="workforce")
+    reports.command("report")(workforce_report)
