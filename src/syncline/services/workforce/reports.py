@@ -26,9 +26,8 @@ from sqlalchemy import Connection, select
 from syncline.adapters.db.tables import time_entries, worker_versions
 from syncline.adapters.db.workforce_tables import assignments, resource_requests
 from syncline.domain.staffing import Booking, Span, Worker, capacity_on, load_on
-from syncline.ledger.periods import period_start
+from syncline.ledger.periods import period_end, period_start
 from syncline.ledger.reports import Cell, Table
-from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reports.common import Report
 from syncline.services.workforce.facts import as_of, span, workers_as_of
 
@@ -84,7 +83,7 @@ def utilization(conn: Connection, period: str) -> Report:
         totals = [totals[0] + capacity, totals[1] + done, totals[2] + planned]
         rows.append(_util_row(w.worker_id, w.name, w.role, capacity, done, planned,
                               _pct(w.target, Decimal(1))))
-    rows.append(_util_row("*", "firm", "", *totals, None))
+    rows.append(_util_row("*", "firm", "", totals[0], totals[1], totals[2], None))
     columns = ("worker", "name", "role", "capacity_hours", "actual_hours", "actual_pct",
                "planned_hours", "forecast_pct", "variance_hours", "variance_points",
                "target_pct")
