@@ -30,6 +30,7 @@ from syncline.api import (
     ledger,
     masterdata,
     revenue,
+    staffing,
     xref,
 )
 from syncline.api import connectors as connectors_api
@@ -224,7 +225,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
 
     docs.install(app, require_key)  # /openapi.json behind the key, /docs from vendored assets
     for module in (billing, ledger, revenue, close, governance_api, masterdata, xref,
-                   deliveries):  # each
+                   deliveries, staffing):  # each
         app.include_router(module.router(system), prefix="/v1",  # route declares its roles
                            dependencies=[Depends(authenticated)])
     # vendors' webhooks carry their signature, not our key (each route declares its own)

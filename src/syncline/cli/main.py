@@ -20,6 +20,7 @@ from syncline.cli import (
     masterdata,
     operations,
     revenue,
+    staffing,
     workers,
     xref,
 )
@@ -65,5 +66,5 @@ for _commands in (demo, ingest, operations, exceptions, workers):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
 for _commands in (billing, ledger, close, contract, governance, connectors, deliveries,
-                  masterdata, xref):
+                  masterdata, xref, staffing):
     _commands.register(app)

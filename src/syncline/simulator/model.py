@@ -33,6 +33,7 @@ class SimulationConfig:
     start: date = date(2026, 1, 1)
     delivery_faults: bool = False
     data_faults: bool = False
+    staffing: bool = False  # resource requests and assignments (simulator/staffing.py)
 
     def __post_init__(self) -> None:
         if self.customers < 0 or self.workers < 0:

@@ -19,6 +19,7 @@ from syncline.simulator.faults import inject_data_faults
 from syncline.simulator.firm import Firm, plan_firm
 from syncline.simulator.model import InjectedFault, Simulation, SimulationConfig
 from syncline.simulator.pricing import plan_closes, plan_fx, plan_rate_cards
+from syncline.simulator.staffing import plan_staffing
 from syncline.simulator.timesheets import Acceptance, Timesheets, plan_acceptances, plan_time
 
 
@@ -36,6 +37,8 @@ def simulate(config: SimulationConfig, ref: ReferenceData = DEFAULT_REFERENCE) -
     stamped += [catalog.rate_card_published(run, c) for c in plan_rate_cards(config, firm, ref)]
     stamped += [catalog.fx_rates_published(run, fx) for fx in plan_fx(config)]
     stamped += [catalog.project_closed(run, c) for c in closes]
+    if config.staffing:
+        stamped += plan_staffing(run, firm, sheets)
     faults: tuple[InjectedFault, ...] = ()
     if config.data_faults:
         injected = inject_data_faults(run, config, random.Random(f"{config.seed}:data-faults"),

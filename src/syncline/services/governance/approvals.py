@@ -1,13 +1,13 @@
 """Maker-checker: a finance-sensitive request is made by one principal and approved by another.
 
-A request (``kind``: adjustment, credit, release) stores what to do once approved (JSON),
-the amount it is about and who asked. ``decide`` approves or rejects it: the checker needs an
-approver role (finance or controller) and may not be the maker (``SelfApproval``, a
-``Forbidden``). What carrying it out does belongs to the capability (billing: requests.py),
-which records the outcome here. Below a configured threshold
-(``SYNCLINE_APPROVAL_THRESHOLD``, absolute amount; default 0 = every request needs approval)
-a request is carried out at once and recorded as approved by no one else (``auto``).
-Every request and decision is written to the audit log.
+A request (``kind``: adjustment, credit, release; over_allocation for staffing) stores what to
+do once approved (JSON), the amount it is about and who asked. ``decide`` approves or rejects
+it: the checker needs an approver role (finance or controller) and may not be the maker
+(``SelfApproval``, a ``Forbidden``). What carrying it out does belongs to the capability
+(billing: requests.py; staffing: workforce/overallocation.py), which records the outcome here.
+Below a configured threshold (``SYNCLINE_APPROVAL_THRESHOLD``, absolute amount; default 0 =
+every request needs approval) a request is carried out at once and recorded as approved by no
+one else (``auto``). Every request and decision is written to the audit log.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from syncline.services.governance import audit
 from syncline.services.governance.roles import APPROVERS, Forbidden, Principal, require
 from syncline.services.ids import new_id
 
-KINDS = ("adjustment", "credit", "release")
+KINDS = ("adjustment", "credit", "release", "over_allocation")
 
 
 class SelfApproval(Forbidden):

@@ -18,6 +18,7 @@ from syncline.services.handlers.milestones import complete_milestone
 from syncline.services.handlers.payments import record_payment
 from syncline.services.handlers.projects import close_project
 from syncline.services.handlers.rate_cards import publish_rate_card
+from syncline.services.handlers.staffing import confirm_assignment, request_resource
 from syncline.services.handlers.time import record_time, record_time_set, reverse_time
 from syncline.services.handlers.workers import terminate_worker, upsert_worker
 from syncline.services.messaging.unit_of_work import Handler
@@ -39,6 +40,8 @@ HANDLERS: dict[str, Handler] = {
     "estimate.revised": revise_estimate,
     "project.activated": activate_project,
     "project.closed": close_project,
+    "resource.requested": request_resource,
+    "assignment.confirmed": confirm_assignment,
     # billing and finance reference data
     "rate_card.published": publish_rate_card,
     "fx.rates_published": publish_fx_rates,

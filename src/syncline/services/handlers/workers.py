@@ -1,5 +1,6 @@
-"""worker.upserted and worker.terminated: effective-dated HR versions; time after a last day is
-reversed.
+"""worker.upserted and worker.terminated: effective-dated HR versions (with their HR facts:
+handlers/staffing.record_profile); time after a last day is reversed and assignments running
+past it are flagged for PMO.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from syncline.services.handlers.common import (
     record_xref,
     reverse_entry,
 )
+from syncline.services.handlers.staffing import flag_assignments_after, record_profile
 from syncline.services.ids import new_id
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
@@ -43,6 +45,7 @@ def upsert_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
             worker_id=cmd.worker_id, sequence=seq, effective_date=cmd.effective_date.isoformat(),
             role=cmd.role, entity_code=cmd.entity_code, cost_rate=cmd.cost_rate.amount,
             cost_currency=cmd.cost_rate.currency))
+        record_profile(b, data, seq)
     row = b.conn.execute(select(workers).where(workers.c.worker_id == cmd.worker_id)).first()
     fields = {"name": cmd.name, "role": cmd.role, "entity_code": cmd.entity_code,
               "last_sequence": seq}
@@ -77,4 +80,5 @@ def terminate_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
         raise_exception(b.conn, after_termination(entry.time_entry_id, cmd.worker_id,
                                                    entry.work_date, cmd.termination_date),
                         now=b.now, inbox_id=entry.inbox_id, correlation_id=b.correlation_id)
+    flag_assignments_after(b, cmd.worker_id, cmd.termination_date)
     return Applied()
