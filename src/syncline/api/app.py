@@ -27,6 +27,7 @@ from syncline.api import (
     close,
     deliveries,
     docs,
+    kpis,
     ledger,
     masterdata,
     revenue,
@@ -223,7 +224,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
 
     docs.install(app, require_key)  # /openapi.json behind the key, /docs from vendored assets
     for module in (billing, ledger, revenue, close, governance_api, masterdata, xref,
-                   deliveries):  # each
+                   deliveries, kpis):  # each
         app.include_router(module.router(system), prefix="/v1",  # route declares its roles
                            dependencies=[Depends(authenticated)])
     # vendors' webhooks carry their signature, not our key (each route declares its own)

@@ -16,6 +16,7 @@ from syncline.cli import (
     exceptions,
     governance,
     ingest,
+    kpi,
     ledger,
     masterdata,
     operations,
@@ -65,5 +66,5 @@ for _commands in (demo, ingest, operations, exceptions, workers):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
 for _commands in (billing, ledger, close, contract, governance, connectors, deliveries,
-                  masterdata, xref):
+                  masterdata, xref, kpi):
     _commands.register(app)
