@@ -30,6 +30,7 @@ from syncline.api import (
     kpis,
     ledger,
     masterdata,
+    metrics,
     revenue,
     xref,
 )
@@ -227,6 +228,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
                    deliveries, kpis):  # each
         app.include_router(module.router(system), prefix="/v1",  # route declares its roles
                            dependencies=[Depends(authenticated)])
+    app.include_router(metrics.router(system), dependencies=[Depends(authenticated)])
     # vendors' webhooks carry their signature, not our key (each route declares its own)
     app.include_router(connectors_api.router(
         system, connectors or connectors_api.configured_connectors(system)), prefix="/v1")

@@ -85,18 +85,19 @@ def _report(options: ReportOptions, conn: Connection, name: str, period: str,
 
 
 def compute_kpis(conn: Connection, period: str, *, entity: str | None = None,
-                 options: ReportOptions | None = None, now: datetime | None = None
+                 options: ReportOptions | None = None, now: datetime | None = None,
+                 ledger_reports: bool = True
                  ) -> dict[str, list[dict[str, Any]] | dict[str, Any]]:
     """Every KPI for ``period`` (YYYY-MM), for one legal entity or all. Values are Decimals
     (``None`` where a statistic has nothing to count); the three ledger reports are their
-    tables as JSON."""
+    tables as JSON (left out with ``ledger_reports=False``: the /metrics scrape)."""
     options = options or ReportOptions()
     entities = q.Entities(conn)
     raised, issued = q.billing_exceptions(conn, period, entities)
     settled, untouched = q.straight_through_counts(conn, period)
     as_of = _as_of(period, now or datetime.now(UTC))
     _, dso = ar_aging_tables(conn, period, entity=entity)
-    return {
+    figures: dict[str, list[dict[str, Any]] | dict[str, Any]] = {
         "project_setup_cycle_time": _only(f.duration_stats(
             q.setup_cycle_samples(conn, period)), entity),
         "time_to_invoice_latency": _only(f.duration_stats(
@@ -111,10 +112,13 @@ def compute_kpis(conn: Connection, period: str, *, entity: str | None = None,
                  "invoiced": r["invoiced"], "days": int(str(r["days"])),
                  "dso": r["dso"] if isinstance(r["dso"], Decimal) else None}
                 for r in dso.as_dicts()],
-        "revenue_waterfall": _report(options, conn, "revenue-waterfall", period, entity),
-        "deferred_revenue": _report(options, conn, "deferred-revenue", period, entity),
-        "rpo": _report(options, conn, "rpo", period, entity),
     }
+    if ledger_reports:
+        figures["revenue_waterfall"] = _report(options, conn, "revenue-waterfall", period,
+                                               entity)
+        figures["deferred_revenue"] = _report(options, conn, "deferred-revenue", period, entity)
+        figures["rpo"] = _report(options, conn, "rpo", period, entity)
+    return figures
 
 
 def jsonable(value: Any) -> Any:

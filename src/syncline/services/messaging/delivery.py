@@ -18,6 +18,7 @@ from syncline.adapters.db.tables import outbox, projects, xref
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.services.clock import Clock, iso
 from syncline.services.messaging.exceptions import raise_exception
+from syncline.services.telemetry import metrics
 
 
 class TransientFailure(Exception):
@@ -63,7 +64,17 @@ def send(engine: Engine, targets: dict[str, Target], outbox_id: str) -> str:
         conn.execute(update(outbox).where(outbox.c.id == outbox_id)
                      .values(attempts=outbox.c.attempts + 1))
     target, payload = targets[row.target], json.loads(row.payload)
-    reference = target.deliver(row.kind, payload, outbox_id)
+    if row.attempts:
+        metrics.delivery_retries.labels(row.target).inc()
+    try:
+        reference = target.deliver(row.kind, payload, outbox_id)
+    except Refused:
+        metrics.delivery_attempts.labels(row.target, "refused").inc()
+        raise
+    except Exception:
+        metrics.delivery_attempts.labels(row.target, "error").inc()
+        raise
+    metrics.delivery_attempts.labels(row.target, "delivered").inc()
     system = getattr(target, "xref_system", lambda p: None)(payload)
     with engine.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(

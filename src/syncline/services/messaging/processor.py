@@ -39,6 +39,7 @@ from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit_of_work import Batch, Handler
 from syncline.services.messaging.waiting import release_waiting
+from syncline.services.telemetry import metrics
 
 BATCH_SIZE = 1000
 Progress = Callable[[int], None]
@@ -151,6 +152,12 @@ def _settable(kind: str) -> bool:
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats) -> None:
     """Apply rows in order; runs of high-volume messages go as sets, the rest one by one."""
+    with metrics.apply_batch_seconds.time():
+        _apply_rows(conn, rows, ref, now, stats)
+
+
+def _apply_rows(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
+                stats: Stats) -> None:
     batch = _Unit(conn=conn, ref=ref, now=now)
     run: list[Any] = []
     for row in rows:
@@ -219,8 +226,10 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
                 applied.append({"b_id": row.id, "b_at": stamp, "b_reason": outcome.note or None})
                 provides.extend(outcome.provides)
                 stats.applied += 1
+                _observe(row, "applied", now)
             case Parked(missing=missing):
                 parked_rows.append((row, missing))
+                _observe(row, "parked", now)
             case _:
                 _book(batch, row, outcome, now, stats)
     if applied:
@@ -259,6 +268,16 @@ def _apply_single(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
     savepoint.commit()
 
 
+def _observe(row: Any, outcome: str, now: datetime) -> None:
+    """Count the outcome; for an applied message, the lag from its receipt."""
+    metrics.messages_processed.labels(row.type, outcome).inc()
+    received_at = getattr(row, "received_at", None)
+    if outcome == "applied" and received_at:
+        received = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
+        metrics.apply_lag_seconds.labels(row.type).observe(
+            max(0.0, (now - received).total_seconds()))
+
+
 def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats) -> None:
     """Record what applying `row` came to: inbox mark, subject, park, exception, releases."""
     conn = batch.conn
@@ -269,10 +288,12 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
             conn.execute(_APPLIED, [{"b_id": row.id, "b_at": iso(now),
                                      "b_reason": outcome.note or None}])
             stats.applied += 1
+            _observe(row, "applied", now)
             _release(batch, provides, now, stats)
         case Stale(note=note):
             conn.execute(_STALE, [{"b_id": row.id, "b_at": iso(now), "b_reason": note}])
             stats.stale += 1
+            _observe(row, "stale", now)
         case Parked(missing=missing):
             conn.execute(_PARK, [{"inbox_id": row.id, "prerequisite": missing.key,
                                   "reason": missing.reason,
@@ -281,12 +302,14 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
             if (known := _waiting(batch)) is not None:
                 known.add(missing.key)
             stats.parked += 1
+            _observe(row, "parked", now)
         case Failed(problems=problems):
             problem = _combine(problems)
             conn.execute(_FAILED, [{"b_id": row.id, "b_reason": problem.message}])
             raise_exception(conn, problem, now=now, inbox_id=row.id,
                             correlation_id=row.correlation_id)
             stats.failed += 1
+            _observe(row, "failed", now)
 
 
 def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
