@@ -32,6 +32,7 @@ from syncline.api import (
     masterdata,
     metrics,
     revenue,
+    telemetry,
     xref,
 )
 from syncline.api import connectors as connectors_api
@@ -79,6 +80,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
                   description="Events in (CloudEvents 1.0), business state out.",
                   openapi_url=None, docs_url=None, redoc_url=None)  # api/docs.py serves them
     app.add_middleware(docs.SecurityHeaders)
+    app.add_middleware(telemetry.RequestLog)  # JSON request lines, once logs are configured
     keys = system.settings.keys()
     body_limit = binding.max_body_bytes()
 

@@ -45,7 +45,9 @@ def serve(
     import uvicorn
 
     from syncline.api.app import create_app
+    from syncline.services.telemetry import logs
 
+    logs.configure()  # JSON lines on standard error (docs/operations.md, "Logs")
     settings = _settings(database_url)
     if not settings.keys():
         key = secrets.token_urlsafe(24)

@@ -39,7 +39,7 @@ from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit_of_work import Batch, Handler
 from syncline.services.messaging.waiting import release_waiting
-from syncline.services.telemetry import metrics
+from syncline.services.telemetry import logs, metrics
 
 BATCH_SIZE = 1000
 Progress = Callable[[int], None]
@@ -268,9 +268,18 @@ def _apply_single(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
     savepoint.commit()
 
 
+PRINCIPAL = "system:processor"  # who applies: the message's sender is its ``source``
+
+
 def _observe(row: Any, outcome: str, now: datetime) -> None:
-    """Count the outcome; for an applied message, the lag from its receipt."""
+    """Count the outcome (and, for an applied message, the lag from its receipt); log it as
+    one JSON line with the message's ids bound (services/telemetry/logs.py)."""
     metrics.messages_processed.labels(row.type, outcome).inc()
+    if logs.enabled():
+        with logs.bound(correlation_id=row.correlation_id, inbox_id=row.id,
+                        event_id=getattr(row, "event_id", None), principal=PRINCIPAL):
+            logs.log(f"message.{outcome}", type=row.type, subject=row.subject,
+                     source=getattr(row, "source", None))
     received_at = getattr(row, "received_at", None)
     if outcome == "applied" and received_at:
         received = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
