@@ -45,9 +45,10 @@ def serve(
     import uvicorn
 
     from syncline.api.app import create_app
-    from syncline.services.telemetry import logs
+    from syncline.services.telemetry import logs, traces
 
     logs.configure()  # JSON lines on standard error (docs/operations.md, "Logs")
+    traces.configure()  # console exporter, or OTLP by setting ("Traces")
     settings = _settings(database_url)
     if not settings.keys():
         key = secrets.token_urlsafe(24)

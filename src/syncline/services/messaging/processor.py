@@ -39,7 +39,7 @@ from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit_of_work import Batch, Handler
 from syncline.services.messaging.waiting import release_waiting
-from syncline.services.telemetry import logs, metrics
+from syncline.services.telemetry import logs, metrics, traces
 
 BATCH_SIZE = 1000
 Progress = Callable[[int], None]
@@ -206,6 +206,7 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
         _apply_single(batch, rows[0], now, stats)
         return
     handler, apply = SET_HANDLERS[rows[0].type]
+    started = traces.now_ns()
     savepoint = conn.begin_nested()
     try:
         outcomes = (_in_turn(batch, handler, rows) if apply is None else
@@ -219,7 +220,11 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
         return
     stamp = iso(now)
     applied, parked_rows, provides = [], [], []
+    ended = traces.now_ns()
     for row, outcome in zip(rows, outcomes, strict=True):
+        traces.record("syncline.apply", traces.key(row.correlation_id, "inbox", row.id),
+                      started, ended, inbox_id=row.id, event_id=getattr(row, "event_id", None),
+                      type=row.type, set_of=len(rows))
         stats.by_type[row.type] = stats.by_type.get(row.type, 0) + 1
         match outcome:
             case Applied():
@@ -247,10 +252,16 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
 
 
 def _apply_single(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
-    conn = batch.conn
     batch.inbox_id, batch.correlation_id, batch.sequence = row.id, row.correlation_id, \
         row.sequence
     batch.source = row.source
+    with traces.stage("syncline.apply", traces.key(row.correlation_id, "inbox", row.id),
+                      inbox_id=row.id, event_id=getattr(row, "event_id", None), type=row.type):
+        _apply_single_traced(batch, row, now, stats)
+
+
+def _apply_single_traced(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
+    conn = batch.conn
     savepoint = conn.begin_nested()
     try:
         outcome = _apply_one(batch, row)
