@@ -79,3 +79,24 @@ def test_metrics_expose_queues_latency_deliveries_and_kpis(system: Syncline) -> 
     assert value(found, "syncline_kpi_open_exceptions", entity="*", domain="pmo",
                  age="0-1") == 1
     assert value(found, "syncline_kpi_dso_days", entity="US01", currency="USD") is None
+
+
+def test_the_kpis_are_computed_at_most_once_a_minute(system: Syncline,
+                                                     monkeypatch: Any) -> None:
+    from syncline.services.telemetry import scrape
+
+    calls: list[str] = []
+    real = scrape.compute_kpis
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        calls.append("kpis")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(scrape, "compute_kpis", counted)
+    monkeypatch.setattr(scrape, "_kpi_cache", {})
+    scrape.exposition(system.engine, system.clock())
+    scrape.exposition(system.engine, system.clock())
+    assert calls == ["kpis"]
+    monkeypatch.setattr(scrape, "KPI_SECONDS", 0.0)
+    scrape.exposition(system.engine, system.clock())
+    assert calls == ["kpis", "kpis"]

@@ -15,11 +15,14 @@ stat}``, ``syncline_kpi_time_to_invoice_days{entity,stat}`` (stat = median | p90
 ``syncline_kpi_unrecognized_milestones_count{entity,currency}``,
 ``syncline_kpi_open_exceptions{entity,domain,age}``,
 ``syncline_kpi_straight_through_share{entity}``, ``syncline_kpi_dso_days{entity,currency}``.
-A statistic with nothing to measure has no sample (not a zero).
+A statistic with nothing to measure has no sample (not a zero). The KPIs read whole tables,
+so they are computed at most once a minute per database (``KPI_SECONDS``); the queue depths
+at every scrape.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -35,6 +38,8 @@ from syncline.services.messaging.queues import queue_depths
 from syncline.services.telemetry.metrics import PROCESS
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+KPI_SECONDS = 60.0
+_kpi_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
 
 def _gauge(name: str, doc: str, labels: list[str], samples: Iterable[tuple[list[str], Any]]
@@ -105,10 +110,16 @@ class StateCollector(Collector):
         self.engine, self.now = engine, now
 
     def collect(self) -> Iterator[Metric]:
+        month = self.now.strftime("%Y-%m")
+        cached = _kpi_cache.get((str(self.engine.url), month))
+        fresh = cached is not None and time.monotonic() - cached[0] < KPI_SECONDS
         with self.engine.connect() as conn:
             depths = queue_depths(conn)
-            kpis = compute_kpis(conn, self.now.strftime("%Y-%m"), now=self.now,
-                                ledger_reports=False)
+            if cached is not None and fresh:
+                kpis = cached[1]
+            else:
+                kpis = compute_kpis(conn, month, now=self.now, ledger_reports=False)
+                _kpi_cache[(str(self.engine.url), month)] = (time.monotonic(), kpis)
         yield from state_families(depths)
         yield from kpi_families(kpis)
 
