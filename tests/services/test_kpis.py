@@ -190,3 +190,25 @@ def test_the_operations_guide_carries_every_definition() -> None:
     guide = Path(__file__).parents[2].joinpath("docs", "operations.md").read_text()
     for name, text in DEFINITIONS.items():
         assert f"- **{name}**: {text}" in guide, name
+
+
+def amendment(deal_id: str, amendment_id: str) -> dict[str, Any]:
+    return event("contract.amended", f"deal/{deal_id}", {
+        "deal_id": deal_id, "amendment_id": amendment_id, "effective_date": "2026-03-01",
+        "changes": [{"action": "change_price", "line_id": "L1", "amount": "12000"}],
+        "reason": "price renegotiated"}, sequence=2, time="2026-03-01T10:00:00Z")
+
+
+def test_amendments_awaiting_propagation(firm: Syncline) -> None:
+    """A-1 on D-2 is recorded and emits a PSA budget update, not delivered yet (US01, 1
+    undelivered); A-9 names a deal Syncline does not know: parked ('*', 1 not applied). Once
+    the outbox is delivered only A-9 waits."""
+    assert kpis(firm, "2026-07")["amendments_awaiting_propagation"] == []
+    ingest(firm, amendment("D-2", "A-1"), amendment("D-404", "A-9"))
+    assert kpis(firm, "2026-07")["amendments_awaiting_propagation"] == [
+        {"entity": "*", "undelivered": 0, "not_applied": 1, "total": 1},
+        {"entity": "US01", "undelivered": 1, "not_applied": 0, "total": 1}]
+    firm.deliver()
+    assert kpis(firm, "2026-07", entity="US01")["amendments_awaiting_propagation"] == []
+    assert kpis(firm, "2026-07")["amendments_awaiting_propagation"] == [
+        {"entity": "*", "undelivered": 0, "not_applied": 1, "total": 1}]

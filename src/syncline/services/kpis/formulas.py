@@ -108,3 +108,12 @@ def straight_through(messages: int, untouched: int) -> dict[str, object]:
     """Messages applied with no manual step ÷ messages processed."""
     return {"entity": "*", "messages": messages, "straight_through": untouched,
             "share": ratio(untouched, messages)}
+
+
+def waiting(rows: Iterable[tuple[str, str]]) -> list[dict[str, object]]:
+    """(entity, why) → per entity: undelivered, not applied, total."""
+    cells: dict[str, dict[str, int]] = {}
+    for entity, why in rows:
+        row = cells.setdefault(entity, {"undelivered": 0, "not_applied": 0})
+        row[why] += 1
+    return [{"entity": e, **c, "total": sum(c.values())} for e, c in sorted(cells.items())]

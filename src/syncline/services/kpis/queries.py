@@ -54,6 +54,8 @@ class Entities:
             select(contracts.c.number, contracts.c.entity_code))}
         self.invoice = {r.number: r.entity_code for r in conn.execute(
             select(invoices.c.number, invoices.c.entity_code))}
+        self.deal = {r.deal_id: r.entity_code for r in conn.execute(
+            select(contracts.c.deal_id, contracts.c.entity_code))}
         self.project = {r.code: r.entity_code for r in conn.execute(
             select(projects.c.code, contracts.c.entity_code).join(
                 contracts, contracts.c.id == projects.c.contract_id))}
@@ -240,3 +242,21 @@ def straight_through_counts(conn: Connection, period: str) -> tuple[int, int]:
         if r.status == "applied" and r.id not in touched:
             untouched += 1
     return settled, untouched
+
+
+def amendments_waiting(conn: Connection, entities: Entities) -> list[tuple[str, str]]:
+    """(entity, why) of contract amendments not yet propagated, now: ``undelivered`` —
+    recorded, but the PSA budget update it emitted is not delivered (pending or failed);
+    ``not_applied`` — the ``contract.amended`` message is parked or failed (not recorded)."""
+    out: list[tuple[str, str]] = []
+    for r in conn.execute(select(outbox.c.payload).where(
+            (outbox.c.kind == "psa.budget.update") & (outbox.c.status != "delivered"))):
+        payload = json.loads(r.payload)
+        if payload.get("amendment"):
+            out.append((entities.project.get(payload.get("code"), ANY), "undelivered"))
+    for r in conn.execute(select(inbox.c.raw).where(
+            (inbox.c.type == "contract.amended")
+            & inbox.c.status.in_(("parked", "failed")))):
+        deal_id = json.loads(r.raw).get("data", {}).get("deal_id")
+        out.append((str(entities.deal.get(deal_id, ANY)), "not_applied"))
+    return out

@@ -14,6 +14,7 @@ stat}``, ``syncline_kpi_time_to_invoice_days{entity,stat}`` (stat = median | p90
 ``syncline_kpi_unrecognized_milestones{entity,currency}`` (amount) and
 ``syncline_kpi_unrecognized_milestones_count{entity,currency}``,
 ``syncline_kpi_open_exceptions{entity,domain,age}``,
+``syncline_kpi_amendments_awaiting{entity,why}`` (why = undelivered | not_applied),
 ``syncline_kpi_straight_through_share{entity}``, ``syncline_kpi_dso_days{entity,currency}``.
 A statistic with nothing to measure has no sample (not a zero). The KPIs read whole tables,
 so they are computed at most once a minute per database (``KPI_SECONDS``); the queue depths
@@ -96,6 +97,10 @@ def kpi_families(k: dict[str, Any]) -> list[Metric]:
         _gauge("syncline_kpi_open_exceptions", "Open exceptions by age bucket (days)",
                ["entity", "domain", "age"], ([[r["entity"], r["domain"], b], r[b]]
                                              for r in ages for b in AGE_BUCKETS)),
+        _gauge("syncline_kpi_amendments_awaiting", "Contract amendments not yet propagated",
+               ["entity", "why"], ([[r["entity"], why], r[why]]
+                                   for r in k["amendments_awaiting_propagation"]
+                                   for why in ("undelivered", "not_applied"))),
         _gauge("syncline_kpi_straight_through_share", "Messages applied with no manual step",
                ["entity"], ([[r["entity"]], r["share"]] for r in k["straight_through_share"])),
         _gauge("syncline_kpi_dso_days", "Days sales outstanding", ["entity", "currency"],
