@@ -77,3 +77,8 @@ def test_the_exporter_is_the_console_unless_otlp_is_set_and_installed(
         assert isinstance(traces._exporter_from_env(), ConsoleSpanExporter)
     else:
         assert type(traces._exporter_from_env()).__name__ == "OTLPSpanExporter"
+
+
+def test_traces_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(traces.TRACES_ENV, "off")
+    assert traces.configure() is None and not traces.enabled()

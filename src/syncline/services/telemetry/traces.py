@@ -12,8 +12,8 @@ row without a correlation id gets its own trace (``inbox/<id>``, ``outbox/<id>``
 
 ``configure()`` (serve, worker) installs a tracer provider: the console exporter by default;
 the OTLP exporter when ``opentelemetry-exporter-otlp`` is installed and
-``SYNCLINE_OTLP_ENDPOINT`` is set. Until then spans go nowhere (a no-op tracer), at no cost.
-Tests pass an in-memory exporter.
+``SYNCLINE_OTLP_ENDPOINT`` is set; ``SYNCLINE_TRACES=off`` turns tracing off. Until then
+spans go nowhere (a no-op tracer), at no cost. Tests pass an in-memory exporter.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 _state: dict[str, Any] = {"provider": None}
 ENDPOINT_ENV = "SYNCLINE_OTLP_ENDPOINT"
+TRACES_ENV = "SYNCLINE_TRACES"
 
 
 def _exporter_from_env() -> SpanExporter:
@@ -56,8 +57,12 @@ def _exporter_from_env() -> SpanExporter:
     return ConsoleSpanExporter(out=sys.stderr)
 
 
-def configure(exporter: SpanExporter | None = None, *, batch: bool = True) -> TracerProvider:
-    """Install Syncline's tracer provider (``exporter``, else console or OTLP by setting)."""
+def configure(exporter: SpanExporter | None = None, *, batch: bool = True
+              ) -> TracerProvider | None:
+    """Install Syncline's tracer provider (``exporter``, else console or OTLP by setting);
+    ``SYNCLINE_TRACES=off`` leaves tracing off (None)."""
+    if exporter is None and os.environ.get(TRACES_ENV, "").lower() == "off":
+        return None
     provider = TracerProvider(resource=Resource.create({"service.name": "syncline"}))
     chosen = exporter or _exporter_from_env()
     provider.add_span_processor(BatchSpanProcessor(chosen) if batch
