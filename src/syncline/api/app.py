@@ -27,10 +27,13 @@ from syncline.api import (
     close,
     deliveries,
     docs,
+    kpis,
     ledger,
     masterdata,
+    metrics,
     revenue,
     staffing,
+    telemetry,
     xref,
 )
 from syncline.api import connectors as connectors_api
@@ -79,6 +82,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
                   description="Events in (CloudEvents 1.0), business state out.",
                   openapi_url=None, docs_url=None, redoc_url=None)  # api/docs.py serves them
     app.add_middleware(docs.SecurityHeaders)
+    app.add_middleware(telemetry.RequestLog)  # JSON request lines, once logs are configured
     keys = system.settings.keys()
     body_limit = binding.max_body_bytes()
 
@@ -225,9 +229,10 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
 
     docs.install(app, require_key)  # /openapi.json behind the key, /docs from vendored assets
     for module in (billing, ledger, revenue, close, governance_api, masterdata, xref,
-                   deliveries, staffing):  # each
+                   deliveries, staffing, kpis):  # each
         app.include_router(module.router(system), prefix="/v1",  # route declares its roles
                            dependencies=[Depends(authenticated)])
+    app.include_router(metrics.router(system), dependencies=[Depends(authenticated)])
     # vendors' webhooks carry their signature, not our key (each route declares its own)
     app.include_router(connectors_api.router(
         system, connectors or connectors_api.configured_connectors(system)), prefix="/v1")

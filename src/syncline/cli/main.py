@@ -16,6 +16,7 @@ from syncline.cli import (
     exceptions,
     governance,
     ingest,
+    kpi,
     ledger,
     masterdata,
     operations,
@@ -45,7 +46,10 @@ def serve(
     import uvicorn
 
     from syncline.api.app import create_app
+    from syncline.services.telemetry import logs, traces
 
+    logs.configure()  # JSON lines on standard error (docs/operations.md, "Logs")
+    traces.configure()  # console exporter, or OTLP by setting ("Traces")
     settings = _settings(database_url)
     if not settings.keys():
         key = secrets.token_urlsafe(24)
@@ -66,5 +70,5 @@ for _commands in (demo, ingest, operations, exceptions, workers):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
 for _commands in (billing, ledger, close, contract, governance, connectors, deliveries,
-                  masterdata, xref, staffing):
+                  masterdata, xref, staffing, kpi):
     _commands.register(app)

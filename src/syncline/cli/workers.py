@@ -15,9 +15,14 @@ from syncline.cli.common import _system, err
 
 
 def _logging() -> None:
-    """Syncline's own messages at INFO on standard error; libraries' only from WARNING."""
+    """Syncline's own messages at INFO on standard error; libraries' only from WARNING; the
+    JSON event lines (structlog) on standard error too; traces (console, or OTLP by setting)."""
+    from syncline.services.telemetry import logs, traces
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("syncline").setLevel(logging.INFO)
+    logs.configure()
+    traces.configure()
 
 
 def worker(

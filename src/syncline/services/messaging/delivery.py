@@ -18,6 +18,7 @@ from syncline.adapters.db.tables import outbox, projects, xref
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.services.clock import Clock, iso
 from syncline.services.messaging.exceptions import raise_exception
+from syncline.services.telemetry import metrics, traces
 
 
 class TransientFailure(Exception):
@@ -63,7 +64,12 @@ def send(engine: Engine, targets: dict[str, Target], outbox_id: str) -> str:
         conn.execute(update(outbox).where(outbox.c.id == outbox_id)
                      .values(attempts=outbox.c.attempts + 1))
     target, payload = targets[row.target], json.loads(row.payload)
-    reference = target.deliver(row.kind, payload, outbox_id)
+    if row.attempts:
+        metrics.delivery_retries.labels(row.target).inc()
+    with traces.stage("syncline.deliver", traces.key(row.correlation_id, "outbox", row.id),
+                      outbox_id=row.id, kind=row.kind, target=row.target,
+                      attempt=row.attempts + 1):
+        reference = _send(target, row, payload)
     system = getattr(target, "xref_system", lambda p: None)(payload)
     with engine.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
@@ -73,6 +79,21 @@ def send(engine: Engine, targets: dict[str, Target], outbox_id: str) -> str:
         key = document_key(payload)
         if system and object_type and key and reference and len(key) <= 40:
             link_external(conn, system, str(object_type), str(reference)[:200], key)
+    return reference
+
+
+def _send(target: Target, row: Any, payload: dict[str, Any]) -> str:
+    """The call to the target (a span of its own), counted by result."""
+    try:
+        with traces.child("syncline.target", target=row.target, kind=row.kind):
+            reference = target.deliver(row.kind, payload, row.id)
+    except Refused:
+        metrics.delivery_attempts.labels(row.target, "refused").inc()
+        raise
+    except Exception:
+        metrics.delivery_attempts.labels(row.target, "error").inc()
+        raise
+    metrics.delivery_attempts.labels(row.target, "delivered").inc()
     return reference
 
 

@@ -37,6 +37,8 @@ from syncline.schemas import SchemaProblem, validate_event
 from syncline.services.clock import iso
 from syncline.services.ids import new_id
 from syncline.services.messaging.exceptions import raise_exception, resolve
+from syncline.services.messaging.refusals import Refusal
+from syncline.services.telemetry import traces
 
 UNKNOWN_SOURCE = "unknown"
 MAX_DEPTH = 64  # arrays and objects inside each other
@@ -60,23 +62,6 @@ class Receipt:
             out["errors"] = [{"field": p.path, "rule": p.rule, "message": p.message}
                              for p in self.problems]
         return out
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A record a connector read but could not map: kept raw and rejected with ``reason``.
-
-    ``event_id`` names the vendor record (and its version), ``field`` the vendor field at
-    fault; ``etype`` the canonical type it would have become. A later corrected record is a
-    new version, so a new id; the same record read again is a duplicate.
-    """
-
-    source: str
-    event_id: str
-    raw: str
-    reason: str
-    etype: str | None = None
-    field: str = "(record)"
 
 
 @dataclass
@@ -329,6 +314,7 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusa
     and a message sent to two receivers at once is stored once (the other gets a duplicate
     receipt). A re-send of a rejected message with different text revises it (module doc).
     """
+    started = traces.now_ns()
     parsed = [_parse(i, trusted) for i in items]
     if not parsed:
         return []
@@ -396,4 +382,8 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusa
             "then re-send it (same source and id) or replay the corrected message.",
             field=first.path[:200], objects=(("inbox", receipt.inbox_id),),
         ), now=now, inbox_id=receipt.inbox_id, correlation_id=corr)
+    if traces.enabled():  # one span per stored message, under its correlation's trace
+        for r in rows:
+            traces.record("syncline.receive", traces.key(r[8], "inbox", r[0]), started,
+                          inbox_id=r[0], event_id=r[3], type=r[4], status=r[10])
     return out

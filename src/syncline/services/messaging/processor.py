@@ -39,6 +39,8 @@ from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit_of_work import Batch, Handler
 from syncline.services.messaging.waiting import release_waiting
+from syncline.services.telemetry import metrics, traces
+from syncline.services.telemetry.processing import observe
 
 BATCH_SIZE = 1000
 Progress = Callable[[int], None]
@@ -151,6 +153,12 @@ def _settable(kind: str) -> bool:
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats) -> None:
     """Apply rows in order; runs of high-volume messages go as sets, the rest one by one."""
+    with metrics.apply_batch_seconds.time():
+        _apply_rows(conn, rows, ref, now, stats)
+
+
+def _apply_rows(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
+                stats: Stats) -> None:
     batch = _Unit(conn=conn, ref=ref, now=now)
     run: list[Any] = []
     for row in rows:
@@ -199,6 +207,7 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
         _apply_single(batch, rows[0], now, stats)
         return
     handler, apply = SET_HANDLERS[rows[0].type]
+    started = traces.now_ns()
     savepoint = conn.begin_nested()
     try:
         outcomes = (_in_turn(batch, handler, rows) if apply is None else
@@ -212,15 +221,21 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
         return
     stamp = iso(now)
     applied, parked_rows, provides = [], [], []
+    ended = traces.now_ns()
     for row, outcome in zip(rows, outcomes, strict=True):
+        traces.record("syncline.apply", traces.key(row.correlation_id, "inbox", row.id),
+                      started, ended, inbox_id=row.id, event_id=getattr(row, "event_id", None),
+                      type=row.type, set_of=len(rows))
         stats.by_type[row.type] = stats.by_type.get(row.type, 0) + 1
         match outcome:
             case Applied():
                 applied.append({"b_id": row.id, "b_at": stamp, "b_reason": outcome.note or None})
                 provides.extend(outcome.provides)
                 stats.applied += 1
+                observe(row, "applied", now)
             case Parked(missing=missing):
                 parked_rows.append((row, missing))
+                observe(row, "parked", now)
             case _:
                 _book(batch, row, outcome, now, stats)
     if applied:
@@ -238,10 +253,16 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
 
 
 def _apply_single(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
-    conn = batch.conn
     batch.inbox_id, batch.correlation_id, batch.sequence = row.id, row.correlation_id, \
         row.sequence
     batch.source = row.source
+    with traces.stage("syncline.apply", traces.key(row.correlation_id, "inbox", row.id),
+                      inbox_id=row.id, event_id=getattr(row, "event_id", None), type=row.type):
+        _apply_single_traced(batch, row, now, stats)
+
+
+def _apply_single_traced(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
+    conn = batch.conn
     savepoint = conn.begin_nested()
     try:
         outcome = _apply_one(batch, row)
@@ -269,10 +290,12 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
             conn.execute(_APPLIED, [{"b_id": row.id, "b_at": iso(now),
                                      "b_reason": outcome.note or None}])
             stats.applied += 1
+            observe(row, "applied", now)
             _release(batch, provides, now, stats)
         case Stale(note=note):
             conn.execute(_STALE, [{"b_id": row.id, "b_at": iso(now), "b_reason": note}])
             stats.stale += 1
+            observe(row, "stale", now)
         case Parked(missing=missing):
             conn.execute(_PARK, [{"inbox_id": row.id, "prerequisite": missing.key,
                                   "reason": missing.reason,
@@ -281,12 +304,14 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
             if (known := _waiting(batch)) is not None:
                 known.add(missing.key)
             stats.parked += 1
+            observe(row, "parked", now)
         case Failed(problems=problems):
             problem = _combine(problems)
             conn.execute(_FAILED, [{"b_id": row.id, "b_reason": problem.message}])
             raise_exception(conn, problem, now=now, inbox_id=row.id,
                             correlation_id=row.correlation_id)
             stats.failed += 1
+            observe(row, "failed", now)
 
 
 def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
