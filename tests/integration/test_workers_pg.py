@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -135,16 +136,36 @@ def start_worker(url: str, *args: str, batch: int | None = None) -> subprocess.P
     env = {**os.environ, "SYNCLINE_DATABASE_URL": url}
     if batch is not None:
         env["SYNCLINE_BATCH_SIZE"] = str(batch)
-    return subprocess.Popen([sys.executable, "-m", "syncline", "worker", "--no-deliver", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # its JSON logs (a line a message) go to a file: a pipe nobody drains while the worker
+    # runs would fill and block it mid-batch, holding its lease
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (read and closed by finish)
+    proc = subprocess.Popen([sys.executable, "-m", "syncline", "worker", "--no-deliver", *args],
+                            stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
+    proc.errors = errors  # type: ignore[attr-defined]
+    return proc
+
+
+def _stderr(proc: subprocess.Popen[str]) -> str:
+    errors = getattr(proc, "errors", None)
+    if errors is None:
+        return ""
+    errors.seek(0)
+    text_ = str(errors.read())
+    errors.close()
+    return text_
 
 
 def finish(procs: list[subprocess.Popen[str]], timeout: float = 300) -> list[dict[str, Any]]:
-    """Wait for worker processes; each must exit 0 and print its JSON summary."""
+    """Wait for worker processes; each must exit 0 and print its JSON summary. Their pipes
+    are drained at once (a thread each): a worker blocked writing its logs to a full pipe
+    would hold its lease and stall the others."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, len(procs))) as pool:
+        answers = list(pool.map(lambda p: p.communicate(timeout=timeout), procs))
     out = []
-    for proc in procs:
-        stdout, stderr = proc.communicate(timeout=timeout)
-        assert proc.returncode == 0, stderr[-3000:]
+    for proc, (stdout, _) in zip(procs, answers, strict=True):
+        assert proc.returncode == 0, _stderr(proc)[-3000:]
         out.append(json.loads(stdout.strip().splitlines()[-1]))
     return out
 

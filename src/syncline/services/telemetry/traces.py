@@ -10,7 +10,8 @@ root with that trace id (its span id: the next 8 bytes). So every span of one bu
 send with its ``syncline.target`` call as a child — has the same trace id, in time order. A
 row without a correlation id gets its own trace (``inbox/<id>``, ``outbox/<id>``).
 
-``configure()`` (serve, worker) installs a tracer provider: the console exporter by default;
+``configure()`` (serve, worker) installs a tracer provider when asked (``SYNCLINE_TRACES=console``,
+or an OTLP endpoint); the console exporter unless the endpoint is set;
 the OTLP exporter when ``opentelemetry-exporter-otlp`` is installed and
 ``SYNCLINE_OTLP_ENDPOINT`` is set; ``SYNCLINE_TRACES=off`` turns tracing off. Until then
 spans go nowhere (a no-op tracer), at no cost. Tests pass an in-memory exporter.
@@ -59,9 +60,13 @@ def _exporter_from_env() -> SpanExporter:
 
 def configure(exporter: SpanExporter | None = None, *, batch: bool = True
               ) -> TracerProvider | None:
-    """Install Syncline's tracer provider (``exporter``, else console or OTLP by setting);
-    ``SYNCLINE_TRACES=off`` leaves tracing off (None)."""
-    if exporter is None and os.environ.get(TRACES_ENV, "").lower() == "off":
+    """Install Syncline's tracer provider (``exporter``, else console or OTLP by setting).
+    Off unless asked for: ``SYNCLINE_TRACES=console`` (spans on standard error) or
+    ``SYNCLINE_OTLP_ENDPOINT`` set — a span a message on standard error by default would
+    flood a worker's log (and block a worker whose error stream nobody reads)."""
+    wanted = os.environ.get(TRACES_ENV, "").lower()
+    if exporter is None and (wanted == "off" or (
+            wanted not in ("console", "otlp", "on") and not os.environ.get(ENDPOINT_ENV))):
         return None
     provider = TracerProvider(resource=Resource.create({"service.name": "syncline"}))
     chosen = exporter or _exporter_from_env()
