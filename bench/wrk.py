@@ -65,6 +65,7 @@ def closed_loop(url: str, bodies: list[str], connections: int, seconds: float,
         script.write_text(LUA)
         data.write_text("\n".join(bodies) + "\n")
         args = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, int(seconds))}s", "--latency",
+                "--timeout", "30s",
                 "-s", str(script)]
         for name, value in headers.items():
             args += ["-H", f"{name}: {value}"]
