@@ -97,23 +97,15 @@ class BackgroundWorker:
     def poll_connectors(self) -> list[str]:
         """Start the durable poll of every connector whose slot is due
         (workflows/connectors.py); returns the workflow ids started or joined."""
-        from syncline.connectors.registry import Wiring, build, configured
+        from syncline.connectors.registry import Wiring, configured, resolver
         from syncline.workflows import connectors as polls
         from syncline.workflows import delivery as wf
 
         system = self.system
         configs = configured(system.settings.connectors_config or "")
         if self._connectors is None:
-            cache: dict[str, Any] = {}
-            by_name = {c.name: c for c in configs}
-
-            def resolve(name: str) -> Any:
-                if name not in cache and name in by_name:
-                    cache[name] = build(by_name[name], Wiring(engine=system.engine,
-                                                              clock=system.clock))
-                return cache.get(name)
-
-            self._connectors = resolve
+            self._connectors = resolver(system.settings.connectors_config,
+                                        Wiring(engine=system.engine, clock=system.clock))
         polls.wire(system.engine, self._connectors, system.clock)
         wf.launch(system.engine, system.targets, system.settings.workflow_db_url(),
                   system.clock)

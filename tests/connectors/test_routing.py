@@ -70,3 +70,25 @@ def test_provisioning_waits_for_the_erp_master_data_and_the_answer_is_cached() -
     now[0] = 901
     checked.deliver("erp.customer.upsert", customer, "k5")
     assert len(reads) >= 3  # looked again after the ttl
+
+
+def test_the_resolver_builds_a_configured_connector_once_and_finds_a_new_one(
+        tmp_path: Any) -> None:
+    from syncline.connectors.registry import Wiring, resolver
+
+    config = tmp_path / "connectors.yaml"
+    from pathlib import Path
+
+    mapping = Path(__file__).parents[2] / "config/connectors/files/hr-workers.mapping.yaml"
+    block = ("  - name: {name}\n    kind: files\n    settings:\n      directory: {d}\n"
+             "      streams: [{{name: hr, path: '*.xlsx', mapping: {m}}}]\n")
+    config.write_text("connectors:\n" + block.format(name="imports", d=tmp_path, m=mapping))
+    resolve = resolver(config, Wiring())
+    first = resolve("imports")
+    assert first is not None and resolve("imports") is first  # built once, kept
+    assert resolve("later") is None
+    config.write_text("connectors:\n" + block.format(name="imports", d=tmp_path, m=mapping)
+                      + block.format(name="later", d=tmp_path, m=mapping))
+    later = resolve("later")
+    assert later is not None and later.name == "later"
+    assert resolver(None, Wiring())("imports") is None

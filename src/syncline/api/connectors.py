@@ -9,7 +9,6 @@ changed records wakes the named streams' sync in the background.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
@@ -20,35 +19,19 @@ from syncline.api import binding
 from syncline.api.auth import Requires, public
 from syncline.bootstrap import Syncline
 from syncline.connectors.receive import receive
+from syncline.connectors.registry import Resolve, Wiring, resolver
 from syncline.connectors.runs import run_stream
-from syncline.connectors.sdk.base import Connector, WebhookRequest
+from syncline.connectors.sdk.base import WebhookRequest
 from syncline.connectors.sdk.config import ConnectorConfigInvalid
 from syncline.connectors.sdk.secrets import MissingSecret
 from syncline.services.connectors.cursors import listing
 from syncline.services.governance.roles import READERS
 
-Resolve = Callable[[str], Connector | None]
-
 
 def configured_connectors(system: Syncline) -> Resolve:
     """Connectors from SYNCLINE_CONNECTORS_CONFIG, built on first use and kept."""
-    from syncline.connectors.registry import Wiring, build, configured
-
-    cache: dict[str, Connector] = {}
-    path = system.settings.connectors_config
-
-    def resolve(name: str) -> Connector | None:
-        if name in cache:
-            return cache[name]
-        if not path:
-            return None
-        for config in configured(path):
-            if config.name == name:
-                cache[name] = build(config, Wiring(engine=system.engine))
-                return cache[name]
-        return None
-
-    return resolve
+    return resolver(system.settings.connectors_config,
+                    Wiring(engine=system.engine, clock=system.clock))
 
 
 def router(system: Syncline, resolve: Resolve) -> APIRouter:

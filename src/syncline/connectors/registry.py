@@ -59,3 +59,23 @@ def build(config: ConnectorConfig, wiring: Wiring | None = None) -> Connector:
 
 def configured(path: str | Path) -> list[ConnectorConfig]:
     return load(path, kinds=set(KIND_MODULES))
+
+
+Resolve = Callable[[str], Connector | None]
+
+
+def resolver(path: str | Path | None, wiring: Wiring) -> Resolve:
+    """Find a configured connector by name: built on first use and kept (one client, one
+    token cache a connector); a name not built yet is looked up in the file again, so a
+    connector added to it is found without a restart. None: no such connector."""
+    cache: dict[str, Connector] = {}
+
+    def resolve(name: str) -> Connector | None:
+        if name not in cache and path:
+            found = next((c for c in configured(path) if c.name == name), None)
+            if found is None:
+                return None
+            cache[name] = build(found, wiring)
+        return cache.get(name)
+
+    return resolve

@@ -42,8 +42,6 @@ def external_id(kind: str, payload: dict[str, Any]) -> str:
         return str(payload["number"])
     if kind == "erp.journal.post":
         return str(payload["source"])
-    if kind == "erp.payment.post":
-        return str(payload["payment_id"])
     raise Refused(f"no external id for {kind}")
 
 

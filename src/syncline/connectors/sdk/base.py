@@ -77,7 +77,3 @@ class WebhookConnector(Connector, Protocol):
         """Verify the signature on the raw body (``SignatureError`` → 401), map the
         notification to canonical events; never slow (no vendor calls)."""
         ...
-
-
-class NotFound(LookupError):
-    pass
