@@ -189,6 +189,13 @@ def credit_note_body(payload: dict[str, Any], posting: Posting, contact_id: str
     return body | currency_fields(payload, posting, ref)
 
 
+def allocation_body(invoice_id: str, amount: Decimal, on: str) -> dict[str, Any]:
+    """One ``Allocation`` of a credit note to an invoice, for ``PUT /CreditNotes/{CreditNoteID}
+    /Allocations`` [spec: path ``/CreditNotes/{CreditNoteID}/Allocations``, schema
+    ``Allocation``: ``Invoice`` (its ``InvoiceID``), ``Amount``, ``Date``]."""
+    return {"Invoice": {"InvoiceID": invoice_id}, "Amount": cents(amount), "Date": on}
+
+
 def narration(source: str) -> str:
     """A manual journal's ``Narration``: Xero has no external id on a journal, so the
     narration carries the Syncline source and ``find`` looks it up exactly."""
