@@ -351,3 +351,19 @@ def test_tax_is_typed_per_line_and_the_total_sent_as_the_mapping_says(tmp_path: 
     assert body["GlobalTaxCalculation"] == "TaxExcluded"
     _, exempt = sales_document(usd, ast, "58")
     assert "TxnTaxDetail" not in exempt  # no tax: nothing to override
+
+
+def test_a_payment_keeps_its_own_rate_and_the_fake_realizes_fx_as_qbo_would(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks, outbox_rows: Rows) -> None:
+    """EUR invoice 1,200.00 at ExchangeRate 1.0850. Half paid at 1.1000: 600.00 × 1.1000 =
+    660.00 USD less 600.00 × 1.0850 = 651.00, QBO's exchange gain is 9.00 USD; the other
+    half paid without a rate of its own (the invoice's) realizes nothing."""
+    customers_in(qbo, outbox_rows)
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="EUR", document="invoice")
+    invoice_id = qbo.target().deliver("erp.invoice.post", payload, key)
+    assert fake.company.get("Invoice", invoice_id)["TotalAmt"] == Decimal("1200.00")
+    first = fake.record_payment(invoice_id, "600.00", "2026-03-01", rate="1.1000")
+    second = fake.record_payment(invoice_id, "600.00", "2026-03-02")
+    assert first["ExchangeRate"] == Decimal("1.1000")
+    assert fake.realized_gain(first["Id"]) == Decimal("9.00")  # 660.00 − 651.00
+    assert fake.realized_gain(second["Id"]) == 0

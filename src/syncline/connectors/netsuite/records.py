@@ -100,8 +100,12 @@ def customer(s: NetSuiteSettings, payload: Body) -> Body:
     return body
 
 
-def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str) -> Body:
-    """An invoice or (with positive amounts) a credit memo."""
+def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str,
+                   applies_to: str | None = None) -> Body:
+    """An invoice or (with positive amounts) a credit memo; a credit memo with
+    ``applies_to`` (the credited invoice's internal id) applies its total to that invoice
+    in its ``apply`` sublist: ``apply.items[] {doc, apply, amount}`` [not in our research
+    notes: NetSuite's REST API Browser, creditMemo ``apply`` sublist; unconfirmed]."""
     m: ErpMapping = s.mapping
     sub = subsidiary_of(s, payload["entity"])
     currency = str(payload["currency"])
@@ -127,6 +131,9 @@ def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str) -> Body
                   "memo": _memo(payload), "item": {"items": items}}
     if payload.get("due") and not credit:
         body["dueDate"] = payload["due"]
+    if credit and applies_to:
+        body["apply"] = {"items": [{"doc": ref(applies_to), "apply": True,
+                                    "amount": abs(Decimal(str(payload["total"])))}]}
     ar = m.ar_accounts.get(currency)
     if ar:
         body["account"] = ref(ar)
