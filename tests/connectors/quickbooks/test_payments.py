@@ -20,9 +20,9 @@ from syncline.connectors import receive
 from syncline.connectors.quickbooks import QuickBooksConnector, webhooks
 from syncline.connectors.quickbooks import client as qbo_client
 from syncline.connectors.quickbooks.fake import FakeQuickBooks
+from syncline.connectors.quickbooks.mapping import applications
 from syncline.connectors.runs import run_stream
 from syncline.connectors.sdk.base import WebhookRequest
-from syncline.connectors.quickbooks.mapping import applications
 from syncline.connectors.sdk.errors import MappingError, SignatureError
 from syncline.connectors.sdk.events import rfc3339
 from syncline.schemas import validate_event
