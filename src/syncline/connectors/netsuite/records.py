@@ -115,7 +115,7 @@ def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str,
         raise Unpostable(f"tax code {payload['tax_code']} is not mapped")
     items = []
     for line in payload["lines"]:
-        account = m.deferred_account if line.get("deferred") else m.revenue_account
+        account = m.line_account(payload.get("service_line"), bool(line.get("deferred")))
         item = s.items.get(account)
         if item is None:
             raise Unpostable(f"no service item for account {account}")

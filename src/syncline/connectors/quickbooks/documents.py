@@ -113,7 +113,7 @@ def sales_document(p: Body, s: QboSettings, customer_ref: str) -> tuple[str, Bod
     cls = _dimension(p, s, "Class")
     lines = []
     for ln in p["lines"]:
-        account = m.deferred_account if ln.get("deferred") else m.revenue_account
+        account = m.line_account(p.get("service_line"), bool(ln.get("deferred")))
         amount = sign * _money(ln["amount"], entity, number)
         detail: Body = {"ItemRef": {"value": s.items[account]}}
         qty, price = (sign * _money(ln.get("quantity", "0"), entity, number),

@@ -146,7 +146,7 @@ def _lines(payload: dict[str, Any], posting: Posting, ref: str, sign: Decimal
     taxes = _split_tax(sign * Decimal(str(payload.get("tax") or 0)), amounts)
     lines = []
     for ln, amount, tax in zip(payload["lines"], amounts, taxes, strict=True):
-        syncline_account = m.deferred_account if ln.get("deferred") else m.revenue_account
+        syncline_account = m.line_account(payload.get("service_line"), bool(ln.get("deferred")))
         account = m.account(syncline_account)
         if account is None:
             raise MappingError("xero", "document", ref,
