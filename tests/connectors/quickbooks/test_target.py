@@ -367,3 +367,23 @@ def test_a_payment_keeps_its_own_rate_and_the_fake_realizes_fx_as_qbo_would(
     assert first["ExchangeRate"] == Decimal("1.1000")
     assert fake.realized_gain(first["Id"]) == Decimal("9.00")  # 660.00 − 651.00
     assert fake.realized_gain(second["Id"]) == 0
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout, httpx.RemoteProtocolError])
+def test_a_credit_application_accepted_then_dropped_is_one_payment(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks, outbox_rows: Rows,
+        error: type[httpx.TransportError]) -> None:
+    """Every POST drops after QBO accepted it: the memo's five sends (then it is found by
+    DocNumber) and the zero payment's five (replays of its requestid). The delivery fails as
+    transient; sent again, the memo has no credit left: one application of 400.00."""
+    customers_in(qbo, outbox_rows)
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="EUR", document="invoice")
+    invoice_id = qbo.target().deliver("erp.invoice.post", payload, key)
+    note_key, note = pick(outbox_rows, "erp.invoice.post", document="credit_note")
+    fake.drop_after_accept(10, error)
+    with pytest.raises(TransientFailure, match="settling it failed"):
+        qbo.target().deliver("erp.invoice.post", note, note_key)
+    memo_id = qbo.target().deliver("erp.invoice.post", note, note_key)
+    assert len(fake.documents("CreditMemo")) == 1 and len(fake.documents("Payment")) == 1
+    assert fake.company.get("Invoice", invoice_id)["Balance"] == Decimal("800.00")
+    assert fake.company.get("CreditMemo", memo_id)["RemainingCredit"] == 0

@@ -294,3 +294,24 @@ def test_a_credit_note_on_a_paid_invoice_stays_a_credit_on_the_contact(
     assert not [w for w in fake.writes("PUT") if w.url.path.endswith("/Allocations")]
     assert fake.books[US].records["CreditNotes"][note_id]["RemainingCredit"] == D("200.00")
     assert fake.books[US].open_balance("cus_acme") == {"USD": D("-200.00")}
+
+
+@pytest.mark.parametrize("error", ["timeout", "protocol"])
+def test_an_allocation_accepted_then_dropped_is_made_once(fake: FakeXero, connect: Connect,
+                                                          error: str) -> None:
+    """Every send drops after Xero accepted it: the credit note's five sends (then it is
+    found by its number), and the allocation's five (each a replay of the first under the
+    same key). The delivery fails as transient; sent again, the note is the same and its
+    credit is already used, so nothing more is allocated: one allocation of 200.00."""
+    target = connect().target()
+    invoice_id = target.deliver("erp.invoice.post", invoice(), "outbox-80")
+    fake.drop_after_accept(10, error)
+    with pytest.raises(TransientFailure, match="settling it failed"):
+        target.deliver("erp.invoice.post", _credit_note(), "outbox-81")
+    note_id = target.deliver("erp.invoice.post", _credit_note(), "outbox-81")
+    books = fake.books[US]
+    assert len(books.records["CreditNotes"]) == 1
+    assert books.records["CreditNotes"][note_id]["Allocations"] == [
+        {"Invoice": {"InvoiceID": invoice_id, "InvoiceNumber": "US01-2026-000001"},
+         "Amount": D("200.00"), "Date": "/Date(1770681600000+0000)/"}]
+    assert books.records["Invoices"][invoice_id]["AmountDue"] == D("1000.00")
