@@ -262,3 +262,20 @@ def test_compensation_deletes_the_customer_a_failed_provisioning_created() -> No
     assert fake.books.records["customer"] == {} and target.customers == {}
     target.compensate("erp.customer.upsert", CUSTOMER, "outbox-1")  # gone already: fine
     assert fake.requests[-1].method == "DELETE"
+
+
+def test_an_intercompany_half_is_a_journal_in_its_own_subsidiary_with_eliminate() -> None:
+    """US01's half of an intercompany charge (its month-end summary: the receivable from
+    GB01 against revenue, 500.00 USD): one journalEntry in US01's subsidiary; the line on
+    the counterparty carries ``eliminate`` (NetSuite's elimination), the other does not;
+    no ``toSubsidiary`` (that is the intercompany journal's, which needs both halves)."""
+    fake = seeded()
+    target = connector(fake).target()
+    lines = [["2400", "debit", "500.00", "USD", {"dimensions": [["counterparty", "GB01"]]}],
+             ["4000", "credit", "500.00", "USD"]]
+    target.deliver("erp.journal.post", JOURNAL | {"source": "summary:US01:2026-06:1",
+                                                  "lines": lines}, "o-9")
+    sent = body(puts(fake)[-1])
+    assert sent["subsidiary"] == {"id": "1"} and "toSubsidiary" not in sent
+    assert [(ln["account"]["id"], ln.get("eliminate")) for ln in sent["line"]["items"]] == [
+        ("61", True), ("54", None)]
