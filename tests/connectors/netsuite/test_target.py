@@ -111,6 +111,9 @@ def test_a_credit_note_becomes_a_credit_memo_applied_to_its_invoice() -> None:
         "item": {"id": "210"}, "description": "Credit June", "quantity": 2,
         "rate": Decimal("120.00"), "amount": Decimal("240.00"), "taxCode": {"id": "-7"}}
     assert "dueDate" not in sent and "credits INV-2026-0001" in sent["memo"]
+    # Source: NetSuite REST API Browser, creditMemo sublist ``apply`` (items[]: doc, apply,
+    # amount). Not covered by our research notes (shared/reference/connectors.md §5.2 gives
+    # the journal and invoice sublists only): unconfirmed against a live account.
     assert sent["apply"] == {"items": [{"doc": {"id": invoice_id}, "apply": True,
                                         "amount": Decimal("240.00")}]}
     assert fake.books.amount_remaining(invoice_id) == Decimal("1260.00")

@@ -119,6 +119,10 @@ def test_a_credit_memo_is_applied_to_its_invoice_by_a_zero_payment_once(
     assert note["invoice"] == payload["number"]
     memo_id = qbo.target().deliver("erp.invoice.post", note, note_key)
     (apply,) = posts(fake, "/payment")
+    # Source: Intuit's Payment entity (Line[].LinkedTxn with TxnType Invoice and CreditMemo,
+    # TotalAmt 0 to apply a credit memo; CurrencyRef, ExchangeRate). Our research notes
+    # (shared/reference/connectors.md §6.3) show only the Invoice link: the CreditMemo link,
+    # the zero TotalAmt and the Payment's CurrencyRef/ExchangeRate are not covered there.
     assert apply.url.params["requestid"] == f"{note_key}:apply"
     customer = qbo.target().customers[payload["customer_id"]]
     assert body(apply) == {

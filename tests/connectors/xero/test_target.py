@@ -253,6 +253,9 @@ def test_a_credit_note_is_allocated_to_its_invoice_once(fake: FakeXero,
     invoice_id = target.deliver("erp.invoice.post", invoice(), "outbox-50")
     note_id = target.deliver("erp.invoice.post", _credit_note(), "outbox-51")
     put = fake.writes("PUT")[-1]
+    # Source: XeroAPI/Xero-OpenAPI xero_accounting.yaml, path /CreditNotes/{CreditNoteID}/
+    # Allocations (PUT) and schema Allocation (Invoice.InvoiceID, Amount, Date). Our research
+    # notes (shared/reference/connectors.md §7.2) confirm the path only, not these fields.
     assert put.url.path == f"/api.xro/2.0/CreditNotes/{note_id}/Allocations"
     assert put.headers["Idempotency-Key"] == "outbox-51:allocate"
     assert body(put) == {"Allocations": [{"Invoice": {"InvoiceID": invoice_id},
