@@ -26,7 +26,7 @@ from syncline.bootstrap import bootstrap
 from syncline.config import Settings
 from syncline.services.governance.keys import create_key
 from tests.console.test_browser import _free_port, _shot, _sign_in
-from tests.console.test_browser import page as page  # noqa: PLC0414 - the browser fixture
+from tests.console.test_browser import page as page  # the browser fixture
 
 SRC = Path(__file__).parents[2] / "src"
 
