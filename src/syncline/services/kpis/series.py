@@ -194,11 +194,11 @@ def kpi_trends(conn: Connection, first: str, last: str, *, entity: str | None = 
             found, stacked, tables = ledger[name]
             cells[name] = found
             stacks = dict(s.split("|", 1) for s in stacked)
-        rows = f.pivot(months, cells[name], zero=name in ZERO_WHEN_NONE or name in ledger)
+        pivoted = f.pivot(months, cells[name], zero=name in ZERO_WHEN_NONE or name in ledger)
         if name == "exception_aging":
-            rows.sort(key=lambda r: f.AGE_BUCKETS.index(r[0]))
+            pivoted.sort(key=lambda r: f.AGE_BUCKETS.index(r[0]))
             stacks = dict.fromkeys(f.AGE_BUCKETS, "age")
         trends.append(Trend(name, title, unit, kind, tuple(months), tuple(
-            Series(label, tuple(values), stacks.get(label, "")) for label, values in rows),
+            Series(label, tuple(values), stacks.get(label, "")) for label, values in pivoted),
             DEFINITIONS[name], tables))
     return trends
