@@ -133,3 +133,8 @@ def test_a_contract_s_schedule_and_the_what_if_of_an_amendment(
     assert cells["2026-06"] != "0.00" and not cells["2026-06"].startswith("-")
     assert "/whatif" not in page.url  # HTMX: swapped into the page in place
     _shot(page, "contract-whatif", tmp_path)
+    page.fill("#wi-price", "ten")  # refused with its reason, in place
+    page.click("#whatif-button")
+    refused = page.locator("#whatif-result .flash.error")
+    refused.wait_for()
+    assert "new price must be an amount" in refused.inner_text()

@@ -81,8 +81,10 @@ def test_contracts_list_search_schedule_and_what_if(tmp_path: Path) -> None:
         refused = http.get("/console/contracts/C-1/whatif", params={"line": "L7", "price": "1"},
                            headers={"HX-Request": "true"})
         assert refused.status_code == 422 and "not on contract C-1" in refused.text
-        bad = http.get("/console/contracts/C-1/whatif", params={"effective": "July"})
-        assert bad.status_code == 422
+        bad = http.get("/console/contracts/C-1/whatif", params={"effective": "July"},
+                       headers={"HX-Request": "true"})
+        assert bad.status_code == 422 and "effective date must be a date" in bad.text
+        assert "<html" not in bad.text
         with firm.system.engine.connect() as conn:
             after = conn.execute(select(func.count()).select_from(contract_amendments)).scalar()
         assert after == before  # nothing stored

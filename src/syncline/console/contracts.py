@@ -156,6 +156,8 @@ def router(system: Syncline) -> APIRouter:
                                            DEFAULT_POLICY, today, system.clock())
             except (ProposalRefused, RevenueError) as refused:
                 status, problem = 422, str(refused)
+            except HTTPException as bad:  # a field that is no date or amount
+                status, problem = bad.status_code, str(bad.detail)
         if answer is None and problem is None:
             raise HTTPException(404, f"no contract {number}")
         if request.headers.get("hx-request"):

@@ -12,6 +12,14 @@
     target.scrollIntoView({block: "center"});
   }
   window.addEventListener("hashchange", reveal);
+  // a refused what-if answers 422 with its reason: show it (HTMX swaps only 2xx by default)
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var d = event.detail;
+    if (d.xhr.status === 422 && d.target && d.target.id === "whatif-result") {
+      d.shouldSwap = true;
+      d.isError = false;
+    }
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", reveal);
   } else { reveal(); }
