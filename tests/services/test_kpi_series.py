@@ -157,8 +157,7 @@ def test_amendments_awaiting_propagation_at_each_month_end(firm: Syncline) -> No
         {"entity": "US01", "undelivered": 1, "not_applied": 0, "total": 1}]
 
 
-def test_the_default_range_runs_from_the_first_invoice_to_this_month(firm: Syncline,
-                                                                     system: Syncline) -> None:
+def test_the_default_range_runs_from_the_first_invoice_to_this_month(firm: Syncline) -> None:
     with firm.engine.connect() as conn:
         assert default_range(conn, firm.clock()) == ("2026-01", "2026-07")
         assert default_range(conn, datetime(2027, 6, 1, tzinfo=UTC)) == ("2026-07", "2027-06")
