@@ -16,6 +16,7 @@ from syncline.adapters.db.billing_tables import (
     contract_billing_terms,
     expenses,
 )
+from syncline.adapters.db.tables import billable_items
 from syncline.billing.expenses import (
     ApprovedExpense,
     ExpensePolicy,
@@ -29,6 +30,7 @@ from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.ledger.money import Money, is_known_currency
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.reversal import reverse_origin
+from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -157,12 +159,11 @@ def record_expense_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]
         if decision.item is not None:
             items.append(decision.item)
         outcomes.append(decision.outcome)
-    if rows:
-        b.conn.execute(expenses.insert(), rows)
+    insert_rows(b.conn, expenses, rows)
     if items:
-        from syncline.services.billing.run.items import insert_items
+        from syncline.services.billing.run.items import item_row
 
-        insert_items(b.conn, items)
+        insert_rows(b.conn, billable_items, [item_row(i) for i in items])
     return outcomes
 
 

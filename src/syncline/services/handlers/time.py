@@ -37,6 +37,7 @@ from syncline.services.handlers.common import (
 )
 from syncline.services.handlers.withdrawals import refused_approvals, resolve_refusals
 from syncline.services.ids import new_id
+from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -163,12 +164,9 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
             item_rows.append(item_row(decision.item))
         dimension_rows.extend(decision.dimension_rows)
         outcomes.append(decision.outcome)
-    if time_rows:
-        b.conn.execute(_TIME, time_rows)
-    if dimension_rows:
-        b.conn.execute(_DIMENSIONS, dimension_rows)
-    if item_rows:
-        b.conn.execute(_ITEMS, item_rows)
+    insert_rows(b.conn, time_entries, time_rows)
+    insert_rows(b.conn, time_dimensions, dimension_rows)
+    insert_rows(b.conn, billable_items, item_rows)
     return outcomes
 
 
