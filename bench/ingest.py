@@ -31,6 +31,7 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -78,8 +79,8 @@ def _bare(stream: Path, db: Path) -> Timing:
     return elapsed
 
 
-def _system(db: Path) -> Syncline:
-    return bootstrap(Settings(database_url=f"sqlite:///{db}"), durable=False)
+def _system(db: Path, **kw: Any) -> Syncline:
+    return bootstrap(Settings(database_url=f"sqlite:///{db}", **kw), durable=False)
 
 
 def _receive_only(stream: Path, db: Path) -> Timing:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from syncline.adapters.db.billing_tables import (
     billing_caps,
@@ -38,17 +38,22 @@ from syncline.services.messaging.outcomes import Applied, Failed, Outcome
 from syncline.services.messaging.unit_of_work import Batch
 from syncline.services.xref import linked_id
 
+# Built once (a deal runs them).
+_BY_DEAL = select(contracts.c.id).where(contracts.c.deal_id == bindparam("d"))
+_BY_NUMBER = select(contracts.c.deal_id).where(contracts.c.number == bindparam("n"))
+_PROJECT = select(projects.c.id).where(projects.c.code == bindparam("c"))
+_CUSTOMER = select(customers.c.id).where(customers.c.id == bindparam("i"))
+_CUSTOMER_BY_KEY = select(customers.c.id).where(customers.c.external_id == bindparam("k"))
+
 
 def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
     cmd = parse_deal(data, b.ref)
     if isinstance(cmd, list):
         return Failed(tuple(cmd))
-    if b.conn.execute(select(contracts.c.id).where(contracts.c.deal_id == cmd.deal_id)).first():
+    if b.conn.execute(_BY_DEAL, {"d": cmd.deal_id}).first():
         return Applied(note="contract already open (idempotent)")
-    clash = b.conn.execute(select(contracts.c.deal_id).where(
-        contracts.c.number == cmd.number)).first()
-    pclash = b.conn.execute(
-        select(projects.c.id).where(projects.c.code == cmd.project_code)).first()
+    clash = b.conn.execute(_BY_NUMBER, {"n": cmd.number}).first()
+    pclash = b.conn.execute(_PROJECT, {"c": cmd.project_code}).first()
     if clash or pclash:
         return Failed((Problem(
             "deal.duplicate_number", BusinessDomain.FINANCE,
@@ -103,9 +108,8 @@ def ensure_customer(b: Batch, customer: Customer) -> str:
     linked to (services/xref.py: a repaired link wins), else the one created with that id —
     created (with its cross-reference) on first sight; an existing one is left as it is."""
     linked = linked_id(b.conn, "crm", "account", customer.external_id)
-    row = b.conn.execute(select(customers.c.id).where(
-        customers.c.id == linked if linked is not None
-        else customers.c.external_id == customer.external_id)).first()
+    row = b.conn.execute(_CUSTOMER, {"i": linked}).first() if linked is not None else \
+        b.conn.execute(_CUSTOMER_BY_KEY, {"k": customer.external_id}).first()
     if row is not None:
         return str(row.id)
     customer_id = new_id("cus")

@@ -49,6 +49,7 @@ _WORKER = select(workers.c.worker_id, workers.c.termination_date).where(
     workers.c.worker_id == bindparam("id"))
 _WORKERS_IN = select(workers.c.worker_id, workers.c.termination_date).where(
     workers.c.worker_id.in_(bindparam("ids", expanding=True)))
+_STATUS = select(time_entries.c.status).where(time_entries.c.time_entry_id == bindparam("id"))
 _TIME = time_entries.insert()
 _DIMENSIONS = time_dimensions.insert()
 _ITEMS = billable_items.insert()
@@ -101,7 +102,7 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
     billable = cmd.billable and tasks[cmd.task_code]
     if billable and proj.billing_type == BillingType.TIME_AND_MATERIALS.value:
         book = b.rates(proj.contract_id, proj.currency, proj.number, proj.customer_key)
-        rate = book.price(cmd.role, cmd.work_date)
+        rate = b.price(proj.contract_id, book, cmd.role, cmd.work_date)
         if isinstance(rate, RateNotFound):  # waits for a card, released when one prices it
             return TimeDecision(Parked(Missing(
                 f"rate_card:{proj.number}", f"{rate.message}; publish a {rate.role} rate in "
@@ -172,8 +173,7 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
 
 def reverse_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
     cmd = parse_time_rejection(data)
-    entry = b.conn.execute(select(time_entries.c.status).where(
-        time_entries.c.time_entry_id == cmd.time_entry_id)).first()
+    entry = b.conn.execute(_STATUS, {"id": cmd.time_entry_id}).first()
     if entry is None and refused_approvals(b, cmd.time_entry_id):  # withdrawals.py
         done = resolve_refusals(b, cmd.time_entry_id, cmd.reason)
         return Applied(note="withdrawn by the PSA; refused on arrival"

@@ -21,6 +21,7 @@ was accepted stays a duplicate.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -31,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from syncline.adapters.db.tables import inbox, inbox_receipts
 from syncline.domain.errors import BusinessDomain, Problem, Severity
@@ -188,10 +189,8 @@ def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Pars
         raw = item
         message = None
         if _plain(raw):  # orjson gives what json gives for such a text (no big integers)
-            try:
+            with contextlib.suppress(orjson.JSONDecodeError):  # the careful way words it
                 message, plain = orjson.loads(raw), True
-            except orjson.JSONDecodeError:  # the careful way words the problem
-                pass
         if not plain:
             message, problem = _loads(item)
             if problem is not None:
