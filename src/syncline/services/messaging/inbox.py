@@ -151,11 +151,11 @@ def content_problems(message: Any) -> list[SchemaProblem]:
 
 
 # A JSON text none of whose values can have a content problem (`_plain`): shorter than a
-# string may be, fewer brackets than the depth allowed, no escaped NUL or surrogate, and no run
-# of 19 digits (an integer beyond 64 bits has one). Digits or escapes inside strings count
-# too: a false alarm only sends the text the careful way. Floats that overflow are refused by
-# orjson, which then hands the text to the careful way; `json.dumps` (a dict's text) writes
-# non-finite floats as NaN and Infinity, looked for apart.
+# string may be, fewer brackets than the depth allowed, no escaped NUL or surrogate, no lone
+# surrogate, and no run of 19 digits (an integer beyond 64 bits has one). Digits or escapes
+# inside strings count too: a false alarm only sends the text the careful way. Floats that
+# overflow are refused by orjson, which then hands the text to the careful way; `json.dumps`
+# (a dict's text) writes non-finite floats as NaN and Infinity, looked for apart.
 _ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 _DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))  # digits to 0, else space
 _LONG_NUMBER = b"0" * 19
@@ -164,9 +164,14 @@ _LONG_NUMBER = b"0" * 19
 def _plain(raw: str) -> bool:
     """True when `content_problems` finds nothing in any value parsed from `raw` (tested on
     generated values: tests/property/test_receive_fast_path.py)."""
-    return (len(raw) <= MAX_STRING and raw.count("{") + raw.count("[") < MAX_DEPTH
-            and ("\\u" not in raw or _ESCAPE.search(raw) is None)
-            and _LONG_NUMBER not in raw.encode("utf-8", "surrogatepass").translate(_DIGITS))
+    if (len(raw) > MAX_STRING or raw.count("{") + raw.count("[") >= MAX_DEPTH
+            or ("\\u" in raw and _ESCAPE.search(raw) is not None)):
+        return False
+    try:
+        encoded = raw.encode("utf-8")  # a lone surrogate in the text itself fails here
+    except UnicodeEncodeError:
+        return False
+    return _LONG_NUMBER not in encoded.translate(_DIGITS)
 
 
 def _is_key(value: Any) -> bool:
