@@ -49,6 +49,7 @@ _WORKER = select(workers.c.worker_id, workers.c.termination_date).where(
     workers.c.worker_id == bindparam("id"))
 _WORKERS_IN = select(workers.c.worker_id, workers.c.termination_date).where(
     workers.c.worker_id.in_(bindparam("ids", expanding=True)))
+_TIME_AND_MATERIALS = BillingType.TIME_AND_MATERIALS.value
 _STATUS = select(time_entries.c.status).where(time_entries.c.time_entry_id == bindparam("id"))
 _TIME = time_entries.insert()
 _DIMENSIONS = time_dimensions.insert()
@@ -73,8 +74,8 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
         return TimeDecision(Applied(note="time entry already recorded (idempotent)"))
     dims = data.get("dimensions") or {}
     wrong = dimensions_problems(b.ref, dims, flow="time", field="data.dimensions", objects=(
-        ("time_entry", cmd.time_entry_id), ("project", cmd.project_code)))
-    if wrong:
+        ("time_entry", cmd.time_entry_id), ("project", cmd.project_code))) if dims else None
+    if wrong:  # (no dimension stated: nothing to check)
         return TimeDecision(Failed(tuple(wrong)))
     found = b.project(cmd.project_code)
     if found is None:
@@ -100,7 +101,7 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
             "data.task_code", objects=objects),)))
     item: BillableItem | None = None
     billable = cmd.billable and tasks[cmd.task_code]
-    if billable and proj.billing_type == BillingType.TIME_AND_MATERIALS.value:
+    if billable and proj.billing_type == _TIME_AND_MATERIALS:
         book = b.rates(proj.contract_id, proj.currency, proj.number, proj.customer_key)
         rate = b.price(proj.contract_id, book, cmd.role, cmd.work_date)
         if isinstance(rate, RateNotFound):  # waits for a card, released when one prices it

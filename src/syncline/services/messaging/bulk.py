@@ -12,6 +12,7 @@ stored is the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -58,12 +59,17 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.execute(table.insert(), list(rows))
         return
     sql, names, processors, constants = plan
-    params = []
+    take = itemgetter(*names)
+    one = len(names) == 1
+    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    params: list[tuple[Any, ...]] = []
     for row in rows:
-        values = [row[n] for n in names]
+        values = [take(row)] if one else list(take(row))
         values.extend(constants)
-        params.append(tuple(v if p is None or v is None else p(v)
-                            for p, v in zip(processors, values, strict=True)))
+        for i, p in convert:
+            if values[i] is not None:
+                values[i] = p(values[i])
+        params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
 
 
