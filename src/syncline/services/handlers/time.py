@@ -37,18 +37,17 @@ from syncline.services.handlers.common import (
 )
 from syncline.services.handlers.withdrawals import refused_approvals, resolve_refusals
 from syncline.services.ids import new_id
-from syncline.services.messaging.bulk import insert_rows
+from syncline.services.messaging.bulk import insert_rows, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
 # Built once, parameters bound per execute (lists of dicts: executemany).
 _RECORDED = select(time_entries.c.id).where(time_entries.c.time_entry_id == bindparam("id"))
-_RECORDED_IN = select(time_entries.c.time_entry_id).where(
-    time_entries.c.time_entry_id.in_(bindparam("ids", expanding=True)))
+_RECORDED_SQL = f"SELECT time_entry_id FROM {time_entries.name} WHERE time_entry_id IN ({{}})"
 _WORKER = select(workers.c.worker_id, workers.c.termination_date).where(
     workers.c.worker_id == bindparam("id"))
-_WORKERS_IN = select(workers.c.worker_id, workers.c.termination_date).where(
-    workers.c.worker_id.in_(bindparam("ids", expanding=True)))
+_WORKERS_SQL = (f"SELECT worker_id, termination_date FROM {workers.name} "
+                "WHERE worker_id IN ({})")  # both text columns
 _TIME_AND_MATERIALS = BillingType.TIME_AND_MATERIALS.value
 _STATUS = select(time_entries.c.status).where(time_entries.c.time_entry_id == bindparam("id"))
 _TIME = time_entries.insert()
@@ -145,12 +144,10 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
     idempotent within the set as across sets).
     """
     ids = [str(d["time_entry_id"]) for _, d in messages]
-    recorded: set[str] = set()
-    for start in range(0, len(ids), 500):
-        recorded.update(b.conn.execute(_RECORDED_IN, {"ids": ids[start:start + 500]}).scalars())
+    recorded = {r[0] for r in select_in(b.conn, _RECORDED_SQL, ids)}
     b.preload_projects(str(d["project_code"]) for _, d in messages)
     wids = sorted({str(d["worker_id"]) for _, d in messages})
-    known = {r.worker_id: r for r in b.conn.execute(_WORKERS_IN, {"ids": wids})}
+    known = {r.worker_id: r for r in select_in(b.conn, _WORKERS_SQL, wids)}
     outcomes: list[Outcome] = []
     time_rows: list[dict[str, Any]] = []
     item_rows: list[dict[str, Any]] = []

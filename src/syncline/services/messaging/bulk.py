@@ -73,6 +73,19 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     conn.exec_driver_sql(sql, params)
 
 
+def select_in(conn: Connection, sql: str, values: Sequence[Any], *,
+              chunk: int = 500) -> list[Any]:
+    """The rows of `sql` (text with one ``IN ({})`` and no other parameter) for `values`, 500
+    at a time, straight to the driver: SQLAlchemy compiles an expanding IN anew for each
+    execution. Columns come as the driver gives them (text and integers: no conversion)."""
+    mark = _mark(conn)
+    out: list[Any] = []
+    for start in range(0, len(values), chunk):
+        part = tuple(values[start:start + chunk])
+        out.extend(conn.exec_driver_sql(sql.format(", ".join([mark] * len(part))), part))
+    return out
+
+
 def update_rows(conn: Connection, sql: str, params: list[tuple[Any, ...]]) -> None:
     """An UPDATE of plain values (text, integers, None), written with ``?`` marks, for many
     rows in one executemany (the marks become the driver's own)."""
