@@ -15,7 +15,7 @@ from syncline.services.governance.audit import entries
 from syncline.services.messaging.exception_context import business_context
 from syncline.services.messaging.exceptions import UNASSIGNED, get_exception, list_exceptions
 from syncline.services.messaging.inbox import receive_many
-from tests.builders import event, time_entry
+from tests.builders import event
 from tests.conftest import fixed_clock
 from tests.console.firm import Firm, csrf_of, sign_in, small_firm
 

@@ -20,8 +20,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from syncline.bootstrap import Syncline
 from syncline.console import web
 from syncline.services.governance import audit
-from syncline.services.governance.roles import BILLING, CONTROLLER, FINANCE, INTEGRATION, PMO
 from syncline.services.governance.keys import list_keys
+from syncline.services.governance.roles import BILLING, CONTROLLER, FINANCE, INTEGRATION, PMO
 from syncline.services.messaging.exception_context import business_context
 from syncline.services.messaging.exceptions import (
     UNASSIGNED,
