@@ -1,5 +1,6 @@
 """A small firm for the console tests: one T&M deal, a worker, and one time entry that was
-rejected (hours "seven"), which opens an exception; keys for each role a test signs in as."""
+rejected (hours "seven"), which opens an exception; keys for each role a test signs in as
+(``controller``: a principal with finance and controller)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ def small_firm(tmp_path: Path) -> Firm:
         for role in ("finance", "pmo", "auditor"):
             keys[role], _ = create_key(conn, f"{role}-user", [role], by="test",
                                        now=fixed_clock())
+        # a controller who also closes (no role implies another): locks and reopens
+        keys["controller"], _ = create_key(conn, "controller-user", ["finance", "controller"],
+                                           by="test", now=fixed_clock())
         receive_many(conn, [deal(), worker(), time_entry("T-1", hours="6"),
                             time_entry("T-2", hours="seven")], now=fixed_clock())
     system.process()
