@@ -105,3 +105,13 @@ def test_lock_and_reopen_need_controller_and_a_reason_and_are_audited(
                   if e["action"] in ("period.reopen", "period.lock")]
     assert logged == [("controller-user", "period.reopen", "T-3's worker arrived"),
                       ("controller-user", "period.lock", "signed off")]
+
+
+def test_a_parked_entry_behind_a_difference_has_its_lineage(http: TestClient,
+                                                            firm: Firm) -> None:
+    """T-3 is not recorded (parked): lineage finds its contract through its message's
+    project and lists the message, parked, with its reason."""
+    sign_in(http, firm.keys["pmo"])
+    page = http.get("/console/lineage", params={"q": "T-3"})
+    assert page.status_code == 200 and "C-1" in page.text
+    assert "time/T-3" in page.text and "parked" in page.text

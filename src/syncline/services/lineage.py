@@ -6,7 +6,8 @@ deliveries (outbox, with the target's reference), with every inbox message and i
 ``find(conn, q)`` takes any id a person has at hand: an invoice or credit note number, a
 contract number, a deal id, a project code, a time entry, expense or milestone id, an inbox
 (``inb_…``), outbox (``out_…``) or journal entry (``jnl_…``) id, a Syncline id or a vendor's
-id from the cross-reference, or a milestone's evidence document (its id, URL or name). It
+id from the cross-reference, or a milestone's evidence document (its id, URL or name), or a
+time entry, expense or milestone received but not recorded (parked or refused). It
 resolves the id to its contract and returns the chain. Asked
 for one invoice or one time entry, the chain is narrowed to what that document touches (the
 invoice's items and their time entries; the entry's items and the invoices that billed
@@ -106,7 +107,29 @@ def _contract_of(conn: Connection, q: str) -> tuple[tuple[str, str], str] | None
         found = _contract_of(conn, str(vendor))
         return (found[0], found[1]) if found else None
     milestone = _milestone_of_document(conn, q)
-    return _contract_of(conn, milestone) if milestone and milestone != q else None
+    if milestone and milestone != q:
+        return _contract_of(conn, milestone)
+    return _unrecorded(conn, q)
+
+
+def _unrecorded(conn: Connection, q: str) -> tuple[tuple[str, str], str] | None:
+    """A time entry, expense or milestone received but not recorded (parked, refused): its
+    last message's project names the contract."""
+    for kind in ("time", "expense", "milestone"):
+        row = conn.execute(select(inbox.c.raw).where(inbox.c.subject == f"{kind}/{q}")
+                           .order_by(inbox.c.seq.desc()).limit(1)).first()
+        if row is None:
+            continue
+        try:
+            code = json.loads(row.raw)["data"]["project_code"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        number = conn.execute(select(contracts.c.number).join(
+            projects, projects.c.contract_id == contracts.c.id).where(
+            projects.c.code == str(code))).scalar()
+        if number is not None:
+            return (kind, q), str(number)
+    return None
 
 
 def find(conn: Connection, q: str) -> Lineage | None:
@@ -230,6 +253,7 @@ def _messages(conn: Connection, contract: dict[str, Any], chain: Lineage,
     ids = [t["inbox_id"] for t in chain.time] + [e["inbox_id"] for e in chain.expenses]
     columns = [c for c in inbox.c if c.name != "raw"]
     done = [f"milestone/{m['milestone_id']}" for m in chain.milestones if m["completed_on"]]
+    done.append(f"{chain.focus[0]}/{chain.focus[1]}")  # the asked-for record's own messages
     received = _rows(conn, select(*columns).where(or_(
         inbox.c.id.in_(ids), inbox.c.subject == f"deal/{contract['deal_id']}",
         inbox.c.subject.in_(done),
