@@ -84,7 +84,8 @@ def connected_firm(tmp_path: Path) -> tuple[Firm, RefusingErp]:
         f"      streams: [{{name: hr, path: '*.xlsx', mapping: {HR_MAPPING}}}]\n"
         "  - name: time\n    kind: harvest\n    poll_minutes: 15\n    settings:\n"
         "      account_id: '1234567'\n      token: ${env:SYNCLINE_TEST_UNSET_TOKEN}\n"
-        "      user_agent: Syncline (ops@example.com)\n", encoding="utf-8")
+        "      user_agent: Syncline (ops@example.com)\n      hr_source: workday/hr\n",
+        encoding="utf-8")
     firm = small_firm(tmp_path, connectors_config=str(config))
     erp = RefusingErp()
     system = firm.system
