@@ -179,3 +179,23 @@ def test_connector_page_shows_a_dead_letter_and_retry_delivers(
     assert "retried: delivered" in page.locator("p[role=status]").inner_text()
     assert page.locator("#dead").inner_text().count("No dead letters.") == 1
     assert erp.received and erp.received[0].startswith("out_")
+
+
+def test_lineage_shows_a_milestones_evidence(serve: Callable[[Firm], str], page: Any,
+                                             tmp_path: Path) -> None:
+    """A fixed-fee contract whose milestone M-1 was accepted with a signed PDF: searching the
+    PDF's document id opens the contract's chain, the document linked from the milestone."""
+    from tests.console.firm import INTEGRATION_KEY
+    from tests.console.test_milestone_evidence import SIGNED, done, fixed_fee_firm
+
+    system = fixed_fee_firm(tmp_path, done([SIGNED], id_="m1", legacy="C-1-M-1-acceptance.pdf"))
+    base = serve(Firm(system, {"integration": INTEGRATION_KEY}))
+    _sign_in(page, base, INTEGRATION_KEY)
+    page.click("nav >> text=Lineage")
+    page.fill("#q", "DOC-88")
+    page.click("button:has-text('Trace')")
+    evidence = page.locator("#milestones tr", has_text="M-1").locator("td.evidence")
+    link = evidence.locator("a")
+    assert link.inner_text() == SIGNED["name"] and link.get_attribute("href") == SIGNED["url"]
+    assert "C-1-M-1-acceptance.pdf" in evidence.inner_text()
+    _shot(page, "lineage-evidence", tmp_path)
