@@ -197,7 +197,8 @@ def business_context(conn: Connection, views: Iterable[ExceptionView]
         return {}
     look = _Lookup(conn)
     ids = [v.inbox_id for v in chosen if v.inbox_id]
-    raws = {r.id: r.raw for r in conn.execute(select(inbox.c.id, inbox.c.raw).where(
+    raws = {r.id: r for r in conn.execute(select(
+        inbox.c.id, inbox.c.raw, inbox.c.source, inbox.c.subject, inbox.c.event_id).where(
         inbox.c.id.in_(ids)))} if ids else {}
     outs = [v.outbox_id for v in chosen if v.outbox_id]
     sent = {r.id: r for r in conn.execute(select(outbox.c.id, outbox.c.target, outbox.c.kind,
@@ -207,7 +208,12 @@ def business_context(conn: Connection, views: Iterable[ExceptionView]
     for v in chosen:
         fields: dict[str, str | None] = _from_objects(look, v.objects)
         if v.inbox_id in raws:
-            envelope, data = _data(raws[v.inbox_id])
+            msg = raws[v.inbox_id]
+            envelope, data = _data(msg.raw)
+            # what the inbox read off an unreadable message (not JSON, cut short); its
+            # event id is then a hash of the bytes, no vendor's record id
+            envelope = envelope or {"source": msg.source if msg.source != "unknown" else None,
+                                    "subject": msg.subject}
             fields.update({k: x for k, x in _from_message(look, envelope, data).items()
                            if x is not None})
         elif v.outbox_id in sent:
