@@ -128,7 +128,7 @@ exceptions = Table(
     Column("created_at", String(40), nullable=False),
     Column("resolved_at", String(40)),
     Column("resolution", Text),
-    # the person working on it (a principal's name; migration 0018), and since when
+    # the person working on it (a principal's name; migration 0019), and since when
     Column("assigned_to", String(200), index=True),
     Column("assigned_at", String(40)),
 )
@@ -225,7 +225,7 @@ milestones = Table(
     Column("due_date", String(10)),
     Column("completed_on", String(10)),
     Column("accepted_by", String(200)),
-    # the acceptance evidence as received (JSON: accepted_by, documents; migration 0018)
+    # the acceptance evidence as received (JSON: accepted_by, documents; migration 0019)
     Column("evidence", Text),
 )
 
