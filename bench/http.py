@@ -49,6 +49,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_PIDS: dict[str, int] = {}  # server base URL → its process id
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def _server(args: list[str], env: dict[str, str], port: int, health: str) -> Iterator[str]:
     log = open(Path(tempfile.gettempdir()) / f"bench-http-{port}.log", "w")  # noqa: SIM115
@@ -64,6 +76,7 @@ def _server(args: list[str], env: dict[str, str], port: int, health: str) -> Ite
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"server {' '.join(args)} did not start")
+        _PIDS[base] = proc.pid
         yield base
     finally:
         proc.terminate()
@@ -146,12 +159,16 @@ def _measure(url: str, events: list[dict[str, object]], stream: Iterator[str],
     """max (closed loop), then at ``rate`` (half the bare max; the max itself when None:
     the bare server's first pass), then batches."""
     out: dict[str, float] = {}
+    pid = _PIDS[url.rsplit("/", 2)[0] if url.endswith("/v1/events") else url.rsplit("/", 1)[0]]
+    cpu = _cpu_seconds(pid)
     if wrk.available():
         n, t, p50, p99 = wrk.closed_loop(url, wrk.with_placeholder(events), 32, DURATION, hdr)
         out.update(max=n / t, closed_p50=p50, closed_p99=p99)
     else:
         n, t = asyncio.run(_closed_loop(url, _bodies(stream), 32, DURATION, hdr))
         out["max"] = n / t
+    # the server's CPU per request: what a loaded, shared machine does not blur
+    out["cpu_ms"] = (_cpu_seconds(pid) - cpu) * 1000 / max(n, 1)
     rate = rate or out["max"] / 2
     if wrk.available():
         n, t, p50, p99 = wrk.fixed_rate(url, wrk.with_placeholder(events), rate, DURATION, hdr)
@@ -234,6 +251,8 @@ def main() -> None:
             print(f"{'  at max (wrk), p50 / p99 ms':40}"
                   f"{bare['closed_p50']:>6.1f}/{bare['closed_p99']:<5.1f}"
                   f"{syn['closed_p50']:>8.1f}/{syn['closed_p99']:<5.1f}")
+        print(f"{'  server CPU ms per request (at max)':40}{bare['cpu_ms']:>12.2f}"
+              f"{syn['cpu_ms']:>14.2f}{syn['cpu_ms'] / bare['cpu_ms']:>7.2f}")
         print(f"{'batches of 500, events/s (4 in flight)':40}{bare['batch']:>12,.0f}"
               f"{syn['batch']:>14,.0f}{syn['batch'] / bare['batch']:>7.2f}")
     print(json.dumps({"http": results}, default=float))

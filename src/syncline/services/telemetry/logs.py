@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import structlog
 
-_state = {"on": False, "level": logging.INFO}
+_state: dict[str, Any] = {"on": False, "level": logging.INFO, "logger": None}
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -39,14 +39,17 @@ def configure(stream: IO[str] | None = None, level: int | str = logging.INFO) ->
     """JSON lines with ISO UTC timestamps and the level, to ``stream`` (standard error),
     from ``level`` up (a number or a name: ``SYNCLINE_LOG_LEVEL``)."""
     least = level_of(level)
-    structlog.configure(
-        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    structlog.processors.format_exc_info,
-                    structlog.processors.JSONRenderer(sort_keys=True)],
-        wrapper_class=structlog.make_filtering_bound_logger(least),
-        logger_factory=structlog.WriteLoggerFactory(file=stream or sys.stderr),
-        cache_logger_on_first_use=False)
+    processors = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+                  structlog.processors.TimeStamper(fmt="iso", utc=True),
+                  structlog.processors.format_exc_info,
+                  structlog.processors.JSONRenderer(sort_keys=True)]
+    wrapper = structlog.make_filtering_bound_logger(least)
+    output = structlog.WriteLoggerFactory(file=stream or sys.stderr)
+    structlog.configure(processors=processors, wrapper_class=wrapper, logger_factory=output,
+                        cache_logger_on_first_use=False)
+    # the one logger, built once: a line a request, so no lazy proxy resolved per line
+    _state["logger"] = structlog.wrap_logger(output(), processors=processors,
+                                             wrapper_class=wrapper)
     _state["on"], _state["level"] = True, least
 
 
@@ -54,7 +57,7 @@ def reset() -> None:
     """Back to silent (tests)."""
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
-    _state["on"], _state["level"] = False, logging.INFO
+    _state["on"], _state["level"], _state["logger"] = False, logging.INFO, None
 
 
 def enabled(level: int | None = None) -> bool:
@@ -65,12 +68,12 @@ def enabled(level: int | None = None) -> bool:
 def log(event: str, **values: Any) -> None:
     """Log ``event`` at INFO with ``values`` and the bound context — when configured."""
     if enabled(logging.INFO):
-        structlog.get_logger("syncline").info(event, **values)
+        _state["logger"].info(event, **values)
 
 
 def warn(event: str, **values: Any) -> None:
     if enabled(logging.WARNING):
-        structlog.get_logger("syncline").warning(event, **values)
+        _state["logger"].warning(event, **values)
 
 
 @contextmanager
