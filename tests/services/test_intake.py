@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -174,3 +175,30 @@ def test_a_callers_traceparent_is_the_parent_of_the_receive_span(
         assert span.context is not None
         assert span.context.trace_id == traces.trace_ids(event["correlationid"])[0]
         assert not span.links
+
+
+def test_an_applying_worker_lets_the_waiting_requests_through_between_batches() -> None:
+    """``let_through`` (called by serve's worker after each batch) returns once the requests
+    handed in before it are committed — not before, and not waiting for later ones."""
+    store = FakeStore()
+    intake = Intake(store)
+    returned = threading.Event()
+
+    async def scenario() -> None:
+        first = asyncio.create_task(intake.receive(["a"]))
+        await asyncio.to_thread(store.entered.wait, 5)
+        waiter = threading.Thread(target=lambda: (intake.let_through(5), returned.set()))
+        waiter.start()
+        await asyncio.sleep(0.05)
+        assert not returned.is_set()  # "a" is not committed yet
+        store.release.set()
+        await first
+        await asyncio.to_thread(returned.wait, 5)
+        assert "a" in store.committed
+
+    asyncio.run(scenario())
+    assert returned.is_set()
+    started = time.monotonic()
+    intake.let_through(5)  # nothing pending: at once
+    assert time.monotonic() - started < 1
+    intake.close()

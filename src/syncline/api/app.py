@@ -74,6 +74,9 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
             return receive_many(conn, items, now=system.clock())
 
     intake = Intake(_receive)  # group commit of POST /v1/events (api/intake.py)
+    if runner is not None and runner.between_batches is None and \
+            system.engine.dialect.name == "sqlite":  # one write lock for receive and apply:
+        runner.between_batches = intake.let_through  # the API's turn after each batch
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -72,19 +72,32 @@ class Intake:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._submitted = self._answered = 0  # requests handed in, and answered
+        self._turn = threading.Condition()
 
     async def receive(self, items: Sequence[Any], parent: Context | None = None
                       ) -> list[Receipt]:
         """Store ``items`` (committed when this returns); their receipts, in order."""
         loop = asyncio.get_running_loop()
         job = _Job(items, loop, loop.create_future(), parent)
-        with self._lock:
+        with self._lock, self._turn:
+            self._submitted += 1
             self._queue.put(job)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="syncline-intake",
                                                 daemon=True)
                 self._thread.start()
         return await job.future
+
+    def let_through(self, timeout: float = 0.25) -> None:
+        """Wait (at most ``timeout`` s) until the requests handed in so far are committed:
+        what an applying worker in the same process calls between its batches
+        (``BackgroundWorker.between_batches``), so that on SQLite, where both need the one
+        write lock, the API's writer gets its turn after each batch instead of napping in
+        SQLite's busy handler while the worker takes the lock again and again."""
+        with self._turn:
+            target = self._submitted
+            self._turn.wait_for(lambda: self._answered >= target, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         """Store what is waiting, then end the writer."""
@@ -109,7 +122,13 @@ class Intake:
                 with self._lock:
                     self._thread = None
                 return
-            self._write(self._group(first))
+            jobs = self._group(first)
+            try:
+                self._write(jobs)
+            finally:
+                with self._turn:
+                    self._answered += len(jobs)
+                    self._turn.notify_all()
 
     def _group(self, first: _Job) -> list[_Job]:
         """``first`` and the requests waiting behind it, up to ``max_group`` messages; a
