@@ -39,12 +39,12 @@ def configure(stream: IO[str] | None = None, level: int | str = logging.INFO) ->
     """JSON lines with ISO UTC timestamps and the level, to ``stream`` (standard error),
     from ``level`` up (a number or a name: ``SYNCLINE_LOG_LEVEL``)."""
     least = level_of(level)
-    processors = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
-                  structlog.processors.TimeStamper(fmt="iso", utc=True),
-                  structlog.processors.format_exc_info,
-                  structlog.processors.JSONRenderer(sort_keys=True)]
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info, structlog.processors.JSONRenderer(sort_keys=True)]
     wrapper = structlog.make_filtering_bound_logger(least)
-    output = structlog.WriteLoggerFactory(file=stream or sys.stderr)
+    output = structlog.WriteLoggerFactory(file=stream or sys.stderr)  # type: ignore[arg-type]
     structlog.configure(processors=processors, wrapper_class=wrapper, logger_factory=output,
                         cache_logger_on_first_use=False)
     # the one logger, built once: a line a request, so no lazy proxy resolved per line
