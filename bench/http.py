@@ -176,12 +176,14 @@ def _measure(url: str, events: list[dict[str, object]], stream: Iterator[str],
     else:
         rps, p50, p99 = asyncio.run(_open_loop(url, _bodies(stream), rate, DURATION, hdr))
         out.update(sustained=rps, p50=p50, p99=p99)
+    cpu = _cpu_seconds(pid)
     if wrk.available():
         n, t, _, _ = wrk.closed_loop(url, wrk.with_placeholder(events, batch=500, count=20), 4,
                                      DURATION, hdr)
     else:
         n, t = asyncio.run(_closed_loop(url, _bodies(stream, 500), 4, DURATION, hdr))
     out["batch"] = n * 500 / t
+    out["batch_cpu_us"] = (_cpu_seconds(pid) - cpu) * 1e6 / max(n * 500, 1)  # per event
     return out
 
 
@@ -255,6 +257,8 @@ def main() -> None:
               f"{syn['cpu_ms']:>14.2f}{syn['cpu_ms'] / bare['cpu_ms']:>7.2f}")
         print(f"{'batches of 500, events/s (4 in flight)':40}{bare['batch']:>12,.0f}"
               f"{syn['batch']:>14,.0f}{syn['batch'] / bare['batch']:>7.2f}")
+        print(f"{'  server CPU us per event in batches':40}{bare['batch_cpu_us']:>12.1f}"
+              f"{syn['batch_cpu_us']:>14.1f}{syn['batch_cpu_us'] / bare['batch_cpu_us']:>7.2f}")
     print(json.dumps({"http": results}, default=float))
 
 
