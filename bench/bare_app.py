@@ -26,7 +26,9 @@ def _insert(body: str) -> None:
         _conn.execute("INSERT INTO raw (body) VALUES (?)", (body,))
 
 
-app = FastAPI()
+# FastAPI's native OpenTelemetry off, as in Syncline's app (api/app.py): it looks for global
+# providers on every request, a cost neither server needs
+app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
 
 
 @app.post("/events")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     rate_limit: str = "6000/minute"
     rate_limit_storage: str = "memory://"  # or redis://host:6379 to share across processes
     park_max_age_hours: int = 72
+    # the least level serve and worker log (services/telemetry/logs.py): DEBUG, INFO (each
+    # request and applied message), WARNING (only what went wrong), ERROR or CRITICAL
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     batch_size: int = 1000
     # "engine" (default): an invoice's release credits contract liability and revenue comes
     # from the revenue engine's schedules; "on_invoice": the release credits revenue.
@@ -61,6 +65,11 @@ class Settings(BaseSettings):
             base = db[:-3] if db.endswith(".db") else db
             return f"sqlite:///{base}-dbos.sqlite"
         return url.render_as_string(hide_password=False)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     def keys(self) -> set[str]:
         return {k.strip() for k in self.api_keys.split(",") if k.strip()}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncline.bootstrap import Syncline
@@ -40,6 +41,9 @@ class BackgroundWorker:
     _thread: threading.Thread | None = None
     _last_sweep: float = 0.0
     _last_poll: float = 0.0
+    # called after each applied batch commits: `serve` lets the API's receive writer take
+    # SQLite's write lock before the next batch (api/intake.py, Intake.let_through)
+    between_batches: Callable[[], None] | None = None
 
     def start(self) -> None:
         if self._thread is None:
@@ -74,8 +78,10 @@ class BackgroundWorker:
     def round(self) -> None:
         """One pass: apply, deliver, sweep when due. Never raises."""
         try:
-            self._count(self.system.process_leased(lease_seconds=self.lease_seconds,
-                                                   stop=self._stop.is_set))
+            turn = self.between_batches
+            self._count(self.system.process_leased(
+                None if turn is None else (lambda _n: turn()),
+                lease_seconds=self.lease_seconds, stop=self._stop.is_set))
             if self.deliver and pending(self.system.engine):
                 self.system.deliver()
             now = time.monotonic()

@@ -18,6 +18,7 @@ from syncline.adapters.db.governance_tables import audit_log
 from syncline.adapters.db.tables import billable_items, metadata
 from syncline.api.app import create_app
 from syncline.api.auth import api_routes
+from syncline.api.principals import CACHE_SECONDS
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
 from syncline.services.billing import maker_checker as mc
@@ -142,12 +143,28 @@ def test_keys_are_hashed_at_rest_and_expired_or_revoked_keys_are_refused(
         clock.now = datetime(2026, 8, 1, tzinfo=FIXED_NOW.tzinfo)  # expired now
         assert http.get("/v1/whoami", headers={"X-API-Key": token}).status_code == 401
         assert http.get("/v1/whoami", headers={"X-API-Key": other}).status_code == 200
-        with gov.engine.begin() as conn:
+        with gov.engine.begin() as conn:  # revoked elsewhere (the CLI, another process):
             revoke_key(conn, "ops", by="admin", now=clock(), reason="left the firm")
+        # ... this process refuses it once its verified-key cache has lapsed
+        assert http.get("/v1/whoami", headers={"X-API-Key": other}).status_code == 200
+        clock.now += timedelta(seconds=CACHE_SECONDS)
         assert http.get("/v1/whoami", headers={"X-API-Key": other}).status_code == 401
     with gov.engine.connect() as conn:
         assert [e["action"] for e in audit.entries(conn)] == ["key.create", "key.create",
                                                               "key.revoke"]
+
+
+def test_a_key_revoked_through_the_api_is_refused_at_once(gov: Syncline, clock: Clock
+                                                          ) -> None:
+    """The verified-key cache (api/principals.py) is emptied by a revocation it sees."""
+    with gov.engine.begin() as conn:
+        admin, _ = create_key(conn, "root", ["admin"], by="setup", now=clock())
+        bot, _ = create_key(conn, "ci-bot", ["integration"], by="admin", now=clock())
+    with TestClient(create_app(gov, background=False)) as http:
+        assert http.get("/v1/whoami", headers={"X-API-Key": bot}).status_code == 200  # cached
+        assert http.post("/v1/keys/ci-bot/revoke", headers={"X-API-Key": admin},
+                         json={"reason": "rotated"}).status_code == 200
+        assert http.get("/v1/whoami", headers={"X-API-Key": bot}).status_code == 401
 
 
 def ingest(system: Syncline, *events: object) -> None:

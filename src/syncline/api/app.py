@@ -1,24 +1,25 @@
 """FastAPI application: events in, read models out; every endpoint but health needs a key.
 
-Receiving is decoupled from applying: `POST /v1/events` stores the raw messages durably (in a
-worker thread, never on the event loop) and answers; a `BackgroundWorker` started with the
-app applies them and delivers the outbox. `?wait=SECONDS` holds the answer until the messages
-are settled (applied, parked, failed …) and includes each outcome; any time later,
+Receiving is decoupled from applying: `POST /v1/events` stores the raw messages durably (one
+writer thread commits the messages of all requests waiting at once in one transaction, never
+on the event loop: api/intake.py) and answers after the commit; a `BackgroundWorker` started
+with the app applies them and delivers the outbox. `?wait=SECONDS` holds the answer until the
+messages are settled (applied, parked, failed …) and includes each outcome; any time later,
 `GET /v1/events/{source}/{id}` says what became of a message.
 """
 
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy.orm  # noqa: F401  (see below)
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from syncline import __version__
 from syncline.api import (
@@ -40,19 +41,19 @@ from syncline.api import connectors as connectors_api
 from syncline.api import exceptions as exceptions_api
 from syncline.api import governance as governance_api
 from syncline.api.auth import Requires, authenticated, public
+from syncline.api.intake import Intake
 from syncline.api.limits import PrincipalLimiter
+from syncline.api.principals import Authenticator
 from syncline.bootstrap import Syncline
 from syncline.console.app import create as console_app
 from syncline.runner import BackgroundWorker
 from syncline.services import contracts as contract_views
-from syncline.services.governance.keys import USE_RESOLUTION_SECONDS, env_principal
-from syncline.services.governance.keys import authenticate as stored_key_principal
-from syncline.services.governance.keys import record_use as record_key_use
 from syncline.services.governance.roles import INTEGRATION, READERS, Principal, parse_roles
 from syncline.services.messaging.exception_context import business_context
 from syncline.services.messaging.exceptions import UNASSIGNED, get_exception, list_exceptions
 from syncline.services.messaging.inbox import Receipt, receive_many
 from syncline.services.messaging.status import SETTLED, event_outcome, outcomes_of, statuses_of
+from syncline.services.telemetry import traces
 
 # `sqlalchemy.orm` is imported above, before requests run in worker threads: SQLAlchemy
 # imports it lazily on first use, and two threads doing that at once see a half-imported
@@ -70,6 +71,15 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     connector by name (default: SYNCLINE_CONNECTORS_CONFIG)."""
     runner = worker or (BackgroundWorker(system) if background else None)
 
+    def _receive(items: Sequence[Any]) -> list[Receipt]:
+        with system.engine.begin() as conn:
+            return receive_many(conn, items, now=system.clock())
+
+    intake = Intake(_receive)  # group commit of POST /v1/events (api/intake.py)
+    if runner is not None and runner.between_batches is None and \
+            system.engine.dialect.name == "sqlite":  # one write lock for receive and apply:
+        runner.between_batches = intake.let_through  # the API's turn after each batch
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if runner is not None:
@@ -77,12 +87,17 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
         try:
             yield
         finally:
+            await run_in_threadpool(intake.close)
             if runner is not None:
                 await run_in_threadpool(runner.stop)
 
     app = FastAPI(title="Syncline API", version=__version__, lifespan=lifespan,
                   description="Events in (CloudEvents 1.0), business state out.",
-                  openapi_url=None, docs_url=None, redoc_url=None)  # api/docs.py serves them
+                  openapi_url=None, docs_url=None, redoc_url=None,  # api/docs.py serves them
+                  # Syncline makes its own spans (services/telemetry/traces.py) under its own
+                  # provider; FastAPI's native OpenTelemetry would look for a global one on
+                  # every request (reading the environment: 7 % of a small request's CPU)
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.add_middleware(docs.SecurityHeaders)
     app.add_middleware(telemetry.RequestLog)  # JSON request lines, once logs are configured
     keys = system.settings.keys()
@@ -99,28 +114,8 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
                             jwks_url=cfg.oidc_jwks_url or None,
                             roles_claim=cfg.oidc_roles_claim, name_claim=cfg.oidc_name_claim)
 
-    key_used: dict[str, datetime] = {}  # when this process last stamped a key's use
-
-    def principal_of(token: str) -> Principal | None:
-        """An OIDC token (when configured), a SYNCLINE_API_KEYS key (compatibility), else a
-        stored key (hashed, named)."""
-        if oidc is not None and token.count(".") == 2 and not token.startswith("sk_"):
-            return oidc.principal(token)
-        found = env_principal(token, keys, env_roles)
-        if found is not None:
-            return found
-        now = system.clock()
-        with system.engine.connect() as conn:
-            principal = stored_key_principal(conn, token, now=now)
-        if principal is not None:
-            last = key_used.get(principal.name)
-            if last is None or (now - last).total_seconds() >= USE_RESOLUTION_SECONDS:
-                key_used[principal.name] = now
-                with system.engine.begin() as conn:
-                    record_key_use(conn, principal.name, now=now)
-        return principal
-
-    app.state.authenticate = principal_of  # read by api/auth.py's Requires
+    # read by api/auth.py's Requires and the console's sign-in; verified keys cached briefly
+    app.state.authenticate = Authenticator(system.engine, system.clock, keys, env_roles, oidc)
     app.state.limiter = PrincipalLimiter(system.settings.rate_limit,
                                          system.settings.rate_limit_storage)
     require_key = Requires(*READERS)  # reads (and the API docs): any role
@@ -143,7 +138,12 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
         UTF-8. Any other bad message is kept, rejected with its reason (422, or 207 in a batch)."""
         text = binding.decode_utf8(await binding.read_body(request, body_limit))
         items, is_batch = binding.items_of(request.headers, text)
-        receipts = await run_in_threadpool(_receive, items)
+        try:
+            receipts = await intake.receive(items, traces.from_headers(request.headers))
+        except OperationalError as busy:  # e.g. the write lock not had in busy_timeout
+            raise HTTPException(503, "the database could not store the message now "
+                                f"({type(busy.orig).__name__}); nothing was stored, retry",
+                                headers={"Retry-After": "1"}) from None
         if runner is not None:
             runner.wake()
         outcomes = await _settled(receipts, min(max(wait, 0.0), MAX_WAIT_SECONDS))
@@ -158,10 +158,6 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
         only = results[0]
         code = {"accepted": 202, "duplicate": 200, "rejected": 422}[only["status"]]
         return JSONResponse(only, status_code=code)
-
-    def _receive(items: list[Any]) -> list[Receipt]:
-        with system.engine.begin() as conn:
-            return receive_many(conn, items, now=system.clock())
 
     async def _settled(receipts: list[Receipt], wait: float) -> dict[str, dict[str, Any]]:
         """Wait up to `wait` seconds for the messages to settle; their outcomes if asked."""

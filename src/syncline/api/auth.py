@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
 from syncline.services.governance.roles import ROLES, Principal
 
@@ -25,10 +26,19 @@ def _token(x_api_key: str | None, authorization: str | None) -> str | None:
     return None
 
 
-def authenticate(request: Request, x_api_key: str | None, authorization: str | None
-                 ) -> Principal:
+async def authenticate(request: Request, x_api_key: str | None, authorization: str | None
+                       ) -> Principal:
+    """The caller's principal, or 401. A key verified in the last seconds is answered from
+    the authenticator's cache without leaving the event loop (api/principals.py); otherwise
+    it is verified in a worker thread (a database read)."""
     token = _token(x_api_key, authorization)
-    principal = request.app.state.authenticate(token) if token else None
+    principal = None
+    if token:
+        check = request.app.state.authenticate
+        cached = getattr(check, "cached", None)
+        principal = cached(token) if cached is not None else None
+        if principal is None:
+            principal = await run_in_threadpool(check, token)
     if principal is None:
         raise HTTPException(401, "missing, invalid, expired or revoked API key (X-API-Key "
                             "header)", headers={"WWW-Authenticate": "Bearer"})
@@ -44,17 +54,20 @@ class Requires:
         assert roles and not unknown, f"declare known roles, got {roles}"
         self.roles: tuple[str, ...] = roles
 
-    def __call__(self, request: Request,
-                 x_api_key: Annotated[str | None, Header()] = None,
-                 authorization: Annotated[str | None, Header()] = None) -> Principal:
-        principal = authenticate(request, x_api_key, authorization)
+    async def __call__(self, request: Request,
+                       x_api_key: Annotated[str | None, Header()] = None,
+                       authorization: Annotated[str | None, Header()] = None) -> Principal:
+        principal = await authenticate(request, x_api_key, authorization)
         if not principal.has(*self.roles):
             raise HTTPException(403, f"{request.method} {request.url.path} needs the role "
                                 f"{' or '.join(self.roles)}; {principal.name} has "
                                 f"{', '.join(sorted(principal.roles)) or 'none'}")
         limiter = getattr(request.app.state, "limiter", None)
         if limiter is not None:  # per principal, after authorization (api/limits.py)
-            limiter.check(principal.name)
+            if limiter.local:
+                limiter.check(principal.name)
+            else:  # a shared store (Redis): network I/O, off the event loop
+                await run_in_threadpool(limiter.check, principal.name)
         request.state.principal = principal
         return principal
 
@@ -66,10 +79,11 @@ def public() -> None:
     """Marks a route that needs no key."""
 
 
-def authenticated(request: Request, x_api_key: Annotated[str | None, Header()] = None,
-                  authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def authenticated(request: Request,
+                        x_api_key: Annotated[str | None, Header()] = None,
+                        authorization: Annotated[str | None, Header()] = None) -> Principal:
     """Any valid key (the routers' guard; each route still declares its roles)."""
-    return authenticate(request, x_api_key, authorization)
+    return await authenticate(request, x_api_key, authorization)
 
 
 def declared_roles(route: object) -> tuple[str, ...] | None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from syncline.api.auth import Requires, needs
@@ -188,13 +188,16 @@ def router(system: Syncline) -> APIRouter:
 
     @api.post("/keys/{name}/revoke")
     def keys_revoke(name: str, principal: Annotated[Principal, Depends(Requires(ADMIN))],
-                    body: Revocation | None = None) -> dict[str, Any]:
+                    request: Request, body: Revocation | None = None) -> dict[str, Any]:
         try:
             with system.engine.begin() as conn:
                 view = revoke_key(conn, name, by=principal.name, now=system.clock(),
                                   reason=body.reason if body else None)
         except KeyRefused as err:
             raise HTTPException(404 if "no key" in str(err) else 409, str(err)) from None
+        forget = getattr(request.app.state.authenticate, "forget", None)
+        if forget is not None:  # refused from now on here (api/principals.py)
+            forget()
         return view.as_dict(system.clock())
 
     return api

@@ -36,6 +36,7 @@ class PrincipalLimiter:
                     f"{bad}") from None
         self.limiter = strategies.MovingWindowRateLimiter(
             storage.storage_from_string(storage_uri))
+        self.local = not self.items or storage_uri.startswith("memory://")  # no I/O to check
 
     def check(self, principal: str) -> None:
         """Count one request of ``principal``; 429 when any of its windows is full."""

@@ -48,9 +48,10 @@ def serve(
     from syncline.api.app import create_app
     from syncline.services.telemetry import logs, traces
 
-    logs.configure()  # JSON lines on standard error (docs/operations.md, "Logs")
-    traces.configure()  # console exporter, or OTLP by setting ("Traces")
     settings = _settings(database_url)
+    # JSON lines on standard error from SYNCLINE_LOG_LEVEL up (docs/operations.md, "Logs")
+    logs.configure(level=settings.log_level)
+    traces.configure()  # console exporter, or OTLP by setting ("Traces")
     if not settings.keys():
         key = secrets.token_urlsafe(24)
         settings = settings.model_copy(update={"api_keys": key})
@@ -61,7 +62,10 @@ def serve(
     if not worker:
         err.print("No worker in this process (--no-worker): `syncline worker` processes "
                   "apply what the API receives.")
-    uvicorn.run(create_app(_system(settings), background=worker), host=host, port=port)
+    # uvicorn's own access log is off: the API logs each request as a JSON line (with the
+    # principal and correlation id) at INFO, and its errors through logging at WARNING up
+    uvicorn.run(create_app(_system(settings), background=worker), host=host, port=port,
+                access_log=False, log_level=settings.log_level.lower())
 
 
 # Each capability's commands live in their own module; they are registered here, in the order

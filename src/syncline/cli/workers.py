@@ -14,14 +14,17 @@ import typer
 from syncline.cli.common import _system, err
 
 
-def _logging() -> None:
-    """Syncline's own messages at INFO on standard error; libraries' only from WARNING; the
-    JSON event lines (structlog) on standard error too; traces (console, or OTLP by setting)."""
+def _logging(database_url: str | None = None) -> None:
+    """Syncline's own messages from SYNCLINE_LOG_LEVEL (default INFO) up on standard error;
+    libraries' only from WARNING; the JSON event lines (structlog) on standard error too,
+    from the same level; traces (console, or OTLP by setting)."""
+    from syncline.cli.common import _settings
     from syncline.services.telemetry import logs, traces
 
+    level = _settings(database_url).log_level
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("syncline").setLevel(logging.INFO)
-    logs.configure()
+    logging.getLogger("syncline").setLevel(level)
+    logs.configure(level=level)
     traces.configure()
 
 
@@ -51,7 +54,7 @@ def worker(
     another)."""
     from syncline.runner import BackgroundWorker
 
-    _logging()
+    _logging(database_url)
     system = _system(database_url)
     runner = BackgroundWorker(system, deliver=deliver, idle_seconds=idle,
                               lease_seconds=lease_seconds)
@@ -104,7 +107,7 @@ def ingest_broker(
 
     from syncline.ingress.jetstream import NatsIngress
 
-    _logging()
+    _logging(database_url)
     system = _system(database_url)
     ingress = NatsIngress(system, url=nats, subject=subject, stream=stream, durable=durable,
                           batch_size=batch, ack_wait=ack_wait)

@@ -140,15 +140,23 @@ def env_principal(token: str, env_keys: set[str], env_roles: str) -> Principal |
 USE_RESOLUTION_SECONDS = 60  # last_used_at is kept to the minute: one write a key a minute
 
 
-def authenticate(conn: Connection, token: str, *, now: datetime) -> Principal | None:
-    """The principal of a stored key; None when unknown, expired or revoked."""
+def active_key(conn: Connection, token: str, *, now: datetime) -> KeyView | None:
+    """The stored key of ``token``; None when unknown, expired or revoked."""
     row = conn.execute(select(api_keys).where(api_keys.c.key_hash == digest(token))).first()
     if row is None:
         return None
     view = _view(row)
-    if view.status(now) != "active":
-        return None
+    return view if view.status(now) == "active" else None
+
+
+def principal_of(view: KeyView) -> Principal:
     return Principal(view.name, frozenset(view.roles), via="key")
+
+
+def authenticate(conn: Connection, token: str, *, now: datetime) -> Principal | None:
+    """The principal of a stored key; None when unknown, expired or revoked."""
+    view = active_key(conn, token, now=now)
+    return None if view is None else principal_of(view)
 
 
 def record_use(conn: Connection, name: str, *, now: datetime) -> None:

@@ -10,6 +10,12 @@ root with that trace id (its span id: the next 8 bytes). So every span of one bu
 send with its ``syncline.target`` call as a child — has the same trace id, in time order. A
 row without a correlation id gets its own trace (``inbox/<id>``, ``outbox/<id>``).
 
+A caller's trace is continued where the caller sends one: a W3C ``traceparent`` header on
+``POST /v1/events`` (or on a NATS ingress message) makes the ``syncline.receive`` span a child
+of the caller's span (``from_headers``, ``continuing``), so the caller's trace shows Syncline
+receiving its message; that span links to the correlation's root, where the message's apply
+and delivery spans are (no trace context is stored with a message).
+
 ``configure()`` (serve, worker) installs a tracer provider when asked (``SYNCLINE_TRACES=console``,
 or an OTLP endpoint); the console exporter unless the endpoint is set;
 the OTLP exporter when ``opentelemetry-exporter-otlp`` is installed and
@@ -25,6 +31,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
@@ -37,9 +44,12 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _state: dict[str, Any] = {"provider": None}
+_caller: ContextVar[Context | None] = ContextVar("syncline_trace_caller", default=None)
+_W3C = TraceContextTextMapPropagator()
 ENDPOINT_ENV = "SYNCLINE_OTLP_ENDPOINT"
 TRACES_ENV = "SYNCLINE_TRACES"
 
@@ -131,14 +141,52 @@ def child(name: str, **attributes: Any) -> Iterator[None]:
         yield
 
 
+def from_headers(headers: Mapping[str, str]) -> Context | None:
+    """The caller's span context of a W3C ``traceparent`` (and ``tracestate``) header, when
+    tracing is on and the header is valid; else None (a bad header is ignored, as the
+    Trace Context recommendation says)."""
+    if not enabled():
+        return None
+    carrier = {k.lower(): v for k, v in headers.items()
+               if k.lower() in ("traceparent", "tracestate")}
+    if "traceparent" not in carrier:
+        return None
+    parent = _W3C.extract(carrier)
+    if not trace.get_current_span(parent).get_span_context().is_valid:
+        return None
+    return parent
+
+
+@contextmanager
+def continuing(parent: Context | None) -> Iterator[None]:
+    """Spans recorded inside the block (``record``) are children of ``parent`` — a caller's
+    span (``from_headers``) — linked to their correlation's root; None changes nothing."""
+    if parent is None:
+        yield
+        return
+    token = _caller.set(parent)
+    try:
+        yield
+    finally:
+        _caller.reset(token)
+
+
 def record(name: str, correlation_id: str, start_ns: int, end_ns: int | None = None,
            **attributes: Any) -> None:
     """A finished span for a stage done in bulk (a batch received, a set of messages
-    applied together): one per message, the batch's start and end."""
+    applied together): one per message, the batch's start and end. Inside
+    ``continuing(parent)`` the span is the caller's child, linked to the correlation root."""
     if not enabled():
         return
-    span = _tracer().start_span(name, context=root(correlation_id), start_time=start_ns,
-                                attributes=_attrs(attributes))
+    caller = _caller.get()
+    if caller is None:
+        context, links = root(correlation_id), None
+    else:
+        trace_id, span_id = trace_ids(correlation_id)
+        context, links = caller, [Link(SpanContext(trace_id, span_id, is_remote=True,
+                                                   trace_flags=TraceFlags(TraceFlags.SAMPLED)))]
+    span = _tracer().start_span(name, context=context, start_time=start_ns,
+                                attributes=_attrs(attributes), links=links)
     span.end(end_time=end_ns or time.time_ns())
 
 
