@@ -382,7 +382,7 @@ def _load_engine_tables() -> None:
     import importlib
 
     for name in ("billing_tables", "revenue_tables", "ledger_tables", "governance_tables",
-                 "connector_tables", "masterdata_tables", "workforce_tables"):
+                 "connector_tables", "masterdata_tables", "workforce_tables", "close_tables"):
         importlib.import_module(f"syncline.adapters.db.{name}")
 
 
