@@ -184,8 +184,13 @@ def hours_checks(conn: Connection, rec: Recon, period: str, entity: str | None) 
         cols.append(origin_col)
     tm_contracts = {info[c].contract for c in tm}
     items_by_time: dict[str, list[Any]] = defaultdict(list)
+    # the period's items only: a time item (and each part split from it) carries its entry's
+    # work date as its service date, so an entry of the period is billed by items of the
+    # period, and the items of entries not approved are reported for the period's dates
     for it in conn.execute(select(*cols).where(
             (billable_items.c.source == "time")
+            & (billable_items.c.service_date >= start.isoformat())
+            & (billable_items.c.service_date <= end.isoformat())
             & billable_items.c.contract_number.in_(sorted(tm_contracts)))):
         if it.status in NOT_BILLABLE_ITEM_STATUSES:
             continue

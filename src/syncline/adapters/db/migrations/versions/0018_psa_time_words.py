@@ -1,6 +1,9 @@
 """PSA time words: what each time.approved / time.rejected message says, indexed by work date
 and time entry, so the close reconciles a period without decoding the whole inbox (ADR 0004)
 
+Also an index on billable items by (source, service date): the close's hours checks read
+the period's time items.
+
 Backfilled from the inbox messages already handled (every status but ``received``, which the
 processor has not handed to the time handler yet and will).
 
@@ -51,6 +54,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_psa_time_words_work_date", "psa_time_words", ["work_date"])
     op.create_index("ix_psa_time_words_time_entry_id", "psa_time_words", ["time_entry_id"])
+    op.create_index("ix_billable_items_source_service_date", "billable_items",
+                    ["source", "service_date"])
     conn = op.get_bind()
     found = conn.execute(sa.text(
         "SELECT id, type, raw FROM inbox WHERE type IN ('time.approved', 'time.rejected') "
@@ -68,6 +73,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_billable_items_source_service_date", table_name="billable_items")
     op.drop_index("ix_psa_time_words_time_entry_id", table_name="psa_time_words")
     op.drop_index("ix_psa_time_words_work_date", table_name="psa_time_words")
     op.drop_table("psa_time_words")
