@@ -22,3 +22,39 @@ def test_migrated_schema_has_no_drift_and_downgrades(tmp_path: Path) -> None:
     migrate(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_the_psa_time_words_are_backfilled_from_the_handled_messages(tmp_path: Path) -> None:
+    """Migration 0018 on a database of 0017: every time.approved / time.rejected message the
+    processor has handled gets its word (T-1's approval and rejection); one still waiting to
+    be applied (T-2, ``received``) is left to the handler, and one with no time entry (bad
+    body) says nothing."""
+    import json
+
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    command.upgrade(alembic_config(url), "0017")
+    engine = make_engine(url)
+    approval = {"time_entry_id": "T-1", "work_date": "2026-01-05", "project_code": "P-1",
+                "hours": "7.50"}
+    rows = [("ibx_1", 1, "time.approved", {"data": approval}, "applied"),
+            ("ibx_2", 2, "time.rejected", {"data": {"time_entry_id": "T-1"}}, "applied"),
+            ("ibx_3", 3, "time.approved", {"data": {**approval, "time_entry_id": "T-2"}},
+             "received"),
+            ("ibx_4", 4, "time.approved", {"data": {"hours": "1"}}, "failed")]
+    with engine.begin() as conn:
+        for id_, seq, type_, raw, status in rows:
+            conn.execute(text(
+                "INSERT INTO inbox (id, seq, source, event_id, type, raw, status, received_at)"
+                " VALUES (:id, :seq, 'psa', :id, :type, :raw, :status, '2026-01-06')"),
+                {"id": id_, "seq": seq, "type": type_, "raw": json.dumps(raw),
+                 "status": status})
+    migrate(engine)
+    with engine.connect() as conn:
+        words = conn.execute(text("SELECT inbox_id, time_entry_id, kind, work_date, "
+                                  "project_code, hours FROM psa_time_words ORDER BY inbox_id"))
+        assert [tuple(w) for w in words] == [
+            ("ibx_1", "T-1", "approved", "2026-01-05", "P-1", "7.50"),
+            ("ibx_2", "T-1", "rejected", None, None, None)]
+    engine.dispose()

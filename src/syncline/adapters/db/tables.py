@@ -318,6 +318,9 @@ billable_items = Table(
     Column("fx_as_of", String(10)),
     Column("credit_note_number", String(60)),
 )
+# the close reads a period's items by service date (migration 0018, docs/adr/0004)
+Index("ix_billable_items_source_service_date", billable_items.c.source,
+      billable_items.c.service_date)
 # No index on open items: the invoice run scans the table once, and an index keyed by status
 # would be rewritten for every item it invoices (migration 0007 dropped it).
 # Split parts by their source record (reversal looks items up by key or origin; 0018). Partial:
@@ -392,7 +395,8 @@ def _load_engine_tables() -> None:
     import importlib
 
     for name in ("billing_tables", "revenue_tables", "ledger_tables", "governance_tables",
-                 "connector_tables", "masterdata_tables", "workforce_tables"):
+                 "connector_tables", "masterdata_tables", "workforce_tables",
+                 "close_tables"):
         importlib.import_module(f"syncline.adapters.db.{name}")
 
 

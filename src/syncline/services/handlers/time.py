@@ -35,6 +35,7 @@ from syncline.services.handlers.common import (
     project_closed,
     reverse_entry,
 )
+from syncline.services.handlers.time_words import APPROVED, REJECTED, record_words
 from syncline.services.handlers.withdrawals import refused_approvals, resolve_refusals
 from syncline.services.ids import new_id
 from syncline.services.messaging.bulk import insert_rows, select_in
@@ -126,6 +127,7 @@ def _worker_row(b: Batch, worker_id: str) -> Any | None:
 
 
 def record_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    record_words(b.conn, APPROVED, [(b.inbox_id, data)])  # the PSA's word, for the close
     recorded = b.conn.execute(_RECORDED, {"id": data["time_entry_id"]}).first() is not None
     decision = decide_time(b, data, _worker_row(b, data["worker_id"]), recorded)
     if decision.time_row is not None:
@@ -143,6 +145,7 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
     Same decisions as `record_time`, message by message, in order (a repeated entry id is
     idempotent within the set as across sets).
     """
+    record_words(b.conn, APPROVED, messages)  # the PSA's word, for the close
     ids = [str(d["time_entry_id"]) for _, d in messages]
     recorded = {r[0] for r in select_in(b.conn, _RECORDED_SQL, ids)}
     b.preload_projects(str(d["project_code"]) for _, d in messages)
@@ -170,6 +173,7 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
 
 
 def reverse_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    record_words(b.conn, REJECTED, [(b.inbox_id, data)])  # the PSA's word, for the close
     cmd = parse_time_rejection(data)
     entry = b.conn.execute(_STATUS, {"id": cmd.time_entry_id}).first()
     if entry is None and refused_approvals(b, cmd.time_entry_id):  # withdrawals.py

@@ -10,15 +10,17 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 
 from syncline.adapters.db.billing_tables import rate_cards
+from syncline.adapters.db.close_tables import psa_time_words
 from syncline.adapters.db.tables import billable_items, exceptions, inbox, parked, time_entries
 from syncline.billing.rates import BillingIncrement, QuantityRounding, round_quantity
 from syncline.ledger.accounts import ChartOfAccounts, Charts
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_of, period_start
 from syncline.ledger.posting import DEFAULT_RULES, PostingRules
+from syncline.services.handlers.time_words import APPROVED, REJECTED
 from syncline.services.ledger.labor_cost import Key, known_cost, months_trued_up, posted_cost
 from syncline.services.ledger.periods import status_of
 from syncline.services.ledger.queries import period_end
@@ -36,24 +38,27 @@ def psa_hours_vs_recorded(conn: Connection, rec: Recon, period: str,
     """What the PSA approved for the period (per time entry its last applied `time.approved`,
     else its last message, also one refused or parked: ``_psa_word``) against the time
     Syncline recorded; each entry not recorded is listed with its cause: the exception's code,
-    or the reason it is parked."""
+    or the reason it is parked. Reads the period's words (``psa_time_words``), never the whole
+    inbox."""
     check = "PSA approved = recorded hours"
     start, end = period_start(period).isoformat(), period_end(period).isoformat()
     info = project_info(conn)
-    rejected_by_psa = set()
-    for r in conn.execute(select(inbox.c.raw).where((inbox.c.type == "time.rejected")
-                                                    & (inbox.c.status == "applied"))):
-        rejected_by_psa.add(json.loads(r.raw)["data"]["time_entry_id"])
+    words, rejected_by_psa = _psa_word(conn, start, end)
     recorded = {r.time_entry_id: r.hours for r in conn.execute(
         select(time_entries.c.time_entry_id, time_entries.c.hours).where(
             (time_entries.c.work_date >= start) & (time_entries.c.work_date <= end)))}
-    open_exc = {r.inbox_id: r for r in conn.execute(
-        select(exceptions.c.inbox_id, exceptions.c.id, exceptions.c.code).where(
-            exceptions.c.status == "open"))}
-    waiting = {r.inbox_id: r.reason for r in conn.execute(
-        select(parked.c.inbox_id, parked.c.reason).where(parked.c.released_at.is_(None)))}
+    ids = sorted({r.id for r, _ in words})
+    open_exc: dict[str, Any] = {}
+    waiting: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        open_exc.update((r.inbox_id, r) for r in conn.execute(
+            select(exceptions.c.inbox_id, exceptions.c.id, exceptions.c.code).where(
+                (exceptions.c.status == "open") & exceptions.c.inbox_id.in_(chunk))))
+        waiting.update((r.inbox_id, r.reason) for r in conn.execute(
+            select(parked.c.inbox_id, parked.c.reason).where(
+                parked.c.released_at.is_(None) & parked.c.inbox_id.in_(chunk))))
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for r, data in _psa_word(conn):
+    for r, data in words:
         entry_id, day = str(data["time_entry_id"]), str(data["work_date"])
         if not (start <= day <= end) or entry_id in rejected_by_psa:
             continue
@@ -83,23 +88,68 @@ def psa_hours_vs_recorded(conn: Connection, rec: Recon, period: str,
               "last message) vs time recorded; entity '' = project unknown", entity=entity)
 
 
-def _psa_word(conn: Connection) -> list[tuple[Any, dict[str, Any]]]:
-    """The PSA's word on each time entry: its last *applied* ``time.approved`` message in
-    arrival order (a correction approved after a failed or earlier approval replaces it), or,
-    when none was applied, its last message (whose status or exception says why not)."""
+def _chunks(ids: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _psa_word(conn: Connection, start: str, end: str
+              ) -> tuple[list[tuple[Any, dict[str, Any]]], set[str]]:
+    """The PSA's word on each time entry with a word dated in [start, end]: its last *applied*
+    ``time.approved`` message in arrival order (a correction approved after a failed or
+    earlier approval replaces it), or, when none was applied, its last message (whose status
+    or exception says why not); and which of those entries an applied ``time.rejected``
+    withdrew.
+
+    Read from ``psa_time_words`` (period-indexed, written by the time handler) joined to the
+    inbox for each message's live status and arrival order; every word on the period's
+    entries is read, so a correction that moved an entry into or out of the period counts.
+    The only messages read raw are approvals refused on receipt or failed without a word (a
+    schema refusal never reaches the handler; a defect rolls the handler's writes back):
+    found by the inbox's status index, few, and decoded as before."""
+    words = psa_time_words
+    unheard = [(r, _data(r.raw)) for r in conn.execute(
+        select(inbox.c.id, inbox.c.seq, inbox.c.status, inbox.c.raw).where(
+            inbox.c.status.in_(("rejected", "failed")) & (inbox.c.type == "time.approved")
+            & ~exists().where(words.c.inbox_id == inbox.c.id)))]
+    unheard = [(r, d) for r, d in unheard if d is not None]
+    entries = set(conn.execute(select(words.c.time_entry_id).where(
+        (words.c.work_date >= start) & (words.c.work_date <= end))).scalars())
+    entries.update(str(d["time_entry_id"]) for _, d in unheard
+                   if start <= str(d["work_date"]) <= end)
+    said: list[tuple[Any, str, dict[str, Any]]] = [(r, APPROVED, d) for r, d in unheard
+                                                   if str(d["time_entry_id"]) in entries]
+    for chunk in _chunks(sorted(entries)):
+        for r in conn.execute(select(inbox.c.id, inbox.c.seq, inbox.c.status, words.c.kind,
+                                     words.c.time_entry_id, words.c.work_date,
+                                     words.c.project_code, words.c.hours)
+                              .join(inbox, inbox.c.id == words.c.inbox_id)
+                              .where(words.c.time_entry_id.in_(chunk))):
+            said.append((r, r.kind, {"time_entry_id": r.time_entry_id, "work_date": r.work_date,
+                                     "project_code": r.project_code, "hours": r.hours}))
+    said.sort(key=lambda s: s[0].seq)
     last: dict[str, tuple[Any, dict[str, Any]]] = {}
     applied: dict[str, tuple[Any, dict[str, Any]]] = {}
-    for r in conn.execute(select(inbox.c.id, inbox.c.raw, inbox.c.status).where(
-            inbox.c.type == "time.approved").order_by(inbox.c.seq)):
-        try:
-            data = json.loads(r.raw)["data"]
-            entry_id, _ = str(data["time_entry_id"]), data["work_date"]
-        except (ValueError, KeyError, TypeError):
+    rejected: set[str] = set()
+    for r, kind, data in said:
+        entry_id = str(data["time_entry_id"])
+        if kind == REJECTED:
+            if r.status == "applied":
+                rejected.add(entry_id)
             continue
         last[entry_id] = (r, data)
         if r.status == "applied":
             applied[entry_id] = (r, data)
-    return [applied.get(k, v) for k, v in last.items()]
+    return [applied.get(k, v) for k, v in last.items()], rejected
+
+
+def _data(raw: str) -> dict[str, Any] | None:
+    """A raw approval's data, when it names its time entry and work date."""
+    try:
+        data = json.loads(raw)["data"]
+        _ = str(data["time_entry_id"]), data["work_date"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _card_increments(conn: Connection) -> dict[str, BillingIncrement]:
@@ -134,8 +184,13 @@ def hours_checks(conn: Connection, rec: Recon, period: str, entity: str | None) 
         cols.append(origin_col)
     tm_contracts = {info[c].contract for c in tm}
     items_by_time: dict[str, list[Any]] = defaultdict(list)
+    # the period's items only: a time item (and each part split from it) carries its entry's
+    # work date as its service date, so an entry of the period is billed by items of the
+    # period, and the items of entries not approved are reported for the period's dates
     for it in conn.execute(select(*cols).where(
             (billable_items.c.source == "time")
+            & (billable_items.c.service_date >= start.isoformat())
+            & (billable_items.c.service_date <= end.isoformat())
             & billable_items.c.contract_number.in_(sorted(tm_contracts)))):
         if it.status in NOT_BILLABLE_ITEM_STATUSES:
             continue

@@ -4,6 +4,7 @@ cost rate, credit notes, revenue schedules)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -118,22 +119,24 @@ class CostedTime:
 
 
 def costed_time(conn: Connection, start: date, end: date) -> list[CostedTime]:
-    """Approved time worked in [start, end], costed as the billing run's labor cost is."""
+    """Approved time worked in [start, end], costed as the billing run's labor cost is: at the
+    worker's last version (by effective date, then sequence) effective on the work date."""
     versions: dict[str, list[Any]] = defaultdict(list)
     for v in conn.execute(select(worker_versions).order_by(worker_versions.c.effective_date,
                                                            worker_versions.c.sequence)):
         versions[v.worker_id].append(v)
+    since = {w: [v.effective_date for v in vs] for w, vs in versions.items()}
     out = []
-    for t in conn.execute(select(time_entries).where(
-            (time_entries.c.status == "approved")
-            & (time_entries.c.work_date >= start.isoformat())
-            & (time_entries.c.work_date <= end.isoformat()))
-            .order_by(time_entries.c.time_entry_id)):
-        effective = [w for w in versions[t.worker_id] if w.effective_date <= t.work_date]
-        rate = effective[-1] if effective else None
+    t = time_entries.c
+    for r in conn.execute(select(t.time_entry_id, t.worker_id, t.project_code, t.work_date,
+                                 t.hours, t.billable).where(
+            (t.status == "approved") & (t.work_date >= start.isoformat())
+            & (t.work_date <= end.isoformat())).order_by(t.time_entry_id)):
+        effective = bisect_right(since.get(r.worker_id, ()), r.work_date)
+        rate = versions[r.worker_id][effective - 1] if effective else None
         out.append(CostedTime(
-            t.time_entry_id, t.worker_id, t.project_code, t.work_date, t.hours, bool(t.billable),
-            rate.entity_code if rate else None, t.hours * rate.cost_rate if rate else None,
+            r.time_entry_id, r.worker_id, r.project_code, r.work_date, r.hours, bool(r.billable),
+            rate.entity_code if rate else None, r.hours * rate.cost_rate if rate else None,
             rate.cost_currency if rate else None))
     return out
 

@@ -1,0 +1,49 @@
+"""The PSA's word on each time entry, kept as the time handler sees each message (one row per
+inbox message in ``psa_time_words``): what the close reconciles a period's approved hours
+against (``services/ledger/reconciliation/hours.py``) without decoding the whole inbox.
+
+A message the handler sees again (a parked one released, an edited one replayed) replaces its
+row. The message's status is not copied: the reconciliation reads it live from the inbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from syncline.adapters.db.close_tables import psa_time_words
+
+APPROVED, REJECTED = "approved", "rejected"
+
+
+def word(inbox_id: str, kind: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row for one message, or None when it names no time entry (or, for an approval, no
+    work date): such a message says nothing the reconciliation can place."""
+    try:
+        entry = str(data["time_entry_id"])
+        work_date = str(data["work_date"]) if kind == APPROVED else None
+    except (KeyError, TypeError):
+        return None
+    project, hours = (data.get("project_code"), data.get("hours")) if kind == APPROVED else (
+        None, None)
+    return {"inbox_id": inbox_id, "time_entry_id": entry[:200], "kind": kind,
+            "work_date": work_date[:10] if work_date is not None else None,
+            "project_code": None if project is None else str(project)[:100],
+            "hours": None if hours is None else str(hours)[:40]}
+
+
+def record_words(conn: Connection, kind: str,
+                 messages: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+    """Keep (or replace) the word of each ``(inbox id, data)`` message."""
+    rows = [r for r in (word(i, kind, d) for i, d in messages) if r is not None]
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(psa_time_words)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=[psa_time_words.c.inbox_id],
+        set_={c: stmt.excluded[c] for c in ("time_entry_id", "kind", "work_date",
+                                           "project_code", "hours")}), rows)
