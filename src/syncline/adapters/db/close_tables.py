@@ -1,4 +1,4 @@
-"""Tables the close reads by period, on the shared metadata (see tables.py; migration 0018
+"""Tables the close reads by period, on the shared metadata (see tables.py; migration 0020
 ``psa_time_words``).
 
 - ``psa_time_words``: what each ``time.approved`` / ``time.rejected`` message handed to the

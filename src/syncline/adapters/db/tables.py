@@ -318,7 +318,7 @@ billable_items = Table(
     Column("fx_as_of", String(10)),
     Column("credit_note_number", String(60)),
 )
-# the close reads a period's items by service date (migration 0018, docs/adr/0004)
+# the close reads a period's items by service date (migration 0020, docs/adr/0004)
 Index("ix_billable_items_source_service_date", billable_items.c.source,
       billable_items.c.service_date)
 # No index on open items: the invoice run scans the table once, and an index keyed by status
