@@ -25,7 +25,7 @@ def test_migrated_schema_has_no_drift_and_downgrades(tmp_path: Path) -> None:
 
 
 def test_the_psa_time_words_are_backfilled_from_the_handled_messages(tmp_path: Path) -> None:
-    """Migration 0018 on a database of 0017: every time.approved / time.rejected message the
+    """Migration 0020 on a database of 0019: every time.approved / time.rejected message the
     processor has handled gets its word (T-1's approval and rejection); one still waiting to
     be applied (T-2, ``received``) is left to the handler, and one with no time entry (bad
     body) says nothing."""
@@ -34,7 +34,7 @@ def test_the_psa_time_words_are_backfilled_from_the_handled_messages(tmp_path: P
     from sqlalchemy import text
 
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    command.upgrade(alembic_config(url), "0017")
+    command.upgrade(alembic_config(url), "0019")
     engine = make_engine(url)
     approval = {"time_entry_id": "T-1", "work_date": "2026-01-05", "project_code": "P-1",
                 "hours": "7.50"}
