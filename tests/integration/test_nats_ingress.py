@@ -261,27 +261,42 @@ def test_the_ingest_broker_command_killed_and_restarted_loses_nothing(
                "--subject", names["subject"], "--stream", names["stream"], "--durable",
                names["durable"], "--batch", "40", "--ack-wait", "1"]
 
-    def start() -> subprocess.Popen[str]:
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=env)
+    runs = iter(range(2))
+
+    def start() -> tuple[subprocess.Popen[str], Path, Path]:
+        # standard streams to files: a pipe nobody drains would block a busy process
+        n = next(runs)
+        out, err = tmp_path / f"ingress-{n}.out", tmp_path / f"ingress-{n}.err"
+        with out.open("w") as stdout, err.open("w") as stderr:
+            proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, env=env)
+        return proc, out, err
+
+    def why(proc: subprocess.Popen[str], err: Path) -> str:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        return f"exit {proc.returncode}: {err.read_text()[-2000:]}"
 
     asyncio.run(publish(nats_url, names, structured(lines)))
-    first = start()
-    deadline = time.monotonic() + 60
+    first, _, first_err = start()
+    deadline = time.monotonic() + 120
     while depths(system)["deliveries"] == 0:  # it is storing: kill it part-way
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        assert first.poll() is None and time.monotonic() < deadline, why(first, first_err)
         time.sleep(0.02)
     first.send_signal(signal.SIGKILL)
-    first.communicate(timeout=30)
-    second = start()
+    first.wait(timeout=30)
+    second, second_out, second_err = start()
+    deadline = time.monotonic() + 240
     try:
         while sum(depths(system)["inbox"].values()) < len(lines):
             assert second.poll() is None and time.monotonic() < deadline, \
-                second.communicate()
+                why(second, second_err)
             time.sleep(0.1)
     finally:
-        second.send_signal(signal.SIGTERM)
-    out, err = second.communicate(timeout=30)
+        if second.poll() is None:
+            second.send_signal(signal.SIGTERM)
+    second.wait(timeout=30)
+    out, err = second_out.read_text(), second_err.read_text()
     assert second.returncode == 0, err[-2000:]
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["failures"] == 0
