@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     # seeds the master data until the API or `syncline master-data load` stores a version;
     # none = the built-in demo firm
     master_data: str | None = None
+    # broker ingress (`syncline ingest-broker`, docs/scale-out.md): the scheme chooses the
+    # broker — nats:// (JetStream), amqp:// or amqps:// (RabbitMQ), kafka://host:9092[,host…]
+    broker_url: str = "nats://127.0.0.1:4222"
+    broker_topic: str = "syncline.events"  # NATS subject, RabbitMQ queue, Kafka topic
+    broker_group: str = "syncline-ingress"  # NATS durable consumer, Kafka consumer group
     # YAML file of the firm's connectors (docs/connectors.md); none = no connectors
     connectors_config: str | None = None
 
