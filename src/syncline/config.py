@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     broker_url: str = "nats://127.0.0.1:4222"
     broker_topic: str = "syncline.events"  # NATS subject, RabbitMQ queue, Kafka topic
     broker_group: str = "syncline-ingress"  # NATS durable consumer, Kafka consumer group
+    # the DBOS application version of this deployment (docs/operations.md, "Deploying"): a
+    # process recovers only the interrupted workflows of its own version; empty = the
+    # package's, syncline-<version>
+    app_version: str = ""
     # YAML file of the firm's connectors (docs/connectors.md); none = no connectors
     connectors_config: str | None = None
 
@@ -66,6 +70,13 @@ class Settings(BaseSettings):
             base = db[:-3] if db.endswith(".db") else db
             return f"sqlite:///{base}-dbos.sqlite"
         return url.render_as_string(hide_password=False)
+
+    def workflow_version(self) -> str:
+        if self.app_version.strip():
+            return self.app_version.strip()
+        from syncline import __version__
+
+        return f"syncline-{__version__}"
 
     def keys(self) -> set[str]:
         return {k.strip() for k in self.api_keys.split(",") if k.strip()}

@@ -108,7 +108,7 @@ class BackgroundWorker:
                                         Wiring(engine=system.engine, clock=system.clock))
         polls.wire(system.engine, self._connectors, system.clock)
         wf.launch(system.engine, system.targets, system.settings.workflow_db_url(),
-                  system.clock)
+                  system.clock, app_version=system.settings.workflow_version())
         return polls.poll_due(configs, system.clock())
 
     def drain(self) -> Stats:

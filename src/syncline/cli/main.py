@@ -23,6 +23,7 @@ from syncline.cli import (
     revenue,
     staffing,
     workers,
+    workflows,
     xref,
 )
 from syncline.cli.common import _settings, _system, err
@@ -70,5 +71,5 @@ for _commands in (demo, ingest, operations, exceptions, workers):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
 for _commands in (billing, ledger, close, contract, governance, connectors, deliveries,
-                  masterdata, xref, staffing, kpi):
+                  workflows, masterdata, xref, staffing, kpi):
     _commands.register(app)
