@@ -36,7 +36,7 @@ class NatsIngress(BrokerIngress):
     scheme: ClassVar[str] = "nats"
 
     def _make_broker(self) -> NatsBroker:
-        broker = NatsBroker(self.url, log_level=logging.WARNING)
+        broker = NatsBroker(self.url, log_level=logging.DEBUG)  # its per-message lines
         subscriber = broker.subscriber(
             self.topic, stream=JStream(self.stream, subjects=[self.topic]),
             durable=self.group, config=ConsumerConfig(ack_wait=self.ack_wait),

@@ -37,7 +37,8 @@ class KafkaIngress(BrokerIngress):
     scheme: ClassVar[str] = "kafka"
 
     def _make_broker(self) -> KafkaBroker:
-        broker = KafkaBroker(bootstrap_servers(self.url), log_level=logging.WARNING)
+        # FastStream logs each message at log_level: DEBUG keeps them out of the logs
+        broker = KafkaBroker(bootstrap_servers(self.url), log_level=logging.DEBUG)
         subscriber = broker.subscriber(
             self.topic, group_id=self.group, batch=True, max_records=self.batch_size,
             batch_timeout_ms=self.batch_timeout_ms, auto_offset_reset="earliest",

@@ -37,7 +37,7 @@ class RabbitIngress(BrokerIngress):
     coalesce: ClassVar[bool] = True
 
     def _make_broker(self) -> RabbitBroker:
-        broker = RabbitBroker(self.url, log_level=logging.WARNING)
+        broker = RabbitBroker(self.url, log_level=logging.DEBUG)  # its per-message lines
         subscriber = broker.subscriber(
             RabbitQueue(self.topic, durable=True),
             channel=Channel(prefetch_count=self.batch_size),
