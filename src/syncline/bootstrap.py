@@ -113,9 +113,12 @@ class Syncline:
     def deliver(self, progress: Any = None) -> dict[str, int]:
         self._wire_connector_targets()
         if self.durable:
+            from syncline.workflows import close as close_wf
             from syncline.workflows import delivery as wf
 
-            wf.launch(self.engine, self.targets, self.settings.workflow_db_url(), self.clock)
+            close_wf.wire(self)  # a close resumed under this version may run here
+            wf.launch(self.engine, self.targets, self.settings.workflow_db_url(), self.clock,
+                      app_version=self.settings.workflow_version())
             return wf.deliver_pending(self.engine, progress=progress)
         counts = {"delivered": 0, "failed": 0}
         for _, ids in delivery.groups(delivery.pending(self.engine)):

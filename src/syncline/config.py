@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     # seeds the master data until the API or `syncline master-data load` stores a version;
     # none = the built-in demo firm
     master_data: str | None = None
+    # broker ingress (`syncline ingest-broker`, docs/scale-out.md): the scheme chooses the
+    # broker — nats:// (JetStream), amqp:// or amqps:// (RabbitMQ), kafka://host:9092[,host…]
+    broker_url: str = "nats://127.0.0.1:4222"
+    broker_topic: str = "syncline.events"  # NATS subject, RabbitMQ queue, Kafka topic
+    broker_group: str = "syncline-ingress"  # NATS durable consumer, Kafka consumer group
+    # the DBOS application version of this deployment (docs/operations.md, "Deploying"): a
+    # process recovers only the interrupted workflows of its own version; empty = the
+    # package's, syncline-<version>
+    app_version: str = ""
     # YAML file of the firm's connectors (docs/connectors.md); none = no connectors
     connectors_config: str | None = None
 
@@ -70,6 +79,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    def workflow_version(self) -> str:
+        if self.app_version.strip():
+            return self.app_version.strip()
+        from syncline import __version__
+
+        return f"syncline-{__version__}"
 
     def keys(self) -> set[str]:
         return {k.strip() for k in self.api_keys.split(",") if k.strip()}

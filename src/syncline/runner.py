@@ -109,7 +109,7 @@ class BackgroundWorker:
         configs = configured(system.settings.connectors_config or "")
         polls.wire(system.engine, system.connectors, system.clock)
         wf.launch(system.engine, system.targets, system.settings.workflow_db_url(),
-                  system.clock)
+                  system.clock, app_version=system.settings.workflow_version())
         return polls.poll_due(configs, system.clock())
 
     def drain(self) -> Stats:

@@ -19,25 +19,29 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 
-from syncline.bootstrap import Syncline, bootstrap
-from syncline.config import Settings
-from syncline.services.messaging.inbox import receive_many
-from syncline.services.messaging.queues import queue_depths
-from syncline.services.state import fingerprint
+from syncline.bootstrap import Syncline
 from syncline.simulator import SimulationConfig, simulate
-from tests.conftest import fixed_clock, in_ci
+from tests.integration.ingress_support import (
+    applied_state,
+    crash_once,
+    depths,
+    failing_store_once,
+    first_receipts,
+    reference_state,
+    require_server,
+    run_until,
+    system_at,
+)
 
 NATS_URL = os.environ.get("SYNCLINE_TEST_NATS_URL", "nats://127.0.0.1:4222")
 CONFIG = SimulationConfig(seed=9, customers=3, workers=8, months=2)
@@ -45,16 +49,7 @@ CONFIG = SimulationConfig(seed=9, customers=3, workers=8, months=2)
 
 @pytest.fixture
 def nats_url() -> str:
-    where = urlparse(NATS_URL)
-    try:
-        socket.create_connection((where.hostname or "127.0.0.1", where.port or 4222),
-                                 timeout=2).close()
-    except OSError as err:
-        if in_ci():
-            pytest.fail(f"NATS is required under CI=true but not reachable at {NATS_URL}: "
-                        f"{err}")
-        pytest.skip(f"NATS not reachable at {NATS_URL}: {type(err).__name__}")
-    return NATS_URL
+    return require_server(NATS_URL, "NATS", 4222)
 
 
 @pytest.fixture
@@ -75,30 +70,6 @@ def names(nats_url: str) -> Iterator[dict[str, str]]:
         await nc.close()
 
     asyncio.run(delete())
-
-
-def system_at(path: Path) -> Syncline:
-    return bootstrap(Settings(database_url=f"sqlite:///{path}"), clock=fixed_clock,
-                     durable=False)
-
-
-def reference_state(lines: list[str], path: Path) -> str:
-    """The state a file ingest of the same lines gives (one process, SQLite)."""
-    system = system_at(path)
-    with system.engine.begin() as conn:
-        receive_many(conn, lines, now=fixed_clock())
-    system.process()
-    with system.engine.connect() as conn:
-        state = fingerprint(conn)
-    system.engine.dispose()
-    return state
-
-
-def applied_state(system: Syncline) -> str:
-    system.process()
-    with system.engine.connect() as conn:
-        assert queue_depths(conn)["inbox"]["received"] == 0
-        return fingerprint(conn)
 
 
 async def publish(url: str, names: dict[str, str],
@@ -130,30 +101,12 @@ def binary(line: str) -> tuple[bytes, dict[str, str] | None]:
 
 def run_ingress(system: Syncline, url: str, names: dict[str, str],
                 until: Callable[[Any], bool], *, timeout: float = 60, **options: Any) -> Any:
-    """Run the NATS ingress in this process until ``until(stats)`` holds, then stop it;
-    its stats."""
+    """Run the NATS ingress in this process until ``until(stats)`` holds; its stats."""
     from syncline.ingress.jetstream import NatsIngress
 
-    ingress = NatsIngress(system, url=url, subject=names["subject"], stream=names["stream"],
-                          durable=names["durable"], fetch_timeout=0.1, **options)
-
-    async def main() -> None:
-        await ingress.start()
-        try:
-            deadline = time.monotonic() + timeout
-            while not until(ingress.stats):
-                assert time.monotonic() < deadline, f"timed out: {ingress.stats}"
-                await asyncio.sleep(0.05)
-        finally:
-            await ingress.stop()
-
-    asyncio.run(main())
-    return ingress.stats
-
-
-def depths(system: Syncline) -> dict[str, Any]:
-    with system.engine.connect() as conn:
-        return queue_depths(conn)
+    ingress = NatsIngress(system, url=url, topic=names["subject"], stream=names["stream"],
+                          group=names["durable"], fetch_timeout=0.1, **options)
+    return run_until(ingress, until, timeout=timeout)
 
 
 def test_published_events_are_stored_once_applied_and_bad_ones_kept_rejected(
@@ -187,17 +140,6 @@ def test_published_events_are_stored_once_applied_and_bad_ones_kept_rejected(
     system.engine.dispose()
 
 
-def _crash_once() -> Callable[[list[Any]], Awaitable[None]]:
-    crashed: list[int] = []
-
-    async def after_store(receipts: list[Any]) -> None:
-        if not crashed:
-            crashed.append(len(receipts))
-            raise RuntimeError("killed between the inbox commit and the acknowledgement")
-
-    return after_store
-
-
 def test_a_crash_between_commit_and_ack_is_redelivered_and_changes_nothing(
         nats_url: str, names: dict[str, str], tmp_path: Path) -> None:
     lines = simulate(CONFIG).to_jsonl().splitlines()
@@ -205,7 +147,7 @@ def test_a_crash_between_commit_and_ack_is_redelivered_and_changes_nothing(
     system = system_at(tmp_path / "ingress.db")
 
     stats = run_ingress(system, nats_url, names, lambda s: s.acked >= len(lines),
-                        ack_wait=1.0, batch_size=100, after_store=_crash_once())
+                        ack_wait=1.0, batch_size=100, after_store=crash_once())
     assert sum(depths(system)["inbox"].values()) == len(lines)  # every message stored once
     assert stats.redelivered > 0 and stats.receipts["duplicate"] == stats.redelivered
     assert applied_state(system) == reference_state(lines, tmp_path / "file.db")
@@ -215,23 +157,13 @@ def test_a_crash_between_commit_and_ack_is_redelivered_and_changes_nothing(
 def test_a_failed_commit_is_not_acknowledged_and_comes_back(
         nats_url: str, names: dict[str, str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from syncline.ingress import jetstream
+    from syncline.ingress import base
 
     lines = simulate(CONFIG).to_jsonl().splitlines()[:50]
     asyncio.run(publish(nats_url, names, structured(lines)))
     system = system_at(tmp_path / "ingress.db")
-    real = jetstream.store
-    failed: list[int] = []
-
-    def store(system_: Syncline, items: list[Any]) -> list[Any]:
-        if not failed:
-            failed.append(len(items))
-            with system_.engine.begin() as conn:  # what it stored is rolled back
-                receive_many(conn, items, now=fixed_clock())
-                raise ConnectionError("the database went away before the commit")
-        return real(system_, items)
-
-    monkeypatch.setattr(jetstream, "store", store)
+    store, failed = failing_store_once(base.store)
+    monkeypatch.setattr(base, "store", store)
     # stop on what is stored, not on acks: on a loaded machine JetStream may redeliver a
     # message whose ack was slow, and its duplicate's ack would count twice
     stats = run_ingress(system, nats_url, names,
@@ -241,12 +173,7 @@ def test_a_failed_commit_is_not_acknowledged_and_comes_back(
     assert sum(depths(system)["inbox"].values()) == len(lines)
     # the failed try left no trace: one first receipt a message (a slow ack may have been
     # redelivered by JetStream: that shows as a duplicate receipt, never a second message)
-    from sqlalchemy import func, select
-
-    from syncline.adapters.db.tables import inbox_receipts
-    with system.engine.connect() as conn:
-        firsts = conn.execute(select(func.count()).select_from(inbox_receipts).where(
-            inbox_receipts.c.duplicate.is_(False))).scalar()
+    firsts = first_receipts(system)
     assert firsts == len(lines)
     system.engine.dispose()
 
@@ -256,10 +183,12 @@ def test_the_ingest_broker_command_killed_and_restarted_loses_nothing(
     lines = simulate(CONFIG).to_jsonl().splitlines()
     db = tmp_path / "ingress.db"
     system = system_at(db)
-    env = {**os.environ, "SYNCLINE_DATABASE_URL": f"sqlite:///{db}"}
-    command = [sys.executable, "-m", "syncline", "ingest-broker", "--nats", nats_url,
-               "--subject", names["subject"], "--stream", names["stream"], "--durable",
-               names["durable"], "--batch", "40", "--ack-wait", "1"]
+    # the broker chosen by the setting (its nats:// scheme), the names by the settings too
+    env = {**os.environ, "SYNCLINE_DATABASE_URL": f"sqlite:///{db}",
+           "SYNCLINE_BROKER_URL": nats_url, "SYNCLINE_BROKER_TOPIC": names["subject"],
+           "SYNCLINE_BROKER_GROUP": names["durable"]}
+    command = [sys.executable, "-m", "syncline", "ingest-broker", "--stream",
+               names["stream"], "--batch", "40", "--ack-wait", "1"]
 
     runs = iter(range(2))
 
@@ -299,7 +228,7 @@ def test_the_ingest_broker_command_killed_and_restarted_loses_nothing(
     out, err = second_out.read_text(), second_err.read_text()
     assert second.returncode == 0, err[-2000:]
     summary = json.loads(out.strip().splitlines()[-1])
-    assert summary["failures"] == 0
+    assert summary["failures"] == 0 and summary["broker"] == "nats"
     assert summary["acked"] > 0  # the first was killed before it acknowledged everything
     assert sum(depths(system)["inbox"].values()) == len(lines)
     assert applied_state(system) == reference_state(lines, tmp_path / "file.db")

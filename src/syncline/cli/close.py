@@ -24,7 +24,7 @@ def close(
     CLI's principal: closing needs finance, the lock controller (without it the months stay
     closed)."""
     from syncline.services.governance.audit import record as record_action
-    from syncline.workflows.close import run_close
+    from syncline.workflows.close import CloseInFlight, run_close
 
     if not is_period_name(period):
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
@@ -45,8 +45,12 @@ def close(
         console.print(f"[green]✓[/] [bold]{step}[/] {json.dumps(brief, default=str)[:150]}",
                       highlight=False)
 
-    result = run_close(sys_, period, entity, actor=principal.name, force=force,
-                       progress=progress, roles=sorted(principal.roles))
+    try:
+        result = run_close(sys_, period, entity, actor=principal.name, force=force,
+                           progress=progress, roles=sorted(principal.roles))
+    except CloseInFlight as held:
+        err.print(f"[red]Not closed:[/] {held}", highlight=False)
+        raise typer.Exit(2) from None
     record_action(sys_.engine, actor=principal.name, action="close.run",
                   subject=f"close/{entity or '*'}/{period}", now=sys_.clock(),
                   after={"lock": result.get("lock"), "locked": result.get("locked"),

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from syncline.cli import (
+    bi,
     billing,
     close,
     connectors,
@@ -23,6 +24,7 @@ from syncline.cli import (
     revenue,
     staffing,
     workers,
+    workflows,
     xref,
 )
 from syncline.cli.common import _settings, _system, err
@@ -74,5 +76,5 @@ for _commands in (demo, ingest, operations, exceptions, workers):
     _commands.register(app)
 app.add_typer(revenue.app, name="revenue")
 for _commands in (billing, ledger, close, contract, governance, connectors, deliveries,
-                  masterdata, xref, staffing, kpi):
+                  workflows, masterdata, xref, staffing, kpi, bi):
     _commands.register(app)

@@ -1,5 +1,5 @@
 """Long-running processes beside `serve`: `syncline worker` (apply, deliver, sweep) and
-`syncline ingest-broker` (NATS JetStream into the inbox)."""
+`syncline ingest-broker` (a broker — NATS JetStream, RabbitMQ, Kafka — into the inbox)."""
 
 from __future__ import annotations
 
@@ -82,52 +82,68 @@ def worker(
 
 
 def ingest_broker(
-    nats: Annotated[str, typer.Option("--nats", help="NATS server URL")] =
-    "nats://127.0.0.1:4222",
-    subject: Annotated[str, typer.Option(help="Subject the CloudEvents are published on")] =
-    "syncline.events",
-    stream: Annotated[str, typer.Option(help="JetStream stream (declared if missing)")] =
-    "SYNCLINE",
-    durable: Annotated[str, typer.Option(help="Durable consumer name (shared by every "
-                                         "ingress process: each message goes to one)")] =
-    "syncline-ingress",
-    batch: Annotated[int, typer.Option(help="Messages stored per transaction, at most")] = 500,
+    url: Annotated[str | None, typer.Option(
+        "--url", "--nats", help="Broker URL; its scheme chooses the broker: nats:// "
+        "(JetStream), amqp:// (RabbitMQ), kafka://host:9092 (default: SYNCLINE_BROKER_URL "
+        "or nats://127.0.0.1:4222)")] = None,
+    topic: Annotated[str | None, typer.Option(
+        "--topic", "--subject", help="NATS subject, RabbitMQ queue or Kafka topic the "
+        "CloudEvents arrive on (default: SYNCLINE_BROKER_TOPIC or syncline.events)")] = None,
+    stream: Annotated[str, typer.Option(help="NATS: JetStream stream (declared if missing)")
+    ] = "SYNCLINE",
+    group: Annotated[str | None, typer.Option(
+        "--group", "--durable", help="NATS durable consumer or Kafka consumer group, shared "
+        "by every ingress process: each message goes to one (default: SYNCLINE_BROKER_GROUP "
+        "or syncline-ingress)")] = None,
+    batch: Annotated[int, typer.Option(
+        help="Messages stored per transaction, at most (RabbitMQ: the prefetch)")] = 500,
     ack_wait: Annotated[float, typer.Option(
-        help="Seconds before the broker redelivers a message not acknowledged")] = 30.0,
+        help="NATS: seconds before the broker redelivers a message not acknowledged")] = 30.0,
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Receive CloudEvents from NATS JetStream into the inbox (FastStream).
+    """Receive CloudEvents from a broker into the inbox (FastStream): NATS JetStream,
+    RabbitMQ or Kafka, chosen by the URL's scheme.
 
-    Structured JSON bodies, or binary mode (ce-* headers, the body as data). Each batch is
-    stored in one transaction and acknowledged only after it commits: a crash before the
-    acknowledgement makes the broker redeliver, and a redelivered message is a duplicate
-    that changes nothing. A bad message is stored rejected and acknowledged. Workers apply
-    what is stored (`syncline worker`, or `syncline serve`'s own). SIGTERM or Ctrl-C stops."""
+    Structured JSON bodies, or binary mode (the binding's ce-/ce_/cloudEvents_ headers, the
+    body as data). Each batch is stored in one transaction and acknowledged only after it
+    commits: a crash before the acknowledgement makes the broker deliver again, and a
+    redelivered message is a duplicate that changes nothing. A bad message is stored rejected
+    and acknowledged. Workers apply what is stored (`syncline worker`, or `syncline serve`'s
+    own). SIGTERM or Ctrl-C stops."""
     import asyncio
 
-    from syncline.ingress.jetstream import NatsIngress
+    from syncline.config import Settings
+    from syncline.ingress.select import UnknownBroker, ingress_for
 
     _logging(database_url)
+    settings = Settings()
+    url = url or settings.broker_url
+    topic = topic or settings.broker_topic
+    group = group or settings.broker_group
     system = _system(database_url)
-    ingress = NatsIngress(system, url=nats, subject=subject, stream=stream, durable=durable,
-                          batch_size=batch, ack_wait=ack_wait)
+    try:
+        ingress = ingress_for(system, url, topic=topic, group=group, stream=stream,
+                              batch_size=batch, ack_wait=ack_wait)
+    except UnknownBroker as bad:
+        err.print(f"[red]{bad}[/]")
+        raise typer.Exit(2) from None
 
     async def main() -> None:
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopped.set)
-        err.print(f"ingress {os.getpid()}: {nats} subject {subject} (stream {stream}, "
-                  f"consumer {durable}) into {system.engine.dialect.name} (SIGTERM to stop)")
+        err.print(f"ingress {os.getpid()}: {ingress.scheme} {topic} (group {group}) into "
+                  f"{system.engine.dialect.name} (SIGTERM to stop)")
         await ingress.run(stopped)
 
     try:
         asyncio.run(main())
     except OSError as unreachable:
-        err.print(f"[red]Cannot reach NATS at {nats}:[/] {unreachable}")
+        err.print(f"[red]Cannot reach the broker ({ingress.scheme}):[/] {unreachable}")
         raise typer.Exit(1) from None
-    print(json.dumps({"pid": os.getpid(), **ingress.stats.as_dict()}, sort_keys=True),
-          flush=True)
+    print(json.dumps({"pid": os.getpid(), "broker": ingress.scheme,
+                      **ingress.stats.as_dict()}, sort_keys=True), flush=True)
     system.engine.dispose()
 
 

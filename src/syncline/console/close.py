@@ -164,7 +164,7 @@ def router(system: Syncline) -> APIRouter:
         from syncline.workflows.close import close_steps
 
         delivery.launch(system.engine, system.targets, system.settings.workflow_db_url(),
-                        system.clock)
+                        system.clock, app_version=system.settings.workflow_version())
         return [{"step": s["step"].rsplit(".", 1)[-1].removesuffix("_step"),
                  "summary": json.dumps(s["output"], default=str)[:300] if s["output"]
                  is not None else "", "error": s["error"]} for s in close_steps(workflow_id)]

@@ -7,7 +7,9 @@ broker deliver the batch again, and a redelivered message is a duplicate that ch
 (unique on source and id). A bad message is stored rejected, with its reason, and
 acknowledged: kept for a person, never redelivered for ever.
 
-`cloudevents` maps a broker message (body and headers) to a CloudEvent; `nats` is the NATS
-JetStream consumer (FastStream). Kafka and RabbitMQ are FastStream brokers too: the same
-`store` and mapping, with their broker class and its acknowledgement (docs/scale-out.md).
+`base` is the one handler every broker shares (store the batch, then acknowledge);
+`cloudevents` maps a broker message (body and headers, per the broker's CloudEvents binding)
+to a CloudEvent; `jetstream` (NATS JetStream), `rabbit` (RabbitMQ) and `kafka` are the
+FastStream consumers, each saying only how it subscribes and reads its messages; `select`
+picks one by the URL's scheme (SYNCLINE_BROKER_URL: nats://, amqp://, kafka://).
 """

@@ -15,6 +15,11 @@ from typing import Any
 from dbos import DBOS, SetWorkflowID
 
 from syncline.services.close import steps
+from syncline.workflows.delivery import current_version, held
+
+
+class CloseInFlight(RuntimeError):
+    """The close's workflow is in flight under another application version."""
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -72,6 +77,12 @@ def close_period(period: str, entity: str | None, actor: str, force: bool,
     return out
 
 
+def wire(system: Any, progress: Progress | None = None) -> None:
+    """The system the close's steps act on, in a process that may run a close it did not
+    start (recovered at launch, or resumed as a fork): call before DBOS launches."""
+    _w.system, _w.progress = system, progress
+
+
 def run_close(system: Any, period: str, entity: str | None = None, *, actor: str = "finance",
               force: bool = False, progress: Progress | None = None,
               roles: Sequence[str] = ("finance", "controller")) -> dict[str, Any]:
@@ -79,12 +90,22 @@ def run_close(system: Any, period: str, entity: str | None = None, *, actor: str
     controller (without it the months stay closed and the lock step says why)."""
     from syncline.workflows import delivery
 
-    _w.system, _w.progress = system, progress  # before launch: recovery may run steps
+    wire(system, progress)  # before launch: recovery may run steps
     delivery.launch(system.engine, system.targets, system.settings.workflow_db_url(),
-                    system.clock)
+                    system.clock, app_version=system.settings.workflow_version())
     workflow_id = f"close:{entity or 'ALL'}:{period}:{steps.run_number(system, period, entity)}"
-    with SetWorkflowID(workflow_id):
-        result: dict[str, Any] = close_period(period, entity, actor, force, sorted(roles))
+    holder = held(workflow_id)
+    if holder is not None and holder.status == "SUCCESS":  # resumed as a fork, finished
+        result: dict[str, Any] = dict(holder.output)
+    elif holder is not None:
+        raise CloseInFlight(
+            f"the close {workflow_id} was interrupted under application version "
+            f"{holder.app_version} and is {holder.status} ({holder.workflow_id}); this is "
+            f"{current_version()}: run a process of that version, or `syncline workflows "
+            f"resume {workflow_id}` (docs/operations.md, Deploying)")
+    else:
+        with SetWorkflowID(workflow_id):
+            result = close_period(period, entity, actor, force, sorted(roles))
     result["workflow_id"] = workflow_id
     return result
 

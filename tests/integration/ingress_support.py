@@ -1,0 +1,127 @@
+"""What the broker ingress tests share (NATS, RabbitMQ, Kafka): a system on SQLite, the
+state a file ingest of the same lines gives, an ingress run until a condition holds, and
+reachability that skips off CI and fails under CI=true."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from syncline.bootstrap import Syncline, bootstrap
+from syncline.config import Settings
+from syncline.services.messaging.inbox import receive_many
+from syncline.services.messaging.queues import queue_depths
+from syncline.services.state import fingerprint
+from tests.conftest import fixed_clock, in_ci
+
+
+def require_server(url: str, what: str, default_port: int) -> str:
+    where = urlparse(url)
+    try:
+        socket.create_connection((where.hostname or "127.0.0.1", where.port or default_port),
+                                 timeout=2).close()
+    except OSError as err:
+        if in_ci():
+            pytest.fail(f"{what} is required under CI=true but not reachable at "
+                        f"{where.hostname}:{where.port or default_port}: {err}")
+        pytest.skip(f"{what} not reachable at {where.hostname}:{where.port or default_port}: "
+                    f"{type(err).__name__}")
+    return url
+
+
+def system_at(path: Path) -> Syncline:
+    return bootstrap(Settings(database_url=f"sqlite:///{path}"), clock=fixed_clock,
+                     durable=False)
+
+
+def reference_state(lines: list[str], path: Path) -> str:
+    """The state a file ingest of the same lines gives (one process, SQLite)."""
+    system = system_at(path)
+    with system.engine.begin() as conn:
+        receive_many(conn, lines, now=fixed_clock())
+    system.process()
+    with system.engine.connect() as conn:
+        state = fingerprint(conn)
+    system.engine.dispose()
+    return state
+
+
+def applied_state(system: Syncline) -> str:
+    system.process()
+    with system.engine.connect() as conn:
+        assert queue_depths(conn)["inbox"]["received"] == 0
+        return fingerprint(conn)
+
+
+def depths(system: Syncline) -> dict[str, Any]:
+    with system.engine.connect() as conn:
+        return queue_depths(conn)
+
+
+def stored(system: Syncline) -> int:
+    return int(sum(depths(system)["inbox"].values()))
+
+
+def first_receipts(system: Syncline) -> int:
+    """Deliveries that were not duplicates: one a message however often it came."""
+    from sqlalchemy import func, select
+
+    from syncline.adapters.db.tables import inbox_receipts
+    with system.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(inbox_receipts).where(
+            inbox_receipts.c.duplicate.is_(False))).scalar_one())
+
+
+def run_until(ingress: Any, until: Callable[[Any], bool], *, timeout: float = 60,
+              meanwhile: Callable[[], Awaitable[None]] | None = None) -> Any:
+    """Run ``ingress`` in this process until ``until(stats)`` holds, then stop it; its
+    stats. ``meanwhile`` runs once after the start (a publisher, say)."""
+
+    async def main() -> None:
+        await ingress.start()
+        try:
+            if meanwhile is not None:
+                await meanwhile()
+            deadline = time.monotonic() + timeout
+            while not until(ingress.stats):
+                assert time.monotonic() < deadline, f"timed out: {ingress.stats}"
+                await asyncio.sleep(0.05)
+        finally:
+            await ingress.stop()
+
+    asyncio.run(main())
+    return ingress.stats
+
+
+def crash_once() -> Callable[[list[Any]], Awaitable[None]]:
+    """An ``after_store`` that fails the first batch between its commit and its ack."""
+    crashed: list[int] = []
+
+    async def after_store(receipts: list[Any]) -> None:
+        if not crashed:
+            crashed.append(len(receipts))
+            raise RuntimeError("killed between the inbox commit and the acknowledgement")
+
+    return after_store
+
+
+def failing_store_once(real: Callable[..., Any]) -> tuple[Callable[..., Any], list[int]]:
+    """A ``store`` whose first call stores and then fails before the commit (rolled back)."""
+    failed: list[int] = []
+
+    def store(system: Syncline, items: list[Any]) -> list[Any]:
+        if not failed:
+            failed.append(len(items))
+            with system.engine.begin() as conn:  # what it stored is rolled back
+                receive_many(conn, items, now=fixed_clock())
+                raise ConnectionError("the database went away before the commit")
+        return real(system, items)
+
+    return store, failed
