@@ -5,7 +5,10 @@ reachability that skips off CI and fails under CI=true."""
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -125,3 +128,43 @@ def failing_store_once(real: Callable[..., Any]) -> tuple[Callable[..., Any], li
         return real(system, items)
 
     return store, failed
+
+
+def kill_and_restart(command: list[str], env: dict[str, str], folder: Path,
+                     started: Callable[[], bool], done: Callable[[], bool],
+                     killed: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Run the broker ingress command until ``started()`` holds, SIGKILL it (then call
+    ``killed()``), run it again until ``done()`` holds, stop it with SIGTERM: the second
+    run's last line of output (its summary). Output goes to files (a pipe nobody drains
+    would block a busy process); a run that dies or overruns is killed and its error shown."""
+    def start(n: int) -> tuple[subprocess.Popen[str], Path, Path]:
+        out, err = folder / f"ingress-{n}.out", folder / f"ingress-{n}.err"
+        with out.open("w") as stdout, err.open("w") as stderr:
+            proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, env=env)
+        return proc, out, err
+
+    def wait_for(proc: subprocess.Popen[str], err: Path, until: Callable[[], bool],
+                 timeout: float, pause: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not until():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait(timeout=30)
+                pytest.fail(f"ingress exit {proc.returncode}: {err.read_text()[-2000:]}")
+            time.sleep(pause)
+
+    first, _, first_err = start(0)
+    wait_for(first, first_err, started, 120, 0.02)  # it is storing: kill it part-way
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    killed()
+    second, second_out, second_err = start(1)
+    try:
+        wait_for(second, second_err, done, 240, 0.1)
+    finally:
+        if second.poll() is None:
+            second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+    assert second.returncode == 0, second_err.read_text()[-2000:]
+    return dict(json.loads(second_out.read_text().strip().splitlines()[-1]))

@@ -18,8 +18,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -37,6 +35,7 @@ from tests.integration.ingress_support import (
     depths,
     failing_store_once,
     first_receipts,
+    kill_and_restart,
     reference_state,
     require_server,
     run_until,
@@ -190,44 +189,10 @@ def test_the_ingest_broker_command_killed_and_restarted_loses_nothing(
     command = [sys.executable, "-m", "syncline", "ingest-broker", "--stream",
                names["stream"], "--batch", "40", "--ack-wait", "1"]
 
-    runs = iter(range(2))
-
-    def start() -> tuple[subprocess.Popen[str], Path, Path]:
-        # standard streams to files: a pipe nobody drains would block a busy process
-        n = next(runs)
-        out, err = tmp_path / f"ingress-{n}.out", tmp_path / f"ingress-{n}.err"
-        with out.open("w") as stdout, err.open("w") as stderr:
-            proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, env=env)
-        return proc, out, err
-
-    def why(proc: subprocess.Popen[str], err: Path) -> str:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-        return f"exit {proc.returncode}: {err.read_text()[-2000:]}"
-
     asyncio.run(publish(nats_url, names, structured(lines)))
-    first, _, first_err = start()
-    deadline = time.monotonic() + 120
-    while depths(system)["deliveries"] == 0:  # it is storing: kill it part-way
-        assert first.poll() is None and time.monotonic() < deadline, why(first, first_err)
-        time.sleep(0.02)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
-    second, second_out, second_err = start()
-    deadline = time.monotonic() + 240
-    try:
-        while sum(depths(system)["inbox"].values()) < len(lines):
-            assert second.poll() is None and time.monotonic() < deadline, \
-                why(second, second_err)
-            time.sleep(0.1)
-    finally:
-        if second.poll() is None:
-            second.send_signal(signal.SIGTERM)
-    second.wait(timeout=30)
-    out, err = second_out.read_text(), second_err.read_text()
-    assert second.returncode == 0, err[-2000:]
-    summary = json.loads(out.strip().splitlines()[-1])
+    summary = kill_and_restart(
+        command, env, tmp_path, started=lambda: depths(system)["deliveries"] > 0,
+        done=lambda: sum(depths(system)["inbox"].values()) >= len(lines))
     assert summary["failures"] == 0 and summary["broker"] == "nats"
     assert summary["acked"] > 0  # the first was killed before it acknowledged everything
     assert sum(depths(system)["inbox"].values()) == len(lines)

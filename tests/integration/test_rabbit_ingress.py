@@ -20,8 +20,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -40,6 +38,7 @@ from tests.integration.ingress_support import (
     depths,
     failing_store_once,
     first_receipts,
+    kill_and_restart,
     reference_state,
     require_server,
     run_until,
@@ -206,30 +205,14 @@ def test_the_ingest_broker_command_killed_and_restarted_loses_nothing(
            "SYNCLINE_BROKER_URL": rabbit_url, "SYNCLINE_BROKER_TOPIC": queue}
     command = [sys.executable, "-m", "syncline", "ingest-broker", "--batch", "40"]
 
-    def start() -> subprocess.Popen[str]:
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=env)
-
     asyncio.run(publish(rabbit_url, queue, [structured(line) for line in lines]))
-    first = start()
-    deadline = time.monotonic() + 60
-    while depths(system)["deliveries"] == 0:  # it is storing: kill it part-way
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
-        time.sleep(0.02)
-    first.send_signal(signal.SIGKILL)
-    first.communicate(timeout=30)
-    assert stored(system) < len(lines), "killed too late to show anything"
-    second = start()
-    try:
-        while stored(system) < len(lines):
-            assert second.poll() is None and time.monotonic() < deadline, \
-                second.communicate()
-            time.sleep(0.1)
-    finally:
-        second.send_signal(signal.SIGTERM)
-    out, err = second.communicate(timeout=30)
-    assert second.returncode == 0, err[-2000:]
-    summary = json.loads(out.strip().splitlines()[-1])
+
+    def killed() -> None:
+        assert stored(system) < len(lines), "killed too late to show anything"
+
+    summary = kill_and_restart(
+        command, env, tmp_path, started=lambda: depths(system)["deliveries"] > 0,
+        done=lambda: stored(system) >= len(lines), killed=killed)
     assert summary["failures"] == 0 and summary["broker"] == "amqp"
     assert stored(system) == len(lines) and first_receipts(system) == len(lines)
     assert applied_state(system) == reference_state(lines, tmp_path / "file.db")
