@@ -109,6 +109,25 @@ def test_the_cli_and_the_api_serve_the_reports(system: Syncline, tmp_path: objec
     assert r.exit_code == 0 and "W-2,Ben,consultant" in r.output
     assert runner.invoke(app, ["workforce", "report", "margin", "--period", "2026-02",
                                "--database-url", url]).exit_code == 2
+    # `syncline report` serves them beside the ledger's reports, in every format
+    r = runner.invoke(app, ["report", "forecast", "--period", "2026-02", "--months", "2",
+                            "--format", "json", "--database-url", url])
+    assert r.exit_code == 0, r.output
+    assert [row[4] for row in json.loads(r.output)["tables"][0]["rows"]] == [
+        "14400.00", "6400.00"]
+    r = runner.invoke(app, ["report", "utilization", "--period", "2026-02", "--database-url",
+                            url])
+    assert r.exit_code == 0 and "Utilization 2026-02" in r.output and "Realization" in r.output
+    r = runner.invoke(app, ["report", "bench", "--period", "2026-02", "--format", "csv",
+                            "--database-url", url])
+    assert r.exit_code == 0 and "W-2,Ben,consultant" in r.output
+    xlsx = f"{tmp_path}/bench.xlsx"
+    assert runner.invoke(app, ["report", "bench", "--period", "2026-02", "--format", "xlsx",
+                               "--out", xlsx, "--database-url", url]).exit_code == 0
+    from openpyxl import load_workbook
+    assert load_workbook(xlsx).sheetnames[0].startswith("Bench")
+    assert runner.invoke(app, ["report", "bench", "--period", "2026-02", "--entity", "US01",
+                               "--database-url", url]).exit_code == 2
     with system.engine.begin() as conn:
         key = create_key(conn, "k-pmo", ["pmo"], by="setup", now=fixed_clock())[0]
     with TestClient(create_app(system, background=False)) as http:
@@ -118,6 +137,9 @@ def test_the_cli_and_the_api_serve_the_reports(system: Syncline, tmp_path: objec
         assert got.json()["tables"][0]["rows"][-1][5] == "12.1"
         assert http.get("/v1/workforce/reports/nope", params={"period": "2026-02"},
                         headers={"X-API-Key": key}).status_code == 404
+        got = http.get("/v1/reports/bench", params={"period": "2026-02", "format": "csv"},
+                       headers={"X-API-Key": key})
+        assert got.status_code == 200 and "W-2,Ben,consultant" in got.text
 
 
 def test_forecast_joins_the_backlog_rpo_with_planned_revenue(system: Syncline) -> None:
