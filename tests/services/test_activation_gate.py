@@ -110,3 +110,13 @@ def test_an_activation_stating_another_billing_rule_is_a_mismatch(system: Syncli
     agreed["data"]["billing_type"] = "time_and_materials"
     ingest(system, agreed)
     assert items(system) == ["time:T-1"]
+
+
+def test_time_and_activation_before_the_deal_apply_once_the_deal_comes(
+        system: Syncline) -> None:
+    require_activation(system)
+    ingest(system, worker(), time_entry("T-1"), activation())  # both wait for project:P-1
+    assert items(system) == []
+    ingest(system, deal())
+    assert items(system) == ["time:T-1"]
+    assert waiting(system) == []
