@@ -31,6 +31,7 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -78,8 +79,8 @@ def _bare(stream: Path, db: Path) -> Timing:
     return elapsed
 
 
-def _system(db: Path) -> Syncline:
-    return bootstrap(Settings(database_url=f"sqlite:///{db}"), durable=False)
+def _system(db: Path, **kw: Any) -> Syncline:
+    return bootstrap(Settings(database_url=f"sqlite:///{db}", **kw), durable=False)
 
 
 def _receive_only(stream: Path, db: Path) -> Timing:
@@ -121,6 +122,7 @@ def main() -> None:
         receive = _receive_only(stream, Path(tmp) / "receive.db")
         e2e, inbox = _end_to_end(stream, Path(tmp) / "ingest.db")
         bare_again = _bare(stream, Path(tmp) / "bare2.db")
+    ratios: dict[str, float] = {}
     for label, at in (("wall", 0), ("CPU", 1)):
         b = (bare[at] + bare_again[at]) / 2  # measured before and after, against drift
         r, e = receive[at], e2e[at]
@@ -131,10 +133,17 @@ def main() -> None:
         print(f"[{label}] end to end (receive + apply; {inbox['applied']:,} applied, "
               f"{inbox['parked']:,} parked, {inbox['rejected']:,} rejected): {n / e:,.0f} "
               f"events/s; apply alone about {n / max(e - r, 1e-9):,.0f} events/s")
-        ratio = b / e
+        ratio = ratios[label] = b / e
         print(f"[{label}] ratio end to end / bare: {ratio:.3f}x (1/{1 / ratio:.1f}); goal >= "
               f"{GOAL}x: {'met' if ratio >= GOAL else 'NOT met'}; floor 1/{1 / FLOOR:.0f}: "
               f"{'met' if ratio >= FLOOR else 'NOT met'}")
+
+    worst = min(ratios.values())
+    verdict = ("GOAL MET" if worst >= GOAL else "FLOOR MET, goal not met" if worst >= FLOOR
+               else "NOT DONE (below the floor)")
+    print(f"verdict: {verdict} — end to end / bare {ratios['wall']:.3f}x wall, "
+          f"{ratios['CPU']:.3f}x CPU (floor {FLOOR:.3f}x, goal {GOAL}x, the worse of the two "
+          "counts)")
 
 
 if __name__ == "__main__":

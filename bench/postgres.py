@@ -26,35 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import create_engine, text
-
+from syncline.adapters.db.scratch import ADMIN_URL, admin_engine, throwaway_database
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
 from syncline.services.messaging.inbox import receive_many
 from syncline.services.messaging.queues import queue_depths
 from syncline.services.state import fingerprint
 from syncline.simulator import SimulationConfig, simulate
-
-ADMIN_URL = os.environ.get("SYNCLINE_TEST_PG_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-@contextmanager
-def _database(admin: Any) -> Iterator[str]:
-    name = f"syncline_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _children_cpu() -> float:
@@ -124,10 +104,8 @@ def main() -> None:
     size = os.environ.get("SYNCLINE_BENCH_PG_SIZE", "40,120,6")
     customers, n_workers, months = (int(x) for x in size.split(","))
     counts = [int(x) for x in os.environ.get("SYNCLINE_BENCH_PG_WORKERS", "1,2,4").split(",")]
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
+        admin = admin_engine()
     except Exception as err:  # no server: nothing to measure
         print(f"skipped: PostgreSQL not reachable at {ADMIN_URL} ({type(err).__name__})")
         return
@@ -140,7 +118,7 @@ def main() -> None:
         base, base_cpu, reference = _sqlite(lines, Path(tmp))
         rows = [("SQLite, 1 process", base, base_cpu, reference, [n])]
         for workers in counts:
-            with _database(admin) as url:
+            with throwaway_database(admin, "syncline_bench") as url:
                 elapsed, cpu, state, applied = _postgres(lines, url, workers, Path(tmp))
             rows.append((f"PostgreSQL, {workers} worker{'s' if workers > 1 else ''}",
                          elapsed, cpu, state, applied))

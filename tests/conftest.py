@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -34,6 +35,19 @@ DEFAULT_EXAMPLES = 100  # Hypothesis's own default max_examples, kept by dev and
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pg_admin() -> Any:
+    """The local PostgreSQL server's admin engine; skips the test with the reason when no
+    server answers, and fails it instead under CI=true (docs/testing.md)."""
+    from syncline.adapters.db.scratch import ADMIN_URL, admin_engine
+
+    try:
+        return admin_engine()
+    except Exception as err:  # any connection failure means "no server"
+        if in_ci():
+            pytest.fail(f"PostgreSQL is required under CI=true but not reachable: {err}")
+        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {type(err).__name__}")
 
 
 # parent: Hypothesis's own defaults, not whatever is active (under CI Hypothesis has already

@@ -39,6 +39,20 @@ class Syncline:
     # the configured connectors' targets (connectors/routing.py) replace the sandboxes the
     # first time delivery runs; False when the caller gave its own targets
     connector_targets: bool = True
+    _connectors: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def connectors(self) -> Any:
+        """The configured connectors by name (``connectors/registry.resolver``), each built
+        once for this system: the ERP delivery targets, the worker's polls and the API's
+        webhooks all use the same instance (one HTTP client, one token cache, one cache of
+        vendor ids)."""
+        if self._connectors is None:
+            from syncline.connectors.registry import Wiring, resolver
+
+            self._connectors = resolver(self.settings.connectors_config,
+                                        Wiring(engine=self.engine, clock=self.clock))
+        return self._connectors
 
     @property
     def ref(self) -> ReferenceData:
@@ -81,7 +95,7 @@ class Syncline:
             from syncline.connectors.routing import configured_targets
 
             self.targets = configured_targets(self.settings.connectors_config, self.targets,
-                                              engine=self.engine, clock=self.clock)
+                                              self.connectors)
         self.connector_targets = False
 
     @property

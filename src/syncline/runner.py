@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from syncline.bootstrap import Syncline
 from syncline.services.messaging.delivery import pending
@@ -41,7 +40,6 @@ class BackgroundWorker:
     _thread: threading.Thread | None = None
     _last_sweep: float = 0.0
     _last_poll: float = 0.0
-    _connectors: Any = None  # the configured connectors' resolver, built on first poll
 
     def start(self) -> None:
         if self._thread is None:
@@ -97,16 +95,13 @@ class BackgroundWorker:
     def poll_connectors(self) -> list[str]:
         """Start the durable poll of every connector whose slot is due
         (workflows/connectors.py); returns the workflow ids started or joined."""
-        from syncline.connectors.registry import Wiring, configured, resolver
+        from syncline.connectors.registry import configured
         from syncline.workflows import connectors as polls
         from syncline.workflows import delivery as wf
 
         system = self.system
         configs = configured(system.settings.connectors_config or "")
-        if self._connectors is None:
-            self._connectors = resolver(system.settings.connectors_config,
-                                        Wiring(engine=system.engine, clock=system.clock))
-        polls.wire(system.engine, self._connectors, system.clock)
+        polls.wire(system.engine, system.connectors, system.clock)
         wf.launch(system.engine, system.targets, system.settings.workflow_db_url(),
                   system.clock)
         return polls.poll_due(configs, system.clock())

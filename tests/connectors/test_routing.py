@@ -92,3 +92,32 @@ def test_the_resolver_builds_a_configured_connector_once_and_finds_a_new_one(
     later = resolve("later")
     assert later is not None and later.name == "later"
     assert resolver(None, Wiring())("imports") is None
+
+
+def test_delivery_polls_and_webhooks_share_one_instance_of_each_connector(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``configured_targets`` takes each ERP connector from the system's one resolver
+    (``Syncline.connectors``), which the worker's polls and the API's webhooks use too: the
+    target delivering US01's documents is that connector's own, not a second build."""
+    from syncline.api.connectors import configured_connectors
+    from syncline.bootstrap import bootstrap
+    from syncline.config import Settings
+
+    for name in ("NS_CK", "NS_CS", "NS_TK", "NS_TS"):
+        monkeypatch.setenv(name, "x")
+    config = tmp_path / "connectors.yaml"
+    config.write_text(
+        "connectors:\n  - name: netsuite-us\n    kind: netsuite\n    settings:\n"
+        "      account_id: '1234567'\n      consumer_key: ${env:NS_CK}\n"
+        "      consumer_secret: ${env:NS_CS}\n      token_id: ${env:NS_TK}\n"
+        "      token_secret: ${env:NS_TS}\n      entities: [US01]\n"
+        "      subsidiaries: {US01: {id: '1', currency: USD}}\n"
+        "      currencies: {USD: '1'}\n      items: {'4000': '210', '2300': '211'}\n")
+    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/s.db",
+                                connectors_config=str(config)), durable=False)
+    system.deliver()  # wires the configured targets (nothing is pending)
+    routed = system.targets["erp"].by_entity["US01"]
+    shared = system.connectors("netsuite-us")
+    assert shared is not None and routed.target is shared.target()
+    assert configured_connectors(system)("netsuite-us") is shared
+    system.engine.dispose()

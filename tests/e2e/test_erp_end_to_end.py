@@ -32,7 +32,7 @@ import pytest
 from sqlalchemy import select
 
 from syncline.adapters.db.connector_tables import sandbox_received
-from syncline.adapters.db.tables import billable_items, outbox
+from syncline.adapters.db.tables import billable_items, exceptions, outbox
 from syncline.adapters.db.tables import xref as xref_table
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
@@ -61,8 +61,9 @@ DISPUTED = ("US01-2026-000002", "GB01-2026-000002", "DE01-2026-000001")  # EUR, 
 EXPECTED = {
     # 41,899.83 + 64,321.96 + 62,715.27 + 62,603.13 (April) − 41,899.83 paid
     ("US01", "Brightwater Retail Group Inc.", "USD"): D("189640.36"),
-    # 10,422.50 + 17,442.00 + 18,981.00 − 797.50 credited − 17,442.00 paid
-    ("US01", "Bluestem Software Inc.", "EUR"): D("28606.00"),
+    # 10,422.50 + 17,442.00 + 18,981.00 − 797.50 credited
+    # − (17,442.00 + 9,625.00 the rest of the first) paid
+    ("US01", "Bluestem Software Inc.", "EUR"): D("18981.00"),
     # 30,026.24 + 37,744.60 − 10,000.00 paid
     ("US01", "Cedar Point Financial Inc.", "USD"): D("57770.84"),
     # 134,337.34 + 221,551.33 + 66,000.00 (April) − 100,000.00 paid
@@ -174,7 +175,14 @@ def firm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Firm]:
 # (invoice, amount, received on) recorded in each ERP as a person or a bank feed would
 US_PAYMENTS = (("US01-2026-000001", "41899.83", "2026-04-10"),   # in full
                ("US01-2026-000004", "17442.00", "2026-04-14"),   # EUR, in full, rate moved
-               ("US01-2026-000005", "10000.00", "2026-04-15"))   # in part
+               ("US01-2026-000005", "10000.00", "2026-04-15"),   # in part
+               ("US01-2026-000002", "9625.00", "2026-04-22"))    # EUR, the rest after its credit
+# Each ERP records a foreign payment at its own rate, 13 April's (USD-based: EUR 0.9100, GBP
+# 0.7950), written as the vendor keeps it: NetSuite's exchangeRate is USD per EUR
+# (1 ÷ 0.9100 = 1.0989010989, 10 places), Xero's CurrencyRate USD per GBP (1 ÷ 0.7950 =
+# 1.257862, Xero's 6 places).
+PAYMENT_RATES = {"US01-2026-000004": "1.0989010989", "US01-2026-000002": "1.0989010989",
+                 "GB01-2026-000004": "1.257862", "GB01-2026-000002": "1.257862"}
 GB_PAYMENTS = (("GB01-2026-000001", "100000.00", "2026-04-10"),  # in part
                ("GB01-2026-000004", "10000.00", "2026-04-16"),   # USD, in part, rate moved
                ("GB01-2026-000002", "5049.00", "2026-04-17"))    # USD, the rest after its credit
@@ -191,9 +199,12 @@ def paid(firm: Firm) -> dict[str, Any]:
                               source="Treasury")])
     us, gb, de = (firm.erps[e].fake for e in ("US01", "GB01", "DE01"))
     for number, amount, on in US_PAYMENTS:
-        us.books.pay(number, D(amount), on, memo="wire", modified=f"{on} 10:00:00")
+        rate = PAYMENT_RATES.get(number)
+        us.books.pay(number, D(amount), on, memo="wire", modified=f"{on} 10:00:00",
+                     rate=D(rate) if rate else None)
     for number, amount, on in GB_PAYMENTS:
-        gb.books[GB_TENANT].record_payment(number, amount, on, "BACS")
+        gb.books[GB_TENANT].record_payment(number, amount, on, "BACS",
+                                           rate=PAYMENT_RATES.get(number))
     for number, amount, on in DE_PAYMENTS:
         de.record_payment(firm.vendor_id("DE01", "invoice", number), amount, on, "SEPA")
     out: dict[str, Any] = {"read": {}, "again": {}}
@@ -244,9 +255,9 @@ def test_delivering_again_adds_nothing_to_any_erp(firm: Firm) -> None:
 def test_payments_come_back_and_ar_subledger_equals_gl_equals_each_erp(
         firm: Firm, paid: dict[str, Any]) -> None:
     assert {e: (r.ok, r.accepted, r.rejected) for e, r in paid["read"].items()} == {
-        "US01": (True, 3, 0), "GB01": (True, 3, 0), "DE01": (True, 3, 0)}
+        "US01": (True, 4, 0), "GB01": (True, 3, 0), "DE01": (True, 3, 0)}
     assert all(r.ok and r.accepted == 0 for r in paid["again"].values())  # read once
-    assert paid["applied"].failed == 0 and paid["applied"].by_type == {"payment.received": 9}
+    assert paid["applied"].failed == 0 and paid["applied"].by_type == {"payment.received": 10}
     assert paid["delivered"]["failed"] == 0  # April's invoices and summaries
     for entity, erp in firm.erps.items():
         assert held(erp) == firm.sent(entity), entity
@@ -263,12 +274,16 @@ def test_payments_come_back_and_ar_subledger_equals_gl_equals_each_erp(
     # amount, the 31 March revaluation (EUR→USD 1.0800302408, USD→GBP 0.8040):
     # - US01 EUR: open 46,048.00 EUR carried at round(46,048.00 × 1.0800302408) = 49,733.23;
     #   17,442.00 EUR settles at 17,442.00 ÷ 0.9100 = 19,167.03 USD and relieves
-    #   17,442.00 × 49,733.23 ÷ 46,048.00 = 18,837.89: a gain of 329.14;
+    #   17,442.00 × 49,733.23 ÷ 46,048.00 = 18,837.89: a gain of 329.14; then 9,625.00 (the
+    #   rest of the credited invoice) settles at 9,625.00 ÷ 0.9100 = 10,576.92 and relieves
+    #   9,625.00 × (49,733.23 − 18,837.89 = 30,895.34) ÷ 28,606.00 = 10,395.29: a gain of
+    #   181.63;
     # - GB01 USD: open 23,174.12 USD carried at round(23,174.12 × 0.8040) = 18,631.99;
     #   10,000.00 USD settles at 7,950.00 GBP and relieves 8,040.00: a loss of 90.00; then
     #   5,049.00 settles at 4,013.96 and relieves 5,049.00 × 10,591.99 ÷ 13,174.12 =
     #   4,059.40: a loss of 45.44.
     assert realized_fx(firm.system) == {"US01-2026-000004": D("329.14"),
+                                        "US01-2026-000002": D("181.63"),
                                         "GB01-2026-000004": D("-90.00"),
                                         "GB01-2026-000002": D("-45.44")}
     # the close reconciliation's own check (per entity and currency) agrees too
@@ -285,3 +300,73 @@ def test_payments_come_back_and_ar_subledger_equals_gl_equals_each_erp(
 
 def _customers(firm: Firm, entity: str) -> set[str]:
     return {key for kind, key, _ in held(firm.erps[entity]) if kind == "customer"}
+
+
+
+CREDITED = ("US01-2026-000002", "GB01-2026-000002", "DE01-2026-000001")  # = DISPUTED
+
+
+def test_each_credit_note_is_applied_to_its_invoice_in_its_erp(firm: Firm,
+                                                              paid: dict[str, Any]) -> None:
+    """Each credit note was applied to the invoice it credits in its ERP (NetSuite's apply
+    sublist, Xero's allocation, QBO's zero payment), so the customer's payment of the rest
+    (recorded in the ERP, which refuses more than an invoice owes) settles the invoice in
+    full there: nothing is open on it and no credit is left — and in Syncline the same
+    payment is not more than the invoice's open amount (no ``payment.exceeds_open_amount``).
+    US01: 10,422.50 − 797.50 = 9,625.00 EUR; GB01: 6,712.20 − 1,663.20 = 5,049.00 USD;
+    DE01: 23,927.93 − 1,356.60 = 22,571.33 EUR."""
+    us, gb, de = (firm.erps[e].fake for e in ("US01", "GB01", "DE01"))
+    ns = us.books
+    ns_invoice = ns.by_external("invoice", CREDITED[0])
+    assert [line["doc"]["id"] for memo in ns.records["creditMemo"].values()
+            for line in memo["apply"]["items"]] == [ns_invoice]
+    assert ns.credited(ns_invoice) == D("797.50") and ns.amount_remaining(ns_invoice) == 0
+    xero = gb.books[GB_TENANT]
+    (invoice,) = [i for i in xero.records["Invoices"].values()
+                  if i["InvoiceNumber"] == CREDITED[1]]
+    (note,) = xero.records["CreditNotes"].values()
+    assert (invoice["AmountCredited"], invoice["AmountDue"], invoice["Status"]) == (
+        D("1663.20"), 0, "PAID")
+    assert (note["RemainingCredit"], note["Status"]) == (0, "PAID")
+    (qbo_invoice,) = [i for i in de.documents("Invoice") if i["DocNumber"] == CREDITED[2]]
+    (memo,) = de.documents("CreditMemo")
+    assert (qbo_invoice["Balance"], memo["RemainingCredit"]) == (0, 0)
+    (applied,) = [p for p in de.documents("Payment") if p["TotalAmt"] == 0]
+    assert [ln["Amount"] for ln in applied["Line"]] == [D("1356.60"), D("1356.60")]
+    with firm.system.engine.connect() as conn:
+        codes = set(conn.execute(select(exceptions.c.code)).scalars())
+    assert not {c for c in codes if c.startswith("payment.")}, codes
+    # every outbox row still delivered once: the application travelled with its credit note
+    assert {r.status for r in firm.rows()} == {"delivered"}
+
+
+def test_each_erp_realizes_fx_at_its_own_payment_rate(firm: Firm, paid: dict[str, Any]) -> None:
+    """The fakes keep each payment's own rate, so the ERP's realized FX can be set beside
+    Syncline's (an ERP realizes against the invoice's rate, Syncline against the carrying
+    amount after its 31 March revaluation; the difference is that revaluation's share):
+
+    - Xero, GB01-2026-000004, 10,000.00 USD invoiced at CurrencyRate 1.243781 (1 ÷ 0.8040)
+      and paid at 1.257862 (1 ÷ 0.7950): 10,000.00 ÷ 1.257862 = 7,950.00 GBP less
+      10,000.00 ÷ 1.243781 = 8,040.00: a loss of 90.00 — Syncline's −90.00 exactly, as the
+      invoice's March rate is the revaluation's (0.8040);
+    - NetSuite, US01-2026-000004, 17,442.00 EUR invoiced at exchangeRate 1.0915838882 and
+      paid at 1.0989010989: 17,442.00 × 1.0989010989 = 19,167.03 USD less 17,442.00 ×
+      1.0915838882 = 19,039.41: a gain of 127.62. Syncline realized 329.14 against
+      18,837.89 carried after revaluing at 1.0800302408, having booked 19,039.41 −
+      18,837.89 = 201.52 of unrealized loss on that part on 31 March: 329.14 − 201.52 =
+      127.62, the ERP's figure;
+    - NetSuite, US01-2026-000002, 9,625.00 EUR invoiced at 1.0924186148 and paid at
+      1.0989010989: 10,576.92 − 10,514.53 = 62.39; Syncline 181.63 less the 10,514.53 −
+      10,395.29 = 119.24 revalued on 31 March = 62.39."""
+    xero = firm.erps["GB01"].fake.books[GB_TENANT]
+    ns = firm.erps["US01"].fake.books
+    erp = {xero.records["Payments"][p]["Invoice"]["InvoiceNumber"]: xero.realized_gain(p)
+           for p in xero.records["Payments"]}
+    erp |= {ns.records["invoice"][pay["invoice"]]["externalId"]: ns.realized_gain(p)
+            for p, pay in ns.records["customerPayment"].items()}
+    ours = realized_fx(firm.system)
+    assert erp["GB01-2026-000004"] == D("-90.00") == ours["GB01-2026-000004"]
+    assert erp["US01-2026-000004"] == D("127.62") == ours["US01-2026-000004"] - D("201.52")
+    assert erp["US01-2026-000002"] == D("62.39") == ours["US01-2026-000002"] - D("119.24")
+    # home-currency payments realize nothing in the ERP either
+    assert erp["US01-2026-000001"] == erp["GB01-2026-000001"] == 0

@@ -6,13 +6,12 @@ missing server fails the run instead.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
+from syncline.adapters.db.scratch import throwaway_database
 from syncline.adapters.db.tables import metadata
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
@@ -20,35 +19,22 @@ from syncline.services.billing.run import run_billing
 from syncline.services.messaging.inbox import receive_many
 from syncline.services.state import summary
 from syncline.simulator import SimulationConfig, simulate
-from tests.conftest import fixed_clock, in_ci
-
-ADMIN_URL = os.environ.get("SYNCLINE_TEST_PG_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from tests.conftest import fixed_clock, pg_admin
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def pg_system() -> Iterator[Syncline]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = pg_admin()
     try:
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as err:  # any connection failure means "no server"
-        if in_ci():
-            pytest.fail(f"PostgreSQL is required under CI=true but not reachable: {err}")
-        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {type(err).__name__}")
-    name = f"syncline_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    system = bootstrap(Settings(database_url=url), clock=fixed_clock, durable=False)
-    try:
-        yield system
+        with throwaway_database(admin, "syncline_test") as url:
+            system = bootstrap(Settings(database_url=url), clock=fixed_clock, durable=False)
+            try:
+                yield system
+            finally:
+                system.engine.dispose()
     finally:
-        system.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

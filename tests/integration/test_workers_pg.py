@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,8 +29,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
+from syncline.adapters.db.scratch import throwaway_database
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
 from syncline.services.billing.run import run_billing
@@ -40,41 +40,22 @@ from syncline.services.messaging.queues import queue_depths
 from syncline.services.state import fingerprint
 from syncline.simulator import SimulationConfig, simulate
 from tests.builders import deal, event, time_entry, worker
-from tests.conftest import fixed_clock, in_ci
+from tests.conftest import fixed_clock, pg_admin
 
-ADMIN_URL = os.environ.get("SYNCLINE_TEST_PG_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PERIODS = ("2026-01", "2026-02", "2026-03")
 CONFIG = SimulationConfig(seed=21, customers=6, workers=24, months=3, delivery_faults=True)
 
 pytestmark = pytest.mark.postgres
 
 
-def _admin() -> Any:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as err:  # any connection failure means "no server"
-        admin.dispose()
-        if in_ci():
-            pytest.fail(f"PostgreSQL is required under CI=true but not reachable: {err}")
-        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {type(err).__name__}")
-    return admin
-
-
 @contextmanager
 def fresh_database() -> Iterator[str]:
     """A new database on the local server (dropped afterwards): its URL."""
-    admin = _admin()
-    name = f"syncline_workers_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin = pg_admin()
     try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        with throwaway_database(admin, "syncline_workers") as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

@@ -134,3 +134,40 @@ def test_the_api_reads_deliveries_and_only_finance_or_admin_act(
         again = http.post(f"/v1/deliveries/{dead.id}/retry", json={"reason": "oops"},
                           headers={"X-API-Key": keys["finance"]})
         assert again.status_code == 409
+
+
+def test_the_reference_and_its_xref_are_kept_with_the_delivered_mark(
+        firm: tuple[Syncline, Vendor]) -> None:
+    """``send`` only sends (and counts the attempt); the vendor's reference, its
+    cross-reference link and the delivered status are written by ``mark_delivered`` in one
+    transaction (one commit), with the reference the send returned."""
+    from sqlalchemy import event
+
+    from syncline.adapters.db.tables import outbox
+    from syncline.services.messaging import delivery
+
+    system, vendor = firm
+    vendor.refusing = False
+    with system.engine.connect() as conn:
+        row = conn.execute(select(outbox).where(outbox.c.kind == "erp.customer.upsert")).one()
+    reference = delivery.send(system.engine, system.targets, row.id)
+    assert reference == "V-1"
+    with system.engine.connect() as conn:
+        sent = d.delivery(conn, row.id)
+        assert sent is not None and (sent.reference, sent.attempts) == (None, 1)
+        assert conn.execute(select(xref).where(xref.c.system == "erp:acme-erp")).all() == []
+    commits: list[int] = []
+
+    def count(conn: Any) -> None:
+        commits.append(1)
+
+    event.listen(system.engine, "commit", count)
+    delivery.mark_delivered(system.engine, row.id, fixed_clock, reference, system.targets)
+    event.remove(system.engine, "commit", count)
+    assert len(commits) == 1
+    with system.engine.connect() as conn:
+        done = d.delivery(conn, row.id)
+        assert done is not None and (done.status, done.reference) == ("delivered", "V-1")
+        link = conn.execute(select(xref).where(xref.c.system == "erp:acme-erp")).one()
+        assert (link.object_type, link.external_id, link.syncline_id) == (
+            "customer", "V-1", done.document)

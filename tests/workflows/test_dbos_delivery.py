@@ -26,6 +26,8 @@ def test_saga_delivers_once_and_compensates_a_refusal(tmp_path: Path) -> None:
         system.process()
         # the provisioning saga (3) and the CRM's status of the deal (1)
         assert system.deliver() == {"delivered": 4, "failed": 0}
+        with system.engine.connect() as conn:  # each kept by its delivered mark
+            assert all(r.reference for r in conn.execute(select(outbox.c.reference)))
         # the same workflow ids again (as after a crash before the outbox mark): the recorded
         # result is returned and nothing is sent twice
         with system.engine.begin() as conn:

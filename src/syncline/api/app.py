@@ -37,6 +37,7 @@ from syncline.api import (
     xref,
 )
 from syncline.api import connectors as connectors_api
+from syncline.api import exceptions as exceptions_api
 from syncline.api import governance as governance_api
 from syncline.api.auth import Requires, authenticated, public
 from syncline.api.limits import PrincipalLimiter
@@ -48,7 +49,8 @@ from syncline.services.governance.keys import USE_RESOLUTION_SECONDS, env_princi
 from syncline.services.governance.keys import authenticate as stored_key_principal
 from syncline.services.governance.keys import record_use as record_key_use
 from syncline.services.governance.roles import INTEGRATION, READERS, Principal, parse_roles
-from syncline.services.messaging.exceptions import get_exception, list_exceptions
+from syncline.services.messaging.exception_context import business_context
+from syncline.services.messaging.exceptions import UNASSIGNED, get_exception, list_exceptions
 from syncline.services.messaging.inbox import Receipt, receive_many
 from syncline.services.messaging.status import SETTLED, event_outcome, outcomes_of, statuses_of
 
@@ -211,11 +213,17 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
             return contract_views.list_projects(conn)
 
     @app.get("/v1/exceptions")
-    def exceptions_(_: Key, status: str = "open", domain: str | None = None
+    def exceptions_(_: Key, status: str = "open", domain: str | None = None,
+                    assigned_to: str | None = None, unassigned: bool = False
                     ) -> list[dict[str, Any]]:
+        """Exceptions, oldest first, each with its business context (customer, contract,
+        project, amount, source record); ``assigned_to`` or ``unassigned`` filter by owner."""
         with system.engine.connect() as conn:
-            return [e.as_dict() for e in list_exceptions(
-                conn, status=None if status == "all" else status, domain=domain)]
+            rows = list_exceptions(conn, status=None if status == "all" else status,
+                                   domain=domain,
+                                   assignee=UNASSIGNED if unassigned else assigned_to)
+            context = business_context(conn, rows)
+        return [{**e.as_dict(), "context": context[e.id].as_dict()} for e in rows]
 
     @app.get("/v1/exceptions/{exception_id}")
     def exception_(exception_id: str, _: Key) -> dict[str, Any]:
@@ -229,7 +237,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
 
     docs.install(app, require_key)  # /openapi.json behind the key, /docs from vendored assets
     for module in (billing, ledger, revenue, close, governance_api, masterdata, xref,
-                   deliveries, staffing, kpis):  # each
+                   deliveries, staffing, kpis, exceptions_api):  # each
         app.include_router(module.router(system), prefix="/v1",  # route declares its roles
                            dependencies=[Depends(authenticated)])
     app.include_router(metrics.router(system), dependencies=[Depends(authenticated)])

@@ -19,7 +19,7 @@ from syncline.api import binding
 from syncline.api.auth import Requires, public
 from syncline.bootstrap import Syncline
 from syncline.connectors.receive import receive
-from syncline.connectors.registry import Resolve, Wiring, resolver
+from syncline.connectors.registry import Resolve
 from syncline.connectors.runs import run_stream
 from syncline.connectors.sdk.base import WebhookRequest
 from syncline.connectors.sdk.config import ConnectorConfigInvalid
@@ -29,9 +29,10 @@ from syncline.services.governance.roles import READERS
 
 
 def configured_connectors(system: Syncline) -> Resolve:
-    """Connectors from SYNCLINE_CONNECTORS_CONFIG, built on first use and kept."""
-    return resolver(system.settings.connectors_config,
-                    Wiring(engine=system.engine, clock=system.clock))
+    """Connectors from SYNCLINE_CONNECTORS_CONFIG, built on first use and kept: the
+    system's one resolver, shared with delivery and the worker."""
+    resolve: Resolve = system.connectors
+    return resolve
 
 
 def router(system: Syncline, resolve: Resolve) -> APIRouter:

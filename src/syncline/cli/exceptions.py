@@ -10,27 +10,45 @@ import typer
 
 from syncline.cli.common import _principal, _system, err, out
 
+# who may take or give exceptions: those who act on them (as the console's ACTORS)
+ASSIGNERS = ("integration", "billing", "pmo", "finance", "controller")
+
 
 def exceptions_list(
     status: Annotated[str, typer.Option(help="open | resolved | skipped | all")] = "open",
     domain: Annotated[str | None, typer.Option(help="finance | pmo | hr | it | billing")] = None,
+    assigned_to: Annotated[str | None, typer.Option(
+        help="only those assigned to this principal")] = None,
+    unassigned: Annotated[bool, typer.Option("--unassigned",
+                                             help="only those assigned to nobody")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """List exceptions (open ones by default)."""
-    from syncline.services.messaging.exceptions import list_exceptions
+    """List exceptions (open ones by default), with their business context."""
+    from syncline.services.messaging.exception_context import business_context
+    from syncline.services.messaging.exceptions import UNASSIGNED, list_exceptions
 
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
-        rows = list_exceptions(conn, status=None if status == "all" else status, domain=domain)
+        rows = list_exceptions(conn, status=None if status == "all" else status, domain=domain,
+                               assignee=UNASSIGNED if unassigned else assigned_to)
+        context = business_context(conn, rows)
     if as_json:
-        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        print(json.dumps([{**r.as_dict(), "context": context[r.id].as_dict()} for r in rows],
+                         indent=2))
         return
     out.print(f"[bold]Exceptions ({status})[/]")
     for r in rows:  # two lines each: readable at any terminal width
         out.print(f"[bold]{r.id}[/]  [cyan]{r.domain:<8}[/] {r.severity:<8} {r.code}",
                   highlight=False)
         out.print(f"    {r.message}", highlight=False, overflow="fold")
+        c = context[r.id]
+        said = "  ".join(f"{k} {v}" for k, v in (
+            ("customer", c.customer), ("contract", c.contract), ("project", c.project),
+            ("amount", c.amount), ("source", " ".join(x for x in (c.vendor, c.record) if x)),
+            ("assigned to", r.assigned_to)) if v)
+        if said:
+            out.print(f"    [dim]{said}[/]", highlight=False, overflow="fold")
     out.print(f"{len(rows)} exception(s). `syncline exceptions show ID` for remediation and "
               "lineage.")
 
@@ -67,6 +85,32 @@ def exceptions_show(
             out.print_json(lineage["raw"])
         except json.JSONDecodeError:
             out.print(lineage["raw"][:2000], markup=False, highlight=False)
+
+
+def exceptions_assign(
+    exception_id: Annotated[str, typer.Argument()],
+    to: Annotated[str | None, typer.Option("--to", help="the principal's name")] = None,
+    unassign: Annotated[bool, typer.Option("--unassign", help="assign to nobody")] = False,
+    reason: Annotated[str, typer.Option(help="Why (audited)")] = "",
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Give an exception to a person (a principal's name), or take it back (audited)."""
+    from syncline.services.messaging.exceptions import AssignRefused, assign
+
+    if unassign == bool(to and to.strip()):
+        err.print("[red]Give either --to NAME or --unassign[/]")
+        raise typer.Exit(2)
+    sys_ = _system(database_url)
+    actor = _principal(sys_, *ASSIGNERS, action="assigning an exception").name
+    try:
+        with sys_.engine.begin() as conn:
+            view = assign(conn, exception_id, None if unassign else to, actor=actor,
+                          now=sys_.clock(), reason=reason)
+    except AssignRefused as refused:
+        err.print(f"[red]{refused}[/]")
+        raise typer.Exit(1) from None
+    out.print(f"{view.id}: assigned to {view.assigned_to}" if view.assigned_to
+              else f"{view.id}: unassigned", highlight=False)
 
 
 def replay(
@@ -119,4 +163,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(queue, name="exceptions")
     queue.command("list")(exceptions_list)
     queue.command("show")(exceptions_show)
+    queue.command("assign")(exceptions_assign)
     app.command()(replay)

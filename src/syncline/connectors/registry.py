@@ -8,6 +8,7 @@ connector that reads what Syncline already holds (Harvest: the approvals it must
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,15 +68,18 @@ Resolve = Callable[[str], Connector | None]
 def resolver(path: str | Path | None, wiring: Wiring) -> Resolve:
     """Find a configured connector by name: built on first use and kept (one client, one
     token cache a connector); a name not built yet is looked up in the file again, so a
-    connector added to it is found without a restart. None: no such connector."""
+    connector added to it is found without a restart. None: no such connector. Threads
+    share it (the API's webhooks, the worker, delivery): a connector is built once."""
     cache: dict[str, Connector] = {}
+    lock = threading.Lock()
 
     def resolve(name: str) -> Connector | None:
-        if name not in cache and path:
-            found = next((c for c in configured(path) if c.name == name), None)
-            if found is None:
-                return None
-            cache[name] = build(found, wiring)
-        return cache.get(name)
+        with lock:
+            if name not in cache and path:
+                found = next((c for c in configured(path) if c.name == name), None)
+                if found is None:
+                    return None
+                cache[name] = build(found, wiring)
+            return cache.get(name)
 
     return resolve

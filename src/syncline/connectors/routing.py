@@ -8,7 +8,9 @@ where configured (issue 13).
 - ``crm``: the Salesforce connector's status write-back (``crm.status.update``) when a
   Salesforce connector has ``status_writeback`` configured, else the sandbox.
 
-Connectors are built from ``SYNCLINE_CONNECTORS_CONFIG`` when delivery first needs them.
+Connectors come from ``SYNCLINE_CONNECTORS_CONFIG`` through the system's one resolver
+(``Syncline.connectors``), so the connector delivering a document is the very instance the
+worker polls and the API's webhooks use: built once, one client and token cache.
 """
 
 from __future__ import annotations
@@ -16,11 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
-
 from syncline.connectors.erp.checked import CheckedTarget
-from syncline.connectors.registry import Wiring, build, configured
-from syncline.services.clock import Clock
+from syncline.connectors.registry import Resolve, configured
 from syncline.services.messaging.delivery import Refused, Target
 
 ERP_KINDS = frozenset({"netsuite", "quickbooks", "xero"})
@@ -58,15 +57,14 @@ class EntityRouter:
                 for entity, t in sorted(self.by_entity.items())}
 
 
-def configured_targets(path: str, base: dict[str, Any], *, engine: Engine,
-                       clock: Clock) -> dict[str, Any]:
-    """``base`` (the sandboxes) with the configured connectors' targets in their place."""
+def configured_targets(path: str, base: dict[str, Any], resolve: Resolve) -> dict[str, Any]:
+    """``base`` (the sandboxes) with the configured connectors' targets in their place; each
+    connector is the one ``resolve`` keeps (built once, shared with polls and webhooks)."""
     targets = dict(base)
     router = EntityRouter("erp", default=base["erp"])
-    wiring = Wiring(engine=engine, clock=clock)
     for config in configured(path):
         if config.kind in ERP_KINDS:
-            connector: Any = build(config, wiring)
+            connector: Any = resolve(config.name)
             mapping = getattr(getattr(connector, "settings", None), "mapping", None)
             target = CheckedTarget(connector.target(), connector.validate, mapping)
             for entity in config.setting("entities") or ():
@@ -75,6 +73,6 @@ def configured_targets(path: str, base: dict[str, Any], *, engine: Engine,
                                   f"({router.by_entity[entity].name} and {config.name})")
                 router.by_entity[str(entity)] = target
         elif config.kind == "salesforce" and config.setting("status_writeback"):
-            targets["crm"] = build(config, wiring).status_target("crm")  # type: ignore[attr-defined]
+            targets["crm"] = resolve(config.name).status_target("crm")  # type: ignore[union-attr]
     targets["erp"] = router
     return targets

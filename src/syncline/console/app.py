@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from syncline.bootstrap import Syncline
-from syncline.console import close, exceptions, lineage, web
+from syncline.console import close, connectors, contracts, exceptions, kpis, lineage, web
 
 
 def create(system: Syncline, parent: FastAPI) -> FastAPI:
@@ -70,6 +70,6 @@ def create(system: Syncline, parent: FastAPI) -> FastAPI:
         request.session.clear()
         return RedirectResponse("/console/login", status_code=303)
 
-    for module in (exceptions, lineage, close):
+    for module in (exceptions, lineage, close, connectors, kpis, contracts):
         console.include_router(module.router(system))
     return console

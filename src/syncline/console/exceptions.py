@@ -1,7 +1,11 @@
 """The exceptions inbox: by business domain, grouped by cause, with their age; retry, edit
 and replay, skip with a reason. The actions are the CLI's services (messaging.replay,
 messaging.exceptions), each recorded in the audit log with the signed-in principal as actor.
-Everyone signed in reads; acting needs one of ``ACTORS`` (as ``syncline replay``)."""
+Each row shows the business context (customer, contract, project, amount, source record:
+services/messaging/exception_context.py) and who it is assigned to; an exception is given
+to a person (a principal's name) or taken back, filtered by "assigned to me" or
+"unassigned". Everyone signed in reads; acting (assigning too) needs one of ``ACTORS`` (as
+``syncline replay``)."""
 
 from __future__ import annotations
 
@@ -16,13 +20,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from syncline.bootstrap import Syncline
 from syncline.console import web
 from syncline.services.governance import audit
+from syncline.services.governance.keys import list_keys
 from syncline.services.governance.roles import BILLING, CONTROLLER, FINANCE, INTEGRATION, PMO
-from syncline.services.messaging.exceptions import get_exception, list_exceptions, resolve
+from syncline.services.messaging.exception_context import business_context
+from syncline.services.messaging.exceptions import (
+    UNASSIGNED,
+    AssignRefused,
+    assign,
+    get_exception,
+    list_exceptions,
+    resolve,
+)
 from syncline.services.messaging.replay import EditRefused, edit_message, replay
 
 ACTORS = (INTEGRATION, BILLING, PMO, FINANCE, CONTROLLER)
 DOMAINS = ("finance", "pmo", "hr", "it", "billing")
 STATUSES = ("open", "resolved", "skipped", "all")
+OWNERS = {"": "anyone", "me": "assigned to me", "none": "unassigned"}
 
 
 def _context(view: Any) -> str:
@@ -45,15 +59,17 @@ def router(system: Syncline) -> APIRouter:
 
     @pages.get("/exceptions", response_class=HTMLResponse)
     def inbox_page(request: Request, domain: str = "", status: str = "open", code: str = "",
-                   group: str = "") -> HTMLResponse:
-        web.principal(request)
+                   group: str = "", owner: str = "") -> HTMLResponse:
+        who = web.principal(request)
+        assignee = {"me": who.name, "none": UNASSIGNED}.get(owner)
         with system.engine.connect() as conn:
             every = list_exceptions(conn, status=None if status == "all" else status,
-                                    domain=domain or None)
-        rows = [e for e in every if not code or e.code == code]
+                                    domain=domain or None, assignee=assignee)
+            rows = [e for e in every if not code or e.code == code]
+            business = business_context(conn, rows)
         now = system.clock()
-        items = [{"e": e, "age": web.age(e.created_at, now), "context": _context(e)}
-                 for e in rows]
+        items = [{"e": e, "age": web.age(e.created_at, now), "context": _context(e),
+                  "b": business[e.id]} for e in rows]
         causes = Counter(e.code for e in every).most_common()
         by_domain = Counter(e.domain for e in every)
         name = ("_exceptions_table.html" if request.headers.get("hx-request")
@@ -63,7 +79,9 @@ def router(system: Syncline) -> APIRouter:
                         can_act=web.principal(request).has(*ACTORS),
                         back=str(request.url.path) + ("?" + request.url.query
                                                       if request.url.query else ""),
-                        f={"domain": domain, "status": status, "code": code, "group": group})
+                        owners=OWNERS,
+                        f={"domain": domain, "status": status, "code": code, "group": group,
+                           "owner": owner if owner in OWNERS else ""})
 
     @pages.get("/exceptions/{exc_id}", response_class=HTMLResponse)
     def exception_page(request: Request, exc_id: str) -> HTMLResponse:
@@ -73,6 +91,9 @@ def router(system: Syncline) -> APIRouter:
         if found is None:
             raise HTTPException(404, f"no exception {exc_id}")
         view, lineage = found
+        with system.engine.connect() as conn:
+            business = business_context(conn, [view])[view.id]
+            people = sorted({k.name for k in list_keys(conn)} | {who.name})
         data = ""
         if lineage.get("raw"):
             try:
@@ -80,6 +101,7 @@ def router(system: Syncline) -> APIRouter:
             except (json.JSONDecodeError, AttributeError):
                 data = ""
         return web.page(request, "exception.html", e=view, lineage=lineage, data=data,
+                        b=business, people=people, me=who.name,
                         context=_context(view), age=web.age(view.created_at, system.clock()),
                         can_act=who.has(*ACTORS))
 
@@ -124,6 +146,25 @@ def router(system: Syncline) -> APIRouter:
             system.deliver()
         return f"Message {inbox_id}: {status}", "ok" if status in ("applied", "stale") else "error"
 
+    @pages.post("/exceptions/{exc_id}/assign")
+    async def assign_action(request: Request, exc_id: str) -> RedirectResponse:
+        """Give the exception to a person ("to": a principal's name; empty: nobody)."""
+        who = web.principal(request)
+        fields = await web.form(request)
+        web.require(who, ACTORS, "assigning an exception")
+        to = fields.get("to", "").strip()
+        back = fields.get("back", "")
+        back = back if back.startswith("/console/exceptions") else f"/console/exceptions/{exc_id}"
+        try:
+            with system.engine.begin() as conn:
+                view = assign(conn, exc_id, to or None, actor=who.name, now=system.clock(),
+                              reason=fields.get("reason", ""))
+        except AssignRefused as refused:
+            raise HTTPException(404, str(refused)) from None
+        web.flash(request, f"Exception {exc_id} assigned to {view.assigned_to}"
+                  if view.assigned_to else f"Exception {exc_id} unassigned")
+        return RedirectResponse(back, status_code=303)
+
     @pages.post("/exceptions/{exc_id}/skip")
     async def skip_action(request: Request, exc_id: str) -> RedirectResponse:
         who = web.principal(request)
@@ -160,6 +201,15 @@ def router(system: Syncline) -> APIRouter:
         back = (fields.get("back") or [""])[-1]
         back = back if back.startswith("/console/exceptions") else "/console/exceptions"
         ids = fields.get("ids", [])
+        if action == "assign" and ids:
+            with system.engine.begin() as conn:
+                for exc_id in ids:
+                    try:
+                        assign(conn, exc_id, who.name, actor=who.name, now=system.clock())
+                    except AssignRefused:
+                        continue
+            web.flash(request, f"{len(ids)} exception(s) assigned to {who.name}")
+            return RedirectResponse(back, status_code=303)
         if action not in ("retry", "skip") or not ids or (action == "skip" and not reason):
             web.flash(request, "Select exceptions, and give a reason to skip them", "error")
             return RedirectResponse(back, status_code=303)

@@ -134,11 +134,30 @@ class ReverseTime:
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceDocument:
+    """A document that evidences delivery (a signed acceptance, a report): its name and where
+    it lives, a URL or the sending system's document id (either may be missing for a legacy
+    ``evidence.document``, which is only a name)."""
+
+    name: str
+    url: str | None = None
+    document_id: str | None = None
+    media_type: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("name", self.name), ("url", self.url),
+                                  ("document_id", self.document_id),
+                                  ("media_type", self.media_type)) if v}
+
+
+@dataclass(frozen=True, slots=True)
 class CompleteMilestone:
     milestone_id: str
     project_code: str
     completed_on: date
     accepted_by: str
+    # the delivery evidence documents as sent (the legacy single ``evidence.document`` first)
+    documents: tuple[EvidenceDocument, ...] = ()
 
 
 Command = (

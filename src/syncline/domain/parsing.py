@@ -26,6 +26,7 @@ from syncline.domain.model import (
     ContractLine,
     ContractRate,
     Customer,
+    EvidenceDocument,
     Milestone,
     OpenContract,
     RecordApprovedTime,
@@ -195,8 +196,12 @@ def parse_time_rejection(data: Data) -> ReverseTime:
 
 
 def parse_milestone(data: Data) -> CompleteMilestone:
+    evidence = data["evidence"]
+    documents = [EvidenceDocument(str(evidence["document"]))] if evidence.get("document") else []
+    documents += [EvidenceDocument(str(d["name"]), d.get("url"), d.get("document_id"),
+                                   d.get("media_type")) for d in evidence.get("documents", ())]
     return CompleteMilestone(
         milestone_id=data["milestone_id"], project_code=data["project_code"],
         completed_on=date.fromisoformat(data["completed_on"]),
-        accepted_by=data["evidence"]["accepted_by"],
+        accepted_by=evidence["accepted_by"], documents=tuple(documents),
     )

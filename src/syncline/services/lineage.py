@@ -1,11 +1,14 @@
 """Lineage of a business object: from any id to the chain deal → contract → project → time,
-expenses and milestones → billable items → invoices and credit notes → journal lines →
+expenses and milestones (with the delivery evidence documents kept with each completed
+milestone) → billable items → invoices and credit notes → journal lines →
 deliveries (outbox, with the target's reference), with every inbox message and its status.
 
 ``find(conn, q)`` takes any id a person has at hand: an invoice or credit note number, a
 contract number, a deal id, a project code, a time entry, expense or milestone id, an inbox
 (``inb_…``), outbox (``out_…``) or journal entry (``jnl_…``) id, a Syncline id or a vendor's
-id from the cross-reference. It resolves the id to its contract and returns the chain. Asked
+id from the cross-reference, or a milestone's evidence document (its id, URL or name), or a
+time entry, expense or milestone received but not recorded (parked or refused). It
+resolves the id to its contract and returns the chain. Asked
 for one invoice or one time entry, the chain is narrowed to what that document touches (the
 invoice's items and their time entries; the entry's items and the invoices that billed
 them); asked for a contract, deal or project, it is the whole contract (each list capped at
@@ -103,6 +106,29 @@ def _contract_of(conn: Connection, q: str) -> tuple[tuple[str, str], str] | None
     if vendor is not None and vendor != q:
         found = _contract_of(conn, str(vendor))
         return (found[0], found[1]) if found else None
+    milestone = _milestone_of_document(conn, q)
+    if milestone and milestone != q:
+        return _contract_of(conn, milestone)
+    return _unrecorded(conn, q)
+
+
+def _unrecorded(conn: Connection, q: str) -> tuple[tuple[str, str], str] | None:
+    """A time entry, expense or milestone received but not recorded (parked, refused): its
+    last message's project names the contract."""
+    for kind in ("time", "expense", "milestone"):
+        row = conn.execute(select(inbox.c.raw).where(inbox.c.subject == f"{kind}/{q}")
+                           .order_by(inbox.c.seq.desc()).limit(1)).first()
+        if row is None:
+            continue
+        try:
+            code = json.loads(row.raw)["data"]["project_code"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        number = conn.execute(select(contracts.c.number).join(
+            projects, projects.c.contract_id == contracts.c.id).where(
+            projects.c.code == str(code))).scalar()
+        if number is not None:
+            return (kind, q), str(number)
     return None
 
 
@@ -132,8 +158,9 @@ def find(conn: Connection, q: str) -> Lineage | None:
                                                                    "credit_note")
                     or ("expense", e["expense_id"]) in sources or focus == ("expense",
                                                                           e["expense_id"])]
-    out.milestones = _rows(conn, select(milestones).where(
-        milestones.c.contract_id == contract["id"]))
+    out.milestones = [_with_evidence(m) for m in _rows(conn, select(milestones).where(
+        milestones.c.contract_id == contract["id"]).order_by(milestones.c.due_date,
+                                                             milestones.c.milestone_id))]
     numbers = sorted({i["invoice_number"] for i in items if i["invoice_number"]})
     if focus[0] not in ("invoice", "time", "expense", "journal", "credit_note"):
         numbers = sorted(set(numbers) | {str(n) for n in conn.execute(select(
@@ -157,6 +184,25 @@ def find(conn: Connection, q: str) -> Lineage | None:
             journal_lines.c.entry_id == entry["id"]).order_by(journal_lines.c.line_no))
     out.deliveries, out.messages = _messages(conn, contract, out, documents)
     return out
+
+
+def _with_evidence(row: dict[str, Any]) -> dict[str, Any]:
+    """A milestone with its evidence decoded: ``documents`` (name, url, document_id,
+    media_type as the PSA sent them; empty before it is completed or for a milestone
+    completed before the evidence was kept)."""
+    evidence = json.loads(row["evidence"]) if row.get("evidence") else {}
+    return {**row, "documents": evidence.get("documents", [])}
+
+
+def _milestone_of_document(conn: Connection, q: str) -> str | None:
+    """The milestone whose evidence holds a document with this id, URL or name."""
+    needle = json.dumps(q)
+    for row in conn.execute(select(milestones.c.milestone_id, milestones.c.evidence).where(
+            milestones.c.evidence.contains(needle))):
+        for doc in json.loads(row.evidence).get("documents", []):
+            if q in (doc.get("document_id"), doc.get("url"), doc.get("name")):
+                return str(row.milestone_id)
+    return None
 
 
 def _source_of(item: dict[str, Any]) -> tuple[str, str]:
@@ -206,7 +252,10 @@ def _messages(conn: Connection, contract: dict[str, Any], chain: Lineage,
             sent.append({**found.as_dict(), "correlation_id": correlation})
     ids = [t["inbox_id"] for t in chain.time] + [e["inbox_id"] for e in chain.expenses]
     columns = [c for c in inbox.c if c.name != "raw"]
+    done = [f"milestone/{m['milestone_id']}" for m in chain.milestones if m["completed_on"]]
+    done.append(f"{chain.focus[0]}/{chain.focus[1]}")  # the asked-for record's own messages
     received = _rows(conn, select(*columns).where(or_(
         inbox.c.id.in_(ids), inbox.c.subject == f"deal/{contract['deal_id']}",
+        inbox.c.subject.in_(done),
         inbox.c.correlation_id == correlation)).order_by(inbox.c.seq))
     return sent[:LIMIT], received

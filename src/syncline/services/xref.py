@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, or_, select, update
 
 from syncline.adapters.db.tables import contracts, customers, projects, workers, xref
 from syncline.services.governance import audit
@@ -85,11 +85,14 @@ def show(conn: Connection, key: str) -> list[Link]:
                  _label(conn, r.object_type, r.syncline_id)) for r in conn.execute(q)]
 
 
+_LINKED = select(xref.c.syncline_id).where(
+    (xref.c.system == bindparam("s")) & (xref.c.object_type == bindparam("t"))
+    & (xref.c.external_id == bindparam("e")))  # built once: every deal and worker asks
+
+
 def linked_id(conn: Connection, system: str, object_type: str, external_id: str) -> str | None:
     """The Syncline id an external id is linked to, if any."""
-    return conn.execute(select(xref.c.syncline_id).where(
-        (xref.c.system == system) & (xref.c.object_type == object_type)
-        & (xref.c.external_id == external_id))).scalar()
+    return conn.execute(_LINKED, {"s": system, "t": object_type, "e": external_id}).scalar()
 
 
 def link(conn: Connection, *, system: str, object_type: str, external_id: str, to: str,

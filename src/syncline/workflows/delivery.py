@@ -42,8 +42,10 @@ def send_step(outbox_id: str) -> str:
 
 
 @DBOS.step()
-def mark_delivered_step(outbox_id: str) -> None:
-    delivery.mark_delivered(_engine(), outbox_id, _wiring.clock)
+def mark_delivered_step(outbox_id: str, reference: str | None = None) -> None:
+    """Delivered, with the send step's reference (its recorded output: the same after a
+    recovery) and the cross-reference link, in one transaction."""
+    delivery.mark_delivered(_engine(), outbox_id, _wiring.clock, reference, _wiring.targets)
 
 
 @DBOS.step()
@@ -69,7 +71,7 @@ def deliver_group(outbox_ids: list[str]) -> str:
                 compensate_step(prev)
             mark_failed_step(oid, result.removeprefix("refused: "))
             return "failed"
-        mark_delivered_step(oid)
+        mark_delivered_step(oid, result)
         done.append(oid)
     return "delivered"
 

@@ -89,13 +89,21 @@ def test_a_foreign_document_without_a_rate_is_refused_before_sending() -> None:
     assert len(puts(fake)) == 1  # only the customer
 
 
-def test_a_credit_note_becomes_a_credit_memo_with_positive_amounts() -> None:
+def _note() -> dict[str, Any]:
+    return invoice(document="credit_note", number="CN-2026-0001", invoice="INV-2026-0001",
+                   due=None, subtotal="-240.00", total="-240.00",
+                   lines=[{"description": "Credit June", "quantity": "-2",
+                           "unit_price": "120.00", "amount": "-240.00", "deferred": False}])
+
+
+def test_a_credit_note_becomes_a_credit_memo_applied_to_its_invoice() -> None:
+    """1,500.00 invoiced, 240.00 credited: the credit memo's ``apply`` sublist applies 240.00
+    to the invoice (found by its external id), which then owes 1,260.00; re-sending the memo
+    (an upsert replaces it) applies nothing more; the customer pays exactly 1,260.00 and a
+    cent more is refused."""
     fake, target = with_customer()
-    note = invoice(document="credit_note", number="CN-2026-0001", invoice="INV-2026-0001",
-                   due=None, lines=[{"description": "Credit June", "quantity": "-2",
-                                     "unit_price": "120.00", "amount": "-240.00",
-                                     "deferred": False}])
-    target.deliver("erp.invoice.post", note, "o-6")
+    invoice_id = target.deliver("erp.invoice.post", invoice(), "o-5")
+    target.deliver("erp.invoice.post", _note(), "o-6")
     put = puts(fake)[-1]
     assert str(put.url) == f"{BASE}/creditMemo/eid:CN-2026-0001"
     sent = body(put)
@@ -103,6 +111,26 @@ def test_a_credit_note_becomes_a_credit_memo_with_positive_amounts() -> None:
         "item": {"id": "210"}, "description": "Credit June", "quantity": 2,
         "rate": Decimal("120.00"), "amount": Decimal("240.00"), "taxCode": {"id": "-7"}}
     assert "dueDate" not in sent and "credits INV-2026-0001" in sent["memo"]
+    # Source: NetSuite REST API Browser, creditMemo sublist ``apply`` (items[]: doc, apply,
+    # amount). Not covered by our research notes (shared/reference/connectors.md §5.2 gives
+    # the journal and invoice sublists only): unconfirmed against a live account.
+    assert sent["apply"] == {"items": [{"doc": {"id": invoice_id}, "apply": True,
+                                        "amount": Decimal("240.00")}]}
+    assert fake.books.amount_remaining(invoice_id) == Decimal("1260.00")
+    target.deliver("erp.invoice.post", _note(), "o-6")
+    assert fake.books.amount_remaining(invoice_id) == Decimal("1260.00")
+    with pytest.raises(ValueError, match="more than the amount due"):
+        fake.books.pay("INV-2026-0001", Decimal("1260.01"), "2026-07-10")
+    fake.books.pay("INV-2026-0001", Decimal("1260.00"), "2026-07-10")
+    assert fake.books.amount_remaining(invoice_id) == 0
+    assert fake.books.open_balance("CUS-1") == {"USD": Decimal(0)}
+
+
+def test_a_credit_memo_waits_for_its_invoice() -> None:
+    fake, target = with_customer()
+    with pytest.raises(TransientFailure, match="INV-2026-0001 is not at NetSuite yet"):
+        target.deliver("erp.invoice.post", _note(), "o-8")
+    assert "creditMemo" not in fake.books.records
 
 
 JOURNAL = {"source": "revenue:REV-1", "entity": "US01", "date": "2026-06-30",
@@ -237,3 +265,20 @@ def test_compensation_deletes_the_customer_a_failed_provisioning_created() -> No
     assert fake.books.records["customer"] == {} and target.customers == {}
     target.compensate("erp.customer.upsert", CUSTOMER, "outbox-1")  # gone already: fine
     assert fake.requests[-1].method == "DELETE"
+
+
+def test_an_intercompany_half_is_a_journal_in_its_own_subsidiary_with_eliminate() -> None:
+    """US01's half of an intercompany charge (its month-end summary: the receivable from
+    GB01 against revenue, 500.00 USD): one journalEntry in US01's subsidiary; the line on
+    the counterparty carries ``eliminate`` (NetSuite's elimination), the other does not;
+    no ``toSubsidiary`` (that is the intercompany journal's, which needs both halves)."""
+    fake = seeded()
+    target = connector(fake).target()
+    lines = [["2400", "debit", "500.00", "USD", {"dimensions": [["counterparty", "GB01"]]}],
+             ["4000", "credit", "500.00", "USD"]]
+    target.deliver("erp.journal.post", JOURNAL | {"source": "summary:US01:2026-06:1",
+                                                  "lines": lines}, "o-9")
+    sent = body(puts(fake)[-1])
+    assert sent["subsidiary"] == {"id": "1"} and "toSubsidiary" not in sent
+    assert [(ln["account"]["id"], ln.get("eliminate")) for ln in sent["line"]["items"]] == [
+        ("61", True), ("54", None)]

@@ -20,9 +20,10 @@ from syncline.connectors import receive
 from syncline.connectors.quickbooks import QuickBooksConnector, webhooks
 from syncline.connectors.quickbooks import client as qbo_client
 from syncline.connectors.quickbooks.fake import FakeQuickBooks
+from syncline.connectors.quickbooks.mapping import applications
 from syncline.connectors.runs import run_stream
 from syncline.connectors.sdk.base import WebhookRequest
-from syncline.connectors.sdk.errors import SignatureError
+from syncline.connectors.sdk.errors import MappingError, SignatureError
 from syncline.connectors.sdk.events import rfc3339
 from syncline.schemas import validate_event
 from syncline.services.connectors import cursors
@@ -212,3 +213,22 @@ def test_only_payments_of_this_realm_wake_the_stream(qbo: QuickBooksConnector, d
     body = json.dumps(doc).encode()
     assert qbo.webhook(request(body, signed(body))).wake == wake
 
+
+
+def test_credit_applied_by_a_payment_is_not_cash() -> None:
+    """QBO Payments that apply credit memos: 0.00 applying 400.00 of credit to an invoice
+    gives nothing; 500.00 of cash with 100.00 of credit on one invoice (600.00 applied) is
+    500.00 received; credit with cash over two invoices is refused (whose cash is it?)."""
+    def pay(total: str, *lines: tuple[str, str, str]) -> dict[str, Any]:
+        return {"Id": "77", "TxnDate": "2026-03-01", "TotalAmt": total, "Line": [
+            {"Amount": a, "LinkedTxn": [{"TxnId": t, "TxnType": k}]} for a, t, k in lines]}
+
+    numbers, args = {"1": "US01-2026-000001", "2": "US01-2026-000002"}, (("US01-",), "USD", "r")
+    assert applications(pay("0", ("400.00", "1", "Invoice"), ("400.00", "9", "CreditMemo")),
+                        numbers, *args) == []
+    (one,) = applications(pay("500.00", ("600.00", "1", "Invoice"),
+                              ("100.00", "9", "CreditMemo")), numbers, *args)
+    assert one["amount"] == {"amount": "500.00", "currency": "USD"}
+    with pytest.raises(MappingError, match="several invoices"):
+        applications(pay("500.00", ("300.00", "1", "Invoice"), ("300.00", "2", "Invoice"),
+                         ("100.00", "9", "CreditMemo")), numbers, *args)

@@ -14,6 +14,7 @@ from syncline.connectors.erp.target import ErpTarget
 from syncline.connectors.quickbooks import QuickBooksConnector
 from syncline.connectors.quickbooks.documents import sales_document
 from syncline.connectors.quickbooks.fake import FakeQuickBooks
+from syncline.connectors.quickbooks.fake.store import Fault
 from syncline.services.messaging.delivery import Refused, TransientFailure
 from tests.connectors.quickbooks.conftest import connect, make_fake, pick
 
@@ -104,6 +105,45 @@ def test_a_foreign_invoice_carries_its_currency_and_rate_and_the_credit_note_is_
     assert fake.documents("CreditMemo")[0]["Id"] == memo_id
     customer = qbo.target().customers[payload["customer_id"]]
     assert fake.open_balance(customer) == Decimal("800.00")  # 1200 invoiced − 400 credited
+
+
+def test_a_credit_memo_is_applied_to_its_invoice_by_a_zero_payment_once(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks, outbox_rows: Rows) -> None:
+    """EUR invoice 1,200.00 at 1.0850, credit memo 400.00 on it: a Payment of 0.00 links
+    400.00 to each, so the invoice's Balance is 800.00 and the memo's RemainingCredit 0;
+    the customer then pays exactly 800.00 and owes nothing (more is refused by QBO)."""
+    customers_in(qbo, outbox_rows)
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="EUR", document="invoice")
+    invoice_id = qbo.target().deliver("erp.invoice.post", payload, key)
+    note_key, note = pick(outbox_rows, "erp.invoice.post", document="credit_note")
+    assert note["invoice"] == payload["number"]
+    memo_id = qbo.target().deliver("erp.invoice.post", note, note_key)
+    (apply,) = posts(fake, "/payment")
+    # Source: Intuit's Payment entity (Line[].LinkedTxn with TxnType Invoice and CreditMemo,
+    # TotalAmt 0 to apply a credit memo; CurrencyRef, ExchangeRate). Our research notes
+    # (shared/reference/connectors.md §6.3) show only the Invoice link: the CreditMemo link,
+    # the zero TotalAmt and the Payment's CurrencyRef/ExchangeRate are not covered there.
+    assert apply.url.params["requestid"] == f"{note_key}:apply"
+    customer = qbo.target().customers[payload["customer_id"]]
+    assert body(apply) == {
+        "CustomerRef": {"value": customer}, "TotalAmt": Decimal("0.00"),
+        "TxnDate": note["date"], "CurrencyRef": {"value": "EUR"},
+        "ExchangeRate": Decimal("1.0850"), "Line": [
+            {"Amount": Decimal("400.00"), "LinkedTxn": [{"TxnId": invoice_id,
+                                                         "TxnType": "Invoice"}]},
+            {"Amount": Decimal("400.00"), "LinkedTxn": [{"TxnId": memo_id,
+                                                         "TxnType": "CreditMemo"}]}]}
+    invoice, memo = fake.company.get("Invoice", invoice_id), fake.company.get("CreditMemo",
+                                                                              memo_id)
+    assert (invoice["Balance"], memo["RemainingCredit"]) == (Decimal("800.00"), Decimal(0))
+    # a retry or a replay of the row (same key) applies nothing more
+    assert qbo.target().deliver("erp.invoice.post", note, note_key) == memo_id
+    assert len(fake.documents("Payment")) == 1 and invoice["Balance"] == Decimal("800.00")
+    with pytest.raises(Fault) as refused:
+        fake.record_payment(invoice_id, "800.01", "2026-03-01")
+    assert "more than its open balance" in refused.value.detail
+    fake.record_payment(invoice_id, "800.00", "2026-03-01")
+    assert invoice["Balance"] == 0 and fake.open_balance(customer) == 0
 
 
 def test_the_release_journals_of_documents_are_not_sent(qbo: QuickBooksConnector,
@@ -315,3 +355,39 @@ def test_tax_is_typed_per_line_and_the_total_sent_as_the_mapping_says(tmp_path: 
     assert body["GlobalTaxCalculation"] == "TaxExcluded"
     _, exempt = sales_document(usd, ast, "58")
     assert "TxnTaxDetail" not in exempt  # no tax: nothing to override
+
+
+def test_a_payment_keeps_its_own_rate_and_the_fake_realizes_fx_as_qbo_would(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks, outbox_rows: Rows) -> None:
+    """EUR invoice 1,200.00 at ExchangeRate 1.0850. Half paid at 1.1000: 600.00 × 1.1000 =
+    660.00 USD less 600.00 × 1.0850 = 651.00, QBO's exchange gain is 9.00 USD; the other
+    half paid without a rate of its own (the invoice's) realizes nothing."""
+    customers_in(qbo, outbox_rows)
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="EUR", document="invoice")
+    invoice_id = qbo.target().deliver("erp.invoice.post", payload, key)
+    assert fake.company.get("Invoice", invoice_id)["TotalAmt"] == Decimal("1200.00")
+    first = fake.record_payment(invoice_id, "600.00", "2026-03-01", rate="1.1000")
+    second = fake.record_payment(invoice_id, "600.00", "2026-03-02")
+    assert first["ExchangeRate"] == Decimal("1.1000")
+    assert fake.realized_gain(first["Id"]) == Decimal("9.00")  # 660.00 − 651.00
+    assert fake.realized_gain(second["Id"]) == 0
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout, httpx.RemoteProtocolError])
+def test_a_credit_application_accepted_then_dropped_is_one_payment(
+        qbo: QuickBooksConnector, fake: FakeQuickBooks, outbox_rows: Rows,
+        error: type[httpx.TransportError]) -> None:
+    """Every POST drops after QBO accepted it: the memo's five sends (then it is found by
+    DocNumber) and the zero payment's five (replays of its requestid). The delivery fails as
+    transient; sent again, the memo has no credit left: one application of 400.00."""
+    customers_in(qbo, outbox_rows)
+    key, payload = pick(outbox_rows, "erp.invoice.post", currency="EUR", document="invoice")
+    invoice_id = qbo.target().deliver("erp.invoice.post", payload, key)
+    note_key, note = pick(outbox_rows, "erp.invoice.post", document="credit_note")
+    fake.drop_after_accept(10, error)
+    with pytest.raises(TransientFailure, match="settling it failed"):
+        qbo.target().deliver("erp.invoice.post", note, note_key)
+    memo_id = qbo.target().deliver("erp.invoice.post", note, note_key)
+    assert len(fake.documents("CreditMemo")) == 1 and len(fake.documents("Payment")) == 1
+    assert fake.company.get("Invoice", invoice_id)["Balance"] == Decimal("800.00")
+    assert fake.company.get("CreditMemo", memo_id)["RemainingCredit"] == 0

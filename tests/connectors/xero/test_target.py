@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from syncline.connectors.xero.fake import FakeXero
 from syncline.services.messaging.delivery import Refused, TransientFailure
 from tests.connectors.xero.conftest import GB, US, Connect, body, customer, invoice
+
+D = Decimal
 
 
 def test_a_customer_is_a_contact_keyed_by_the_syncline_id_with_exact_headers(
@@ -139,6 +142,8 @@ def test_a_credit_note_is_accreccredit_with_positive_amounts(fake: FakeXero,
         "200.0000", "200.00")
     assert target.find("erp.invoice.post", note) == note_id
     assert fake.requests[-1].url.params["where"] == 'CreditNoteNumber=="US01-CN-2026-000001"'
+    # a DRAFT credit note is not allocated (Xero allocates approved documents only)
+    assert not [w for w in fake.writes("PUT") if w.url.path.endswith("/Allocations")]
 
 
 def test_journals_balance_on_mapped_codes_and_foreign_ones_are_converted(
@@ -227,3 +232,89 @@ def test_compensation_archives_the_contact(fake: FakeXero, connect: Connect) -> 
     contact_id = target.deliver("erp.customer.upsert", customer(), "outbox-50")
     target.compensate("erp.customer.upsert", customer(), "outbox-50")
     assert fake.books[US].records["Contacts"][contact_id]["ContactStatus"] == "ARCHIVED"
+
+
+def _credit_note(**over: Any) -> dict[str, Any]:
+    note = invoice(document="credit_note", number="US01-CN-2026-000001",
+                   invoice="US01-2026-000001", date="2026-02-10", subtotal="-200.00",
+                   total="-200.00", lines=[{"description": "Credit", "quantity": "1",
+                                            "unit_price": "-200.00", "amount": "-200.00",
+                                            "deferred": False}]) | over
+    del note["due"]
+    return note
+
+
+def test_a_credit_note_is_allocated_to_its_invoice_once(fake: FakeXero,
+                                                        connect: Connect) -> None:
+    """1,200.00 invoiced, 200.00 credited: Xero allocates the credit note to the invoice
+    (AmountDue 1,000.00, the note fully used: PAID); the customer then pays the 1,000.00
+    rest and the invoice is PAID — nothing is left on either document."""
+    target = connect().target()
+    invoice_id = target.deliver("erp.invoice.post", invoice(), "outbox-50")
+    note_id = target.deliver("erp.invoice.post", _credit_note(), "outbox-51")
+    put = fake.writes("PUT")[-1]
+    # Source: XeroAPI/Xero-OpenAPI xero_accounting.yaml, path /CreditNotes/{CreditNoteID}/
+    # Allocations (PUT) and schema Allocation (Invoice.InvoiceID, Amount, Date). Our research
+    # notes (shared/reference/connectors.md §7.2) confirm the path only, not these fields.
+    assert put.url.path == f"/api.xro/2.0/CreditNotes/{note_id}/Allocations"
+    assert put.headers["Idempotency-Key"] == "outbox-51:allocate"
+    assert body(put) == {"Allocations": [{"Invoice": {"InvoiceID": invoice_id},
+                                          "Amount": "200.00", "Date": "2026-02-10"}]}
+    books = fake.books[US]
+    stored, note = books.records["Invoices"][invoice_id], books.records["CreditNotes"][note_id]
+    assert (stored["AmountDue"], stored["AmountCredited"]) == (D("1000.00"), D("200.00"))
+    assert (note["RemainingCredit"], note["Status"]) == (D("0.00"), "PAID")
+    # delivered again (a retry or a replay, the same key): nothing more is allocated
+    assert target.deliver("erp.invoice.post", _credit_note(), "outbox-51") == note_id
+    assert len(note["Allocations"]) == 1 and stored["AmountDue"] == D("1000.00")
+    with pytest.raises(ValueError, match="exceeds the amount outstanding"):
+        books.record_payment("US01-2026-000001", "1000.01", "2026-02-20")
+    books.record_payment("US01-2026-000001", "1000.00", "2026-02-20")
+    assert stored["Status"] == "PAID" and books.open_balance("cus_acme") == {"USD": D(0)}
+
+
+def test_a_credit_note_before_its_invoice_is_allocated_when_sent_again(
+        fake: FakeXero, connect: Connect) -> None:
+    """The invoice is not in Xero yet: the credit note is created but cannot be allocated,
+    a transient failure; sent again after the invoice, the same note is allocated."""
+    target = connect().target()
+    target.deliver("erp.customer.upsert", customer(), "outbox-60")
+    with pytest.raises(TransientFailure, match="invoice US01-2026-000001 cannot be read"):
+        target.deliver("erp.invoice.post", _credit_note(), "outbox-61")
+    invoice_id = target.deliver("erp.invoice.post", invoice(), "outbox-62")
+    note_id = target.deliver("erp.invoice.post", _credit_note(), "outbox-61")
+    assert len(fake.books[US].records["CreditNotes"]) == 1
+    assert fake.books[US].records["Invoices"][invoice_id]["AmountDue"] == D("1000.00")
+    assert fake.books[US].records["CreditNotes"][note_id]["Status"] == "PAID"
+
+
+def test_a_credit_note_on_a_paid_invoice_stays_a_credit_on_the_contact(
+        fake: FakeXero, connect: Connect) -> None:
+    target = connect().target()
+    target.deliver("erp.invoice.post", invoice(), "outbox-70")
+    fake.books[US].record_payment("US01-2026-000001", "1200.00", "2026-02-01")
+    note_id = target.deliver("erp.invoice.post", _credit_note(), "outbox-71")
+    assert not [w for w in fake.writes("PUT") if w.url.path.endswith("/Allocations")]
+    assert fake.books[US].records["CreditNotes"][note_id]["RemainingCredit"] == D("200.00")
+    assert fake.books[US].open_balance("cus_acme") == {"USD": D("-200.00")}
+
+
+@pytest.mark.parametrize("error", ["timeout", "protocol"])
+def test_an_allocation_accepted_then_dropped_is_made_once(fake: FakeXero, connect: Connect,
+                                                          error: str) -> None:
+    """Every send drops after Xero accepted it: the credit note's five sends (then it is
+    found by its number), and the allocation's five (each a replay of the first under the
+    same key). The delivery fails as transient; sent again, the note is the same and its
+    credit is already used, so nothing more is allocated: one allocation of 200.00."""
+    target = connect().target()
+    invoice_id = target.deliver("erp.invoice.post", invoice(), "outbox-80")
+    fake.drop_after_accept(10, error)
+    with pytest.raises(TransientFailure, match="settling it failed"):
+        target.deliver("erp.invoice.post", _credit_note(), "outbox-81")
+    note_id = target.deliver("erp.invoice.post", _credit_note(), "outbox-81")
+    books = fake.books[US]
+    assert len(books.records["CreditNotes"]) == 1
+    assert books.records["CreditNotes"][note_id]["Allocations"] == [
+        {"Invoice": {"InvoiceID": invoice_id, "InvoiceNumber": "US01-2026-000001"},
+         "Amount": D("200.00"), "Date": "/Date(1770681600000+0000)/"}]
+    assert books.records["Invoices"][invoice_id]["AmountDue"] == D("1000.00")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -127,6 +128,9 @@ exceptions = Table(
     Column("created_at", String(40), nullable=False),
     Column("resolved_at", String(40)),
     Column("resolution", Text),
+    # the person working on it (a principal's name; migration 0019), and since when
+    Column("assigned_to", String(200), index=True),
+    Column("assigned_at", String(40)),
 )
 
 exception_actions = Table(
@@ -221,6 +225,8 @@ milestones = Table(
     Column("due_date", String(10)),
     Column("completed_on", String(10)),
     Column("accepted_by", String(200)),
+    # the acceptance evidence as received (JSON: accepted_by, documents; migration 0019)
+    Column("evidence", Text),
 )
 
 projects = Table(
@@ -314,6 +320,10 @@ billable_items = Table(
 )
 # No index on open items: the invoice run scans the table once, and an index keyed by status
 # would be rewritten for every item it invoices (migration 0007 dropped it).
+# Split parts by their source record (reversal looks items up by key or origin; 0018). Partial:
+# the items without an origin, nearly all, are not in it.
+Index("ix_billable_items_origin", billable_items.c.origin,
+      sqlite_where=text("origin IS NOT NULL"), postgresql_where=text("origin IS NOT NULL"))
 
 invoices = Table(
     "invoices", metadata,

@@ -15,6 +15,14 @@ Syncline id, the journal's source) that the vendor stores on the document. ``del
 
 Journals of an invoice's or a credit note's release are not sent: the vendor's own invoice
 document posts receivables, revenue and tax (``covered_by_document``).
+
+4. once the document is at the vendor (sent or found), ``settle`` finishes what the document
+   needs there: a credit note is applied to the invoice it credits (Xero's allocation, QBO's
+   zero payment; NetSuite's credit memo carries its ``apply`` sublist, so nothing is left
+   to do). ``settle`` reads the vendor's state first (the credit still unapplied) and is
+   keyed on the outbox id, so running it again after any failure applies nothing twice;
+   its failures are transient (the outbox sends the row again: the document is found, the
+   settling resumes) unless the vendor refuses for good.
 """
 
 from __future__ import annotations
@@ -62,6 +70,12 @@ class ErpTarget:
     def compensate(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> None:
         return None
 
+    def settle(self, kind: str, payload: dict[str, Any], idempotency_key: str,
+               reference: str) -> None:
+        """After the document is at the vendor as ``reference``: what else it needs there
+        (by default nothing)."""
+        return None
+
     def xref_system(self, payload: dict[str, Any]) -> str | None:
         """The cross-reference system the vendor's ids are kept under (``erp:<name>``)."""
         return f"erp:{self.name}"
@@ -71,6 +85,11 @@ class ErpTarget:
             raise Refused(f"{self.name} does not take {kind}")
         if covered_by_document(kind, payload):
             return f"covered by the document {payload['source']}"
+        reference = self._at_vendor(kind, payload, idempotency_key)
+        self._settled(kind, payload, idempotency_key, reference)
+        return reference
+
+    def _at_vendor(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> str:
         try:
             return self.post(kind, payload, idempotency_key)
         except (httpx.TimeoutException, httpx.TransportError) as unknown:
@@ -84,6 +103,19 @@ class ErpTarget:
             if failed.retryable:
                 return self._after_unknown(kind, payload, str(failed))
             raise Refused(str(failed)) from None
+
+    def _settled(self, kind: str, payload: dict[str, Any], idempotency_key: str,
+                 reference: str) -> None:
+        what = f"{external_id(kind, payload)} is at {self.name} as {reference}, but"
+        try:
+            self.settle(kind, payload, idempotency_key, reference)
+        except (httpx.TimeoutException, httpx.TransportError, RateLimited, AuthError) as err:
+            raise TransientFailure(f"{what} settling it failed ({type(err).__name__}: {err}); "
+                                   "it is read again and finished on the next send") from None
+        except VendorError as failed:
+            if failed.retryable:
+                raise TransientFailure(f"{what} settling it failed: {failed}") from None
+            raise Refused(f"{what} {self.name} refused to settle it: {failed}") from None
 
     def _after_unknown(self, kind: str, payload: dict[str, Any], why: str) -> str:
         try:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from syncline.connectors.files import transforms as t
 from syncline.connectors.files.spec import MISSING, PLACEHOLDER, Mapping, Rule
-from syncline.connectors.sdk.events import content_id, envelope, epoch_ms, rfc3339
+from syncline.connectors.sdk.events import content_id, envelope, epoch_ms
 from syncline.schemas import validate_event
 from syncline.services.messaging.inbox import content_problems
 
@@ -135,24 +134,7 @@ def value(rule: Rule, record: Record) -> Any:
         if rule.optional:
             return OMIT
         raise RowError(record.file, record.row, where_of(rule), "is empty", rule.target)
-    return plain(current)
-
-
-def plain(value: Any) -> Any:
-    """A value as canonical JSON: decimals as text, dates ISO 8601, never a float."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
+    return t.plain(current)
 
 
 def put(data: dict[str, Any], target: str, item: Any) -> None:

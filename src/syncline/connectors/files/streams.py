@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from syncline.connectors.files import mapping as m
+from syncline.connectors.files import transforms as t
 from syncline.connectors.files.readers import ReadOptions, Unreadable, read
 from syncline.connectors.files.spec import Mapping
 from syncline.connectors.sdk.base import Batch
@@ -130,7 +131,7 @@ class FileStream:
         first_row: dict[str, int] = {}
         for record in records:
             try:
-                this = m.plain(m.value(by, record)) if record.problem is None else None
+                this = t.plain(m.value(by, record)) if record.problem is None else None
             except m.RowError as bad:
                 yield self._refusal([record], rel, digest, bad)
                 continue

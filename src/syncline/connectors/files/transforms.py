@@ -38,16 +38,26 @@ def shown(value: Any) -> str:
     return repr(text[:60] + ("…" if len(text) > 60 else ""))
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
+def plain(value: Any) -> Any:
+    """A value as canonical JSON: decimals as text, dates ISO 8601, never a float."""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
         return rfc3339(value)
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _text(value: Any) -> str:
+    shown = plain(value)
+    return shown if isinstance(shown, str) else str(shown)
 
 
 def _names(formats: tuple[str, ...]) -> str:

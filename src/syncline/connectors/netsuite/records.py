@@ -100,8 +100,12 @@ def customer(s: NetSuiteSettings, payload: Body) -> Body:
     return body
 
 
-def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str) -> Body:
-    """An invoice or (with positive amounts) a credit memo."""
+def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str,
+                   applies_to: str | None = None) -> Body:
+    """An invoice or (with positive amounts) a credit memo; a credit memo with
+    ``applies_to`` (the credited invoice's internal id) applies its total to that invoice
+    in its ``apply`` sublist: ``apply.items[] {doc, apply, amount}`` [not in our research
+    notes: NetSuite's REST API Browser, creditMemo ``apply`` sublist; unconfirmed]."""
     m: ErpMapping = s.mapping
     sub = subsidiary_of(s, payload["entity"])
     currency = str(payload["currency"])
@@ -111,7 +115,7 @@ def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str) -> Body
         raise Unpostable(f"tax code {payload['tax_code']} is not mapped")
     items = []
     for line in payload["lines"]:
-        account = m.deferred_account if line.get("deferred") else m.revenue_account
+        account = m.line_account(payload.get("service_line"), bool(line.get("deferred")))
         item = s.items.get(account)
         if item is None:
             raise Unpostable(f"no service item for account {account}")
@@ -127,6 +131,9 @@ def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str) -> Body
                   "memo": _memo(payload), "item": {"items": items}}
     if payload.get("due") and not credit:
         body["dueDate"] = payload["due"]
+    if credit and applies_to:
+        body["apply"] = {"items": [{"doc": ref(applies_to), "apply": True,
+                                    "amount": abs(Decimal(str(payload["total"])))}]}
     ar = m.ar_accounts.get(currency)
     if ar:
         body["account"] = ref(ar)

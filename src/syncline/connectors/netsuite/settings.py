@@ -111,7 +111,7 @@ def parse(config: ConnectorConfig, env: dict[str, str] | None) -> NetSuiteSettin
                             f"{entity})")
     items = mapping_of("items")
     if mapping is not None:
-        for code in (mapping.revenue_account, mapping.deferred_account):
+        for code in mapping.invoice_accounts():
             if code not in items:
                 problems.append(f"{at}.items: no service item for account {code} (invoice "
                                 "lines post through an item whose income account it is)")

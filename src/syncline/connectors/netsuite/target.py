@@ -13,6 +13,11 @@ absent the record is looked up by external id (SuiteQL), which is also ``find``:
 ``SELECT id FROM customer|transaction WHERE externalid = '…'`` (with the transaction
 ``type``: ``CustInvc``, ``CustCred``, ``Journal``).
 
+A credit memo applies itself to the invoice it credits in the same upsert (its ``apply``
+sublist, records.py): found by the invoice's external id, it must be at NetSuite first (the
+credit memo waits, transient, until it is). The whole credit is applied: on an invoice that
+owes less (paid meanwhile) NetSuite refuses, a finance exception naming it.
+
 Invoices name the customer by its internal id, found by the Syncline customer id (its external
 id) and cached; a customer NetSuite does not hold yet makes the invoice wait (a transient
 failure: the provisioning saga's customer upsert comes first). ``compensate`` deletes a
@@ -121,7 +126,14 @@ class NetSuiteTarget(ErpTarget):
         if internal is None:
             raise TransientFailure(f"customer {who} is not at NetSuite yet: "
                                    f"{payload['number']} waits for its upsert")
-        return records.sales_document(self.settings, payload, internal)
+        applies_to = None
+        if rtype == "creditMemo" and payload.get("invoice"):
+            applies_to = self.find("erp.invoice.post", {"document": "invoice",
+                                                        "number": payload["invoice"]})
+            if applies_to is None:
+                raise TransientFailure(f"invoice {payload['invoice']} is not at NetSuite yet: "
+                                       f"{payload['number']} waits to be applied to it")
+        return records.sales_document(self.settings, payload, internal, applies_to)
 
 
 def _id_from_location(location: str | None) -> str | None:

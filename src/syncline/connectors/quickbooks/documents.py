@@ -113,7 +113,7 @@ def sales_document(p: Body, s: QboSettings, customer_ref: str) -> tuple[str, Bod
     cls = _dimension(p, s, "Class")
     lines = []
     for ln in p["lines"]:
-        account = m.deferred_account if ln.get("deferred") else m.revenue_account
+        account = m.line_account(p.get("service_line"), bool(ln.get("deferred")))
         amount = sign * _money(ln["amount"], entity, number)
         detail: Body = {"ItemRef": {"value": s.items[account]}}
         qty, price = (sign * _money(ln.get("quantity", "0"), entity, number),
@@ -146,6 +146,26 @@ def sales_document(p: Body, s: QboSettings, customer_ref: str) -> tuple[str, Bod
     elif total_tax:
         body["TxnTaxDetail"] = {"TotalTax": total_tax}
     return entity, body
+
+
+def credit_application(p: Body, s: QboSettings, customer_ref: str, invoice_id: str,
+                       memo_id: str, amount: Decimal) -> Body:
+    """A zero Payment that applies a credit memo to the invoice it credits: one line linked
+    to the Invoice and one to the CreditMemo, each ``amount``, ``TotalAmt`` 0 — how Intuit
+    documents applying a credit memo through the API (Payment ``Line[].LinkedTxn``
+    [reference connectors.md §6.3 shows the Invoice link; the CreditMemo ``TxnType`` and a
+    zero ``TotalAmt`` are Intuit's Payment reference, not in our research notes]). A foreign
+    document's payment carries the document's ``CurrencyRef`` and ``ExchangeRate``."""
+    body: Body = {"CustomerRef": {"value": customer_ref}, "TotalAmt": Decimal("0.00"),
+                  "TxnDate": p["date"], "Line": [
+                      {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id,
+                                                        "TxnType": "Invoice"}]},
+                      {"Amount": amount, "LinkedTxn": [{"TxnId": memo_id,
+                                                        "TxnType": "CreditMemo"}]}]}
+    rate = exchange_rate(p, s)
+    if rate is not None:
+        body |= {"CurrencyRef": {"value": p["currency"]}, "ExchangeRate": rate}
+    return body
 
 
 def _note(p: Body, entity: str) -> str:

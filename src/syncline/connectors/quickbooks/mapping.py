@@ -13,7 +13,11 @@ Invoice whose DocNumber is a Syncline number (it starts with one of ``prefixes``
   currency); ``received_on`` = ``TxnDate``; ``reference`` = ``PaymentRefNum`` or
   ``QBO Payment <Id>``.
 
-Lines linked to a CreditMemo, unapplied amounts and invoices that are not Syncline's are
+A payment that applies credit memos is not all cash: one whose ``TotalAmt`` is 0 only
+applies credit (Syncline's own credit notes are applied that way, target.py ``settle``) and
+gives nothing; one that applies credit and cash to a single invoice gives that invoice's
+line less the credit; credit and cash over several invoices is refused (which invoice the
+cash paid is not in the payment). Unapplied amounts and invoices that are not Syncline's are
 skipped (they are not Syncline's receivables); a deleted payment (CDC ``status: Deleted``)
 is skipped too (un-applying a payment is left to finance). A payment without an Id, a
 TxnDate or a positive amount on a Syncline line is a ``MappingError`` naming it.
@@ -53,6 +57,12 @@ def applications(payment: dict[str, Any], doc_numbers: dict[str, str],
     if not payment.get("TxnDate"):
         raise MappingError("quickbooks", RECORD, pid, "no TxnDate", where)
     currency = str((payment.get("CurrencyRef") or {}).get("value") or home_currency)
+    credit = _credit_applied(payment, pid, where)
+    if credit and _amount(payment.get("TotalAmt", 0), pid, where) == 0:
+        return []  # a credit memo applied to an invoice: no cash moved
+    if credit and len(linked_invoices(payment)) != 1:
+        raise MappingError("quickbooks", RECORD, pid, "applies credit memos and cash to "
+                           "several invoices: record it in Syncline by hand", where)
     out: list[dict[str, Any]] = []
     for line in payment.get("Line") or []:
         for txn in line.get("LinkedTxn") or []:
@@ -60,11 +70,7 @@ def applications(payment: dict[str, Any], doc_numbers: dict[str, str],
             if txn.get("TxnType") != "Invoice" or not number or \
                     not number.startswith(prefixes):
                 continue
-            try:
-                amount = Decimal(str(line.get("Amount")))
-            except InvalidOperation:
-                raise MappingError("quickbooks", RECORD, pid, f"line amount "
-                                   f"{line.get('Amount')!r} is not a number", where) from None
+            amount = _amount(line.get("Amount"), pid, where) - credit
             if amount <= 0:
                 raise MappingError("quickbooks", RECORD, pid, f"the amount applied to "
                                    f"invoice {number} is {amount}, not positive", where)
@@ -74,3 +80,18 @@ def applications(payment: dict[str, Any], doc_numbers: dict[str, str],
                 "received_on": str(payment["TxnDate"])[:10],
                 "reference": str(payment.get("PaymentRefNum") or f"QBO Payment {pid}")[:200]})
     return out
+
+
+def _amount(value: Any, pid: str, where: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise MappingError("quickbooks", RECORD, pid, f"amount {value!r} is not a number",
+                           where) from None
+
+
+def _credit_applied(payment: dict[str, Any], pid: str, where: str) -> Decimal:
+    """The credit memos' amounts this payment applies (not cash)."""
+    return sum((_amount(ln.get("Amount"), pid, where) for ln in payment.get("Line") or []
+                if any(t.get("TxnType") == "CreditMemo" for t in ln.get("LinkedTxn") or [])),
+               Decimal(0))

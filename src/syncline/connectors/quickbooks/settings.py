@@ -120,7 +120,7 @@ def parse(config: ConnectorConfig, env: dict[str, str] | None, base_dir: Path) -
             problems.append(f"{at}dimension_targets.{dim}: Class or Department")
     items = codes("items")
     if mapping is not None:
-        for code in (mapping.revenue_account, mapping.deferred_account):
+        for code in mapping.invoice_accounts():
             if code not in items:
                 problems.append(f"{at}items: no Item for account {code} (invoice lines book "
                                 "to an Item's income account)")

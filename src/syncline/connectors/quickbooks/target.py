@@ -17,17 +17,28 @@
   at QBO yet fails *retryably* (its ``erp.customer.upsert`` row has not been delivered).
 - ``compensate`` of a customer created by a failed provisioning saga makes it inactive
   (QBO does not delete names: ``Active: false``, a SyncToken update).
+- ``settle`` applies a credit memo to the invoice it credits: a zero Payment linking both
+  (documents.py ``credit_application``), ``requestid`` ``<outbox id>:apply``, for the
+  smaller of the memo's ``RemainingCredit`` and the invoice's ``Balance`` as read just
+  before — so a second run applies nothing more, and a memo on a paid invoice stays a
+  credit on the customer.
 - A payload that cannot become a QBO document (unmapped code, A/R journal line, missing
   rate) is ``Refused`` with the reason before anything is sent.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from syncline.connectors.erp.target import ErpTarget
 from syncline.connectors.quickbooks import documents
-from syncline.connectors.quickbooks.client import DUPLICATE_DOC_NUMBER, QboApi, quote
+from syncline.connectors.quickbooks.client import (
+    DUPLICATE_DOC_NUMBER,
+    QboApi,
+    quote,
+    request_id,
+)
 from syncline.connectors.quickbooks.settings import QboSettings
 from syncline.connectors.sdk.errors import MappingError, VendorError
 from syncline.services.messaging.delivery import Refused
@@ -68,6 +79,32 @@ class QboTarget(ErpTarget):
         rows = self.api.query("select * from JournalEntry where DocNumber = "
                               + quote(documents.journal_doc_number(source)))
         return next((str(r["Id"]) for r in rows if r.get("PrivateNote") == source), None)
+
+    def settle(self, kind: str, payload: Payload, idempotency_key: str,
+               reference: str) -> None:
+        """Apply a credit memo to its invoice (what is still unapplied on both)."""
+        if kind != "erp.invoice.post" or payload.get("document") != "credit_note" \
+                or not payload.get("invoice"):
+            return
+        memo = self.api.read("CreditMemo", reference)
+        rows = self.api.query(f"select * from Invoice where DocNumber = "
+                              f"{quote(str(payload['invoice']))}")
+        if not rows:
+            raise VendorError("quickbooks", f"invoice {payload['invoice']} is not at "
+                              "QuickBooks yet: the credit memo is applied once it is",
+                              retryable=True)
+        invoice = rows[0]
+        amount = min(Decimal(str(memo.get("RemainingCredit") or 0)),
+                     Decimal(str(invoice.get("Balance") or 0)))
+        if amount <= 0:
+            return
+        try:
+            body = documents.credit_application(payload, self.settings,
+                                                str(memo["CustomerRef"]["value"]),
+                                                str(invoice["Id"]), reference, amount)
+        except MappingError as bad:
+            raise Refused(str(bad)) from None
+        self.api.create("Payment", body, request_id(idempotency_key, ":apply"))
 
     def compensate(self, kind: str, payload: Payload, idempotency_key: str) -> None:
         if kind != "erp.customer.upsert":

@@ -146,7 +146,7 @@ def _lines(payload: dict[str, Any], posting: Posting, ref: str, sign: Decimal
     taxes = _split_tax(sign * Decimal(str(payload.get("tax") or 0)), amounts)
     lines = []
     for ln, amount, tax in zip(payload["lines"], amounts, taxes, strict=True):
-        syncline_account = m.deferred_account if ln.get("deferred") else m.revenue_account
+        syncline_account = m.line_account(payload.get("service_line"), bool(ln.get("deferred")))
         account = m.account(syncline_account)
         if account is None:
             raise MappingError("xero", "document", ref,
@@ -187,6 +187,13 @@ def credit_note_body(payload: dict[str, Any], posting: Posting, contact_id: str
         "Reference": str(payload.get("invoice") or ""), "Date": payload["date"],
         "LineAmountTypes": amount_types, "Status": posting.status, "LineItems": lines}
     return body | currency_fields(payload, posting, ref)
+
+
+def allocation_body(invoice_id: str, amount: Decimal, on: str) -> dict[str, Any]:
+    """One ``Allocation`` of a credit note to an invoice, for ``PUT /CreditNotes/{CreditNoteID}
+    /Allocations`` [spec: path ``/CreditNotes/{CreditNoteID}/Allocations``, schema
+    ``Allocation``: ``Invoice`` (its ``InvoiceID``), ``Amount``, ``Date``]."""
+    return {"Invoice": {"InvoiceID": invoice_id}, "Amount": cents(amount), "Date": on}
 
 
 def narration(source: str) -> str:

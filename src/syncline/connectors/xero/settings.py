@@ -33,7 +33,8 @@ TOKEN_URL = "https://identity.xero.com/connect/token"
 MAX_IN_FLIGHT = 5  # Xero: 5 concurrent calls per tenant [doc: developer.xero.com/faq/limits]
 RATE_FORMS = ("foreign_per_base", "base_per_foreign")
 MAPPING_KEYS = {"entities", "status", "accounts", "ar_accounts", "tax_codes", "dimensions",
-                "revenue_account", "deferred_account"}
+                "revenue_account", "deferred_account", "revenue_accounts",
+                "deferred_accounts"}
 KEYS = MAPPING_KEYS | {"tenants", "client_id", "client_secret", "grant", "refresh_token",
                        "token_store", "webhook_key", "tracking", "payments_since", "page_size",
                        "max_in_flight", "currency_rate_form", "base_url", "token_url"}

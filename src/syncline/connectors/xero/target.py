@@ -15,6 +15,13 @@ External ids at Xero (``find``):
 - manual journal: its ``Narration`` (``Syncline <source>``; Xero has no number on a
   journal) by ``where=Narration=="…"`` (filtering on Narration is unconfirmed).
 
+A credit note is then allocated to the invoice it credits (``settle``: ``PUT
+/CreditNotes/{id}/Allocations``, key ``<outbox id>:allocate``): the credit note's
+``RemainingCredit`` and the invoice's ``AmountDue`` are read first and the smaller is
+allocated, so a second run allocates nothing more, and an invoice already paid keeps the
+credit on the contact (nothing to allocate). A ``DRAFT`` credit note (``status: draft``) is
+not allocated: Xero allocates only approved documents.
+
 An invoice whose customer is not in Xero yet creates the contact first (from the payload's
 customer id, name and currency; key ``<outbox id>:contact``). ``compensate`` archives a
 contact a failed provisioning saga created (Xero never deletes contacts).
@@ -23,6 +30,7 @@ contact a failed provisioning saga created (Xero never deletes contacts).
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from typing import Any
 
 from syncline.connectors.erp.target import ErpTarget
@@ -112,6 +120,36 @@ class XeroTarget(ErpTarget):
         where = f"Narration=={_quoted(m.narration(str(payload['source'])))}"
         journals = api.get("/ManualJournals", {"where": where}).get("ManualJournals") or []
         return next((str(j["ManualJournalID"]) for j in journals), None)
+
+    def settle(self, kind: str, payload: dict[str, Any], idempotency_key: str,
+               reference: str) -> None:
+        """Allocate a credit note to the invoice it credits (what is still unallocated)."""
+        if kind != "erp.invoice.post" or payload.get("document") != "credit_note" \
+                or not payload.get("invoice") or self.settings.status != "AUTHORISED":
+            return
+        api = self.api_for(payload)
+        where = f"CreditNoteNumber=={_quoted(str(payload['number']))}"
+        note = next((n for n in api.get("/CreditNotes", {"where": where}).get("CreditNotes")
+                     or [] if str(n.get("CreditNoteID")) == reference), None)
+        number = str(payload["invoice"])
+        invoice = next((i for i in api.get("/Invoices", {"InvoiceNumbers": number}).get(
+            "Invoices") or [] if i.get("Type") == "ACCREC"
+            and i.get("InvoiceNumber") == number), None)
+        if note is None or invoice is None:
+            raise VendorError(VENDOR, f"{'invoice ' + number if invoice is None else reference}"
+                              " cannot be read back to allocate the credit", retryable=True)
+        amount = min(Decimal(str(note.get("RemainingCredit") or 0)),
+                     Decimal(str(invoice.get("AmountDue") or 0)))
+        if amount <= 0 or note.get("Status") != "AUTHORISED":
+            return
+        body = m.allocation_body(str(invoice["InvoiceID"]), amount, str(payload["date"]))
+        answer = api.write("PUT", f"/CreditNotes/{reference}/Allocations",
+                           {"Allocations": [body]}, f"{idempotency_key}:allocate")
+        for made in answer.get("Allocations") or []:
+            problems = [str(v.get("Message")) for v in made.get("ValidationErrors") or []]
+            if problems:
+                raise VendorError(VENDOR, "; ".join(problems), status=200,
+                                  code="ValidationException")
 
     def compensate(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> None:
         """Archive the contact a failed provisioning saga created (Xero keeps contacts)."""

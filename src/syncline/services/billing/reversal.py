@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from syncline.adapters.db.billing_tables import credit_requests
 from syncline.adapters.db.tables import billable_items
@@ -43,18 +43,23 @@ def request_credit(conn: Connection, *, invoice_number: str, keys: Sequence[str]
     return True
 
 
+_PARTS = select(billable_items.c.key, billable_items.c.status,
+                billable_items.c.invoice_number).where(
+    or_(billable_items.c.key == bindparam("b_origin"),
+        billable_items.c.origin == bindparam("b_origin")))  # built once (a reversal each)
+_REVERSE_OPEN = update(billable_items).where(billable_items.c.key.in_(
+    bindparam("b_keys", expanding=True))).values(status=ItemStatus.REVERSED.value)
+
+
 def reverse_origin(conn: Connection, origin: str, reason: str, *, now: datetime,
                    inbox_id: str | None = None) -> list[str]:
     """Reverse the open items of a source record (``time:TE-1``, ``expense:EX-1``); returns
     the invoices holding its billed items, for each of which a credit request is made."""
-    parts = conn.execute(select(billable_items.c.key, billable_items.c.status,
-                                  billable_items.c.invoice_number).where(
-        or_(billable_items.c.key == origin, billable_items.c.origin == origin))).all()
+    parts = conn.execute(_PARTS, {"b_origin": origin}).all()
     open_keys = [p.key for p in parts if p.status in (ItemStatus.GENERATED.value,
                                                       ItemStatus.RELEASED.value)]
     if open_keys:
-        conn.execute(update(billable_items).where(billable_items.c.key.in_(open_keys))
-                       .values(status=ItemStatus.REVERSED.value))
+        conn.execute(_REVERSE_OPEN, {"b_keys": open_keys})
     invoiced = sorted({str(p.invoice_number) for p in parts
                        if p.status == ItemStatus.INVOICED.value and p.invoice_number})
     for number in invoiced:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from syncline.adapters.db.connector_tables import connector_webhooks
 from syncline.services.clock import iso
@@ -48,6 +48,18 @@ class WebhookRow:
     status: str
     reason: str | None
     events: int
+
+
+def counts(engine: Engine) -> dict[str, dict[str, int]]:
+    """Webhook receipts per connector and status (accepted, refused)."""
+    c = connector_webhooks.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(c.connector, c.status, func.count()).group_by(
+            c.connector, c.status))
+        out: dict[str, dict[str, int]] = {}
+        for connector, status, n in rows:
+            out.setdefault(str(connector), {})[str(status)] = int(n)
+        return out
 
 
 def recent(engine: Engine, connector: str, limit: int = 20) -> list[WebhookRow]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Insert, delete, or_, select, update
+from sqlalchemy import Insert, bindparam, delete, or_, select, update
 
 from syncline.adapters.db.billing_tables import billing_holds
 from syncline.adapters.db.tables import (
@@ -26,6 +26,8 @@ from syncline.services.xref import linked_id
 # Built once; executed with a list of parameter dicts (no per-row `.values(**kw)` building).
 _XREF: Insert = xref.insert()
 _ITEM: Insert = billable_items.insert()
+_REVERSED = update(time_entries).where(
+    time_entries.c.time_entry_id == bindparam("b_entry")).values(status="reversed")
 
 
 def awaiting_activation(b: Batch, project: Any, what: str) -> Missing | None:
@@ -96,8 +98,7 @@ def insert_item(b: Batch, item: BillableItem) -> None:
 def reverse_entry(b: Batch, time_entry_id: str, reason: str) -> list[str]:
     """Reverse a time entry and its open items; invoiced items get a credit request.
     Returns the invoices concerned."""
-    b.conn.execute(update(time_entries).where(
-        time_entries.c.time_entry_id == time_entry_id).values(status="reversed"))
+    b.conn.execute(_REVERSED, {"b_entry": time_entry_id})
     return reverse_origin(b.conn, f"time:{time_entry_id}", reason, now=b.now,
                           inbox_id=b.inbox_id)
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from syncline.adapters.db.billing_tables import (
     billing_caps,
@@ -34,21 +34,27 @@ from syncline.domain.parsing import (
 )
 from syncline.services.handlers.common import record_xref
 from syncline.services.ids import new_id
+from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
 from syncline.services.messaging.unit_of_work import Batch
 from syncline.services.xref import linked_id
+
+# Built once (a deal runs them).
+_BY_DEAL = select(contracts.c.id).where(contracts.c.deal_id == bindparam("d"))
+_BY_NUMBER = select(contracts.c.deal_id).where(contracts.c.number == bindparam("n"))
+_PROJECT = select(projects.c.id).where(projects.c.code == bindparam("c"))
+_CUSTOMER = select(customers.c.id).where(customers.c.id == bindparam("i"))
+_CUSTOMER_BY_KEY = select(customers.c.id).where(customers.c.external_id == bindparam("k"))
 
 
 def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
     cmd = parse_deal(data, b.ref)
     if isinstance(cmd, list):
         return Failed(tuple(cmd))
-    if b.conn.execute(select(contracts.c.id).where(contracts.c.deal_id == cmd.deal_id)).first():
+    if b.conn.execute(_BY_DEAL, {"d": cmd.deal_id}).first():
         return Applied(note="contract already open (idempotent)")
-    clash = b.conn.execute(select(contracts.c.deal_id).where(
-        contracts.c.number == cmd.number)).first()
-    pclash = b.conn.execute(
-        select(projects.c.id).where(projects.c.code == cmd.project_code)).first()
+    clash = b.conn.execute(_BY_NUMBER, {"n": cmd.number}).first()
+    pclash = b.conn.execute(_PROJECT, {"c": cmd.project_code}).first()
     if clash or pclash:
         return Failed((Problem(
             "deal.duplicate_number", BusinessDomain.FINANCE,
@@ -57,38 +63,38 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
             "data.contract.number", objects=(("deal", cmd.deal_id),)),))
     customer_id = ensure_customer(b, cmd.customer)
     contract_id = new_id("ctr")
-    b.conn.execute(contracts.insert().values(
+    insert_rows(b.conn, contracts, [dict(
         id=contract_id, number=cmd.number, deal_id=cmd.deal_id, customer_id=customer_id,
         entity_code=cmd.entity_code, tax_profile=cmd.tax_profile, currency=cmd.currency,
         start_date=cmd.start_date.isoformat(), end_date=cmd.end_date.isoformat(),
         billing_type=cmd.billing_type.value, payment_terms_days=cmd.payment_terms_days,
-        service_line=cmd.service_line, version=1, correlation_id=b.correlation_id))
+        service_line=cmd.service_line, version=1, correlation_id=b.correlation_id)])
     record_xref(b, "crm", "deal", cmd.deal_id, contract_id)
     if cmd.lines:
-        b.conn.execute(contract_lines.insert(), [
+        insert_rows(b.conn, contract_lines, [
             {"contract_id": contract_id, "line_id": ln.line_id, "kind": ln.kind.value,
              "description": ln.description,
              "amount": ln.amount.amount if ln.amount else None,
              "estimated_hours": ln.estimated_hours, "estimated_cost": ln.estimated_cost}
             for ln in cmd.lines])
     if cmd.rates:
-        b.conn.execute(contract_rates.insert(), [
+        insert_rows(b.conn, contract_rates, [
             {"contract_id": contract_id, "role": r.role, "rate": r.rate.amount,
              "currency": r.rate.currency} for r in cmd.rates])
     if cmd.milestones:
-        b.conn.execute(milestones.insert(), [
+        insert_rows(b.conn, milestones, [
             {"id": new_id("mil"), "milestone_id": m.milestone_id, "contract_id": contract_id,
              "name": m.name, "amount": m.amount.amount,
              "due_date": m.due_date.isoformat() if m.due_date else None}
             for m in cmd.milestones])
     project_id = new_id("prj")
-    b.conn.execute(projects.insert().values(
+    insert_rows(b.conn, projects, [dict(
         id=project_id, code=cmd.project_code, name=cmd.project_name, contract_id=contract_id,
-        template=cmd.template, status="provisioning"))
+        template=cmd.template, status="provisioning")])
     record_xref(b, "psa", "project", cmd.project_code, project_id)
     template = b.ref.template(cmd.template)
     assert template is not None  # parse_deal checked it
-    b.conn.execute(wbs_tasks.insert(), [
+    insert_rows(b.conn, wbs_tasks, [
         {"project_id": project_id, "code": t.code, "name": t.name, "billable": t.billable}
         for t in template.tasks])
     _provision(b, cmd, customer_id, contract_id, project_id)
@@ -103,15 +109,14 @@ def ensure_customer(b: Batch, customer: Customer) -> str:
     linked to (services/xref.py: a repaired link wins), else the one created with that id —
     created (with its cross-reference) on first sight; an existing one is left as it is."""
     linked = linked_id(b.conn, "crm", "account", customer.external_id)
-    row = b.conn.execute(select(customers.c.id).where(
-        customers.c.id == linked if linked is not None
-        else customers.c.external_id == customer.external_id)).first()
+    row = b.conn.execute(_CUSTOMER, {"i": linked}).first() if linked is not None else \
+        b.conn.execute(_CUSTOMER_BY_KEY, {"k": customer.external_id}).first()
     if row is not None:
         return str(row.id)
     customer_id = new_id("cus")
-    b.conn.execute(customers.insert().values(
+    insert_rows(b.conn, customers, [dict(
         id=customer_id, external_id=customer.external_id, name=customer.name,
-        country=customer.country))
+        country=customer.country)])
     record_xref(b, "crm", "account", customer.external_id, customer_id)
     return customer_id
 
@@ -204,7 +209,7 @@ def open_contract_with_terms(b: Batch, data: Mapping[str, Any]) -> Outcome:
     head = b.conn.execute(select(contracts.c.deal_id).where(contracts.c.number == number)).first()
     if head is None or head.deal_id != str(data["deal_id"]):
         return outcome
-    b.conn.execute(contract_billing_terms.insert().values(**row))
+    insert_rows(b.conn, contract_billing_terms, [row])
     if caps:
-        b.conn.execute(billing_caps.insert(), caps)
+        insert_rows(b.conn, billing_caps, caps)
     return outcome

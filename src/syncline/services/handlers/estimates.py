@@ -27,6 +27,7 @@ from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.domain.model import stated_recognition
 from syncline.services.clock import iso
 from syncline.services.handlers.deals import open_contract_with_terms
+from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 from syncline.services.revenue.facts import default_method
@@ -41,7 +42,7 @@ def record_recognition(b: Batch, number: str, lines: Any) -> None:
             for ln in lines if (method := stated_recognition(ln)) is not None
             and str(ln["line_id"]) not in known]
     if rows:
-        b.conn.execute(line_recognition.insert(), rows)
+        insert_rows(b.conn, line_recognition, rows)
 
 
 def open_contract_recognized(b: Batch, data: Mapping[str, Any]) -> Outcome:
@@ -102,10 +103,10 @@ def revise_estimate(b: Batch, data: Mapping[str, Any]) -> Outcome:
                         f"data.estimated_{basis}", number, revision)
     total = Decimal(data["estimated_hours" if basis == "hours" else "estimated_cost"])
     materials = data.get("uninstalled_materials")
-    b.conn.execute(revenue_estimates.insert().values(
+    insert_rows(b.conn, revenue_estimates, [dict(
         estimate_id=revision, contract_number=number, line_id=line_id, basis=basis,
         effective_date=effective.isoformat(), total=total,
         uninstalled_materials=Decimal(materials) if materials is not None else None,
         reason=str(data.get("reason", "")), inbox_id=b.inbox_id or "",
-        recorded_at=iso(b.now)))
+        recorded_at=iso(b.now))])
     return Applied(provides=(f"estimate:{revision}",))

@@ -16,6 +16,7 @@ from syncline.adapters.db.billing_tables import (
     contract_billing_terms,
     expenses,
 )
+from syncline.adapters.db.tables import billable_items
 from syncline.billing.expenses import (
     ApprovedExpense,
     ExpensePolicy,
@@ -30,6 +31,7 @@ from syncline.ledger.money import Money, is_known_currency
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.reversal import reverse_origin
 from syncline.services.handlers.common import awaiting_activation
+from syncline.services.messaging.bulk import insert_rows, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -44,8 +46,7 @@ def _expense_terms(conn: Connection, contract_number: str) -> ExpenseTerms:
 _TERMS = select(contract_billing_terms.c.expense_policy, contract_billing_terms.c.markup_percent
                 ).where(contract_billing_terms.c.contract_number == bindparam("n"))
 _RECORDED = select(expenses.c.expense_id).where(expenses.c.expense_id == bindparam("id"))
-_RECORDED_IN = select(expenses.c.expense_id).where(
-    expenses.c.expense_id.in_(bindparam("ids", expanding=True)))
+_RECORDED_SQL = f"SELECT expense_id FROM {expenses.name} WHERE expense_id IN ({{}})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +132,7 @@ def record_expense_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]
     Same decisions as `record_expense`, message by message, in order (a repeated expense id
     is idempotent within the set as across sets)."""
     ids = sorted({str(d["expense_id"]) for _, d in messages})
-    recorded: set[str] = set()
-    for start in range(0, len(ids), 500):
-        recorded.update(b.conn.execute(_RECORDED_IN, {"ids": ids[start:start + 500]}).scalars())
+    recorded = {r[0] for r in select_in(b.conn, _RECORDED_SQL, ids)}
     b.preload_projects(str(d["project_code"]) for _, d in messages)
     terms: dict[str, ExpenseTerms] = {}
     fx: list[tuple[FxSnapshot, ...]] = []
@@ -161,12 +160,11 @@ def record_expense_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]
         if decision.item is not None:
             items.append(decision.item)
         outcomes.append(decision.outcome)
-    if rows:
-        b.conn.execute(expenses.insert(), rows)
+    insert_rows(b.conn, expenses, rows)
     if items:
-        from syncline.services.billing.run.items import insert_items
+        from syncline.services.billing.run.items import item_row
 
-        insert_items(b.conn, items)
+        insert_rows(b.conn, billable_items, [item_row(i) for i in items])
     return outcomes
 
 

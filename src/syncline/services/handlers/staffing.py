@@ -27,6 +27,7 @@ from syncline.adapters.db.tables import contract_rates, projects
 from syncline.adapters.db.workforce_tables import assignments, resource_requests, worker_profiles
 from syncline.domain.errors import BusinessDomain, Missing, Problem, Severity
 from syncline.domain.staffing import Booking, overload
+from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
@@ -46,7 +47,7 @@ def record_profile(b: Batch, data: Mapping[str, Any], seq: int) -> None:
         where = {"city": where}
     skills = [s if isinstance(s, Mapping) else {"skill": s, "level": 1}
               for s in data.get("skills", [])]
-    b.conn.execute(worker_profiles.insert().values(
+    insert_rows(b.conn, worker_profiles, [dict(
         worker_id=data["worker_id"], sequence=seq, effective_date=data["effective_date"],
         skills=json.dumps(skills, sort_keys=True),
         certifications=json.dumps(data.get("certifications", [])),
@@ -54,7 +55,7 @@ def record_profile(b: Batch, data: Mapping[str, Any], seq: int) -> None:
         cost_center=data.get("cost_center"),
         capacity_hours=data.get("capacity_hours_per_week"),
         target_utilization=data.get("target_utilization"),
-        unavailability=json.dumps(data.get("unavailability", []), sort_keys=True)))
+        unavailability=json.dumps(data.get("unavailability", []), sort_keys=True))])
 
 
 def request_resource(b: Batch, data: Mapping[str, Any]) -> Outcome:
@@ -73,13 +74,13 @@ def request_resource(b: Batch, data: Mapping[str, Any]) -> Outcome:
     own = data.get("bill_rate")
     bill = (rate.rate, rate.currency) if rate else (
         (Decimal(own["amount"]), own["currency"]) if own else (None, None))
-    b.conn.execute(resource_requests.insert().values(
+    insert_rows(b.conn, resource_requests, [dict(
         request_id=request_id, project_code=data["project_code"], role=data["role"],
         skills=json.dumps(data.get("skills", []), sort_keys=True),
         hours_per_week=data["hours_per_week"], start_date=data["start_date"],
         end_date=data["end_date"], location=json.dumps(data.get("location", {}), sort_keys=True),
         billable=billable, bill_rate=bill[0] if billable else None,
-        currency=bill[1] if billable else None, status="open", inbox_id=b.inbox_id))
+        currency=bill[1] if billable else None, status="open", inbox_id=b.inbox_id)])
     known = set()
     for p in b.conn.execute(select(worker_profiles.c.skills)):
         known |= {s["skill"] for s in json.loads(p.skills)}
@@ -134,11 +135,11 @@ def confirm_assignment(b: Batch, data: Mapping[str, Any]) -> Outcome:
             f"Reduce the hours or dates in the PSA, or request an over-allocation approval "
             f"(`syncline staffing over-allocate {aid}`); once another principal approves it, "
             "the message is replayed.", "data.hours_per_week", objects=objects),))
-    b.conn.execute(assignments.insert().values(
+    insert_rows(b.conn, assignments, [dict(
         assignment_id=aid, request_id=request.request_id, worker_id=wid,
         project_code=request.project_code, hours_per_week=extra.hours_per_week,
         start_date=data["start_date"], end_date=data["end_date"], status="confirmed",
-        approval_id=approval, inbox_id=b.inbox_id))
+        approval_id=approval, inbox_id=b.inbox_id)])
     b.conn.execute(update(resource_requests).where(
         resource_requests.c.request_id == request.request_id).values(status="filled"))
     return Applied(note=f"over-allocation approved ({approval})" if approval else "")

@@ -38,17 +38,19 @@ from syncline.services.handlers.common import (
 )
 from syncline.services.handlers.withdrawals import refused_approvals, resolve_refusals
 from syncline.services.ids import new_id
+from syncline.services.messaging.bulk import insert_rows, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
 # Built once, parameters bound per execute (lists of dicts: executemany).
 _RECORDED = select(time_entries.c.id).where(time_entries.c.time_entry_id == bindparam("id"))
-_RECORDED_IN = select(time_entries.c.time_entry_id).where(
-    time_entries.c.time_entry_id.in_(bindparam("ids", expanding=True)))
+_RECORDED_SQL = f"SELECT time_entry_id FROM {time_entries.name} WHERE time_entry_id IN ({{}})"
 _WORKER = select(workers.c.worker_id, workers.c.termination_date).where(
     workers.c.worker_id == bindparam("id"))
-_WORKERS_IN = select(workers.c.worker_id, workers.c.termination_date).where(
-    workers.c.worker_id.in_(bindparam("ids", expanding=True)))
+_WORKERS_SQL = (f"SELECT worker_id, termination_date FROM {workers.name} "
+                "WHERE worker_id IN ({})")  # both text columns
+_TIME_AND_MATERIALS = BillingType.TIME_AND_MATERIALS.value
+_STATUS = select(time_entries.c.status).where(time_entries.c.time_entry_id == bindparam("id"))
 _TIME = time_entries.insert()
 _DIMENSIONS = time_dimensions.insert()
 _ITEMS = billable_items.insert()
@@ -72,8 +74,8 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
         return TimeDecision(Applied(note="time entry already recorded (idempotent)"))
     dims = data.get("dimensions") or {}
     wrong = dimensions_problems(b.ref, dims, flow="time", field="data.dimensions", objects=(
-        ("time_entry", cmd.time_entry_id), ("project", cmd.project_code)))
-    if wrong:
+        ("time_entry", cmd.time_entry_id), ("project", cmd.project_code))) if dims else None
+    if wrong:  # (no dimension stated: nothing to check)
         return TimeDecision(Failed(tuple(wrong)))
     found = b.project(cmd.project_code)
     if found is None:
@@ -102,9 +104,9 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
             "data.task_code", objects=objects),)))
     item: BillableItem | None = None
     billable = cmd.billable and tasks[cmd.task_code]
-    if billable and proj.billing_type == BillingType.TIME_AND_MATERIALS.value:
+    if billable and proj.billing_type == _TIME_AND_MATERIALS:
         book = b.rates(proj.contract_id, proj.currency, proj.number, proj.customer_key)
-        rate = book.price(cmd.role, cmd.work_date)
+        rate = b.price(proj.contract_id, book, cmd.role, cmd.work_date)
         if isinstance(rate, RateNotFound):  # waits for a card, released when one prices it
             return TimeDecision(Parked(Missing(
                 f"rate_card:{proj.number}", f"{rate.message}; publish a {rate.role} rate in "
@@ -146,12 +148,10 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
     idempotent within the set as across sets).
     """
     ids = [str(d["time_entry_id"]) for _, d in messages]
-    recorded: set[str] = set()
-    for start in range(0, len(ids), 500):
-        recorded.update(b.conn.execute(_RECORDED_IN, {"ids": ids[start:start + 500]}).scalars())
+    recorded = {r[0] for r in select_in(b.conn, _RECORDED_SQL, ids)}
     b.preload_projects(str(d["project_code"]) for _, d in messages)
     wids = sorted({str(d["worker_id"]) for _, d in messages})
-    known = {r.worker_id: r for r in b.conn.execute(_WORKERS_IN, {"ids": wids})}
+    known = {r.worker_id: r for r in select_in(b.conn, _WORKERS_SQL, wids)}
     outcomes: list[Outcome] = []
     time_rows: list[dict[str, Any]] = []
     item_rows: list[dict[str, Any]] = []
@@ -167,19 +167,15 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
             item_rows.append(item_row(decision.item))
         dimension_rows.extend(decision.dimension_rows)
         outcomes.append(decision.outcome)
-    if time_rows:
-        b.conn.execute(_TIME, time_rows)
-    if dimension_rows:
-        b.conn.execute(_DIMENSIONS, dimension_rows)
-    if item_rows:
-        b.conn.execute(_ITEMS, item_rows)
+    insert_rows(b.conn, time_entries, time_rows)
+    insert_rows(b.conn, time_dimensions, dimension_rows)
+    insert_rows(b.conn, billable_items, item_rows)
     return outcomes
 
 
 def reverse_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
     cmd = parse_time_rejection(data)
-    entry = b.conn.execute(select(time_entries.c.status).where(
-        time_entries.c.time_entry_id == cmd.time_entry_id)).first()
+    entry = b.conn.execute(_STATUS, {"id": cmd.time_entry_id}).first()
     if entry is None and refused_approvals(b, cmd.time_entry_id):  # withdrawals.py
         done = resolve_refusals(b, cmd.time_entry_id, cmd.reason)
         return Applied(note="withdrawn by the PSA; refused on arrival"

@@ -18,14 +18,19 @@ from syncline.services.messaging.unit_of_work import Batch
 
 __all__ = ["refused_approvals", "resolve_refusals"]
 
+# Built once (a time rejection runs both).
+_FAILED_TIME = select(inbox.c.id, inbox.c.raw).where(
+    (inbox.c.status == "failed") & (inbox.c.type == "time.approved")).order_by(inbox.c.seq)
+_OPEN_ON_TIME = select(exceptions.c.id, inbox.c.raw).join(
+    inbox, inbox.c.id == exceptions.c.inbox_id).where(
+    (exceptions.c.status == "open") & (inbox.c.type == "time.approved")).order_by(
+    exceptions.c.id)
+
 
 def refused_approvals(b: Batch, entry_id: str) -> list[str]:
     """The ``time.approved`` messages of ``entry_id`` that failed (inbox ids, arrival order;
     read through the inbox's status index: failed messages are few)."""
-    return [r.id for r in b.conn.execute(
-        select(inbox.c.id, inbox.c.raw).where(
-            (inbox.c.status == "failed") & (inbox.c.type == "time.approved"))
-        .order_by(inbox.c.seq)) if _entry_of(r.raw) == entry_id]
+    return [r.id for r in b.conn.execute(_FAILED_TIME) if _entry_of(r.raw) == entry_id]
 
 
 def resolve_refusals(b: Batch, entry_id: str, reason: str) -> list[str]:
@@ -33,10 +38,7 @@ def resolve_refusals(b: Batch, entry_id: str, reason: str) -> list[str]:
     a withdrawal after it, e.g. at the worker's termination): the PSA's rejection settles
     them. Their ids. Reads the open exceptions on ``time.approved`` messages (few), never the
     whole inbox."""
-    ids = [r.id for r in b.conn.execute(
-        select(exceptions.c.id, inbox.c.raw).join(inbox, inbox.c.id == exceptions.c.inbox_id)
-        .where((exceptions.c.status == "open") & (inbox.c.type == "time.approved"))
-        .order_by(exceptions.c.id)) if _entry_of(r.raw) == entry_id]
+    ids = [r.id for r in b.conn.execute(_OPEN_ON_TIME) if _entry_of(r.raw) == entry_id]
     for exc_id in ids:
         resolve(b.conn, exc_id, now=b.now, actor="psa", action="withdrawn",
                 reason=f"withdrawn by the PSA: time entry {entry_id} rejected ({reason})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from syncline.adapters.db.tables import (
     time_entries,
@@ -27,9 +27,16 @@ from syncline.services.handlers.common import (
 )
 from syncline.services.handlers.staffing import flag_assignments_after, record_profile
 from syncline.services.ids import new_id
+from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
+
+# Built once (a worker message runs them).
+_VERSION = select(worker_versions.c.sequence).where(
+    (worker_versions.c.worker_id == bindparam("w"))
+    & (worker_versions.c.sequence == bindparam("q")))
+_WORKER = select(workers).where(workers.c.worker_id == bindparam("w"))
 
 
 def upsert_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
@@ -37,22 +44,20 @@ def upsert_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
     cmd = parse_worker(data, seq)
     if isinstance(cmd, list):
         return Failed(tuple(cmd))
-    exists_version = b.conn.execute(select(worker_versions.c.sequence).where(
-        (worker_versions.c.worker_id == cmd.worker_id) & (worker_versions.c.sequence == seq)
-    )).first()
+    exists_version = b.conn.execute(_VERSION, {"w": cmd.worker_id, "q": seq}).first()
     if exists_version is None:
-        b.conn.execute(worker_versions.insert().values(
+        insert_rows(b.conn, worker_versions, [dict(
             worker_id=cmd.worker_id, sequence=seq, effective_date=cmd.effective_date.isoformat(),
             role=cmd.role, entity_code=cmd.entity_code, cost_rate=cmd.cost_rate.amount,
-            cost_currency=cmd.cost_rate.currency))
+            cost_currency=cmd.cost_rate.currency)])
         record_profile(b, data, seq)
-    row = b.conn.execute(select(workers).where(workers.c.worker_id == cmd.worker_id)).first()
+    row = b.conn.execute(_WORKER, {"w": cmd.worker_id}).first()
     fields = {"name": cmd.name, "role": cmd.role, "entity_code": cmd.entity_code,
               "last_sequence": seq}
     if row is None:
         worker_key = new_id("wkr")
-        b.conn.execute(workers.insert().values(
-            id=worker_key, worker_id=cmd.worker_id, status=cmd.status, **fields))
+        insert_rows(b.conn, workers, [dict(
+            id=worker_key, worker_id=cmd.worker_id, status=cmd.status, **fields)])
         record_xref(b, "hris", "worker", cmd.worker_id, worker_key)
         return Applied(provides=(f"worker:{cmd.worker_id}",))
     if seq <= row.last_sequence:

@@ -44,10 +44,12 @@ DEFINITIONS: dict[str, str] = {
         "invoice dated on or before it (revenue on invoice: not recognized yet); count and "
         "amount by the contract's entity and currency."),
     "amendments_awaiting_propagation": (
-        "Now (whatever the period): contract amendments not yet propagated to the PSA — "
-        "recorded, but the psa.budget.update they emitted is not delivered (pending or "
-        "failed: 'undelivered'), or the contract.amended message is parked or failed "
-        "('not_applied') — by the contract's legal entity ('*' when the deal is unknown)."),
+        "At the month's end (or now, for the current month): contract amendments not yet "
+        "propagated to the PSA — recorded, but the psa.budget.update they emitted not "
+        "delivered by then (pending, failed or delivered later: 'undelivered'), or the "
+        "contract.amended message received by then and parked or failed, or recorded only "
+        "later ('not_applied') — by the contract's legal entity ('*' when the deal is "
+        "unknown)."),
     "exception_aging": (
         "Exceptions open at the month's end (or now, for the current month) — raised by then "
         "and not resolved or skipped by then — counted by age in whole days: 0-1, 2-7, 8-30, "
@@ -112,7 +114,7 @@ def compute_kpis(conn: Connection, period: str, *, entity: str | None = None,
         "unrecognized_fulfilled_milestones": _only(f.sums_by(
             q.unrecognized_milestones(conn, period)), entity),
         "amendments_awaiting_propagation": _only(f.waiting(
-            q.amendments_waiting(conn, entities)), entity),
+            q.amendments_waiting(conn, entities, as_of)), entity),
         "exception_aging": _only(f.aging(q.open_exception_ages(conn, as_of, entities)), entity),
         "straight_through_share": [f.straight_through(settled, untouched)],
         "dso": [{"entity": r["entity"], "currency": r["currency"], "ar": r["ar"],

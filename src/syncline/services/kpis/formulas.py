@@ -9,7 +9,7 @@ Durations are Decimal days (two decimals, half up); rates and shares are Decimal
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -117,3 +117,30 @@ def waiting(rows: Iterable[tuple[str, str]]) -> list[dict[str, object]]:
         row = cells.setdefault(entity, {"undelivered": 0, "not_applied": 0})
         row[why] += 1
     return [{"entity": e, **c, "total": sum(c.values())} for e, c in sorted(cells.items())]
+
+
+def percent(fraction: Decimal | None) -> Decimal | None:
+    """A fraction as a percentage, two decimals (0.8889 → 88.89); ``None`` stays ``None``."""
+    return None if fraction is None else (fraction * 100).quantize(TWO, ROUND_HALF_UP)
+
+
+def pivot(months: Sequence[str], cells: Iterable[tuple[str, str, Decimal | None]],
+          zero: bool = False) -> list[tuple[str, list[Decimal | None]]]:
+    """(month, label, value) cells → per label (sorted) its value in each month, in the order
+    of ``months``. Cells of one label and month are added (a ``None`` adds nothing; only
+    ``None``s stay ``None``); a month with no cell is ``None`` — or 0 with ``zero``, for a
+    total where "nothing" is zero (an amount, a count), unlike a statistic over nothing.
+    Cells of months outside ``months`` are left out."""
+    index = {m: i for i, m in enumerate(months)}
+    rows: dict[str, list[Decimal | None]] = {}
+    for month, label, value in cells:
+        if month not in index:
+            continue
+        row = rows.setdefault(label, [None] * len(months))
+        k = index[month]
+        current = row[k]
+        if value is not None:
+            row[k] = value if current is None else current + value
+    fill = Decimal(0) if zero else None
+    return [(label, [fill if v is None else v for v in values])
+            for label, values in sorted(rows.items())]

@@ -244,19 +244,26 @@ def straight_through_counts(conn: Connection, period: str) -> tuple[int, int]:
     return settled, untouched
 
 
-def amendments_waiting(conn: Connection, entities: Entities) -> list[tuple[str, str]]:
-    """(entity, why) of contract amendments not yet propagated, now: ``undelivered`` —
-    recorded, but the PSA budget update it emitted is not delivered (pending or failed);
-    ``not_applied`` — the ``contract.amended`` message is parked or failed (not recorded)."""
+def amendments_waiting(conn: Connection, entities: Entities, as_of: datetime
+                       ) -> list[tuple[str, str]]:
+    """(entity, why) of contract amendments not yet propagated at ``as_of``: ``undelivered``
+    — the PSA budget update it emitted was created by then and not delivered by then (pending,
+    failed, or delivered later); ``not_applied`` — the ``contract.amended`` message was
+    received by then and is parked or failed (not recorded), or was recorded only later."""
+    at = as_of.isoformat().replace("+00:00", "Z")
     out: list[tuple[str, str]] = []
-    for r in conn.execute(select(outbox.c.payload).where(
-            (outbox.c.kind == "psa.budget.update") & (outbox.c.status != "delivered"))):
+    for r in conn.execute(select(outbox.c.payload, outbox.c.delivered_at).where(
+            (outbox.c.kind == "psa.budget.update") & (outbox.c.created_at <= at))):
+        if r.delivered_at is not None and r.delivered_at <= at:
+            continue
         payload = json.loads(r.payload)
         if payload.get("amendment"):
             out.append((entities.project.get(payload.get("code"), ANY), "undelivered"))
-    for r in conn.execute(select(inbox.c.raw).where(
-            (inbox.c.type == "contract.amended")
-            & inbox.c.status.in_(("parked", "failed")))):
+    for r in conn.execute(select(inbox.c.raw, inbox.c.status, inbox.c.applied_at).where(
+            (inbox.c.type == "contract.amended") & (inbox.c.received_at <= at)
+            & inbox.c.status.in_(("parked", "failed", "applied")))):
+        if r.status == "applied" and (r.applied_at is None or r.applied_at <= at):
+            continue
         deal_id = json.loads(r.raw).get("data", {}).get("deal_id")
         out.append((str(entities.deal.get(deal_id, ANY)), "not_applied"))
     return out

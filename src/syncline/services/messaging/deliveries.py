@@ -74,6 +74,27 @@ def deliveries(conn: Connection, *, status: str | None = None, kind: str | None 
     return rows
 
 
+@dataclass(frozen=True)
+class TargetCount:
+    target: str
+    entity: str | None
+    status: str
+    count: int
+
+
+def counts(conn: Connection) -> list[TargetCount]:
+    """How many deliveries each target has in each status, by the documents' legal entity
+    (the ERP route is chosen by entity): the health of the outbox at a glance."""
+    found: dict[tuple[str, str | None, str], int] = {}
+    for r in conn.execute(select(outbox.c.target, outbox.c.status, outbox.c.payload)):
+        payload = json.loads(r.payload)
+        entity = payload.get("entity") or payload.get("legal_entity")
+        key = (str(r.target), str(entity) if entity else None, str(r.status))
+        found[key] = found.get(key, 0) + 1
+    return [TargetCount(t, e, s, n) for (t, e, s), n in sorted(
+        found.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2]))]
+
+
 def delivery(conn: Connection, outbox_id: str) -> Delivery | None:
     row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).first()
     return _view(row) if row else None

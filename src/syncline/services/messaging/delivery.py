@@ -56,9 +56,10 @@ XREF_TYPES = {"erp.customer.upsert": "customer", "erp.journal.post": "journal"}
 
 
 def send(engine: Engine, targets: dict[str, Target], outbox_id: str) -> str:
-    """Send one row; keep the target's reference for it (and, for a document a vendor now
-    holds, the vendor's id in the cross-reference: ``xref_system`` of the target names the
-    system, None for the sandboxes). Run again, the same key gets the same reference."""
+    """Send one row (its attempt counted first, in a transaction of its own, so a crash
+    mid-send still shows the try) and return the target's reference for it. Nothing else
+    is written here: ``mark_delivered`` keeps the reference, with the row's delivered
+    status, in one transaction. Run again, the same key gets the same reference."""
     with engine.begin() as conn:
         row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()
         conn.execute(update(outbox).where(outbox.c.id == outbox_id)
@@ -69,17 +70,24 @@ def send(engine: Engine, targets: dict[str, Target], outbox_id: str) -> str:
     with traces.stage("syncline.deliver", traces.key(row.correlation_id, "outbox", row.id),
                       outbox_id=row.id, kind=row.kind, target=row.target,
                       attempt=row.attempts + 1):
-        reference = _send(target, row, payload)
+        return _send(target, row, payload)
+
+
+def _keep_reference(conn: Any, targets: dict[str, Target] | None, row: Any,
+                    reference: str) -> None:
+    """The target's reference on the row and, for a document a vendor now holds, the
+    vendor's id in the cross-reference (``xref_system`` of the target names the system;
+    None for the sandboxes)."""
+    conn.execute(update(outbox).where(outbox.c.id == row.id).values(
+        reference=str(reference)[:200]))
+    target = (targets or {}).get(row.target)
+    payload = json.loads(row.payload)
     system = getattr(target, "xref_system", lambda p: None)(payload)
-    with engine.begin() as conn:
-        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
-            reference=str(reference)[:200]))
-        object_type = payload.get("document") if row.kind == "erp.invoice.post" \
-            else XREF_TYPES.get(row.kind)
-        key = document_key(payload)
-        if system and object_type and key and reference and len(key) <= 40:
-            link_external(conn, system, str(object_type), str(reference)[:200], key)
-    return reference
+    object_type = payload.get("document") if row.kind == "erp.invoice.post" \
+        else XREF_TYPES.get(row.kind)
+    key = document_key(payload)
+    if system and object_type and key and reference and len(key) <= 40:
+        link_external(conn, system, str(object_type), str(reference)[:200], key)
 
 
 def _send(target: Target, row: Any, payload: dict[str, Any]) -> str:
@@ -123,12 +131,19 @@ def compensate(engine: Engine, targets: dict[str, Target], outbox_id: str) -> No
     targets[row.target].compensate(row.kind, json.loads(row.payload), outbox_id)
 
 
-def mark_delivered(engine: Engine, outbox_id: str, clock: Clock) -> None:
+def mark_delivered(engine: Engine, outbox_id: str, clock: Clock,
+                   reference: str | None = None,
+                   targets: dict[str, Target] | None = None) -> None:
+    """The row delivered, with the reference ``send`` returned (and its cross-reference
+    link, the system named by ``targets[row.target]``), in one transaction. The workflow
+    passes the send step's recorded output, so a recovered workflow keeps the same one."""
     with engine.begin() as conn:
-        row = conn.execute(select(outbox.c.kind, outbox.c.payload).where(
-            outbox.c.id == outbox_id)).one()
+        row = conn.execute(select(outbox.c.id, outbox.c.kind, outbox.c.target,
+                                  outbox.c.payload).where(outbox.c.id == outbox_id)).one()
         conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
             status="delivered", delivered_at=iso(clock()), last_error=None))
+        if reference is not None:
+            _keep_reference(conn, targets, row, reference)
         if row.kind == "psa.budget.update":  # last step of provisioning: the project is live
             code = json.loads(row.payload)["code"]
             conn.execute(update(projects).where(projects.c.code == code)
@@ -157,13 +172,13 @@ def deliver_group_inline(engine: Engine, targets: dict[str, Target], ids: list[s
     done: list[str] = []
     for oid in ids:
         try:
-            send(engine, targets, oid)
+            reference = send(engine, targets, oid)
         except Exception as err:
             for prev in reversed(done):
                 compensate(engine, targets, prev)
             mark_failed(engine, oid, f"{type(err).__name__}: {err}", clock)
             return False
-        mark_delivered(engine, oid, clock)
+        mark_delivered(engine, oid, clock, reference, targets)
         done.append(oid)
     return True
 

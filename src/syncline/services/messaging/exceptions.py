@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select, update
 from syncline.adapters.db.tables import exception_actions, exceptions, inbox, parked
 from syncline.domain.errors import Problem
 from syncline.services.clock import iso
+from syncline.services.governance import audit
 from syncline.services.ids import new_id
 
 
@@ -56,6 +57,8 @@ class ExceptionView:
     outbox_id: str | None
     created_at: str
     resolution: str | None
+    assigned_to: str | None = None
+    assigned_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__) if hasattr(self, "__dict__") else {
@@ -93,17 +96,26 @@ def _view(row: Any) -> ExceptionView:
         message=row.message, remediation=row.remediation, field=row.field,
         objects=json.loads(row.objects), correlation_id=row.correlation_id,
         inbox_id=row.inbox_id, outbox_id=row.outbox_id, created_at=row.created_at,
-        resolution=row.resolution,
+        resolution=row.resolution, assigned_to=row.assigned_to, assigned_at=row.assigned_at,
     )
 
 
+UNASSIGNED = ""  # ``list_exceptions(assignee=UNASSIGNED)``: those nobody has taken
+
+
 def list_exceptions(conn: Connection, *, status: str | None = "open",
-                    domain: str | None = None, limit: int = 500) -> list[ExceptionView]:
+                    domain: str | None = None, assignee: str | None = None,
+                    limit: int = 500) -> list[ExceptionView]:
+    """Exceptions, oldest first; ``assignee``: only those assigned to that principal, or
+    with ``UNASSIGNED`` (the empty string) those assigned to nobody (None: all)."""
     q = select(exceptions).order_by(exceptions.c.created_at, exceptions.c.id).limit(limit)
     if status:
         q = q.where(exceptions.c.status == status)
     if domain:
         q = q.where(exceptions.c.domain == domain)
+    if assignee is not None:
+        q = q.where(exceptions.c.assigned_to.is_(None) if assignee == UNASSIGNED
+                    else exceptions.c.assigned_to == assignee)
     return [_view(r) for r in conn.execute(q)]
 
 
@@ -125,6 +137,37 @@ def get_exception(conn: Connection, exc_id: str) -> tuple[ExceptionView, dict[st
         lineage["parked"] = [dict(p._mapping) for p in conn.execute(
             select(parked).where(parked.c.inbox_id == row.inbox_id).order_by(parked.c.id))]
     return _view(row), lineage
+
+
+class AssignRefused(ValueError):
+    pass
+
+
+def assign(conn: Connection, exc_id: str, assignee: str | None, *, actor: str,
+           now: datetime, reason: str = "") -> ExceptionView:
+    """Give the exception to ``assignee`` (a principal's name; None or blank: take it back
+    to nobody). Recorded in the exception's actions and the audit log (before/after); an
+    unknown exception raises ``AssignRefused``. Assigning to the same person changes
+    nothing and records nothing."""
+    row = conn.execute(select(exceptions).where(exceptions.c.id == exc_id)).first()
+    if row is None:
+        raise AssignRefused(f"no exception {exc_id}")
+    who = (assignee or "").strip() or None
+    if who is not None and len(who) > 200:
+        raise AssignRefused("a principal's name is at most 200 characters")
+    if who == row.assigned_to:
+        return _view(row)
+    conn.execute(update(exceptions).where(exceptions.c.id == exc_id).values(
+        assigned_to=who, assigned_at=iso(now) if who else None))
+    said = f"assigned to {who}" if who else "unassigned"
+    conn.execute(exception_actions.insert().values(
+        exception_id=exc_id, action="assign" if who else "unassign", actor=actor,
+        reason=reason.strip() or said, at=iso(now)))
+    audit.append(conn, actor=actor, action="exception.assign", subject=f"exception/{exc_id}",
+                 now=now, before={"assigned_to": row.assigned_to},
+                 after={"assigned_to": who}, reason=reason.strip() or said)
+    found = conn.execute(select(exceptions).where(exceptions.c.id == exc_id)).first()
+    return _view(found)
 
 
 def counts_by_domain(conn: Connection) -> dict[str, int]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
@@ -24,6 +25,8 @@ from syncline.billing.rates import (
     QuantityRounding,
     RateBook,
     RateCard,
+    RateNotFound,
+    ResolvedRate,
     Scope,
     contract_card,
     reference_cards,
@@ -69,6 +72,9 @@ class Batch:
     _projects: dict[str, Any] = field(default_factory=dict)
     _rates: dict[str, RateBook] = field(default_factory=dict)
     _cards: dict[tuple[Scope, str | None], tuple[RateCard, ...]] | None = None
+    _bounds: dict[str, list[date]] = field(default_factory=dict)
+    _prices: dict[tuple[str, str, int], ResolvedRate | RateNotFound] = field(
+        default_factory=dict)
     _outbox_seq: int | None = None
 
     def project(self, code: str) -> Any | None:
@@ -114,6 +120,28 @@ class Batch:
                 fallback=reference_cards((rr.role, rr.rate) for rr in self.ref.role_rates))
         return self._rates[contract_id]
 
+    def price(self, contract_id: str, book: RateBook, role: str,
+              on: date) -> ResolvedRate | RateNotFound:
+        """`book.price(role, on)` (the book of `rates(contract_id, …)`), memoized per stretch
+        of days between the dates its cards start or end: which card version is in force,
+        and so the answer, changes only there. A thousand entries of a month then cost one
+        resolution per role and stretch, not per day. Not found is answered for `on`."""
+        bounds = self._bounds.get(contract_id)
+        if bounds is None:
+            edges = set()
+            for card in (*book.cards, *book.fallback):
+                edges.add(card.effective_from)
+                if card.effective_to is not None and card.effective_to < date.max:
+                    edges.add(card.effective_to + timedelta(days=1))
+            bounds = self._bounds[contract_id] = sorted(edges)
+        key = (contract_id, role, bisect_right(bounds, on))
+        found = self._prices.get(key)
+        if found is None:
+            found = self._prices[key] = book.price(role, on)
+        if isinstance(found, RateNotFound):
+            return RateNotFound(role, on, found.currency, found.contract_key)
+        return found
+
     def cards(self) -> dict[tuple[Scope, str | None], tuple[RateCard, ...]]:
         """Every published rate card version, by (scope, scope key): loaded once per batch."""
         if self._cards is None:
@@ -123,6 +151,8 @@ class Batch:
     def forget_rates(self) -> None:
         """A rate card arrived: later messages in this batch price with it."""
         self._rates.clear()
+        self._bounds.clear()
+        self._prices.clear()
         self._cards = None
 
     def emit(self, kind: str, target: str, payload: Mapping[str, Any],

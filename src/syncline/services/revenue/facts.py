@@ -23,6 +23,7 @@ Syncline received them) for "as known at" questions.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -111,16 +112,22 @@ def _obligation(kind: str, line_id: str, description: str, amount: Decimal | Non
                       end, price=price, series=kind == "retainer")
 
 
-def build_contract(conn: Connection, number: str) -> RevenueContract | None:
+def build_contract(conn: Connection, number: str, proposed: Sequence[Any] = ()
+                   ) -> RevenueContract | None:
+    """The revenue contract of ``number`` from its stored facts; ``proposed``: amendments not
+    recorded, shaped as ``contract_amendments`` rows (a what-if: they are read like the
+    recorded ones and stored nowhere)."""
     head = conn.execute(select(contracts, customers.c.name.label("customer_name"))
                         .join(customers).where(contracts.c.number == number)).first()
     if head is None:
         return None
     start, end = date.fromisoformat(head.start_date), date.fromisoformat(head.end_date)
-    amendments = conn.execute(select(contract_amendments).where(
+    amendments: list[Any] = list(conn.execute(select(contract_amendments).where(
         contract_amendments.c.contract_number == number)
-        .order_by(contract_amendments.c.effective_date, contract_amendments.c.amendment_id)
-    ).all()
+        .order_by(contract_amendments.c.effective_date, contract_amendments.c.amendment_id)))
+    if proposed:
+        amendments = sorted([*amendments, *proposed],
+                            key=lambda a: (a.effective_date, a.amendment_id))
     added_ids = {c["line_id"] for a in amendments for c in json.loads(a.payload)["changes"]
                  if c["action"] == "add_line"}
     mstones = conn.execute(select(milestones).where(milestones.c.contract_id == head.id)

@@ -10,11 +10,30 @@ from syncline.services.telemetry import logs, metrics
 
 PRINCIPAL = "system:processor"  # who applies: the message's sender is its ``source``
 
+# The labelled children, looked up once (`labels()` costs more than the count itself), and
+# the last receipt time read (a batch's messages were mostly received together).
+_counters: dict[tuple[str, str], Any] = {}
+_lags: dict[str, Any] = {}
+_received: list[tuple[str, datetime | None]] = [("", None)]
+
+
+def _received_at(text: str) -> datetime:
+    last = _received[0]
+    if last[0] == text and last[1] is not None:
+        return last[1]
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    _received[0] = (text, parsed)
+    return parsed
+
 
 def observe(row: Any, outcome: str, now: datetime) -> None:
     """Count the outcome (and, for an applied message, the lag from its receipt); log it as
     one JSON line with the message's ids bound (services/telemetry/logs.py)."""
-    metrics.messages_processed.labels(row.type, outcome).inc()
+    counter = _counters.get((row.type, outcome))
+    if counter is None:
+        counter = _counters[(row.type, outcome)] = metrics.messages_processed.labels(
+            row.type, outcome)
+    counter.inc()
     if logs.enabled():
         with logs.bound(correlation_id=row.correlation_id, inbox_id=row.id,
                         event_id=getattr(row, "event_id", None), principal=PRINCIPAL):
@@ -22,6 +41,7 @@ def observe(row: Any, outcome: str, now: datetime) -> None:
                      source=getattr(row, "source", None))
     received_at = getattr(row, "received_at", None)
     if outcome == "applied" and received_at:
-        received = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
-        metrics.apply_lag_seconds.labels(row.type).observe(
-            max(0.0, (now - received).total_seconds()))
+        lag = _lags.get(row.type)
+        if lag is None:
+            lag = _lags[row.type] = metrics.apply_lag_seconds.labels(row.type)
+        lag.observe(max(0.0, (now - _received_at(received_at)).total_seconds()))

@@ -121,6 +121,32 @@ class Books:
             self._ref("item", line.get("item"), f"item.items[{n}].item")
             if "taxCode" in line:
                 self._ref("salestaxitem", line["taxCode"], f"item.items[{n}].taxCode")
+        if rtype == "creditMemo":
+            self._check_apply(body)
+
+    def _check_apply(self, body: Row) -> None:
+        """A credit memo's ``apply`` sublist: each applied line names an invoice of the same
+        customer and applies no more than that invoice still owes (less what other credit
+        memos and payments applied: an upsert replaces this memo's own earlier apply), and
+        all of them together no more than the memo's total."""
+        used = Decimal(0)
+        for n, line in enumerate((body.get("apply") or {}).get("items") or []):
+            if not line.get("apply"):
+                continue
+            path = f"apply.items[{n}]"
+            invoice = self.records.get("invoice", {}).get(str((line.get("doc") or {}).get("id")))
+            if invoice is None or invoice["entity"] != body["entity"]:
+                raise Refusal("INVALID_KEY_OR_REF", f"Invalid {path}.doc reference key.",
+                              f"{path}.doc")
+            amount = Decimal(str(line.get("amount", 0)))
+            if amount <= 0 or amount > self.amount_remaining(invoice["id"],
+                                                             but=body.get("externalId")):
+                raise Refusal("USER_ERROR", f"The amount applied ({amount}) is more than "
+                              "the amount due on the invoice.", f"{path}.amount")
+            used += amount
+        if used > self.total(body):
+            raise Refusal("USER_ERROR", "The total applied is more than the credit memo.",
+                          "apply")
 
     # -- payments and balances ----------------------------------------------------------------
     def total(self, body: Row) -> Decimal:
@@ -133,16 +159,38 @@ class Books:
                 tax += Decimal(str(ln["amount"])) * Decimal(str(code.get("rate", 0))) / 100
         return net + tax.quantize(CENT, ROUND_HALF_UP)
 
+    def credited(self, invoice: str, but: str | None = None) -> Decimal:
+        """What credit memos' ``apply`` sublists apply to an invoice (``but`` one memo)."""
+        return sum((Decimal(str(line.get("amount", 0)))
+                    for memo in self.records.get("creditMemo", {}).values()
+                    if memo.get("externalId") != but
+                    for line in (memo.get("apply") or {}).get("items") or []
+                    if line.get("apply") and str(line["doc"]["id"]) == invoice), Decimal(0))
+
+    def amount_remaining(self, invoice: str, but: str | None = None) -> Decimal:
+        """An invoice's total less the payments and the credit memos applied to it."""
+        paid = sum((a["amount"] for a in self.applications if a["invoice"] == invoice),
+                   Decimal(0))
+        return self.total(self.records["invoice"][invoice]) - paid - self.credited(invoice, but)
+
     def pay(self, invoice_external: str, amount: Decimal, on: str, *, memo: str = "",
-            modified: str | None = None) -> str:
+            modified: str | None = None, rate: Decimal | None = None) -> str:
+        """A customer payment applied to one invoice (no more than it still owes), at its
+        own ``exchangeRate`` (subsidiary units per payment unit; by default the invoice's,
+        1 for a home-currency invoice)."""
         invoice = self.by_external("invoice", invoice_external)
         if invoice is None:
             raise KeyError(f"no invoice with external id {invoice_external}")
         inv = self.records["invoice"][invoice]
+        if Decimal(amount) > self.amount_remaining(invoice):
+            raise Refusal("USER_ERROR", f"The payment ({amount}) is more than the amount due "
+                          f"on {invoice_external}.", "apply")
         internal = str(self.next_id)
         self.next_id += 1
         self.records.setdefault("customerPayment", {})[internal] = {
-            "id": internal, "customer": inv["entity"]["id"], "tranDate": on, "memo": memo}
+            "id": internal, "customer": inv["entity"]["id"], "tranDate": on, "memo": memo,
+            "exchangeRate": Decimal(str(rate or inv.get("exchangeRate") or 1)),
+            "invoice": invoice, "amount": Decimal(amount)}
         self.tables["transaction"][internal] = {"id": internal, "type": "CustPymt",
                                                 "externalid": None, "tranid": f"PYMT{internal}"}
         currency = self.currency_of(inv)
@@ -152,6 +200,18 @@ class Books:
             "invoice_external_id": invoice_external, "amount": Decimal(amount),
             "currency": currency})
         return internal
+
+    def realized_gain(self, payment: str) -> Decimal:
+        """NetSuite's realized gain (+) or loss (−) on a payment, in the subsidiary's
+        currency: the amount at the payment's ``exchangeRate`` less at the invoice's (each to
+        the cent, half up)."""
+        pay = self.records["customerPayment"][payment]
+        invoice = self.records["invoice"][pay["invoice"]]
+
+        def home(rate: Any) -> Decimal:
+            return (pay["amount"] * Decimal(str(rate or 1))).quantize(CENT, ROUND_HALF_UP)
+
+        return home(pay["exchangeRate"]) - home(invoice.get("exchangeRate"))
 
     def currency_of(self, body: Row) -> str:
         if "currency" in body:

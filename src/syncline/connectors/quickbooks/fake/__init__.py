@@ -20,7 +20,10 @@ endpoint. It behaves as connectors.md §6 describes:
   ``drop_after_accept(n, error)`` (a POST is applied and stored, then the connection fails
   with ``error``: ``httpx.ReadTimeout`` or ``httpx.RemoteProtocolError``),
   ``edit_after_read(entity, id)`` (someone edits between a read and the update: 5010).
-- Business: ``record_payment`` applies a payment to an invoice (its Balance falls);
+- Business: ``record_payment`` applies a payment to an invoice (its Balance falls) at its
+  own ``ExchangeRate`` (``realized_gain`` then gives QBO's exchange gain or loss); a POSTed
+  ``Payment`` applies invoices and credit memos alike (a credit memo applied to an invoice
+  by a zero payment: both fall);
   ``open_balance(customer_id)`` per QBO customer; ``documents(entity)``; ``requests``.
 """
 
@@ -30,7 +33,7 @@ import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -112,17 +115,38 @@ class FakeQuickBooks:
         return list(self.company.objects.get(entity, {}).values())
 
     def record_payment(self, invoice_id: str, amount: str, on: str,
-                       reference: str | None = None) -> dict[str, Any]:
+                       reference: str | None = None, rate: str | None = None
+                       ) -> dict[str, Any]:
+        """A payment as a person records it in QBO, applied to one invoice (checked as a
+        Payment POST is: store.py ``_check_payment``). ``rate``: the payment's own
+        ``ExchangeRate`` (home units per 1 foreign unit) for a foreign invoice; by default
+        the invoice's."""
         invoice = self.company.get("Invoice", invoice_id)
         paid = Decimal(amount)
-        invoice["Balance"] = Decimal(str(invoice["Balance"])) - paid
         payment = {"CustomerRef": invoice["CustomerRef"], "TotalAmt": paid, "TxnDate": on,
                    "CurrencyRef": invoice["CurrencyRef"], "UnappliedAmt": Decimal(0),
                    "Line": [{"Amount": paid, "LinkedTxn": [{"TxnId": invoice_id,
                                                             "TxnType": "Invoice"}]}]}
+        if "ExchangeRate" in invoice:
+            payment["ExchangeRate"] = Decimal(rate) if rate else invoice["ExchangeRate"]
         if reference:
             payment["PaymentRefNum"] = reference
-        return self.company.add("Payment", payment)
+        return self.company.write("Payment", payment)
+
+    def realized_gain(self, payment_id: str) -> Decimal:
+        """QBO's exchange gain (+) or loss (−) on a foreign payment, in the home currency:
+        each invoice line's amount at the payment's ``ExchangeRate`` less at the invoice's
+        (to the cent, half up)."""
+        payment = self.company.get("Payment", payment_id)
+        gain = Decimal(0)
+        for line in payment["Line"]:
+            for txn in line["LinkedTxn"]:
+                if txn["TxnType"] == "Invoice":
+                    invoice = self.company.get("Invoice", txn["TxnId"])
+                    amount = Decimal(str(line["Amount"]))
+                    gain += (_home(amount, payment.get("ExchangeRate"))
+                             - _home(amount, invoice.get("ExchangeRate")))
+        return gain
 
     def open_balance(self, customer_id: str) -> Decimal:
         owed = sum((Decimal(str(i["Balance"])) for i in self.documents("Invoice")
@@ -262,6 +286,10 @@ _ENTITIES = {"customer": "Customer", "invoice": "Invoice", "creditmemo": "Credit
              "journalentry": "JournalEntry", "payment": "Payment", "account": "Account",
              "item": "Item", "taxcode": "TaxCode", "class": "Class",
              "department": "Department", "companycurrency": "CompanyCurrency"}
+
+
+def _home(amount: Decimal, rate: Any) -> Decimal:
+    return (amount * Decimal(str(rate or 1))).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def _entity(resource: str) -> str:

@@ -183,6 +183,46 @@ class Company:
     def _check_creditmemo(self, body: Obj) -> None:
         body["RemainingCredit"] = body["Balance"] = self._sales(body, "CreditMemo")
 
+    def _check_payment(self, body: Obj) -> None:
+        """A Payment applies its lines to invoices (their ``Balance`` falls) and credit memos
+        (their ``RemainingCredit`` falls): what it applies to invoices less the credit it
+        uses is its ``TotalAmt`` (0 for a credit memo applied to an invoice). An amount
+        above an open balance, a document of another customer or currency is refused."""
+        customer = self.ref("Customer", body.get("CustomerRef"), "Payment.CustomerRef")
+        currency = self._currency(body, customer)
+        body["CurrencyRef"] = {"value": currency}
+        moves: list[tuple[Obj, str, Decimal]] = []
+        applied = Decimal(0)
+        for line in body.get("Line") or []:
+            amount = Decimal(str(line["Amount"]))
+            for txn in line.get("LinkedTxn") or []:
+                kind = str(txn.get("TxnType"))
+                field, sign = {"Invoice": ("Balance", 1), "CreditMemo": ("RemainingCredit", -1)
+                               }.get(kind, ("", 0))
+                if not sign:
+                    raise Fault(400, "6000", "A business validation error has occurred",
+                                f"A payment cannot be linked to a {kind}")
+                doc = self.ref(kind, {"value": txn.get("TxnId")}, "Payment.Line.LinkedTxn")
+                if doc["CustomerRef"]["value"] != customer["Id"] or \
+                        doc["CurrencyRef"]["value"] != currency:
+                    raise Fault(400, "6000", "A business validation error has occurred",
+                                f"{kind} {doc['Id']} is not this customer's in {currency}")
+                if amount <= 0 or amount > Decimal(str(doc[field])):
+                    raise Fault(400, "6000", "A business validation error has occurred",
+                                f"The amount applied to {kind} {doc['Id']} is more than "
+                                "its open balance")
+                moves.append((doc, field, amount))
+                applied += sign * amount
+        if applied != Decimal(str(body.get("TotalAmt", 0))) or not moves:
+            raise Fault(400, "6000", "A business validation error has occurred",
+                        "The amounts applied do not add up to the payment's TotalAmt")
+        for doc, field, amount in moves:
+            doc[field] = Decimal(str(doc[field])) - amount
+            if field == "RemainingCredit":
+                doc["Balance"] = doc[field]
+            doc["MetaData"] = {**doc["MetaData"], "LastUpdatedTime": self.stamp()}
+        body.setdefault("UnappliedAmt", Decimal(0))
+
     def _check_journalentry(self, body: Obj) -> None:
         sides = {"Debit": Decimal(0), "Credit": Decimal(0)}
         for line in body.get("Line") or []:

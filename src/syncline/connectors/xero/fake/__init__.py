@@ -14,7 +14,9 @@ Built from XeroAPI/Xero-OpenAPI (xero_accounting.yaml) and developer.xero.com:
   ``If-Modified-Since`` (``>=``), ``order=UpdatedDateUTC ASC``, ``page`` (1-based),
   ``pageSize`` (max 1000) and a ``pagination`` object; ``GET /Accounts|TaxRates|
   TrackingCategories|Organisation``. Xero pages by number, so there is no opaque cursor.
-- Writes: ``PUT /Contacts|Invoices|CreditNotes|ManualJournals``, ``POST /Contacts/{id}``.
+- Writes: ``PUT /Contacts|Invoices|CreditNotes|ManualJournals``, ``POST /Contacts/{id}``,
+  ``PUT /CreditNotes/{id}/Allocations`` (``Allocations[]``: ``Invoice.InvoiceID``,
+  ``Amount``, ``Date``; books.py ``allocate``).
   ``Idempotency-Key`` (≤ 128): the same key answers the stored first response and writes
   nothing. Rule breaks answer 400 ``ValidationException`` with ``Elements[].ValidationErrors``.
 - Faults: ``throttle(n, retry_after)`` (429 + ``Retry-After`` + ``X-Rate-Limit-Problem``),
@@ -204,6 +206,10 @@ class FakeXero:
         items = body.get(resource) or []
         made = []
         try:
+            if parts[0] == "CreditNotes" and parts[2:] == ["Allocations"] \
+                    and request.method == "PUT":
+                made = [books.allocate(parts[1], a) for a in body.get("Allocations") or []]
+                return 200, {"Id": str(next(self._serial)), "Status": "OK", "Allocations": made}
             for item in items:
                 if resource == "Contacts":
                     made.append(books.contact(item, parts[1] if len(parts) > 1 else None))

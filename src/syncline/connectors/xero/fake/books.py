@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 D0 = Decimal(0)
@@ -194,9 +194,54 @@ class Books:
         self.records["ManualJournals"][record["ManualJournalID"]] = self._stamp(record)
         return record
 
+    def allocate(self, credit_note_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Allocate part of an AUTHORISED credit note to an AUTHORISED invoice of the same
+        contact and currency (``PUT /CreditNotes/{id}/Allocations``): the invoice's
+        ``AmountDue`` and the note's ``RemainingCredit`` fall by ``Amount``; either one at
+        zero is ``PAID``. An allocation above either is refused."""
+        note = self.records["CreditNotes"].get(credit_note_id)
+        invoice = self.records["Invoices"].get(str((body.get("Invoice") or {}).get("InvoiceID")))
+        amount = _dec(body.get("Amount"))
+        problems = []
+        if note is None or note["Status"] != "AUTHORISED":
+            problems.append("Only AUTHORISED credit notes with remaining credit can be "
+                            "allocated.")
+        if invoice is None or invoice["Status"] != "AUTHORISED":
+            problems.append("The invoice must be AUTHORISED to allocate a credit note to it.")
+        if note is not None and invoice is not None and (
+                note["Contact"]["ContactID"] != invoice["Contact"]["ContactID"]
+                or note["CurrencyCode"] != invoice["CurrencyCode"]):
+            problems.append("The credit note and the invoice must have the same contact and "
+                            "currency.")
+        if not body.get("Date"):
+            problems.append("An allocation needs a Date.")
+        if amount <= 0 or (note is not None and amount > note["RemainingCredit"]) or (
+                invoice is not None and amount > invoice["AmountDue"]):
+            problems.append("The amount allocated must be positive and at most the remaining "
+                            "credit and the amount due.")
+        if problems:
+            raise Invalid(body, *problems)
+        assert note is not None and invoice is not None
+        invoice["AmountDue"] -= amount
+        invoice["AmountCredited"] += amount
+        note["RemainingCredit"] -= amount
+        for doc, left in ((invoice, invoice["AmountDue"]), (note, note["RemainingCredit"])):
+            if left == 0:
+                doc["Status"] = "PAID"
+            self._stamp(doc)
+        made = {"Invoice": {"InvoiceID": invoice["InvoiceID"],
+                            "InvoiceNumber": invoice.get("InvoiceNumber")},
+                "Amount": amount, "Date": ms_date(day_ms(body["Date"]))}
+        note.setdefault("Allocations", []).append(made)
+        return made
+
     # -- payments (recorded by a test, as a person or a bank feed would in Xero) ----------
     def record_payment(self, invoice_number: str, amount: str, on: str,
-                       reference: str = "", account_code: str = "090") -> dict[str, Any]:
+                       reference: str = "", account_code: str = "090",
+                       rate: str | None = None) -> dict[str, Any]:
+        """``rate``: the payment's own ``CurrencyRate`` (foreign units per base unit, as the
+        invoice's; Xero's Payment schema: "exchange rate when payment is received"), by
+        default the invoice's."""
         invoice = next((i for i in self.records["Invoices"].values()
                         if i.get("InvoiceNumber") == invoice_number), None)
         if invoice is None or invoice["Status"] != "AUTHORISED":
@@ -212,7 +257,8 @@ class Books:
         self._stamp(invoice)
         payment = {"PaymentID": str(uuid.uuid4()), "Date": ms_date(day_ms(on)),
                    "Amount": value, "BankAmount": value, "Reference": reference,
-                   "CurrencyRate": invoice["CurrencyRate"], "PaymentType": "ACCRECPAYMENT",
+                   "CurrencyRate": Decimal(rate) if rate else invoice["CurrencyRate"],
+                   "PaymentType": "ACCRECPAYMENT",
                    "Status": "AUTHORISED", "IsReconciled": False,
                    "Account": {"Code": account_code},
                    "Invoice": {"Type": "ACCREC", "InvoiceID": invoice["InvoiceID"],
@@ -220,6 +266,19 @@ class Books:
                                "CurrencyCode": invoice["CurrencyCode"]}}
         self.records["Payments"][payment["PaymentID"]] = self._stamp(payment)
         return payment
+
+    def realized_gain(self, payment_id: str) -> Decimal:
+        """The realised currency gain (+) or loss (−) Xero books on a payment, in the base
+        currency: the payment's amount at its own rate less the same amount at the invoice's
+        (both ``Amount ÷ CurrencyRate``, to the cent, half up)."""
+        payment = self.records["Payments"][payment_id]
+        invoice = self.records["Invoices"][payment["Invoice"]["InvoiceID"]]
+        amount = payment["Amount"]
+
+        def base(rate: Decimal) -> Decimal:
+            return (amount / rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+        return base(payment["CurrencyRate"]) - base(invoice["CurrencyRate"])
 
     def delete_payment(self, payment_id: str) -> None:
         payment = self.records["Payments"][payment_id]

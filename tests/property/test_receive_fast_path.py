@@ -1,0 +1,79 @@
+"""Receiving's fast path (services/messaging/inbox.py): a text `_plain` passes is one whose
+every value passes `content_problems`, and orjson parses it to what json parses it to. So the
+fast path (orjson, no walk of the value) and the careful one (json, the walk) agree: the same
+message and the same problems, for generated values with the nasty cases mixed in."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncline.services.messaging.inbox import _loads, _parse, _plain, content_problems
+
+nasty = st.sampled_from(["\u0000", "a\ud800b", "\udfff", "x" * 70_000, "é", "😀", ""])
+numbers = (st.integers() | st.integers(min_value=2**62, max_value=2**70).map(lambda n: -n)
+           | st.floats(allow_nan=True, allow_infinity=True))
+leaves = st.none() | st.booleans() | numbers | st.text(max_size=20) | nasty
+values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.text(max_size=5) | nasty, inner, max_size=3),
+                      max_leaves=15)
+deep = st.integers(1, 80).map(lambda n: "[" * n + "]" * n)
+
+
+def _texts(value: Any) -> list[str]:
+    out = []
+    for ascii_only in (True, False):
+        with contextlib.suppress(ValueError, TypeError, RecursionError):
+            out.append(json.dumps(value, ensure_ascii=ascii_only))
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_what_plain_passes_has_no_content_problem_and_parses_the_same(value: Any) -> None:
+    for raw in _texts(value):
+        careful, problem = _loads(raw)
+        if not _plain(raw):
+            continue
+        if problem is None:
+            assert content_problems(careful) == []
+        try:
+            fast = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue  # the careful way is taken
+        assert problem is None
+        assert repr(fast) == repr(careful)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values | deep)
+def test_a_message_is_received_alike_either_way(value: Any) -> None:
+    """The receipt's parts (message, key, problems) from the text equal those from the
+    careful way alone (json, then the walk)."""
+    for raw in [value] if isinstance(value, str) else _texts(value):
+        message = {"specversion": "1.0", "id": "x-1", "source": "t", "type": "time.approved",
+                   "data": "PLACEHOLDER"}
+        text = json.dumps(message).replace('"PLACEHOLDER"', raw)
+        got = _parse(text)
+        careful, problem = _loads(text)
+        if problem is not None:
+            assert got.problems == [problem] and got.message is None
+            continue
+        assert repr(got.message) == repr(careful)
+        found = content_problems(careful)
+        if found:
+            assert got.problems[:len(found)] == found
+
+
+def test_the_checks_it_replaces_are_seen() -> None:
+    """Each thing `content_problems` refuses makes the text not plain."""
+    for raw in ('{"a":"\\u0000"}', '{"a":"\\ud800"}', '{"a":9223372036854775808}',
+                '{"a":-9223372036854775809}', "[" * 64 + "]" * 64,
+                '{"a":"' + "x" * 65_537 + '"}'):
+        assert not _plain(raw), raw
+    assert _plain('{"a":"\\u00e9","n":922337203685477580,"f":1e308}')
