@@ -6,7 +6,7 @@ import importlib
 import sys
 
 MODULES = ("bench.pipeline", "bench.ingest", "bench.http", "bench.revenue", "bench.billing",
-           "bench.postgres", "bench.close", "bench.broker")
+           "bench.staffing", "bench.postgres", "bench.close", "bench.broker")
 
 
 def main() -> int:

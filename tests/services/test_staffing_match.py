@@ -84,3 +84,20 @@ def test_the_api_serves_matches_to_readers(firm: Syncline) -> None:
         assert http.get("/v1/staffing/requests/RR-9/matches",
                         headers={"X-API-Key": key}).status_code == 404
         assert http.get("/v1/staffing/requests/RR-1/matches").status_code == 401
+
+
+def test_open_matches_answers_every_open_request_like_the_day_by_day_match(
+        firm: Syncline) -> None:
+    from syncline.domain.staffing import match
+    from syncline.services.workforce.facts import get_request, request_of, workers_as_of
+    from syncline.services.workforce.matching import open_matches
+
+    with firm.engine.connect() as conn:
+        answered = open_matches(conn, top=2)
+        # RR-0 is filled: only RR-1 is open
+        assert [a["request"]["request_id"] for a in answered] == ["RR-1"]
+        assert answered[0] == matches(conn, "RR-1", 2)
+        asked = request_of(get_request(conn, "RR-1"))
+        reference = match(asked, workers_as_of(conn, asked.span.start), 2)
+    assert [(c["worker_id"], c["score"], c["reasons"]) for c in answered[0]["candidates"]] == [
+        (c.worker_id, str(c.score), list(c.reasons)) for c in reference]

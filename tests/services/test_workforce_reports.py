@@ -109,6 +109,25 @@ def test_the_cli_and_the_api_serve_the_reports(system: Syncline, tmp_path: objec
     assert r.exit_code == 0 and "W-2,Ben,consultant" in r.output
     assert runner.invoke(app, ["workforce", "report", "margin", "--period", "2026-02",
                                "--database-url", url]).exit_code == 2
+    # `syncline report` serves them beside the ledger's reports, in every format
+    r = runner.invoke(app, ["report", "forecast", "--period", "2026-02", "--months", "2",
+                            "--format", "json", "--database-url", url])
+    assert r.exit_code == 0, r.output
+    assert [row[4] for row in json.loads(r.output)["tables"][0]["rows"]] == [
+        "14400.00", "6400.00"]
+    r = runner.invoke(app, ["report", "utilization", "--period", "2026-02", "--database-url",
+                            url])
+    assert r.exit_code == 0 and "Utilization 2026-02" in r.output and "Realization" in r.output
+    r = runner.invoke(app, ["report", "bench", "--period", "2026-02", "--format", "csv",
+                            "--database-url", url])
+    assert r.exit_code == 0 and "W-2,Ben,consultant" in r.output
+    xlsx = f"{tmp_path}/bench.xlsx"
+    assert runner.invoke(app, ["report", "bench", "--period", "2026-02", "--format", "xlsx",
+                               "--out", xlsx, "--database-url", url]).exit_code == 0
+    from openpyxl import load_workbook
+    assert load_workbook(xlsx).sheetnames[0].startswith("Bench")
+    assert runner.invoke(app, ["report", "bench", "--period", "2026-02", "--entity", "US01",
+                               "--database-url", url]).exit_code == 2
     with system.engine.begin() as conn:
         key = create_key(conn, "k-pmo", ["pmo"], by="setup", now=fixed_clock())[0]
     with TestClient(create_app(system, background=False)) as http:
@@ -118,3 +137,47 @@ def test_the_cli_and_the_api_serve_the_reports(system: Syncline, tmp_path: objec
         assert got.json()["tables"][0]["rows"][-1][5] == "12.1"
         assert http.get("/v1/workforce/reports/nope", params={"period": "2026-02"},
                         headers={"X-API-Key": key}).status_code == 404
+        got = http.get("/v1/reports/bench", params={"period": "2026-02", "format": "csv"},
+                       headers={"X-API-Key": key})
+        assert got.status_code == 200 and "W-2,Ben,consultant" in got.text
+
+
+def test_forecast_joins_the_backlog_rpo_with_planned_revenue(system: Syncline) -> None:
+    from syncline.adapters.db.revenue_tables import revenue_schedules
+
+    firm(system)
+    # C-1's stored schedule (rows as the revenue engine stores them): 5,000 in January (before
+    # the window), 10,000 a month February to May.
+    with system.engine.begin() as conn:
+        conn.execute(revenue_schedules.insert(), [
+            {"contract_number": "C-1", "obligation_id": "L1", "period": p, "currency": "USD",
+             "revenue": D(r), "cumulative": D(c), "allocated": D(45000), "method": "ratable",
+             "as_of": "2026-01-31", "version": 1}
+            for p, r, c in (("2026-01", 5000, 5000), ("2026-02", 10000, 15000),
+                            ("2026-03", 10000, 25000), ("2026-04", 10000, 35000),
+                            ("2026-05", 10000, 45000))])
+    rows = table(system, "forecast", "2026-02")  # February to April
+    # gap = scheduled − planned: Feb 10,000 − 14,400; Mar 10,000 − 6,400; Apr nothing planned
+    assert [(r["month"], r["revenue"], r["rpo_scheduled"], r["gap"]) for r in rows] == [
+        ("2026-02", D("14400.00"), D("10000.00"), D("-4400.00")),
+        ("2026-03", D("6400.00"), D("10000.00"), D("3600.00")),
+        ("2026-04", D("0.00"), D("10000.00"), D("10000.00"))]
+    # RPO from February: 4 × 10,000 = 40,000, of which 30,000 in the window; planned 20,800
+    assert table(system, "forecast", "2026-02", 1) == [
+        {"project": "P-1", "contract": "C-1", "currency": "USD", "rpo": D("40000.00"),
+         "rpo_in_window": D("30000.00"), "planned_revenue": D("20800.00"),
+         "gap": D("9200.00")}]
+
+
+def test_realization_is_billed_against_standard_value(system: Syncline) -> None:
+    from syncline.services.billing.run import run_billing
+
+    firm(system)
+    run_billing(system.engine, "2026-02", system.ref, system.charts, system.clock())
+    # 30 approved billable hours of a consultant in February; standard rate (master data,
+    # USD consultant) 150 → 4,500; billed at the contract's 200 → 6,000; 6,000 / 4,500 = 133.3 %
+    expected = {"project": "P-1", "month": "2026-02", "currency": "USD",
+                "billable_hours": D("30.00"), "standard_value": D("4500.00"),
+                "billed": D("6000.00"), "realization_pct": D("133.3")}
+    assert table(system, "utilization", "2026-02", 1) == [expected]
+    assert table(system, "forecast", "2026-02", 2) == [expected]

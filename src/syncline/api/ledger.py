@@ -34,6 +34,7 @@ from syncline.services.ledger.reports import (
     report_options,
 )
 from syncline.services.ledger.statements import UnknownContract, contract_statement
+from syncline.services.workforce.reports import WORKFORCE_REPORTS, workforce_report
 
 
 class PeriodChange(BaseModel):
@@ -71,26 +72,34 @@ def router(system: Syncline) -> APIRouter:
 
     @api.get("/reports", dependencies=needs(*READERS))
     def reports_index() -> dict[str, list[str]]:
-        return {"reports": list(REPORTS), "exports": list(EXPORTS)}
+        return {"reports": list(REPORTS), "workforce": list(WORKFORCE_REPORTS),
+                "exports": list(EXPORTS)}
 
     @api.get("/reports/{name}", dependencies=needs(*READERS), response_model=None)
     def report(name: str, period: str, entity: str | None = None, format: str = "json",
                months: int = 12, as_of: str = "close") -> Any:
         """A ledger report as JSON (tables, columns, rows, notes) or CSV (`format=csv`).
         `as_of=close` (default): a closed month as its close reported it; `as_of=now`: as
-        known now."""
-        if name not in REPORTS:
-            raise HTTPException(404, f"no report {name!r}; reports: {', '.join(REPORTS)}")
+        known now. The workforce reports (utilization, forecast, bench) too: firm-wide (no
+        entity), as known now."""
+        workforce = name in WORKFORCE_REPORTS
+        if name not in REPORTS and not workforce:
+            raise HTTPException(404, f"no report {name!r}; reports: "
+                                f"{', '.join((*REPORTS, *WORKFORCE_REPORTS))}")
         checked = _period(period)
         assert checked is not None
+        if workforce and entity:
+            raise HTTPException(422, f"{name} is firm-wide: it takes no entity")
         _entity(entity)
         if format not in ("json", "csv"):
             raise HTTPException(422, "format must be json or csv")
         if as_of not in AS_OF:
             raise HTTPException(422, f"as_of must be one of {', '.join(AS_OF)}")
         with system.engine.connect() as conn:
-            made = report_options(system).build(conn, name, checked, entity=entity,
-                                                months=max(1, min(months, 60)), as_of=as_of)
+            made = workforce_report(conn, name, checked, max(1, min(months, 36)),
+                                    system.ref) if workforce else report_options(system).build(
+                conn, name, checked, entity=entity, months=max(1, min(months, 60)),
+                as_of=as_of)
         if format == "csv":
             return Response(report_csv(made), media_type="text/csv")
         return made.as_dict()

@@ -40,6 +40,6 @@ def router(system: Syncline) -> APIRouter:
             raise HTTPException(404, f"no report {name!r}; reports: "
                                 f"{', '.join(WORKFORCE_REPORTS)}")
         with system.engine.connect() as conn:
-            return build(conn, name, period, months).as_dict()
+            return build(conn, name, period, months, system.ref).as_dict()
 
     return api

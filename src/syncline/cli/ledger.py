@@ -176,7 +176,8 @@ def _write(text: str, path: str | None) -> None:
 def report(
     name: Annotated[str, typer.Argument(help="trial-balance | revenue-waterfall | "
                                         "deferred-revenue | rpo | unbilled-aging | margin | "
-                                        "close-reconciliation")],
+                                        "close-reconciliation; workforce: utilization | "
+                                        "forecast | bench")],
     period: PeriodOpt,
     entity: Annotated[str | None, typer.Option(help="Legal entity code")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")] = "table",
@@ -189,7 +190,8 @@ def report(
         "known now")] = "close",
     database_url: DbOpt = None,
 ) -> None:
-    """A ledger report for a month, from the stored books."""
+    """A ledger report for a month, from the stored books; or a workforce report
+    (utilization, forecast, bench: firm-wide, never frozen by a close; docs/workforce.md)."""
     from syncline.ledger.periods import is_period_name
     from syncline.services.ledger.reports import (
         AS_OF,
@@ -199,9 +201,14 @@ def report(
         report_options,
         report_xlsx,
     )
+    from syncline.services.workforce.reports import WORKFORCE_REPORTS, workforce_report
 
-    if name not in REPORTS:
-        err.print(f"[red]Unknown report {name!r}.[/] Reports: {', '.join(REPORTS)}")
+    if name not in REPORTS and name not in WORKFORCE_REPORTS:
+        err.print(f"[red]Unknown report {name!r}.[/] Reports: "
+                  f"{', '.join((*REPORTS, *WORKFORCE_REPORTS))}")
+        raise typer.Exit(2)
+    if name in WORKFORCE_REPORTS and entity:
+        err.print(f"[red]{name} is firm-wide: it takes no --entity[/]")
         raise typer.Exit(2)
     if not is_period_name(period):
         err.print(f"[red]--period must be YYYY-MM, got {period!r}[/]")
@@ -218,8 +225,9 @@ def report(
     sys_ = _system(database_url)
     _check_entity(sys_, entity)
     with sys_.engine.connect() as conn:
-        result = report_options(sys_).build(conn, name, period, entity=entity, months=months,
-                                            as_of=as_of)
+        result = workforce_report(conn, name, period, months, sys_.ref) \
+            if name in WORKFORCE_REPORTS else report_options(sys_).build(
+                conn, name, period, entity=entity, months=months, as_of=as_of)
     if fmt == "table":
         _print_report(result)
     elif fmt == "json":

@@ -1,6 +1,6 @@
 """`syncline staffing match|over-allocate|decide`: ranked candidates of a resource request,
 and over-allocation approvals (maker-checker; approving replays the refused assignment);
-`syncline workforce report utilization|forecast|bench`."""
+`syncline workforce report utilization|forecast|bench` (also `syncline report NAME`)."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def workforce_report(
         raise typer.Exit(2)
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
-        made = build(conn, name, period, months)
+        made = build(conn, name, period, months, sys_.ref)
     if fmt == "table":
         _print_report(made)
     elif fmt == "json":

@@ -145,6 +145,7 @@ class ActivateProject:
     start_date: date
     cost_center: str | None
     service_line: str | None
+    billing_type: str | None = None  # the billing rule the PSA approved, when it says
 
 
 def parse_project_activation(data: Mapping[str, Any], ref: ReferenceData
@@ -167,4 +168,4 @@ def parse_project_activation(data: Mapping[str, Any], ref: ReferenceData
     return ActivateProject(code, str(data["name"]), str(data["template"]),
                            str(data["customer_external_id"]), str(data["legal_entity"]),
                            date.fromisoformat(data["start_date"]), dims.get("cost_center"),
-                           dims.get("service_line"))
+                           dims.get("service_line"), data.get("billing_type"))

@@ -44,6 +44,8 @@ from syncline.ledger.money import Money, is_known_currency
 
 SECTIONS = ("legal_entities", "tax_profiles", "roles", "role_rates", "dimensions",
             "wbs_templates")
+OPTIONAL = ("project_activation",)  # required | optional (the default)
+ACTIVATION = ("required", "optional")
 DIMENSION_SECTIONS = {"cost_centers": COST_CENTER, "service_lines": SERVICE_LINE}
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -132,7 +134,10 @@ def reference_from_dict(data: object) -> ReferenceData | tuple[MasterDataProblem
     if not isinstance(data, Mapping):
         return (MasterDataProblem("(document)", "must be a mapping of the sections "
                                   + ", ".join(SECTIONS)),)
-    r.unknown_keys(data, "", SECTIONS)
+    r.unknown_keys(data, "", (*SECTIONS, *OPTIONAL))
+    activation = data.get("project_activation", "optional")
+    if activation not in ACTIVATION:
+        r.bad("project_activation", f"must be {' or '.join(ACTIVATION)}, got {activation!r}")
     entities = _entities(r, data)
     profiles = _tax_profiles(r, data)
     roles, rates = _roles(r, data)
@@ -142,7 +147,8 @@ def reference_from_dict(data: object) -> ReferenceData | tuple[MasterDataProblem
     if r.problems:
         return tuple(r.problems)
     return ReferenceData(entities=entities, tax_profiles=profiles, role_rates=rates,
-                         templates=templates, roles=roles, dimensions=dimensions)
+                         templates=templates, roles=roles, dimensions=dimensions,
+                         activation_required=activation == "required")
 
 
 def _entities(r: _Reader, data: Mapping[str, Any]) -> tuple[LegalEntity, ...]:
@@ -260,7 +266,8 @@ def reference_to_dict(ref: ReferenceData) -> dict[str, Any]:
     rates: dict[str, dict[str, str]] = {}
     for rr in ref.role_rates:
         rates.setdefault(rr.rate.currency, {})[rr.role] = str(rr.rate.amount)
-    return {
+    policy = {"project_activation": "required"} if ref.activation_required else {}
+    return policy | {
         "legal_entities": [
             {"code": e.code, "name": e.name, "functional_currency": e.functional_currency,
              "country": e.country, "active": e.active} for e in ref.entities],

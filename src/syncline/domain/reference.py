@@ -136,6 +136,9 @@ class ReferenceData:
     templates: tuple[ProjectTemplate, ...] = PROJECT_TEMPLATES
     roles: tuple[str, ...] = ROLES
     dimensions: tuple[Dimension, ...] = DIMENSIONS
+    # the firm waits for the PSA's project.activated (billing rule and legal entity approved)
+    # before a project's time, expenses and milestones move (docs/master-data.md)
+    activation_required: bool = False
 
     def entity(self, code: str) -> LegalEntity | None:
         return next((e for e in self.entities if e.code == code), None)

@@ -24,8 +24,15 @@ OUTBOUND: dict[str, tuple[str, str]] = {
     "erp.invoice.post": ("erp", "Post an invoice or a credit note released by billing."),
     "erp.journal.post": ("erp", "Post a journal entry of the books (billing, revenue, "
                          "costs, close)."),
-    "psa.budget.update": ("psa", "Set a project's budget in the PSA (a deal or an "
-                          "amendment)."),
+    "psa.budget.update": ("psa", "Set a project's budget in the PSA: the last step of a won "
+                          "deal's provisioning (project_id, code, contract_id, billing_type, "
+                          "currency, budget, rates), and again for each contract amendment "
+                          "that changes the budget — contract value or estimated hours — "
+                          "the bill rates or the end date (amendment, effective_date, "
+                          "billing_type, currency, budget, previous_budget, hours, "
+                          "previous_hours, rates when changed, end_date when changed, "
+                          "changes); a cap-only amendment sends none. Amounts are decimal "
+                          "text in the contract currency."),
     "psa.project.provision": ("psa", "Provision the project of a won deal in the PSA."),
 }
 SCHEMA_BASE = "https://syncline.dev/schemas/"

@@ -1,11 +1,15 @@
 """project.activated: the PSA activated the project of a won deal; the project becomes
-active and keeps its start date, legal entity and dimensions (``project_profiles``).
+active and keeps its start date, legal entity and dimensions (``project_profiles``). It is
+the approval of the project's billing rule and legal entity: a firm whose master data says
+``project_activation: required`` holds the project's time, expenses and milestones until it
+applies (handlers/common.awaiting_activation; released on ``activation:<code>``).
 
 The project is opened by its deal (deals.py, with its WBS from the template): an activation
 that arrives first waits, parked on ``project:<code>``, and is released when the deal is
 applied. Template, legal entity and dimensions must be the firm's and active
-(master_checks); the template, legal entity and customer must be the deal's
-(``project.mismatch``: the PSA and the CRM disagree, a person decides which is right).
+(master_checks); the template, legal entity, customer and (when stated) billing type must
+be the deal's (``project.mismatch``: the PSA and the CRM disagree, a person decides which is
+right).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parke
 from syncline.services.messaging.unit_of_work import Batch
 
 _PROJECT = (select(projects.c.id, projects.c.template, contracts.c.entity_code,
-                   contracts.c.number, customers.c.external_id.label("customer_key"))
+                   contracts.c.number, contracts.c.billing_type,
+                   customers.c.external_id.label("customer_key"))
             .join(contracts, contracts.c.id == projects.c.contract_id)
             .join(customers, customers.c.id == contracts.c.customer_id))
 
@@ -33,7 +38,9 @@ def _mismatch(cmd: ActivateProject, row: Any) -> Problem | None:
     differ = [f"{what} {said!r} (the deal's contract {row.number} has {has!r})"
               for what, said, has in (("template", cmd.template, row.template),
                                       ("legal entity", cmd.entity_code, row.entity_code),
-                                      ("customer", cmd.customer_external_id, row.customer_key))
+                                      ("customer", cmd.customer_external_id, row.customer_key),
+                                      ("billing type", cmd.billing_type or row.billing_type,
+                                       row.billing_type))
               if said != has]
     if not differ:
         return None
@@ -67,4 +74,5 @@ def activate_project(b: Batch, data: Mapping[str, Any]) -> Outcome:
     else:
         b.conn.execute(update(project_profiles).where(
             project_profiles.c.project_id == row.id).values(**profile))
-    return Applied()
+    b._projects.pop(cmd.code, None)  # its cached row predates the activation
+    return Applied(provides=(f"activation:{cmd.code}",))

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from syncline.adapters.db.revenue_tables import contract_amendments
 from syncline.adapters.db.tables import contract_lines, contracts, projects
+from syncline.domain.budget import project_budget
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.domain.model import RECOGNITION_METHODS, stated_recognition
 from syncline.services.billing.amendments import BILLING_ACTIONS, billing_change_problem
@@ -92,15 +93,45 @@ def amend_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
                                             if c["action"] == "add_line"])
     b.conn.execute(update(contracts).where(contracts.c.id == head.id)
                    .values(version=contracts.c.version + 1))
-    code = b.conn.execute(select(projects.c.code, projects.c.id).where(
-        projects.c.contract_id == head.id)).first()
-    if code is not None:
-        b.emit("psa.budget.update", "psa", {
-            "project_id": code.id, "code": code.code, "contract_id": head.id,
-            "amendment": amendment_id, "effective_date": effective.isoformat(),
-            "changes": data["changes"]})
+    _update_budget(b, head, amendment_id, effective, data)
     rated = amend_rates(b, head.number, amendment_id, effective, data["changes"])
     return Applied(provides=(f"amendment:{amendment_id}", *rated))
 
 
 
+
+
+def _update_budget(b: Batch, head: Any, amendment_id: str, effective: date,
+                   data: Mapping[str, Any]) -> None:
+    """``psa.budget.update`` to the PSA when the amendment changes the project's budget —
+    contract value or estimated hours (domain/budget.py, before and after this amendment
+    among those recorded) — its bill rates or its end date; nothing for a cap-only change."""
+    project = b.conn.execute(select(projects.c.code, projects.c.id).where(
+        projects.c.contract_id == head.id)).first()
+    if project is None:
+        return
+    recorded = [(r.amendment_id, json.loads(r.payload)) for r in b.conn.execute(
+        select(contract_amendments.c.amendment_id, contract_amendments.c.payload).where(
+            contract_amendments.c.contract_number == head.number).order_by(
+            contract_amendments.c.effective_date, contract_amendments.c.amendment_id))]
+    added = {c.get("line_id") for _, p in recorded for c in p["changes"]
+             if c["action"] == "add_line"}
+    baseline = [(r.line_id, r.amount, r.estimated_hours) for r in b.conn.execute(
+        select(contract_lines).where(contract_lines.c.contract_id == head.id))
+        if r.line_id not in added]
+    before = project_budget(baseline, [c for aid, p in recorded if aid != amendment_id
+                                       for c in p["changes"]])
+    after = project_budget(baseline, [c for _, p in recorded for c in p["changes"]])
+    rates = {str(c["role"]): str(c["rate"]) for c in data["changes"]
+             if c["action"] == "change_rate"}
+    if before == after and not rates and not data.get("end_date"):
+        return
+    b.emit("psa.budget.update", "psa", {
+        "project_id": project.id, "code": project.code, "contract_id": head.id,
+        "amendment": amendment_id, "effective_date": effective.isoformat(),
+        "billing_type": head.billing_type, "currency": head.currency,
+        "budget": str(after.value), "previous_budget": str(before.value),
+        "hours": str(after.hours), "previous_hours": str(before.hours),
+        **({"rates": rates} if rates else {}),
+        **({"end_date": data["end_date"]} if data.get("end_date") else {}),
+        "changes": data["changes"]})

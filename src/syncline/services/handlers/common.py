@@ -17,7 +17,7 @@ from syncline.adapters.db.tables import (
 )
 from syncline.billing.items import BillableItem, ItemStatus
 from syncline.billing.rates import RateNotFound
-from syncline.domain.errors import BusinessDomain, Problem
+from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.services.billing.reversal import reverse_origin
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.unit_of_work import Batch
@@ -28,6 +28,19 @@ _XREF: Insert = xref.insert()
 _ITEM: Insert = billable_items.insert()
 _REVERSED = update(time_entries).where(
     time_entries.c.time_entry_id == bindparam("b_entry")).values(status="reversed")
+
+
+def awaiting_activation(b: Batch, project: Any, what: str) -> Missing | None:
+    """When the firm requires activation (master data ``project_activation: required``), a
+    project the PSA has not activated yet — billing rule and legal entity not approved —
+    holds its time, expenses and milestones: they park on ``activation:<code>`` and apply
+    when ``project.activated`` does (or become a PMO exception past the park age)."""
+    if not b.ref.activation_required or project.activated_at is not None:
+        return None
+    return Missing(f"activation:{project.code}",
+                   f"{what} waits for project {project.code}'s activation in the PSA "
+                   "(project.activated: billing rule and legal entity approved); the firm's "
+                   "master data requires it before anything moves")
 
 
 def record_xref(b: Batch, system: str, object_type: str, external_id: str,

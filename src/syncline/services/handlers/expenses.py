@@ -30,6 +30,7 @@ from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.ledger.money import Money, is_known_currency
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.reversal import reverse_origin
+from syncline.services.handlers.common import awaiting_activation
 from syncline.services.messaging.bulk import insert_rows, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
@@ -75,6 +76,9 @@ def decide_expense(b: Batch, data: Mapping[str, Any], recorded: bool,
             f"project:{data['project_code']}",
             f"project {data['project_code']} is not provisioned yet")))
     proj, _ = found
+    waiting = awaiting_activation(b, proj, f"expense {expense_id}")
+    if waiting is not None:
+        return ExpenseDecision(Parked(waiting))
     money = data["amount"]
     if not is_known_currency(money["currency"]):
         return ExpenseDecision(Failed((Problem(

@@ -21,6 +21,7 @@ from syncline.domain.parsing import (
 )
 from syncline.ledger.money import Money
 from syncline.services.handlers.common import (
+    awaiting_activation,
     insert_item,
 )
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
@@ -43,6 +44,9 @@ def complete_milestone(b: Batch, data: Mapping[str, Any]) -> Outcome:
         return Parked(Missing(f"project:{cmd.project_code}",
                               f"project {cmd.project_code} is not provisioned yet"))
     proj, _ = found
+    waiting = awaiting_activation(b, proj, f"milestone {cmd.milestone_id}")
+    if waiting is not None:
+        return Parked(waiting)
     row = b.conn.execute(select(milestones).where(
         (milestones.c.milestone_id == cmd.milestone_id)
         & (milestones.c.contract_id == proj.contract_id))).first()

@@ -30,6 +30,7 @@ from syncline.domain.parsing import (
 )
 from syncline.services.handlers.common import (
     after_termination,
+    awaiting_activation,
     insert_item,
     item_row,
     project_closed,
@@ -82,6 +83,9 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
         return TimeDecision(Parked(Missing(f"project:{cmd.project_code}",
                                            f"project {cmd.project_code} is not provisioned yet")))
     proj, tasks = found
+    waiting = awaiting_activation(b, proj, f"time entry {cmd.time_entry_id}")
+    if waiting is not None:
+        return TimeDecision(Parked(waiting))
     if worker is None:
         return TimeDecision(Parked(Missing(f"worker:{cmd.worker_id}",
                                            f"worker {cmd.worker_id} is not synced from HR yet")))

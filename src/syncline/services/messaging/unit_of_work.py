@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from syncline.adapters.db.billing_tables import rate_card_entries, rate_cards
+from syncline.adapters.db.masterdata_tables import project_profiles
 from syncline.adapters.db.tables import (
     contract_rates,
     contracts,
@@ -40,9 +41,11 @@ from syncline.services.messaging.outcomes import Outcome
 _PROJECT_COLUMNS = (select(projects.c.id, projects.c.code, projects.c.status, contracts.c.number,
                    contracts.c.id.label("contract_id"), contracts.c.currency,
                    contracts.c.billing_type, contracts.c.customer_id, contracts.c.entity_code,
-                   projects.c.closed_on, customers.c.external_id.label("customer_key"))
+                   projects.c.closed_on, customers.c.external_id.label("customer_key"),
+                   project_profiles.c.activated_at)
             .join(contracts, contracts.c.id == projects.c.contract_id)
-            .join(customers, customers.c.id == contracts.c.customer_id))
+            .join(customers, customers.c.id == contracts.c.customer_id)
+            .outerjoin(project_profiles, project_profiles.c.project_id == projects.c.id))
 _PROJECT = _PROJECT_COLUMNS.where(projects.c.code == bindparam("code"))
 _PROJECTS_IN = _PROJECT_COLUMNS.where(projects.c.code.in_(bindparam("codes", expanding=True)))
 _TASKS = select(wbs_tasks.c.code, wbs_tasks.c.billable).where(

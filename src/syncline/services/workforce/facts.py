@@ -55,29 +55,42 @@ def bookings(conn: Connection, worker_ids: Iterable[str] | None = None
     return out
 
 
-def workers_as_of(conn: Connection, on: date, worker_ids: Iterable[str] | None = None
-                  ) -> list[Worker]:
-    """Every worker (or those named) as the staffing matcher sees them on ``on``."""
-    wanted = None if worker_ids is None else list(worker_ids)
-    q = select(workers).order_by(workers.c.worker_id)
-    vq, pq = select(worker_versions), select(worker_profiles)
-    if wanted is not None:
-        q = q.where(workers.c.worker_id.in_(wanted))
-        vq = vq.where(worker_versions.c.worker_id.in_(wanted))
-        pq = pq.where(worker_profiles.c.worker_id.in_(wanted))
-    versions: dict[str, list[Any]] = defaultdict(list)
-    for v in conn.execute(vq):
-        versions[v.worker_id].append(v)
-    profiles: dict[str, list[Any]] = defaultdict(list)
-    for p in conn.execute(pq):
-        profiles[p.worker_id].append(p)
-    booked = bookings(conn, wanted)
-    out = []
-    for w in conn.execute(q):
-        version = as_of(versions[w.worker_id], on)
-        profile = as_of(profiles[w.worker_id], on)
-        latest = max(profiles[w.worker_id], key=lambda p: p.sequence, default=None)
-        out.append(Worker(
+class Facts:
+    """The rows of every worker's versions, HR facts and bookings, read once; ``as_of``
+    builds the workers as the matcher sees them on a date."""
+
+    def __init__(self, conn: Connection, worker_ids: Iterable[str] | None = None) -> None:
+        wanted = None if worker_ids is None else list(worker_ids)
+        q = select(workers).order_by(workers.c.worker_id)
+        vq, pq = select(worker_versions), select(worker_profiles)
+        if wanted is not None:
+            q = q.where(workers.c.worker_id.in_(wanted))
+            vq = vq.where(worker_versions.c.worker_id.in_(wanted))
+            pq = pq.where(worker_profiles.c.worker_id.in_(wanted))
+        self.versions: dict[str, list[Any]] = defaultdict(list)
+        for v in conn.execute(vq):
+            self.versions[v.worker_id].append(v)
+        self.profiles: dict[str, list[Any]] = defaultdict(list)
+        for p in conn.execute(pq):
+            self.profiles[p.worker_id].append(p)
+        self.booked = bookings(conn, wanted)
+        self.rows = conn.execute(q).all()
+        self.changes = sorted({date.fromisoformat(v.effective_date) for vs in (
+            *self.versions.values(), *self.profiles.values()) for v in vs})
+
+    def same_between(self, earlier: date, later: date) -> bool:
+        """True when no version takes effect after ``earlier`` up to ``later``: the workers
+        as of both dates are the same."""
+        return not any(earlier < d <= later for d in self.changes)
+
+    def as_of(self, on: date) -> list[Worker]:
+        return [self._worker(w, on) for w in self.rows]
+
+    def _worker(self, w: Any, on: date) -> Worker:
+        version = as_of(self.versions[w.worker_id], on)
+        profile = as_of(self.profiles[w.worker_id], on)
+        latest = max(self.profiles[w.worker_id], key=lambda p: p.sequence, default=None)
+        return Worker(
             worker_id=w.worker_id, name=w.name, role=version.role if version else w.role,
             cost_rate=version.cost_rate if version else Decimal(0),
             skills={s["skill"]: int(s["level"]) for s in json.loads(profile.skills)}
@@ -91,9 +104,14 @@ def workers_as_of(conn: Connection, on: date, worker_ids: Iterable[str] | None =
             if profile and profile.target_utilization is not None else DEFAULT_TARGET,
             unavailable=tuple(span(u["start_date"], u["end_date"])
                               for u in json.loads(latest.unavailability)) if latest else (),
-            bookings=tuple(booked.get(w.worker_id, ())),
-            last_day=date.fromisoformat(w.termination_date) if w.termination_date else None))
-    return out
+            bookings=tuple(self.booked.get(w.worker_id, ())),
+            last_day=date.fromisoformat(w.termination_date) if w.termination_date else None)
+
+
+def workers_as_of(conn: Connection, on: date, worker_ids: Iterable[str] | None = None
+                  ) -> list[Worker]:
+    """Every worker (or those named) as the staffing matcher sees them on ``on``."""
+    return Facts(conn, worker_ids).as_of(on)
 
 
 def request_of(row: Any) -> Request:

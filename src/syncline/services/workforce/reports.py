@@ -23,13 +23,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from syncline.adapters.db.tables import time_entries, worker_versions
+from syncline.adapters.db.tables import time_entries
 from syncline.adapters.db.workforce_tables import assignments, resource_requests
+from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.domain.staffing import Booking, Span, Worker, capacity_on, load_on
 from syncline.ledger.periods import period_end, period_start
 from syncline.ledger.reports import Cell, Table
 from syncline.services.ledger.reports.common import Report
-from syncline.services.workforce.facts import as_of, span, workers_as_of
+from syncline.services.workforce.facts import span, workers_as_of
+from syncline.services.workforce.forecast import REALIZATION_NOTE, forecast, realization_table
 
 WORKFORCE_REPORTS = ("utilization", "forecast", "bench")
 ZERO, CENT, POINT = Decimal(0), Decimal("0.01"), Decimal("0.1")
@@ -61,7 +63,8 @@ def _billable_bookings(conn: Connection) -> dict[str, list[Any]]:
     return out
 
 
-def utilization(conn: Connection, period: str) -> Report:
+def utilization(conn: Connection, period: str, ref: ReferenceData = DEFAULT_REFERENCE
+                ) -> Report:
     month = _month(period)
     days = month.weekdays()
     actual: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -87,10 +90,12 @@ def utilization(conn: Connection, period: str) -> Report:
     columns = ("worker", "name", "role", "capacity_hours", "actual_hours", "actual_pct",
                "planned_hours", "forecast_pct", "variance_hours", "variance_points",
                "target_pct")
-    return Report("utilization", period, None, (Table(
-        f"Utilization {period}", columns, tuple(rows)),), (
+    return Report("utilization", period, None, (
+        Table(f"Utilization {period}", columns, tuple(rows)),
+        realization_table(conn, [period], ref)), (
         "Actual: approved billable time; planned: confirmed assignments on billable requests; "
-        "capacity: weekdays × capacity ÷ 5, less leave. Percentages of capacity.",))
+        "capacity: weekdays × capacity ÷ 5, less leave. Percentages of capacity.",
+        REALIZATION_NOTE))
 
 
 def _util_row(worker: str, name: str, role: str, capacity: Decimal, done: Decimal,
@@ -103,49 +108,6 @@ def _util_row(worker: str, name: str, role: str, capacity: Decimal, done: Decima
 
 def _booking(a: Any) -> Booking:
     return Booking(a.hours_per_week, span(a.start_date, a.end_date))
-
-
-def _months(period: str, count: int) -> list[str]:
-    start = period_start(period)
-    index = start.year * 12 + start.month - 1
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index, index + count)]
-
-
-def forecast(conn: Connection, period: str, months: int = 12) -> Report:
-    requests = {r.request_id: r for r in conn.execute(select(resource_requests))}
-    versions: dict[str, list[Any]] = defaultdict(list)
-    for v in conn.execute(select(worker_versions)):
-        versions[v.worker_id].append(v)
-    window = [_month(p) for p in _months(period, months)]
-    # (project, month, currency) → [hours, revenue, cost]
-    cells: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
-    for a in conn.execute(select(assignments).where(assignments.c.status == "confirmed")):
-        req = requests[a.request_id]
-        booked = span(a.start_date, a.end_date)
-        daily = a.hours_per_week / 5
-        for month in window:
-            for day in month.weekdays():
-                if not booked.covers(day):
-                    continue
-                version = as_of(versions[a.worker_id], day)
-                rate = req.bill_rate if req.billable and req.bill_rate is not None else ZERO
-                currency = req.currency or (version.cost_currency if version else "")
-                cell = cells[(a.project_code, month.start.isoformat()[:7], currency)]
-                cell[0] += daily
-                cell[1] += daily * rate
-                cell[2] += daily * (version.cost_rate if version else ZERO)
-    rows = []
-    for (project, month_name, currency), (hours, revenue, cost) in sorted(cells.items()):
-        revenue, cost = revenue.quantize(CENT, ROUND_HALF_UP), cost.quantize(CENT, ROUND_HALF_UP)
-        rows.append((project, month_name, currency, _hours(hours), revenue, cost,
-                     revenue - cost, _pct(revenue - cost, revenue)))
-    columns = ("project", "month", "currency", "planned_hours", "revenue", "cost", "margin",
-               "margin_pct")
-    return Report("forecast", period, None, (Table(
-        f"Forecast {period} + {months - 1} months", columns, tuple(rows)),), (
-        "Planned hours of confirmed assignments (hours per week ÷ 5 per weekday) × the "
-        "request's bill rate (0 when not billable) and × the worker's cost rate in force on "
-        "each day. Cost rates are taken in their own currency, unconverted.",))
 
 
 def bench(conn: Connection, period: str) -> Report:
@@ -177,11 +139,12 @@ def bench(conn: Connection, period: str) -> Report:
         *grouped), ("Free hours: capacity less every confirmed assignment in the month.",))
 
 
-def workforce_report(conn: Connection, name: str, period: str, months: int = 12) -> Report:
+def workforce_report(conn: Connection, name: str, period: str, months: int = 12,
+                     ref: ReferenceData = DEFAULT_REFERENCE) -> Report:
     if name == "utilization":
-        return utilization(conn, period)
+        return utilization(conn, period, ref)
     if name == "forecast":
-        return forecast(conn, period, months)
+        return forecast(conn, period, months, ref)
     if name == "bench":
         return bench(conn, period)
     raise ValueError(f"unknown report {name!r}: expected one of {', '.join(WORKFORCE_REPORTS)}")

@@ -1,0 +1,25 @@
+"""Staffing, pure (no I/O): capacity and load of workers (``model``), the ranked match of a
+resource request with its reasons (``score``, day by day), and the same match of many
+requests in one pass (``batch``). docs/workforce.md states the rules."""
+
+from syncline.domain.staffing.batch import StaffingIndex, match_many
+from syncline.domain.staffing.model import (
+    DEFAULT_CAPACITY,
+    DEFAULT_TARGET,
+    FIVE,
+    WEIGHTS,
+    Booking,
+    Candidate,
+    Request,
+    Span,
+    Worker,
+    capacity_on,
+    eligible,
+    load_on,
+    overload,
+)
+from syncline.domain.staffing.score import Window, match, score, window_of
+
+__all__ = ["DEFAULT_CAPACITY", "DEFAULT_TARGET", "FIVE", "WEIGHTS", "Booking", "Candidate",
+           "Request", "Span", "StaffingIndex", "Window", "Worker", "capacity_on", "eligible",
+           "load_on", "match", "match_many", "overload", "score", "window_of"]
