@@ -21,8 +21,8 @@ from syncline.services.ledger.config import (
 )
 from syncline.services.masterdata import CurrentReference, master_data_for
 from syncline.services.messaging import delivery
+from syncline.services.messaging.drain import process_leased, process_pending
 from syncline.services.messaging.outcomes import Stats
-from syncline.services.messaging.processor import process_leased, process_pending
 from syncline.services.messaging.replay import sweep_parked
 
 

@@ -15,6 +15,7 @@ from syncline.services.governance.keys import create_key
 from syncline.services.messaging.inbox import receive_many
 from tests.builders import deal, time_entry, worker
 from tests.conftest import fixed_clock
+from tests.fakes import RefusingErp
 
 INTEGRATION_KEY = "console-integration-key"  # SYNCLINE_API_KEYS, role integration
 
@@ -43,27 +44,6 @@ def small_firm(tmp_path: Path, **settings: Any) -> Firm:
                             time_entry("T-2", hours="seven")], now=fixed_clock())
     system.process()
     return Firm(system, keys)
-
-
-class RefusingErp:
-    """An ERP that refuses customers until told otherwise (``refusing = False``), and
-    answers with its own ids (as tests/services/test_deliveries.py's)."""
-
-    name = "acme-erp"
-
-    def __init__(self) -> None:
-        self.refusing, self.received = True, []  # type: bool, list[str]
-
-    def deliver(self, kind: str, payload: dict[str, Any], key: str) -> str:
-        from syncline.services.messaging.delivery import Refused
-
-        if self.refusing and kind == "erp.customer.upsert":
-            raise Refused("Customer: the subsidiary is inactive")
-        self.received.append(key)
-        return f"V-{len(self.received)}"
-
-    def compensate(self, kind: str, payload: dict[str, Any], key: str) -> None:
-        return None
 
 
 HR_MAPPING = Path(__file__).parents[2] / "config/connectors/files/hr-workers.mapping.yaml"

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import pytest
 import uvicorn
 
 from syncline.api.app import create_app
+from syncline.bootstrap import Syncline
 from syncline.services.billing.run import run_billing
 from tests.conftest import fixed_clock, in_ci
 from tests.console.firm import Firm, small_firm
@@ -51,11 +53,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Firm, str]]:
-    firm = small_firm(tmp_path)
+@contextmanager
+def uvicorn_serving(system: Syncline) -> Iterator[str]:
+    """``system``'s app served by uvicorn in a thread on a free local port: its base URL,
+    the server stopped when the block ends."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(firm.system, background=False),
+    server = uvicorn.Server(uvicorn.Config(create_app(system, background=False),
                                            host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -64,10 +67,19 @@ def served(tmp_path: Path) -> Iterator[tuple[Firm, str]]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield firm, f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Firm, str]]:
+    firm = small_firm(tmp_path)
+    try:
+        with uvicorn_serving(firm.system) as base:
+            yield firm, base
+    finally:
         from syncline.workflows import delivery
 
         delivery.shutdown()

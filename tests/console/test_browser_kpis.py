@@ -11,21 +11,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from syncline.api.app import create_app
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
 from syncline.services.governance.keys import create_key
-from tests.console.test_browser import _free_port, _shot, _sign_in
+from tests.console.test_browser import _shot, _sign_in, uvicorn_serving
 from tests.console.test_browser import page as page  # the browser fixture
 
 SRC = Path(__file__).parents[2] / "src"
@@ -46,20 +42,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     with system.engine.begin() as conn:
         key, _ = create_key(conn, "finance-user", ["finance"], by="test",
                             now=datetime.now(UTC))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(system, background=False),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", key
+        with uvicorn_serving(system) as base:
+            yield base, key
     finally:
-        server.should_exit = True
-        thread.join(10)
         system.engine.dispose()
 
 

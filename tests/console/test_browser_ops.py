@@ -10,47 +10,26 @@ to ``$SYNCLINE_CONSOLE_SCREENSHOTS`` when set (docs/console)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from syncline.api.app import create_app
 from syncline.services.messaging.inbox import receive_many
 from tests.builders import time_entry
 from tests.conftest import fixed_clock
 from tests.console.firm import Firm, connected_firm, small_firm
-from tests.console.test_browser import _free_port, _shot, _sign_in
+from tests.console.test_browser import _shot, _sign_in, uvicorn_serving
 from tests.console.test_browser import page as page
 
 
 @pytest.fixture
 def serve() -> Iterator[Callable[[Firm], str]]:
     """Serve a firm's app with uvicorn in a thread; its base URL."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
-
-    def start(firm: Firm) -> str:
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(firm.system, background=False),
-                                               host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(10)
+    with ExitStack() as servers:
+        yield lambda firm: servers.enter_context(uvicorn_serving(firm.system))
     from syncline.workflows import delivery
 
     delivery.shutdown()

@@ -13,7 +13,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncline.services.messaging.inbox import _loads, _parse, _plain, content_problems
+from syncline.services.messaging.content import content_problems, is_plain, parse_json
+from syncline.services.messaging.inbox import _parse
 
 nasty = st.sampled_from(["\u0000", "a\ud800b", "\udfff", "x" * 70_000, "é", "😀", ""])
 numbers = (st.integers() | st.integers(min_value=2**62, max_value=2**70).map(lambda n: -n)
@@ -37,8 +38,8 @@ def _texts(value: Any) -> list[str]:
 @given(values)
 def test_what_plain_passes_has_no_content_problem_and_parses_the_same(value: Any) -> None:
     for raw in _texts(value):
-        careful, problem = _loads(raw)
-        if not _plain(raw):
+        careful, problem = parse_json(raw)
+        if not is_plain(raw):
             continue
         if problem is None:
             assert content_problems(careful) == []
@@ -60,7 +61,7 @@ def test_a_message_is_received_alike_either_way(value: Any) -> None:
                    "data": "PLACEHOLDER"}
         text = json.dumps(message).replace('"PLACEHOLDER"', raw)
         got = _parse(text)
-        careful, problem = _loads(text)
+        careful, problem = parse_json(text)
         if problem is not None:
             assert got.problems == [problem] and got.message is None
             continue
@@ -75,5 +76,5 @@ def test_the_checks_it_replaces_are_seen() -> None:
     for raw in ('{"a":"\\u0000"}', '{"a":"\\ud800"}', '{"a":9223372036854775808}',
                 '{"a":-9223372036854775809}', "[" * 64 + "]" * 64,
                 '{"a":"' + "x" * 65_537 + '"}'):
-        assert not _plain(raw), raw
-    assert _plain('{"a":"\\u00e9","n":922337203685477580,"f":1e308}')
+        assert not is_plain(raw), raw
+    assert is_plain('{"a":"\\u00e9","n":922337203685477580,"f":1e308}')

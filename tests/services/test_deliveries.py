@@ -25,34 +25,12 @@ from syncline.services.messaging.exceptions import list_exceptions
 from syncline.services.messaging.inbox import receive_many
 from tests.builders import deal
 from tests.conftest import fixed_clock
-
-
-class Vendor:
-    """An ERP that refuses customers until told otherwise, and answers with its own ids."""
-
-    name = "acme-erp"
-
-    def __init__(self) -> None:
-        self.refusing, self.received = True, []  # type: bool, list[str]
-
-    def deliver(self, kind: str, payload: dict[str, Any], key: str) -> str:
-        from syncline.services.messaging.delivery import Refused
-
-        if self.refusing and kind == "erp.customer.upsert":
-            raise Refused("Customer: the subsidiary is inactive")
-        self.received.append(key)
-        return f"V-{len(self.received)}"
-
-    def compensate(self, kind: str, payload: dict[str, Any], key: str) -> None:
-        return None
-
-    def xref_system(self, payload: dict[str, Any]) -> str:
-        return "erp:acme-erp"
+from tests.fakes import RefusingErp
 
 
 @pytest.fixture
-def firm(tmp_path: Path) -> Iterator[tuple[Syncline, Vendor]]:
-    vendor = Vendor()
+def firm(tmp_path: Path) -> Iterator[tuple[Syncline, RefusingErp]]:
+    vendor = RefusingErp()
     system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}"),
                        clock=fixed_clock, durable=False)
     system.targets = {**sandbox_targets(system.engine), "erp": vendor}
@@ -64,7 +42,7 @@ def firm(tmp_path: Path) -> Iterator[tuple[Syncline, Vendor]]:
 
 
 def test_a_dead_letter_is_retried_with_its_key_and_audited(
-        firm: tuple[Syncline, Vendor]) -> None:
+        firm: tuple[Syncline, RefusingErp]) -> None:
     system, vendor = firm
     system.deliver()
     with system.engine.connect() as conn:
@@ -91,7 +69,7 @@ def test_a_dead_letter_is_retried_with_its_key_and_audited(
 
 
 def test_skip_needs_a_reason_and_only_dead_letters_are_acted_on(
-        firm: tuple[Syncline, Vendor]) -> None:
+        firm: tuple[Syncline, RefusingErp]) -> None:
     system, _ = firm
     system.deliver()
     with system.engine.connect() as conn:
@@ -111,7 +89,7 @@ def test_skip_needs_a_reason_and_only_dead_letters_are_acted_on(
 
 
 def test_the_api_reads_deliveries_and_only_finance_or_admin_act(
-        firm: tuple[Syncline, Vendor]) -> None:
+        firm: tuple[Syncline, RefusingErp]) -> None:
     system, _ = firm
     system.deliver()
     with system.engine.begin() as conn:
@@ -137,7 +115,7 @@ def test_the_api_reads_deliveries_and_only_finance_or_admin_act(
 
 
 def test_the_reference_and_its_xref_are_kept_with_the_delivered_mark(
-        firm: tuple[Syncline, Vendor]) -> None:
+        firm: tuple[Syncline, RefusingErp]) -> None:
     """``send`` only sends (and counts the attempt); the vendor's reference, its
     cross-reference link and the delivered status are written by ``mark_delivered`` in one
     transaction (one commit), with the reference the send returned."""

@@ -10,18 +10,10 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from syncline.cli.common import _system, err, out
+from syncline.services.ledger.statements import FIGURES
 
 app = typer.Typer(help="Contracts read back from the books.", no_args_is_help=True)
 
-FIGURES = (("billed", "Billed (invoices, net of tax)"), ("credits", "Credits (credit notes)"),
-           ("net_billed", "Net billed"), ("billed_to_date", "Net billed to date"),
-           ("revenue", "Revenue recognized in the month"),
-           ("revenue_to_date", "Revenue recognized to date"),
-           ("contract_asset", "Contract asset (unbilled) at month end"),
-           ("contract_liability", "Contract liability (deferred) at month end"),
-           ("balance", "Balance (asset − liability)"), ("cap_write_off", "Cap write-offs"),
-           ("held_at_cap", "Held at a hard cap"), ("labor_cost", "Labor cost"),
-           ("labor_hours", "Labor hours"))
 
 
 @app.command("statement")

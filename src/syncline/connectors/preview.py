@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from syncline.connectors.sdk.base import Stream
 from syncline.connectors.sdk.errors import VendorError
 from syncline.services.connectors import cursors
-from syncline.services.messaging.inbox import content_problems
+from syncline.services.messaging.content import content_problems
 
 
 @dataclass

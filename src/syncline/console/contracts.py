@@ -22,7 +22,7 @@ from syncline.services.billing.run import month_bounds
 from syncline.services.contracts import list_contracts
 from syncline.services.governance.roles import READERS
 from syncline.services.ledger.reports import report_options
-from syncline.services.ledger.statements import contract_statement
+from syncline.services.ledger.statements import FIGURES, contract_statement
 from syncline.services.revenue.facts import build_contract
 from syncline.services.revenue.proposal import (
     ProposalRefused,
@@ -34,15 +34,6 @@ from syncline.services.revenue.statement import month_statement
 from syncline.services.revenue.sync import DEFAULT_POLICY
 from syncline.services.revenue.views import schedule_json
 
-FIGURES = (("billed", "Billed (invoices, net of tax)"), ("credits", "Credits (credit notes)"),
-           ("net_billed", "Net billed"), ("billed_to_date", "Net billed to date"),
-           ("revenue", "Revenue recognized in the month"),
-           ("revenue_to_date", "Revenue recognized to date"),
-           ("contract_asset", "Contract asset (unbilled) at month end"),
-           ("contract_liability", "Contract liability (deferred) at month end"),
-           ("balance", "Balance (asset − liability)"), ("cap_write_off", "Cap write-offs"),
-           ("held_at_cap", "Held at a hard cap"), ("labor_cost", "Labor cost"),
-           ("labor_hours", "Labor hours"))
 SEARCHED = ("number", "customer_name", "deal_id", "entity_code", "billing_type", "currency")
 
 

@@ -24,7 +24,7 @@ from syncline.connectors.files import transforms as t
 from syncline.connectors.files.spec import MISSING, PLACEHOLDER, Mapping, Rule
 from syncline.connectors.sdk.events import content_id, envelope, epoch_ms
 from syncline.schemas import validate_event
-from syncline.services.messaging.inbox import content_problems
+from syncline.services.messaging.content import content_problems
 
 OMIT: Any = object()
 AMBIGUOUS: Any = object()  # the cell of a column the header names twice

@@ -72,6 +72,18 @@ def _s(amount: Decimal) -> str:
     return plain(amount)
 
 
+# the statement's figures in the order a reader wants them, with their labels (CLI, console)
+FIGURES = (("billed", "Billed (invoices, net of tax)"), ("credits", "Credits (credit notes)"),
+           ("net_billed", "Net billed"), ("billed_to_date", "Net billed to date"),
+           ("revenue", "Revenue recognized in the month"),
+           ("revenue_to_date", "Revenue recognized to date"),
+           ("contract_asset", "Contract asset (unbilled) at month end"),
+           ("contract_liability", "Contract liability (deferred) at month end"),
+           ("balance", "Balance (asset − liability)"), ("cap_write_off", "Cap write-offs"),
+           ("held_at_cap", "Held at a hard cap"), ("labor_cost", "Labor cost"),
+           ("labor_hours", "Labor hours"))
+
+
 @dataclass
 class Statement:
     """A contract's month: headline figures (``figures``) and their sources."""

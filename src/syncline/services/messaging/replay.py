@@ -20,9 +20,10 @@ from syncline.domain.reference import ReferenceData
 from syncline.schemas import validate_event
 from syncline.services.clock import Clock, iso
 from syncline.services.messaging import leases
+from syncline.services.messaging.drain import process_pending
 from syncline.services.messaging.exceptions import raise_exception, resolve
 from syncline.services.messaging.outcomes import Stats
-from syncline.services.messaging.processor import apply_batch, process_pending
+from syncline.services.messaging.processor import apply_batch
 
 
 def sweep_parked(engine: Engine, *, as_of: datetime, max_age: timedelta, clock: Clock) -> int:

@@ -1,0 +1,117 @@
+"""What makes a received JSON text unstorable or unsafe whatever its schema, and the fast
+way to tell that a text has none of it (PURE).
+
+A message is rejected for JSON nested deeper than ``MAX_DEPTH``, a string longer than
+``MAX_STRING``, an integer outside 64 bits, ``NaN``/``Infinity``, a NUL character or a lone
+surrogate in any string or key (neither can be stored as text everywhere). ``is_plain`` says,
+from the text alone, that no value parsed from it can have such a problem, so the receive
+path can skip walking every value (tests/property/test_receive_fast_path.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from syncline.schemas import SchemaProblem
+
+MAX_DEPTH = 64  # arrays and objects inside each other
+MAX_STRING = 65_536  # characters in one string (or key)
+MAX_ID = 200  # characters of `source` and `id` (the envelope schema's maxLength)
+INT64 = 2**63 - 1
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(text_: str) -> tuple[Any, SchemaProblem | None]:
+    """Parse JSON; never raises: a problem instead (too deep, a number too long …)."""
+    try:
+        return json.loads(text_, parse_constant=_refuse_constant), None
+    except json.JSONDecodeError as err:
+        return None, SchemaProblem("(message)", "json", f"not valid JSON: {err.msg} at line "
+                                   f"{err.lineno} column {err.colno}")
+    except RecursionError:
+        return None, SchemaProblem("(message)", "depth",
+                                   f"JSON nested deeper than {MAX_DEPTH} levels")
+    except (ValueError, TypeError, OverflowError) as err:  # e.g. a 5,000-digit integer
+        return None, SchemaProblem("(message)", "json", f"not valid JSON: {err}"[:300])
+
+
+def bad_text(value: str) -> str | None:
+    if len(value) > MAX_STRING:
+        return f"longer than {MAX_STRING} characters"
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not Unicode text)"
+    return None
+
+
+def content_problems(message: Any) -> list[SchemaProblem]:
+    """What makes a JSON value unstorable or unsafe whatever its schema (iterative: no
+    recursion however deep): depth, string size, NUL, lone surrogates, integers beyond 64 bits,
+    non-finite numbers. At most a few problems, each naming its path."""
+    out: list[SchemaProblem] = []
+    stack: list[tuple[Any, str, int]] = [(message, "", 0)]
+    while stack and len(out) < 5:
+        value, path, depth = stack.pop()
+        where = path or "(message)"
+        if isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                out.append(SchemaProblem(where, "depth",
+                                         f"nested deeper than {MAX_DEPTH} levels"))
+                continue
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    key_text = str(key)
+                    bad = bad_text(key_text)
+                    shown = key_text.encode("utf-8", "backslashreplace").decode()[:50]
+                    if bad:
+                        out.append(SchemaProblem(f"{where}", "key", f"a key {bad}"))
+                        continue
+                    stack.append((item, f"{path}.{shown}" if path else shown, depth + 1))
+            else:
+                for i, item in enumerate(value):
+                    stack.append((item, f"{where}[{i}]", depth + 1))
+        elif isinstance(value, str):
+            bad = bad_text(value)
+            if bad:
+                out.append(SchemaProblem(where, "string", f"a string {bad}"))
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if abs(value) > INT64:
+                out.append(SchemaProblem(where, "range", "an integer outside 64 bits"))
+        elif isinstance(value, float) and not math.isfinite(value):
+            out.append(SchemaProblem(where, "range", "not a finite number"))
+    return out
+
+
+# A JSON text none of whose values can have a content problem (`is_plain`): shorter than a
+# string may be, fewer brackets than the depth allowed, no escaped NUL or surrogate, no lone
+# surrogate, and no run of 19 digits (an integer beyond 64 bits has one). Digits or escapes
+# inside strings count too: a false alarm only sends the text the careful way. Floats that
+# overflow are refused by orjson, which then hands the text to the careful way; `json.dumps`
+# (a dict's text) writes non-finite floats as NaN and Infinity, looked for apart.
+_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))  # digits to 0, else space
+_LONG_NUMBER = b"0" * 19
+
+
+def is_plain(raw: str) -> bool:
+    """True when `content_problems` finds nothing in any value parsed from `raw` (tested on
+    generated values: tests/property/test_receive_fast_path.py)."""
+    if (len(raw) > MAX_STRING or raw.count("{") + raw.count("[") >= MAX_DEPTH
+            or ("\\u" in raw and _ESCAPE.search(raw) is not None)):
+        return False
+    try:
+        encoded = raw.encode("utf-8")  # a lone surrogate in the text itself fails here
+    except UnicodeEncodeError:
+        return False
+    return _LONG_NUMBER not in encoded.translate(_DIGITS)

@@ -1,0 +1,99 @@
+"""The loops that drain the inbox: `process_pending` applies every received message in
+arrival order, one batch (`processor.apply_batch`, one transaction) at a time, until none is
+left; `process_leased` does the same beside other workers on one PostgreSQL database, each
+batch under a lease (`leases`: partitions by subject, barriers for ordered runs).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Engine, select
+
+from syncline.adapters.db.tables import inbox
+from syncline.domain.reference import ReferenceData
+from syncline.services.clock import Clock
+from syncline.services.messaging import leases
+from syncline.services.messaging.outcomes import Stats
+from syncline.services.messaging.processor import apply_batch
+
+BATCH_SIZE = 1000
+Progress = Callable[[int], None]
+
+
+def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
+                    batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> Stats:
+    """Apply every received message, in arrival order, until none is left."""
+    stats = Stats()
+    while True:
+        with engine.begin() as conn:
+            leases.hold_alone(conn)  # PostgreSQL: beside leased workers, this batch runs alone
+            rows = conn.execute(select(inbox).where(inbox.c.status == "received")
+                                .order_by(inbox.c.seq).limit(batch_size)).all()
+            if not rows:
+                return stats
+            apply_batch(conn, rows, ref, clock(), stats)
+        if progress:
+            progress(len(rows))
+
+
+_EMPTY, _BLOCKED = 0, -1
+
+
+def process_leased(engine: Engine, ref: ReferenceData, clock: Clock, *,
+                   batch_size: int = BATCH_SIZE, progress: Progress | None = None,
+                   lease_seconds: int = 60, patience: float | None = 1.0,
+                   stop: Callable[[], bool] | None = None) -> Stats:
+    """Apply received messages beside other workers on the same PostgreSQL database.
+
+    Each batch is either a run of ordered messages applied alone or the partitioned messages
+    of the partitions this worker leased (`leases`), so the state is the one arrival order
+    gives and the messages of one subject are applied in order, never concurrently. Returns
+    when nothing is left; when work is left but leased by others (or waits behind a barrier)
+    for longer than ``patience`` seconds (None: wait until everything is applied); or when
+    ``stop()`` says so, between batches. On SQLite: `process_pending` (one writer anyway).
+    """
+    if not leases.is_postgres(engine):
+        return process_pending(engine, ref, clock, batch_size=batch_size, progress=progress)
+    stats = Stats()
+    blocked_since: float | None = None
+    pause = 0.005
+    while not (stop is not None and stop()):
+        done = _leased_batch(engine, ref, clock, batch_size, lease_seconds, stats)
+        if done == _EMPTY:
+            break
+        if done > 0:
+            blocked_since, pause = None, 0.005
+            if progress:
+                progress(done)
+            continue
+        now = time.monotonic()
+        blocked_since = blocked_since if blocked_since is not None else now
+        if patience is not None and now - blocked_since >= patience:
+            break
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    return stats
+
+
+def _leased_batch(engine: Engine, ref: ReferenceData, clock: Clock, batch_size: int,
+                  lease_seconds: int, stats: Stats) -> int:
+    """One batch under a lease: rows applied, or `_EMPTY` / `_BLOCKED`."""
+    with engine.begin() as conn:
+        leases.set_lease(conn, lease_seconds)
+        first = leases.head(conn)
+        if first is None:
+            return _EMPTY
+        share = max(1, batch_size // 4)  # enough messages to be worth a parallel batch
+        if first.type in leases.PARTITIONED:
+            leases.hold_shared(conn)
+            rows = leases.claim(conn, batch_size, target=share)
+        elif leases.try_alone(conn):
+            rows = leases.ordered_run(conn, batch_size, stretch=share)
+        else:
+            return _BLOCKED
+        if not rows:
+            return _BLOCKED
+        apply_batch(conn, rows, ref, clock(), stats)
+        return len(rows)
