@@ -21,8 +21,9 @@ in CPU seconds of this process (``time.process_time``: the machine is shared) an
 Baseline in the same run: the query the PSA-hours check used before the period-indexed fact
 (read and JSON-decode every ``time.approved`` message ever received), timed at the same points.
 
-``SYNCLINE_BENCH_CLOSE_SIZE=consultants,contracts,entries_per_day`` (default ``30,75,4``:
-about 2,600 time entries a month, 31,000 in the year: a quarter of an hour here; the issue's
+``SYNCLINE_BENCH_CLOSE_SIZE=consultants,contracts,entries_per_day`` (default ``10,20,2``:
+about 440 time entries a month, a few minutes here; ``30,75,4`` is about 2,600 a month, 31,000
+in the year, a quarter of an hour or more; the issue's
 firm is ``2000,5000,4``, about 170,000 a month, which takes hours to ingest at today's apply
 rate).
 """
@@ -168,7 +169,7 @@ def _close(system: Syncline, period: str) -> tuple[dict[str, tuple[float, float]
 
 
 def main() -> None:
-    size = os.environ.get("SYNCLINE_BENCH_CLOSE_SIZE", "30,75,4")
+    size = os.environ.get("SYNCLINE_BENCH_CLOSE_SIZE", "10,20,2")
     consultants, contracts, per_day = (int(x) for x in size.split(","))
     config, firm = _firm(consultants, contracts)
     run = run_key(config)
