@@ -173,6 +173,23 @@ def _write(text: str, path: str | None) -> None:
     err.print(f"Wrote {path}")
 
 
+def emit_report(report: Any, fmt: str, out_path: str | None) -> None:
+    """A built report as a table on the terminal, or JSON, CSV or XLSX (to ``out_path``, or
+    standard output for JSON and CSV); ``fmt`` is already checked."""
+    from syncline.services.ledger.reports import report_csv, report_json, report_xlsx
+
+    if fmt == "table":
+        _print_report(report)
+    elif fmt == "json":
+        _write(report_json(report) + "\n", out_path)
+    elif fmt == "csv":
+        _write(report_csv(report), out_path)
+    else:
+        assert out_path is not None
+        report_xlsx(report, out_path)
+        err.print(f"Wrote {out_path}")
+
+
 def report(
     name: Annotated[str, typer.Argument(help="trial-balance | revenue-waterfall | "
                                         "deferred-revenue | rpo | unbilled-aging | margin | "
@@ -196,10 +213,7 @@ def report(
     from syncline.services.ledger.reports import (
         AS_OF,
         REPORTS,
-        report_csv,
-        report_json,
         report_options,
-        report_xlsx,
     )
     from syncline.services.workforce.reports import WORKFORCE_REPORTS, workforce_report
 
@@ -228,16 +242,7 @@ def report(
         result = workforce_report(conn, name, period, months, sys_.ref) \
             if name in WORKFORCE_REPORTS else report_options(sys_).build(
                 conn, name, period, entity=entity, months=months, as_of=as_of)
-    if fmt == "table":
-        _print_report(result)
-    elif fmt == "json":
-        _write(report_json(result) + "\n", out_path)
-    elif fmt == "csv":
-        _write(report_csv(result), out_path)
-    else:
-        assert out_path is not None
-        report_xlsx(result, out_path)
-        err.print(f"Wrote {out_path}")
+    emit_report(result, fmt, out_path)
 
 
 def export(

@@ -95,9 +95,8 @@ def workforce_report(
 ) -> None:
     """A workforce report for a month: utilization (actual and planned against capacity),
     forecast (planned revenue, cost and margin by project and month) or bench (free hours)."""
-    from syncline.cli.ledger import _print_report, _write
+    from syncline.cli.ledger import emit_report
     from syncline.ledger.periods import is_period_name
-    from syncline.services.ledger.reports import report_csv, report_json, report_xlsx
     from syncline.services.workforce.reports import WORKFORCE_REPORTS
     from syncline.services.workforce.reports import workforce_report as build
 
@@ -112,16 +111,7 @@ def workforce_report(
     sys_ = _system(database_url)
     with sys_.engine.connect() as conn:
         made = build(conn, name, period, months, sys_.ref)
-    if fmt == "table":
-        _print_report(made)
-    elif fmt == "json":
-        _write(report_json(made) + "\n", out_path)
-    elif fmt == "csv":
-        _write(report_csv(made), out_path)
-    else:
-        assert out_path is not None
-        report_xlsx(made, out_path)
-        err.print(f"Wrote {out_path}")
+    emit_report(made, fmt, out_path)
 
 
 def register(app: typer.Typer) -> None:
