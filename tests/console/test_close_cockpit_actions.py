@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from syncline.api.app import create_app
 from syncline.services.governance.audit import entries
 from syncline.services.ledger.periods import status_of
 from syncline.services.messaging.inbox import receive_many
@@ -33,12 +32,6 @@ def firm(tmp_path: Path) -> Iterator[Firm]:
     made.system.process()
     yield made
     delivery.shutdown()
-
-
-@pytest.fixture
-def http(firm: Firm) -> Iterator[TestClient]:
-    with TestClient(create_app(firm.system, background=False)) as client:
-        yield client
 
 
 def test_differences_by_cause_drill_down_to_their_rows(http: TestClient, firm: Firm) -> None:

@@ -3,7 +3,6 @@ and the business columns of the inbox (customer, contract, project, amount, sour
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,7 @@ from syncline.services.messaging.exceptions import UNASSIGNED, get_exception, li
 from syncline.services.messaging.inbox import receive_many
 from tests.builders import event
 from tests.conftest import fixed_clock
-from tests.console.firm import Firm, csrf_of, sign_in, small_firm
-
-
-@pytest.fixture
-def firm(tmp_path: Path) -> Firm:
-    return small_firm(tmp_path)
-
-
-@pytest.fixture
-def http(firm: Firm) -> Iterator[TestClient]:
-    with TestClient(create_app(firm.system, background=False)) as client:
-        yield client
+from tests.console.firm import Firm, csrf_of, sign_in
 
 
 def _only(firm: Firm) -> str:

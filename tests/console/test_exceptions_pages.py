@@ -6,8 +6,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,18 +16,7 @@ from syncline.services.messaging.exceptions import list_exceptions
 from syncline.services.messaging.inbox import receive_many
 from tests.builders import time_entry
 from tests.conftest import fixed_clock
-from tests.console.firm import Firm, csrf_of, sign_in, small_firm
-
-
-@pytest.fixture
-def firm(tmp_path: Path) -> Firm:
-    return small_firm(tmp_path)
-
-
-@pytest.fixture
-def http(firm: Firm) -> Iterator[TestClient]:
-    with TestClient(create_app(firm.system, background=False)) as client:
-        yield client
+from tests.console.firm import Firm, csrf_of, sign_in
 
 
 def _open_one(firm: Firm) -> str:
