@@ -152,7 +152,9 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
     record_words(b.conn, APPROVED, messages)  # the PSA's word, for the close
     ids = [str(d["time_entry_id"]) for _, d in messages]
     recorded = {r[0] for r in select_in(b.conn, _RECORDED_SQL, ids)}
-    b.preload_projects(str(d["project_code"]) for _, d in messages)
+    codes = {str(d["project_code"]) for _, d in messages}
+    b.preload_projects(codes)
+    b.preload_rates(codes)
     wids = sorted({str(d["worker_id"]) for _, d in messages})
     known = {r.worker_id: r for r in select_in(b.conn, _WORKERS_SQL, wids)}
     outcomes: list[Outcome] = []

@@ -12,16 +12,25 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from syncline.adapters.db.close_tables import psa_time_words
+from syncline.services.messaging.bulk import update_rows
 
 APPROVED, REJECTED = "approved", "rejected"
 
 
-def word(inbox_id: str, kind: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The row for one message, or None when it names no time entry (or, for an approval, no
-    work date): such a message says nothing the reconciliation can place."""
+_COLUMNS = ("inbox_id", "time_entry_id", "kind", "work_date", "project_code", "hours")
+# One upsert, written once: SQLite (3.24+) and PostgreSQL say ON CONFLICT … DO UPDATE alike.
+# SQLAlchemy's dialect insert built and compiled anew per call cost more than the writes.
+_UPSERT = (f"INSERT INTO {psa_time_words.name} ({', '.join(_COLUMNS)}) VALUES "
+           f"({', '.join(['?'] * len(_COLUMNS))}) ON CONFLICT (inbox_id) DO UPDATE SET "
+           + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[1:]))
+
+
+def word(inbox_id: str, kind: str, data: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The row for one message (in ``_COLUMNS`` order), or None when it names no time entry
+    (or, for an approval, no work date): such a message says nothing the reconciliation can
+    place."""
     try:
         entry = str(data["time_entry_id"])
         work_date = str(data["work_date"]) if kind == APPROVED else None
@@ -29,21 +38,13 @@ def word(inbox_id: str, kind: str, data: Mapping[str, Any]) -> dict[str, Any] | 
         return None
     project, hours = (data.get("project_code"), data.get("hours")) if kind == APPROVED else (
         None, None)
-    return {"inbox_id": inbox_id, "time_entry_id": entry[:200], "kind": kind,
-            "work_date": work_date[:10] if work_date is not None else None,
-            "project_code": None if project is None else str(project)[:100],
-            "hours": None if hours is None else str(hours)[:40]}
+    return (inbox_id, entry[:200], kind, work_date[:10] if work_date is not None else None,
+            None if project is None else str(project)[:100],
+            None if hours is None else str(hours)[:40])
 
 
 def record_words(conn: Connection, kind: str,
                  messages: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
     """Keep (or replace) the word of each ``(inbox id, data)`` message."""
     rows = [r for r in (word(i, kind, d) for i, d in messages) if r is not None]
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(psa_time_words)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=[psa_time_words.c.inbox_id],
-        set_={c: stmt.excluded[c] for c in ("time_entry_id", "kind", "work_date",
-                                           "project_code", "hours")}), rows)
+    update_rows(conn, _UPSERT, rows)

@@ -87,7 +87,7 @@ def select_in(conn: Connection, sql: str, values: Sequence[Any], *,
 
 
 def update_rows(conn: Connection, sql: str, params: list[tuple[Any, ...]]) -> None:
-    """An UPDATE of plain values (text, integers, None), written with ``?`` marks, for many
-    rows in one executemany (the marks become the driver's own)."""
+    """A write of plain values (text, integers, None) — an UPDATE, or an upsert — written
+    with ``?`` marks, for many rows in one executemany (the marks become the driver's own)."""
     if params:
         conn.exec_driver_sql(sql if _mark(conn) == "?" else sql.replace("?", "%s"), params)

@@ -41,7 +41,7 @@ from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parke
 from syncline.services.messaging.unit_of_work import Batch, Handler
 from syncline.services.messaging.waiting import release_waiting
 from syncline.services.telemetry import metrics, traces
-from syncline.services.telemetry.processing import observe
+from syncline.services.telemetry.processing import observe, observe_many
 
 
 def _combine(problems: tuple[Problem, ...]) -> Problem:
@@ -267,19 +267,21 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
                           event_id=getattr(row, "event_id", None), type=row.type,
                           set_of=len(rows))
     by_type = stats.by_type
+    applied_rows: list[Any] = []
     for row, outcome in zip(rows, outcomes, strict=True):
         by_type[row.type] = by_type.get(row.type, 0) + 1
         match outcome:
             case Applied():
                 applied.append((stamp, outcome.note or None, row.id))
+                applied_rows.append(row)
                 provides.extend(outcome.provides)
-                stats.applied += 1
-                observe(row, "applied", now)
             case Parked(missing=missing):
                 parked_rows.append((row, missing))
-                observe(row, "parked", now)
             case _:
                 _book(batch, row, outcome, now, stats)
+    stats.applied += len(applied)
+    observe_many(applied_rows, "applied", now)
+    observe_many([r for r, _ in parked_rows], "parked", now)
     update_rows(conn, _APPLIED_SQL, applied)
     if parked_rows:
         conn.execute(_PARK, [

@@ -54,6 +54,8 @@ _TASKS_IN = select(wbs_tasks.c.project_id, wbs_tasks.c.code, wbs_tasks.c.billabl
     wbs_tasks.c.project_id.in_(bindparam("ids", expanding=True)))
 _CONTRACT_RATES = select(contract_rates).where(
     contract_rates.c.contract_id == bindparam("contract_id"))
+_CONTRACT_RATES_IN = select(contract_rates).where(
+    contract_rates.c.contract_id.in_(bindparam("ids", expanding=True)))
 _OUTBOX = outbox.insert()
 
 
@@ -72,6 +74,8 @@ class Batch:
     _projects: dict[str, Any] = field(default_factory=dict)
     _rates: dict[str, RateBook] = field(default_factory=dict)
     _cards: dict[tuple[Scope, str | None], tuple[RateCard, ...]] | None = None
+    _own: dict[str, list[Any]] = field(default_factory=dict)  # contract id -> its rate rows
+    _fallback: tuple[RateCard, ...] | None = None
     _bounds: dict[str, list[date]] = field(default_factory=dict)
     _prices: dict[tuple[str, str, int], ResolvedRate | RateNotFound] = field(
         default_factory=dict)
@@ -100,24 +104,41 @@ class Batch:
             for row in rows:
                 self._projects[row.code] = (row, tasks[row.id])
 
+    def preload_rates(self, codes: Iterable[str]) -> None:
+        """Read the own rates of the contracts of these (preloaded) projects in one query:
+        `rates` then builds their books without a query each."""
+        ids = sorted({row.contract_id for c in codes if (found := self._projects.get(c))
+                      for row in (found[0],)} - self._own.keys() - self._rates.keys())
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            rows: dict[str, list[Any]] = {i: [] for i in part}
+            for r in self.conn.execute(_CONTRACT_RATES_IN, {"ids": part}):
+                rows[r.contract_id].append(r)
+            self._own.update(rows)
+
     def rates(self, contract_id: str, currency: str, contract_number: str,
               customer_key: str | None) -> RateBook:
         """What prices a contract's time in this batch: its own rates, its contract, customer
         and default cards, the reference role defaults as fallback. One query per contract
-        per batch (the cards are loaded once per batch), then memoized answers."""
+        per batch (or one per set: `preload_rates`; the cards are loaded once per batch),
+        then memoized answers."""
         if contract_id not in self._rates:
-            own = [(r.role, Money(r.rate, r.currency)) for r in self.conn.execute(
-                _CONTRACT_RATES, {"contract_id": contract_id}) if r.currency == currency]
+            own_rows = self._own.pop(contract_id, None)
+            if own_rows is None:
+                own_rows = list(self.conn.execute(_CONTRACT_RATES, {"contract_id": contract_id}))
+            own = [(r.role, Money(r.rate, r.currency)) for r in own_rows
+                   if r.currency == currency]
             cards = self.cards()
             relevant = (*((contract_card(contract_number, currency, own),) if own else ()),
                         *cards.get((Scope.CONTRACT, contract_number), ()),
                         *(cards.get((Scope.CUSTOMER, customer_key), ()) if customer_key
                           else ()),
                         *cards.get((Scope.DEFAULT, None), ()))
+            if self._fallback is None:
+                self._fallback = reference_cards((rr.role, rr.rate) for rr in self.ref.role_rates)
             self._rates[contract_id] = RateBook(
                 relevant, currency=currency, contract_key=contract_number,
-                customer_key=customer_key,
-                fallback=reference_cards((rr.role, rr.rate) for rr in self.ref.role_rates))
+                customer_key=customer_key, fallback=self._fallback)
         return self._rates[contract_id]
 
     def price(self, contract_id: str, book: RateBook, role: str,
@@ -151,6 +172,7 @@ class Batch:
     def forget_rates(self) -> None:
         """A rate card arrived: later messages in this batch price with it."""
         self._rates.clear()
+        self._own.clear()
         self._bounds.clear()
         self._prices.clear()
         self._cards = None
