@@ -14,6 +14,7 @@ import os
 import secrets
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -57,7 +58,7 @@ def create(system: Syncline, parent: FastAPI) -> FastAPI:
     async def login(request: Request) -> Response:
         fields = await web.form(request)
         token = fields.get("api_key", "").strip()
-        who = parent.state.authenticate(token) if token else None
+        who = await run_in_threadpool(parent.state.authenticate, token) if token else None
         if who is None:
             return web.page(request, "login.html", status_code=401,
                             error="Unknown, expired or revoked API key.")

@@ -121,11 +121,14 @@ def router(system: Syncline) -> APIRouter:
         web.require(who, LOCKERS, f"{'locking' if action == 'lock' else 'reopening'} a period")
         period, entity = fields.get("period", ""), fields.get("entity", "")
         _check(period, entity)
-        try:
+        def _change() -> Any:
             with system.engine.begin() as conn:
-                view = change_period(conn, entity, period, action, actor=who.name,
+                return change_period(conn, entity, period, action, actor=who.name,
                                      role=who.roles, reason=fields.get("reason", "").strip(),
                                      now=system.clock())
+
+        try:
+            view = await run_in_threadpool(_change)
         except PeriodChangeRefused as refused:
             if refused.problem == "forbidden":
                 raise HTTPException(403, str(refused)) from None

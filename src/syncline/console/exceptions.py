@@ -110,7 +110,7 @@ def router(system: Syncline) -> APIRouter:
         who = web.principal(request)
         fields = await web.form(request)
         web.require(who, ACTORS, "replaying a message")
-        view, lineage = _open(exc_id)
+        view, lineage = await run_in_threadpool(_open, exc_id)
         if not view.inbox_id:
             raise HTTPException(409, f"exception {exc_id} has no message to replay")
         reason = fields.get("reason", "").strip() or "replayed from the console"
@@ -156,9 +156,8 @@ def router(system: Syncline) -> APIRouter:
         back = fields.get("back", "")
         back = back if back.startswith("/console/exceptions") else f"/console/exceptions/{exc_id}"
         try:
-            with system.engine.begin() as conn:
-                view = assign(conn, exc_id, to or None, actor=who.name, now=system.clock(),
-                              reason=fields.get("reason", ""))
+            view = await run_in_threadpool(_assign, exc_id, to or None, who.name,
+                                           fields.get("reason", ""))
         except AssignRefused as refused:
             raise HTTPException(404, str(refused)) from None
         web.flash(request, f"Exception {exc_id} assigned to {view.assigned_to}"
@@ -175,10 +174,14 @@ def router(system: Syncline) -> APIRouter:
         if not reason:
             web.flash(request, "Skipping needs a reason", "error")
             return back
-        _open(exc_id)
-        _skip(exc_id, who.name, reason)
+        await run_in_threadpool(_open, exc_id)
+        await run_in_threadpool(_skip, exc_id, who.name, reason)
         web.flash(request, f"Exception {exc_id} skipped")
         return back
+
+    def _assign(exc_id: str, to: str | None, actor: str, reason: str) -> Any:
+        with system.engine.begin() as conn:
+            return assign(conn, exc_id, to, actor=actor, now=system.clock(), reason=reason)
 
     def _skip(exc_id: str, actor: str, reason: str) -> None:
         now = system.clock()
