@@ -34,6 +34,7 @@ from syncline.services.handlers.expenses import (
     record_expense_set,
     reverse_expense,
 )
+from syncline.services.handlers.milestones import complete_milestone
 from syncline.services.handlers.time import reverse_time
 from syncline.services.messaging.bulk import update_rows
 from syncline.services.messaging.exceptions import raise_exception
@@ -165,15 +166,19 @@ SetHandler = Callable[[Batch, list[tuple[str, Mapping[str, Any]]]], list[Outcome
 # High-volume types applied as a set (docs/architecture.md, "Set-based apply"): type -> (the
 # core handler the set path mirrors, its set function; None: that handler message by message
 # inside the set's one savepoint, with the bookkeeping of the set). Only while HANDLERS holds
-# that core handler: an engine that overrides it gets the per-message path. None of them is
-# sequenced per subject (no stale check), and none parks on what another of its type provides.
+# that core handler: an engine that overrides it gets the per-message path. None of them parks
+# on what another of its type provides. A type sequenced per subject (SEQUENCED_STATE) goes
+# message by message (no set function): each is checked for staleness and marks its subject
+# as the single path does, in order, so a set of them decides what one at a time decides.
 SET_HANDLERS: dict[str, tuple[Handler, SetHandler | None]] = {
     "time.approved": (record_time, record_time_set),
     "expense.approved": (record_expense, record_expense_set),
     "time.rejected": (reverse_time, None),
     "expense.rejected": (reverse_expense, None),
+    "milestone.completed": (complete_milestone, None),
 }
-assert not SEQUENCED_STATE & set(SET_HANDLERS)
+assert all(apply is None for kind, (_, apply) in SET_HANDLERS.items()
+           if kind in SEQUENCED_STATE)
 
 
 # Types that commute with approved time (neither reads what the other writes): a run of time
@@ -228,12 +233,19 @@ def _apply_run(batch: Batch, run: list[Any], now: datetime, stats: Stats) -> Non
 
 
 def _in_turn(batch: Batch, handler: Handler, rows: list[Any]) -> list[Outcome]:
-    outcomes = []
+    sequenced = rows[0].type in SEQUENCED_STATE
+    outcomes: list[Outcome] = []
     for row in rows:
         batch.inbox_id, batch.correlation_id, batch.sequence = row.id, row.correlation_id, \
             row.sequence
         batch.source = row.source
-        outcomes.append(handler(batch, _data(row.raw)))
+        if not sequenced:
+            outcomes.append(handler(batch, _data(row.raw)))
+            continue
+        outcome = _apply_one(batch, row)  # the stale check, then the handler
+        if isinstance(outcome, Applied):
+            _mark_subject(batch.conn, row)
+        outcomes.append(outcome)
     return outcomes
 
 
