@@ -184,3 +184,7 @@ def main() -> None:
 
 
 
+
+
+if __name__ == "__main__":
+    main()

@@ -135,3 +135,7 @@ def main() -> None:
           f"start-up included, the server's not; load average at the end {load:.1f})")
     if any(state != reference for _, _, _, state, _ in rows):
         print("FINGERPRINTS DIFFER: the workers did not reproduce the single-process state")
+
+
+if __name__ == "__main__":
+    main()
