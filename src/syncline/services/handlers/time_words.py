@@ -14,17 +14,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from syncline.adapters.db.close_tables import psa_time_words
-from syncline.services.messaging.bulk import update_rows
+from syncline.services.messaging.bulk import upsert_rows
 
 APPROVED, REJECTED = "approved", "rejected"
 
 
 _COLUMNS = ("inbox_id", "time_entry_id", "kind", "work_date", "project_code", "hours")
-# One upsert, written once: SQLite (3.24+) and PostgreSQL say ON CONFLICT … DO UPDATE alike.
-# SQLAlchemy's dialect insert built and compiled anew per call cost more than the writes.
-_UPSERT = (f"INSERT INTO {psa_time_words.name} ({', '.join(_COLUMNS)}) VALUES "
-           f"({', '.join(['?'] * len(_COLUMNS))}) ON CONFLICT (inbox_id) DO UPDATE SET "
-           + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[1:]))
 
 
 def word(inbox_id: str, kind: str, data: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -47,4 +42,4 @@ def record_words(conn: Connection, kind: str,
                  messages: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
     """Keep (or replace) the word of each ``(inbox id, data)`` message."""
     rows = [r for r in (word(i, kind, d) for i, d in messages) if r is not None]
-    update_rows(conn, _UPSERT, rows)
+    upsert_rows(conn, psa_time_words.name, _COLUMNS, "inbox_id", rows)

@@ -72,12 +72,6 @@ _SUBJECT_NEXT = update(subject_state).where(
     last_sequence=bindparam("b_seq"), inbox_id=bindparam("b_id"))
 
 
-# The inbox marks of a set, written in one executemany each (plain text values).
-_APPLIED_SQL = (f"UPDATE {inbox.name} SET status = 'applied', applied_at = ?, reason = ? "
-                "WHERE id = ?")
-_PARKED_SQL = f"UPDATE {inbox.name} SET status = 'parked', reason = ? WHERE id = ?"
-
-
 _names = itertools.count(1)
 
 
@@ -294,12 +288,14 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
     stats.applied += len(applied)
     observe_many(applied_rows, "applied", now)
     observe_many([r for r, _ in parked_rows], "parked", now)
-    update_rows(conn, _APPLIED_SQL, applied)
+    update_rows(conn, inbox.name, "id", ("applied_at", "reason"), applied,
+                constants="status = 'applied'")
     if parked_rows:
         conn.execute(_PARK, [
             {"inbox_id": r.id, "prerequisite": m.key, "reason": m.reason,
              "parked_at": r.event_time or stamp} for r, m in parked_rows])
-        update_rows(conn, _PARKED_SQL, [(m.reason, r.id) for r, m in parked_rows])
+        update_rows(conn, inbox.name, "id", ("reason",), [(m.reason, r.id) for r, m in parked_rows],
+                    constants="status = 'parked'")
         stats.parked += len(parked_rows)
         if (known := _waiting(batch)) is not None:
             known.update(m.key for _, m in parked_rows)
