@@ -93,7 +93,8 @@ def test_every_set_type_goes_as_a_set(tmp_path: Path, monkeypatch: pytest.Monkey
     used = _sets_used(monkeypatch)
     assert _run(tmp_path) == as_sets
     # expense rejections are rare and scattered: in this stream none follows another
-    assert set(used) >= {"time.approved", "expense.approved", "time.rejected"}
+    assert set(used) >= {"time.approved", "expense.approved", "time.rejected",
+                         "worker.upserted"}
 
 
 def test_a_set_that_fails_falls_back_to_the_same_state(

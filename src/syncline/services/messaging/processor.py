@@ -36,6 +36,7 @@ from syncline.services.handlers.expenses import (
 )
 from syncline.services.handlers.milestones import complete_milestone
 from syncline.services.handlers.time import reverse_time
+from syncline.services.handlers.workers import upsert_worker
 from syncline.services.messaging.bulk import update_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
@@ -170,6 +171,7 @@ SET_HANDLERS: dict[str, tuple[Handler, SetHandler | None]] = {
     "time.rejected": (reverse_time, None),
     "expense.rejected": (reverse_expense, None),
     "milestone.completed": (complete_milestone, None),
+    "worker.upserted": (upsert_worker, None),  # an HR sync sends its workers in a burst
 }
 assert all(apply is None for kind, (_, apply) in SET_HANDLERS.items()
            if kind in SEQUENCED_STATE)
