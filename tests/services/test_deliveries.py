@@ -149,3 +149,65 @@ def test_the_reference_and_its_xref_are_kept_with_the_delivered_mark(
         link = conn.execute(select(xref).where(xref.c.system == "erp:acme-erp")).one()
         assert (link.object_type, link.external_id, link.syncline_id) == (
             "customer", "V-1", done.document)
+
+
+def _reference_counts(conn: Any) -> list[d.TargetCount]:
+    """The outbox counted by decoding every payload (what ``counts`` did before it let the
+    database read the entity): the reference it must equal."""
+    import json
+
+    from syncline.adapters.db.tables import outbox
+
+    found: dict[tuple[str, str | None, str], int] = {}
+    for r in conn.execute(select(outbox.c.target, outbox.c.status, outbox.c.payload)):
+        payload = json.loads(r.payload)
+        entity = payload.get("entity") or payload.get("legal_entity")
+        key = (str(r.target), str(entity) if entity else None, str(r.status))
+        found[key] = found.get(key, 0) + 1
+    return [d.TargetCount(t, e, s, n) for (t, e, s), n in sorted(
+        found.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2]))]
+
+
+_PAYLOADS = [{"entity": "US01"}, {"legal_entity": "GB01"}, {"entity": "", "legal_entity": "DE01"},
+             {"entity": "US01", "legal_entity": "GB01"}, {}, {"entity": None},
+             {"entity": "FR01", "lines": [{"entity": "nested"}]}, {"entity": "ünï"}]
+
+
+def _fill_outbox(engine: Any) -> None:
+    from syncline.adapters.db.tables import outbox
+    from syncline.services.messaging.outbox import outbox_row
+
+    rows = []
+    for i, payload in enumerate(_PAYLOADS * 3):
+        row = outbox_row(i + 1, "erp.invoice", ("erp", "crm", "psa")[i % 3], payload,
+                         correlation_id=None, now=fixed_clock())
+        row["status"] = ("pending", "delivered", "failed")[(i // 3) % 3]
+        rows.append(row)
+    with engine.begin() as conn:
+        conn.execute(outbox.insert(), rows)
+
+
+def test_counts_read_the_entity_as_decoding_every_payload_would(tmp_path: Path) -> None:
+    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}"),
+                       clock=fixed_clock, durable=False)
+    _fill_outbox(system.engine)
+    with system.engine.connect() as conn:
+        got = d.counts(conn)
+        assert got == _reference_counts(conn)
+    assert {c.entity for c in got} == {"US01", "GB01", "DE01", "FR01", "ünï", None}
+
+
+def test_counts_on_postgresql_equal_the_reference() -> None:
+    from syncline.adapters.db.scratch import throwaway_database
+    from tests.conftest import pg_admin
+
+    admin = pg_admin()
+    try:
+        with throwaway_database(admin, "syncline_counts") as url:
+            system = bootstrap(Settings(database_url=url), clock=fixed_clock, durable=False)
+            _fill_outbox(system.engine)
+            with system.engine.connect() as conn:
+                assert d.counts(conn) == _reference_counts(conn)
+            system.engine.dispose()
+    finally:
+        admin.dispose()

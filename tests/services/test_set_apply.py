@@ -1,8 +1,9 @@
 """Set-based apply decides exactly what the single path decides: a simulated stream with
 delivery and data faults gives the same state fingerprint, the same status and reason for
 every message, the same parked prerequisites and the same exceptions whether its runs of
-time, expenses, rejections and milestones go as sets, message by message, or as sets that fail and fall
-back to one message at a time."""
+time, expenses, rejections and workers go as sets, message by message, or as sets that fail
+and fall back to one message at a time; and a run of milestones (sequenced per subject) as a
+set decides what it decides one at a time."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import JSON, Connection, cast, func, select, update
 
 from syncline.adapters.db.tables import exceptions, outbox
 from syncline.services.clock import iso
@@ -82,15 +82,27 @@ class TargetCount:
     count: int
 
 
+def _payload_text(conn: Connection, key: str) -> Any:
+    """A top-level text field of the payload, as the database reads it (no row decoded here):
+    an empty text counts as none."""
+    if conn.dialect.name == "postgresql":
+        value = func.json_extract_path_text(cast(outbox.c.payload, JSON), key)
+    else:
+        value = func.json_extract(outbox.c.payload, f"$.{key}")
+    return func.nullif(value, "")
+
+
 def counts(conn: Connection) -> list[TargetCount]:
     """How many deliveries each target has in each status, by the documents' legal entity
-    (the ERP route is chosen by entity): the health of the outbox at a glance."""
+    (``entity``, else ``legal_entity``: the ERP route is chosen by entity): the health of the
+    outbox at a glance, counted by the database, not by decoding every payload."""
+    entity = func.coalesce(_payload_text(conn, "entity"), _payload_text(conn, "legal_entity"))
     found: dict[tuple[str, str | None, str], int] = {}
-    for r in conn.execute(select(outbox.c.target, outbox.c.status, outbox.c.payload)):
-        payload = json.loads(r.payload)
-        entity = payload.get("entity") or payload.get("legal_entity")
-        key = (str(r.target), str(entity) if entity else None, str(r.status))
-        found[key] = found.get(key, 0) + 1
+    for target, ent, status, n in conn.execute(
+            select(outbox.c.target, entity, outbox.c.status, func.count())
+            .group_by(outbox.c.target, entity, outbox.c.status)):
+        key = (str(target), str(ent) if ent is not None else None, str(status))
+        found[key] = found.get(key, 0) + int(n)
     return [TargetCount(t, e, s, n) for (t, e, s), n in sorted(
         found.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2]))]
 
