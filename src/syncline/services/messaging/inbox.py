@@ -256,8 +256,30 @@ def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
                     reason="the source re-sent the message corrected")
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Messages parsed and validated, not yet stored (`prepare`): what `receive_prepared`
+    stores. Preparing needs no database, so a caller may do it before taking the write lock."""
+
+    parsed: tuple[_Parsed, ...]
+    started: int  # when receiving began (ns), for the receive spans
+
+
+def prepare(items: Iterable[str | dict[str, Any] | Decoded | Refusal], *,
+            trusted: bool = False) -> Prepared:
+    """Parse and validate each message (never raises on its content)."""
+    started = traces.now_ns()
+    return Prepared(tuple(_parse(i, trusted) for i in items), started)
+
+
 def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Decoded | Refusal], *,
                  now: datetime, trusted: bool = False) -> list[Receipt]:
+    """Store a batch of messages (one transaction is the caller's); return one receipt each:
+    `prepare` then `receive_prepared`."""
+    return receive_prepared(conn, prepare(items, trusted=trusted), now=now)
+
+
+def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each.
 
     Receiving is serialized per database: on SQLite every transaction takes the write lock
@@ -267,8 +289,7 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Decode
     and a message sent to two receivers at once is stored once (the other gets a duplicate
     receipt). A re-send of a rejected message with different text revises it (module doc).
     """
-    started = traces.now_ns()
-    parsed = [_parse(i, trusted) for i in items]
+    parsed, started = prepared.parsed, prepared.started
     if not parsed:
         return []
     if conn.dialect.name == "postgresql":
