@@ -6,6 +6,8 @@ span."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -15,13 +17,15 @@ import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+from syncline.adapters.db.engine import BUSY_TIMEOUT_MS
 from syncline.adapters.db.tables import inbox
 from syncline.api.app import create_app
-from syncline.api.intake import Intake
+from syncline.api.intake import Intake, promptly
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
-from syncline.services.messaging.inbox import Receipt
+from syncline.services.messaging.inbox import Receipt, receive_many
 from syncline.services.telemetry import traces
 from tests.builders import deal, time_entry
 from tests.conftest import fixed_clock
@@ -202,3 +206,56 @@ def test_an_applying_worker_lets_the_waiting_requests_through_between_batches() 
     intake.let_through(5)  # nothing pending: at once
     assert time.monotonic() - started < 1
     intake.close()
+
+
+def _hold_write_lock(path: str, seconds: float, held: threading.Event) -> None:
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer (an applying worker, say)
+    held.set()
+    time.sleep(seconds)
+    other.execute("COMMIT")
+    other.close()
+
+
+def _busy_timeout(system: Syncline) -> int:
+    with system.engine.connect() as conn:
+        return int(conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "PRAGMA busy_timeout").fetchone()[0])
+
+
+def test_the_writer_takes_the_lock_once_another_writer_lets_go(system: Syncline) -> None:
+    """`promptly` asks again and again while the lock is held (each try fails at once), then
+    stores; the pooled connection waits as usual afterwards."""
+    path = str(system.engine.url.database)
+    held = threading.Event()
+    other = threading.Thread(target=_hold_write_lock, args=(path, 0.3, held))
+    other.start()
+    held.wait(5)
+    with promptly(system.engine, timeout=10) as conn:
+        receive_many(conn, [json.dumps(deal())], now=fixed_clock())
+    other.join()
+    with system.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(inbox)).scalar() == 1
+    assert _busy_timeout(system) == BUSY_TIMEOUT_MS
+
+
+def test_the_writer_gives_up_after_its_timeout_and_stores_nothing(system: Syncline) -> None:
+    path = str(system.engine.url.database)
+    held = threading.Event()
+    other = threading.Thread(target=_hold_write_lock, args=(path, 1.0, held))
+    other.start()
+    held.wait(5)
+    with pytest.raises(OperationalError), promptly(system.engine, timeout=0.1) as conn:
+        receive_many(conn, [json.dumps(deal())], now=fixed_clock())
+    other.join()
+    with system.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(inbox)).scalar() == 0
+    assert _busy_timeout(system) == BUSY_TIMEOUT_MS
+
+
+def test_a_failure_while_storing_rolls_the_group_back(system: Syncline) -> None:
+    with pytest.raises(RuntimeError), promptly(system.engine) as conn:
+        receive_many(conn, [json.dumps(deal())], now=fixed_clock())
+        raise RuntimeError("the group failed")
+    with system.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(inbox)).scalar() == 0

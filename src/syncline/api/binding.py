@@ -28,7 +28,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
 from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from syncline.services.messaging.content import Decoded, canonical_json, decode_batch
 
 MAX_BATCH = 5000
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -108,7 +112,8 @@ def binary_event(headers: Mapping[str, str], text: str) -> dict[str, Any]:
     return event
 
 
-def items_of(headers: Mapping[str, str], text: str) -> tuple[list[str | dict[str, Any]], bool]:
+def items_of(headers: Mapping[str, str], text: str
+             ) -> tuple[list[str | dict[str, Any] | Decoded], bool]:
     """The messages of a request and whether it was a batch. Structured and batched bodies
     are passed on as their text (parsed once, when received: a bad one is kept rejected);
     a binary-mode event as its dict."""
@@ -123,7 +128,7 @@ def items_of(headers: Mapping[str, str], text: str) -> tuple[list[str | dict[str
     stripped = text.lstrip()
     if media == BATCH or (media != STRUCTURED and stripped.startswith("[")):
         try:
-            parsed = json.loads(text)
+            parsed, by_orjson = decode_batch(text)
         except (ValueError, RecursionError):
             if media == BATCH:
                 raise HTTPException(400, "a cloudevents batch must be a JSON array") from None
@@ -134,5 +139,20 @@ def items_of(headers: Mapping[str, str], text: str) -> tuple[list[str | dict[str
             raise HTTPException(413, f"a batch holds at most {MAX_BATCH} events")
         if not parsed:
             raise HTTPException(422, "an empty batch: send one event or a non-empty list")
+        if by_orjson:  # each event with its stored text (services/messaging/content.py)
+            return [Decoded(canonical_json(i), i) if isinstance(i, dict) else json.dumps(i)
+                    for i in parsed], True
         return [i if isinstance(i, dict) else json.dumps(i) for i in parsed], True
     return [text], False
+
+
+class ReceiptsResponse(JSONResponse):
+    """Receipts as JSON: the bytes ``JSONResponse`` writes (compact, UTF-8, not ASCII-escaped),
+    written by orjson — the same for content of text, lists and dicts, as receipts are (no
+    float: orjson writes those otherwise); anything orjson refuses is written as before."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # orjson.JSONEncodeError: e.g. a lone surrogate
+            return super().render(content)

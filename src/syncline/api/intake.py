@@ -17,6 +17,14 @@ stored in a transaction of its own, so a failure is only the failing request's. 
 whose caller sent a W3C ``traceparent`` (when tracing is on) is stored alone, inside
 ``traces.continuing(parent)``, so its receive span continues the caller's trace.
 
+The writer prepares (parses and validates) a group's messages before it takes the write lock,
+so the lock is held only to store them. On SQLite it takes the lock ``promptly``: SQLite's own
+busy handler, while another connection (an applying worker, in this process or another) holds
+the lock, sleeps 1, 2, 5 … up to 100 ms between tries, so a request could wait up to 100 ms
+more than the other transaction lasted; the writer instead asks for the lock again every
+millisecond (each try costs a few microseconds), up to the same 30 s, then answers 503 as
+before. Only the API's writer does this: the others keep SQLite's waiting, and so yield to it.
+
 The writer starts with the first request and ends after ``idle_seconds`` without one (an app
 that is never shut down — a test client without its context — leaves no thread behind);
 ``close()`` ends it at shutdown.
@@ -28,17 +36,55 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.context import Context
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
+from syncline.adapters.db.engine import BUSY_TIMEOUT_MS
 from syncline.services.messaging.inbox import Receipt
 from syncline.services.telemetry import traces
 
 Store = Callable[[Sequence[Any]], list[Receipt]]
 MAX_GROUP = 5000  # messages in one transaction (a request is never split)
+
+
+POLL_SECONDS = 0.001  # between two tries for SQLite's write lock
+
+
+@contextlib.contextmanager
+def promptly(engine: Engine, *, poll: float = POLL_SECONDS,
+             timeout: float = BUSY_TIMEOUT_MS / 1000) -> Iterator[Connection]:
+    """``engine.begin()``, but on SQLite the write lock is asked for every ``poll`` seconds
+    (at most ``timeout``; then the last "database is locked" is raised) instead of through
+    SQLite's busy handler, which sleeps up to 100 ms between tries."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        raw.execute("PRAGMA busy_timeout=0")  # a try fails at once while the lock is held
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    trans = conn.begin()  # BEGIN IMMEDIATE (adapters/db/engine.py)
+                    break
+                except OperationalError:
+                    conn.rollback()
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(poll)
+            with trans:
+                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # statements inside
+                yield conn  # wait as usual (a checkpoint may hold the file for a moment)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 @dataclass(slots=True)

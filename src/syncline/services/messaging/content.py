@@ -13,7 +13,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from syncline.schemas import SchemaProblem
 
@@ -114,4 +117,69 @@ def is_plain(raw: str) -> bool:
         encoded = raw.encode("utf-8")  # a lone surrogate in the text itself fails here
     except UnicodeEncodeError:
         return False
-    return _LONG_NUMBER not in encoded.translate(_DIGITS)
+    return not has_long_number(encoded)
+
+
+def has_long_number(encoded: bytes) -> bool:
+    """A run of 19 digits or more (digits inside strings count too): where an integer beyond
+    64 bits would be, which orjson reads as a float and json as an int."""
+    return _LONG_NUMBER in encoded.translate(_DIGITS)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """An event of a batch, decoded by orjson (so no NaN, no infinity, no integer beyond 64
+    bits, no lone surrogate), and its ``canonical_json`` text: received as the dict alone
+    would be (services/messaging/inbox.py), without writing the text again."""
+
+    text: str
+    value: dict[str, Any]
+
+
+def decode_batch(text_: str) -> tuple[Any, bool]:
+    """The JSON value of a batch's text and whether orjson decoded it (then its dicts may be
+    received as ``Decoded``). orjson only where it gives exactly what json gives: no run of
+    19 digits (a big integer), and whatever it refuses (NaN, a lone surrogate, a number too
+    large for a float) is decoded by json, as always. Raises what ``json.loads`` raises."""
+    if not has_long_number(text_.encode("utf-8", "surrogatepass")):
+        try:
+            return orjson.loads(text_), True
+        except orjson.JSONDecodeError:
+            pass  # json decides, and words the failure
+    return json.loads(text_), False
+
+
+# orjson writes a float as Python's repr does, except below 1e-4 (0.00001 for 1e-05) and in
+# exponents (1e-7 for 1e-07): any number written with an exponent (orjson's always has its
+# sign: e+16, e-7) or as 0.0000… is left to json. A number in compact JSON follows ':', ',' or
+# '['; the same bytes inside a string are a false alarm (json writes that text), never a miss.
+_SUSPECTS = (b"e+", b"e-", b"0.0000")  # an exponent, or a fixed float below 1e-4
+
+
+def _floats_alike(out: bytes) -> bool:
+    """No float in orjson's text ``out`` that json would write otherwise. Only where suspect
+    bytes are is what precedes them looked at: a number starts after ':', ',', '[' (or at the
+    start), then a sign, digits and a point — at most 19 bytes in a float orjson writes."""
+    for suspect in _SUSPECTS:
+        at = out.find(suspect)
+        while at != -1:
+            start = max(0, at - 24)
+            head = out[start:at].rstrip(b"0123456789.")
+            head = head[:-1] if head.endswith(b"-") else head
+            if head[-1:] in (b":", b",", b"[") or (not head and start == 0):
+                return False
+            at = out.find(suspect, at + 1)
+    return True
+
+
+def canonical_json(value: Any) -> str:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"))`` for a value decoded by
+    orjson (no NaN or infinity: orjson would write null), made by orjson when its text is the
+    same: ASCII (json escapes the rest, and DEL), no float written differently."""
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+        out = b"\x80"
+    if out.isascii() and b"\x7f" not in out and _floats_alike(out):
+        return out.decode("ascii")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)

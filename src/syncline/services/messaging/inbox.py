@@ -41,6 +41,7 @@ from syncline.services.messaging.content import (
     INT64,
     MAX_ID,
     MAX_STRING,
+    Decoded,
     bad_text,
     content_problems,
     is_plain,
@@ -85,10 +86,15 @@ def _is_key(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_ID and bad_text(value) is None
 
 
+def _is_short(value: Any) -> bool:
+    """`_is_key` for a string of a text `is_plain` passed (no NUL, no lone surrogate)."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID
+
+
 RESERVED_SOURCE = "syncline/"  # Syncline's own messages (e.g. approved billing adjustments)
 
 
-def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Parsed:
+def _parse(item: str | dict[str, Any] | Decoded | Refusal, trusted: bool = False) -> _Parsed:
     """One message, parsed and validated; never raises. A message from outside
     (``trusted`` false) may not use a ``syncline/`` source: those are Syncline's own."""
     if isinstance(item, Refusal):
@@ -97,7 +103,10 @@ def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Pars
                        item.event_id if ok else _digest(item.raw),
                        [SchemaProblem(item.field, "mapping", item.reason)])
     plain = False
-    if isinstance(item, str):
+    if isinstance(item, Decoded):  # a dict and its text (written as below): no NaN, no
+        raw, message = item.text, item.value  # Infinity, as orjson decoded it
+        plain = is_plain(raw)
+    elif isinstance(item, str):
         raw = item
         message = None
         if is_plain(raw):  # orjson gives what json gives for such a text (no big integers)
@@ -129,8 +138,9 @@ def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Pars
         problems = [*problems, SchemaProblem(
             "source", "reserved", f"sources beginning {RESERVED_SOURCE!r} are Syncline's own "
             "messages; send yours under your system's name (e.g. erp/netsuite)")]
-    source = src if isinstance(src, str) and _is_key(src) else UNKNOWN_SOURCE
-    if isinstance(eid, str) and _is_key(eid) and source == src:
+    key = _is_short if plain else _is_key  # a plain text's strings have no bad character
+    source = src if isinstance(src, str) and key(src) else UNKNOWN_SOURCE
+    if isinstance(eid, str) and key(eid) and source == src:
         return _Parsed(raw, message, source, eid, problems)
     if not problems:  # never truncated: keyed by the digest instead
         problems = [SchemaProblem("id", "key", f"source and id must be 1 to {MAX_ID} "
@@ -246,8 +256,30 @@ def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
                     reason="the source re-sent the message corrected")
 
 
-def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusal], *,
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Messages parsed and validated, not yet stored (`prepare`): what `receive_prepared`
+    stores. Preparing needs no database, so a caller may do it before taking the write lock."""
+
+    parsed: tuple[_Parsed, ...]
+    started: int  # when receiving began (ns), for the receive spans
+
+
+def prepare(items: Iterable[str | dict[str, Any] | Decoded | Refusal], *,
+            trusted: bool = False) -> Prepared:
+    """Parse and validate each message (never raises on its content)."""
+    started = traces.now_ns()
+    return Prepared(tuple(_parse(i, trusted) for i in items), started)
+
+
+def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Decoded | Refusal], *,
                  now: datetime, trusted: bool = False) -> list[Receipt]:
+    """Store a batch of messages (one transaction is the caller's); return one receipt each:
+    `prepare` then `receive_prepared`."""
+    return receive_prepared(conn, prepare(items, trusted=trusted), now=now)
+
+
+def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each.
 
     Receiving is serialized per database: on SQLite every transaction takes the write lock
@@ -257,8 +289,7 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusa
     and a message sent to two receivers at once is stored once (the other gets a duplicate
     receipt). A re-send of a rejected message with different text revises it (module doc).
     """
-    started = traces.now_ns()
-    parsed = [_parse(i, trusted) for i in items]
+    parsed, started = prepared.parsed, prepared.started
     if not parsed:
         return []
     if conn.dialect.name == "postgresql":
@@ -294,13 +325,14 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusa
             out.append(Receipt("duplicate", known_id, p.source, p.event_id))
             continue
         inbox_id = new_id("inb")
-        existing[key] = (inbox_id, "rejected" if p.problems else "received",
-                         _storable_raw(p.raw))
+        stored = _storable_raw(p.raw)
+        status = "rejected" if p.problems else "received"
+        existing[key] = (inbox_id, status, stored)
         etype, subject, sequence, etime, corr = _header_values(p)
         rows.append((
             inbox_id, next_seq, p.source, p.event_id, etype, subject, sequence, etime, corr,
-            _storable_raw(p.raw), "rejected" if p.problems else "received",
-            "; ".join(str(x) for x in p.problems) if p.problems else None, stamp, None))
+            stored, status, "; ".join(str(x) for x in p.problems) if p.problems else None,
+            stamp, None))
         next_seq += 1
         receipts_rows.append((inbox_id, stamp, False))
         if p.problems:
