@@ -83,12 +83,15 @@ class Syncline:
                                batch_size=self.settings.batch_size, progress=progress)
 
     def process_leased(self, progress: Any = None, *, lease_seconds: int = 60,
-                       patience: float | None = 1.0, stop: Any = None) -> Stats:
+                       patience: float | None = 1.0, stop: Any = None,
+                       yield_when: Any = None) -> Stats:
         """Apply beside other workers (PostgreSQL: leased partitions and barriers, see
-        services/messaging/leases.py); on SQLite the same as `process`."""
+        services/messaging/leases.py); on SQLite the same as `process`, ending a batch early
+        when ``yield_when()`` says a request waits for the write lock."""
         return process_leased(self.engine, self.ref, self.clock,
                               batch_size=self.settings.batch_size, progress=progress,
-                              lease_seconds=lease_seconds, patience=patience, stop=stop)
+                              lease_seconds=lease_seconds, patience=patience, stop=stop,
+                              yield_when=yield_when)
 
     def _wire_connector_targets(self) -> None:
         if self.connector_targets and self.settings.connectors_config:

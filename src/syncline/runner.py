@@ -44,6 +44,9 @@ class BackgroundWorker:
     # called after each applied batch commits: `serve` lets the API's receive writer take
     # SQLite's write lock before the next batch (api/intake.py, Intake.let_through)
     between_batches: Callable[[], None] | None = None
+    # asked during a batch: is a request waiting for the write lock? (`serve`: the API's
+    # receive writer has requests not yet stored) — then the batch commits early
+    yield_when: Callable[[], bool] | None = None
 
     def start(self) -> None:
         if self._thread is None:
@@ -81,7 +84,8 @@ class BackgroundWorker:
             turn = self.between_batches
             self._count(self.system.process_leased(
                 None if turn is None else (lambda _n: turn()),
-                lease_seconds=self.lease_seconds, stop=self._stop.is_set))
+                lease_seconds=self.lease_seconds, stop=self._stop.is_set,
+                yield_when=self.yield_when))
             if self.deliver and pending(self.system.engine):
                 self.system.deliver()
             now = time.monotonic()

@@ -96,6 +96,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     if runner is not None and runner.between_batches is None and \
             system.engine.dialect.name == "sqlite":  # one write lock for receive and apply:
         runner.between_batches = intake.let_through  # the API's turn after each batch
+        runner.yield_when = intake.waiting  # and a batch ends early when a request waits
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

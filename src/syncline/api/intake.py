@@ -135,6 +135,12 @@ class Intake:
                 self._thread.start()
         return await job.future
 
+    def waiting(self) -> bool:
+        """Requests handed in and not yet answered: what an applying worker in the same
+        process asks during its batch (``BackgroundWorker.yield_when``), to commit early and
+        let them through."""
+        return self._submitted > self._answered
+
     def let_through(self, timeout: float = 0.25) -> None:
         """Wait (at most ``timeout`` s) until the requests handed in so far are committed:
         what an applying worker in the same process calls between its batches

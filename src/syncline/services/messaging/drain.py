@@ -23,8 +23,11 @@ Progress = Callable[[int], None]
 
 
 def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
-                    batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> Stats:
-    """Apply every received message, in arrival order, until none is left."""
+                    batch_size: int = BATCH_SIZE, progress: Progress | None = None,
+                    yield_when: Callable[[], bool] | None = None) -> Stats:
+    """Apply every received message, in arrival order, until none is left. ``yield_when``:
+    a batch ends early (commits) when it says a request waits for the write lock
+    (`processor.apply_batch`); the rest is applied in the next."""
     stats = Stats()
     while True:
         with engine.begin() as conn:
@@ -33,9 +36,9 @@ def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
                                 .order_by(inbox.c.seq).limit(batch_size)).all()
             if not rows:
                 return stats
-            apply_batch(conn, rows, ref, clock(), stats)
+            settled = apply_batch(conn, rows, ref, clock(), stats, yield_when=yield_when)
         if progress:
-            progress(len(rows))
+            progress(settled)
 
 
 _EMPTY, _BLOCKED = 0, -1
@@ -44,7 +47,8 @@ _EMPTY, _BLOCKED = 0, -1
 def process_leased(engine: Engine, ref: ReferenceData, clock: Clock, *,
                    batch_size: int = BATCH_SIZE, progress: Progress | None = None,
                    lease_seconds: int = 60, patience: float | None = 1.0,
-                   stop: Callable[[], bool] | None = None) -> Stats:
+                   stop: Callable[[], bool] | None = None,
+                   yield_when: Callable[[], bool] | None = None) -> Stats:
     """Apply received messages beside other workers on the same PostgreSQL database.
 
     Each batch is either a run of ordered messages applied alone or the partitioned messages
@@ -52,10 +56,13 @@ def process_leased(engine: Engine, ref: ReferenceData, clock: Clock, *,
     gives and the messages of one subject are applied in order, never concurrently. Returns
     when nothing is left; when work is left but leased by others (or waits behind a barrier)
     for longer than ``patience`` seconds (None: wait until everything is applied); or when
-    ``stop()`` says so, between batches. On SQLite: `process_pending` (one writer anyway).
+    ``stop()`` says so, between batches. On SQLite: `process_pending` (one writer anyway),
+    yielding the write lock when ``yield_when`` says a request waits for it (PostgreSQL
+    has no such lock: there it is not asked).
     """
     if not leases.is_postgres(engine):
-        return process_pending(engine, ref, clock, batch_size=batch_size, progress=progress)
+        return process_pending(engine, ref, clock, batch_size=batch_size, progress=progress,
+                               yield_when=yield_when)
     stats = Stats()
     blocked_since: float | None = None
     pause = 0.005

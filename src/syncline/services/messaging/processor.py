@@ -187,29 +187,45 @@ def _settable(kind: str) -> bool:
     return entry is not None and HANDLERS.get(kind) is entry[0]
 
 
+YIELD_SET = 250  # with `yield_when`: the largest set applied before it is asked again
+
+
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
-                stats: Stats) -> None:
-    """Apply rows in order; runs of high-volume messages go as sets, the rest one by one."""
+                stats: Stats, *, yield_when: Callable[[], bool] | None = None) -> int:
+    """Apply rows in order; runs of high-volume messages go as sets, the rest one by one.
+
+    ``yield_when`` (an applying worker beside the API on SQLite, where both need the one
+    write lock): asked after each message or set (sets then of at most `YIELD_SET`); when it
+    says so — a request is waiting to be stored — the batch ends there, to commit and let the
+    request through; the rows after are left received, for the next batch. Returns how many
+    rows (from the first) were settled."""
     with metrics.apply_batch_seconds.time():
-        _apply_rows(conn, rows, ref, now, stats)
+        return _apply_rows(conn, rows, ref, now, stats, yield_when)
 
 
 def _apply_rows(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
-                stats: Stats) -> None:
+                stats: Stats, yield_when: Callable[[], bool] | None = None) -> int:
     batch = _Unit(conn=conn, ref=ref, now=now)
+    largest = YIELD_SET if yield_when is not None else len(rows)
     run: list[Any] = []
-    for row in rows:
-        if run and (row.type == run[0].type or (
+    for i, row in enumerate(rows):
+        if run and len(run) < largest and (row.type == run[0].type or (
                 run[0].type == "time.approved" and row.type in COMMUTING)):
             run.append(row)
             continue
-        _apply_run(batch, run, now, stats)
-        run = []
+        if run:  # the run is rows[i - len(run):i]: everything before row i is settled
+            _apply_run(batch, run, now, stats)
+            run = []
+            if yield_when is not None and yield_when():
+                return i
         if _settable(row.type):
             run.append(row)
         else:
             _apply_single(batch, row, now, stats)
+            if yield_when is not None and i + 1 < len(rows) and yield_when():
+                return i + 1
     _apply_run(batch, run, now, stats)
+    return len(rows)
 
 
 def _apply_run(batch: Batch, run: list[Any], now: datetime, stats: Stats) -> None:
