@@ -235,3 +235,7 @@ def main() -> None:
     print(f"baseline, the old history-wide read of every time.approved message: "
           f"{b1:.2f} CPU s over {n1:,} entries at month 1, {b12:.2f} CPU s over {n12:,} at "
           f"month {MONTHS} ({b12 / max(b1, 1e-9):.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
