@@ -1,5 +1,5 @@
 """Tables the close reads by period, on the shared metadata (see tables.py; migration 0020
-``psa_time_words``).
+``psa_time_words``, migration 0021 the labor cost by month).
 
 - ``psa_time_words``: what each ``time.approved`` / ``time.rejected`` message handed to the
   time handler says, one row per inbox message (``inbox_id``; an edited message replayed
@@ -15,9 +15,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table
 
-from syncline.adapters.db.tables import metadata
+from syncline.adapters.db.tables import Dec, metadata
 
 psa_time_words = Table(
     "psa_time_words", metadata,
@@ -30,3 +30,41 @@ psa_time_words = Table(
 )
 Index("ix_psa_time_words_work_date", psa_time_words.c.work_date)
 Index("ix_psa_time_words_time_entry_id", psa_time_words.c.time_entry_id)
+
+# --- labor cost by month (migration 0021, docs/adr/0010) -------------------------------------
+# ``labor_cost_marks``: a counter per (month, worker) that database triggers (migration 0021)
+# raise in the transaction of every change that can change the month's labor cost — a time
+# entry inserted, updated or deleted (its old and new month), a worker version inserted,
+# updated or deleted (every month of that worker from its effective date on). Never lowered,
+# never deleted: a month's version is the sum of its counters, and only grows.
+labor_cost_marks = Table(
+    "labor_cost_marks", metadata,
+    Column("month", String(7), primary_key=True),
+    Column("worker_id", String(200), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+Index("ix_labor_cost_marks_worker_id", labor_cost_marks.c.worker_id, labor_cost_marks.c.month)
+
+# ``labor_cost_cached``: the month's version its cost cells were computed at; the cells are
+# current exactly while it equals the month's version (a derived cache: deleting both tables'
+# rows loses nothing).
+labor_cost_cached = Table(
+    "labor_cost_cached", metadata,
+    Column("month", String(7), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+# ``labor_cost_cells``: the month's approved time costed at the HR rate on each work date,
+# summed per project and cost rate's entity and currency (``rated`` false: no rate effective,
+# entity and currency empty, cost zero) — exact sums, never rounded.
+labor_cost_cells = Table(
+    "labor_cost_cells", metadata,
+    Column("month", String(7), primary_key=True),
+    Column("project_code", String(100), primary_key=True),
+    Column("rated", Boolean, primary_key=True),
+    Column("cost_entity", String(20), primary_key=True),
+    Column("cost_currency", String(3), primary_key=True),
+    Column("cost", Dec, nullable=False),
+    Column("hours", Dec, nullable=False),
+    Column("entries", Integer, nullable=False),
+)

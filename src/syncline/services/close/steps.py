@@ -25,6 +25,7 @@ from syncline.services.close.intercompany import charge_period
 from syncline.services.close.labor_cost import true_up_labor_cost
 from syncline.services.ledger.config import LedgerConfig
 from syncline.services.ledger.erp_journals import post_summaries
+from syncline.services.ledger.labor_cost_months import keep_month_costs
 from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
 from syncline.services.ledger.reports import record_close, report_options
 from syncline.services.ledger.reports.snapshots import latest
@@ -206,6 +207,7 @@ def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, acto
                     closed_now.append(ent)  # closed now, or locked without a record
             out.setdefault(ent, status_of(conn, ent, period).value)
         if closed_now:
+            keep_month_costs(conn, period)  # what the margin report re-reads of past months
             record_close(conn, period, report_options(system), entities=closed_now,
                          whole_firm=entity is None and all(
                              s in ("closed", "locked") for s in out.values()),
