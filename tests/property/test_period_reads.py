@@ -89,3 +89,33 @@ def test_unbilled_items_read_in_the_database_equal_the_history_wide_filter(
                 assert [r for r, *_ in unbilled_items(conn, day, entity="US01")] == [
                     r for r, e, _ in history_wide_unbilled(conn, day) if e == "US01"]
         system.engine.dispose()
+
+
+def test_reports_built_with_the_books_held_equal_those_built_alone(tmp_path: Path) -> None:
+    """``entries_held`` (the close's one read of the books for every scope and report) gives
+    every report of every scope exactly as built on its own, after two closed months."""
+    from syncline.services.ledger.queries import entries_held
+    from syncline.services.ledger.reports import REPORTS, report_json, report_options
+
+    sim = simulate(SimulationConfig(seed=7, customers=3, workers=5, months=3))
+    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}"),
+                       clock=fixed_clock, durable=False)
+    with system.engine.begin() as conn:
+        receive_many(conn, sim.to_jsonl().splitlines(), now=fixed_clock())
+    system.process()
+    for period in ("2026-01", "2026-02"):
+        for name, step in close.LEDGER_STEPS:
+            step(system, period, None)
+        close.close_and_lock(system, period, None, actor="test", lock=False)
+    options = report_options(system)
+    scopes = [None, *(e.code for e in system.ref.entities)]
+    with system.engine.connect() as conn:
+        alone = {(n, s): report_json(options.build(conn, n, "2026-03", entity=s, as_of="now"))
+                 for n in REPORTS for s in scopes}
+        with entries_held(conn):
+            held = {(n, s): report_json(options.build(conn, n, "2026-03", entity=s,
+                                                      as_of="now"))
+                    for n in REPORTS for s in scopes}
+    assert held == alone
+    assert sum('"2026-03"' in text and "USD" in text for text in alone.values()) > 5
+    system.engine.dispose()
