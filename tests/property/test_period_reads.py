@@ -104,7 +104,7 @@ def test_reports_built_with_the_books_held_equal_those_built_alone(tmp_path: Pat
         receive_many(conn, sim.to_jsonl().splitlines(), now=fixed_clock())
     system.process()
     for period in ("2026-01", "2026-02"):
-        for name, step in close.LEDGER_STEPS:
+        for _name, step in close.LEDGER_STEPS:
             step(system, period, None)
         close.close_and_lock(system, period, None, actor="test", lock=False)
     options = report_options(system)
