@@ -24,12 +24,11 @@ depends_on: str | Sequence[str] | None = None
 
 _TIME_COLUMNS = "work_date, worker_id, project_code, hours, status"
 
-# SQLite: one trigger per event; a mark row is created at 0, then raised.
+# SQLite: one trigger per event, one upsert per month marked.
 _SQLITE_MARK = """
-    INSERT OR IGNORE INTO labor_cost_marks (month, worker_id, version)
-        VALUES (substr({r}.work_date, 1, 7), {r}.worker_id, 0);
-    UPDATE labor_cost_marks SET version = version + 1
-        WHERE month = substr({r}.work_date, 1, 7) AND worker_id = {r}.worker_id;"""
+    INSERT INTO labor_cost_marks (month, worker_id, version)
+        VALUES (substr({r}.work_date, 1, 7), {r}.worker_id, 1)
+        ON CONFLICT (month, worker_id) DO UPDATE SET version = version + 1;"""
 _SQLITE_VERSION = """
     UPDATE labor_cost_marks SET version = version + 1
         WHERE worker_id = {r}.worker_id AND month >= substr({r}.effective_date, 1, 7);"""
