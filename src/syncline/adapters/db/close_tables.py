@@ -32,18 +32,27 @@ Index("ix_psa_time_words_work_date", psa_time_words.c.work_date)
 Index("ix_psa_time_words_time_entry_id", psa_time_words.c.time_entry_id)
 
 # --- labor cost by month (migration 0021, docs/adr/0010) -------------------------------------
-# ``labor_cost_marks``: a counter per (month, worker) that database triggers (migration 0021)
-# raise in the transaction of every change that can change the month's labor cost — a time
-# entry inserted, updated or deleted (its old and new month), a worker version inserted,
-# updated or deleted (every month of that worker from its effective date on). Never lowered,
-# never deleted: a month's version is the sum of its counters, and only grows.
+# Change counters that database triggers (migration 0021) raise in the transaction of every
+# change that can change a month's labor cost. ``labor_cost_marks``: one per (month, time
+# entry row) — a time entry inserted, updated in a column the cost reads or deleted raises
+# its old and new month's; a counter per row, so concurrent writers lock exactly the rows
+# they already hold in ``time_entries`` (no new lock waits between PostgreSQL workers).
+# ``labor_cost_rate_marks``: one per (worker, month of an effective date) — a worker version
+# inserted, updated or deleted raises it, and with it the version of every month from then
+# on. Never lowered, never deleted: a month's version (its counters plus the rate counters
+# up to it) only grows.
 labor_cost_marks = Table(
     "labor_cost_marks", metadata,
     Column("month", String(7), primary_key=True),
-    Column("worker_id", String(200), primary_key=True),
+    Column("entry_row", String(40), primary_key=True),  # time_entries.id
     Column("version", BigInteger, nullable=False),
 )
-Index("ix_labor_cost_marks_worker_id", labor_cost_marks.c.worker_id, labor_cost_marks.c.month)
+labor_cost_rate_marks = Table(
+    "labor_cost_rate_marks", metadata,
+    Column("worker_id", String(200), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
 
 # ``labor_cost_cached``: the month's version its cost cells were computed at; the cells are
 # current exactly while it equals the month's version (a derived cache: deleting both tables'

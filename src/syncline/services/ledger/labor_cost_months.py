@@ -25,7 +25,12 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, delete, func, select
 
-from syncline.adapters.db.close_tables import labor_cost_cached, labor_cost_cells, labor_cost_marks
+from syncline.adapters.db.close_tables import (
+    labor_cost_cached,
+    labor_cost_cells,
+    labor_cost_marks,
+    labor_cost_rate_marks,
+)
 from syncline.ledger.periods import period_end, period_start
 from syncline.services.ledger.reports.common import ZERO, costed_time
 
@@ -46,11 +51,23 @@ class CostCell:
 
 
 def _versions(conn: Connection, first: str | None, last: str) -> dict[str, int]:
+    """Each month with time: its counters plus every rate counter of a month up to it (a
+    worker version changes the cost from its effective date on)."""
     m = labor_cost_marks.c
     q = select(m.month, func.sum(m.version)).where(m.month <= last).group_by(m.month)
     if first is not None:
         q = q.where(m.month >= first)
-    return {r[0]: int(r[1]) for r in conn.execute(q)}
+    time_marks = {r[0]: int(r[1]) for r in conn.execute(q)}
+    r = labor_cost_rate_marks.c
+    rates = sorted((row[0], int(row[1])) for row in conn.execute(
+        select(r.month, func.sum(r.version)).where(r.month <= last).group_by(r.month)))
+    out, upto, i = {}, 0, 0
+    for month in sorted(time_marks):
+        while i < len(rates) and rates[i][0] <= month:
+            upto += rates[i][1]
+            i += 1
+        out[month] = time_marks[month] + upto
+    return out
 
 
 def _cost(conn: Connection, months: list[str]) -> dict[str, list[CostCell]]:
