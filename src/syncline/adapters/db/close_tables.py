@@ -1,5 +1,5 @@
 """Tables the close reads by period, on the shared metadata (see tables.py; migration 0020
-``psa_time_words``).
+``psa_time_words``, migration 0021 the labor cost by month).
 
 - ``psa_time_words``: what each ``time.approved`` / ``time.rejected`` message handed to the
   time handler says, one row per inbox message (``inbox_id``; an edited message replayed
@@ -15,9 +15,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table
 
-from syncline.adapters.db.tables import metadata
+from syncline.adapters.db.tables import Dec, metadata
 
 psa_time_words = Table(
     "psa_time_words", metadata,
@@ -30,3 +30,50 @@ psa_time_words = Table(
 )
 Index("ix_psa_time_words_work_date", psa_time_words.c.work_date)
 Index("ix_psa_time_words_time_entry_id", psa_time_words.c.time_entry_id)
+
+# --- labor cost by month (migration 0021, docs/adr/0010) -------------------------------------
+# Change counters that database triggers (migration 0021) raise in the transaction of every
+# change that can change a month's labor cost. ``labor_cost_marks``: one per (month, time
+# entry row) — a time entry inserted, updated in a column the cost reads or deleted raises
+# its old and new month's; a counter per row, so concurrent writers lock exactly the rows
+# they already hold in ``time_entries`` (no new lock waits between PostgreSQL workers).
+# ``labor_cost_rate_marks``: one per (worker, month of an effective date) — a worker version
+# inserted, updated or deleted raises it, and with it the version of every month from then
+# on. Never lowered, never deleted: a month's version (its counters plus the rate counters
+# up to it) only grows.
+labor_cost_marks = Table(
+    "labor_cost_marks", metadata,
+    Column("month", String(7), primary_key=True),
+    Column("entry_row", String(40), primary_key=True),  # time_entries.id
+    Column("version", BigInteger, nullable=False),
+)
+labor_cost_rate_marks = Table(
+    "labor_cost_rate_marks", metadata,
+    Column("worker_id", String(200), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+# ``labor_cost_cached``: the month's version its cost cells were computed at; the cells are
+# current exactly while it equals the month's version (a derived cache: deleting both tables'
+# rows loses nothing).
+labor_cost_cached = Table(
+    "labor_cost_cached", metadata,
+    Column("month", String(7), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+# ``labor_cost_cells``: the month's approved time costed at the HR rate on each work date,
+# summed per project and cost rate's entity and currency (``rated`` false: no rate effective,
+# entity and currency empty, cost zero) — exact sums, never rounded.
+labor_cost_cells = Table(
+    "labor_cost_cells", metadata,
+    Column("month", String(7), primary_key=True),
+    Column("project_code", String(100), primary_key=True),
+    Column("rated", Boolean, primary_key=True),
+    Column("cost_entity", String(20), primary_key=True),
+    Column("cost_currency", String(3), primary_key=True),
+    Column("cost", Dec, nullable=False),
+    Column("hours", Dec, nullable=False),
+    Column("entries", Integer, nullable=False),
+)

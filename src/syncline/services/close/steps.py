@@ -25,7 +25,9 @@ from syncline.services.close.intercompany import charge_period
 from syncline.services.close.labor_cost import true_up_labor_cost
 from syncline.services.ledger.config import LedgerConfig
 from syncline.services.ledger.erp_journals import post_summaries
+from syncline.services.ledger.labor_cost_months import keep_month_costs
 from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
+from syncline.services.ledger.queries import entries_held
 from syncline.services.ledger.reports import record_close, report_options
 from syncline.services.ledger.reports.snapshots import latest
 from syncline.services.messaging.outcomes import Stats
@@ -153,9 +155,9 @@ def erp_journals(system: CloseSystem, period: str, entity: str | None) -> dict[s
 
 
 def reconciliation(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
-    with system.engine.connect() as conn:  # the options every report entry point uses too
-        report = report_options(system).build(conn, "close-reconciliation", period,
-                                              entity=entity, as_of="now")
+    with system.engine.connect() as conn, entries_held(conn):  # the same options as every
+        report = report_options(system).build(conn, "close-reconciliation",  # entry point
+                                              period, entity=entity, as_of="now")
     checks = report.tables[0].as_dicts()
     ok = all(str(c.get("status")) in ("ok", "skipped") for c in checks)
     return {"ok": ok, "report": report.as_dict()}
@@ -206,6 +208,7 @@ def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, acto
                     closed_now.append(ent)  # closed now, or locked without a record
             out.setdefault(ent, status_of(conn, ent, period).value)
         if closed_now:
+            keep_month_costs(conn, period)  # what the margin report re-reads of past months
             record_close(conn, period, report_options(system), entities=closed_now,
                          whole_firm=entity is None and all(
                              s in ("closed", "locked") for s in out.values()),

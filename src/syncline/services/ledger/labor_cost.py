@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Connection, select
@@ -23,8 +22,9 @@ from syncline.ledger.accounts import Charts
 from syncline.ledger.journal import Side
 from syncline.ledger.periods import period_end, period_start
 from syncline.ledger.posting import LABOR_COST, PostingRules
+from syncline.services.ledger.labor_cost_months import month_costs
 from syncline.services.ledger.periods import status_of
-from syncline.services.ledger.reports.common import ZERO, costed_time
+from syncline.services.ledger.reports.common import ZERO
 
 CENT = Decimal("0.01")
 Key = tuple[str, str, str]  # (entity, cost currency, month)
@@ -44,10 +44,11 @@ def known_cost(conn: Connection, through: str) -> dict[Key, Decimal]:
     """Approved time worked up to the end of ``through`` at the HR cost rate on each work
     date, per (worker's entity, cost currency, month), rounded half-up as the run posts it."""
     out: dict[Key, Decimal] = defaultdict(Decimal)
-    for t in costed_time(conn, date(1, 1, 1), period_end(through)):
-        if t.cost is not None and t.cost_entity and t.cost_currency:
-            out[(t.cost_entity, t.cost_currency, t.work_date[:7])] += t.cost
-    return {k: v.quantize(CENT, rounding=ROUND_HALF_UP) for k, v in out.items()}
+    for cells in month_costs(conn, None, through).values():  # current cells, not re-costed
+        for c in cells:
+            if c.rated and c.cost_entity and c.cost_currency:
+                out[(c.cost_entity, c.cost_currency, c.month)] += c.cost
+    return {k: v.quantize(CENT, rounding=ROUND_HALF_UP) for k, v in sorted(out.items())}
 
 
 def posted_cost(conn: Connection, charts: Charts, rules: PostingRules,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, select
 from sqlalchemy import inspect as sa_inspect
@@ -61,6 +63,35 @@ def load_entries(
 ) -> list[JournalEntry]:
     """Stored entries as ``JournalEntry`` values, ordered by posting date then posting order."""
     f = EntryFilter(period, through, entity, source_type)
+    held = _HELD.get(conn)
+    if held is not None and through and not period and not source_type:
+        if through not in held:
+            held[through] = _load(conn, EntryFilter(through=through))
+        return [e for e in held[through] if not entity or e.entity_id == entity]
+    return _load(conn, f)
+
+
+# Connections inside ``entries_held``: their books through a period, read once.
+_HELD: WeakKeyDictionary[Connection, dict[str, list[JournalEntry]]] = WeakKeyDictionary()
+
+
+@contextmanager
+def entries_held(conn: Connection) -> Iterator[None]:
+    """While inside, ``load_entries(conn, through=…)`` reads the whole books through that
+    period once and answers every entity from them (the same entries in the same order as
+    its own query). For callers that build several reports or scopes and post nothing
+    meanwhile: the close records its reports in one transaction that writes no journal."""
+    outer = conn in _HELD
+    if not outer:
+        _HELD[conn] = {}
+    try:
+        yield
+    finally:
+        if not outer:
+            del _HELD[conn]
+
+
+def _load(conn: Connection, f: EntryFilter) -> list[JournalEntry]:
     q = select(journal_entries).order_by(journal_entries.c.posting_date,
                                          journal_entries.c.posted_at, journal_entries.c.id)
     if f.period:

@@ -174,10 +174,20 @@ def _late_cost(conn: Connection, info: Mapping[str, ProjectInfo], period: str,
     by_month: dict[str, set[str]] = defaultdict(set)
     for month, ent in recorded:
         by_month[month].add(ent)
+    # imported here: labor_cost_months imports this package's ``common`` (see registry.py)
+    from syncline.services.ledger.labor_cost_months import month_costs
+
+    months = month_costs(conn, min(by_month), max(by_month))  # current cells, not re-costed
     for month, ents in sorted(by_month.items()):
         got_cost: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
         got_hours: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-        _cost(conn, info, period_start(month), period_end(month), got_cost, got_hours)
+        for c in months.get(month, ()):
+            if not c.rated:
+                continue
+            p = info.get(c.project_code)
+            key = (p.entity if p else c.cost_entity, c.project_code, c.cost_currency)
+            got_cost[key] += c.cost
+            got_hours[key] += c.hours
         for key, amount in got_cost.items():
             if key[0] in ents:
                 known_cost[key] += amount.quantize(CENT, rounding=ROUND_HALF_UP)

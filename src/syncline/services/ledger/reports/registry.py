@@ -40,7 +40,12 @@ from syncline.ledger.reports import (
     revenue_waterfall,
     trial_balance_table,
 )
-from syncline.services.ledger.queries import charts_for, load_entries, period_end
+from syncline.services.ledger.queries import (
+    charts_for,
+    entries_held,
+    load_entries,
+    period_end,
+)
 from syncline.services.ledger.reports.aging import unbilled_aging_table
 from syncline.services.ledger.reports.common import Report, months_up_to
 from syncline.services.ledger.reports.margin import margin_tables
@@ -105,10 +110,12 @@ def record_close(conn: Connection, period: str, options: ReportOptions, *,
     scopes: list[str | None] = [None] if whole_firm else []
     scopes += sorted(entities)
     stored = 0
-    for scope in scopes:
-        for name in SNAPSHOT_REPORTS:
-            store(conn, options.build(conn, name, period, entity=scope, as_of="now"), now=now)
-            stored += 1
+    with entries_held(conn):  # the books through the period read once for every scope
+        for scope in scopes:
+            for name in SNAPSHOT_REPORTS:
+                store(conn, options.build(conn, name, period, entity=scope, as_of="now"),
+                      now=now)
+                stored += 1
     return stored
 
 
