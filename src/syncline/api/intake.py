@@ -36,55 +36,17 @@ import asyncio
 import contextlib
 import queue
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.context import Context
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
-from syncline.adapters.db.engine import BUSY_TIMEOUT_MS
 from syncline.services.messaging.inbox import Receipt
 from syncline.services.telemetry import traces
 
 Store = Callable[[Sequence[Any]], list[Receipt]]
 MAX_GROUP = 5000  # messages in one transaction (a request is never split)
-
-
-POLL_SECONDS = 0.001  # between two tries for SQLite's write lock
-
-
-@contextlib.contextmanager
-def promptly(engine: Engine, *, poll: float = POLL_SECONDS,
-             timeout: float = BUSY_TIMEOUT_MS / 1000) -> Iterator[Connection]:
-    """``engine.begin()``, but on SQLite the write lock is asked for every ``poll`` seconds
-    (at most ``timeout``; then the last "database is locked" is raised) instead of through
-    SQLite's busy handler, which sleeps up to 100 ms between tries."""
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as conn:
-            yield conn
-        return
-    with engine.connect() as conn:
-        raw: Any = conn.connection.driver_connection
-        raw.execute("PRAGMA busy_timeout=0")  # a try fails at once while the lock is held
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    trans = conn.begin()  # BEGIN IMMEDIATE (adapters/db/engine.py)
-                    break
-                except OperationalError:
-                    conn.rollback()
-                    if time.monotonic() >= deadline:
-                        raise
-                    time.sleep(poll)
-            with trans:
-                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # statements inside
-                yield conn  # wait as usual (a checkpoint may hold the file for a moment)
-        finally:
-            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 @dataclass(slots=True)
