@@ -22,10 +22,11 @@ from sqlalchemy.exc import OperationalError
 from syncline.adapters.db.engine import BUSY_TIMEOUT_MS
 from syncline.adapters.db.tables import inbox
 from syncline.api.app import create_app
-from syncline.api.intake import Intake, promptly
+from syncline.api.intake import Intake
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
 from syncline.services.messaging.inbox import Receipt, receive_many
+from syncline.services.messaging.write_lock import promptly
 from syncline.services.telemetry import traces
 from tests.builders import deal, time_entry
 from tests.conftest import fixed_clock

@@ -42,7 +42,7 @@ from syncline.api import connectors as connectors_api
 from syncline.api import exceptions as exceptions_api
 from syncline.api import governance as governance_api
 from syncline.api.auth import Requires, authenticated, public
-from syncline.api.intake import Intake, promptly
+from syncline.api.intake import Intake
 from syncline.api.limits import PrincipalLimiter
 from syncline.api.principals import Authenticator
 from syncline.bootstrap import Syncline
@@ -54,6 +54,7 @@ from syncline.services.messaging.exception_context import business_context
 from syncline.services.messaging.exceptions import UNASSIGNED, get_exception, list_exceptions
 from syncline.services.messaging.inbox import Receipt, prepare, receive_prepared
 from syncline.services.messaging.status import SETTLED, event_outcome, outcomes_of, statuses_of
+from syncline.services.messaging.write_lock import promptly
 from syncline.services.telemetry import traces
 
 # `sqlalchemy.orm` is imported above, before requests run in worker threads: SQLAlchemy
@@ -89,10 +90,10 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
 
     def _receive(items: Sequence[Any]) -> list[Receipt]:
         prepared = prepare(items)  # parsed and validated before the write lock is taken
-        with promptly(system.engine) as conn:  # the lock asked for every ms (api/intake.py)
+        with promptly(system.engine) as conn:  # the lock asked for every ms (write_lock.py)
             return receive_prepared(conn, prepared, now=system.clock())
 
-    intake = Intake(_receive)  # group commit of POST /v1/events (api/intake.py)
+    intake = Intake(_receive)  # group commit of POST /v1/events (services/messaging/write_lock.py)
     if runner is not None and runner.between_batches is None and \
             system.engine.dialect.name == "sqlite":  # one write lock for receive and apply:
         runner.between_batches = intake.let_through  # the API's turn after each batch
