@@ -109,13 +109,13 @@ def test_reports_built_with_the_books_held_equal_those_built_alone(tmp_path: Pat
         close.close_and_lock(system, period, None, actor="test", lock=False)
     options = report_options(system)
     scopes = [None, *(e.code for e in system.ref.entities)]
-    with system.engine.connect() as conn:
-        alone = {(n, s): report_json(options.build(conn, n, "2026-03", entity=s, as_of="now"))
-                 for n in REPORTS for s in scopes}
+    periods = ("2026-01", "2026-02", "2026-03")  # several periods inside one hold: the
+    with system.engine.connect() as conn:  # facts held per period (services/ledger/held.py)
+        alone = {(n, s, p): report_json(options.build(conn, n, p, entity=s, as_of="now"))
+                 for p in periods for n in REPORTS for s in scopes}
         with entries_held(conn):
-            held = {(n, s): report_json(options.build(conn, n, "2026-03", entity=s,
-                                                      as_of="now"))
-                    for n in REPORTS for s in scopes}
+            held = {(n, s, p): report_json(options.build(conn, n, p, entity=s, as_of="now"))
+                    for p in periods for n in REPORTS for s in scopes}
     assert held == alone
     assert sum('"2026-03"' in text and "USD" in text for text in alone.values()) > 5
     system.engine.dispose()

@@ -35,6 +35,7 @@ from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, Charts, as_
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
 from syncline.ledger.periods import is_period_name, period_end, period_start
+from syncline.services.ledger.held import facts_held
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,8 @@ def entries_held(conn: Connection) -> Iterator[None]:
     if not outer:
         _HELD[conn] = {}
     try:
-        yield
+        with facts_held(conn):  # and the firm-wide facts of the period (services/ledger/held)
+            yield
     finally:
         if not outer:
             del _HELD[conn]

@@ -21,6 +21,7 @@ from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_of, period_start
 from syncline.ledger.posting import DEFAULT_RULES, PostingRules
 from syncline.services.handlers.time_words import APPROVED, REJECTED
+from syncline.services.ledger.held import held
 from syncline.services.ledger.labor_cost import Key, known_cost, months_trued_up, posted_cost
 from syncline.services.ledger.periods import status_of
 from syncline.services.ledger.queries import period_end
@@ -43,10 +44,12 @@ def psa_hours_vs_recorded(conn: Connection, rec: Recon, period: str,
     check = "PSA approved = recorded hours"
     start, end = period_start(period).isoformat(), period_end(period).isoformat()
     info = project_info(conn)
-    words, rejected_by_psa = _psa_word(conn, start, end)
-    recorded = {r.time_entry_id: r.hours for r in conn.execute(
-        select(time_entries.c.time_entry_id, time_entries.c.hours).where(
-            (time_entries.c.work_date >= start) & (time_entries.c.work_date <= end)))}
+    words, rejected_by_psa = held(conn, ("psa_word", start, end),
+                                  lambda: _psa_word(conn, start, end))
+    recorded = held(conn, ("recorded_hours", start, end), lambda: {
+        r.time_entry_id: r.hours for r in conn.execute(
+            select(time_entries.c.time_entry_id, time_entries.c.hours).where(
+                (time_entries.c.work_date >= start) & (time_entries.c.work_date <= end)))})
     ids = sorted({r.id for r, _ in words})
     open_exc: dict[str, Any] = {}
     waiting: dict[str, str] = {}

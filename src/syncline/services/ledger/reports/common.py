@@ -27,6 +27,7 @@ from syncline.ledger.accounts import AccountType, ChartOfAccounts
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_of, period_start
 from syncline.ledger.reports import Cell, Table
+from syncline.services.ledger.held import held
 
 ZERO = Decimal(0)
 NOT_BILLABLE_ITEM_STATUSES = ("reversed", "credited")  # an item that no longer bills
@@ -89,6 +90,10 @@ class ProjectInfo:
 
 
 def project_info(conn: Connection) -> dict[str, ProjectInfo]:
+    return held(conn, "project_info", lambda: _project_info(conn))
+
+
+def _project_info(conn: Connection) -> dict[str, ProjectInfo]:
     q = (select(projects.c.code, contracts.c.number, contracts.c.entity_code,
                 contracts.c.currency, contracts.c.service_line, contracts.c.billing_type)
          .join(contracts, contracts.c.id == projects.c.contract_id))
@@ -121,6 +126,10 @@ class CostedTime:
 def costed_time(conn: Connection, start: date, end: date) -> list[CostedTime]:
     """Approved time worked in [start, end], costed as the billing run's labor cost is: at the
     worker's last version (by effective date, then sequence) effective on the work date."""
+    return held(conn, ("costed_time", start, end), lambda: _costed_time(conn, start, end))
+
+
+def _costed_time(conn: Connection, start: date, end: date) -> list[CostedTime]:
     versions: dict[str, list[Any]] = defaultdict(list)
     for v in conn.execute(select(worker_versions).order_by(worker_versions.c.effective_date,
                                                            worker_versions.c.sequence)):
