@@ -186,20 +186,28 @@ def hours_checks(conn: Connection, rec: Recon, period: str, entity: str | None) 
     if origin_col is not None:
         cols.append(origin_col)
     tm_contracts = {info[c].contract for c in tm}
-    items_by_time: dict[str, list[Any]] = defaultdict(list)
-    # the period's items only: a time item (and each part split from it) carries its entry's
-    # work date as its service date, so an entry of the period is billed by items of the
-    # period, and the items of entries not approved are reported for the period's dates
-    for it in conn.execute(select(*cols).where(
-            (billable_items.c.source == "time")
-            & (billable_items.c.service_date >= start.isoformat())
-            & (billable_items.c.service_date <= end.isoformat())
-            & billable_items.c.contract_number.in_(sorted(tm_contracts)))):
-        if it.status in NOT_BILLABLE_ITEM_STATUSES:
-            continue
-        time_id = _item_time_id(it.key, getattr(it, "origin", None))
-        if time_id:
-            items_by_time[time_id].append(it)
+    entity_of: dict[str, str] = {}  # contract -> its entity (the first project's, as before)
+    for p in info.values():
+        entity_of.setdefault(p.contract, p.entity)
+
+    def time_items() -> dict[str, list[Any]]:
+        # the period's items only: a time item (and each part split from it) carries its
+        # entry's work date as its service date, so an entry of the period is billed by items
+        # of the period, and the items of entries not approved are reported for its dates
+        by_time: dict[str, list[Any]] = defaultdict(list)
+        for it in conn.execute(select(*cols).where(
+                (billable_items.c.source == "time")
+                & (billable_items.c.service_date >= start.isoformat())
+                & (billable_items.c.service_date <= end.isoformat())
+                & billable_items.c.contract_number.in_(sorted(tm_contracts)))):
+            if it.status in NOT_BILLABLE_ITEM_STATUSES:
+                continue
+            time_id = _item_time_id(it.key, getattr(it, "origin", None))
+            if time_id:
+                by_time[time_id].append(it)
+        return dict(by_time)
+
+    items_by_time = held(conn, ("time_items", start, end), time_items)  # every scope's
     seen: set[str] = set()
     for t in approved:
         ent = info[t.project_code].entity
@@ -240,7 +248,7 @@ def hours_checks(conn: Connection, rec: Recon, period: str, entity: str | None) 
         if not in_period:
             continue
         contract = in_period[0].contract_number
-        ent = next((p.entity for p in info.values() if p.contract == contract), "")
+        ent = entity_of.get(contract, "")
         if entity and ent != entity:
             continue
         qty = sum((i.quantity for i in in_period), ZERO)
