@@ -171,6 +171,12 @@ def credit_notes(conn: Connection) -> list[Any]:
 
 
 def revenue_schedules(conn: Connection) -> list[Any]:
+    """Every stored schedule row with its contract's entity (held for a close step: read
+    once for every report and scope, services/ledger/held.py)."""
+    return held(conn, "revenue_schedules", lambda: _revenue_schedules(conn))
+
+
+def _revenue_schedules(conn: Connection) -> list[Any]:
     table = _optional_table("revenue_schedules")
     if table is None or not _has_table(conn, table):
         return []
@@ -183,6 +189,12 @@ def scheduled_cumulative(conn: Connection, period: str) -> dict[str, tuple[str, 
     """Per contract with a stored schedule: (entity, currency, cumulative revenue at the end of
     ``period``) — each obligation's cumulative of its last scheduled month up to the period
     (a schedule that ended earlier keeps its final cumulative)."""
+    return held(conn, ("scheduled_cumulative", period),
+                lambda: _scheduled_cumulative(conn, period))
+
+
+def _scheduled_cumulative(conn: Connection, period: str
+                          ) -> dict[str, tuple[str, str, Decimal]]:
     last: dict[tuple[str, str], Any] = {}
     for s in revenue_schedules(conn):
         if s.period <= period:
