@@ -50,16 +50,8 @@ def psa_hours_vs_recorded(conn: Connection, rec: Recon, period: str,
         r.time_entry_id: r.hours for r in conn.execute(
             select(time_entries.c.time_entry_id, time_entries.c.hours).where(
                 (time_entries.c.work_date >= start) & (time_entries.c.work_date <= end)))})
-    ids = sorted({r.id for r, _ in words})
-    open_exc: dict[str, Any] = {}
-    waiting: dict[str, str] = {}
-    for chunk in _chunks(ids):
-        open_exc.update((r.inbox_id, r) for r in conn.execute(
-            select(exceptions.c.inbox_id, exceptions.c.id, exceptions.c.code).where(
-                (exceptions.c.status == "open") & exceptions.c.inbox_id.in_(chunk))))
-        waiting.update((r.inbox_id, r.reason) for r in conn.execute(
-            select(parked.c.inbox_id, parked.c.reason).where(
-                parked.c.released_at.is_(None) & parked.c.inbox_id.in_(chunk))))
+    open_exc, waiting = held(conn, ("psa_word_causes", start, end),
+                             lambda: _causes(conn, words))
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for r, data in words:
         entry_id, day = str(data["time_entry_id"]), str(data["work_date"])
@@ -89,6 +81,22 @@ def psa_hours_vs_recorded(conn: Connection, rec: Recon, period: str,
     rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
               "the PSA's last applied approval of each time entry of the period (else its "
               "last message) vs time recorded; entity '' = project unknown", entity=entity)
+
+
+def _causes(conn: Connection, words: list[tuple[Any, dict[str, Any]]]
+            ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The open exception and the parked reason of each message of ``words``, by inbox id."""
+    ids = sorted({r.id for r, _ in words})
+    open_exc: dict[str, Any] = {}
+    waiting: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        open_exc.update((r.inbox_id, r) for r in conn.execute(
+            select(exceptions.c.inbox_id, exceptions.c.id, exceptions.c.code).where(
+                (exceptions.c.status == "open") & exceptions.c.inbox_id.in_(chunk))))
+        waiting.update((r.inbox_id, r.reason) for r in conn.execute(
+            select(parked.c.inbox_id, parked.c.reason).where(
+                parked.c.released_at.is_(None) & parked.c.inbox_id.in_(chunk))))
+    return open_exc, waiting
 
 
 def _chunks(ids: Sequence[str], size: int = 500) -> list[Sequence[str]]:

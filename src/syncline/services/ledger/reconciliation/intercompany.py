@@ -14,6 +14,7 @@ from syncline.ledger.intercompany import CHARGE, COUNTERPARTY, intercompany_mism
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_start
 from syncline.services.close.intercompany import SOURCE_TYPE, cross_entity_time, source_id
+from syncline.services.ledger.held import held
 from syncline.services.ledger.queries import load_entries, period_end
 from syncline.services.ledger.reconciliation.core import Recon
 from syncline.services.ledger.reconciliation.exceptions import blocking, ledger_exceptions
@@ -75,7 +76,9 @@ def intercompany_checks(conn: Connection, rec: Recon, period: str,
     check = "cross-entity time = intercompany charges"
     hours: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     expected: dict[str, tuple[str, str, Decimal]] = {}
-    for t in cross_entity_time(conn, period_start(period), period_end(period)):
+    start, end = period_start(period), period_end(period)
+    for t in held(conn, ("cross_entity_time", start, end),  # every scope's
+                  lambda: cross_entity_time(conn, start, end)):
         if entity and entity not in (t.provider, t.recipient):
             continue
         sid = source_id(t.provider, t.recipient, t.project, period)
