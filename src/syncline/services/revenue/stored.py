@@ -16,10 +16,11 @@ against its own period's entries).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, bindparam, delete, select
 
 from syncline.adapters.db.revenue_tables import revenue_schedules
 from syncline.adapters.db.tables import contracts
@@ -31,14 +32,35 @@ from syncline.services.revenue.billable import billed_net
 
 def store_schedule(conn: Connection, number: str, schedule: ScheduleResult, period: str,
                    version: int) -> None:
+    rows = schedule_rows(number, schedule, period, version,
+                         stored_rows(conn, [number]).get(number, ()))
+    if rows is not None:
+        replace_schedules(conn, {number: rows})
+
+
+def stored_rows(conn: Connection, numbers: Sequence[str]) -> dict[str, list[Any]]:
+    """The stored schedule rows of many contracts, by contract."""
+    out: dict[str, list[Any]] = defaultdict(list)
+    for r in conn.execute(_STORED, {"numbers": list(numbers)}):
+        out[r.contract_number].append(r)
+    return out
+
+
+_STORED = select(revenue_schedules).where(revenue_schedules.c.contract_number.in_(
+    bindparam("numbers", expanding=True)))
+_DELETE = delete(revenue_schedules).where(revenue_schedules.c.contract_number.in_(
+    bindparam("numbers", expanding=True)))
+
+
+def schedule_rows(number: str, schedule: ScheduleResult, period: str, version: int,
+                  stored: Sequence[Any]) -> list[dict[str, Any]] | None:
+    """The rows that replace the contract's ``stored`` rows (see the module doc); None when
+    a later period's recognition stored them (they stay whole)."""
     _, end = month_bounds(period)
-    stored_as_of = conn.execute(select(func.max(revenue_schedules.c.as_of)).where(
-        revenue_schedules.c.contract_number == number)).scalar()
+    stored_as_of = max((r.as_of for r in stored), default=None)
     if stored_as_of is not None and stored_as_of > end.isoformat():
-        return
-    reported = {(r.obligation_id, r.period): r for r in conn.execute(
-        select(revenue_schedules).where((revenue_schedules.c.contract_number == number)
-                                        & (revenue_schedules.c.period < period)))}
+        return None
+    reported = {(r.obligation_id, r.period): r for r in stored if r.period < period}
     cur = schedule.currency
     rows: list[dict[str, Any]] = []
     for ob in schedule.obligations:
@@ -58,10 +80,17 @@ def store_schedule(conn: Connection, number: str, schedule: ScheduleResult, peri
                 row["revenue"] = row["cumulative"] - before
             before = row["cumulative"]
             rows.append(row)
-    conn.execute(delete(revenue_schedules).where(
-        revenue_schedules.c.contract_number == number))
-    if rows:
-        conn.execute(revenue_schedules.insert(), rows)
+    return rows
+
+
+def replace_schedules(conn: Connection, rows: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Replace the stored schedules of the contracts of ``rows`` (by contract) with them."""
+    numbers = sorted(rows)
+    for start in range(0, len(numbers), 500):
+        conn.execute(_DELETE, {"numbers": numbers[start:start + 500]})
+    every = [r for n in numbers for r in rows[n]]
+    if every:
+        conn.execute(revenue_schedules.insert(), every)
 
 
 def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, str, Decimal,
