@@ -39,7 +39,7 @@ _LINES = (select(_je.source_type, _je.source_id, _je.posting_date, _jl.account, 
           .select_from(journal_lines.join(journal_entries).outerjoin(
               journal_line_details, (_jd.entry_id == _jl.entry_id)
               & (_jd.line_no == _jl.line_no))))
-_numbers = bindparam("numbers", expanding=True)
+_numbers: Any = bindparam("numbers", expanding=True)
 _BILLED = (_LINES.where(
     _jl.account.in_(bindparam("accounts", expanding=True))
     & (_je.posting_date <= bindparam("until"))

@@ -67,10 +67,11 @@ def schedule_rows(number: str, schedule: ScheduleResult, period: str, version: i
         before = Decimal(0)  # cumulative reported at the end of the previous period
         for p, rev, cum, alloc in zip(schedule.periods, ob.revenue, ob.cumulative,
                                       ob.allocated, strict=True):
-            row = {"contract_number": number, "obligation_id": ob.obligation_id,
-                   "period": p.key, "currency": cur, "revenue": amount(rev, cur),
-                   "cumulative": amount(cum, cur), "allocated": amount(alloc, cur),
-                   "method": ob.method.value, "as_of": end.isoformat(), "version": version}
+            row: dict[str, Any] = {
+                "contract_number": number, "obligation_id": ob.obligation_id, "period": p.key,
+                "currency": cur, "revenue": amount(rev, cur), "cumulative": amount(cum, cur),
+                "allocated": amount(alloc, cur), "method": ob.method.value,
+                "as_of": end.isoformat(), "version": version}
             if reported and p.key < period:
                 old = reported.get((ob.obligation_id, p.key))
                 row.update(revenue=old.revenue if old else Decimal(0),
