@@ -175,3 +175,20 @@ def net_billed(invoiced: Sequence[Any], credited: Sequence[Any], end: date) -> D
     until = end.isoformat()
     return (sum((r.subtotal for r in invoiced if r.invoice_date <= until), Decimal(0))
             + sum((r.subtotal for r in credited if r.credit_date <= until), Decimal(0)))
+
+
+def billed_through(conn: Connection, end: date) -> dict[str, Decimal]:
+    """`billed_net` of every contract that billed through ``end``: two statements."""
+    until = end.isoformat()
+    found: tuple[dict[str, Decimal], dict[str, Decimal]] = (defaultdict(Decimal),
+                                                            defaultdict(Decimal))
+    for query, out in zip((select(invoices.c.contract_number, invoices.c.subtotal).where(
+                               invoices.c.invoice_date <= until),
+                           select(credit_notes.c.contract_number, credit_notes.c.subtotal)
+                           .where(credit_notes.c.credit_date <= until)), found, strict=True):
+        for r in conn.execute(query):
+            out[r.contract_number] += r.subtotal
+    invoiced, credited = found
+    return {n: invoiced.get(n, Decimal(0)) + credited.get(n, Decimal(0))
+            for n in {*invoiced, *credited}}
+

@@ -27,7 +27,7 @@ from syncline.adapters.db.tables import contracts
 from syncline.revenue import ScheduleResult
 from syncline.revenue.units import amount
 from syncline.services.billing.run import month_bounds
-from syncline.services.revenue.billable import billed_net
+from syncline.services.revenue.billable import billed_through
 
 
 def store_schedule(conn: Connection, number: str, schedule: ScheduleResult, period: str,
@@ -103,10 +103,11 @@ def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, st
                                  revenue_schedules.c.cumulative)
                           .where(revenue_schedules.c.period == period)):
         cumulative[r.contract_number] += r.cumulative
+    billed_by = billed_through(conn, end)
     out = []
     for c in conn.execute(select(contracts.c.number, contracts.c.entity_code,
                                  contracts.c.currency).order_by(contracts.c.number)):
-        billed = billed_net(conn, c.number, end)  # billed before it starts: all deferred
+        billed = billed_by.get(c.number, Decimal(0))  # billed before it starts: all deferred
         if c.number in cumulative or billed:
             out.append((c.number, c.entity_code, c.currency,
                         cumulative.get(c.number, Decimal(0)), billed))
