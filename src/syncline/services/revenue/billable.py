@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from syncline.adapters.db.billing_tables import billing_holds, credit_notes
 from syncline.adapters.db.tables import billable_items, invoices
@@ -46,21 +47,46 @@ EXPENSES = "expenses"  # the obligation id of rebilled expenses
 COUNTED = ("generated", "released", "invoiced")
 
 
+def counted_items(conn: Connection, numbers: Sequence[str]) -> dict[str, list[Any]]:
+    """The items that count as billable (sources and statuses of the module doc, held ones
+    included), by contract and by key: one read for many contracts."""
+    out: dict[str, list[Any]] = defaultdict(list)
+    for r in conn.execute(_COUNTED_ITEMS, {"numbers": list(numbers)}):
+        out[r.contract_number].append(r)
+    return out
+
+
+def held_items(conn: Connection, numbers: Sequence[str]) -> dict[str, set[str]]:
+    """Keys of the items held at a hard cap, by contract."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in conn.execute(_HELD, {"numbers": list(numbers)}):
+        out[r.contract_number].add(r.item_key)
+    return out
+
+
+_bi = billable_items.c
+_COUNTED_ITEMS = (select(_bi.contract_number, _bi.key, _bi.source, _bi.service_date, _bi.amount,
+                         _bi.line_id, _bi.adjusts, _bi.currency)
+                  .where(_bi.contract_number.in_(bindparam("numbers", expanding=True))
+                         & _bi.source.in_(("time", "expense", "adjustment"))
+                         & _bi.status.in_(COUNTED))
+                  .order_by(_bi.contract_number, _bi.key))
+_HELD = select(billing_holds.c.contract_number, billing_holds.c.item_key).where(
+    billing_holds.c.contract_number.in_(bindparam("numbers", expanding=True))
+    & (billing_holds.c.status == "held"))
+
+
 def billable_to_date(conn: Connection, number: str, currency: str, tm_lines: Sequence[str],
                      ) -> dict[str, dict[date, Decimal]]:
     """Amount billable by obligation id (a time-and-materials line or ``EXPENSES``) and
     service date, by the rule of the module doc."""
-    held = set(conn.execute(select(billing_holds.c.item_key).where(
-        (billing_holds.c.contract_number == number)
-        & (billing_holds.c.status == "held"))).scalars())
-    rows = conn.execute(select(
-        billable_items.c.key, billable_items.c.source, billable_items.c.service_date,
-        billable_items.c.amount, billable_items.c.line_id, billable_items.c.adjusts,
-        billable_items.c.currency)
-        .where((billable_items.c.contract_number == number)
-               & billable_items.c.source.in_(("time", "expense", "adjustment"))
-               & billable_items.c.status.in_(COUNTED))
-        .order_by(billable_items.c.key)).all()
+    return billable_by_day(counted_items(conn, [number])[number],
+                           held_items(conn, [number])[number], currency, tm_lines)
+
+
+def billable_by_day(rows: Sequence[Any], held: Set[str], currency: str,
+                    tm_lines: Sequence[str]) -> dict[str, dict[date, Decimal]]:
+    """`billable_to_date` of a contract's counted items (by key) and held keys, read."""
     source_of = {r.key: (r.source, r.line_id) for r in rows}
     out: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     first_tm = tm_lines[0] if tm_lines else None
@@ -94,33 +120,75 @@ def _origin_source(key: str) -> tuple[str | None, str | None]:
 
 def billable_actuals(conn: Connection, number: str, currency: str, tm_lines: Sequence[str],
                      ) -> list[Actual]:
+    return as_actuals(billable_to_date(conn, number, currency, tm_lines))
+
+
+def as_actuals(by_obligation: dict[str, dict[date, Decimal]]) -> list[Actual]:
     return [Actual(oid, ActualKind.BILLABLE, day, total)
-            for oid, by_day in sorted(billable_to_date(conn, number, currency,
-                                                       tm_lines).items())
+            for oid, by_day in sorted(by_obligation.items())
             for day, total in sorted(by_day.items()) if total]
+
+
+def billed_rows(conn: Connection, numbers: Sequence[str]) -> tuple[dict[str, list[Any]],
+                                                                    dict[str, list[Any]]]:
+    """The invoices and the credit notes of many contracts, by contract and number."""
+    params = {"numbers": list(numbers)}
+    found: tuple[dict[str, list[Any]], dict[str, list[Any]]] = (defaultdict(list),
+                                                                 defaultdict(list))
+    for query, out in zip((_INVOICES, _CREDIT_NOTES), found, strict=True):
+        for r in conn.execute(query, params):
+            out[r.contract_number].append(r)
+    return found
+
+
+_INVOICES = (select(invoices).where(invoices.c.contract_number.in_(
+    bindparam("numbers", expanding=True))).order_by(invoices.c.contract_number,
+                                                    invoices.c.number))
+_CREDIT_NOTES = (select(credit_notes).where(credit_notes.c.contract_number.in_(
+    bindparam("numbers", expanding=True))).order_by(credit_notes.c.contract_number,
+                                                    credit_notes.c.number))
 
 
 def billed_documents(conn: Connection, number: str) -> list[Invoice]:
     """Invoices and credit notes of the contract, net of tax (credit notes negative)."""
+    invoiced, credited = billed_rows(conn, [number])
+    return documents(invoiced[number], credited[number])
+
+
+def documents(invoiced: Sequence[Any], credited: Sequence[Any]) -> list[Invoice]:
+    """`billed_documents` of a contract's invoice and credit note rows, read."""
     docs = [Invoice(r.number, date.fromisoformat(r.invoice_date), r.subtotal,
-                    due=date.fromisoformat(r.due_date))
-            for r in conn.execute(select(invoices).where(invoices.c.contract_number == number)
-                                  .order_by(invoices.c.number))]
-    docs += [Invoice(r.number, date.fromisoformat(r.credit_date), r.subtotal)
-             for r in conn.execute(select(credit_notes).where(
-                 credit_notes.c.contract_number == number).order_by(credit_notes.c.number))]
+                    due=date.fromisoformat(r.due_date)) for r in invoiced]
+    docs += [Invoice(r.number, date.fromisoformat(r.credit_date), r.subtotal) for r in credited]
     return docs
 
 
 def billed_net(conn: Connection, number: str, end: date) -> Decimal:
     """B: what the contract has billed through ``end``, net of tax: its invoices plus its
     credit notes, whose amounts are negative (a credit note reduces what was billed)."""
-    invoiced = sum((r.subtotal for r in conn.execute(
-        select(invoices.c.subtotal).where((invoices.c.contract_number == number)
-                                          & (invoices.c.invoice_date <= end.isoformat())))),
-        Decimal(0))
-    credited = sum((r.subtotal for r in conn.execute(
-        select(credit_notes.c.subtotal).where((credit_notes.c.contract_number == number)
-                                              & (credit_notes.c.credit_date
-                                                 <= end.isoformat())))), Decimal(0))
-    return invoiced + credited
+    invoiced, credited = billed_rows(conn, [number])
+    return net_billed(invoiced[number], credited[number], end)
+
+
+def net_billed(invoiced: Sequence[Any], credited: Sequence[Any], end: date) -> Decimal:
+    """`billed_net` of a contract's invoice and credit note rows, read."""
+    until = end.isoformat()
+    return (sum((r.subtotal for r in invoiced if r.invoice_date <= until), Decimal(0))
+            + sum((r.subtotal for r in credited if r.credit_date <= until), Decimal(0)))
+
+
+def billed_through(conn: Connection, end: date) -> dict[str, Decimal]:
+    """`billed_net` of every contract that billed through ``end``: two statements."""
+    until = end.isoformat()
+    found: tuple[dict[str, Decimal], dict[str, Decimal]] = (defaultdict(Decimal),
+                                                            defaultdict(Decimal))
+    for query, out in zip((select(invoices.c.contract_number, invoices.c.subtotal).where(
+                               invoices.c.invoice_date <= until),
+                           select(credit_notes.c.contract_number, credit_notes.c.subtotal)
+                           .where(credit_notes.c.credit_date <= until)), found, strict=True):
+        for r in conn.execute(query):
+            out[r.contract_number] += r.subtotal
+    invoiced, credited = found
+    return {n: invoiced.get(n, Decimal(0)) + credited.get(n, Decimal(0))
+            for n in {*invoiced, *credited}}
+

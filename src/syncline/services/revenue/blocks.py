@@ -44,11 +44,15 @@ BREAKAGE_AT_EXPIRY = "at_expiry"
 
 def is_block(conn: Connection, number: str) -> tuple[Decimal, Any] | None:
     """The block's hours and the stored terms when the contract's retainer is a block."""
-    t = conn.execute(select(contract_billing_terms).where(
-        contract_billing_terms.c.contract_number == number)).first()
-    if t is None or t.retainer_kind != PREPAID_BLOCK:
+    return block_of(conn.execute(select(contract_billing_terms).where(
+        contract_billing_terms.c.contract_number == number)).first())
+
+
+def block_of(terms: Any | None) -> tuple[Decimal, Any] | None:
+    """`is_block` of the contract's stored billing terms (None: it has none), read."""
+    if terms is None or terms.retainer_kind != PREPAID_BLOCK:
         return None
-    return t.included_hours or Decimal(0), t
+    return terms.included_hours or Decimal(0), terms
 
 
 def _drawn(conn: Connection, number: str, contract_id: str,

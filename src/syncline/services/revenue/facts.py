@@ -30,12 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from syncline.adapters.db.revenue_tables import (
-    contract_amendments,
-    line_recognition,
-    revenue_estimates,
-)
-from syncline.adapters.db.tables import contract_lines, contracts, customers, milestones
+from syncline.adapters.db.tables import contracts
 from syncline.billing.amendments import contract_end
 from syncline.billing.retainers import RetainerTerms, month_start, next_month, prorated_fee
 from syncline.ledger.money import Money
@@ -54,9 +49,10 @@ from syncline.revenue.model import (
     Ssp,
     SspMethod,
 )
-from syncline.services.revenue.billable import EXPENSES, billable_actuals, billed_documents
-from syncline.services.revenue.blocks import block_actuals, is_block
+from syncline.services.revenue.billable import EXPENSES, as_actuals, billable_by_day, documents
+from syncline.services.revenue.blocks import block_actuals, block_of
 from syncline.services.revenue.progress import ProjectTime, instant, line_estimates
+from syncline.services.revenue.reads import ContractFacts, load_facts
 
 
 def retainer_consideration(fee: Decimal, currency: str, start: date, end: date) -> Decimal:
@@ -112,34 +108,31 @@ def _obligation(kind: str, line_id: str, description: str, amount: Decimal | Non
                       end, price=price, series=kind == "retainer")
 
 
-def build_contract(conn: Connection, number: str, proposed: Sequence[Any] = ()
-                   ) -> RevenueContract | None:
+def build_contract(conn: Connection, number: str, proposed: Sequence[Any] = (),
+                   facts: ContractFacts | None = None) -> RevenueContract | None:
     """The revenue contract of ``number`` from its stored facts; ``proposed``: amendments not
     recorded, shaped as ``contract_amendments`` rows (a what-if: they are read like the
-    recorded ones and stored nowhere)."""
-    head = conn.execute(select(contracts, customers.c.name.label("customer_name"))
-                        .join(customers).where(contracts.c.number == number)).first()
-    if head is None:
-        return None
+    recorded ones and stored nowhere). ``facts``: the contract's facts already read
+    (`reads.load_facts`, many contracts at once), else they are read here."""
+    if facts is None:
+        facts = load_facts(conn, [number]).get(number)
+        if facts is None:
+            return None
+    head = facts.head
     start, end = date.fromisoformat(head.start_date), date.fromisoformat(head.end_date)
-    amendments: list[Any] = list(conn.execute(select(contract_amendments).where(
-        contract_amendments.c.contract_number == number)
-        .order_by(contract_amendments.c.effective_date, contract_amendments.c.amendment_id)))
+    amendments: list[Any] = list(facts.amendments)
     if proposed:
         amendments = sorted([*amendments, *proposed],
                             key=lambda a: (a.effective_date, a.amendment_id))
     added_ids = {c["line_id"] for a in amendments for c in json.loads(a.payload)["changes"]
                  if c["action"] == "add_line"}
-    mstones = conn.execute(select(milestones).where(milestones.c.contract_id == head.id)
-                           .order_by(milestones.c.milestone_id)).all()
-    lines = conn.execute(select(contract_lines).where(contract_lines.c.contract_id == head.id)
-                         .order_by(contract_lines.c.line_id)).all()
-    stated = {r.line_id: r.method for r in conn.execute(select(line_recognition).where(
-        line_recognition.c.contract_number == number))}
+    mstones = list(facts.milestones)
+    lines = list(facts.lines)
+    stated = facts.stated or {}
     methods = {ln.line_id: stated.get(ln.line_id) or default_method(
         ln.kind, ln.kind == "fixed_fee" and bool(mstones) and ln.line_id not in added_ids,
         ln.estimated_hours, ln.estimated_cost) for ln in lines}
-    block = is_block(conn, number)
+    block = block_of(facts.terms)
     block_line = next((ln for ln in lines if ln.kind == "retainer"
                        and ln.line_id not in added_ids), None) if block else None
     if block_line is not None:  # the block's price is recognised as hours are drawn
@@ -155,7 +148,7 @@ def build_contract(conn: Connection, number: str, proposed: Sequence[Any] = ()
                         for a in amendments) if m.added or m.changes]
     every = [*obligations, *(o for m in mods for o in m.added)]
     tm_ids = [o.id for o in every if o.method.kind is MethodKind.RIGHT_TO_INVOICE]
-    actuals = billable_actuals(conn, number, head.currency, tm_ids)
+    actuals = as_actuals(billable_by_day(facts.items, facts.held, head.currency, tm_ids))
     if block is not None and block_line is not None:
         actuals.extend(block_actuals(
             conn, number, head.id, block_line.line_id, block_line.amount or Decimal(0),
@@ -168,9 +161,7 @@ def build_contract(conn: Connection, number: str, proposed: Sequence[Any] = ()
                                       Method(MethodKind.RIGHT_TO_INVOICE),
                                       Ssp(SspMethod.OBSERVABLE, Decimal(0)), start, end))
     estimates: list[Estimate] = []
-    revisions = conn.execute(select(revenue_estimates).where(
-        revenue_estimates.c.contract_number == number)
-        .order_by(revenue_estimates.c.effective_date, revenue_estimates.c.estimate_id)).all()
+    revisions = facts.revisions
     time = None
     by_line = {ln.line_id: ln for ln in lines}
     for ob in every:
@@ -192,7 +183,8 @@ def build_contract(conn: Connection, number: str, proposed: Sequence[Any] = ()
     return RevenueContract(
         id=number, currency=head.currency, start=start, obligations=tuple(obligations),
         customer=head.customer_name, actuals=tuple(actuals), estimates=tuple(estimates),
-        invoices=tuple(billed_documents(conn, number)), modifications=tuple(mods))
+        invoices=tuple(documents(facts.invoices, facts.credit_notes)),
+        modifications=tuple(mods))
 
 
 def _modification(row: Any, end: date, lines: list[Any], currency: str,

@@ -16,39 +16,62 @@ against its own period's entries).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, bindparam, delete, select
 
 from syncline.adapters.db.revenue_tables import revenue_schedules
 from syncline.adapters.db.tables import contracts
 from syncline.revenue import ScheduleResult
 from syncline.revenue.units import amount
 from syncline.services.billing.run import month_bounds
-from syncline.services.revenue.billable import billed_net
+from syncline.services.revenue.billable import billed_through
 
 
 def store_schedule(conn: Connection, number: str, schedule: ScheduleResult, period: str,
                    version: int) -> None:
+    rows = schedule_rows(number, schedule, period, version,
+                         stored_rows(conn, [number]).get(number, ()))
+    if rows is not None:
+        replace_schedules(conn, {number: rows})
+
+
+def stored_rows(conn: Connection, numbers: Sequence[str]) -> dict[str, list[Any]]:
+    """The stored schedule rows of many contracts, by contract."""
+    out: dict[str, list[Any]] = defaultdict(list)
+    for r in conn.execute(_STORED, {"numbers": list(numbers)}):
+        out[r.contract_number].append(r)
+    return out
+
+
+_STORED = select(revenue_schedules).where(revenue_schedules.c.contract_number.in_(
+    bindparam("numbers", expanding=True)))
+_DELETE = delete(revenue_schedules).where(revenue_schedules.c.contract_number.in_(
+    bindparam("numbers", expanding=True)))
+
+
+def schedule_rows(number: str, schedule: ScheduleResult, period: str, version: int,
+                  stored: Sequence[Any]) -> list[dict[str, Any]] | None:
+    """The rows that replace the contract's ``stored`` rows (see the module doc); None when
+    a later period's recognition stored them (they stay whole)."""
     _, end = month_bounds(period)
-    stored_as_of = conn.execute(select(func.max(revenue_schedules.c.as_of)).where(
-        revenue_schedules.c.contract_number == number)).scalar()
+    stored_as_of = max((r.as_of for r in stored), default=None)
     if stored_as_of is not None and stored_as_of > end.isoformat():
-        return
-    reported = {(r.obligation_id, r.period): r for r in conn.execute(
-        select(revenue_schedules).where((revenue_schedules.c.contract_number == number)
-                                        & (revenue_schedules.c.period < period)))}
+        return None
+    reported = {(r.obligation_id, r.period): r for r in stored if r.period < period}
     cur = schedule.currency
     rows: list[dict[str, Any]] = []
     for ob in schedule.obligations:
         before = Decimal(0)  # cumulative reported at the end of the previous period
         for p, rev, cum, alloc in zip(schedule.periods, ob.revenue, ob.cumulative,
                                       ob.allocated, strict=True):
-            row = {"contract_number": number, "obligation_id": ob.obligation_id,
-                   "period": p.key, "currency": cur, "revenue": amount(rev, cur),
-                   "cumulative": amount(cum, cur), "allocated": amount(alloc, cur),
-                   "method": ob.method.value, "as_of": end.isoformat(), "version": version}
+            row: dict[str, Any] = {
+                "contract_number": number, "obligation_id": ob.obligation_id, "period": p.key,
+                "currency": cur, "revenue": amount(rev, cur), "cumulative": amount(cum, cur),
+                "allocated": amount(alloc, cur), "method": ob.method.value,
+                "as_of": end.isoformat(), "version": version}
             if reported and p.key < period:
                 old = reported.get((ob.obligation_id, p.key))
                 row.update(revenue=old.revenue if old else Decimal(0),
@@ -58,10 +81,17 @@ def store_schedule(conn: Connection, number: str, schedule: ScheduleResult, peri
                 row["revenue"] = row["cumulative"] - before
             before = row["cumulative"]
             rows.append(row)
-    conn.execute(delete(revenue_schedules).where(
-        revenue_schedules.c.contract_number == number))
-    if rows:
-        conn.execute(revenue_schedules.insert(), rows)
+    return rows
+
+
+def replace_schedules(conn: Connection, rows: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Replace the stored schedules of the contracts of ``rows`` (by contract) with them."""
+    numbers = sorted(rows)
+    for start in range(0, len(numbers), 500):
+        conn.execute(_DELETE, {"numbers": numbers[start:start + 500]})
+    every = [r for n in numbers for r in rows[n]]
+    if every:
+        conn.execute(revenue_schedules.insert(), every)
 
 
 def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, str, Decimal,
@@ -73,10 +103,11 @@ def contract_positions(conn: Connection, period: str) -> list[tuple[str, str, st
                                  revenue_schedules.c.cumulative)
                           .where(revenue_schedules.c.period == period)):
         cumulative[r.contract_number] += r.cumulative
+    billed_by = billed_through(conn, end)
     out = []
     for c in conn.execute(select(contracts.c.number, contracts.c.entity_code,
                                  contracts.c.currency).order_by(contracts.c.number)):
-        billed = billed_net(conn, c.number, end)  # billed before it starts: all deferred
+        billed = billed_by.get(c.number, Decimal(0))  # billed before it starts: all deferred
         if c.number in cumulative or billed:
             out.append((c.number, c.entity_code, c.currency,
                         cumulative.get(c.number, Decimal(0)), billed))

@@ -25,23 +25,21 @@ not mapped in the entity's chart, …) opens one finance exception; the other co
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from syncline.adapters.db.billing_tables import credit_notes
-from syncline.adapters.db.ledger_tables import journal_line_details
-from syncline.adapters.db.tables import contracts, invoices, journal_entries, journal_lines
 from syncline.billing.fx import FxRateMissing, FxSnapshot, lookup_rate
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.domain.reference import DEFAULT_REFERENCE
 from syncline.ledger.accounts import ChartOfAccounts, Charts, UnknownAccountRole, as_charts
-from syncline.ledger.journal import JournalEntry, JournalLine, Side
+from syncline.ledger.journal import JournalEntry, Side
 from syncline.ledger.money import Money
 from syncline.ledger.periods import ClosedPeriodPolicy
 from syncline.ledger.posting import (
@@ -53,16 +51,30 @@ from syncline.ledger.posting import (
     post,
     source_type_of,
 )
-from syncline.revenue import compute_schedule
+from syncline.revenue import ScheduleResult, compute_schedule
 from syncline.revenue.model import RevenueError, RevenuePolicy
 from syncline.revenue.units import amount
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.run import month_bounds
-from syncline.services.ledger.posting import post_entry, posting_failed
+from syncline.services.ledger.posting import post_entries, posting_failed
 from syncline.services.messaging.exceptions import raise_exception, raise_once, resolve_if_open
-from syncline.services.revenue.billable import billed_net
+from syncline.services.revenue.billable import billed_net, net_billed
 from syncline.services.revenue.facts import build_contract, contract_numbers
-from syncline.services.revenue.stored import contract_positions, store_schedule, stored_schedule
+from syncline.services.revenue.functional import with_functional_amounts
+from syncline.services.revenue.journal_reads import (
+    RevenueJournal,
+    billed_lines,
+    carrying_balances,
+    posted_amounts,
+)
+from syncline.services.revenue.reads import CHUNK, ContractFacts, load_facts
+from syncline.services.revenue.stored import (
+    contract_positions,
+    replace_schedules,
+    schedule_rows,
+    stored_rows,
+    stored_schedule,
+)
 
 __all__ = ["DEFAULT_POLICY", "RecognitionResult", "billed_net", "contract_positions",
            "recognize", "stored_schedule", "with_functional_amounts"]
@@ -111,106 +123,6 @@ def _accounts(rule: PostingRule, chart: ChartOfAccounts, params: dict[str, str],
     return out
 
 
-def _posted(conn: Connection, number: str, rule: PostingRule,
-            accounts: dict[str, tuple[str, int]], until: date) -> dict[str, Decimal]:
-    """Per amount key of the true-up rule, what the contract's revenue entries dated up to
-    ``until`` posted, in the direction of its template line (entries of later periods are
-    not the business of this period's true-up). An account the rule no longer names (a service
-    line changed) counts for the amount key whose role varies by params, if there is one."""
-    varying = {tl.amount for tl in rule.lines if "{" in tl.role}
-    fallback = next(iter(varying)) if len(varying) == 1 else None
-    sign_of = {key: sign for key, sign in accounts.values()}
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    for r in conn.execute(select(journal_lines.c.account, journal_lines.c.side,
-                                 journal_lines.c.amount)
-                          .join(journal_entries)
-                          .where((journal_entries.c.source_type
-                                  == (source_type_of(rule)))
-                                 & journal_entries.c.source_id.like(f"revenue:{number}:%")
-                                 & (journal_entries.c.posting_date <= until.isoformat()))):
-        signed = r.amount if r.side == Side.DEBIT.value else -r.amount
-        key, sign = accounts.get(r.account, (fallback, sign_of.get(fallback or "", 1)))
-        if key is not None:
-            out[key] += sign * signed
-    return out
-
-
-def _carrying(conn: Connection, number: str, accounts: set[str], until: date,
-              ) -> dict[str, tuple[Decimal, Decimal]]:
-    """Per account, the contract's balance (transaction, functional; debit positive) from its
-    invoices, credit notes and revenue entries dated up to ``until``."""
-    inv = select(invoices.c.number).where(invoices.c.contract_number == number)
-    notes = select(credit_notes.c.number).where(credit_notes.c.contract_number == number)
-    je, jl, jd = journal_entries.c, journal_lines.c, journal_line_details.c
-    q = (select(jl.account, jl.side, jl.amount, jd.functional_amount)
-         .select_from(journal_lines.join(journal_entries).outerjoin(
-             journal_line_details, (jd.entry_id == jl.entry_id) & (jd.line_no == jl.line_no)))
-         .where(jl.account.in_(sorted(accounts)) & (je.posting_date <= until.isoformat())
-                & (((je.source_type == "revenue") & je.source_id.like(f"revenue:{number}:%"))
-                   | ((je.source_type == "invoice") & je.source_id.in_(inv))
-                   | ((je.source_type == "credit_note") & je.source_id.in_(notes)))))
-    out: dict[str, tuple[Decimal, Decimal]] = {}
-    for r in conn.execute(q):
-        sign = 1 if r.side == Side.DEBIT.value else -1
-        tx, fn = out.get(r.account, (Decimal(0), Decimal(0)))
-        functional = r.functional_amount if r.functional_amount is not None else r.amount
-        out[r.account] = (tx + sign * r.amount, fn + sign * functional)
-    return out
-
-
-def with_functional_amounts(entry: JournalEntry, *, functional: str, closing: FxSnapshot,
-                            carrying: Mapping[str, tuple[Decimal, Decimal]],
-                            balance_accounts: Mapping[str, str], number: str,
-                            ) -> JournalEntry:
-    """Functional amounts for a foreign-currency true-up (the stated rule):
-
-    - a line that reduces the contract's contract liability or unbilled receivable takes the
-      balance's carrying rate (its historical rate: revenue out of an advance is measured at
-      the rate of the advance, IFRIC 22 / ASC 830), a line that adds to it the closing rate;
-    - the revenue line is the balancing line (the sum of the others), so the entry balances
-      in the functional currency; without a revenue line (a pure reclassification) the
-      unbilled line balances.
-    """
-    converted: list[JournalLine | None] = []
-    for ln in entry.lines:
-        role = balance_accounts.get(ln.account)
-        if role is None:
-            converted.append(None)
-            continue
-        tx, fn = carrying.get(ln.account, (Decimal(0), Decimal(0)))
-        reduces = tx != 0 and (ln.signed > 0) != (tx > 0)
-        if reduces:
-            rate = (fn / tx).quantize(Decimal("1e-10"))
-            source = f"carrying rate of the {role} of contract {number}"
-        else:
-            rate, source = closing.rate, closing.source
-        converted.append(replace(ln, functional=Money(ln.amount.amount * rate,
-                                                      functional).rounded(),
-                                 fx_rate=rate, fx_source=source, fx_date=closing.as_of))
-    open_lines = [i for i, c in enumerate(converted) if c is None]
-    if not open_lines:  # no revenue line: the unbilled line balances
-        open_lines = [i for i, ln in enumerate(entry.lines)
-                      if balance_accounts.get(ln.account) == "unbilled receivable"][:1]
-    first, others = open_lines[0], open_lines[1:]
-
-    def at_closing(ln: JournalLine) -> JournalLine:
-        return replace(ln, functional=Money(ln.amount.amount * closing.rate,
-                                            functional).rounded(),
-                       fx_rate=closing.rate, fx_source=closing.source, fx_date=closing.as_of)
-
-    out = [at_closing(ln) if i in others else (converted[i] or ln)
-           for i, ln in enumerate(entry.lines)]
-    net = sum(((ln.functional.amount if ln.side is Side.DEBIT else -ln.functional.amount)
-               for i, ln in enumerate(out) if i != first and ln.functional is not None),
-              Decimal(0))
-    ln = out[first]
-    value = -net if ln.side is Side.DEBIT else net
-    out[first] = replace(ln, functional=Money(value, functional),
-                         fx_rate=(value / ln.amount.amount).quantize(Decimal("1e-10")),
-                         fx_source=f"balancing line ({closing.source})", fx_date=closing.as_of)
-    return replace(entry, lines=tuple(out))
-
-
 def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now: datetime, *,
               post_journals: bool = True, policy: RevenuePolicy = DEFAULT_POLICY,
               only: str | None = None, entity: str | None = None,
@@ -230,102 +142,203 @@ def recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now
     return result
 
 
+@dataclass
+class _Run:
+    """One recognition's settings and what it read once for every contract."""
+
+    period: str
+    end: date
+    now: datetime
+    result: RecognitionResult
+    charts: Charts
+    policy: RevenuePolicy
+    rules: PostingRules
+    closed_period_policy: ClosedPeriodPolicy
+    functional_of: dict[str, str]
+    post_journals: bool
+    fx_rates: Any = None
+    journal: RevenueJournal = field(default_factory=RevenueJournal)
+    fx_missing_open: set[str] = field(default_factory=set)  # contracts with one open
+
+
+@dataclass
+class _TrueUp:
+    """A true-up made for one contract, posted with its chunk's (after, for a foreign
+    currency, its functional amounts)."""
+
+    number: str
+    entry: JournalEntry
+    chart: ChartOfAccounts | None = None
+    closing: FxSnapshot | None = None
+    currency: str = ""
+    functional: str = ""
+
+
 def _recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, now: datetime,
                result: RecognitionResult, *, post_journals: bool, policy: RevenuePolicy,
                only: str | None, entity: str | None, rules: PostingRules,
                closed_period_policy: ClosedPeriodPolicy,
                functional: Mapping[str, str] | None) -> None:
+    """Contracts a chunk at a time: their facts, stored schedules and journal read in a few
+    statements (`reads`, `journal_reads`), each schedule computed and its true-up made as
+    before, then the chunk's schedules stored and true-ups posted together."""
     _, end = month_bounds(period)
-    chart_set = as_charts(charts)
-    functional_of = dict(functional) if functional is not None else {
-        e.code: e.functional_currency for e in DEFAULT_REFERENCE.entities}
+    run = _Run(period, end, now, result, as_charts(charts), policy, rules,
+               closed_period_policy, dict(functional) if functional is not None else {
+                   e.code: e.functional_currency for e in DEFAULT_REFERENCE.entities},
+               post_journals)
     with engine.begin() as conn:
-        fx_rates = load_fx_rates(conn)
+        run.fx_rates = load_fx_rates(conn)
         numbers = [only] if only else contract_numbers(conn, until=end)
-        for number in numbers:
-            head = conn.execute(select(contracts).where(contracts.c.number == number)).first()
-            if head is None or (entity and head.entity_code != entity):
-                continue
-            try:
-                rc = build_contract(conn, number)
-                if rc is None:
-                    continue
-                schedule = compute_schedule(rc, policy, as_of=end)
-            except RevenueError as err:
-                result.refused.append(number)
-                _refusal(conn, number, period, err, now)
-                continue
-            result.contracts += 1
-            cur = rc.currency
-            store_schedule(conn, number, schedule, period, head.version)
-            idx = schedule.as_of_index
-            cum_r = amount(sum(ob.cumulative[idx] for ob in schedule.obligations), cur) \
-                if idx >= 0 else Decimal(0)
-            period_r = amount(sum(ob.revenue[idx] for ob in schedule.obligations), cur) \
-                if idx >= 0 and schedule.periods[idx].key == period else Decimal(0)
-            result.revenue[cur] = result.revenue.get(cur, Decimal(0)) + period_r
-            line = {"contract": number, "entity": head.entity_code, "currency": cur,
-                    "period_revenue": str(period_r), "cumulative": str(cum_r)}
-            result.by_contract.append(line)
-            if not post_journals:
-                continue
-            chart = chart_set.of(head.entity_code)
-            rule = rules.rule(REVENUE_TRUE_UP, head.entity_code)
-            params = {"contract": number, "service_line": head.service_line,
-                      "as_of": end.isoformat(), "period": period}
-            accounts = _accounts(rule, chart, params)
-            if isinstance(accounts, PostingError):
-                result.posting_failed.append(number)
-                posting_failed(conn, replace(accounts, source_id=f"revenue:{number}:{period}"),
-                               now, retry="re-run the recognition for the period")
-                continue
-            billed = billed_net(conn, number, end)
-            target = {"revenue": cum_r, "liability": min(billed, cum_r),
-                      "unbilled": max(Decimal(0), cum_r - billed)}
-            done = _posted(conn, number, rule, accounts, end)
-            delta = {k: v - done.get(k, Decimal(0)) for k, v in target.items()}
-            if all(v == 0 for v in delta.values()):
-                continue
-            base = f"revenue:{number}:{period}"
-            taken = {r.source_id for r in conn.execute(select(journal_entries.c.source_id)
-                                                       .where(journal_entries.c.source_id
-                                                              .like(f"{base}%")))}
-            source_id = base if base not in taken else f"{base}:r{len(taken) + 1}"
-            line.update({"true_up": source_id,
-                         **{f"true_up_{k}": str(v) for k, v in delta.items()}})
-            made = post(rule, {k: Money(v, cur) for k, v in delta.items()}, chart=chart,
-                        entity_id=head.entity_code, posting_date=end, source_id=source_id,
-                        params=params)
-            if isinstance(made, PostingError):
-                result.posting_failed.append(number)
-                posting_failed(conn, made, now, retry="re-run the recognition for the period")
-                continue
-            base_currency = functional_of.get(head.entity_code, cur)
-            if cur != base_currency:  # a foreign-currency contract: functional amounts too
-                closing = lookup_rate(fx_rates, base=cur, quote=base_currency, on=end)
-                if isinstance(closing, FxRateMissing):
-                    result.refused.append(number)
-                    raise_once(conn, Problem(
-                        "revenue.fx_rate_missing", BusinessDomain.FINANCE,
-                        f"no {cur}->{base_currency} rate on or before {end} for the revenue "
-                        f"of contract {number} ({head.entity_code})",
-                        f"Publish the {cur}/{base_currency} closing rate (fx.rates_published) "
-                        "and run the recognition (or the close) for the period again.",
-                        "currency", severity=Severity.HIGH,
-                        objects=(("contract", number), ("period", period))), now)
-                    continue
-                balances = {chart.code("contract_liability"): "contract liability",
-                            chart.code("unbilled_receivable"): "unbilled receivable"}
-                made = with_functional_amounts(
-                    made, functional=base_currency, closing=closing,
-                    carrying=_carrying(conn, number, set(balances), end),
-                    balance_accounts=balances, number=number)
-                resolve_if_open(conn, "revenue.fx_rate_missing",
-                                (("contract", number), ("period", period)), now,
-                                f"the {cur}/{base_currency} rate of {closing.as_of} is published")
-            result.journal_entries += post_entry(conn, made, now, closed_period_policy)
+        if post_journals:
+            run.journal = RevenueJournal.read(conn, numbers)
+            run.fx_missing_open = _open_fx_missing(conn, period)
+        for start in range(0, len(numbers), CHUNK):
+            _chunk(conn, run, numbers[start:start + CHUNK], entity)
         if result.dry_run:
             raise _DryRun
+
+
+def _chunk(conn: Connection, run: _Run, numbers: list[str], entity: str | None) -> None:
+    facts = load_facts(conn, numbers)
+    stored = stored_rows(conn, numbers)
+    schedules: dict[str, list[dict[str, Any]]] = {}
+    true_ups: list[_TrueUp] = []
+    for number in numbers:
+        f = facts.get(number)
+        if f is None or (entity and f.head.entity_code != entity):
+            continue
+        try:
+            rc = build_contract(conn, number, facts=f)
+            if rc is None:
+                continue
+            schedule = compute_schedule(rc, run.policy, as_of=run.end)
+        except RevenueError as err:
+            run.result.refused.append(number)
+            _refusal(conn, number, run.period, err, run.now)
+            continue
+        run.result.contracts += 1
+        rows = schedule_rows(number, schedule, run.period, f.head.version,
+                             stored.get(number, ()))
+        if rows is not None:
+            schedules[number] = rows
+        made = _true_up(conn, run, f, schedule)
+        if made is not None:
+            true_ups.append(made)
+    replace_schedules(conn, schedules)
+    if true_ups:
+        _post(conn, run, facts, true_ups)
+
+
+def _true_up(conn: Connection, run: _Run, f: ContractFacts, schedule: ScheduleResult,
+             ) -> _TrueUp | None:
+    """The contract's line of the result, and the true-up entry it needs (None: none, or it
+    could not be made — then a finance exception says why)."""
+    result, period, end, head = run.result, run.period, run.end, f.head
+    number, cur = head.number, schedule.currency
+    idx = schedule.as_of_index
+    cum_r = amount(sum(ob.cumulative[idx] for ob in schedule.obligations), cur) \
+        if idx >= 0 else Decimal(0)
+    period_r = amount(sum(ob.revenue[idx] for ob in schedule.obligations), cur) \
+        if idx >= 0 and schedule.periods[idx].key == period else Decimal(0)
+    result.revenue[cur] = result.revenue.get(cur, Decimal(0)) + period_r
+    line = {"contract": number, "entity": head.entity_code, "currency": cur,
+            "period_revenue": str(period_r), "cumulative": str(cum_r)}
+    result.by_contract.append(line)
+    if not run.post_journals:
+        return None
+    chart = run.charts.of(head.entity_code)
+    rule = run.rules.rule(REVENUE_TRUE_UP, head.entity_code)
+    params = {"contract": number, "service_line": head.service_line,
+              "as_of": end.isoformat(), "period": period}
+    accounts = _accounts(rule, chart, params)
+    if isinstance(accounts, PostingError):
+        result.posting_failed.append(number)
+        posting_failed(conn, replace(accounts, source_id=f"revenue:{number}:{period}"),
+                       run.now, retry="re-run the recognition for the period")
+        return None
+    billed = net_billed(f.invoices, f.credit_notes, end)
+    target = {"revenue": cum_r, "liability": min(billed, cum_r),
+              "unbilled": max(Decimal(0), cum_r - billed)}
+    done = posted_amounts(run.journal.lines.get(number, ()), rule, accounts, end)
+    delta = {k: v - done.get(k, Decimal(0)) for k, v in target.items()}
+    if all(v == 0 for v in delta.values()):
+        return None
+    base = f"revenue:{number}:{period}"
+    taken = run.journal.taken(number, base)
+    source_id = base if base not in taken else f"{base}:r{len(taken) + 1}"
+    line.update({"true_up": source_id, **{f"true_up_{k}": str(v) for k, v in delta.items()}})
+    made = post(rule, {k: Money(v, cur) for k, v in delta.items()}, chart=chart,
+                entity_id=head.entity_code, posting_date=end, source_id=source_id,
+                params=params)
+    if isinstance(made, PostingError):
+        result.posting_failed.append(number)
+        posting_failed(conn, made, run.now, retry="re-run the recognition for the period")
+        return None
+    base_currency = run.functional_of.get(head.entity_code, cur)
+    if cur == base_currency:
+        return _TrueUp(number, made)
+    closing = lookup_rate(run.fx_rates, base=cur, quote=base_currency, on=end)
+    if isinstance(closing, FxRateMissing):
+        result.refused.append(number)
+        raise_once(conn, Problem(
+            "revenue.fx_rate_missing", BusinessDomain.FINANCE,
+            f"no {cur}->{base_currency} rate on or before {end} for the revenue "
+            f"of contract {number} ({head.entity_code})",
+            f"Publish the {cur}/{base_currency} closing rate (fx.rates_published) "
+            "and run the recognition (or the close) for the period again.",
+            "currency", severity=Severity.HIGH,
+            objects=(("contract", number), ("period", period))), run.now)
+        return None
+    return _TrueUp(number, made, chart, closing, cur, base_currency)
+
+
+def _post(conn: Connection, run: _Run, facts: Mapping[str, ContractFacts],
+          true_ups: list[_TrueUp]) -> None:
+    """Functional amounts of the foreign-currency true-ups (their carrying balances read in
+    one statement), then every true-up of the chunk posted, in order, as one by one."""
+    foreign = [t for t in true_ups if t.closing is not None and t.chart is not None]
+    balances = {t.number: {t.chart.code("contract_liability"): "contract liability",
+                           t.chart.code("unbilled_receivable"): "unbilled receivable"}
+                for t in foreign if t.chart is not None}
+    invoice_of = {(kind, r.number): n for n in balances
+                  for kind, rows in (("invoice", facts[n].invoices),
+                                     ("credit_note", facts[n].credit_notes)) for r in rows}
+    billed = billed_lines(conn, sorted(balances), {a for b in balances.values() for a in b},
+                          run.end, invoice_of) if foreign else {}
+    entries = []
+    for t in true_ups:
+        if t.closing is not None:
+            own = balances[t.number]
+            lines = [*(r for r in run.journal.lines.get(t.number, ())
+                       if r.source_type == "revenue"), *billed.get(t.number, ())]
+            t.entry = with_functional_amounts(
+                t.entry, functional=t.functional, closing=t.closing,
+                carrying=carrying_balances(lines, set(own), run.end),
+                balance_accounts=own, number=t.number)
+            if t.number in run.fx_missing_open:
+                resolve_if_open(conn, "revenue.fx_rate_missing",
+                                (("contract", t.number), ("period", run.period)), run.now,
+                                f"the {t.currency}/{t.functional} rate "
+                                f"of {t.closing.as_of} is published")
+        entries.append(t.entry)
+    outcomes = post_entries(conn, entries, run.now, run.closed_period_policy)
+    run.result.journal_entries += sum(o.stored for o in outcomes)
+
+
+def _open_fx_missing(conn: Connection, period: str) -> set[str]:
+    """Contracts with an open ``revenue.fx_rate_missing`` exception for ``period``."""
+    from syncline.adapters.db.tables import exceptions
+
+    out = set()
+    for r in conn.execute(select(exceptions.c.objects).where(
+            (exceptions.c.code == "revenue.fx_rate_missing")
+            & (exceptions.c.status == "open"))):
+        objects = json.loads(r.objects)
+        if len(objects) == 2 and objects[1] == ["period", period] and \
+                objects[0][0] == "contract":
+            out.add(objects[0][1])
+    return out
 
 
 def _refusal(conn: Connection, number: str, period: str, err: RevenueError,
