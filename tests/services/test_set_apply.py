@@ -146,19 +146,9 @@ def _milestone_run(tmp: Path) -> tuple[dict[str, Any], list[str]]:
                        durable=False)
     with system.engine.begin() as conn:
         receive_many(conn, MILESTONES, now=fixed_clock())
-    used: list[str] = []
-    original = processor._apply_set
-
-    def spy(batch: Any, rows: list[Any], now: Any, stats: Any) -> None:
-        if len(rows) > 1:
-            used.append(rows[0].type)
-        original(batch, rows, now, stats)
-
-    processor._apply_set = spy  # type: ignore[assignment]
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        used = _sets_used(patch)
         system.process()
-    finally:
-        processor._apply_set = original  # type: ignore[assignment]
     run_billing(system.engine, "2026-01", system.ref, system.charts, fixed_clock())
     with system.engine.connect() as conn:
         result = {
