@@ -119,3 +119,37 @@ def test_reports_built_with_the_books_held_equal_those_built_alone(tmp_path: Pat
     assert held == alone
     assert sum('"2026-03"' in text and "USD" in text for text in alone.values()) > 5
     system.engine.dispose()
+
+
+def test_fx_revaluation_reads_only_entries_on_revalued_accounts(tmp_path: Path) -> None:
+    """The FX revaluation loads only the entries with a line on a revalued account
+    (``load_entries(touching=…)``): every entity's foreign positions (all the revaluation
+    reads of the books: ``ledger.fx.revalue``) are those of the whole books, at every month
+    end of a firm with foreign-currency balances — and the filtered books are smaller."""
+    from syncline.ledger.fx import RevaluationPolicy
+    from syncline.services.close.fx_revaluation import _revalued_accounts, positions
+    from syncline.services.ledger.queries import load_entries
+
+    sim = simulate(SimulationConfig(seed=7, customers=6, workers=8, months=3))
+    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'fx.db'}"),
+                       clock=fixed_clock, durable=False)
+    with system.engine.begin() as conn:
+        receive_many(conn, sim.to_jsonl().splitlines(), now=fixed_clock())
+    system.process()
+    policy, charts = RevaluationPolicy(), system.charts
+    foreign = 0
+    for period in ("2026-01", "2026-02", "2026-03"):
+        for _name, step in close.LEDGER_STEPS:
+            step(system, period, None)
+        with system.engine.connect() as conn:
+            for ent in system.ref.entities:
+                functional = ent.functional_currency
+                whole = load_entries(conn, through=period, entity=ent.code)
+                some = load_entries(conn, through=period, entity=ent.code,
+                                    touching=_revalued_accounts(charts, ent.code, policy))
+                assert len(some) < len(whole)
+                want = positions(whole, ent.code, charts, functional, period, policy)
+                assert positions(some, ent.code, charts, functional, period, policy) == want
+                foreign += sum(1 for p in want if not p.balance.is_zero)  # type: ignore[union-attr]
+    assert foreign > 0, "no foreign-currency balance: the test would prove nothing"
+    system.engine.dispose()

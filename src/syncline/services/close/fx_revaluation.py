@@ -85,6 +85,17 @@ def positions(entries: Sequence[JournalEntry], entity: str, charts: Charts,
     return out
 
 
+def _revalued_accounts(charts: Charts, entity: str, policy: RevaluationPolicy
+                       ) -> tuple[str, ...] | None:
+    """The accounts of the revalued roles in the entity's chart; None (every entry) when a
+    role is not mapped — `positions` then says which."""
+    chart = charts.of(entity)
+    try:
+        return tuple(chart.code(role) for role in policy.roles)
+    except UnknownAccountRole:
+        return None
+
+
 def closing_rates(conn: Connection, currencies: Sequence[str], functional: str,
                   period: str) -> dict[str, FxRate | FxRateMissing]:
     snaps = load_fx_rates(conn)
@@ -118,7 +129,10 @@ def revalue_period(
         functional = functional_currencies.get(entity)
         if functional is None:
             continue
-        entries = load_entries(conn, through=period, entity=entity)
+        # only the entries with a line on a revalued account: the others add nothing to a
+        # position (ledger.fx.foreign_positions reads those accounts' lines alone)
+        entries = load_entries(conn, through=period, entity=entity,
+                               touching=_revalued_accounts(charts, entity, policy))
         found = positions(entries, entity, charts, functional, period, policy)
         if isinstance(found, FxError):
             exc = raise_once(conn, Problem(

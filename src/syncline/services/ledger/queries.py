@@ -47,6 +47,7 @@ class EntryFilter:
     through: str | None = None
     entity: str | None = None
     source_type: str | None = None
+    touching: tuple[str, ...] | None = None  # only entries with a line on one of these
 
     def __post_init__(self) -> None:
         for name in (self.period, self.through):
@@ -61,11 +62,15 @@ def load_entries(
     through: str | None = None,
     entity: str | None = None,
     source_type: str | None = None,
+    touching: Iterable[str] | None = None,
 ) -> list[JournalEntry]:
-    """Stored entries as ``JournalEntry`` values, ordered by posting date then posting order."""
-    f = EntryFilter(period, through, entity, source_type)
+    """Stored entries as ``JournalEntry`` values, ordered by posting date then posting order.
+    ``touching``: only the entries with at least one line on one of these accounts (each
+    whole, every line)."""
+    f = EntryFilter(period, through, entity, source_type,
+                    tuple(sorted(touching)) if touching is not None else None)
     held = _HELD.get(conn)
-    if held is not None and through and not period and not source_type:
+    if held is not None and through and not period and not source_type and touching is None:
         if through not in held:
             held[through] = _load(conn, EntryFilter(through=through))
         return [e for e in held[through] if not entity or e.entity_id == entity]
@@ -105,6 +110,9 @@ def _load(conn: Connection, f: EntryFilter) -> list[JournalEntry]:
         q = q.where(journal_entries.c.entity_code == f.entity)
     if f.source_type:
         q = q.where(journal_entries.c.source_type == f.source_type)
+    if f.touching is not None:
+        q = q.where(journal_entries.c.id.in_(select(journal_lines.c.entry_id).where(
+            journal_lines.c.account.in_(f.touching))))
     heads = conn.execute(q).all()
     if not heads:
         return []
