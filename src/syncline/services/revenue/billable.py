@@ -64,15 +64,21 @@ def held_items(conn: Connection, numbers: Sequence[str]) -> dict[str, set[str]]:
     return out
 
 
+def numbers_in(column: Any) -> Any:
+    """``column`` is one of the contract numbers bound as ``numbers`` (a list): the filter of
+    every read of a chunk of contracts (here, ``reads``, ``stored``, ``journal_reads``)."""
+    return column.in_(bindparam("numbers", expanding=True))
+
+
 _bi = billable_items.c
 _COUNTED_ITEMS = (select(_bi.contract_number, _bi.key, _bi.source, _bi.service_date, _bi.amount,
                          _bi.line_id, _bi.adjusts, _bi.currency)
-                  .where(_bi.contract_number.in_(bindparam("numbers", expanding=True))
+                  .where(numbers_in(_bi.contract_number)
                          & _bi.source.in_(("time", "expense", "adjustment"))
                          & _bi.status.in_(COUNTED))
                   .order_by(_bi.contract_number, _bi.key))
 _HELD = select(billing_holds.c.contract_number, billing_holds.c.item_key).where(
-    billing_holds.c.contract_number.in_(bindparam("numbers", expanding=True))
+    numbers_in(billing_holds.c.contract_number)
     & (billing_holds.c.status == "held"))
 
 
@@ -141,12 +147,10 @@ def billed_rows(conn: Connection, numbers: Sequence[str]) -> tuple[dict[str, lis
     return found
 
 
-_INVOICES = (select(invoices).where(invoices.c.contract_number.in_(
-    bindparam("numbers", expanding=True))).order_by(invoices.c.contract_number,
-                                                    invoices.c.number))
-_CREDIT_NOTES = (select(credit_notes).where(credit_notes.c.contract_number.in_(
-    bindparam("numbers", expanding=True))).order_by(credit_notes.c.contract_number,
-                                                    credit_notes.c.number))
+_INVOICES = (select(invoices).where(numbers_in(invoices.c.contract_number))
+             .order_by(invoices.c.contract_number, invoices.c.number))
+_CREDIT_NOTES = (select(credit_notes).where(numbers_in(credit_notes.c.contract_number))
+                 .order_by(credit_notes.c.contract_number, credit_notes.c.number))
 
 
 def billed_documents(conn: Connection, number: str) -> list[Invoice]:

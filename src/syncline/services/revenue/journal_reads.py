@@ -29,6 +29,7 @@ from syncline.adapters.db.ledger_tables import journal_line_details
 from syncline.adapters.db.tables import invoices, journal_entries, journal_lines
 from syncline.ledger.journal import Side
 from syncline.ledger.posting import PostingRule, source_type_of
+from syncline.services.revenue.billable import numbers_in
 
 PREFIX = "revenue:"
 FEW = 50  # up to this many contracts, the read names them (else it reads every revenue entry)
@@ -39,14 +40,13 @@ _LINES = (select(_je.source_type, _je.source_id, _je.posting_date, _jl.account, 
           .select_from(journal_lines.join(journal_entries).outerjoin(
               journal_line_details, (_jd.entry_id == _jl.entry_id)
               & (_jd.line_no == _jl.line_no))))
-_numbers: Any = bindparam("numbers", expanding=True)
 _BILLED = (_LINES.where(
     _jl.account.in_(bindparam("accounts", expanding=True))
     & (_je.posting_date <= bindparam("until"))
     & (((_je.source_type == "invoice") & _je.source_id.in_(
-        select(invoices.c.number).where(invoices.c.contract_number.in_(_numbers))))
+        select(invoices.c.number).where(numbers_in(invoices.c.contract_number))))
        | ((_je.source_type == "credit_note") & _je.source_id.in_(
-           select(credit_notes.c.number).where(credit_notes.c.contract_number.in_(_numbers)))))))
+           select(credit_notes.c.number).where(numbers_in(credit_notes.c.contract_number)))))))
 
 
 @dataclass

@@ -25,7 +25,12 @@ from syncline.adapters.db.revenue_tables import (
     revenue_estimates,
 )
 from syncline.adapters.db.tables import contract_lines, contracts, customers, milestones
-from syncline.services.revenue.billable import billed_rows, counted_items, held_items
+from syncline.services.revenue.billable import (
+    billed_rows,
+    counted_items,
+    held_items,
+    numbers_in,
+)
 
 CHUNK = 500  # contracts read per statement (an IN list of this many parameters)
 
@@ -50,14 +55,10 @@ class ContractFacts:
     revisions: tuple[Any, ...] = ()
 
 
-def _in(column: Any) -> Any:
-    return column.in_(bindparam("numbers", expanding=True))
-
-
 _ca, _rl, _re = contract_amendments.c, line_recognition.c, revenue_estimates.c
 _HEADS = (select(contracts, customers.c.name.label("customer_name")).join(customers)
-          .where(_in(contracts.c.number)))
-_AMENDMENTS = (select(contract_amendments).where(_in(_ca.contract_number))
+          .where(numbers_in(contracts.c.number)))
+_AMENDMENTS = (select(contract_amendments).where(numbers_in(_ca.contract_number))
                .order_by(_ca.contract_number, _ca.effective_date, _ca.amendment_id))
 _MILESTONES = (select(milestones).where(milestones.c.contract_id.in_(
     bindparam("ids", expanding=True))).order_by(milestones.c.contract_id,
@@ -65,9 +66,9 @@ _MILESTONES = (select(milestones).where(milestones.c.contract_id.in_(
 _LINES = (select(contract_lines).where(contract_lines.c.contract_id.in_(
     bindparam("ids", expanding=True))).order_by(contract_lines.c.contract_id,
                                                 contract_lines.c.line_id))
-_STATED = select(line_recognition).where(_in(_rl.contract_number))
-_TERMS = select(contract_billing_terms).where(_in(contract_billing_terms.c.contract_number))
-_REVISIONS = (select(revenue_estimates).where(_in(_re.contract_number))
+_STATED = select(line_recognition).where(numbers_in(_rl.contract_number))
+_TERMS = select(contract_billing_terms).where(numbers_in(contract_billing_terms.c.contract_number))
+_REVISIONS = (select(revenue_estimates).where(numbers_in(_re.contract_number))
               .order_by(_re.contract_number, _re.effective_date, _re.estimate_id))
 
 

@@ -20,14 +20,14 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from syncline.adapters.db.revenue_tables import revenue_schedules
 from syncline.adapters.db.tables import contracts
 from syncline.revenue import ScheduleResult
 from syncline.revenue.units import amount
 from syncline.services.billing.run import month_bounds
-from syncline.services.revenue.billable import billed_through
+from syncline.services.revenue.billable import billed_through, numbers_in
 
 
 def store_schedule(conn: Connection, number: str, schedule: ScheduleResult, period: str,
@@ -46,10 +46,8 @@ def stored_rows(conn: Connection, numbers: Sequence[str]) -> dict[str, list[Any]
     return out
 
 
-_STORED = select(revenue_schedules).where(revenue_schedules.c.contract_number.in_(
-    bindparam("numbers", expanding=True)))
-_DELETE = delete(revenue_schedules).where(revenue_schedules.c.contract_number.in_(
-    bindparam("numbers", expanding=True)))
+_STORED = select(revenue_schedules).where(numbers_in(revenue_schedules.c.contract_number))
+_DELETE = delete(revenue_schedules).where(numbers_in(revenue_schedules.c.contract_number))
 
 
 def schedule_rows(number: str, schedule: ScheduleResult, period: str, version: int,
