@@ -91,18 +91,24 @@ def test_unbilled_items_read_in_the_database_equal_the_history_wide_filter(
         system.engine.dispose()
 
 
+def _simulated_firm(db: Path, *, customers: int, workers: int) -> Any:
+    """A simulated firm's three months received and applied into ``db``."""
+    sim = simulate(SimulationConfig(seed=7, customers=customers, workers=workers, months=3))
+    system = bootstrap(Settings(database_url=f"sqlite:///{db}"), clock=fixed_clock,
+                       durable=False)
+    with system.engine.begin() as conn:
+        receive_many(conn, sim.to_jsonl().splitlines(), now=fixed_clock())
+    system.process()
+    return system
+
+
 def test_reports_built_with_the_books_held_equal_those_built_alone(tmp_path: Path) -> None:
     """``entries_held`` (the close's one read of the books for every scope and report) gives
     every report of every scope exactly as built on its own, after two closed months."""
     from syncline.services.ledger.queries import entries_held
     from syncline.services.ledger.reports import REPORTS, report_json, report_options
 
-    sim = simulate(SimulationConfig(seed=7, customers=3, workers=5, months=3))
-    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}"),
-                       clock=fixed_clock, durable=False)
-    with system.engine.begin() as conn:
-        receive_many(conn, sim.to_jsonl().splitlines(), now=fixed_clock())
-    system.process()
+    system = _simulated_firm(tmp_path / 'h.db', customers=3, workers=5)
     for period in ("2026-01", "2026-02"):
         for _name, step in close.LEDGER_STEPS:
             step(system, period, None)
@@ -130,12 +136,7 @@ def test_fx_revaluation_reads_only_entries_on_revalued_accounts(tmp_path: Path) 
     from syncline.services.close.fx_revaluation import _revalued_accounts, positions
     from syncline.services.ledger.queries import load_entries
 
-    sim = simulate(SimulationConfig(seed=7, customers=6, workers=8, months=3))
-    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'fx.db'}"),
-                       clock=fixed_clock, durable=False)
-    with system.engine.begin() as conn:
-        receive_many(conn, sim.to_jsonl().splitlines(), now=fixed_clock())
-    system.process()
+    system = _simulated_firm(tmp_path / 'fx.db', customers=6, workers=8)
     policy, charts = RevaluationPolicy(), system.charts
     foreign = 0
     for period in ("2026-01", "2026-02", "2026-03"):
