@@ -107,8 +107,8 @@ class Batch:
     def preload_rates(self, codes: Iterable[str]) -> None:
         """Read the own rates of the contracts of these (preloaded) projects in one query:
         `rates` then builds their books without a query each."""
-        ids = sorted({row.contract_id for c in codes if (found := self._projects.get(c))
-                      for row in (found[0],)} - self._own.keys() - self._rates.keys())
+        ids = sorted({found[0].contract_id for c in codes if (found := self._projects.get(c))}
+                     - self._own.keys() - self._rates.keys())
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             rows: dict[str, list[Any]] = {i: [] for i in part}
