@@ -126,6 +126,20 @@ def start_worker(url: str, *args: str, batch: int | None = None) -> subprocess.P
     return proc
 
 
+def stop(proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """SIGTERM, once the worker says it is applying: its handler (finish the batch, then
+    exit 0) is installed by then. A worker restarted a moment ago may still be importing,
+    and SIGTERM's default action would end it with -15 — the test's race, not the worker's."""
+    errors = getattr(proc, "errors", None)
+    deadline = time.monotonic() + timeout
+    while errors is not None and proc.poll() is None and time.monotonic() < deadline:
+        errors.seek(0)
+        if "applying on" in errors.read():
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+
+
 def _stderr(proc: subprocess.Popen[str]) -> str:
     errors = getattr(proc, "errors", None)
     if errors is None:
@@ -271,7 +285,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
             wait_until_settled(system)
         finally:
             for proc in procs:
-                proc.send_signal(signal.SIGTERM)
+                stop(proc)
         summaries = finish(procs, timeout=60)
         assert all(s["stopped"] for s in summaries)
         assert kills >= 3
