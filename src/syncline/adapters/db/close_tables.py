@@ -32,15 +32,16 @@ Index("ix_psa_time_words_work_date", psa_time_words.c.work_date)
 Index("ix_psa_time_words_time_entry_id", psa_time_words.c.time_entry_id)
 
 # --- labor cost by month (migration 0021, docs/adr/0010) -------------------------------------
-# Change counters that database triggers (migration 0021) raise in the transaction of every
-# change that can change a month's labor cost. ``labor_cost_marks``: one per (month, time
-# entry row) — a time entry inserted, updated in a column the cost reads or deleted raises
-# its old and new month's; a counter per row, so concurrent writers lock exactly the rows
-# they already hold in ``time_entries`` (no new lock waits between PostgreSQL workers).
+# Change counters that database triggers raise in the transaction of every update or delete
+# that can change a month's labor cost (migrations 0021, 0025; an insert is counted instead:
+# a month's version is its count of time entries plus its counters). ``labor_cost_marks``:
+# one per (month, time entry row) — a time entry updated in a column the cost reads raises its
+# old month's by 2 and its new month's by 1, a deleted one its month's by 2; a counter per
+# row, so concurrent writers lock exactly the rows they already hold in ``time_entries`` (no
+# new lock waits between PostgreSQL workers).
 # ``labor_cost_rate_marks``: one per (worker, month of an effective date) — a worker version
 # inserted, updated or deleted raises it, and with it the version of every month from then
-# on. Never lowered, never deleted: a month's version (its counters plus the rate counters
-# up to it) only grows.
+# on. Never lowered, never deleted: a month's version only grows.
 labor_cost_marks = Table(
     "labor_cost_marks", metadata,
     Column("month", String(7), primary_key=True),

@@ -5,10 +5,10 @@ The close needs the labor cost *known now* of every month up to the period (the 
 of closed months, ``labor_cost``; the margin report's late cost). Costing every approved time
 entry of the history at every close made it grow with the months behind it. Here a month is
 costed once into ``labor_cost_cells`` (per project, cost entity and currency; exact sums) with
-the month's version; database triggers raise the month's version in the transaction of any
-change that can change its cost (migration 0021), so cells whose version is the month's
-current one are exactly what costing the month again would give, and the others are costed
-again from ``time_entries``.
+the month's version: its count of time entries plus counters that database triggers raise in
+the transaction of any update or delete that can change its cost (migrations 0021, 0025), so
+cells whose version is the month's current one are exactly what costing the month again would
+give, and the others are costed again from ``time_entries``.
 
 Order matters for concurrent writers: the versions are read *before* the time entries, so a
 change committed in between leaves the cells at an older version (recomputed next time), never
@@ -31,6 +31,7 @@ from syncline.adapters.db.close_tables import (
     labor_cost_marks,
     labor_cost_rate_marks,
 )
+from syncline.adapters.db.tables import time_entries
 from syncline.ledger.periods import period_end, period_start
 from syncline.services.ledger.reports.common import ZERO, costed_time
 
@@ -50,14 +51,37 @@ class CostCell:
     entries: int
 
 
+def _time_counts(conn: Connection, first: str | None, last: str) -> dict[str, int]:
+    """How many time entries each month from ``first`` to ``last`` has: one range read of the
+    work-date index per month between the first and last work dates (migration 0025)."""
+    t = time_entries.c
+    lo, hi = conn.execute(select(func.min(t.work_date), func.max(t.work_date))).one()
+    if lo is None:
+        return {}
+    month, end = max(lo[:7], first or ""), min(hi[:7], last)
+    out: dict[str, int] = {}
+    while month <= end:
+        following = _next(month)
+        n = conn.execute(select(func.count()).select_from(time_entries).where(
+            t.work_date >= f"{month}-01", t.work_date < f"{following}-01")).scalar_one()
+        if n:
+            out[month] = int(n)
+        month = following
+    return out
+
+
 def _versions(conn: Connection, first: str | None, last: str) -> dict[str, int]:
-    """Each month with time: its counters plus every rate counter of a month up to it (a
-    worker version changes the cost from its effective date on)."""
+    """Each month with time: its count of time entries plus its counters (which updates and
+    deletes raise), plus every rate counter of a month up to it (a worker version changes the
+    cost from its effective date on). Every change raises the versions of the months it
+    touches (migration 0025 gives the arithmetic), so a version never repeats."""
     m = labor_cost_marks.c
     q = select(m.month, func.sum(m.version)).where(m.month <= last).group_by(m.month)
     if first is not None:
         q = q.where(m.month >= first)
-    time_marks = {r[0]: int(r[1]) for r in conn.execute(q)}
+    time_marks = _time_counts(conn, first, last)
+    for month, marks in conn.execute(q):
+        time_marks[month] = time_marks.get(month, 0) + int(marks)
     r = labor_cost_rate_marks.c
     rates = sorted((row[0], int(row[1])) for row in conn.execute(
         select(r.month, func.sum(r.version)).where(r.month <= last).group_by(r.month)))
