@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 
-from syncline.adapters.db.tables import Dec, _id, metadata
+from syncline.adapters.db.base import Dec, _id, metadata
 
 # --- canonical business state ---------------------------------------------------------------
 customers = Table(

@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Dialect,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.types import TypeDecorator
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-metadata = MetaData(naming_convention=NAMING)
-
-
-class Dec(TypeDecorator[Decimal]):
-    """A Decimal kept as its exact text, so SQLite never turns money into a float."""
-
-    impl = String(40)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, float):
-            raise TypeError("floats are never stored as amounts")
-        return str(Decimal(value))
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return None if value is None else Decimal(value)
-
-
-def _id() -> Column[str]:
-    return Column("id", String(40), primary_key=True)
-
+from syncline.adapters.db.base import NAMING, Dec, _id, metadata
 
 # --- processing model ------------------------------------------------------------------------
 inbox = Table(

@@ -39,7 +39,7 @@ from syncline.services.handlers.common import (
 from syncline.services.handlers.time_words import APPROVED, REJECTED, record_words
 from syncline.services.handlers.withdrawals import refused_approvals, resolve_refusals
 from syncline.services.ids import new_id
-from syncline.services.messaging.bulk import insert_rows, select_in
+from syncline.services.messaging.bulk import insert_rows, light, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -156,7 +156,7 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
     b.preload_projects(codes)
     b.preload_rates(codes)
     wids = sorted({str(d["worker_id"]) for _, d in messages})
-    known = {r.worker_id: r for r in select_in(b.conn, _WORKERS_SQL, wids)}
+    known = {r.worker_id: r for r in light(select_in(b.conn, _WORKERS_SQL, wids))}
     outcomes: list[Outcome] = []
     time_rows: list[dict[str, Any]] = []
     item_rows: list[dict[str, Any]] = []

@@ -37,7 +37,7 @@ from syncline.services.handlers.expenses import (
 from syncline.services.handlers.milestones import complete_milestone
 from syncline.services.handlers.time import reverse_time
 from syncline.services.handlers.workers import upsert_worker
-from syncline.services.messaging.bulk import update_rows
+from syncline.services.messaging.bulk import light, update_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit_of_work import Batch, Handler
@@ -200,7 +200,7 @@ def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: date
     request through; the rows after are left received, for the next batch. Returns how many
     rows (from the first) were settled."""
     with metrics.apply_batch_seconds.time():
-        return _apply_rows(conn, rows, ref, now, stats, yield_when)
+        return _apply_rows(conn, light(rows), ref, now, stats, yield_when)
 
 
 def _apply_rows(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,

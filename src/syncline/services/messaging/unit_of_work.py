@@ -33,6 +33,7 @@ from syncline.billing.rates import (
 )
 from syncline.domain.reference import ReferenceData
 from syncline.ledger.money import Money
+from syncline.services.messaging.bulk import light
 from syncline.services.messaging.outbox import last_seq, outbox_row
 from syncline.services.messaging.outcomes import Outcome
 
@@ -83,9 +84,10 @@ class Batch:
 
     def project(self, code: str) -> Any | None:
         if code not in self._projects:
-            row = self.conn.execute(_PROJECT, {"code": code}).first()
-            if row is None:
+            found = light(self.conn.execute(_PROJECT, {"code": code}).all()[:1])
+            if not found:
                 return None
+            row = found[0]
             tasks = {t.code: t.billable for t in self.conn.execute(
                 _TASKS, {"project_id": row.id})}
             self._projects[code] = (row, tasks)
@@ -96,7 +98,7 @@ class Batch:
         `project` then answers from the cache, as if it had read them one by one."""
         missing = sorted({str(c) for c in codes} - self._projects.keys())
         for start in range(0, len(missing), 500):
-            rows = self.conn.execute(_PROJECTS_IN, {"codes": missing[start:start + 500]}).all()
+            rows = light(self.conn.execute(_PROJECTS_IN, {"codes": missing[start:start + 500]}))
             tasks: dict[str, dict[str, Any]] = {r.id: {} for r in rows}
             if rows:
                 for t in self.conn.execute(_TASKS_IN, {"ids": list(tasks)}):
@@ -112,7 +114,7 @@ class Batch:
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             rows: dict[str, list[Any]] = {i: [] for i in part}
-            for r in self.conn.execute(_CONTRACT_RATES_IN, {"ids": part}):
+            for r in light(self.conn.execute(_CONTRACT_RATES_IN, {"ids": part})):
                 rows[r.contract_id].append(r)
             self._own.update(rows)
 
