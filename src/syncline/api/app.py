@@ -53,6 +53,7 @@ from syncline.services.governance.roles import INTEGRATION, READERS, Principal, 
 from syncline.services.messaging.exception_context import business_context
 from syncline.services.messaging.exceptions import UNASSIGNED, get_exception, list_exceptions
 from syncline.services.messaging.inbox import Receipt, prepare, receive_prepared
+from syncline.services.messaging.lock_signal import signal_for
 from syncline.services.messaging.status import SETTLED, event_outcome, outcomes_of, statuses_of
 from syncline.services.messaging.write_lock import promptly
 from syncline.services.telemetry import traces
@@ -97,7 +98,9 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     if runner is not None and runner.between_batches is None and \
             system.engine.dialect.name == "sqlite":  # one write lock for receive and apply:
         runner.between_batches = intake.let_through  # the API's turn after each batch
-        runner.yield_when = intake.waiting  # and a batch ends early when a request waits
+        shared = signal_for(system.engine)  # a writer of another process waiting, too
+        runner.yield_when = intake.waiting if shared is None else (
+            lambda: intake.waiting() or shared.waiting())  # a batch ends early then
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -87,7 +87,7 @@ def _reset_sqlite(settings: Settings) -> None:
     if not settings.dbos_system_url and dbos is not None:
         files.append(dbos)
     for base in files:
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in ("", "-wal", "-shm", "-journal", "-waiting"):
             Path(str(base) + suffix).unlink(missing_ok=True)
     stamp_demo(path)
 
