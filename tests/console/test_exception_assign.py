@@ -138,3 +138,57 @@ def test_cli_and_api_parity(firm: Firm, tmp_path: Path,
         logged = entries(conn, action="exception.assign")
     assert [(a["actor"], a["after"]) for a in logged] == [
         ("ops-lead", {"assigned_to": "pmo-user"}), ("finance-user", {"assigned_to": None})]
+
+
+def test_revoked_and_expired_keys_are_neither_suggested_nor_assignable(
+        http: TestClient, firm: Firm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside the firm's four live keys: ``gone-user`` (revoked), ``lapsed-user`` (expired a
+    day before the clock) and ``later-user`` (expires a day after it, so still live). The
+    assign suggestions list the live ones only; assigning to a revoked or an expired key is
+    refused (console: a flash, API: 409, CLI: exit 1) and records nothing, while a live key
+    and a name no key has (an OIDC user's) are taken. A key revoked after it was given an
+    exception is shown as unable to act."""
+    from datetime import timedelta
+
+    from syncline.cli.main import app
+    from syncline.services.governance.keys import create_key, revoke_key
+
+    now = fixed_clock()
+    with firm.system.engine.begin() as conn:
+        create_key(conn, "gone-user", ["finance"], by="test", now=now)
+        revoke_key(conn, "gone-user", by="test", now=now, reason="left the firm")
+        create_key(conn, "lapsed-user", ["finance"], by="test", now=now - timedelta(days=30),
+                   expires=now - timedelta(days=1))
+        create_key(conn, "later-user", ["finance"], by="test", now=now,
+                   expires=now + timedelta(days=1))
+    exc_id = _only(firm)
+    sign_in(http, firm.keys["pmo"])
+    page = http.get(f"/console/exceptions/{exc_id}").text
+    suggested = page.split('<datalist id="people">')[1].split("</datalist>")[0]
+    assert suggested == "".join(f'<option value="{name}">' for name in (
+        "auditor-user", "controller-user", "finance-user", "later-user", "pmo-user"))
+    token = csrf_of(page)
+    for name, said in (("gone-user", "was revoked at"), ("lapsed-user", "expired at")):
+        r = http.post(f"/console/exceptions/{exc_id}/assign", data={"csrf": token, "to": name})
+        assert r.status_code == 200 and f"Not assigned: the key &#39;{name}&#39; {said}" in r.text
+        api = http.post(f"/v1/exceptions/{exc_id}/assign", json={"to": name},
+                        headers={"X-API-Key": firm.keys["finance"]})
+        assert api.status_code == 409 and "can no longer act" in api.json()["detail"]
+    monkeypatch.setenv("SYNCLINE_CLI_PRINCIPAL", "ops-lead")
+    refused = CliRunner().invoke(app, ["exceptions", "assign", exc_id, "--to", "gone-user",
+                                       "--database-url", firm.system.settings.database_url])
+    assert refused.exit_code == 1 and "was revoked at" in refused.output
+    with firm.system.engine.connect() as conn:
+        assert entries(conn, action="exception.assign") == []
+    for name in ("later-user", "oidc:ada"):
+        r = http.post(f"/v1/exceptions/{exc_id}/assign", json={"to": name},
+                      headers={"X-API-Key": firm.keys["finance"]})
+        assert r.status_code == 200 and r.json()["assigned_to"] == name
+    http.post(f"/v1/exceptions/{exc_id}/assign", json={"to": "finance-user"},
+              headers={"X-API-Key": firm.keys["finance"]})
+    assert 'id="assignee-lapsed"' not in http.get(f"/console/exceptions/{exc_id}").text
+    with firm.system.engine.begin() as conn:
+        revoke_key(conn, "finance-user", by="test", now=now)
+    page = http.get(f"/console/exceptions/{exc_id}").text
+    assert 'id="assignee-lapsed">key revoked: cannot act<' in page
+    assert '<option value="finance-user">' not in page

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -14,7 +16,8 @@ from syncline.adapters.db.revenue_tables import contract_amendments
 from syncline.api.app import create_app
 from syncline.services.kpis import DEFINITIONS
 from syncline.services.kpis.series import CHARTS
-from tests.console.firm import sign_in, small_firm
+from tests.builders import time_entry
+from tests.console.firm import INTEGRATION_KEY, sign_in, small_firm
 
 DATA = re.compile(r'<script type="application/json" id="kpi-data">(.*?)</script>', re.S)
 
@@ -88,3 +91,44 @@ def test_contracts_list_search_schedule_and_what_if(tmp_path: Path) -> None:
         with firm.system.engine.connect() as conn:
             after = conn.execute(select(func.count()).select_from(contract_amendments)).scalar()
         assert after == before  # nothing stored
+
+
+def test_the_dashboard_keeps_the_months_over_until_a_new_fact(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default range is February..July (nothing invoiced: the last six months); the
+    clock is 2026-07-15. Unbilled approved time is T-1, 6 h × 200.00 = 1,200.00, at every
+    month's end. A second request computes July alone (not over: as of now); T-3, 3 h on
+    2026-03-10, posted to /v1/events, adds 600.00 from March: 1,800.00, and every month is
+    computed again."""
+    from syncline.services.kpis import series
+
+    computed: list[str] = []
+    compute = series.compute_kpis
+
+    def counting(conn: Any, period: str, **kw: Any) -> Any:
+        computed.append(period)
+        return compute(conn, period, **kw)
+
+    monkeypatch.setattr(series, "compute_kpis", counting)
+    firm = small_firm(tmp_path)
+
+    def unbilled() -> list[str]:
+        page = http.get("/console/kpis")
+        assert page.status_code == 200, page.text
+        charts = {c["kpi"]: c for c in json.loads(DATA.search(page.text).group(1))}
+        [series_] = charts["unbilled_approved_time"]["series"]
+        assert series_["label"] == "US01 USD"
+        return list(series_["values"])
+
+    months = ["2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07"]
+    with TestClient(create_app(firm.system, background=False)) as http:
+        sign_in(http, firm.keys["finance"])
+        assert unbilled() == ["1200.00"] * 6 and computed == months
+        computed.clear()
+        assert unbilled() == ["1200.00"] * 6 and computed == ["2026-07"]
+        posted = http.post("/v1/events", json=time_entry("T-3", hours="3", day="2026-03-10"),
+                           headers={"X-API-Key": INTEGRATION_KEY})
+        assert posted.status_code in (200, 202), posted.text
+        firm.system.process()
+        computed.clear()
+        assert unbilled() == ["1200.00"] + ["1800.00"] * 5 and computed == months

@@ -1,6 +1,7 @@
 """What the broker ingress tests share (NATS, RabbitMQ, Kafka): a system on SQLite, the
-state a file ingest of the same lines gives, an ingress run until a condition holds, and
-reachability that skips off CI and fails under CI=true."""
+state a file ingest of the same lines gives, an ingress run until a condition holds,
+reachability that skips off CI and fails under CI=true, and messages carrying a sender's
+W3C trace context with the receive spans they must give."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,6 +24,8 @@ from syncline.config import Settings
 from syncline.services.messaging.inbox import receive_many
 from syncline.services.messaging.queues import queue_depths
 from syncline.services.state import fingerprint
+from syncline.services.telemetry import traces
+from tests.builders import deal, time_entry
 from tests.conftest import fixed_clock, in_ci
 
 
@@ -119,13 +123,13 @@ def failing_store_once(real: Callable[..., Any]) -> tuple[Callable[..., Any], li
     """A ``store`` whose first call stores and then fails before the commit (rolled back)."""
     failed: list[int] = []
 
-    def store(system: Syncline, items: list[Any]) -> list[Any]:
+    def store(system: Syncline, items: list[Any], parents: list[Any]) -> list[Any]:
         if not failed:
             failed.append(len(items))
             with system.engine.begin() as conn:  # what it stored is rolled back
-                receive_many(conn, items, now=fixed_clock())
+                receive_many(conn, items, now=fixed_clock(), parents=parents)
                 raise ConnectionError("the database went away before the commit")
-        return real(system, items)
+        return real(system, items, parents)
 
     return store, failed
 
@@ -168,3 +172,54 @@ def kill_and_restart(command: list[str], env: dict[str, str], folder: Path,
         second.wait(timeout=30)
     assert second.returncode == 0, second_err.read_text()[-2000:]
     return dict(json.loads(second_out.read_text().strip().splitlines()[-1]))
+
+
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER_SPAN = "00f067aa0ba902b7"
+Traced = list[tuple[dict[str, Any], dict[str, str]]]  # event, headers
+
+
+def traced_events() -> Traced:
+    """A deal whose message carries a sender's valid ``traceparent`` (and ``tracestate``),
+    T-1 with no trace context, T-2 with an invalid ``traceparent``."""
+    return [(deal(), {"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01",
+                      "tracestate": "vendor=1"}),
+            (time_entry("T-1"), {}),
+            (time_entry("T-2"), {"traceparent": "00-not-a-trace-01"})]
+
+
+@contextmanager
+def recorded_spans() -> Iterator[Any]:
+    """Tracing on, every span kept in memory (an ``InMemorySpanExporter``) while the block
+    runs."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    traces.configure(exporter, batch=False)
+    try:
+        yield exporter
+    finally:
+        traces.reset()
+
+
+def check_receive_spans(exporter: Any, sent: Traced) -> None:
+    """The deal's receive span is the sender's span's child, in the sender's trace (its
+    ``tracestate`` kept), linked to the correlation's root, where its apply and delivery
+    spans go; T-1's and T-2's (the invalid header ignored) are their correlation root's
+    children, unlinked, as ever (docs/operations.md, "Traces")."""
+    (won, _), (t1, _), (t2, _) = sent
+    received = {s.attributes["syncline.event_id"]: s for s in exporter.get_finished_spans()
+                if s.name == "syncline.receive"}
+    continued = received[won["id"]]
+    assert continued.context is not None and continued.parent is not None
+    assert continued.context.trace_id == int(CALLER_TRACE, 16)  # the sender's trace
+    assert continued.parent.span_id == int(CALLER_SPAN, 16)  # under the sender's span
+    assert continued.context.trace_state.to_header() == "vendor=1"
+    assert [(ln.context.trace_id, ln.context.span_id) for ln in continued.links] == [
+        traces.trace_ids(won["correlationid"])]
+    for event in (t1, t2):
+        span = received[event["id"]]
+        assert span.context is not None and span.parent is not None
+        assert (span.context.trace_id, span.parent.span_id) == traces.trace_ids(
+            event["correlationid"])
+        assert not span.links

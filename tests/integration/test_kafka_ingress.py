@@ -30,13 +30,16 @@ from syncline.ingress.select import UnknownBroker, ingress_for
 from syncline.simulator import SimulationConfig, simulate
 from tests.integration.ingress_support import (
     applied_state,
+    check_receive_spans,
     crash_once,
     depths,
     failing_store_once,
     first_receipts,
+    recorded_spans,
     reference_state,
     stored,
     system_at,
+    traced_events,
 )
 
 CONFIG = SimulationConfig(seed=9, customers=3, workers=8, months=2)
@@ -202,4 +205,21 @@ def test_the_broker_is_chosen_by_the_urls_scheme(tmp_path: Path) -> None:
     assert bootstrap_servers(kafka.url) == ["a:9092", "b:9092"]
     with pytest.raises(UnknownBroker, match="scheme"):
         ingress_for(system, "redis://h:6379", **options)
+    system.engine.dispose()
+
+
+def test_a_record_s_traceparent_is_the_parent_of_its_receive_span(tmp_path: Path) -> None:
+    """As on NATS (``check_receive_spans``): the header is a Kafka record header (bytes)."""
+    sent = traced_events()
+    system = system_at(tmp_path / "ingress.db")
+    ingress = KafkaIngress(system, url="kafka://127.0.0.1:9092", topic=TOPIC)
+
+    async def publishing(broker: Any) -> None:
+        for event, headers in sent:
+            await broker.publish(json.dumps(event).encode(), topic=TOPIC, headers=headers)
+
+    with recorded_spans() as exporter:
+        run(ingress, publishing)
+    assert ingress.stats.receipts == {"accepted": 3}
+    check_receive_spans(exporter, sent)
     system.engine.dispose()

@@ -31,15 +31,18 @@ from syncline.bootstrap import Syncline
 from syncline.simulator import SimulationConfig, simulate
 from tests.integration.ingress_support import (
     applied_state,
+    check_receive_spans,
     crash_once,
     depths,
     failing_store_once,
     first_receipts,
     kill_and_restart,
+    recorded_spans,
     reference_state,
     require_server,
     run_until,
     system_at,
+    traced_events,
 )
 
 NATS_URL = os.environ.get("SYNCLINE_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -197,4 +200,19 @@ def test_the_ingest_broker_command_killed_and_restarted_loses_nothing(
     assert summary["acked"] > 0  # the first was killed before it acknowledged everything
     assert sum(depths(system)["inbox"].values()) == len(lines)
     assert applied_state(system) == reference_state(lines, tmp_path / "file.db")
+    system.engine.dispose()
+
+
+def test_a_message_s_traceparent_is_the_parent_of_its_receive_span(
+        nats_url: str, names: dict[str, str], tmp_path: Path) -> None:
+    """Three messages stored in one batch, one transaction: the deal's header carries a
+    valid ``traceparent``, T-1's none, T-2's an invalid one (``check_receive_spans``)."""
+    sent = traced_events()
+    asyncio.run(publish(nats_url, names, [(json.dumps(event).encode(), headers or None)
+                                          for event, headers in sent]))
+    system = system_at(tmp_path / "ingress.db")
+    with recorded_spans() as exporter:
+        stats = run_ingress(system, nats_url, names, lambda s: s.acked >= 3)
+    assert stats.batches == 1 and stats.receipts == {"accepted": 3}  # one transaction
+    check_receive_spans(exporter, sent)
     system.engine.dispose()

@@ -34,16 +34,19 @@ from syncline.bootstrap import Syncline
 from syncline.simulator import SimulationConfig, simulate
 from tests.integration.ingress_support import (
     applied_state,
+    check_receive_spans,
     crash_once,
     depths,
     failing_store_once,
     first_receipts,
     kill_and_restart,
+    recorded_spans,
     reference_state,
     require_server,
     run_until,
     stored,
     system_at,
+    traced_events,
 )
 
 RABBIT_URL = os.environ.get("SYNCLINE_TEST_RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -216,4 +219,20 @@ def test_the_ingest_broker_command_killed_and_restarted_loses_nothing(
     assert summary["failures"] == 0 and summary["broker"] == "amqp"
     assert stored(system) == len(lines) and first_receipts(system) == len(lines)
     assert applied_state(system) == reference_state(lines, tmp_path / "file.db")
+    system.engine.dispose()
+
+
+def test_a_message_s_traceparent_is_the_parent_of_its_receive_span(
+        rabbit_url: str, queue: str, tmp_path: Path) -> None:
+    """As on NATS (``check_receive_spans``): the header rides as an AMQP application
+    property; messages gathered together are still stored in one transaction."""
+    sent = traced_events()
+    asyncio.run(publish(rabbit_url, queue, [
+        (json.dumps(event).encode(), headers, "application/cloudevents+json")
+        for event, headers in sent]))
+    system = system_at(tmp_path / "ingress.db")
+    with recorded_spans() as exporter:
+        stats = run_until(ingress(system, rabbit_url, queue), lambda s: s.acked >= 3)
+    assert stats.receipts == {"accepted": 3}
+    check_receive_spans(exporter, sent)
     system.engine.dispose()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -48,16 +49,19 @@ class FakeStore:
 
     def __init__(self, poison: set[str] | None = None) -> None:
         self.calls: list[list[str]] = []
+        self.parents: list[list[Any]] = []  # the span parent of each item, call by call
         self.committed: set[str] = set()
         self.release = threading.Event()
         self.entered = threading.Event()
         self.poison = poison or set()
 
-    def __call__(self, items: Sequence[Any]) -> list[Receipt]:
+    def __call__(self, items: Sequence[Any], parents: Sequence[Any]) -> list[Receipt]:
         self.entered.set()
         self.release.wait(5)
         batch = [str(i) for i in items]
+        assert len(parents) == len(batch)
         self.calls.append(batch)
+        self.parents.append(list(parents))
         if self.poison & set(batch):
             raise RuntimeError("this request's transaction failed")  # rolled back
         self.committed.update(batch)
@@ -65,13 +69,18 @@ class FakeStore:
 
 
 def test_requests_waiting_at_once_share_one_commit_and_are_answered_after_it() -> None:
+    """The third of the waiting requests continues a caller's trace: it shares the group
+    too, its two messages with its caller's span context, the others with none."""
     store = FakeStore()
     intake = Intake(store)
+    caller = Context({"a caller's span": 1})
 
     async def scenario() -> list[list[Receipt]]:
         first = asyncio.create_task(intake.receive(["a"]))
         await asyncio.to_thread(store.entered.wait, 5)  # the writer is inside a commit
-        rest = [asyncio.create_task(intake.receive([f"b{i}", f"c{i}"])) for i in range(5)]
+        rest = [asyncio.create_task(intake.receive([f"b{i}", f"c{i}"],
+                                                   caller if i == 2 else None))
+                for i in range(5)]
         await asyncio.sleep(0.05)
         assert not any(t.done() for t in rest)  # nobody is answered before its commit
         store.release.set()
@@ -81,6 +90,7 @@ def test_requests_waiting_at_once_share_one_commit_and_are_answered_after_it() -
     intake.close()
     assert store.calls == [["a"], [x for i in range(5) for x in (f"b{i}", f"c{i}")]]
     assert intake.groups == 2  # 6 requests, 2 transactions
+    assert store.parents[1] == [None] * 4 + [caller] * 2 + [None] * 4
     assert [[r.event_id for r in a] for a in answers] == [["a"]] + [
         [f"b{i}", f"c{i}"] for i in range(5)]  # each request its own receipts, in order
 

@@ -20,6 +20,7 @@ import sqlalchemy.orm  # noqa: F401  (see below)
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from opentelemetry.context import Context
 from sqlalchemy.exc import OperationalError
 
 from syncline import __version__
@@ -89,8 +90,8 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     connector by name (default: SYNCLINE_CONNECTORS_CONFIG)."""
     runner = worker or (BackgroundWorker(system) if background else None)
 
-    def _receive(items: Sequence[Any]) -> list[Receipt]:
-        prepared = prepare(items)  # parsed and validated before the write lock is taken
+    def _receive(items: Sequence[Any], parents: Sequence[Context | None]) -> list[Receipt]:
+        prepared = prepare(items, parents=parents)  # parsed and validated before the lock
         with promptly(system.engine) as conn:  # the lock asked for every ms (write_lock.py)
             return receive_prepared(conn, prepared, now=system.clock())
 

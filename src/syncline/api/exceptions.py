@@ -19,7 +19,7 @@ from syncline.services.governance.roles import (
     PMO,
     Principal,
 )
-from syncline.services.messaging.exceptions import AssignRefused, assign
+from syncline.services.messaging.exceptions import AssigneeRefused, AssignRefused, assign
 
 Actor = Annotated[Principal, Depends(Requires(INTEGRATION, BILLING, PMO, FINANCE, CONTROLLER))]
 
@@ -41,6 +41,8 @@ def router(system: Syncline) -> APIRouter:
             with system.engine.begin() as conn:
                 view = assign(conn, exception_id, body.to, actor=who.name,
                               now=system.clock(), reason=body.reason)
+        except AssigneeRefused as refused:  # a revoked or expired key: it cannot act
+            raise HTTPException(409, str(refused)) from None
         except AssignRefused as refused:
             raise HTTPException(404, str(refused)) from None
         return view.as_dict()

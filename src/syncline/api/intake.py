@@ -14,8 +14,9 @@ the previous group was being written.
 
 A group that fails (a database error) is rolled back whole and each of its requests is then
 stored in a transaction of its own, so a failure is only the failing request's. A request
-whose caller sent a W3C ``traceparent`` (when tracing is on) is stored alone, inside
-``traces.continuing(parent)``, so its receive span continues the caller's trace.
+whose caller sent a W3C ``traceparent`` (when tracing is on) joins a group like any other:
+its span context goes with each of its messages to the store (``parents``), so its messages'
+receive spans continue the caller's trace while the others' do not.
 
 The writer prepares (parses and validates) a group's messages before it takes the write lock,
 so the lock is held only to store them. On SQLite it takes the lock ``promptly``: SQLite's own
@@ -43,9 +44,8 @@ from typing import Any
 from opentelemetry.context import Context
 
 from syncline.services.messaging.inbox import Receipt
-from syncline.services.telemetry import traces
 
-Store = Callable[[Sequence[Any]], list[Receipt]]
+Store = Callable[[Sequence[Any], Sequence[Context | None]], list[Receipt]]  # items, parents
 MAX_GROUP = 5000  # messages in one transaction (a request is never split)
 
 
@@ -145,19 +145,16 @@ class Intake:
                     self._turn.notify_all()
 
     def _group(self, first: _Job) -> list[_Job]:
-        """``first`` and the requests waiting behind it, up to ``max_group`` messages; a
-        request continuing a caller's trace goes alone (its span needs its own parent)."""
+        """``first`` and the requests waiting behind it, up to ``max_group`` messages."""
         jobs, size = [first], len(first.items)
-        if first.parent is not None:
-            return jobs
         while size < self.max_group:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if job is None or job.parent is not None:
-                self._queue.put(job)  # after the others: order between requests waiting
-                break  # at once is not promised (each is answered after its own commit)
+            if job is None:
+                self._queue.put(job)  # the end, after this group
+                break
             jobs.append(job)
             size += len(job.items)
         return jobs
@@ -165,7 +162,8 @@ class Intake:
     def _write(self, jobs: list[_Job]) -> None:
         if len(jobs) > 1:
             try:
-                receipts = self.store([item for job in jobs for item in job.items])
+                receipts = self.store([item for job in jobs for item in job.items],
+                                      [job.parent for job in jobs for _ in job.items])
             except Exception:  # each request alone, below, says whose failure it was
                 pass
             else:
@@ -177,8 +175,7 @@ class Intake:
                 return
         for job in jobs:
             try:
-                with traces.continuing(job.parent):
-                    mine = self.store(job.items)
+                mine = self.store(job.items, [job.parent] * len(job.items))
             except Exception as error:  # the request's own answer
                 _answer(job, None, error)
             else:

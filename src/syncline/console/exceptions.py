@@ -20,11 +20,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from syncline.bootstrap import Syncline
 from syncline.console import web
 from syncline.services.governance import audit
-from syncline.services.governance.keys import list_keys
+from syncline.services.governance.keys import lapsed_key, live_names
 from syncline.services.governance.roles import BILLING, CONTROLLER, FINANCE, INTEGRATION, PMO
 from syncline.services.messaging.exception_context import business_context
 from syncline.services.messaging.exceptions import (
     UNASSIGNED,
+    AssigneeRefused,
     AssignRefused,
     assign,
     get_exception,
@@ -93,7 +94,10 @@ def router(system: Syncline) -> APIRouter:
         view, lineage = found
         with system.engine.connect() as conn:
             business = business_context(conn, [view])[view.id]
-            people = sorted({k.name for k in list_keys(conn)} | {who.name})
+            now = system.clock()
+            people = sorted({*live_names(conn, now=now), who.name})
+            lapsed = (lapsed_key(conn, view.assigned_to, now=now)
+                      if view.assigned_to else None)
         data = ""
         if lineage.get("raw"):
             try:
@@ -102,6 +106,7 @@ def router(system: Syncline) -> APIRouter:
                 data = ""
         return web.page(request, "exception.html", e=view, lineage=lineage, data=data,
                         b=business, people=people, me=who.name,
+                        lapsed=lapsed.status(now) if lapsed else "",
                         context=_context(view), age=web.age(view.created_at, system.clock()),
                         can_act=who.has(*ACTORS))
 
@@ -158,6 +163,9 @@ def router(system: Syncline) -> APIRouter:
         try:
             view = await run_in_threadpool(_assign, exc_id, to or None, who.name,
                                            fields.get("reason", ""))
+        except AssigneeRefused as refused:
+            web.flash(request, f"Not assigned: {refused}", "error")
+            return RedirectResponse(back, status_code=303)
         except AssignRefused as refused:
             raise HTTPException(404, str(refused)) from None
         web.flash(request, f"Exception {exc_id} assigned to {view.assigned_to}"

@@ -20,6 +20,12 @@ A broker that hands messages over one at a time, each in a task of its own (Rabb
 and a single task stores what has gathered in one transaction at a time (`Coalescer`), so
 the inbox keeps the queue's order, SQLite sees one writer, and a burst is stored in batches;
 each handler still acknowledges its own message after the commit that stored it.
+
+A message whose headers carry a valid W3C ``traceparent`` (when tracing is on) has its
+``syncline.receive`` span made a child of the sender's span, linked to its correlation's
+root, as ``POST /v1/events`` does (docs/operations.md, "Traces"): the sender's span context
+goes with each message to ``receive_many`` (``parents``), so the batch is still stored in one
+transaction whatever its messages' senders.
 """
 
 from __future__ import annotations
@@ -32,10 +38,12 @@ from typing import Any, ClassVar
 
 import anyio
 from faststream import Context
+from opentelemetry.context import Context as SpanParent
 
 from syncline.bootstrap import Syncline
 from syncline.ingress.cloudevents import Binding, event_from
 from syncline.services.messaging.inbox import Receipt, receive_many
+from syncline.services.telemetry import traces
 
 log = logging.getLogger("syncline.ingress")
 
@@ -64,10 +72,14 @@ class Delivery:
     redelivered: bool = False
 
 
-def store(system: Syncline, items: list[str | dict[str, Any]]) -> list[Receipt]:
+Parents = list[SpanParent | None]  # each message's sender's span context (traces.from_headers)
+
+
+def store(system: Syncline, items: list[str | dict[str, Any]], parents: Parents
+          ) -> list[Receipt]:
     """One broker batch into the inbox, in one transaction (committed when this returns)."""
     with system.engine.begin() as conn:
-        return receive_many(conn, items, now=system.clock())
+        return receive_many(conn, items, now=system.clock(), parents=parents)
 
 
 def text_headers(headers: Mapping[str, Any] | Sequence[tuple[str, Any]] | None
@@ -100,20 +112,20 @@ class Coalescer:
         self.system = system
         self.limit = max(1, limit)
         self.gap_wait = gap_wait
-        self.pending: list[tuple[int, list[str | dict[str, Any]],
+        self.pending: list[tuple[int, list[str | dict[str, Any]], Parents,
                                  asyncio.Future[list[Receipt]]]] = []
         self.next_position: int | None = None
         self.task: asyncio.Task[None] | None = None
 
-    async def store(self, position: int, items: list[str | dict[str, Any]]
+    async def store(self, position: int, items: list[str | dict[str, Any]], parents: Parents
                     ) -> list[Receipt]:
         done: asyncio.Future[list[Receipt]] = asyncio.get_running_loop().create_future()
-        self.pending.append((position, items, done))
+        self.pending.append((position, items, parents, done))
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._drain())
         return await done
 
-    async def _take(self) -> list[tuple[int, list[str | dict[str, Any]],
+    async def _take(self) -> list[tuple[int, list[str | dict[str, Any]], Parents,
                                         asyncio.Future[list[Receipt]]]]:
         """The run of positions that follows the last one stored, waiting up to
         ``gap_wait`` for a missing one; after that, whatever has gathered, in order."""
@@ -140,16 +152,17 @@ class Coalescer:
         while self.pending:
             await asyncio.sleep(0)  # let the handlers already delivered join this batch
             taken = await self._take()
-            flat = [item for _, items, _ in taken for item in items]
+            flat = [item for _, items, _, _ in taken for item in items]
+            parents = [parent for _, _, each, _ in taken for parent in each]
             try:
-                receipts = await anyio.to_thread.run_sync(_store, self.system, flat)
+                receipts = await anyio.to_thread.run_sync(_store, self.system, flat, parents)
             except Exception as failed:
-                for _, _, done in taken:
+                for _, _, _, done in taken:
                     if not done.done():
                         done.set_exception(failed)
                 continue
             start = 0
-            for _, items, done in taken:
+            for _, items, _, done in taken:
                 if not done.done():
                     done.set_result(receipts[start:start + len(items)])
                 start += len(items)
@@ -199,12 +212,14 @@ class BrokerIngress:
     async def _accept(self, message: Any = Context("message")) -> None:
         deliveries = self._deliveries(message)
         items = [event_from(d.body, d.headers, self.binding) for d in deliveries]
+        parents = [traces.from_headers(d.headers) for d in deliveries]
         self.stats.redelivered += sum(1 for d in deliveries if d.redelivered)
         try:
             if self._coalescer is not None:
-                receipts = await self._coalescer.store(self._position(message), items)
+                receipts = await self._coalescer.store(self._position(message), items,
+                                                       parents)
             else:
-                receipts = await anyio.to_thread.run_sync(_store, self.system, items)
+                receipts = await anyio.to_thread.run_sync(_store, self.system, items, parents)
         except Exception:
             self.stats.failures += 1
             log.exception("storing %d broker message(s) failed; redelivered in %.0f s",
@@ -236,5 +251,6 @@ class BrokerIngress:
         return self.stats
 
 
-def _store(system: Syncline, items: list[str | dict[str, Any]]) -> list[Receipt]:
-    return store(system, items)  # looked up at call time: tests replace `store`
+def _store(system: Syncline, items: list[str | dict[str, Any]], parents: Parents
+           ) -> list[Receipt]:
+    return store(system, items, parents)  # looked up at call time: tests replace `store`

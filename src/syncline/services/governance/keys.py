@@ -114,6 +114,26 @@ def list_keys(conn: Connection) -> list[KeyView]:
     return [_view(r) for r in conn.execute(select(api_keys).order_by(api_keys.c.name))]
 
 
+def live_names(conn: Connection, *, now: datetime) -> list[str]:
+    """The names of the keys that can still act (neither revoked nor expired), sorted: the
+    people an exception can be given to, as the console suggests them."""
+    return list(conn.execute(
+        select(api_keys.c.name).where(api_keys.c.revoked_at.is_(None),
+                                      (api_keys.c.expires_at.is_(None))
+                                      | (api_keys.c.expires_at > iso(now)))
+        .order_by(api_keys.c.name)).scalars())
+
+
+def lapsed_key(conn: Connection, name: str, *, now: datetime) -> KeyView | None:
+    """The key called ``name`` when it can no longer act (revoked or expired); None when it
+    is active or no key has that name (a name may be an OIDC or CLI principal's)."""
+    row = conn.execute(select(api_keys).where(api_keys.c.name == name)).first()
+    if row is None:
+        return None
+    view = _view(row)
+    return None if view.status(now) == "active" else view
+
+
 def revoke_key(conn: Connection, name: str, *, by: str, now: datetime,
                reason: str | None = None) -> KeyView:
     row = conn.execute(select(api_keys).where(api_keys.c.name == name)).first()

@@ -76,9 +76,18 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
+def _end(period: str) -> datetime:
+    return datetime.combine(period_end(period), time(23, 59, 59), tzinfo=UTC)
+
+
 def _as_of(period: str, now: datetime) -> datetime:
-    end = datetime.combine(period_end(period), time(23, 59, 59), tzinfo=UTC)
-    return min(end, now)
+    return min(_end(period), now)
+
+
+def over(period: str, now: datetime) -> bool:
+    """Whether the month has ended by ``now``: its figures are then as of its end, whatever
+    the clock says later (those of a month not over are as of now)."""
+    return _end(period) <= now
 
 
 def _only(rows: list[dict[str, Any]], entity: str | None) -> list[dict[str, Any]]:

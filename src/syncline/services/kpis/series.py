@@ -15,14 +15,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from syncline.adapters.db.tables import invoices
 from syncline.ledger.periods import is_period_name, next_period, period_of
-from syncline.services.kpis import DEFINITIONS, compute_kpis
+from syncline.services.kpis import DEFINITIONS, compute_kpis, over
 from syncline.services.kpis import formulas as f
+from syncline.services.kpis.cache import NOTHING_KEPT, View
 from syncline.services.ledger.reports.registry import ReportOptions
 
 MAX_MONTHS = 24
@@ -173,26 +175,32 @@ def _ledger_cells(conn: Connection, months: list[str], entity: str | None,
 
 
 def kpi_trends(conn: Connection, first: str, last: str, *, entity: str | None = None,
-               options: ReportOptions | None = None, now: datetime) -> list[Trend]:
+               options: ReportOptions | None = None, now: datetime,
+               kept: View = NOTHING_KEPT) -> list[Trend]:
     """Every KPI of ``CHARTS`` over the months ``first``..``last`` (see the module doc), for
-    one legal entity or all (the straight-through share is firm-wide: messages have none)."""
+    one legal entity or all (the straight-through share is firm-wide: messages have none).
+    ``kept``: a view of the dashboard's cache (services/kpis/cache.py), which gives the
+    figures of a month over, and the ledger reports' cells, as computed at the same state of
+    the database."""
     options = options or ReportOptions()
     months = months_between(first, last)
     cells: dict[str, list[Cell]] = {name: [] for name, *_ in CHARTS}
     for month in months:
-        figures = compute_kpis(conn, month, entity=entity, options=options, now=now,
-                               ledger_reports=False)
+        figures = kept.get(("month", month, entity), partial(
+            compute_kpis, conn, month, entity=entity, options=options, now=now,
+            ledger_reports=False), keep=over(month, now))
         for name, rows in figures.items():
             if name in cells:
                 cells[name].extend(_cells(month, name, rows))
-    ledger = _ledger_cells(conn, months, entity, options)
+    ledger = kept.get(("ledger", first, last, entity),
+                      lambda: _ledger_cells(conn, months, entity, options))
     trends = []
     for name, title, unit, kind in CHARTS:
         stacks: dict[str, str] = {}
         tables: tuple[dict[str, Any], ...] = ()
         if name in ledger:
             found, stacked, tables = ledger[name]
-            cells[name] = found
+            cells[name] = list(found)
             stacks = dict(s.split("|", 1) for s in stacked)
         pivoted = f.pivot(months, cells[name], zero=name in ZERO_WHEN_NONE or name in ledger)
         if name == "exception_aging":

@@ -14,6 +14,7 @@ from syncline.adapters.db.tables import exception_actions, exceptions, inbox, pa
 from syncline.domain.errors import Problem
 from syncline.services.clock import iso
 from syncline.services.governance import audit
+from syncline.services.governance.keys import lapsed_key
 from syncline.services.ids import new_id
 
 
@@ -143,18 +144,30 @@ class AssignRefused(ValueError):
     pass
 
 
+class AssigneeRefused(AssignRefused):
+    """The assignee is an API key that can no longer act (revoked or expired)."""
+
+
 def assign(conn: Connection, exc_id: str, assignee: str | None, *, actor: str,
            now: datetime, reason: str = "") -> ExceptionView:
     """Give the exception to ``assignee`` (a principal's name; None or blank: take it back
     to nobody). Recorded in the exception's actions and the audit log (before/after); an
-    unknown exception raises ``AssignRefused``. Assigning to the same person changes
-    nothing and records nothing."""
+    unknown exception raises ``AssignRefused``; the name of an API key that is revoked or
+    expired raises ``AssigneeRefused`` (nobody holding it can act on the exception: even
+    when it is already its assignee, to say so). A name that is no stored key is taken as
+    given (an OIDC or CLI principal is known to no table). Assigning to the same person
+    changes nothing and records nothing."""
     row = conn.execute(select(exceptions).where(exceptions.c.id == exc_id)).first()
     if row is None:
         raise AssignRefused(f"no exception {exc_id}")
     who = (assignee or "").strip() or None
     if who is not None and len(who) > 200:
-        raise AssignRefused("a principal's name is at most 200 characters")
+        raise AssigneeRefused("a principal's name is at most 200 characters")
+    lapsed = lapsed_key(conn, who, now=now) if who is not None else None
+    if lapsed is not None:
+        when = (f"was revoked at {lapsed.revoked_at}" if lapsed.revoked_at
+                else f"expired at {lapsed.expires_at}")
+        raise AssigneeRefused(f"the key {who!r} {when}: it can no longer act on an exception")
     if who == row.assigned_to:
         return _view(row)
     conn.execute(update(exceptions).where(exceptions.c.id == exc_id).values(

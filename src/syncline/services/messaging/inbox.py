@@ -24,12 +24,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
+from opentelemetry.context import Context
 from sqlalchemy import Connection, func, select, text
 
 from syncline.adapters.db.tables import inbox, inbox_receipts
@@ -263,20 +264,26 @@ class Prepared:
 
     parsed: tuple[_Parsed, ...]
     started: int  # when receiving began (ns), for the receive spans
+    parents: tuple[Context | None, ...] = ()  # each message's caller's span, or none
 
 
 def prepare(items: Iterable[str | dict[str, Any] | Decoded | Refusal], *,
-            trusted: bool = False) -> Prepared:
-    """Parse and validate each message (never raises on its content)."""
+            trusted: bool = False, parents: Sequence[Context | None] = ()) -> Prepared:
+    """Parse and validate each message (never raises on its content). ``parents``: the
+    span context each message's sender gave (``traces.from_headers``; None: none), in the
+    order of ``items`` — its receive span is then that span's child."""
     started = traces.now_ns()
-    return Prepared(tuple(_parse(i, trusted) for i in items), started)
+    parsed = tuple(_parse(i, trusted) for i in items)
+    assert not parents or len(parents) == len(parsed), "one parent a message, or none"
+    return Prepared(parsed, started, tuple(parents))
 
 
 def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Decoded | Refusal], *,
-                 now: datetime, trusted: bool = False) -> list[Receipt]:
+                 now: datetime, trusted: bool = False,
+                 parents: Sequence[Context | None] = ()) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each:
     `prepare` then `receive_prepared`."""
-    return receive_prepared(conn, prepare(items, trusted=trusted), now=now)
+    return receive_prepared(conn, prepare(items, trusted=trusted, parents=parents), now=now)
 
 
 def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> list[Receipt]:
@@ -302,7 +309,8 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
     out: list[Receipt] = []
     rejected: list[tuple[Receipt, str | None, str | None]] = []  # receipt, type, correlation
     revised: list[tuple[str, str, _Parsed, int]] = []  # inbox id, old raw, message, seq
-    for p in parsed:
+    callers: list[Context | None] = []  # the caller's span of each of ``rows``
+    for index, p in enumerate(parsed):
         key = (p.source, p.event_id)
         known = existing.get(key)
         if known is not None:
@@ -333,6 +341,7 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
             inbox_id, next_seq, p.source, p.event_id, etype, subject, sequence, etime, corr,
             stored, status, "; ".join(str(x) for x in p.problems) if p.problems else None,
             stamp, None))
+        callers.append(prepared.parents[index] if prepared.parents else None)
         next_seq += 1
         receipts_rows.append((inbox_id, stamp, False))
         if p.problems:
@@ -358,7 +367,8 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
             field=first.path[:200], objects=(("inbox", receipt.inbox_id),),
         ), now=now, inbox_id=receipt.inbox_id, correlation_id=corr)
     if traces.enabled():  # one span per stored message, under its correlation's trace
-        for r in rows:
+        for r, caller in zip(rows, callers, strict=True):  # or its caller's, linked to it
             traces.record("syncline.receive", traces.key(r[8], "inbox", r[0]), started,
-                          inbox_id=r[0], event_id=r[3], type=r[4], status=r[10])
+                          parent=caller, inbox_id=r[0], event_id=r[3], type=r[4],
+                          status=r[10])
     return out

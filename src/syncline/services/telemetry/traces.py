@@ -11,10 +11,12 @@ send with its ``syncline.target`` call as a child — has the same trace id, in 
 row without a correlation id gets its own trace (``inbox/<id>``, ``outbox/<id>``).
 
 A caller's trace is continued where the caller sends one: a W3C ``traceparent`` header on
-``POST /v1/events`` (or on a NATS ingress message) makes the ``syncline.receive`` span a child
-of the caller's span (``from_headers``, ``continuing``), so the caller's trace shows Syncline
-receiving its message; that span links to the correlation's root, where the message's apply
-and delivery spans are (no trace context is stored with a message).
+``POST /v1/events`` or on a broker message (NATS, RabbitMQ, Kafka) makes that message's
+``syncline.receive`` span a child of the caller's span (``from_headers``, then ``record``'s
+``parent``), so the caller's trace shows Syncline receiving its message; that span links to
+the correlation's root, where the message's apply and delivery spans are (no trace context is
+stored with a message). The parent is given per message, so messages of different callers,
+or with none, are still stored together in one transaction.
 
 ``configure()`` (serve, worker) installs a tracer provider when asked (``SYNCLINE_TRACES=console``,
 or an OTLP endpoint); the console exporter unless the endpoint is set;
@@ -31,7 +33,6 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
@@ -48,7 +49,6 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _state: dict[str, Any] = {"provider": None}
-_caller: ContextVar[Context | None] = ContextVar("syncline_trace_caller", default=None)
 _W3C = TraceContextTextMapPropagator()
 ENDPOINT_ENV = "SYNCLINE_OTLP_ENDPOINT"
 TRACES_ENV = "SYNCLINE_TRACES"
@@ -157,33 +157,19 @@ def from_headers(headers: Mapping[str, str]) -> Context | None:
     return parent
 
 
-@contextmanager
-def continuing(parent: Context | None) -> Iterator[None]:
-    """Spans recorded inside the block (``record``) are children of ``parent`` — a caller's
-    span (``from_headers``) — linked to their correlation's root; None changes nothing."""
-    if parent is None:
-        yield
-        return
-    token = _caller.set(parent)
-    try:
-        yield
-    finally:
-        _caller.reset(token)
-
-
-def record(name: str, correlation_id: str, start_ns: int, end_ns: int | None = None,
-           **attributes: Any) -> None:
+def record(name: str, correlation_id: str, start_ns: int, end_ns: int | None = None, *,
+           parent: Context | None = None, **attributes: Any) -> None:
     """A finished span for a stage done in bulk (a batch received, a set of messages
-    applied together): one per message, the batch's start and end. Inside
-    ``continuing(parent)`` the span is the caller's child, linked to the correlation root."""
+    applied together): one per message, the batch's start and end. With ``parent`` — the
+    message's caller's span (``from_headers``) — the span is the caller's child, linked to
+    the correlation's root; without, the root's child."""
     if not enabled():
         return
-    caller = _caller.get()
-    if caller is None:
+    if parent is None:
         context, links = root(correlation_id), None
     else:
         trace_id, span_id = trace_ids(correlation_id)
-        context, links = caller, [Link(SpanContext(trace_id, span_id, is_remote=True,
+        context, links = parent, [Link(SpanContext(trace_id, span_id, is_remote=True,
                                                    trace_flags=TraceFlags(TraceFlags.SAMPLED)))]
     span = _tracer().start_span(name, context=context, start_time=start_ns,
                                 attributes=_attrs(attributes), links=links)
