@@ -59,10 +59,10 @@ def worker(
     system = _system(database_url)
     runner = BackgroundWorker(system, deliver=deliver, idle_seconds=idle,
                               lease_seconds=lease_seconds)
-    signal = signal_for(system.engine)
-    if signal is not None:  # SQLite: the API's writer, in its process, says when it waits
-        runner.yield_when = signal.waiting  # a batch ends early (lock_signal.py)
-        runner.between_batches = signal.let_through  # and the writer goes first
+    waiting = signal_for(system.engine)
+    if waiting is not None:  # SQLite: the API's writer, in its process, says when it waits
+        runner.yield_when = waiting.waiting  # a batch ends early (lock_signal.py)
+        runner.between_batches = waiting.let_through  # and the writer goes first
 
     def stop(signum: int, _frame: Any) -> None:
         err.print(f"worker {os.getpid()}: {signal.Signals(signum).name}, stopping after the "
