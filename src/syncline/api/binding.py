@@ -32,7 +32,7 @@ import orjson
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from syncline.services.messaging.content import Decoded, canonical_json, decode_batch
+from syncline.services.messaging.content import batch_texts
 
 MAX_BATCH = 5000
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -113,10 +113,10 @@ def binary_event(headers: Mapping[str, str], text: str) -> dict[str, Any]:
 
 
 def items_of(headers: Mapping[str, str], text: str
-             ) -> tuple[list[str | dict[str, Any] | Decoded], bool]:
-    """The messages of a request and whether it was a batch. Structured and batched bodies
-    are passed on as their text (parsed once, when received: a bad one is kept rejected);
-    a binary-mode event as its dict."""
+             ) -> tuple[list[str | dict[str, Any]], bool]:
+    """The messages of a request and whether it was a batch. A structured body and each
+    event of a batched one are passed on as their text, exactly as sent (parsed when
+    received: a bad one is kept rejected); a binary-mode event as its dict."""
     media = _media_type(headers)
     # the binding: a cloudevents media type means structured or batched mode, whatever else
     # the headers say; otherwise a ce-specversion header means binary mode
@@ -127,22 +127,16 @@ def items_of(headers: Mapping[str, str], text: str
             raise HTTPException(400, "a ce-* header is not percent-encoded UTF-8") from None
     stripped = text.lstrip()
     if media == BATCH or (media != STRUCTURED and stripped.startswith("[")):
-        try:
-            parsed, by_orjson = decode_batch(text)
-        except (ValueError, RecursionError):
+        texts = batch_texts(text)  # each event's own text, as sent (stored so)
+        if texts is None:
             if media == BATCH:
-                raise HTTPException(400, "a cloudevents batch must be a JSON array") from None
+                raise HTTPException(400, "a cloudevents batch must be a JSON array")
             return [text], False  # kept as an unreadable message
-        if not isinstance(parsed, list):
-            raise HTTPException(400, "a cloudevents batch must be a JSON array")
-        if len(parsed) > MAX_BATCH:
+        if len(texts) > MAX_BATCH:
             raise HTTPException(413, f"a batch holds at most {MAX_BATCH} events")
-        if not parsed:
+        if not texts:
             raise HTTPException(422, "an empty batch: send one event or a non-empty list")
-        if by_orjson:  # each event with its stored text (services/messaging/content.py)
-            return [Decoded(canonical_json(i), i) if isinstance(i, dict) else json.dumps(i)
-                    for i in parsed], True
-        return [i if isinstance(i, dict) else json.dumps(i) for i in parsed], True
+        return list(texts), True
     return [text], False
 
 

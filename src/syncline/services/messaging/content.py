@@ -13,10 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from syncline.schemas import SchemaProblem
 
@@ -126,60 +123,37 @@ def has_long_number(encoded: bytes) -> bool:
     return _LONG_NUMBER in encoded.translate(_DIGITS)
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """An event of a batch, decoded by orjson (so no NaN, no infinity, no integer beyond 64
-    bits, no lone surrogate), and its ``canonical_json`` text: received as the dict alone
-    would be (services/messaging/inbox.py), without writing the text again."""
-
-    text: str
-    value: dict[str, Any]
+_WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's (RFC 8259 §2)
+_DECODER = json.JSONDecoder()
 
 
-def decode_batch(text_: str) -> tuple[Any, bool]:
-    """The JSON value of a batch's text and whether orjson decoded it (then its dicts may be
-    received as ``Decoded``). orjson only where it gives exactly what json gives: no run of
-    19 digits (a big integer), and whatever it refuses (NaN, a lone surrogate, a number too
-    large for a float) is decoded by json, as always. Raises what ``json.loads`` raises."""
-    if not has_long_number(text_.encode("utf-8", "surrogatepass")):
-        try:
-            return orjson.loads(text_), True
-        except orjson.JSONDecodeError:
-            pass  # json decides, and words the failure
-    return json.loads(text_), False
+def _skip(text_: str, i: int) -> int:
+    """The index of the first character at or after ``i`` that is not JSON whitespace."""
+    found = _WHITESPACE.match(text_, i)
+    return found.end() if found else i
 
 
-# orjson writes a float as Python's repr does, except below 1e-4 (0.00001 for 1e-05) and in
-# exponents (1e-7 for 1e-07): any number written with an exponent (orjson's always has its
-# sign: e+16, e-7) or as 0.0000… is left to json. A number in compact JSON follows ':', ',' or
-# '['; the same bytes inside a string are a false alarm (json writes that text), never a miss.
-_SUSPECTS = (b"e+", b"e-", b"0.0000")  # an exponent, or a fixed float below 1e-4
-
-
-def _floats_alike(out: bytes) -> bool:
-    """No float in orjson's text ``out`` that json would write otherwise. Only where suspect
-    bytes are is what precedes them looked at: a number starts after ':', ',', '[' (or at the
-    start), then a sign, digits and a point — at most 19 bytes in a float orjson writes."""
-    for suspect in _SUSPECTS:
-        at = out.find(suspect)
-        while at != -1:
-            start = max(0, at - 24)
-            head = out[start:at].rstrip(b"0123456789.")
-            head = head[:-1] if head.endswith(b"-") else head
-            if head[-1:] in (b":", b",", b"[") or (not head and start == 0):
-                return False
-            at = out.find(suspect, at + 1)
-    return True
-
-
-def canonical_json(value: Any) -> str:
-    """``json.dumps(value, sort_keys=True, separators=(",", ":"))`` for a value decoded by
-    orjson (no NaN or infinity: orjson would write null), made by orjson when its text is the
-    same: ASCII (json escapes the rest, and DEL), no float written differently."""
-    try:
-        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
-        out = b"\x80"
-    if out.isascii() and b"\x7f" not in out and _floats_alike(out):
-        return out.decode("ascii")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
+def batch_texts(text_: str) -> list[str] | None:
+    """Each element of the JSON array ``text_`` as its own text, exactly as written in it
+    (the characters the sender sent for that event, not the event written again); None when
+    ``text_`` is not one JSON array (the caller then words the failure). Elements are
+    found by ``json``'s decoder, as ``json.loads`` reads them (NaN, big integers and all)."""
+    i = _skip(text_, 0)
+    if text_[i:i + 1] != "[":
+        return None
+    i = _skip(text_, i + 1)
+    out: list[str] = []
+    if text_[i:i + 1] != "]":
+        while True:
+            try:
+                _, end = _DECODER.raw_decode(text_, i)
+            except (ValueError, RecursionError):
+                return None
+            out.append(text_[i:end])
+            i = _skip(text_, end)
+            if text_[i:i + 1] == "]":
+                break
+            if text_[i:i + 1] != ",":
+                return None
+            i = _skip(text_, i + 1)
+    return out if _skip(text_, i + 1) == len(text_) else None

@@ -42,7 +42,6 @@ from syncline.services.messaging.content import (
     INT64,
     MAX_ID,
     MAX_STRING,
-    Decoded,
     bad_text,
     content_problems,
     is_plain,
@@ -95,7 +94,7 @@ def _is_short(value: Any) -> bool:
 RESERVED_SOURCE = "syncline/"  # Syncline's own messages (e.g. approved billing adjustments)
 
 
-def _parse(item: str | dict[str, Any] | Decoded | Refusal, trusted: bool = False) -> _Parsed:
+def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Parsed:
     """One message, parsed and validated; never raises. A message from outside
     (``trusted`` false) may not use a ``syncline/`` source: those are Syncline's own."""
     if isinstance(item, Refusal):
@@ -104,10 +103,7 @@ def _parse(item: str | dict[str, Any] | Decoded | Refusal, trusted: bool = False
                        item.event_id if ok else _digest(item.raw),
                        [SchemaProblem(item.field, "mapping", item.reason)])
     plain = False
-    if isinstance(item, Decoded):  # a dict and its text (written as below): no NaN, no
-        raw, message = item.text, item.value  # Infinity, as orjson decoded it
-        plain = is_plain(raw)
-    elif isinstance(item, str):
+    if isinstance(item, str):
         raw = item
         message = None
         if is_plain(raw):  # orjson gives what json gives for such a text (no big integers)
@@ -267,7 +263,7 @@ class Prepared:
     parents: tuple[Context | None, ...] = ()  # each message's caller's span, or none
 
 
-def prepare(items: Iterable[str | dict[str, Any] | Decoded | Refusal], *,
+def prepare(items: Iterable[str | dict[str, Any] | Refusal], *,
             trusted: bool = False, parents: Sequence[Context | None] = ()) -> Prepared:
     """Parse and validate each message (never raises on its content). ``parents``: the
     span context each message's sender gave (``traces.from_headers``; None: none), in the
@@ -278,7 +274,7 @@ def prepare(items: Iterable[str | dict[str, Any] | Decoded | Refusal], *,
     return Prepared(parsed, started, tuple(parents))
 
 
-def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Decoded | Refusal], *,
+def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusal], *,
                  now: datetime, trusted: bool = False,
                  parents: Sequence[Context | None] = ()) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each:
