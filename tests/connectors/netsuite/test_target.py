@@ -96,14 +96,19 @@ def _note() -> dict[str, Any]:
                            "unit_price": "120.00", "amount": "-240.00", "deferred": False}])
 
 
+def patches(fake: FakeNetSuite) -> list[httpx.Request]:
+    return [r for r in fake.requests if r.method == "PATCH"]
+
+
 def test_a_credit_note_becomes_a_credit_memo_applied_to_its_invoice() -> None:
-    """1,500.00 invoiced, 240.00 credited: the credit memo's ``apply`` sublist applies 240.00
-    to the invoice (found by its external id), which then owes 1,260.00; re-sending the memo
-    (an upsert replaces it) applies nothing more; the customer pays exactly 1,260.00 and a
-    cent more is refused."""
+    """1,500.00 invoiced, 240.00 credited: the credit memo is upserted without an ``apply``
+    sublist, then the invoice and the memo are read and one PATCH applies 240.00 (the
+    smaller of 240.00 unapplied and 1,500.00 owed); the invoice then owes 1,260.00.
+    Re-sending the memo, under its outbox id or another, reads 0.00 unapplied and sends no
+    PATCH; the customer pays exactly 1,260.00 and a cent more is refused."""
     fake, target = with_customer()
     invoice_id = target.deliver("erp.invoice.post", invoice(), "o-5")
-    target.deliver("erp.invoice.post", _note(), "o-6")
+    memo_id = target.deliver("erp.invoice.post", _note(), "o-6")
     put = puts(fake)[-1]
     assert str(put.url) == f"{BASE}/creditMemo/eid:CN-2026-0001"
     sent = body(put)
@@ -111,19 +116,107 @@ def test_a_credit_note_becomes_a_credit_memo_applied_to_its_invoice() -> None:
         "item": {"id": "210"}, "description": "Credit June", "quantity": 2,
         "rate": Decimal("120.00"), "amount": Decimal("240.00"), "taxCode": {"id": "-7"}}
     assert "dueDate" not in sent and "credits INV-2026-0001" in sent["memo"]
-    # Source: NetSuite REST API Browser, creditMemo sublist ``apply`` (items[]: doc, apply,
-    # amount). Not covered by our research notes (shared/reference/connectors.md §5.2 gives
-    # the journal and invoice sublists only): unconfirmed against a live account.
-    assert sent["apply"] == {"items": [{"doc": {"id": invoice_id}, "apply": True,
-                                        "amount": Decimal("240.00")}]}
+    assert "apply" not in sent  # applied once the memo is at NetSuite
+    reads = [str(r.url) for r in fake.requests if r.method == "GET"]
+    assert reads == [f"{BASE}/creditMemo/{memo_id}?expandSubResources=true",
+                     f"{BASE}/invoice/{invoice_id}"]
+    [patch] = patches(fake)
+    assert str(patch.url) == f"{BASE}/creditMemo/{memo_id}"
+    # Source: the creditMemo ``apply`` sublist (items[]: doc, apply, amount), docs/connectors/
+    # netsuite.md "Unconfirmed"; keyed by doc (help section_1545295601).
+    assert body(patch) == {"apply": {"items": [{"doc": {"id": invoice_id}, "apply": True,
+                                                "amount": Decimal("240.00")}]}}
     assert fake.books.amount_remaining(invoice_id) == Decimal("1260.00")
     target.deliver("erp.invoice.post", _note(), "o-6")
+    target.deliver("erp.invoice.post", _note(), "o-6-replayed")
+    assert len(patches(fake)) == 1
     assert fake.books.amount_remaining(invoice_id) == Decimal("1260.00")
     with pytest.raises(ValueError, match="more than the amount due"):
         fake.books.pay("INV-2026-0001", Decimal("1260.01"), "2026-07-10")
     fake.books.pay("INV-2026-0001", Decimal("1260.00"), "2026-07-10")
     assert fake.books.amount_remaining(invoice_id) == 0
     assert fake.books.open_balance("CUS-1") == {"USD": Decimal(0)}
+
+
+def test_a_credit_on_a_partly_paid_invoice_applies_only_what_is_owed() -> None:
+    """1,500.00 invoiced, 1,400.00 paid before the credit note: the invoice owes 100.00, so
+    100.00 of the 240.00 is applied and 140.00 stays a credit on the customer (open balance
+    1,500.00 − 1,400.00 − 240.00 = −140.00); a replay applies nothing more."""
+    fake, target = with_customer()
+    invoice_id = target.deliver("erp.invoice.post", invoice(), "o-5")
+    fake.books.pay("INV-2026-0001", Decimal("1400.00"), "2026-07-05")
+    memo_id = target.deliver("erp.invoice.post", _note(), "o-6")
+    [patch] = patches(fake)
+    assert body(patch)["apply"]["items"] == [{"doc": {"id": invoice_id}, "apply": True,
+                                              "amount": Decimal("100.00")}]
+    assert fake.books.amount_remaining(invoice_id) == 0
+    assert fake.books.applied_line(memo_id, invoice_id) == Decimal("100.00")
+    assert fake.books.open_balance("CUS-1") == {"USD": Decimal("-140.00")}
+    target.deliver("erp.invoice.post", _note(), "o-6")
+    assert len(patches(fake)) == 1
+    assert fake.books.applied_line(memo_id, invoice_id) == Decimal("100.00")
+
+
+def test_after_a_payment_is_reversed_the_next_send_applies_the_rest_of_the_credit() -> None:
+    """100.00 of 240.00 applied on a partly paid invoice; finance then reverses the
+    1,400.00 payment (the invoice owes 1,500.00 − 100.00 = 1,400.00 again). The next send
+    reads 140.00 unapplied and sets the invoice's line to 100.00 + 140.00 = 240.00: the
+    invoice owes 1,260.00 (not 1,360.00, which a line reset to 140.00 would leave)."""
+    fake, target = with_customer()
+    invoice_id = target.deliver("erp.invoice.post", invoice(), "o-5")
+    fake.books.pay("INV-2026-0001", Decimal("1400.00"), "2026-07-05")
+    memo_id = target.deliver("erp.invoice.post", _note(), "o-6")
+    fake.books.applications.clear()  # the payment's application is undone in NetSuite
+    assert fake.books.amount_remaining(invoice_id) == Decimal("1400.00")
+    target.deliver("erp.invoice.post", _note(), "o-6")
+    assert body(patches(fake)[-1])["apply"]["items"][0]["amount"] == Decimal("240.00")
+    assert fake.books.applied_line(memo_id, invoice_id) == Decimal("240.00")
+    assert fake.books.amount_remaining(invoice_id) == Decimal("1260.00")
+
+
+def test_a_credit_on_a_paid_invoice_stays_open_without_an_exception() -> None:
+    """The invoice was paid in full (1,500.00) before the credit note: nothing is applied,
+    no PATCH is sent, nothing is refused, and the customer holds a 240.00 credit."""
+    fake, target = with_customer()
+    invoice_id = target.deliver("erp.invoice.post", invoice(), "o-5")
+    fake.books.pay("INV-2026-0001", Decimal("1500.00"), "2026-07-05")
+    memo_id = target.deliver("erp.invoice.post", _note(), "o-6")
+    assert patches(fake) == []
+    assert fake.books.applied_line(memo_id, invoice_id) == 0
+    assert fake.books.open_balance("CUS-1") == {"USD": Decimal("-240.00")}
+
+
+def test_a_memo_left_unapplied_by_a_crash_is_applied_once_on_the_next_send() -> None:
+    """The memo reached NetSuite but the process stopped before applying it (``post``
+    alone): the next send finds it, reads 240.00 unapplied and applies it, once."""
+    fake, target = with_customer()
+    invoice_id = target.deliver("erp.invoice.post", invoice(), "o-5")
+    memo_id = target.post("erp.invoice.post", _note(), "o-6")
+    assert fake.books.amount_remaining(invoice_id) == Decimal("1500.00")
+    assert target.deliver("erp.invoice.post", _note(), "o-6") == memo_id
+    assert target.deliver("erp.invoice.post", _note(), "o-6") == memo_id
+    assert [body(p)["apply"]["items"][0]["amount"] for p in patches(fake)] \
+        == [Decimal("240.00")]
+    assert fake.books.amount_remaining(invoice_id) == Decimal("1260.00")
+
+
+def test_a_memo_read_without_its_sublist_is_refused_not_guessed() -> None:
+    """An ``apply`` sublist that comes back as links only (not expanded) is not read as
+    "nothing applied": the row is refused naming the memo, nothing is patched."""
+    fake, target = with_customer()
+    target.deliver("erp.invoice.post", invoice(), "o-5")
+    memo_id = target.post("erp.invoice.post", _note(), "o-6")
+    fake.books.records["creditMemo"][memo_id]["apply"] = {"items": []}
+    real = fake.books.read
+
+    def unexpanded(rtype: str, internal: str, *, expand: bool, url: str) -> dict[str, Any]:
+        return real(rtype, internal, expand=False, url=url)
+
+    fake.books.read = unexpanded  # type: ignore[method-assign]
+    with pytest.raises(Refused, match="CN-2026-0001: the credit memo was read without its "
+                                      "apply sublist"):
+        target.deliver("erp.invoice.post", _note(), "o-6")
+    assert patches(fake) == []
 
 
 def test_a_credit_memo_waits_for_its_invoice() -> None:

@@ -18,9 +18,10 @@ document posts receivables, revenue and tax (``covered_by_document``).
 
 4. once the document is at the vendor (sent or found), ``settle`` finishes what the document
    needs there: a credit note is applied to the invoice it credits (Xero's allocation, QBO's
-   zero payment; NetSuite's credit memo carries its ``apply`` sublist, so nothing is left
-   to do). ``settle`` reads the vendor's state first (the credit still unapplied) and is
-   keyed on the outbox id, so running it again after any failure applies nothing twice;
+   zero payment, NetSuite's credit memo ``apply`` line). ``settle`` reads the vendor's state
+   first (the credit still unapplied, what the invoice still owes) and is keyed on the
+   outbox id (or, at NetSuite, sets an absolute amount from that state), so running it
+   again after any failure applies nothing twice;
    its failures are transient (the outbox sends the row again: the document is found, the
    settling resumes) unless the vendor refuses for good.
 """

@@ -17,6 +17,8 @@ Rules:
   unit of the document's (Syncline's ``fx`` is 1 ``base`` = ``rate`` ``quote``; inverted
   when it is quoted the other way). A home-currency document carries neither;
 - a credit note's amounts are negative in the books; the credit memo carries them positive;
+- a credit memo is sent without its ``apply`` sublist; ``application`` is the sublist that
+  then applies it (at most what the invoice still owes, at most what is left of the credit);
 - invoice lines go through the service item mapped to the revenue or the deferred account
   (``deferred: true``), typed with the mapped tax code; the service line becomes the
   configured segment (``class`` by default) when it is mapped;
@@ -100,12 +102,9 @@ def customer(s: NetSuiteSettings, payload: Body) -> Body:
     return body
 
 
-def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str,
-                   applies_to: str | None = None) -> Body:
-    """An invoice or (with positive amounts) a credit memo; a credit memo with
-    ``applies_to`` (the credited invoice's internal id) applies its total to that invoice
-    in its ``apply`` sublist: ``apply.items[] {doc, apply, amount}`` [not in our research
-    notes: NetSuite's REST API Browser, creditMemo ``apply`` sublist; unconfirmed]."""
+def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str) -> Body:
+    """An invoice or (with positive amounts) a credit memo. A credit memo carries no
+    ``apply`` sublist: it is applied once it is at NetSuite (``application``)."""
     m: ErpMapping = s.mapping
     sub = subsidiary_of(s, payload["entity"])
     currency = str(payload["currency"])
@@ -131,9 +130,6 @@ def sales_document(s: NetSuiteSettings, payload: Body, customer_id: str,
                   "memo": _memo(payload), "item": {"items": items}}
     if payload.get("due") and not credit:
         body["dueDate"] = payload["due"]
-    if credit and applies_to:
-        body["apply"] = {"items": [{"doc": ref(applies_to), "apply": True,
-                                    "amount": abs(Decimal(str(payload["total"])))}]}
     ar = m.ar_accounts.get(currency)
     if ar:
         body["account"] = ref(ar)
@@ -158,6 +154,45 @@ def _memo(payload: Body) -> str:
     if payload.get("period"):
         parts.append(f"period {payload['period']}")
     return ", ".join(parts)[:999]
+
+
+def applied_line(memo: Body, invoice_id: str) -> Decimal:
+    """What a credit memo (read with its sublists expanded) applies to one invoice now."""
+    return sum((Decimal(str(line.get("amount") or 0)) for line in _apply_lines(memo)
+                if str((line.get("doc") or {}).get("id")) == str(invoice_id)), Decimal(0))
+
+
+def application(credit: Decimal, memo: Body, invoice_id: str,
+                remaining: Decimal) -> Body | None:
+    """The ``apply`` sublist that applies what is left of a credit memo to its invoice, or
+    None when nothing more can be applied.
+
+    ``credit`` is the memo's total (positive), ``memo`` the memo as NetSuite holds it (its
+    ``apply.items[]`` with ``doc``, ``apply``, ``amount``), ``remaining`` the invoice's
+    ``amountRemaining``. What can still be applied is the smaller of the credit not yet
+    applied (to any invoice) and what the invoice still owes; the line of this invoice is
+    set to what it applies already plus that: an absolute amount, so sending it twice
+    changes nothing, and a memo already applied, or an invoice paid meanwhile, gives None
+    (the rest stays a credit on the customer)."""
+    unapplied = credit - sum((Decimal(str(line.get("amount") or 0))
+                              for line in _apply_lines(memo)), Decimal(0))
+    more = min(unapplied, remaining)
+    if more <= 0:
+        return None
+    amount = applied_line(memo, invoice_id) + more
+    return {"apply": {"items": [{"doc": ref(invoice_id), "apply": True, "amount": amount}]}}
+
+
+def _apply_lines(memo: Body) -> list[Body]:
+    """The applied lines of a memo's ``apply`` sublist (an applicable sublist lists open
+    invoices too, with ``apply: false``)."""
+    apply = memo.get("apply")
+    if apply is None:
+        return []
+    if "items" not in apply:
+        raise Unpostable("the credit memo was read without its apply sublist "
+                         "(expandSubResources)")
+    return [line for line in apply["items"] or [] if line.get("apply")]
 
 
 def line_dimensions(rest: list[Any]) -> dict[str, Any]:

@@ -13,10 +13,28 @@ absent the record is looked up by external id (SuiteQL), which is also ``find``:
 ``SELECT id FROM customer|transaction WHERE externalid = '…'`` (with the transaction
 ``type``: ``CustInvc``, ``CustCred``, ``Journal``).
 
-A credit memo applies itself to the invoice it credits in the same upsert (its ``apply``
-sublist, records.py): found by the invoice's external id, it must be at NetSuite first (the
-credit memo waits, transient, until it is). The whole credit is applied: on an invoice that
-owes less (paid meanwhile) NetSuite refuses, a finance exception naming it.
+A credit memo is applied to the invoice it credits once it is at NetSuite (``settle``), as
+Xero and QBO do it: the invoice (found by its external id) must be at NetSuite first (the
+credit memo waits, transient, until it is). ``settle`` reads the vendor's state first:
+
+- the invoice, ``GET …/invoice/<id>``: its ``amountRemaining`` (help "Use Case for
+  Retrieving an Invoice", section_0210111448, whose sample answer carries ``amountPaid`` and
+  ``amountRemaining``; the REST client in_netsuite maps ``amountRemaining`` to SuiteQL's
+  ``foreignAmountUnpaid``, invite-networks/in-netsuite ``models/invoice.py``);
+- the memo, ``GET …/creditMemo/<id>?expandSubResources=true`` (sublists are links unless
+  expanded: help "Format of Sublists and Subrecords", section_1545141947): what its
+  ``apply`` sublist applies already;
+
+and applies the smaller of the credit still unapplied and what the invoice still owes, with
+``PATCH …/creditMemo/<id>`` of the one ``apply`` line of that invoice (help "Updating a
+Sublist", section_1545295601: a keyed sublist's line with the same key is updated, the
+others are kept). The line's amount is absolute (what it applied already plus the rest), so
+a retry or a replay after any failure reads the state again and sends nothing more; an
+invoice paid in full meanwhile gets nothing and the credit stays open on the customer. No
+idempotency header exists for synchronous requests: the read state is the key. The memo's
+own upsert carries no ``apply`` sublist, so re-sending it leaves its application as it is
+(an upsert of an existing record is an update: omitted fields are unchanged, help
+"Updating a Record Instance", section_1545142173).
 
 Invoices name the customer by its internal id, found by the Syncline customer id (its external
 id) and cached; a customer NetSuite does not hold yet makes the invoice wait (a transient
@@ -26,14 +44,16 @@ customer a failed provisioning created (``DELETE …/customer/eid:<id>``; gone a
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from syncline.connectors.erp.target import ErpTarget, external_id
 from syncline.connectors.netsuite import records
-from syncline.connectors.netsuite.client import RECORD, NetSuiteClient, quoted
+from syncline.connectors.netsuite.client import RECORD, VENDOR, NetSuiteClient, quoted
 from syncline.connectors.netsuite.settings import NetSuiteSettings
 from syncline.connectors.sdk.errors import VendorError
+from syncline.connectors.sdk.http import json_decimal
 from syncline.services.messaging.delivery import Refused, TransientFailure
 
 TRANSACTION_TYPES = {"invoice": "CustInvc", "creditMemo": "CustCred",
@@ -59,6 +79,7 @@ class NetSuiteTarget(ErpTarget):
         self.name = name
         self.client, self.settings = client, settings
         self.customers: dict[str, str] = {}  # Syncline customer id → NetSuite internal id
+        self.invoices: dict[str, str] = {}  # Syncline invoice number → NetSuite internal id
 
     # -- ErpTarget --------------------------------------------------------------------------
     def post(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> str:
@@ -92,6 +113,31 @@ class NetSuiteTarget(ErpTarget):
                  f"AND externalid = {quoted(key)}")
         return _first_id(self.client.suiteql(query, page_size=2))
 
+    def settle(self, kind: str, payload: dict[str, Any], idempotency_key: str,
+               reference: str) -> None:
+        """Apply a credit memo to the invoice it credits: what is left of the credit, no more
+        than the invoice still owes (module docstring)."""
+        if record_type(kind, payload) != "creditMemo" or not payload.get("invoice"):
+            return
+        number = str(payload["invoice"])
+        invoice = self.invoice_id(number)
+        if invoice is None:
+            raise VendorError(VENDOR, f"invoice {number} cannot be found to apply "
+                              f"{payload['number']} to it", retryable=True)
+        memo = self._read("creditMemo", reference, expand=True)
+        owed = self._read("invoice", invoice).get("amountRemaining")
+        if owed is None:
+            raise VendorError(VENDOR, f"invoice {number} was read without its "
+                              "amountRemaining", retryable=False)
+        try:
+            patch = records.application(abs(Decimal(str(payload["total"]))), memo, invoice,
+                                        Decimal(str(owed)))
+        except records.Unpostable as why:
+            raise VendorError(VENDOR, f"{payload['number']}: {why}", retryable=False) \
+                from None
+        if patch is not None:
+            self.client.send_json("PATCH", f"{RECORD}/creditMemo/{reference}", patch)
+
     def compensate(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> None:
         if kind != "erp.customer.upsert":
             return None
@@ -114,6 +160,20 @@ class NetSuiteTarget(ErpTarget):
             self.customers[syncline_id] = found
         return self.customers[syncline_id]
 
+    def invoice_id(self, number: str) -> str | None:
+        if number not in self.invoices:
+            found = self.find("erp.invoice.post", {"document": "invoice", "number": number})
+            if found is None:
+                return None
+            self.invoices[number] = found
+        return self.invoices[number]
+
+    def _read(self, rtype: str, internal: str, *, expand: bool = False) -> dict[str, Any]:
+        params = {"expandSubResources": "true"} if expand else None
+        body = json_decimal(self.client.request("GET", f"{RECORD}/{rtype}/{internal}",
+                                                params=params))
+        return body if isinstance(body, dict) else {}
+
     def _body(self, kind: str, rtype: str, payload: dict[str, Any]) -> dict[str, Any]:
         if rtype == "customer":
             return records.customer(self.settings, payload)
@@ -126,14 +186,11 @@ class NetSuiteTarget(ErpTarget):
         if internal is None:
             raise TransientFailure(f"customer {who} is not at NetSuite yet: "
                                    f"{payload['number']} waits for its upsert")
-        applies_to = None
-        if rtype == "creditMemo" and payload.get("invoice"):
-            applies_to = self.find("erp.invoice.post", {"document": "invoice",
-                                                        "number": payload["invoice"]})
-            if applies_to is None:
-                raise TransientFailure(f"invoice {payload['invoice']} is not at NetSuite yet: "
-                                       f"{payload['number']} waits to be applied to it")
-        return records.sales_document(self.settings, payload, internal, applies_to)
+        if rtype == "creditMemo" and payload.get("invoice") \
+                and self.invoice_id(str(payload["invoice"])) is None:
+            raise TransientFailure(f"invoice {payload['invoice']} is not at NetSuite yet: "
+                                   f"{payload['number']} waits to be applied to it")
+        return records.sales_document(self.settings, payload, internal)
 
 
 def _id_from_location(location: str | None) -> str | None:

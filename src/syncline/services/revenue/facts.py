@@ -51,7 +51,12 @@ from syncline.revenue.model import (
 )
 from syncline.services.revenue.billable import EXPENSES, as_actuals, billable_by_day, documents
 from syncline.services.revenue.blocks import block_actuals, block_of
-from syncline.services.revenue.progress import ProjectTime, instant, line_estimates
+from syncline.services.revenue.progress import (
+    Measured,
+    ProjectTime,
+    instant,
+    line_estimates,
+)
 from syncline.services.revenue.reads import ContractFacts, load_facts
 
 
@@ -162,7 +167,7 @@ def build_contract(conn: Connection, number: str, proposed: Sequence[Any] = (),
                                       Ssp(SspMethod.OBSERVABLE, Decimal(0)), start, end))
     estimates: list[Estimate] = []
     revisions = facts.revisions
-    time = None
+    measured: list[Measured] = []
     by_line = {ln.line_id: ln for ln in lines}
     for ob in every:
         if ob.method.kind is MethodKind.MILESTONES:
@@ -173,12 +178,13 @@ def build_contract(conn: Connection, number: str, proposed: Sequence[Any] = (),
         if ob.method.kind in (MethodKind.HOURS, MethodKind.COST_TO_COST):
             line = by_line[ob.id]
             by_cost = ob.method.kind is MethodKind.COST_TO_COST
-            estimates.extend(line_estimates(
-                ob, line.estimated_cost if by_cost else line.estimated_hours,
-                [r for r in revisions if r.line_id == ob.id
-                 and r.basis == ("cost" if by_cost else "hours")]))
-            time = time or ProjectTime(conn, head.id, head.currency)
-            actuals.extend(time.actuals(ob, by_cost))
+            own = line.estimated_cost if by_cost else line.estimated_hours
+            estimates.extend(line_estimates(ob, own, [
+                r for r in revisions if r.line_id == ob.id
+                and r.basis == ("cost" if by_cost else "hours")]))
+            measured.append(Measured(ob, by_cost, own))
+    if measured:  # the contract's time, each entry for the lines it measures (progress.py)
+        actuals.extend(ProjectTime(conn, head.id, head.currency).actuals(measured))
     actuals.sort(key=lambda a: (a.date, a.obligation_id, a.kind.value, a.ref))
     return RevenueContract(
         id=number, currency=head.currency, start=start, obligations=tuple(obligations),

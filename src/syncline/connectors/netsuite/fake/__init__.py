@@ -9,8 +9,21 @@ was given): realm = the account id, the consumer key and token, ``HMAC-SHA256``,
 Endpoints:
 - ``PUT /services/rest/record/v1/<type>/eid:<externalId>`` (customer, invoice, creditMemo,
   journalEntry): the upsert; 204 with ``Location: …/<type>/<internal id>`` (switch
-  ``location=False`` to answer without it, as unconfirmed); one record per external id;
-- ``DELETE …/<type>/eid:<externalId>`` (204, or 404) and ``GET …/<type>/<id>``;
+  ``location=False`` to answer without it, as unconfirmed); one record per external id; an
+  upsert of an existing record updates it: the fields it omits are kept (an ``apply``
+  sublist the body does not carry stays as it is);
+- ``DELETE …/<type>/eid:<externalId>`` (204, or 404);
+- ``GET …/<type>/<id>``: the record's body fields; its sublists (``item``, ``line``,
+  ``apply``) are ``{"links": […]}`` unless ``?expandSubResources=true`` (help "Format of
+  Sublists and Subrecords", section_1545141947). An invoice also carries ``amountPaid``
+  and ``amountRemaining`` (help "Use Case for Retrieving an Invoice", section_0210111448:
+  the sample answer's ``"amountPaid": 0.0, "amountRemaining": 1000.0``): payments and
+  credit memos applied, and what is left of the total;
+- ``PATCH …/creditMemo/<id>``: an update (help "Updating a Record Instance",
+  section_1545142173: omitted fields are unchanged); its ``apply`` lines update the line of
+  the same ``doc`` and add the others (help "Updating a Sublist", section_1545295601, a
+  keyed sublist); the result is checked as an upsert is (no more than the invoice owes,
+  no more than the memo);
 - ``POST /services/rest/query/v1/suiteql`` with ``Prefer: transient`` and ``{"q": …}``
   (``fake/suiteql.py``), ``limit`` (≤ 1000) and ``offset`` in the URL; answers ``links``
   (self, next), ``count``, ``hasMore``, ``items``, ``offset``, ``totalResults``. An offset
@@ -127,11 +140,15 @@ class FakeNetSuite:
         rtype, _, key = rest.partition("/")
         if rtype not in RECORD_TYPES:
             return error(404, "NONEXISTENT_ID", f"Record type '{rtype}' does not exist.")
-        if request.method == "GET" and key.isdigit():
-            body = self.books.records.get(rtype, {}).get(key)
-            if body is None:
+        if request.method in ("GET", "PATCH") and key.isdigit():
+            if key not in self.books.records.get(rtype, {}):
                 return error(404, "NONEXISTENT_ID", f"The record instance {key} does not "
                              "exist.")
+            if request.method == "PATCH":
+                return self._patch(request, rtype, key)
+            expand = request.url.params.get("expandSubResources") == "true"
+            body = self.books.read(rtype, key, expand=expand,
+                                   url=f"https://{self.host}{RECORD}{rtype}/{key}")
             return httpx.Response(200, content=dumps(body),
                                   headers={"Content-Type": "application/json"})
         if not key.startswith("eid:"):
@@ -156,6 +173,19 @@ class FakeNetSuite:
         headers = {"Location": f"https://{self.host}{RECORD}{rtype}/{internal}"} \
             if self.location else {}
         return httpx.Response(204, headers=headers)
+
+    def _patch(self, request: httpx.Request, rtype: str, key: str) -> httpx.Response:
+        if rtype != "creditMemo":
+            return error(405, "METHOD_NOT_ALLOWED", f"This fake patches no {rtype}.")
+        try:
+            self.books.patch(rtype, key, json.loads(request.content, parse_float=Decimal))
+        except Refusal as no:
+            return error(400, no.code, f"Error while accessing a resource. {no.detail}",
+                         no.path)
+        except (ValueError, KeyError) as bad:
+            return error(400, "INVALID_CONTENT", f"Invalid request body: {bad}")
+        return httpx.Response(204, headers={
+            "Location": f"https://{self.host}{RECORD}{rtype}/{key}"})
 
     def _suiteql(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get("Prefer") != "transient":

@@ -48,12 +48,16 @@ class Books:
 
     # -- writes -------------------------------------------------------------------------------
     def upsert(self, rtype: str, external: str, body: Row) -> tuple[str, bool]:
+        """Create the record, or update the one with this external id: the fields the body
+        omits are kept (an update; help section_1545142173)."""
         if body.get("externalId", external) != external:
             raise Refusal("INVALID_FLD_VALUE", "externalId differs from the eid in the URL",
                           "externalId")
-        self._check(rtype, body)
         internal = self.by_external(rtype, external)
         created = internal is None
+        if internal is not None:
+            body = {**self.records[rtype][internal], **body}
+        self._check(rtype, body)
         if internal is None:
             internal = str(self.next_id)
             self.next_id += 1
@@ -61,6 +65,33 @@ class Books:
         self.records.setdefault(rtype, {})[internal] = stored
         self._index(rtype, internal, stored)
         return internal, created
+
+    def patch(self, rtype: str, internal: str, body: Row) -> None:
+        """An update: body fields replace theirs; ``apply`` lines replace the line of the
+        same ``doc`` and the others are added (a keyed sublist, help section_1545295601)."""
+        stored = self.records[rtype][internal]
+        merged = {**stored, **{k: v for k, v in body.items() if k != "apply"}}
+        if "apply" in body:
+            lines = {str(ln["doc"]["id"]): ln for ln in (stored.get("apply") or {}).get(
+                "items") or []}
+            for line in (body["apply"] or {}).get("items") or []:
+                lines[str((line.get("doc") or {}).get("id"))] = line
+            merged["apply"] = {"items": list(lines.values())}
+        self._check(rtype, merged)
+        self.records[rtype][internal] = merged
+
+    def read(self, rtype: str, internal: str, *, expand: bool, url: str) -> Row:
+        """A GET's answer: sublists as links unless expanded; an invoice with what it was
+        paid and what it still owes."""
+        body = dict(self.records[rtype][internal])
+        for sublist in ("item", "line", "apply"):
+            if sublist in body and not expand:
+                body[sublist] = {"links": [{"rel": "self", "href": f"{url}/{sublist}"}]}
+        if rtype == "invoice":
+            remaining = self.amount_remaining(internal)
+            body["amountPaid"] = self.total(self.records[rtype][internal]) - remaining
+            body["amountRemaining"] = remaining
+        return body
 
     def delete(self, rtype: str, external: str) -> bool:
         internal = self.by_external(rtype, external)
@@ -165,6 +196,13 @@ class Books:
                     for memo in self.records.get("creditMemo", {}).values()
                     if memo.get("externalId") != but
                     for line in (memo.get("apply") or {}).get("items") or []
+                    if line.get("apply") and str(line["doc"]["id"]) == invoice), Decimal(0))
+
+    def applied_line(self, memo: str, invoice: str) -> Decimal:
+        """What one credit memo applies to one invoice."""
+        return sum((Decimal(str(line.get("amount", 0)))
+                    for line in (self.records["creditMemo"][memo].get("apply") or {}).get(
+                        "items") or []
                     if line.get("apply") and str(line["doc"]["id"]) == invoice), Decimal(0))
 
     def amount_remaining(self, invoice: str, but: str | None = None) -> Decimal:
