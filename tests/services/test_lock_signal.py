@@ -153,3 +153,25 @@ def test_syncline_worker_on_sqlite_applies_with_the_signal(tmp_path: Path) -> No
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["applied"] > 0 and summary["errors"] == 0
     assert Path(f"{db}{SUFFIX}").exists()
+
+
+def test_only_the_last_few_marks_stay_open(tmp_path: Path) -> None:
+    """Each mark holds a file descriptor: a process opening many databases keeps only the
+    last `KEPT` (a test run would otherwise run out of descriptors)."""
+    import gc
+    import os
+
+    from syncline.services.messaging import lock_signal
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    for n in range(lock_signal.KEPT):  # fill the cache first
+        signal_for(create_engine(f"sqlite:///{tmp_path / f'warm{n}.db'}"))
+    gc.collect()
+    before = open_fds()
+    for n in range(100):
+        assert signal_for(create_engine(f"sqlite:///{tmp_path / f'many{n}.db'}")) is not None
+    gc.collect()
+    assert len(lock_signal._signals) == lock_signal.KEPT
+    assert open_fds() <= before + 2

@@ -25,6 +25,7 @@ import mmap
 import os
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -71,7 +72,11 @@ class LockSignal:
             time.sleep(poll)
 
 
-_signals: dict[str, LockSignal | None] = {}
+# The marks opened by this process, the most recently asked last. A mapping holds a file
+# descriptor, so only the last few are kept here (a process opening many databases, as a
+# test run does, would run out): an evicted mark is closed when nothing else holds it.
+_signals: OrderedDict[str, LockSignal | None] = OrderedDict()
+KEPT = 16
 _lock = threading.Lock()
 
 
@@ -84,11 +89,15 @@ def signal_for(engine: Engine) -> LockSignal | None:
         return None
     key = str(Path(db).resolve())
     with _lock:
-        if key not in _signals:
+        if key in _signals:
+            _signals.move_to_end(key)
+        else:
             try:
                 _signals[key] = LockSignal(Path(key))
             except OSError:  # a read-only folder: receive still works, without the signal
                 _signals[key] = None
+            while len(_signals) > KEPT:
+                _signals.popitem(last=False)
         return _signals[key]
 
 
