@@ -91,7 +91,8 @@ class Syncline:
         return process_leased(self.engine, self.ref, self.clock,
                               batch_size=self.settings.batch_size, progress=progress,
                               lease_seconds=lease_seconds, patience=patience, stop=stop,
-                              yield_when=yield_when)
+                              yield_when=yield_when,
+                              yield_after=self.settings.yield_after_ms / 1000)
 
     def _wire_connector_targets(self) -> None:
         if self.connector_targets and self.settings.connectors_config:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # request and applied message), WARNING (only what went wrong), ERROR or CRITICAL
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     batch_size: int = 1000
+    # SQLite, an applying worker beside the API: milliseconds a batch applies before it ends
+    # early for a request waiting for the write lock (services/messaging/drain.py); lower:
+    # shorter waits for requests, more batches (each with a fixed cost) for the worker
+    yield_after_ms: float = 5.0
     # "engine" (default): an invoice's release credits contract liability and revenue comes
     # from the revenue engine's schedules; "on_invoice": the release credits revenue.
     revenue_recognition: Literal["engine", "on_invoice"] = "engine"

@@ -84,10 +84,30 @@ def test_yielding_often_gives_the_state_of_one_pass(tmp_path: Path) -> None:
     asked, ends = itertools.count(), []
     settled: list[int] = []
     process_pending(yielding.engine, yielding.ref, yielding.clock,
-                    progress=settled.append,
+                    progress=settled.append, yield_after=0,
                     yield_when=lambda: next(asked) % 5 == 4 and not ends.append(1))
     assert len(ends) >= 5 and len(settled) > len(ends)  # it yielded, and batches went on
     assert _state(yielding) == want
+
+
+def test_a_batch_yields_only_once_it_has_run_its_minimum(monkeypatch: Any) -> None:
+    """`drain._after`: a request waiting is not asked about before the batch has run
+    ``yield_after`` seconds (each batch's fixed cost is then shared by a few milliseconds of
+    messages), and is asked after."""
+    from syncline.services.messaging import drain
+
+    now = [100.0]
+    monkeypatch.setattr(drain.time, "monotonic", lambda: now[0])
+    asked: list[int] = []
+    gate = drain._after(lambda: not asked.append(1), 0.005)
+    assert gate is not None
+    now[0] += 0.004
+    assert not gate() and not asked  # too soon: the waiting request is not even asked
+    now[0] += 0.001
+    assert gate() and asked == [1]
+    assert drain._after(None, 0.005) is None
+    always = drain._after(lambda: True, 0)
+    assert always is not None and always()
 
 
 def test_serve_on_sqlite_lets_waiting_requests_end_a_batch(tmp_path: Path) -> None:
