@@ -34,6 +34,7 @@ from syncline.adapters.db.tables import journal_entries
 from syncline.billing.fx import FxRateMissing, lookup_rate
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.ledger.accounts import Charts, UnknownAccountRole
+from syncline.ledger.carried import Carried
 from syncline.ledger.fx import FxError, FxPosition, FxRate, RevaluationPolicy, foreign_positions
 from syncline.ledger.fx import revalue as revalue_entries
 from syncline.ledger.journal import JournalEntry
@@ -68,8 +69,8 @@ def _next_source_id(conn: Connection, entity: str, period: str) -> str:
 
 
 def positions(entries: Sequence[JournalEntry], entity: str, charts: Charts,
-              functional: str, period: str, policy: RevaluationPolicy
-              ) -> list[FxPosition] | FxError:
+              functional: str, period: str, policy: RevaluationPolicy,
+              carried: Sequence[Carried] = ()) -> list[FxPosition] | FxError:
     """Foreign-currency balances of the revalued roles at the period end (with carrying)."""
     chart = charts.of(entity)
     out: list[FxPosition] = []
@@ -78,7 +79,8 @@ def positions(entries: Sequence[JournalEntry], entity: str, charts: Charts,
             account = chart.code(role)
         except UnknownAccountRole:
             return FxError("unmapped_role", f"the chart of {entity} maps no role {role!r}")
-        found = foreign_positions(entries, entity, account, functional, period_end(period))
+        found = foreign_positions(entries, entity, account, functional, period_end(period),
+                                  carried)
         if isinstance(found, FxError):
             return found
         out.extend(p for p in found if not (p.balance.is_zero and p.carrying.is_zero))

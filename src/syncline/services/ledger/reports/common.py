@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -24,6 +24,7 @@ from syncline.adapters.db.tables import (
     worker_versions,
 )
 from syncline.ledger.accounts import AccountType, ChartOfAccounts
+from syncline.ledger.carried import Books
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_of, period_start
 from syncline.ledger.reports import Cell, Table
@@ -237,12 +238,23 @@ class PostedRevenue:
     total: dict[tuple[str, str], Decimal]  # in the period, per (entity, currency)
 
 
-def posted_revenue(entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+def posted_revenue(books: Books, charts: Mapping[str, ChartOfAccounts],
                    contract_of: Callable[[JournalEntry], str | None],
                    period: str) -> PostedRevenue:
+    """Revenue posted, from the carried balances (all before ``period``: ADR 0014) and the
+    entries after them."""
     out = PostedRevenue(defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal),
                         defaultdict(Decimal))
-    for e in entries:
+    for c in books.carried:
+        chart = charts.get(c.key.entity)
+        account = chart.by_code(c.key.account) if chart else None
+        if account is None or account.type is not AccountType.REVENUE \
+                or not account.role.startswith("revenue:"):
+            continue
+        assert books.through[c.key.entity] < period, "a carry through the period itself"
+        if c.key.contract:
+            out.before[c.key.contract] -= c.amount
+    for e in books.entries:
         month = period_of(e.posting_date)
         if month > period:
             continue
