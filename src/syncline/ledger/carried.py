@@ -112,7 +112,8 @@ def carry_forward(carried: Iterable[Carried], entries: Iterable[JournalEntry],
         document = attribution.document_of(e)
         own = f"{e.source_type}:{e.source_id}"
         charge = dict(e.metadata).get(CHARGE, own)
-        on_ar = "" if document is not None else own
+        # the AR check leaves revaluations out: their receivable lines name no entry
+        on_ar = "" if document is not None or e.source_type == FX_REVALUATION else own
         if any(ln.account == receivable for ln in e.lines) and e.source_type != FX_REVALUATION:
             if ar_amount(e, receivable):
                 first.setdefault((e.entity_id, document or "", on_ar), e.lines[0].amount.currency)

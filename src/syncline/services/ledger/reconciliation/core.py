@@ -92,12 +92,10 @@ def carried_on(books: Books, charts: Mapping[str, ChartOfAccounts], role: str
                ) -> Iterable[Carried]:
     """The carried rows on the account playing ``role`` that ``gl_balance`` counts (the
     lines restating a foreign balance left out)."""
-    for c in books.carried:
-        chart = charts.get(c.key.entity)
-        if chart is None or c.key.revalues or not any(a.role == role for a in chart.accounts):
-            continue
-        if c.key.account == chart.code(role):
-            yield c
+    codes = {ent: chart.code(role) for ent, chart in charts.items()
+             if any(a.role == role for a in chart.accounts)}
+    return (c for c in books.carried
+            if not c.key.revalues and c.key.account == codes.get(c.key.entity))
 
 
 def books_balance(books: Books, charts: Mapping[str, ChartOfAccounts],
