@@ -18,6 +18,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -130,12 +131,11 @@ def test_pure_readers_of_carried_books_answer_as_over_the_whole(
 LOCKED = ("2026-01", "2026-02", "2026-03")
 
 
-def closed_firm(db: Path) -> Syncline:
+def closed_firm(url: str) -> Syncline:
     """A simulated firm (engine mode, three entities) with its three months closed, locked
     and carried."""
     sim = simulate(SimulationConfig(seed=7, customers=4, workers=6, months=3))
-    system = bootstrap(Settings(database_url=f"sqlite:///{db}", revenue_recognition="engine"),
-                       clock=fixed_clock, durable=False)
+    system = firm_at(url)
     with system.engine.begin() as conn:
         receive_many(conn, sim.to_jsonl().splitlines(), now=fixed_clock())
     system.process()
@@ -146,12 +146,29 @@ def closed_firm(db: Path) -> Syncline:
     return system
 
 
+def firm_at(url: str) -> Syncline:
+    return bootstrap(Settings(database_url=url, revenue_recognition="engine"),
+                     clock=fixed_clock, durable=False)
+
+
 @pytest.fixture(scope="module")
 def firm_db() -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "firm.db"
-        closed_firm(db).engine.dispose()
+        closed_firm(f"sqlite:///{db}").engine.dispose()
         yield db
+
+
+@contextmanager
+def copy_of(firm_db: Path) -> Iterator[Syncline]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "f.db"
+        shutil.copy(firm_db, db)
+        system = firm_at(f"sqlite:///{db}")
+        try:
+            yield system
+        finally:
+            system.engine.dispose()
 
 
 def every_report(system: Syncline, conn: Connection) -> dict[tuple[str, str, str], str]:
@@ -184,7 +201,7 @@ def carried_books(system: Syncline, uncarried: Collection[str] = ()
 posting = st.fixed_dictionaries({
     "kind": st.sampled_from(("other_ar", "payment", "orphan_invoice", "one_sided_ic",
                              "foreign_ar", "unconverted_ar", "revalues", "true_up",
-                             "amend")),
+                             "amend", "zero_orphan")),
     "entity": st.sampled_from(("US01", "DE01", "GB01")),
     "month": st.sampled_from(MONTHS),
     "day": st.integers(1, 28),
@@ -230,8 +247,10 @@ def write_straight(conn: Connection, n: int, p: dict[str, Any]) -> None:
             payment_id=source_id, invoice_number=invoice.number, entity_code=ent,
             received_on=f"{p['month']}-{p['day']:02d}", amount=amount, currency=cur,
             inbox_id=f"ibx-{n}"))
-    elif kind == "orphan_invoice":
+    elif kind in ("orphan_invoice", "zero_orphan"):
         source_type, source_id = "invoice", f"INV-NOWHERE-{n}"
+        if kind == "zero_orphan":  # AR in and out: an entry with no AR amount
+            debit, credit = AR, AR
     elif kind == "one_sided_ic":
         source_type, debit, credit = "intercompany_charge", IC_AR, REVENUE
         dims = ((COUNTERPARTY, "US01" if ent != "US01" else "DE01"),)
@@ -269,52 +288,129 @@ def carries(conn: Connection) -> set[tuple[str, str]]:
     return {(r.entity_code, r.period) for r in conn.execute(select(ledger_carries))}
 
 
+def compare_after(system: Syncline, postings: list[dict[str, Any]]) -> None:
+    """Write ``postings`` straight, let the close carry again, compare every report."""
+    with system.engine.begin() as conn:
+        assert carries(conn) == {(e.code, m) for e in system.ref.entities for m in LOCKED}
+        for n, p in enumerate(postings):
+            write_straight(conn, n, p)
+        touched = {(p["entity"], p["month"]) for p in postings}
+        for ent, month in carries(conn):  # the triggers dropped what a write touched
+            assert not any(e == ent and m <= month for e, m in touched)
+        keep_carries(conn, charts_for(conn, system.ref, system.charts))
+        # carried again, but for an entity booked in a month before its first locked one:
+        # that month is open, so no later month is final
+        before = {p["entity"] for p in postings if p["month"] < LOCKED[0]}
+        assert carries(conn) == {(e.code, m) for e in system.ref.entities
+                                 for m in LOCKED if e.code not in before}
+    assert carried_books(system, before) == whole_books(system)
+
+
 @settings(max_examples=examples(8), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(postings=st.lists(posting, max_size=6))
 def test_every_report_from_carried_books_equals_the_whole_books(
         firm_db: Path, postings: list[dict[str, Any]]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "f.db"
-        shutil.copy(firm_db, db)
-        system = bootstrap(Settings(database_url=f"sqlite:///{db}",
-                                    revenue_recognition="engine"),
-                           clock=fixed_clock, durable=False)
-        try:
-            with system.engine.begin() as conn:
-                assert carries(conn) == {(e.code, m) for e in system.ref.entities
-                                         for m in LOCKED}
-                for n, p in enumerate(postings):
-                    write_straight(conn, n, p)
-                touched = {(p["entity"], p["month"]) for p in postings}
-                for ent, month in carries(conn):  # the triggers dropped what a write touched
-                    assert not any(e == ent and m <= month for e, m in touched)
-                keep_carries(conn, charts_for(conn, system.ref, system.charts))
-                # carried again, but for an entity booked in a month before its first
-                # locked one: that month is open, so no later month is final
-                before = {p["entity"] for p in postings if p["month"] < LOCKED[0]}
-                assert carries(conn) == {(e.code, m) for e in system.ref.entities
-                                         for m in LOCKED if e.code not in before}
-            assert carried_books(system, before) == whole_books(system)
-        finally:
-            system.engine.dispose()
+    with copy_of(firm_db) as system:
+        compare_after(system, postings)
+
+
+EVERY_KIND = [{"kind": k, "entity": e, "month": m, "day": 9, "amount": Decimal("123.45")}
+              for k, e, m in (("other_ar", "US01", "2026-02"), ("payment", "DE01", "2026-03"),
+                              ("orphan_invoice", "GB01", "2026-02"),
+                              ("zero_orphan", "US01", "2026-01"),
+                              ("one_sided_ic", "DE01", "2026-01"),
+                              ("foreign_ar", "GB01", "2026-03"),
+                              ("unconverted_ar", "DE01", "2026-04"),
+                              ("revalues", "US01", "2026-03"), ("true_up", "GB01", "2026-02"),
+                              ("amend", "US01", "2026-03"))]
+
+
+def test_every_kind_of_hand_posting_at_once(firm_db: Path) -> None:
+    with copy_of(firm_db) as system:
+        compare_after(system, EVERY_KIND)
+
+
+def check_triggers(system: Syncline) -> None:
+    """A row of any journal table written, changed or deleted drops its entity's carries
+    from its entry's month on, and only those."""
+    je, jl, jd, jm = (journal_entries.c, journal_lines.c, journal_line_details.c,
+                      journal_entry_metadata.c)
+    every = {(e.code, m) for e in system.ref.entities for m in LOCKED}
+
+    def entry_of(conn: Connection, entity: str, month: str, table: Any
+                 ) -> tuple[str, str, str]:
+        """An entry of ``entity`` in ``month`` (or, if it has none with a row in ``table``,
+        the latest of a locked month that has): (id, entity, month)."""
+        q = select(je.id, je.entity_code, je.posting_date).where(
+            je.posting_date <= f"{LOCKED[-1]}-31")
+        if table is not None:
+            q = q.where(je.id.in_(select(table.c.entry_id)))
+        here = (je.entity_code == entity) & je.posting_date.like(f"{month}-%")
+        found = conn.execute(q.order_by(here.desc(), je.posting_date.desc(), je.id)).first()
+        assert found is not None, table
+        return found.id, found.entity_code, found.posting_date[:7]
+
+    def gone(entity: str, month: str) -> set[tuple[str, str]]:
+        return {(e, m) for e, m in every if e == entity and m >= month}
+
+    changes = [
+        ("US01", "2026-02", None, lambda c, i: c.execute(update(journal_lines).where(
+            jl.entry_id == i).values(memo="hand"))),
+        ("DE01", "2026-03", journal_line_details, lambda c, i: c.execute(
+            update(journal_line_details).where(jd.entry_id == i).values(fx_source="hand"))),
+        ("GB01", "2026-02", journal_entry_metadata, lambda c, i: c.execute(
+            delete(journal_entry_metadata).where(jm.entry_id == i))),
+        ("US01", "2026-03", None, lambda c, i: c.execute(update(journal_entries).where(
+            je.id == i).values(description="hand"))),
+    ]
+    for entity, month, table, change in changes:
+        with system.engine.begin() as conn:
+            keep_carries(conn, charts_for(conn, system.ref, system.charts))
+            assert carries(conn) == every
+            entry, ent, at = entry_of(conn, entity, month, table)
+            change(conn, entry)
+            assert carries(conn) == every - gone(ent, at), (ent, at, table)
+    with system.engine.begin() as conn:  # a new entry dated in a locked month, in SQL
+        keep_carries(conn, charts_for(conn, system.ref, system.charts))
+        write_straight(conn, 99, {"kind": "other_ar", "entity": "DE01", "month": "2026-02",
+                                  "day": 3, "amount": Decimal("1.00")})
+        assert carries(conn) == every - gone("DE01", "2026-02")
+        keep_carries(conn, charts_for(conn, system.ref, system.charts))
+        assert carries(conn) == every
+
+
+def test_the_triggers_drop_the_carries_a_write_touches(firm_db: Path) -> None:
+    with copy_of(firm_db) as system:
+        check_triggers(system)
+
+
+@pytest.mark.postgres
+def test_carried_books_on_postgresql_too() -> None:
+    """The triggers (PL/pgSQL) and the carried reports on the local PostgreSQL."""
+    from syncline.adapters.db.scratch import throwaway_database
+    from tests.conftest import pg_admin
+
+    admin = pg_admin()
+    try:
+        with throwaway_database(admin, "syncline_carried") as url:
+            system = closed_firm(url)
+            try:
+                check_triggers(system)
+                compare_after(system, EVERY_KIND)
+            finally:
+                system.engine.dispose()
+    finally:
+        admin.dispose()
 
 
 def test_the_firm_reports_have_something_to_compare(firm_db: Path) -> None:
     """The comparison is not vacuous: the firm's reports hold amounts in three currencies,
     AR, contract positions and intercompany balances."""
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "f.db"
-        shutil.copy(firm_db, db)
-        system = bootstrap(Settings(database_url=f"sqlite:///{db}",
-                                    revenue_recognition="engine"),
-                           clock=fixed_clock, durable=False)
-        try:
-            carried = carried_books(system)
-            assert carried == whole_books(system)
-            recon = carried[("close-reconciliation", "*", "2026-04")]
-            for needle in ("AR subledger = GL", "intercompany receivable = payable",
-                           "unbilled subledger = GL", "EUR", "GBP", "USD"):
-                assert needle in recon, needle
-        finally:
-            system.engine.dispose()
+    with copy_of(firm_db) as system:
+        carried = carried_books(system)
+        assert carried == whole_books(system)
+        recon = carried[("close-reconciliation", "*", "2026-04")]
+        for needle in ("AR subledger = GL", "intercompany receivable = payable",
+                       "unbilled subledger = GL", "EUR", "GBP", "USD"):
+            assert needle in recon, needle
