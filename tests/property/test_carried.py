@@ -134,7 +134,7 @@ LOCKED = ("2026-01", "2026-02", "2026-03")
 def closed_firm(url: str) -> Syncline:
     """A simulated firm (engine mode, three entities) with its three months closed, locked
     and carried."""
-    sim = simulate(SimulationConfig(seed=7, customers=4, workers=6, months=3))
+    sim = simulate(SimulationConfig(seed=7, customers=6, workers=8, months=3))
     system = firm_at(url)
     with system.engine.begin() as conn:
         receive_many(conn, sim.to_jsonl().splitlines(), now=fixed_clock())
