@@ -414,3 +414,37 @@ def test_the_firm_reports_have_something_to_compare(firm_db: Path) -> None:
         for needle in ("AR subledger = GL", "intercompany receivable = payable",
                        "unbilled subledger = GL", "EUR", "GBP", "USD"):
             assert needle in recon, needle
+
+
+def test_the_revaluation_from_carried_books_posts_what_the_whole_books_post(
+        firm_db: Path) -> None:
+    """The FX revaluation step of 2026-04 reads the carried books: its summary and the entries
+    it posts are those it makes from the whole books — with foreign receivables carried (the
+    hand postings) and a foreign line lacking its functional amount after the carry (DE01's:
+    an error value, as from the whole books)."""
+    from syncline.services.close.fx_revaluation import revalue_period
+    from syncline.services.ledger.queries import load_entries
+
+    with copy_of(firm_db) as system:
+        compare_after(system, EVERY_KIND)
+
+        def revalue(whole: bool) -> tuple[Any, list[JournalEntry]]:
+            with system.engine.connect() as conn:
+                conn.begin()
+                if whole:
+                    conn.execute(delete(ledger_carried_balances))
+                    conn.execute(delete(ledger_carries))
+                out = revalue_period(
+                    conn, "2026-04", entities=[e.code for e in system.ref.entities],
+                    charts=system.charts,
+                    functional_currencies=system.ledger.functional_currencies,
+                    policy=system.ledger.fx_revaluation, now=fixed_clock())
+                posted = load_entries(conn, period="2026-04", source_type="fx_revaluation")
+                conn.rollback()
+            return out, posted
+
+        carried, whole = revalue(whole=False), revalue(whole=True)
+        for out in (carried[0], whole[0]):  # the exception raised: new ids each time
+            assert len(out.pop("exceptions")) == 1
+        assert carried == whole
+        assert carried[1] and "error" in carried[0]["entities"]["DE01"], carried

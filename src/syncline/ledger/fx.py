@@ -201,8 +201,10 @@ def revalue(
     source_id: str,
     policy: RevaluationPolicy = RevaluationPolicy(),
     currencies: Collection[str] | None = None,
+    balances: Iterable[Carried] = (),
 ) -> JournalEntry | FxError | None:
     """The balanced revaluation entry at ``as_of``, or ``None`` if nothing moves.
+    ``balances``: carried before ``entries`` (``foreign_positions``).
 
     For each revalued account and foreign currency: restated = round(balance × closing
     rate); difference = restated − carrying. A positive difference debits the account and
@@ -217,7 +219,7 @@ def revalue(
     """
     if not policy.enabled:
         return None
-    entries = tuple(entries)
+    entries, balances = tuple(entries), tuple(balances)
     try:
         gain_loss = chart.code("fx_gain_loss")
         accounts = [chart.code(role) for role in policy.roles]
@@ -225,7 +227,8 @@ def revalue(
         return FxError("unmapped_role", f"chart does not map role {exc.args[0]!r}")
     lines: list[JournalLine] = []
     for account in accounts:
-        positions = foreign_positions(entries, entity_id, account, functional_currency, as_of)
+        positions = foreign_positions(entries, entity_id, account, functional_currency, as_of,
+                                      balances)
         if isinstance(positions, FxError):
             return positions
         for pos in positions:
