@@ -106,12 +106,13 @@ def keep_carries(conn: Connection, charts: Mapping[str, ChartOfAccounts]) -> int
     """Carry every carriable month that has no carry yet (see the module doc); the number
     carried. Reads the entries of the months carried, and the carry before them."""
     done = 0
-    found = attribution(conn, charts)
+    found: Attribution | None = None  # read when a month is to be carried
+    account_of = receivables(charts)
     for entity in sorted(set(charts)):
         months = carriable(conn, entity)
         if not months:
             continue
-        account = found.receivable.get(entity, "")
+        account = account_of.get(entity, "")
         have = {r.period: r.receivable_account for r in conn.execute(
             select(ledger_carries.c.period, ledger_carries.c.receivable_account).where(
                 ledger_carries.c.entity_code == entity))}
@@ -124,6 +125,7 @@ def keep_carries(conn: Connection, charts: Mapping[str, ChartOfAccounts]) -> int
                 _drop(conn, entity, month)
             rows = _rows(conn, entity, base) if base else ()
             entries = load_entries(conn, entity=entity, through=month, after=base)
+            found = found or attribution(conn, charts)
             carried = carry_forward(rows, entries, found)
             count = (_count(conn, entity, base) if base else 0) + len(entries)
             _store(conn, entity, month, account, count, carried)
