@@ -15,6 +15,7 @@ from syncline.adapters.db.billing_tables import payments
 from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.carried import FX_REVALUATION, Books, ar_amount
+from syncline.services.ledger.held import held
 from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reconciliation.core import Recon, books_balance, carried_on
 from syncline.services.ledger.reports.aging import unbilled_items
@@ -74,16 +75,17 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
     end = period_end(period).isoformat()
     open_docs: dict[str, Decimal] = {}
     doc_key: dict[str, tuple[str, str]] = {}
-    for inv in conn.execute(select(invoices).where(invoices.c.invoice_date <= end)):
+    found, notes, paid = held(conn, ("ar_documents", end),  # every scope's
+                              lambda: _ar_documents(conn, end))
+    for inv in found:
         open_docs[inv.number] = inv.total
         doc_key[inv.number] = (inv.entity_code, inv.currency)
     note_of: dict[str, str] = {}
-    for note in credit_notes(conn):
+    for note in notes:
         note_of[note.number] = note.invoice_number
         if note.credit_date <= end and note.invoice_number in open_docs:
             open_docs[note.invoice_number] += note.total  # negative: a note reduces AR
-    for pay in conn.execute(select(payments.c.payment_id, payments.c.invoice_number,
-                                   payments.c.amount, payments.c.received_on)):
+    for pay in paid:
         note_of[pay.payment_id] = pay.invoice_number
         if pay.received_on <= end and pay.invoice_number in open_docs:
             open_docs[pay.invoice_number] -= pay.amount  # a payment settles AR
@@ -143,6 +145,14 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
     rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
               "invoices to the period end plus their credit notes (negative) less the payments "
               "received vs the AR account balance", entity=entity)
+
+
+def _ar_documents(conn: Connection, end: str) -> tuple[list[Any], list[Any], list[Any]]:
+    """The invoices dated to ``end``, every credit note and every payment."""
+    return (list(conn.execute(select(invoices).where(invoices.c.invoice_date <= end))),
+            credit_notes(conn),
+            list(conn.execute(select(payments.c.payment_id, payments.c.invoice_number,
+                                     payments.c.amount, payments.c.received_on))))
 
 
 def unbilled_vs_gl(conn: Connection, rec: Recon, period: str,

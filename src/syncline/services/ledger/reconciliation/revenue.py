@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.carried import Books
+from syncline.services.ledger.held import held
 from syncline.services.ledger.reconciliation.core import (
     Recon,
     books_balance,
@@ -36,7 +37,9 @@ def contract_positions_vs_gl(conn: Connection, rec: Recon, period: str,
     revenue max(0, B − R). The subledgers are their sums; the GL must hold the same. Where
     an (entity, currency) differs, each contract's position is listed against the GL posted
     by its own documents and true-ups, so the differences sum to the gap."""
-    positions = [p for p in contract_positions(conn, period) if not entity or p[1] == entity]
+    positions = [p for p in held(conn, ("contract_positions", period),  # every scope's
+                                 lambda: contract_positions(conn, period))
+                 if not entity or p[1] == entity]
     contract_of = contract_of_entries(conn)
     for check, role, sign, cause in (
             ("unbilled subledger = GL", "unbilled_receivable", 1, "contract_asset"),

@@ -213,9 +213,7 @@ def contract_of_entries(conn: Connection) -> Callable[[JournalEntry], str | None
     """The contract a journal entry belongs to: an invoice's or a credit note's contract, or
     the contract of a revenue true-up (``revenue:<contract>:<period>[:rN]``); None for the
     others (accruals, labor cost, intercompany …)."""
-    of_doc = {r.number: r.contract_number for r in conn.execute(
-        select(invoices.c.number, invoices.c.contract_number))}
-    of_doc.update((n.number, n.contract_number) for n in credit_notes(conn))
+    of_doc = held(conn, "contract_of_documents", lambda: _contract_of_documents(conn))
 
     def contract_of(e: JournalEntry) -> str | None:
         if e.source_type in ("invoice", "credit_note"):
@@ -225,6 +223,13 @@ def contract_of_entries(conn: Connection) -> Callable[[JournalEntry], str | None
         return None
 
     return contract_of
+
+
+def _contract_of_documents(conn: Connection) -> dict[str, str]:
+    of_doc = {r.number: r.contract_number for r in conn.execute(
+        select(invoices.c.number, invoices.c.contract_number))}
+    of_doc.update((n.number, n.contract_number) for n in credit_notes(conn))
+    return of_doc
 
 
 @dataclass
