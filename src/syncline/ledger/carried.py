@@ -23,8 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from syncline.ledger.fx import REVALUES
-from syncline.ledger.intercompany import CHARGE, COUNTERPARTY
+from syncline.ledger.dimensions import CHARGE, COUNTERPARTY, REVALUES
 from syncline.ledger.journal import JournalEntry, Side
 
 ZERO = Decimal(0)

@@ -23,16 +23,12 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from syncline.ledger.accounts import ChartOfAccounts, UnknownAccountRole
+from syncline.ledger.carried import Carried
+from syncline.ledger.dimensions import REVALUES as REVALUES  # named here before
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money, is_known_currency
-
-if TYPE_CHECKING:  # carried imports this module's dimension name
-    from syncline.ledger.carried import Carried
-
-REVALUES = "fx_revalues"  # dimension naming the currency a revaluation line restates
 
 
 @dataclass(frozen=True, slots=True)

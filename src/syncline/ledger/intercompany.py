@@ -22,18 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from syncline.ledger.accounts import ChartOfAccounts, UnknownAccountRole
+from syncline.ledger.carried import Carried
+from syncline.ledger.dimensions import CHARGE as CHARGE  # named here before
+from syncline.ledger.dimensions import COUNTERPARTY as COUNTERPARTY
 from syncline.ledger.fx import FxError, FxRate, with_functional
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
-
-if TYPE_CHECKING:  # carried imports this module's dimension names
-    from syncline.ledger.carried import Carried
-
-COUNTERPARTY = "counterparty"
-CHARGE = "intercompany_charge"  # entry metadata: the charge both entities' entries belong to
 
 
 @dataclass(frozen=True, slots=True)
