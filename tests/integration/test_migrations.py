@@ -58,3 +58,37 @@ def test_the_psa_time_words_are_backfilled_from_the_handled_messages(tmp_path: P
             ("ibx_1", "T-1", "approved", "2026-01-05", "P-1", "7.50"),
             ("ibx_2", "T-1", "rejected", None, None, None)]
     engine.dispose()
+
+
+def test_locked_months_are_carried_by_the_first_close_after_migration_0022(
+        tmp_path: Path) -> None:
+    """A database whose months were locked before migration 0022 (here: carried, then
+    stepped back to 0021, which drops the carries, and migrated again): the carries start
+    empty and the next close carries every locked month — the same rows as kept month by
+    month — and its own."""
+    from sqlalchemy import select
+
+    from syncline.adapters.db.close_tables import ledger_carried_balances
+    from syncline.services.close import steps as close
+    from tests.property.test_carried import LOCKED, closed_firm
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    system = closed_firm(url)
+
+    def rows() -> list[tuple[object, ...]]:
+        with system.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(select(ledger_carried_balances).order_by(
+                *ledger_carried_balances.primary_key.columns))]
+
+    kept = rows()
+    assert {r[1] for r in kept} == set(LOCKED)
+    command.downgrade(alembic_config(url), "0021")
+    migrate(system.engine)
+    assert rows() == []
+    for _name, step in close.LEDGER_STEPS:
+        step(system, "2026-04", None)
+    close.close_and_lock(system, "2026-04", None, actor="test", lock=True)
+    after = rows()
+    assert [r for r in after if r[1] in LOCKED] == kept
+    assert {r[1] for r in after} == {*LOCKED, "2026-04"}
+    system.engine.dispose()

@@ -27,6 +27,7 @@ from syncline.api.app import create_app
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.cli.main import app as cli
 from syncline.config import Settings
+from syncline.ledger.carried import Books
 from syncline.services.close import steps as close
 from syncline.services.ledger.queries import charts_for, load_entries
 from syncline.services.ledger.reconciliation import close_reconciliation
@@ -167,7 +168,7 @@ def test_contract_position_differences_sum_to_the_gap(engine_mode: Syncline) -> 
     with engine_mode.engine.connect() as conn:
         entries = [e for e in load_entries(conn, through="2026-01")
                    if e.source_type != "revenue"]
-        contract_positions_vs_gl(conn, rec, "2026-01", entries,
+        contract_positions_vs_gl(conn, rec, "2026-01", Books(entries=tuple(entries)),
                                  charts_for(conn, engine_mode.ref, engine_mode.charts), None)
     unbilled = [c for c in rec.checks if c[0] == "unbilled subledger = GL"]
     assert [(c[3], c[4], c[5]) for c in unbilled] == [

@@ -25,10 +25,10 @@ from datetime import date
 from decimal import Decimal
 
 from syncline.ledger.accounts import ChartOfAccounts, UnknownAccountRole
+from syncline.ledger.carried import Carried
+from syncline.ledger.dimensions import REVALUES as REVALUES  # named here before
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money, is_known_currency
-
-REVALUES = "fx_revalues"  # dimension naming the currency a revaluation line restates
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,13 @@ def convert(amount: Money, rate: FxRate) -> Money:
     if amount.currency != rate.base:
         raise ValueError(f"rate {rate.base}->{rate.quote} cannot convert {amount.currency}")
     return Money(amount.amount * rate.rate, rate.quote).rounded()
+
+
+def unconverted(c: Carried, functional_currency: str) -> bool:
+    """Whether carried lines lack the functional amount ``foreign_positions`` needs (it names
+    the entry, which a carry does not keep: such books are read whole)."""
+    return (c.key.currency != functional_currency
+            and c.key.functional_currency != functional_currency)
 
 
 def functional_amount(line: JournalLine, functional_currency: str) -> Money | None:
@@ -129,11 +136,22 @@ class FxPosition:
 
 def foreign_positions(
     entries: Iterable[JournalEntry], entity_id: str, account: str, functional_currency: str,
-    as_of: date,
+    as_of: date, balances: Iterable[Carried] = (),
 ) -> tuple[FxPosition, ...] | FxError:
-    """Per foreign currency, the balance of ``account`` up to ``as_of`` and its carrying value."""
+    """Per foreign currency, the balance of ``account`` up to ``as_of`` and its carrying value.
+    ``balances``: carried through a month before ``entries`` (``ledger.carried``), with no
+    foreign line lacking its functional amount (``unconverted``)."""
     tx: dict[str, Decimal] = defaultdict(Decimal)
     carried: dict[str, Decimal] = defaultdict(Decimal)
+    for c in balances:
+        if c.key.entity != entity_id or c.key.account != account:
+            continue
+        if c.key.revalues and c.key.currency == functional_currency:
+            carried[c.key.revalues] += c.amount
+        elif c.key.currency != functional_currency:
+            assert c.key.functional_currency == functional_currency, "an unconverted line"
+            tx[c.key.currency] += c.amount
+            carried[c.key.currency] += c.functional
     for entry in entries:
         if entry.entity_id != entity_id or entry.posting_date > as_of:
             continue
@@ -179,8 +197,10 @@ def revalue(
     source_id: str,
     policy: RevaluationPolicy = RevaluationPolicy(),
     currencies: Collection[str] | None = None,
+    balances: Iterable[Carried] = (),
 ) -> JournalEntry | FxError | None:
     """The balanced revaluation entry at ``as_of``, or ``None`` if nothing moves.
+    ``balances``: carried before ``entries`` (``foreign_positions``).
 
     For each revalued account and foreign currency: restated = round(balance × closing
     rate); difference = restated − carrying. A positive difference debits the account and
@@ -195,7 +215,7 @@ def revalue(
     """
     if not policy.enabled:
         return None
-    entries = tuple(entries)
+    entries, balances = tuple(entries), tuple(balances)
     try:
         gain_loss = chart.code("fx_gain_loss")
         accounts = [chart.code(role) for role in policy.roles]
@@ -203,7 +223,8 @@ def revalue(
         return FxError("unmapped_role", f"chart does not map role {exc.args[0]!r}")
     lines: list[JournalLine] = []
     for account in accounts:
-        positions = foreign_positions(entries, entity_id, account, functional_currency, as_of)
+        positions = foreign_positions(entries, entity_id, account, functional_currency, as_of,
+                                      balances)
         if isinstance(positions, FxError):
             return positions
         for pos in positions:

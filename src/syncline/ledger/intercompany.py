@@ -24,12 +24,12 @@ from datetime import date
 from decimal import Decimal
 
 from syncline.ledger.accounts import ChartOfAccounts, UnknownAccountRole
+from syncline.ledger.carried import Carried
+from syncline.ledger.dimensions import CHARGE as CHARGE  # named here before
+from syncline.ledger.dimensions import COUNTERPARTY as COUNTERPARTY
 from syncline.ledger.fx import FxError, FxRate, with_functional
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
-
-COUNTERPARTY = "counterparty"
-CHARGE = "intercompany_charge"  # entry metadata: the charge both entities' entries belong to
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +208,21 @@ class IntercompanyMismatch:
 
 
 def intercompany_mismatches(
-    entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAccounts]
+    entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+    carried: Iterable[Carried] = (),
 ) -> tuple[IntercompanyMismatch, ...]:
-    """Pairs of entities whose intercompany receivable and payable balances differ."""
+    """Pairs of entities whose intercompany receivable and payable balances differ.
+    ``carried``: balances carried through a month before ``entries`` (``ledger.carried``)."""
     receivable: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     payable: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for c in carried:
+        chart = charts.get(c.key.entity)
+        if chart is None or not c.key.counterparty:
+            continue
+        if c.key.account == _code_or_none(chart, "intercompany_receivable"):
+            receivable[(c.key.entity, c.key.counterparty, c.key.currency)] += c.amount
+        elif c.key.account == _code_or_none(chart, "intercompany_payable"):
+            payable[(c.key.counterparty, c.key.entity, c.key.currency)] -= c.amount
     for entry in entries:
         chart = charts.get(entry.entity_id)
         if chart is None:

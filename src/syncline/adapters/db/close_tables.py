@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 
 from syncline.adapters.db.tables import Dec, metadata
 
@@ -77,4 +77,40 @@ labor_cost_cells = Table(
     Column("cost", Dec, nullable=False),
     Column("hours", Dec, nullable=False),
     Column("entries", Integer, nullable=False),
+)
+
+# --- carried balances (migration 0022, docs/adr/0014) ----------------------------------------
+# ``ledger_carries``: a locked month of an entity whose books are carried — every month of the
+# entity from its first entry through it locked — with the receivable account the carry was
+# keyed by (the AR check's; a carry made under another chart is not read). Triggers (migration
+# 0022) delete an entity's carries from the month of any journal row written, changed or
+# deleted on or before them, whoever writes; the close carries the months again.
+ledger_carries = Table(
+    "ledger_carries", metadata,
+    Column("entity_code", String(20), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("receivable_account", String(40), nullable=False),
+    Column("entries", Integer, nullable=False),  # journal entries carried, through the month
+)
+
+# ``ledger_carried_balances``: the carried sums (``syncline.ledger.carried``), one row per key.
+ledger_carried_balances = Table(
+    "ledger_carried_balances", metadata,
+    Column("entity_code", String(20), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("row_no", Integer, primary_key=True),
+    Column("source_type", String(40), nullable=False),
+    Column("account", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("functional_currency", String(3), nullable=False),
+    Column("revalues", String(40), nullable=False),
+    Column("counterparty", String(40), nullable=False),
+    Column("charge", Text, nullable=False),
+    Column("contract", String(100), nullable=False),
+    Column("document", String(100), nullable=False),
+    Column("entry", Text, nullable=False),
+    Column("amount", Dec, nullable=False),
+    Column("functional", Dec, nullable=False),
+    Column("first_currency", String(3), nullable=False),
+    Column("note", Text, nullable=False),
 )

@@ -34,12 +34,21 @@ from syncline.adapters.db.tables import journal_entries
 from syncline.billing.fx import FxRateMissing, lookup_rate
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.ledger.accounts import Charts, UnknownAccountRole
-from syncline.ledger.fx import FxError, FxPosition, FxRate, RevaluationPolicy, foreign_positions
+from syncline.ledger.carried import Carried
+from syncline.ledger.fx import (
+    FxError,
+    FxPosition,
+    FxRate,
+    RevaluationPolicy,
+    foreign_positions,
+    unconverted,
+)
 from syncline.ledger.fx import revalue as revalue_entries
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import ClosedPeriodPolicy, period_end
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.close.intercompany import as_fx_rate, rate_problem
+from syncline.services.ledger.carried import load_books
 from syncline.services.ledger.posting import post
 from syncline.services.ledger.queries import load_entries
 from syncline.services.messaging.exceptions import raise_once, resolve_if_open
@@ -68,8 +77,8 @@ def _next_source_id(conn: Connection, entity: str, period: str) -> str:
 
 
 def positions(entries: Sequence[JournalEntry], entity: str, charts: Charts,
-              functional: str, period: str, policy: RevaluationPolicy
-              ) -> list[FxPosition] | FxError:
+              functional: str, period: str, policy: RevaluationPolicy,
+              carried: Sequence[Carried] = ()) -> list[FxPosition] | FxError:
     """Foreign-currency balances of the revalued roles at the period end (with carrying)."""
     chart = charts.of(entity)
     out: list[FxPosition] = []
@@ -78,11 +87,28 @@ def positions(entries: Sequence[JournalEntry], entity: str, charts: Charts,
             account = chart.code(role)
         except UnknownAccountRole:
             return FxError("unmapped_role", f"the chart of {entity} maps no role {role!r}")
-        found = foreign_positions(entries, entity, account, functional, period_end(period))
+        found = foreign_positions(entries, entity, account, functional, period_end(period),
+                                  carried)
         if isinstance(found, FxError):
             return found
         out.extend(p for p in found if not (p.balance.is_zero and p.carrying.is_zero))
     return out
+
+
+def _books(conn: Connection, period: str, entity: str, charts: Charts, functional: str,
+           policy: RevaluationPolicy) -> tuple[list[JournalEntry], tuple[Carried, ...]]:
+    """What the positions of ``entity`` read: its books carried through a month before the
+    period (ADR 0014) and the entries after it — unless a carried line on a revalued account
+    lacks its functional amount (the error names its entry: the books are read whole) — of
+    which only the entries with a line on a revalued account (``foreign_positions`` reads
+    those accounts' lines alone)."""
+    accounts = _revalued_accounts(charts, entity, policy)
+    books = load_books(conn, period, {entity: charts.of(entity)}, entity=entity)
+    carried = tuple(c for c in books.carried if accounts is None or c.key.account in accounts)
+    if not any(unconverted(c, functional) for c in carried):
+        return [e for e in books.entries if accounts is None
+                or any(ln.account in accounts for ln in e.lines)], carried
+    return load_entries(conn, through=period, entity=entity, touching=accounts), ()
 
 
 def _revalued_accounts(charts: Charts, entity: str, policy: RevaluationPolicy
@@ -129,11 +155,8 @@ def revalue_period(
         functional = functional_currencies.get(entity)
         if functional is None:
             continue
-        # only the entries with a line on a revalued account: the others add nothing to a
-        # position (ledger.fx.foreign_positions reads those accounts' lines alone)
-        entries = load_entries(conn, through=period, entity=entity,
-                               touching=_revalued_accounts(charts, entity, policy))
-        found = positions(entries, entity, charts, functional, period, policy)
+        entries, carried = _books(conn, period, entity, charts, functional, policy)
+        found = positions(entries, entity, charts, functional, period, policy, carried)
         if isinstance(found, FxError):
             exc = raise_once(conn, Problem(
                 FAILED, BusinessDomain.FINANCE,
@@ -165,7 +188,8 @@ def revalue_period(
         entry = revalue_entries(
             entries, entity_id=entity, functional_currency=functional, closing_rates=usable,
             as_of=end, chart=charts.of(entity), source_id=base_source_id(entity, period),
-            policy=policy, currencies=[c for c in currencies if c not in missing])
+            policy=policy, currencies=[c for c in currencies if c not in missing],
+            balances=carried)
         summary: dict[str, Any] = {
             "functional": functional,
             "positions": {p.balance.currency: {"balance": format(p.balance.amount, "f"),

@@ -23,11 +23,12 @@ from syncline.services.close.accrual import accrue_unbilled_time
 from syncline.services.close.fx_revaluation import revalue_period
 from syncline.services.close.intercompany import charge_period
 from syncline.services.close.labor_cost import true_up_labor_cost
+from syncline.services.ledger.carried import keep_carries
 from syncline.services.ledger.config import LedgerConfig
 from syncline.services.ledger.erp_journals import post_summaries
 from syncline.services.ledger.labor_cost_months import keep_month_costs
 from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
-from syncline.services.ledger.queries import entries_held
+from syncline.services.ledger.queries import charts_for, entries_held
 from syncline.services.ledger.reports import record_close, report_options
 from syncline.services.ledger.reports.snapshots import latest
 from syncline.services.messaging.outcomes import Stats
@@ -207,6 +208,8 @@ def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, acto
                         action == "close" or latest(conn, "margin", period, ent) is None):
                     closed_now.append(ent)  # closed now, or locked without a record
             out.setdefault(ent, status_of(conn, ent, period).value)
+        # the locked months' books carried (ADR 0014; also the backfill after migration 0022)
+        keep_carries(conn, charts_for(conn, system.ref, system.charts))
         if closed_now:
             keep_month_costs(conn, period)  # what the margin report re-reads of past months
             record_close(conn, period, report_options(system), entities=closed_now,

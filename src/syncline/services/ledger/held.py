@@ -35,6 +35,11 @@ def facts_held(conn: Connection) -> Iterator[None]:
             del _FACTS[conn]
 
 
+def holding(conn: Connection) -> bool:
+    """Whether ``conn`` is inside `facts_held`."""
+    return conn in _FACTS
+
+
 def held(conn: Connection, key: Hashable, compute: Callable[[], T]) -> T:
     """``compute()``, once per key while ``conn`` is inside `facts_held`."""
     facts = _FACTS.get(conn)

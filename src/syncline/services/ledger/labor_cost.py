@@ -20,10 +20,10 @@ from sqlalchemy import Connection, select
 from syncline.adapters.db.tables import journal_entries, journal_lines
 from syncline.ledger.accounts import Charts
 from syncline.ledger.journal import Side
-from syncline.ledger.periods import period_end, period_start
+from syncline.ledger.periods import PeriodStatus, period_end, period_start
 from syncline.ledger.posting import LABOR_COST, PostingRules
 from syncline.services.ledger.labor_cost_months import month_costs
-from syncline.services.ledger.periods import status_of
+from syncline.services.ledger.periods import statuses
 from syncline.services.ledger.reports.common import ZERO
 
 CENT = Decimal("0.01")
@@ -98,7 +98,7 @@ def months_trued_up(conn: Connection, period: str, keys: set[Key],
     was posted (before that, the billing run posts it whole)."""
     based = {p.key for p in posted if p.source_id == "labor:" + ":".join(p.key)}
     out = set()
-    status: dict[tuple[str, str], bool] = {}
+    known = statuses(conn)
     for key in keys | {p.key for p in posted}:
         ent, _, month = key
         if month > period:
@@ -107,9 +107,7 @@ def months_trued_up(conn: Connection, period: str, keys: set[Key],
             if key in based:
                 out.add(key)
             continue
-        if (ent, month) not in status:
-            status[(ent, month)] = status_of(conn, ent, month).value in ("closed", "locked")
-        if status[(ent, month)]:
+        if known.get((ent, month), PeriodStatus.OPEN) is not PeriodStatus.OPEN:
             out.add(key)
     return out
 

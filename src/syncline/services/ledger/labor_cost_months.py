@@ -33,6 +33,7 @@ from syncline.adapters.db.close_tables import (
 )
 from syncline.adapters.db.tables import time_entries
 from syncline.ledger.periods import period_end, period_start
+from syncline.services.ledger.held import held
 from syncline.services.ledger.reports.common import ZERO, costed_time
 
 
@@ -150,9 +151,13 @@ def _month_costs(conn: Connection, first: str | None, last: str
 
 def month_costs(conn: Connection, first: str | None, last: str) -> dict[str, list[CostCell]]:
     """The cost cells of every month with time from ``first`` (None: the beginning) through
-    ``last``, as costing the time entries now gives them."""
-    cached, costed, _ = _month_costs(conn, first, last)
-    return {**cached, **costed}
+    ``last``, as costing the time entries now gives them (read once for every scope of a
+    close step: ``held``)."""
+    def read() -> dict[str, list[CostCell]]:
+        cached, costed, _ = _month_costs(conn, first, last)
+        return {**cached, **costed}
+
+    return held(conn, ("month_costs", first, last), read)
 
 
 def keep_month_costs(conn: Connection, through: str) -> int:

@@ -35,6 +35,7 @@ from syncline.ledger.periods import (
 )
 from syncline.services.clock import iso
 from syncline.services.governance import audit
+from syncline.services.ledger.held import held
 
 FINANCE_ROLES: frozenset[str] = frozenset({"finance", "controller"})
 
@@ -107,6 +108,15 @@ def status_of(conn: Connection, entity: str, period: str) -> PeriodStatus:
     row = conn.execute(select(ledger_periods.c.status).where(
         (ledger_periods.c.entity_code == entity) & (ledger_periods.c.period == period))).first()
     return PeriodStatus(row.status) if row else PeriodStatus.OPEN
+
+
+def statuses(conn: Connection) -> dict[tuple[str, str], PeriodStatus]:
+    """Every stored period's status by (entity, month) — a month without one is open — read
+    once for a close step (``held``: no status changes while its reports are built)."""
+    return held(conn, "period_statuses", lambda: {
+        (r.entity_code, r.period): PeriodStatus(r.status) for r in conn.execute(
+            select(ledger_periods.c.entity_code, ledger_periods.c.period,
+                   ledger_periods.c.status))})
 
 
 def stored_periods(conn: Connection, entity: str | None = None) -> list[Period]:

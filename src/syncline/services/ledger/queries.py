@@ -48,9 +48,12 @@ class EntryFilter:
     entity: str | None = None
     source_type: str | None = None
     touching: tuple[str, ...] | None = None  # only entries with a line on one of these
+    after: str | None = None  # dated after the end of this month
+    entities: tuple[str, ...] | None = None  # only these entities
+    exclude: tuple[str, ...] = ()  # not these entities
 
     def __post_init__(self) -> None:
-        for name in (self.period, self.through):
+        for name in (self.period, self.through, self.after):
             if name is not None and not is_period_name(name):
                 raise ValueError(f"not a period {name!r}: expected YYYY-MM")
 
@@ -63,14 +66,21 @@ def load_entries(
     entity: str | None = None,
     source_type: str | None = None,
     touching: Iterable[str] | None = None,
+    after: str | None = None,
+    entities: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
 ) -> list[JournalEntry]:
     """Stored entries as ``JournalEntry`` values, ordered by posting date then posting order.
     ``touching``: only the entries with at least one line on one of these accounts (each
-    whole, every line)."""
+    whole, every line); ``after``: only those dated after that month; ``entities`` /
+    ``exclude``: only / not those entities'."""
     f = EntryFilter(period, through, entity, source_type,
-                    tuple(sorted(touching)) if touching is not None else None)
+                    tuple(sorted(touching)) if touching is not None else None, after,
+                    tuple(sorted(entities)) if entities is not None else None,
+                    tuple(sorted(exclude)))
     held = _HELD.get(conn)
-    if held is not None and through and not period and not source_type and touching is None:
+    if held is not None and through and not period and not source_type and touching is None \
+            and after is None and entities is None and not exclude:
         if through not in held:
             held[through] = _load(conn, EntryFilter(through=through))
         return [e for e in held[through] if not entity or e.entity_id == entity]
@@ -106,8 +116,14 @@ def _load(conn: Connection, f: EntryFilter) -> list[JournalEntry]:
                     & (journal_entries.c.posting_date <= period_end(f.period).isoformat()))
     if f.through:
         q = q.where(journal_entries.c.posting_date <= period_end(f.through).isoformat())
+    if f.after:
+        q = q.where(journal_entries.c.posting_date > period_end(f.after).isoformat())
     if f.entity:
         q = q.where(journal_entries.c.entity_code == f.entity)
+    if f.entities is not None:
+        q = q.where(journal_entries.c.entity_code.in_(f.entities))
+    if f.exclude:
+        q = q.where(journal_entries.c.entity_code.not_in(f.exclude))
     if f.source_type:
         q = q.where(journal_entries.c.source_type == f.source_type)
     if f.touching is not None:

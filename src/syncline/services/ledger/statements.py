@@ -47,6 +47,7 @@ from syncline.adapters.db.tables import (
     invoices,
     projects,
 )
+from syncline.ledger.carried import Books
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import is_period_name, period_end, period_of, period_start
 from syncline.services.ledger.queries import charts_for, load_entries
@@ -174,7 +175,7 @@ def _ledger(conn: Connection, number: str, period: str, options: ReportOptions,
     contract_of = contract_of_entries(conn)
     entries = [e for e in load_entries(conn, through=period, entity=out.contract["entity"])
                if contract_of(e) == number]
-    posted = posted_revenue(entries, charts, contract_of, period)
+    posted = posted_revenue(Books(entries=tuple(entries)), charts, contract_of, period)
     revenue = posted.during.get(number, ZERO)
     out.figures.update(revenue=revenue,
                        revenue_to_date=posted.before.get(number, ZERO) + revenue)

@@ -19,7 +19,8 @@ from syncline.domain.reference import DEFAULT_REFERENCE, ReferenceData
 from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, Charts
 from syncline.ledger.posting import DEFAULT_RULES, PostingRules
 from syncline.ledger.reports import Table
-from syncline.services.ledger.queries import charts_for, functional_currencies, load_entries
+from syncline.services.ledger.carried import load_books
+from syncline.services.ledger.queries import charts_for, functional_currencies
 from syncline.services.ledger.reconciliation.billing import (
     ar_vs_gl,
     items_vs_lines,
@@ -53,22 +54,22 @@ def close_reconciliation(conn: Connection, period: str, *, entity: str | None = 
     it); ``functional``: functional currency per entity (the reference data's by default);
     ``rules``: the posting rules (which account a labor cost entry costs)."""
     charts = charts_for(conn, ref, chart)
-    entries = load_entries(conn, through=period, entity=entity)
+    books = load_books(conn, period, charts, entity=entity)  # carried balances: ADR 0014
     rec = Recon()
     psa_hours_vs_recorded(conn, rec, period, entity)
     hours_checks(conn, rec, period, entity)
-    labor_cost_vs_gl(conn, rec, period, entries, charts, entity, rules)
+    labor_cost_vs_gl(conn, rec, period, books.entries, charts, entity, rules)
     items_vs_lines(conn, rec, period, entity)
-    ar_vs_gl(conn, rec, period, entries, charts, entity)
+    ar_vs_gl(conn, rec, period, books, charts, entity)
     if revenue_mode == "engine":
-        contract_positions_vs_gl(conn, rec, period, entries, charts, entity)
+        contract_positions_vs_gl(conn, rec, period, books, charts, entity)
     else:
-        unbilled_vs_gl(conn, rec, period, entries, charts, entity)
+        unbilled_vs_gl(conn, rec, period, books, charts, entity)
         rec.skipped("deferred subledger = GL",
                     "revenue is recognized on invoice (on_invoice mode): no deferred revenue")
-    revenue_vs_gl(conn, rec, period, entries, charts, entity, revenue_mode)
-    intercompany_checks(conn, rec, period, entries, charts, entity)
-    revaluation_check(conn, rec, period, entries, charts, entity, revaluation,
+    revenue_vs_gl(conn, rec, period, books, charts, entity, revenue_mode)
+    intercompany_checks(conn, rec, period, books, charts, entity)
+    revaluation_check(conn, rec, period, books, charts, entity, revaluation,
                        functional or functional_currencies(ref))
     excs = open_exceptions(conn)
     rec.checks.append(("open critical exceptions", entity or "", "count", ZERO,

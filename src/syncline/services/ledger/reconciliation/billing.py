@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -14,10 +14,10 @@ from sqlalchemy import Connection, select
 from syncline.adapters.db.billing_tables import payments
 from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
 from syncline.ledger.accounts import ChartOfAccounts
-from syncline.ledger.fx import REVALUES
-from syncline.ledger.journal import JournalEntry
+from syncline.ledger.carried import FX_REVALUATION, Books, ar_amount
+from syncline.services.ledger.held import held
 from syncline.services.ledger.queries import period_end
-from syncline.services.ledger.reconciliation.core import Recon, gl_balance
+from syncline.services.ledger.reconciliation.core import Recon, books_balance, carried_on
 from syncline.services.ledger.reports.aging import unbilled_items
 from syncline.services.ledger.reports.common import ZERO, credit_notes
 
@@ -69,39 +69,49 @@ def items_vs_lines(conn: Connection, rec: Recon, period: str, entity: str | None
               "on them (actual)", entity=entity)
 
 
-def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[JournalEntry],
+def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
               charts: Mapping[str, ChartOfAccounts], entity: str | None) -> None:
     check = "AR subledger = GL"
     end = period_end(period).isoformat()
     open_docs: dict[str, Decimal] = {}
     doc_key: dict[str, tuple[str, str]] = {}
-    for inv in conn.execute(select(invoices).where(invoices.c.invoice_date <= end)):
+    found, notes, paid = held(conn, ("ar_documents", end),  # every scope's
+                              lambda: _ar_documents(conn, end))
+    for inv in found:
         open_docs[inv.number] = inv.total
         doc_key[inv.number] = (inv.entity_code, inv.currency)
     note_of: dict[str, str] = {}
-    for note in credit_notes(conn):
+    for note in notes:
         note_of[note.number] = note.invoice_number
         if note.credit_date <= end and note.invoice_number in open_docs:
             open_docs[note.invoice_number] += note.total  # negative: a note reduces AR
-    for pay in conn.execute(select(payments.c.payment_id, payments.c.invoice_number,
-                                   payments.c.amount, payments.c.received_on)):
+    for pay in paid:
         note_of[pay.payment_id] = pay.invoice_number
         if pay.received_on <= end and pay.invoice_number in open_docs:
             open_docs[pay.invoice_number] -= pay.amount  # a payment settles AR
     gl_by_doc: dict[str, Decimal] = defaultdict(Decimal)
     posted_in: dict[str, tuple[str, str]] = {}  # document → (entity, currency) of its posting
-    other: list[tuple[JournalEntry, Decimal, str]] = []
+    other: dict[tuple[str, str], list[Any]] = {}  # (entity, entry) → [amount, currency, what]
     # revaluation lines restate foreign AR in the functional currency: they have their own
     # check ("foreign balances revalued at closing rate"), not a document behind them
-    entries = [e for e in entries if e.source_type != "fx_revaluation"]
-    gl = gl_balance(entries, charts, "accounts_receivable")
-    for e in entries:
+    books = Books(tuple(c for c in books.carried if c.key.source_type != FX_REVALUATION),
+                  tuple(e for e in books.entries if e.source_type != FX_REVALUATION),
+                  books.through)
+    gl = books_balance(books, charts, "accounts_receivable")
+    for c in carried_on(books, charts, "accounts_receivable"):  # the books carried (ADR 0014)
+        if c.key.document:
+            gl_by_doc[c.key.document] += c.amount
+            if c.first_currency:  # moved by an entry with an amount
+                posted_in.setdefault(c.key.document, (c.key.entity, c.first_currency))
+        elif c.first_currency:
+            got = other.setdefault((c.key.entity, c.key.entry),
+                                   [ZERO, c.first_currency, c.note])
+            got[0] += c.amount
+    for e in books.entries:
         chart = charts.get(e.entity_id)
         if chart is None:
             continue
-        code = chart.code("accounts_receivable")
-        amount = sum((ln.signed for ln in e.lines if ln.account == code
-                      and REVALUES not in dict(ln.dimensions)), ZERO)
+        amount = ar_amount(e, chart.code("accounts_receivable"))
         if not amount:
             continue
         if e.source_type == "invoice" or (e.source_type in ("credit_note", "payment")
@@ -110,7 +120,8 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
             gl_by_doc[number] += amount
             posted_in.setdefault(number, (e.entity_id, e.lines[0].amount.currency))
         else:
-            other.append((e, amount, e.lines[0].amount.currency))
+            other[(e.entity_id, f"{e.source_type}:{e.source_id}")] = [
+                amount, e.lines[0].amount.currency, e.description]
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for number, amount in open_docs.items():
         ent, cur = doc_key[number]
@@ -120,14 +131,15 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
             cause = "invoice_not_posted" if not posted else "amount_differs"
             rec.diff(check, cause, "invoice", number, ent, cur, amount, posted,
                      "open amount (total, credit notes, payments) vs its AR postings")
-    for number, posted in gl_by_doc.items():
-        if number not in open_docs:
+    for number, posted in sorted(gl_by_doc.items()):
+        if number in posted_in and number not in open_docs:
             ent, cur = posted_in[number]  # the posting's own entity: never lost to a filter
             rec.diff(check, "posting_without_invoice", "journal", f"invoice:{number}", ent, cur,
                      ZERO, posted, "AR posted for an invoice the subledger does not hold")
-    for e, amount, cur in other:
-        rec.diff(check, "other_ar_posting", "journal", f"{e.source_type}:{e.source_id}",
-                 e.entity_id, cur, ZERO, amount, e.description)
+    for (ent, what), (amount, cur, description) in sorted(other.items()):
+        if amount:
+            rec.diff(check, "other_ar_posting", "journal", what, ent, cur, ZERO, amount,
+                     description)
     for key, amount in gl.items():
         totals[key][1] = amount
     rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
@@ -135,8 +147,16 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, entries: Sequence[Journa
               "received vs the AR account balance", entity=entity)
 
 
+def _ar_documents(conn: Connection, end: str) -> tuple[list[Any], list[Any], list[Any]]:
+    """The invoices dated to ``end``, every credit note and every payment."""
+    return (list(conn.execute(select(invoices).where(invoices.c.invoice_date <= end))),
+            credit_notes(conn),
+            list(conn.execute(select(payments.c.payment_id, payments.c.invoice_number,
+                                     payments.c.amount, payments.c.received_on))))
+
+
 def unbilled_vs_gl(conn: Connection, rec: Recon, period: str,
-                    entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                    books: Books, charts: Mapping[str, ChartOfAccounts],
                     entity: str | None) -> None:
     check = "unbilled subledger = GL"
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
@@ -144,7 +164,7 @@ def unbilled_vs_gl(conn: Connection, rec: Recon, period: str,
     for item, ent, _ in unbilled_items(conn, period_end(period), entity=entity):
         totals[(ent, item.currency)][0] += item.amount
         by_contract[(ent, item.contract_number, item.currency)] += item.amount
-    for key, amount in gl_balance(entries, charts, "unbilled_receivable").items():
+    for key, amount in books_balance(books, charts, "unbilled_receivable").items():
         totals[key][1] = amount
     for (ent, cur), (sub, gl) in sorted(totals.items()):
         if sub == gl:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.carried import Books, Carried
 from syncline.ledger.fx import REVALUES
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.reports import Cell
@@ -84,4 +85,23 @@ def gl_balance(entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAcco
         for ln in e.lines:
             if ln.account == code and REVALUES not in dict(ln.dimensions):
                 out[(e.entity_id, ln.amount.currency)] += ln.signed
+    return out
+
+
+def carried_on(books: Books, charts: Mapping[str, ChartOfAccounts], role: str
+               ) -> Iterable[Carried]:
+    """The carried rows on the account playing ``role`` that ``gl_balance`` counts (the
+    lines restating a foreign balance left out)."""
+    codes = {ent: chart.code(role) for ent, chart in charts.items()
+             if any(a.role == role for a in chart.accounts)}
+    return (c for c in books.carried
+            if not c.key.revalues and c.key.account == codes.get(c.key.entity))
+
+
+def books_balance(books: Books, charts: Mapping[str, ChartOfAccounts],
+                  role: str) -> dict[tuple[str, str], Decimal]:
+    """``gl_balance`` of the whole books: the carried balances plus the entries after."""
+    out = defaultdict(Decimal, gl_balance(books.entries, charts, role))
+    for c in carried_on(books, charts, role):
+        out[(c.key.entity, c.key.currency)] += c.amount
     return out

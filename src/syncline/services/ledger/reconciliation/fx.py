@@ -12,15 +12,17 @@ from sqlalchemy import Connection
 
 from syncline.billing.fx import FxRateMissing
 from syncline.ledger.accounts import ChartOfAccounts, Charts
-from syncline.ledger.fx import FxError, convert
+from syncline.ledger.carried import Books
+from syncline.ledger.fx import FxError, convert, unconverted
 from syncline.ledger.journal import JournalEntry
 from syncline.services.close.fx_revaluation import closing_rates, positions
+from syncline.services.ledger.queries import load_entries
 from syncline.services.ledger.reconciliation.core import Recon
 from syncline.services.ledger.reports.common import ZERO
 
 
 def revaluation_check(conn: Connection, rec: Recon, period: str,
-                       entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                       books: Books, charts: Mapping[str, ChartOfAccounts],
                        entity: str | None, policy: Any, functional: Mapping[str, str]) -> None:
     """Each open foreign-currency balance of the revalued roles is carried at its closing
     rate: round(balance × closing rate) (expected) vs the carrying amount (actual)."""
@@ -34,11 +36,22 @@ def revaluation_check(conn: Connection, rec: Recon, period: str,
         return
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     as_charts_ = Charts(charts)
-    for ent in sorted({e.entity_id for e in entries}):
+
+    def revalued(ent: str) -> set[str]:
+        chart = as_charts_.of(ent)
+        return {chart.code(r) for r in policy.roles if any(a.role == r for a in chart.accounts)}
+
+    for ent in sorted({e.entity_id for e in books.entries}
+                      | {c.key.entity for c in books.carried}):
         if (entity and ent != entity) or ent not in functional:
             continue
         cur_f = functional[ent]
-        found = positions(entries, ent, as_charts_, cur_f, period, policy)
+        carried = [c for c in books.carried if c.key.entity == ent]
+        entries: Sequence[JournalEntry] = books.entries
+        if any(unconverted(c, cur_f) for c in carried if c.key.account in revalued(ent)):
+            # the error names its entry, which no carry keeps: read the entity's books whole
+            carried, entries = [], load_entries(conn, through=period, entity=ent)
+        found = positions(entries, ent, as_charts_, cur_f, period, policy, carried)
         if isinstance(found, FxError):
             rec.diff(check, found.problem, "entity", ent, ent, cur_f, ZERO, ZERO, found.message)
             totals[(ent, cur_f)] = [ZERO, ZERO]

@@ -4,59 +4,66 @@ entity pair and currency, and the period's cross-entity time vs the hours charge
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy import Connection
 
 from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.carried import Books
 from syncline.ledger.intercompany import CHARGE, COUNTERPARTY, intercompany_mismatches
-from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_start
 from syncline.services.close.intercompany import SOURCE_TYPE, cross_entity_time, source_id
+from syncline.services.ledger.carried import load_books
 from syncline.services.ledger.held import held
-from syncline.services.ledger.queries import load_entries, period_end
+from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reconciliation.core import Recon
 from syncline.services.ledger.reconciliation.exceptions import blocking, ledger_exceptions
 from syncline.services.ledger.reports.common import ZERO
 
 
 def intercompany_checks(conn: Connection, rec: Recon, period: str,
-                         entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                         books: Books, charts: Mapping[str, ChartOfAccounts],
                          entity: str | None) -> None:
     """Receivable held by the provider = payable held by the recipient, per entity pair and
     currency (every entity's books, whichever entity is closed); and the period's
     cross-entity time = the hours charged for it."""
     check = "intercompany receivable = payable"
-    books = entries if entity is None else load_entries(conn, through=period)
-    charged = [e for e in books if e.source_type == SOURCE_TYPE]
+    if entity is not None:  # every entity's books
+        books = load_books(conn, period, charts)
+    charged = [e for e in books.entries if e.source_type == SOURCE_TYPE]
     mismatched = {(m.creditor, m.debtor, m.currency) for m in
-                  intercompany_mismatches(books, charts)}
+                  intercompany_mismatches(books.entries, charts, books.carried)}
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     by_source: dict[tuple[str, str, str], dict[str, list[Decimal]]] = defaultdict(
         lambda: defaultdict(lambda: [ZERO, ZERO]))
-    for e in books:
-        chart = charts.get(e.entity_id)
+    # the books carried (ADR 0014) as (entity, account, counterparty, currency, charge, amount)
+    lines = [(c.key.entity, c.key.account, c.key.counterparty or None, c.key.currency,
+              c.key.charge, c.amount) for c in books.carried]
+    lines += [(e.entity_id, ln.account, dict(ln.dimensions).get(COUNTERPARTY),
+               ln.amount.currency, dict(e.metadata).get(CHARGE, f"{e.source_type}:{e.source_id}"),
+               ln.signed) for e in books.entries for ln in e.lines]
+    roles_of: dict[str, dict[str, str]] = {}
+    for ent, account, other, currency, charge, signed in lines:
+        chart = charts.get(ent)
         if chart is None:
             continue
-        roles = {a.code: a.role for a in chart.accounts
-                 if a.role in ("intercompany_receivable", "intercompany_payable")}
-        for ln in e.lines:
-            other = dict(ln.dimensions).get(COUNTERPARTY)
-            role = roles.get(ln.account)
-            if other is None or role is None:
-                continue
-            receivable = role == "intercompany_receivable"
-            pair = (e.entity_id, other) if receivable else (other, e.entity_id)
-            if entity and entity not in pair:
-                continue
-            key = (pair[0], pair[1], ln.amount.currency)
-            side = 0 if receivable else 1
-            amount = ln.signed if receivable else -ln.signed
-            row = (entity or pair[0], f"{ln.amount.currency} {pair[0]}->{pair[1]}")
-            totals[row][side] += amount
-            charge = dict(e.metadata).get(CHARGE, f"{e.source_type}:{e.source_id}")
-            by_source[key][charge][side] += amount
+        if ent not in roles_of:
+            roles_of[ent] = {a.code: a.role for a in chart.accounts
+                             if a.role in ("intercompany_receivable", "intercompany_payable")}
+        role = roles_of[ent].get(account)
+        if other is None or role is None:
+            continue
+        receivable = role == "intercompany_receivable"
+        pair = (ent, other) if receivable else (other, ent)
+        if entity and entity not in pair:
+            continue
+        key = (pair[0], pair[1], currency)
+        side = 0 if receivable else 1
+        amount = signed if receivable else -signed
+        row = (entity or pair[0], f"{currency} {pair[0]}->{pair[1]}")
+        totals[row][side] += amount
+        by_source[key][charge][side] += amount
     for (creditor, debtor, cur), sources in sorted(by_source.items()):
         if (creditor, debtor, cur) not in mismatched:
             continue

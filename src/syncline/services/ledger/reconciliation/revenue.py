@@ -5,14 +5,20 @@ revenue posted in it."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy import Connection
 
 from syncline.ledger.accounts import ChartOfAccounts
-from syncline.ledger.journal import JournalEntry
-from syncline.services.ledger.reconciliation.core import Recon, gl_balance
+from syncline.ledger.carried import Books
+from syncline.services.ledger.held import held
+from syncline.services.ledger.reconciliation.core import (
+    Recon,
+    books_balance,
+    carried_on,
+    gl_balance,
+)
 from syncline.services.ledger.reports.common import (
     ZERO,
     contract_of_entries,
@@ -24,15 +30,16 @@ from syncline.services.revenue.sync import contract_positions
 
 
 def contract_positions_vs_gl(conn: Connection, rec: Recon, period: str,
-                              entries: Sequence[JournalEntry],
-                              charts: Mapping[str, ChartOfAccounts],
+                              books: Books, charts: Mapping[str, ChartOfAccounts],
                               entity: str | None) -> None:
     """Revenue-engine mode: per contract, revenue R against billings B (net of credits)
     gives one net position (ASC 606-10-45-1): unbilled receivable max(0, R − B) or deferred
     revenue max(0, B − R). The subledgers are their sums; the GL must hold the same. Where
     an (entity, currency) differs, each contract's position is listed against the GL posted
     by its own documents and true-ups, so the differences sum to the gap."""
-    positions = [p for p in contract_positions(conn, period) if not entity or p[1] == entity]
+    positions = [p for p in held(conn, ("contract_positions", period),  # every scope's
+                                 lambda: contract_positions(conn, period))
+                 if not entity or p[1] == entity]
     contract_of = contract_of_entries(conn)
     for check, role, sign, cause in (
             ("unbilled subledger = GL", "unbilled_receivable", 1, "contract_asset"),
@@ -46,13 +53,16 @@ def contract_positions_vs_gl(conn: Connection, rec: Recon, period: str,
                 sub[(ent, cur)][number] = value
         by_contract: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(
             lambda: defaultdict(Decimal))
-        for e in entries:
+        for c in carried_on(books, charts, role):  # the books carried (ADR 0014)
+            if c.key.contract:
+                by_contract[(c.key.entity, c.key.currency)][c.key.contract] += c.amount * sign
+        for e in books.entries:
             owner = contract_of(e)
             if owner is None:
                 continue
             for (ent, cur), amount in gl_balance((e,), charts, role).items():
                 by_contract[(ent, cur)][owner] += amount * sign
-        for key, amount in gl_balance(entries, charts, role).items():
+        for key, amount in books_balance(books, charts, role).items():
             totals[key][1] = amount * sign
         for (ent, cur), (expected, actual) in sorted(totals.items()):
             if expected != actual:
@@ -69,7 +79,7 @@ def contract_positions_vs_gl(conn: Connection, rec: Recon, period: str,
 
 
 def revenue_vs_gl(conn: Connection, rec: Recon, period: str,
-                   entries: Sequence[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+                   books: Books, charts: Mapping[str, ChartOfAccounts],
                    entity: str | None, revenue_mode: str) -> None:
     """Revenue the period must post vs revenue posted in it: per contract, its schedule's
     cumulative revenue at the period end (as known now) less the revenue posted for it before
@@ -85,7 +95,7 @@ def revenue_vs_gl(conn: Connection, rec: Recon, period: str,
                            "on_invoice): schedules do not drive the GL")
         return
     cumulative = scheduled_cumulative(conn, period)
-    posted = posted_revenue(entries, charts, contract_of_entries(conn), period)
+    posted = posted_revenue(books, charts, contract_of_entries(conn), period)
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     expected: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     for number, (ent, cur, cum) in cumulative.items():

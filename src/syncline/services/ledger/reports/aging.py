@@ -19,7 +19,8 @@ from syncline.adapters.db.tables import billable_items, contracts, invoices
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.reports import Cell, Table, unbilled_aging
-from syncline.services.ledger.queries import period_end
+from syncline.services.ledger.held import held
+from syncline.services.ledger.queries import load_entries, period_end
 from syncline.services.ledger.reports.common import (
     NOT_BILLABLE_ITEM_STATUSES,
     ZERO,
@@ -57,6 +58,21 @@ def unbilled_items(conn: Connection, as_of: date, *, entity: str | None = None
             continue
         out.append((item, ent, by_contract.get(item.contract_number, item.contract_number)))
     return out
+
+
+AGED_ROLES = ("unbilled_receivable", "wip")  # ``ledger.reports.unbilled_aging``'s
+
+
+def aged_entries(conn: Connection, period: str, charts: Mapping[str, ChartOfAccounts],
+                 entity: str | None) -> list[JournalEntry]:
+    """The entries through ``period`` with a line on an account ``unbilled_aging`` ages — the
+    only ones it reads (first in, first out needs each layer's date, which no carried balance
+    keeps: ADR 0014); held once for every scope inside ``queries.entries_held``."""
+    codes = tuple(sorted({chart.code(r) for chart in charts.values() for r in AGED_ROLES
+                          if any(a.role == r for a in chart.accounts)}))
+    found = held(conn, ("aged_entries", period, codes),
+                 lambda: load_entries(conn, through=period, touching=codes))
+    return [e for e in found if not entity or e.entity_id == entity]
 
 
 def unbilled_aging_table(conn: Connection, period: str, entries: Sequence[JournalEntry],

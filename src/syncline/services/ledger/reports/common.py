@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -24,6 +24,7 @@ from syncline.adapters.db.tables import (
     worker_versions,
 )
 from syncline.ledger.accounts import AccountType, ChartOfAccounts
+from syncline.ledger.carried import Books
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_of, period_start
 from syncline.ledger.reports import Cell, Table
@@ -212,9 +213,7 @@ def contract_of_entries(conn: Connection) -> Callable[[JournalEntry], str | None
     """The contract a journal entry belongs to: an invoice's or a credit note's contract, or
     the contract of a revenue true-up (``revenue:<contract>:<period>[:rN]``); None for the
     others (accruals, labor cost, intercompany …)."""
-    of_doc = {r.number: r.contract_number for r in conn.execute(
-        select(invoices.c.number, invoices.c.contract_number))}
-    of_doc.update((n.number, n.contract_number) for n in credit_notes(conn))
+    of_doc = held(conn, "contract_of_documents", lambda: _contract_of_documents(conn))
 
     def contract_of(e: JournalEntry) -> str | None:
         if e.source_type in ("invoice", "credit_note"):
@@ -224,6 +223,13 @@ def contract_of_entries(conn: Connection) -> Callable[[JournalEntry], str | None
         return None
 
     return contract_of
+
+
+def _contract_of_documents(conn: Connection) -> dict[str, str]:
+    of_doc = {r.number: r.contract_number for r in conn.execute(
+        select(invoices.c.number, invoices.c.contract_number))}
+    of_doc.update((n.number, n.contract_number) for n in credit_notes(conn))
+    return of_doc
 
 
 @dataclass
@@ -237,12 +243,23 @@ class PostedRevenue:
     total: dict[tuple[str, str], Decimal]  # in the period, per (entity, currency)
 
 
-def posted_revenue(entries: Iterable[JournalEntry], charts: Mapping[str, ChartOfAccounts],
+def posted_revenue(books: Books, charts: Mapping[str, ChartOfAccounts],
                    contract_of: Callable[[JournalEntry], str | None],
                    period: str) -> PostedRevenue:
+    """Revenue posted, from the carried balances (all before ``period``: ADR 0014) and the
+    entries after them."""
     out = PostedRevenue(defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal),
                         defaultdict(Decimal))
-    for e in entries:
+    for c in books.carried:
+        chart = charts.get(c.key.entity)
+        account = chart.by_code(c.key.account) if chart else None
+        if account is None or account.type is not AccountType.REVENUE \
+                or not account.role.startswith("revenue:"):
+            continue
+        assert books.through[c.key.entity] < period, "a carry through the period itself"
+        if c.key.contract:
+            out.before[c.key.contract] -= c.amount
+    for e in books.entries:
         month = period_of(e.posting_date)
         if month > period:
             continue

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 from syncline.adapters.db.billing_tables import expenses
 from syncline.adapters.db.tables import contracts, invoices
 from syncline.ledger.accounts import ChartOfAccounts
+from syncline.ledger.carried import Books
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_start
 from syncline.ledger.reports import Cell, Table
@@ -42,12 +43,12 @@ def _pct(m: Decimal, r: Decimal) -> Cell:
 
 
 def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
-                  revenue_mode: str = "on_invoice", entries: Sequence[JournalEntry] = (),
+                  revenue_mode: str = "on_invoice", books: Books = Books(),
                   charts: Mapping[str, ChartOfAccounts] | None = None,
                   ) -> tuple[tuple[Table, Table], list[str]]:
     """Margin by project and by service line for ``period`` (see the module docstring).
-    ``entries`` (dated up to the period end) and ``charts``: the revenue posted before the
-    period, in revenue-engine mode."""
+    ``books`` (through the period end, ``services.ledger.carried``) and ``charts``: the
+    revenue posted before the period, in revenue-engine mode, and the period's expenses."""
     start, end = period_start(period), period_end(period)
     info = project_info(conn)
     by_contract = projects_by_contract(info)
@@ -66,7 +67,7 @@ def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
         notes.append("Revenue: per contract, its schedule's cumulative revenue at the period "
                      "end less the revenue posted for it before the period (a late change "
                      "is revenue of the open period).")
-        posted = posted_revenue(entries, charts or {}, contract_of_entries(conn), period)
+        posted = posted_revenue(books, charts or {}, contract_of_entries(conn), period)
         for number, (ent, cur, cum) in scheduled_cumulative(conn, period).items():
             due = cum - posted.before.get(number, ZERO)
             if due:
@@ -82,7 +83,7 @@ def margin_tables(conn: Connection, period: str, *, entity: str | None = None,
                 revenue[(note.entity_code, project_of(note.contract_number), note.currency)] += \
                     note.subtotal
     missing_rate = _cost(conn, info, start, end, cost, hours)
-    if _expense_cost(conn, entries, charts or {}, period, project_of, cost):
+    if _expense_cost(conn, books.entries, charts or {}, period, project_of, cost):
         notes.append("Cost includes expenses not rebilled, as journaled in the period "
                      "(expense_cost; a rejection after posting takes it back).")
     late = _late_cost(conn, info, period, cost, hours)

@@ -40,13 +40,14 @@ from syncline.ledger.reports import (
     revenue_waterfall,
     trial_balance_table,
 )
+from syncline.services.ledger.carried import load_books
 from syncline.services.ledger.queries import (
     charts_for,
     entries_held,
     load_entries,
     period_end,
 )
-from syncline.services.ledger.reports.aging import unbilled_aging_table
+from syncline.services.ledger.reports.aging import aged_entries, unbilled_aging_table
 from syncline.services.ledger.reports.common import Report, months_up_to
 from syncline.services.ledger.reports.margin import margin_tables
 from syncline.services.ledger.reports.receivables import ar_aging_tables
@@ -182,20 +183,21 @@ def build_report(
         table, notes = rpo_table(conn, period, entity=entity)
         return Report(name, period, entity, (table,), tuple(notes))
     charts = charts_for(conn, ref, chart)
-    entries = load_entries(conn, through=period, entity=entity)
-    if name == "margin":
+    if name == "margin":  # the books carried through a month before (ADR 0014) and after it
         tables, notes = margin_tables(conn, period, entity=entity, revenue_mode=revenue_mode,
-                                      entries=entries, charts=charts)
+                                      books=load_books(conn, period, charts, entity=entity),
+                                      charts=charts)
         return Report(name, period, entity, tables, tuple(notes))
+    if name == "unbilled-aging":  # first in, first out: the entries on its accounts, whole
+        return Report(name, period, entity, (unbilled_aging_table(
+            conn, period, aged_entries(conn, period, charts, entity), charts, entity=entity),), (
+                "billable_items: approved work not invoiced at the period end, aged "
+                "by service date; gl:<role>: GL balances aged first in, first out.",))
+    entries = load_entries(conn, through=period, entity=entity)
     if name == "trial-balance":
         return Report(name, period, entity, (trial_balance_table(entries, charts),), (
             f"Balances as at {period_end(period).isoformat()}: every entry dated on or before "
             "it, in the transaction currency.",))
-    if name == "unbilled-aging":
-        return Report(name, period, entity,
-                      (unbilled_aging_table(conn, period, entries, charts, entity=entity),), (
-                          "billable_items: approved work not invoiced at the period end, aged "
-                          "by service date; gl:<role>: GL balances aged first in, first out.",))
     window = _trim(months_up_to(period, months), entries)
     if name == "revenue-waterfall":
         return Report(name, period, entity, (revenue_waterfall(entries, charts, window),), (

@@ -27,7 +27,8 @@ from syncline.adapters.db.ledger_tables import report_snapshots
 from syncline.ledger.periods import PeriodStatus
 from syncline.ledger.reports import Cell, Table
 from syncline.services.clock import iso
-from syncline.services.ledger.periods import status_of
+from syncline.services.ledger.held import held
+from syncline.services.ledger.periods import status_of, statuses
 from syncline.services.ledger.reports.common import Report
 
 SNAPSHOT_REPORTS: tuple[str, ...] = ("rpo", "unbilled-aging", "margin", "close-reconciliation")
@@ -107,7 +108,14 @@ def reported(conn: Connection, name: str, period: str, entity: str | None,
 def reported_before(conn: Connection, name: str, period: str) -> dict[tuple[str, str], Report]:
     """The latest recorded ``name`` of every entity's closed month before ``period``, by
     (month, entity): what was reported for those months (late changes since are measured
-    against it)."""
+    against it). Read once for every scope of a close step (``held``)."""
+    return held(conn, ("reported_before", name, period),
+                lambda: _reported_before(conn, name, period))
+
+
+def _reported_before(conn: Connection, name: str, period: str
+                     ) -> dict[tuple[str, str], Report]:
+    known = statuses(conn)
     rows = conn.execute(select(report_snapshots.c.period, report_snapshots.c.scope,
                                report_snapshots.c.version, report_snapshots.c.content).where(
         (report_snapshots.c.report == name) & (report_snapshots.c.period < period)
@@ -116,4 +124,4 @@ def reported_before(conn: Connection, name: str, period: str) -> dict[tuple[str,
                   report_snapshots.c.version)).all()
     latest_of = {(r.period, r.scope): r.content for r in rows}
     return {key: decode(text) for key, text in latest_of.items()
-            if status_of(conn, key[1], key[0]) in CLOSED}
+            if known.get((key[1], key[0]), PeriodStatus.OPEN) in CLOSED}
