@@ -33,7 +33,7 @@ Index("ix_psa_time_words_time_entry_id", psa_time_words.c.time_entry_id)
 
 # --- labor cost by month (migration 0021, docs/adr/0010) -------------------------------------
 # Change counters that database triggers raise in the transaction of every update or delete
-# that can change a month's labor cost (migrations 0021, 0025; an insert is counted instead:
+# that can change a month's labor cost (migrations 0021, 0023; an insert is counted instead:
 # a month's version is its count of time entries plus its counters). ``labor_cost_marks``:
 # one per (month, time entry row) — a time entry updated in a column the cost reads raises its
 # old month's by 2 and its new month's by 1, a deleted one its month's by 2; a counter per

@@ -6,7 +6,7 @@ of closed months, ``labor_cost``; the margin report's late cost). Costing every 
 entry of the history at every close made it grow with the months behind it. Here a month is
 costed once into ``labor_cost_cells`` (per project, cost entity and currency; exact sums) with
 the month's version: its count of time entries plus counters that database triggers raise in
-the transaction of any update or delete that can change its cost (migrations 0021, 0025), so
+the transaction of any update or delete that can change its cost (migrations 0021, 0023), so
 cells whose version is the month's current one are exactly what costing the month again would
 give, and the others are costed again from ``time_entries``.
 
@@ -54,7 +54,7 @@ class CostCell:
 
 def _time_counts(conn: Connection, first: str | None, last: str) -> dict[str, int]:
     """How many time entries each month from ``first`` to ``last`` has: one range read of the
-    work-date index per month between the first and last work dates (migration 0025)."""
+    work-date index per month between the first and last work dates (migration 0023)."""
     t = time_entries.c
     lo, hi = conn.execute(select(func.min(t.work_date), func.max(t.work_date))).one()
     if lo is None:
@@ -75,7 +75,7 @@ def _versions(conn: Connection, first: str | None, last: str) -> dict[str, int]:
     """Each month with time: its count of time entries plus its counters (which updates and
     deletes raise), plus every rate counter of a month up to it (a worker version changes the
     cost from its effective date on). Every change raises the versions of the months it
-    touches (migration 0025 gives the arithmetic), so a version never repeats."""
+    touches (migration 0023 gives the arithmetic), so a version never repeats."""
     m = labor_cost_marks.c
     q = select(m.month, func.sum(m.version)).where(m.month <= last).group_by(m.month)
     if first is not None:

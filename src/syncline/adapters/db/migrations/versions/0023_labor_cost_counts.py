@@ -15,16 +15,16 @@ So every change still raises each month it touches, and a version never repeats.
 the cached versions and the cells are emptied (the cache is derived: each month is costed again
 on first need).
 
-Revision ID: 0025
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0025"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
