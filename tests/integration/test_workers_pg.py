@@ -13,6 +13,7 @@ back. Skipped with a reason when no PostgreSQL answers off CI; under CI=true tha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -403,3 +404,48 @@ def test_the_compose_files_commands_are_commands_of_this_cli() -> None:
     for name, command in commands.items():
         result = CliRunner().invoke(app, [*command, "--help"])
         assert result.exit_code == 0, f"{name}: {result.output}"
+
+
+def test_a_session_stalled_inside_a_pipeline_is_ended_by_a_blocked_worker() -> None:
+    """A worker stopped while it sends a pipeline (psycopg's executemany) leaves its session
+    *active*, waiting for the client: PostgreSQL's idle-in-transaction timeout never fires,
+    so its lease would never run out. `leases.end_stalled` ends such a session once it has
+    waited longer than the lease; a session waiting less is left alone."""
+    import psycopg
+
+    from syncline.services.messaging import leases
+
+    with fresh_database() as url:
+        system = pg_system(url)
+        dsn = url.replace("postgresql+psycopg://", "postgresql://")
+        stalled = psycopg.connect(dsn)
+        pid = stalled.info.backend_pid
+        with stalled.cursor() as cur:
+            cur.execute("SELECT set_config('idle_in_transaction_session_timeout', '1s', true)")
+            cur.execute("SELECT pg_advisory_xact_lock(1, 2)")  # a lease it holds
+        pg = stalled.pgconn
+        pg.enter_pipeline_mode()
+        pg.send_query_params(b"SELECT 1", None)  # sent, no Sync: the server waits
+        pg.flush()
+        try:
+            time.sleep(1.5)  # past the idle timeout: it would have ended an idle session
+            with system.engine.connect() as conn:
+                state = conn.execute(text("SELECT state FROM pg_stat_activity WHERE pid = :p"),
+                                     {"p": pid}).scalar()
+                assert state == "active"  # not idle: the timeout does not apply
+            with system.engine.begin() as conn:
+                assert leases.end_stalled(conn, 60) == []  # waiting less than a lease
+            with system.engine.begin() as conn:
+                assert leases.end_stalled(conn, 1) == [pid]
+            deadline = time.monotonic() + 10
+            with system.engine.connect() as conn:
+                while conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
+                                   {"p": pid}).scalar():
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+                    conn.rollback()
+                assert conn.execute(text("SELECT pg_try_advisory_lock(1, 2)")).scalar()
+        finally:
+            with contextlib.suppress(Exception):
+                stalled.close()
+            system.engine.dispose()

@@ -81,6 +81,7 @@ def process_leased(engine: Engine, ref: ReferenceData, clock: Clock, *,
                                yield_when=yield_when, yield_after=yield_after)
     stats = Stats()
     blocked_since: float | None = None
+    last_look = 0.0
     pause = 0.005
     while not (stop is not None and stop()):
         done = _leased_batch(engine, ref, clock, batch_size, lease_seconds, stats)
@@ -95,6 +96,10 @@ def process_leased(engine: Engine, ref: ReferenceData, clock: Clock, *,
         blocked_since = blocked_since if blocked_since is not None else now
         if patience is not None and now - blocked_since >= patience:
             break
+        if now - blocked_since >= lease_seconds and now - last_look >= lease_seconds:
+            last_look = now  # blocked a whole lease: is the holder stalled mid-statement?
+            with engine.begin() as conn:
+                leases.end_stalled(conn, lease_seconds)
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
     return stats

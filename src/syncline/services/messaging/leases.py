@@ -23,7 +23,9 @@ The result must be the one a single process gives when it applies the inbox in a
 
 A lease is the batch's transaction: it ends at commit, or when the worker dies (PostgreSQL
 drops a closed connection's transaction and its locks at once) or stops talking for
-``lease_seconds`` (``idle_in_transaction_session_timeout``); the batch is then rolled back,
+``lease_seconds`` (``idle_in_transaction_session_timeout``; or, stopped while sending a
+pipeline, which the server does not count as idle, ended by a worker blocked that long:
+`end_stalled`); the batch is then rolled back,
 its messages stay ``received`` and another worker takes them. Nothing is applied twice, since
 the inbox mark commits with the state it made.
 
@@ -37,6 +39,7 @@ import hashlib
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy.exc import DBAPIError
 
 from syncline.adapters.db.tables import inbox
 
@@ -74,6 +77,32 @@ def set_lease(conn: Connection, seconds: int) -> None:
     ``seconds``: a hung worker does not hold a partition or the barrier for ever."""
     conn.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :v, true)"),
                  {"v": f"{max(1, int(seconds))}s"})
+
+
+# A session inside a statement (state active) waiting for its client (ClientRead): a worker
+# stopped while it was sending a pipeline (psycopg sends an executemany as one, and the
+# server waits for its Sync). PostgreSQL's idle-in-transaction timeout never counts such a
+# session as idle, so the lease would never run out; a blocked worker ends it (below).
+_STALLED = text(
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() AND state = 'active' AND wait_event_type = 'Client' "
+    "AND wait_event = 'ClientRead' AND now() - state_change > make_interval(secs => :s)")
+
+
+def end_stalled(conn: Connection, seconds: float) -> list[int]:
+    """Terminate the sessions of this database stalled inside a statement, waiting for their
+    client, for more than ``seconds`` (a lease): their transactions roll back and free their
+    leases, as the idle-in-transaction timeout does for a worker silent between statements.
+    Returns their process ids (a session of another role is not ours to end: left)."""
+    ended = []
+    for pid in conn.execute(_STALLED, {"s": float(seconds)}).scalars():
+        try:
+            with conn.begin_nested():
+                if conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar():
+                    ended.append(int(pid))
+        except DBAPIError:  # insufficient privilege: another role's session
+            continue
+    return ended
 
 
 def hold_alone(conn: Connection) -> None:
