@@ -142,3 +142,14 @@ def carry_forward(carried: Iterable[Carried], entries: Iterable[JournalEntry],
                            notes.get((key.entity, key.entry), "") if key.entry else ""))
     return tuple(out)
 
+
+def entry_contract(e: JournalEntry, of_document: Mapping[str, str]) -> str | None:
+    """The contract a journal entry belongs to: its invoice's or credit note's (looked up in
+    ``of_document``, document number to contract), or the contract of a revenue true-up
+    (``revenue:<contract>:<period>[:rN]``); None for the others (accruals, labor cost,
+    intercompany …)."""
+    if e.source_type in ("invoice", "credit_note"):
+        return of_document.get(e.source_id)
+    if e.source_type == "revenue" and e.source_id.startswith("revenue:"):
+        return e.source_id.split(":")[1]
+    return None

@@ -31,7 +31,14 @@ from syncline.adapters.db.close_tables import ledger_carried_balances, ledger_ca
 from syncline.adapters.db.ledger_tables import ledger_periods
 from syncline.adapters.db.tables import invoices, journal_entries, metadata
 from syncline.ledger.accounts import ChartOfAccounts
-from syncline.ledger.carried import Attribution, Books, Carried, CarryKey, carry_forward
+from syncline.ledger.carried import (
+    Attribution,
+    Books,
+    Carried,
+    CarryKey,
+    carry_forward,
+    entry_contract,
+)
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import next_period
 from syncline.services.ledger.held import held, holding
@@ -61,11 +68,7 @@ def attribution(conn: Connection, charts: Mapping[str, ChartOfAccounts]) -> Attr
         note_of[p.payment_id] = p.invoice_number
 
     def contract_of(e: JournalEntry) -> str | None:
-        if e.source_type in ("invoice", "credit_note"):
-            return of_doc.get(e.source_id)
-        if e.source_type == "revenue" and e.source_id.startswith("revenue:"):
-            return e.source_id.split(":")[1]
-        return None
+        return entry_contract(e, of_doc)
 
     def document_of(e: JournalEntry) -> str | None:
         if e.source_type == "invoice":

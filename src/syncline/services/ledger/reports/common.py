@@ -24,7 +24,7 @@ from syncline.adapters.db.tables import (
     worker_versions,
 )
 from syncline.ledger.accounts import AccountType, ChartOfAccounts
-from syncline.ledger.carried import Books
+from syncline.ledger.carried import Books, entry_contract
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_of, period_start
 from syncline.ledger.reports import Cell, Table
@@ -216,11 +216,7 @@ def contract_of_entries(conn: Connection) -> Callable[[JournalEntry], str | None
     of_doc = held(conn, "contract_of_documents", lambda: _contract_of_documents(conn))
 
     def contract_of(e: JournalEntry) -> str | None:
-        if e.source_type in ("invoice", "credit_note"):
-            return of_doc.get(e.source_id)
-        if e.source_type == "revenue" and e.source_id.startswith("revenue:"):
-            return e.source_id.split(":")[1]
-        return None
+        return entry_contract(e, of_doc)
 
     return contract_of
 
