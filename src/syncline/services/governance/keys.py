@@ -117,11 +117,7 @@ def list_keys(conn: Connection) -> list[KeyView]:
 def live_names(conn: Connection, *, now: datetime) -> list[str]:
     """The names of the keys that can still act (neither revoked nor expired), sorted: the
     people an exception can be given to, as the console suggests them."""
-    return list(conn.execute(
-        select(api_keys.c.name).where(api_keys.c.revoked_at.is_(None),
-                                      (api_keys.c.expires_at.is_(None))
-                                      | (api_keys.c.expires_at > iso(now)))
-        .order_by(api_keys.c.name)).scalars())
+    return [k.name for k in list_keys(conn) if k.status(now) == "active"]
 
 
 def lapsed_key(conn: Connection, name: str, *, now: datetime) -> KeyView | None:
