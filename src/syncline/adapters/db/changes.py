@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
+
+from syncline.adapters.db.engine import sqlite_file
 
 
 class ChangeToken:
@@ -32,10 +33,7 @@ class ChangeToken:
 
     def __init__(self, engine: Engine) -> None:
         self._dialect = engine.dialect.name
-        database = engine.url.database
-        on_file = (self._dialect == "sqlite" and bool(database) and database != ":memory:"
-                   and not str(database).startswith("file:"))
-        self._path = Path(str(database)).resolve() if on_file else None
+        self._path = sqlite_file(engine)
         self._watcher: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 

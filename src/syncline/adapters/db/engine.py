@@ -53,6 +53,16 @@ class _SQLiteConnection(Connection):
             self.autobegun = False
 
 
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of ``engine``'s SQLite database, resolved; None for PostgreSQL, an in-memory
+    database or a URI filename (``file:…``)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return None
+    return Path(database).resolve()
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):

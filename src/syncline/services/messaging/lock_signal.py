@@ -30,6 +30,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from syncline.adapters.db.engine import sqlite_file
+
 FRESH_SECONDS = 0.25  # a mark older than this was left by a writer that stopped waiting
 SUFFIX = "-waiting"
 _SIZE = 8
@@ -83,11 +85,10 @@ _lock = threading.Lock()
 def signal_for(engine: Engine) -> LockSignal | None:
     """The waiting mark of ``engine``'s SQLite file, one per file and process; None for
     PostgreSQL and in-memory databases, or when the file's folder cannot hold it."""
-    url = engine.url
-    db = url.database
-    if engine.dialect.name != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+    database = sqlite_file(engine)
+    if database is None:
         return None
-    key = str(Path(db).resolve())
+    key = str(database)
     with _lock:
         if key in _signals:
             _signals.move_to_end(key)
