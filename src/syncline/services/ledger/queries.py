@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, select
 from sqlalchemy import inspect as sa_inspect
@@ -35,7 +34,7 @@ from syncline.ledger.accounts import DEFAULT_CHART, ChartOfAccounts, Charts, as_
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
 from syncline.ledger.periods import is_period_name, period_end, period_start
-from syncline.services.ledger.held import facts_held
+from syncline.services.ledger.held import facts_held, held, holding
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,34 +77,24 @@ def load_entries(
                     tuple(sorted(touching)) if touching is not None else None, after,
                     tuple(sorted(entities)) if entities is not None else None,
                     tuple(sorted(exclude)))
-    held = _HELD.get(conn)
-    if held is not None and through and not period and not source_type and touching is None \
+    if holding(conn) and through and not period and not source_type and touching is None \
             and after is None and entities is None and not exclude:
-        if through not in held:
-            held[through] = _load(conn, EntryFilter(through=through))
-        return [e for e in held[through] if not entity or e.entity_id == entity]
+        books = held(conn, ("books through", through),
+                     lambda: _load(conn, EntryFilter(through=through)))
+        return [e for e in books if not entity or e.entity_id == entity]
     return _load(conn, f)
-
-
-# Connections inside ``entries_held``: their books through a period, read once.
-_HELD: WeakKeyDictionary[Connection, dict[str, list[JournalEntry]]] = WeakKeyDictionary()
 
 
 @contextmanager
 def entries_held(conn: Connection) -> Iterator[None]:
     """While inside, ``load_entries(conn, through=…)`` reads the whole books through that
     period once and answers every entity from them (the same entries in the same order as
-    its own query). For callers that build several reports or scopes and post nothing
-    meanwhile: the close records its reports in one transaction that writes no journal."""
-    outer = conn in _HELD
-    if not outer:
-        _HELD[conn] = {}
-    try:
-        with facts_held(conn):  # and the firm-wide facts of the period (services/ledger/held)
-            yield
-    finally:
-        if not outer:
-            del _HELD[conn]
+    its own query), and the firm-wide facts of the period are held too (services/ledger/
+    held.py, whose mechanism both use). For callers that build several reports or scopes
+    and post nothing meanwhile: the close records its reports in one transaction that
+    writes no journal."""
+    with facts_held(conn):
+        yield
 
 
 def _load(conn: Connection, f: EntryFilter) -> list[JournalEntry]:
