@@ -37,13 +37,17 @@ def _stream_lines(stream: BinaryIO, read: list[int]) -> Iterator[str]:
 
 def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: bool, *,
                  total_bytes: int | None = None, read: list[int] | None = None) -> None:
-    """Receive `lines` in chunks of `CHUNK` (one transaction each), then apply.
+    """Receive `lines` in chunks of `CHUNK` (one transaction each), applying each chunk in its
+    transaction when nothing else waits (`services/messaging/straight.py`), then apply what
+    is left (earlier messages, released ones) in units of work.
 
     Memory does not grow with the stream: lines are taken one chunk at a time. The progress
     shows bytes when the size is known (`total_bytes`, with `read` counting), else messages
     against the count when `lines` is a sized collection, else a running count."""
-    from syncline.services.messaging.inbox import receive_many
+    from syncline.services.messaging.inbox import prepare, receive_prepared
+    from syncline.services.messaging.outcomes import Stats
     from syncline.services.messaging.queues import pending_count
+    from syncline.services.messaging.straight import Stored, apply_received
 
     sized = isinstance(lines, Sized)
     with _progress(console, quiet) as progress:
@@ -52,21 +56,29 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
         else:
             recv = progress.add_task("Receiving (raw to inbox)",
                                      total=len(lines) if isinstance(lines, Sized) else None)
+        apply = progress.add_task("Applying (units of work)", total=None)
         received = 0
+        stats = Stats()
         for chunk in _chunks(lines, CHUNK):
+            stored: Stored = []
             with sys_.engine.begin() as conn:
-                receive_many(conn, chunk, now=sys_.clock())
+                now = sys_.clock()
+                receive_prepared(conn, prepare(chunk), now=now, to_apply=stored)
+                applied = apply_received(conn, stored, sys_.ref, now, stats,
+                                         log=lambda e: _defect(console, e))
             received += len(chunk)
             if total_bytes is not None and read is not None:
                 progress.update(recv, completed=read[0],
                                 description=f"Receiving (raw to inbox): {received:,} messages")
             else:
                 progress.advance(recv, len(chunk))
+            progress.update(apply, total=progress.tasks[apply].completed + applied)
+            progress.advance(apply, applied)
         if not sized:
             progress.update(recv, total=progress.tasks[recv].completed)
         with sys_.engine.connect() as conn:
             pending = pending_count(conn)
-        apply = progress.add_task("Applying (units of work)", total=pending)
+        progress.update(apply, total=progress.tasks[apply].completed + pending)
 
         def advance(n: int) -> None:  # released messages are applied again: grow the total
             task = progress.tasks[apply]
@@ -75,6 +87,12 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
             progress.advance(apply, n)
 
         sys_.process(progress=advance)
+
+
+def _defect(console: Console, error: Exception) -> None:
+    console.print(f"[yellow]Applying a chunk as received failed ({type(error).__name__}: "
+                  f"{error}); it stays received and is applied message by message.[/]")
+
 
 def ingest(
     file: Annotated[str, typer.Argument(help="A JSON-lines file of CloudEvents, or - for stdin")],

@@ -30,6 +30,14 @@ _plans: dict[tuple[str, str, tuple[str, ...]], _Plan | None] = {}
 _shapes: dict[tuple[str, ...], Any] = {}
 
 
+def shape(fields: tuple[str, ...]) -> Any:
+    """The named tuple type `light` gives rows of these fields (identifiers)."""
+    found = _shapes.get(fields)
+    if not found:
+        found = _shapes[fields] = namedtuple("Light", fields)  # type: ignore[misc]
+    return found
+
+
 def light(rows: Iterable[Any]) -> list[Any]:
     """Result rows as named tuples of the same fields, for rows whose attributes are read many
     times (a set's projects and workers, a batch's inbox rows). SQLAlchemy's ``Row`` answers

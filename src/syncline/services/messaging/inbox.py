@@ -76,6 +76,7 @@ class _Parsed:
     source: str
     event_id: str
     problems: list[SchemaProblem] = field(default_factory=list)
+    plain: bool = False  # parsed by orjson from the text itself (`is_plain`)
 
 
 def _digest(raw: str) -> str:
@@ -138,7 +139,7 @@ def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Pars
     key = _is_short if plain else _is_key  # a plain text's strings have no bad character
     source = src if isinstance(src, str) and key(src) else UNKNOWN_SOURCE
     if isinstance(eid, str) and key(eid) and source == src:
-        return _Parsed(raw, message, source, eid, problems)
+        return _Parsed(raw, message, source, eid, problems, plain and isinstance(item, str))
     if not problems:  # never truncated: keyed by the digest instead
         problems = [SchemaProblem("id", "key", f"source and id must be 1 to {MAX_ID} "
                                   "characters of text")]
@@ -172,7 +173,7 @@ def _column(value: Any, limit: int) -> str | None:
 RECEIVE_LOCK = 0x5359_4E43_0001  # "SYNC" 1: PostgreSQL advisory lock key of the inbox
 
 
-_INBOX_COLUMNS = ("id", "seq", "source", "event_id", "type", "subject", "sequence",
+INBOX_COLUMNS = ("id", "seq", "source", "event_id", "type", "subject", "sequence",
                   "event_time", "correlation_id", "raw", "status", "reason", "received_at",
                   "applied_at")
 _RECEIPT_COLUMNS = ("inbox_id", "received_at", "duplicate")
@@ -282,8 +283,13 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusa
     return receive_prepared(conn, prepare(items, trusted=trusted, parents=parents), now=now)
 
 
-def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> list[Receipt]:
+def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime,
+                     to_apply: list[tuple[tuple[Any, ...], Any]] | None = None
+                     ) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each.
+    ``to_apply``, when given, gets each message stored as received (to be applied), in arrival
+    order: its inbox row (`INBOX_COLUMNS` order) and the message as parsed (None unless
+    orjson parsed it, so that it is what reading the stored text again gives).
 
     Receiving is serialized per database: on SQLite every transaction takes the write lock
     when it begins (`BEGIN IMMEDIATE`, adapters/db/engine.py), so two receivers take turns;
@@ -300,7 +306,7 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
     existing = _existing(conn, {(p.source, p.event_id) for p in parsed})
     next_seq = (conn.execute(select(func.max(inbox.c.seq))).scalar() or 0) + 1
     stamp = iso(now)
-    rows: list[tuple[Any, ...]] = []  # in _INBOX_COLUMNS order
+    rows: list[tuple[Any, ...]] = []  # in INBOX_COLUMNS order
     receipts_rows: list[tuple[str, str, bool]] = []
     out: list[Receipt] = []
     rejected: list[tuple[Receipt, str | None, str | None]] = []  # receipt, type, correlation
@@ -338,6 +344,8 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
             stored, status, "; ".join(str(x) for x in p.problems) if p.problems else None,
             stamp, None))
         callers.append(prepared.parents[index] if prepared.parents else None)
+        if to_apply is not None and not p.problems:
+            to_apply.append((rows[-1], p.message if p.plain else None))
         next_seq += 1
         receipts_rows.append((inbox_id, stamp, False))
         if p.problems:
@@ -347,7 +355,7 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
             receipt = Receipt("accepted", inbox_id, p.source, p.event_id)
         out.append(receipt)
     if rows:
-        _insert_many(conn, inbox.name, _INBOX_COLUMNS, rows)
+        _insert_many(conn, inbox.name, INBOX_COLUMNS, rows)
     for inbox_id, old_raw, p, seq in revised:
         _revise(conn, inbox_id, old_raw, p, seq, stamp, now)
     _insert_many(conn, inbox_receipts.name, _RECEIPT_COLUMNS, receipts_rows)

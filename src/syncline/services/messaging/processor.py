@@ -105,9 +105,17 @@ def _data(raw: str) -> Any:
     return message["data"]
 
 
+def _data_of(batch: Batch, row: Any) -> Any:
+    """The row's ``data``: as receiving parsed it when the batch was handed that
+    (`apply_batch`'s ``parsed``: used once), else read from the stored text."""
+    parsed = batch.parsed if isinstance(batch, _Unit) else None
+    message = parsed.pop(row.id, None) if parsed else None
+    return message["data"] if message is not None else _data(row.raw)
+
+
 def _apply_one(batch: Batch, row: Any) -> Outcome:
     handler = HANDLERS[row.type]
-    data = _data(row.raw)
+    data = _data_of(batch, row)
     if row.type in SEQUENCED_STATE and row.subject and row.sequence is not None:
         last = batch.conn.execute(_LAST, {"b_subject": row.subject}).scalar()
         if last is not None and row.sequence <= last:
@@ -134,6 +142,7 @@ class _Unit(Batch):
     for — nearly every one — then costs no query. A superset is harmless (one query)."""
 
     waiting: set[str] | None = None
+    parsed: dict[str, Any] | None = None  # inbox id -> the message as receiving parsed it
 
 
 def _waiting(batch: Batch) -> set[str] | None:
@@ -191,21 +200,24 @@ YIELD_SET = 250  # with `yield_when`: the largest set applied before it is asked
 
 
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
-                stats: Stats, *, yield_when: Callable[[], bool] | None = None) -> int:
+                stats: Stats, *, yield_when: Callable[[], bool] | None = None,
+                parsed: dict[str, Any] | None = None) -> int:
     """Apply rows in order; runs of high-volume messages go as sets, the rest one by one.
 
     ``yield_when`` (an applying worker beside the API on SQLite, where both need the one
     write lock): asked after each message or set (sets then of at most `YIELD_SET`); when it
     says so — a request is waiting to be stored — the batch ends there, to commit and let the
     request through; the rows after are left received, for the next batch. Returns how many
-    rows (from the first) were settled."""
+    rows (from the first) were settled. ``parsed`` (inbox id -> message): messages just
+    received, as `inbox.receive_prepared` parsed them, so they are not read again."""
     with metrics.apply_batch_seconds.time():
-        return _apply_rows(conn, light(rows), ref, now, stats, yield_when)
+        return _apply_rows(conn, light(rows), ref, now, stats, yield_when, parsed)
 
 
 def _apply_rows(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
-                stats: Stats, yield_when: Callable[[], bool] | None = None) -> int:
-    batch = _Unit(conn=conn, ref=ref, now=now)
+                stats: Stats, yield_when: Callable[[], bool] | None = None,
+                parsed: dict[str, Any] | None = None) -> int:
+    batch = _Unit(conn=conn, ref=ref, now=now, parsed=parsed)
     largest = YIELD_SET if yield_when is not None else len(rows)
     run: list[Any] = []
     for i, row in enumerate(rows):
@@ -252,7 +264,7 @@ def _in_turn(batch: Batch, handler: Handler, rows: list[Any]) -> list[Outcome]:
             row.sequence
         batch.source = row.source
         if not sequenced:
-            outcomes.append(handler(batch, _data(row.raw)))
+            outcomes.append(handler(batch, _data_of(batch, row)))
             continue
         outcome = _apply_one(batch, row)  # the stale check, then the handler
         if isinstance(outcome, Applied):
@@ -271,7 +283,7 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
     savepoint = _Savepoint(conn)
     try:
         outcomes = (_in_turn(batch, handler, rows) if apply is None else
-                    apply(batch, [(r.id, _data(r.raw)) for r in rows]))
+                    apply(batch, [(r.id, _data_of(batch, r)) for r in rows]))
     except Exception:  # something unexpected: fall back to one message at a time, each isolated
         savepoint.rollback()
         batch._projects.clear()

@@ -1,0 +1,57 @@
+"""Straight through: a chunk of a stream applied in the transaction that received it.
+
+`syncline ingest` receives a stream chunk by chunk. Received and then applied by the drain
+(`drain.process_pending`), every message is written twice in two transactions (stored as
+received, then marked), read back from the inbox and parsed again. When the chunk's messages
+are the only ones waiting, nothing can come between receiving and applying them: they are
+applied at once, in the receiving transaction, from the rows just written and the messages as
+receiving parsed them (`processor.apply_batch(parsed=…)`), which the drain would have
+selected and parsed again. Anything else — earlier messages still waiting, a corrected re-send
+(stored again under an older id), PostgreSQL (where leased workers apply beside the
+receiver) — leaves the chunk received for the drain, as before.
+
+The raw messages stay stored before anything is applied: the apply runs under a savepoint,
+and if it fails as a whole (a defect; one message's failure is already its own, see
+`processor`), only the savepoint is rolled back and the chunk commits received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from syncline.adapters.db.tables import inbox
+from syncline.domain.reference import ReferenceData
+from syncline.services.messaging.bulk import shape
+from syncline.services.messaging.inbox import INBOX_COLUMNS
+from syncline.services.messaging.outcomes import Stats
+from syncline.services.messaging.processor import apply_batch
+
+Stored = list[tuple[tuple[Any, ...], Any]]  # `inbox.receive_prepared`'s ``to_apply``
+_WAITING = f"SELECT count(*) FROM {inbox.name} WHERE status = 'received'"
+
+
+def apply_received(conn: Connection, stored: Stored, ref: ReferenceData, now: datetime,
+                   stats: Stats, log: Callable[[Exception], None] | None = None) -> int:
+    """Apply the messages `stored` has just received (in this transaction) when they are all
+    that waits; return how many were applied (0: left received for the drain)."""
+    if not stored or conn.dialect.name != "sqlite":
+        return 0
+    if conn.exec_driver_sql(_WAITING).scalar() != len(stored):
+        return 0  # something else waits (earlier, or a re-send): the drain keeps the order
+    make = shape(INBOX_COLUMNS)
+    rows = [make._make(row) for row, _ in stored]
+    parsed = {row[0]: message for row, message in stored if message is not None}
+    savepoint = conn.begin_nested()
+    try:
+        settled = apply_batch(conn, rows, ref, now, stats, parsed=parsed)
+    except Exception as err:  # a defect: keep the chunk received, for the drain to try
+        savepoint.rollback()
+        if log is not None:
+            log(err)
+        return 0
+    savepoint.commit()
+    return settled
