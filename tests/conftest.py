@@ -90,3 +90,22 @@ os.environ.setdefault("SYNCLINE_API_KEY_ROLES", "integration,billing,finance,con
 # The suite's API tests (schemathesis, the hypothesis HTTP tests) send thousands of requests as
 # one principal; rate limits are tested on their own (tests/e2e/test_rate_limits.py).
 os.environ.setdefault("SYNCLINE_RATE_LIMIT", "off")
+
+
+@pytest.fixture(autouse=True)
+def _no_handler_on_a_closed_stream() -> Iterator[None]:
+    """A command run through typer's `CliRunner` swaps standard error for a buffer it closes
+    afterwards; a library that set up its logging inside it (DBOS adds a stream handler to its
+    logger when it launches) keeps writing there, and a later test that logs failed with "I/O
+    operation on closed file" — the suite passed or failed by test order. After each test,
+    handlers left on a closed stream are removed."""
+    import logging
+
+    yield
+    loggers = [logging.getLogger(), *(
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            stream = getattr(handler, "stream", None)
+            if stream is not None and getattr(stream, "closed", False):
+                logger.removeHandler(handler)
