@@ -20,8 +20,10 @@ after the months it has carried, and carries the locked months it read.
   carried only when every amount in it is whole in it, and a contract whose adjustments in
   the carried months are not is read whole.
 - ``keep_carries`` (the recognition run, in its transaction): each contract's months after
-  its carry, through the last month before the period that is locked for its entity with
-  every month before it, from the rows the run read anyway.
+  its carry through the period recognised — the months before it locked for the contract's
+  entity — from the rows the run read anyway. The period itself is carried while it is being
+  closed (the billing run has billed it), so the next month's run reads only its own month;
+  a late change to it drops it like any other.
 """
 
 from __future__ import annotations
@@ -175,7 +177,7 @@ def locked_months(conn: Connection) -> dict[str, set[str]]:
 
 
 def keep_carries(conn: Connection, read: Read, held: Mapping[str, Iterable[str]],
-                 entity: Mapping[str, str], locked: Mapping[str, set[str]], before: str,
+                 entity: Mapping[str, str], locked: Mapping[str, set[str]], period: str,
                  ) -> int:
     """Carry each contract's months after its carried run, from the rows ``read`` (module
     doc); the number of months carried."""
@@ -191,7 +193,7 @@ def keep_carries(conn: Connection, read: Read, held: Mapping[str, Iterable[str]]
             first = min(r.service_date for r in items)[:7]
         else:
             continue
-        new = _months(items, set(held.get(n, ())), first, before,
+        new = _months(items, set(held.get(n, ())), first, period,
                       locked.get(entity.get(n, ""), set()))
         if not new:
             continue
@@ -212,22 +214,22 @@ def keep_carries(conn: Connection, read: Read, held: Mapping[str, Iterable[str]]
     return len(carries)
 
 
-def _months(items: Sequence[Any], held: set[str], first: str, before: str, locked: set[str],
+def _months(items: Sequence[Any], held: set[str], first: str, period: str, locked: set[str],
             ) -> list[tuple[str, dict[tuple[str, str, str], Decimal]]]:
-    """The months from ``first`` to carry — each before ``before``, locked, and with every
+    """The months from ``first`` to carry — through ``period``, locked before it, every
     amount whole — with their sums."""
     by_month: dict[str, dict[tuple[str, str, str], Decimal]] = defaultdict(
         lambda: defaultdict(Decimal))
     whole: dict[str, bool] = defaultdict(lambda: True)
     for r in items:
         month = r.service_date[:7]
-        if month < first or month >= before or r.key in held:
+        if month < first or month > period or r.key in held:
             continue
         by_month[month][(r.source, r.line_id or "", r.currency)] += r.amount
         whole[month] = whole[month] and _whole(r.amount, r.currency)
     out = []
     month = first
-    while month < before and month in locked and whole[month]:
+    while month <= period and (month in locked or month == period) and whole[month]:
         out.append((month, dict(by_month.get(month, {}))))
         month = next_period(month)
     return out
