@@ -97,10 +97,10 @@ def _run(months: Sequence[str]) -> list[str]:
 
 def _whole(amount: Decimal, currency: str) -> bool:
     try:
-        scaled = amount * 10 ** minor_unit(currency)
+        scaled: Decimal = amount * Decimal(10) ** minor_unit(currency)
     except UnknownCurrency:
         return False
-    return scaled == scaled.to_integral_value()
+    return bool(scaled == scaled.to_integral_value())
 
 
 def first_cut(amendments: Iterable[Any], revisions: Iterable[Any]) -> str | None:
@@ -116,8 +116,8 @@ def read_items(conn: Connection, numbers: Sequence[str], before: str,
     reads them (module doc): for a contract whose carry it reads, the items after its last
     month read and the adjustments up to it, else all of them."""
     months: dict[str, list[str]] = defaultdict(list)
-    for r in conn.execute(_MONTHS, {"numbers": list(numbers)}):
-        months[r.contract_number].append(r.period)
+    for mark in conn.execute(_MONTHS, {"numbers": list(numbers)}):
+        months[mark.contract_number].append(mark.period)
     through: dict[str, str] = {}
     for n, found in months.items():
         limit = min(before, cut.get(n) or before)
@@ -135,8 +135,8 @@ def read_items(conn: Connection, numbers: Sequence[str], before: str,
         for query in (_AFTER, _ADJUSTMENTS):
             for r in conn.execute(query, params):
                 items[r.contract_number].append(r)
-        for r in conn.execute(_SUMS, params):
-            sums[r.contract_number].append(r)
+        for row in conn.execute(_SUMS, params):
+            sums[row.contract_number].append(row)
     whole = [n for n in numbers if n not in through or any(
         r.source == "adjustment" and r.service_date <= f"{through[n]}-31"
         and r.currency == currency.get(n) and not _whole(r.amount, r.currency)
