@@ -56,3 +56,27 @@ revenue_estimates = Table(
     Column("inbox_id", String(40), nullable=False),
     Column("recorded_at", String(40), nullable=False),
 )
+
+# --- billable to date, carried (migration 0024, docs/adr/0016) -------------------------------
+# ``revenue_billable_carries``: a month of a contract whose counted time and expense items are
+# summed in ``revenue_billable_sums`` (a contract's carried months run without a gap from its
+# first counted item on). Triggers (migration 0024) delete a contract's carried months from
+# the service month of any billable item inserted, changed or deleted on or before them, and
+# all of them on any change to its billing holds, whoever writes; recognition carries them again.
+revenue_billable_carries = Table(
+    "revenue_billable_carries", metadata,
+    Column("contract_number", String(100), primary_key=True),
+    Column("period", String(7), primary_key=True),
+)
+
+# ``revenue_billable_sums``: the month's counted, unheld time and expense items of the
+# contract, summed exactly per source, stated line ('' for none) and currency.
+revenue_billable_sums = Table(
+    "revenue_billable_sums", metadata,
+    Column("contract_number", String(100), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("source", String(20), primary_key=True),
+    Column("line_id", String(100), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("amount", Dec, nullable=False),
+)

@@ -24,6 +24,12 @@ Items are measured as the billing run left them: the close bills the period befo
 recognises it, so a capped item is already split, written off or held. An open item that no
 run has seen yet counts at its full amount.
 
+**Carried** (the recognition run, docs/adr/0016): the months recognition has carried for a
+contract (`billable_carried`) come as their sums per source, line and currency, and every
+amount of them — the sums and the adjustments dated in them — is counted on the month's last
+day; the engine measures a right to invoice only at month ends there, so the schedule is the
+same.
+
 **Billed** is the contract's invoices (net of tax) and its credit notes (net of tax, negative),
 each on its date: net billed = invoices + credit notes.
 """
@@ -32,8 +38,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence, Set
-from datetime import date
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +52,22 @@ from syncline.revenue.model import Actual, ActualKind, Invoice
 
 EXPENSES = "expenses"  # the obligation id of rebilled expenses
 COUNTED = ("generated", "released", "invoiced")
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedBillable:
+    """A contract's carried months as recognition reads them (`billable_carried`): the last
+    day of the last one, their sums (rows of ``revenue_billable_sums``), and the source and
+    line of each counted item an adjustment names (the adjusted items of carried months are
+    not read as rows)."""
+
+    through: date
+    sums: tuple[Any, ...] = ()
+    origins: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+
+
+def month_end(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def counted_items(conn: Connection, numbers: Sequence[str]) -> dict[str, list[Any]]:
@@ -91,9 +114,14 @@ def billable_to_date(conn: Connection, number: str, currency: str, tm_lines: Seq
 
 
 def billable_by_day(rows: Sequence[Any], held: Set[str], currency: str,
-                    tm_lines: Sequence[str]) -> dict[str, dict[date, Decimal]]:
-    """`billable_to_date` of a contract's counted items (by key) and held keys, read."""
+                    tm_lines: Sequence[str], carried: CarriedBillable | None = None,
+                    ) -> dict[str, dict[date, Decimal]]:
+    """`billable_to_date` of a contract's counted items (by key) and held keys, read; with
+    ``carried``, ``rows`` are the items after its months and the adjustments in them, and
+    what falls in them is counted on their last days (module doc)."""
     source_of = {r.key: (r.source, r.line_id) for r in rows}
+    if carried is not None:
+        source_of = {**carried.origins, **source_of}
     out: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     first_tm = tm_lines[0] if tm_lines else None
     for r in rows:
@@ -113,7 +141,28 @@ def billable_by_day(rows: Sequence[Any], held: Set[str], currency: str,
         if target is None:
             continue
         out[target][date.fromisoformat(r.service_date)] += r.amount
+    if carried is not None:
+        _fold(out, carried, currency, tm_lines)
     return out
+
+
+def _fold(out: dict[str, dict[date, Decimal]], carried: CarriedBillable, currency: str,
+          tm_lines: Sequence[str]) -> None:
+    """The carried sums added on their months' last days, and what else fell in the carried
+    months moved to their last days."""
+    first_tm = tm_lines[0] if tm_lines else None
+    for by_day in out.values():
+        for day in [d for d in by_day if d <= carried.through]:
+            end = month_end(day)
+            if end != day:
+                by_day[end] += by_day.pop(day)
+    for s in carried.sums:
+        if s.currency != currency:
+            continue
+        target = EXPENSES if s.source == "expense" else (
+            s.line_id if s.line_id in tm_lines else first_tm)
+        if target is not None:
+            out[target][month_end(date.fromisoformat(f"{s.period}-01"))] += s.amount
 
 
 def _origin_source(key: str) -> tuple[str | None, str | None]:

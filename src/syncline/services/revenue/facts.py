@@ -153,7 +153,8 @@ def build_contract(conn: Connection, number: str, proposed: Sequence[Any] = (),
                         for a in amendments) if m.added or m.changes]
     every = [*obligations, *(o for m in mods for o in m.added)]
     tm_ids = [o.id for o in every if o.method.kind is MethodKind.RIGHT_TO_INVOICE]
-    actuals = as_actuals(billable_by_day(facts.items, facts.held, head.currency, tm_ids))
+    actuals = as_actuals(billable_by_day(facts.items, facts.held, head.currency, tm_ids,
+                                         facts.carried))
     if block is not None and block_line is not None:
         actuals.extend(block_actuals(
             conn, number, head.id, block_line.line_id, block_line.amount or Decimal(0),

@@ -7,6 +7,9 @@ once with its contract numbers as an expanding parameter, for a chunk of contrac
 rows come back in the order the single-contract reads used, grouped by contract, so what a
 contract is built from does not depend on how many were read with it. A single contract
 (the console, the CLI, a what-if) reads through the same path with a chunk of one.
+
+Recognition reads with ``before`` (its period): the counted items of the months it has carried
+come as their sums (`billable_carried`, docs/adr/0016); every other reader reads them all.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from syncline.adapters.db.revenue_tables import (
 )
 from syncline.adapters.db.tables import contract_lines, contracts, customers, milestones
 from syncline.services.revenue.billable import (
+    CarriedBillable,
     billed_rows,
     counted_items,
     held_items,
     numbers_in,
 )
+from syncline.services.revenue.billable_carried import Read, first_cut, read_items
 
 CHUNK = 500  # contracts read per statement (an IN list of this many parameters)
 
@@ -40,7 +45,8 @@ class ContractFacts:
     """What `build_contract` reads of one contract: its head (with the customer's name), its
     amendments (by effective date), milestones and lines (by id), the methods its lines state,
     its billing terms, its counted billable items and held keys, invoices and credit notes,
-    and its estimate revisions (by effective date)."""
+    and its estimate revisions (by effective date). ``carried``: the months of its items
+    read as sums (recognition only; ``items`` are then the rest)."""
 
     head: Any
     amendments: tuple[Any, ...] = ()
@@ -53,6 +59,7 @@ class ContractFacts:
     invoices: tuple[Any, ...] = ()
     credit_notes: tuple[Any, ...] = ()
     revisions: tuple[Any, ...] = ()
+    carried: CarriedBillable | None = None
 
 
 _ca, _rl, _re = contract_amendments.c, line_recognition.c, revenue_estimates.c
@@ -72,12 +79,15 @@ _REVISIONS = (select(revenue_estimates).where(numbers_in(_re.contract_number))
               .order_by(_re.contract_number, _re.effective_date, _re.estimate_id))
 
 
-def load_facts(conn: Connection, numbers: Sequence[str]) -> dict[str, ContractFacts]:
-    """The facts of the contracts ``numbers`` that exist, by number, read a chunk at a time."""
+def load_facts(conn: Connection, numbers: Sequence[str], before: str | None = None,
+               reads: list[Read] | None = None) -> dict[str, ContractFacts]:
+    """The facts of the contracts ``numbers`` that exist, by number, read a chunk at a time;
+    ``before``: as recognition of that period reads them (module doc), each chunk's item
+    read appended to ``reads`` (for `billable_carried.keep_carries`)."""
     out: dict[str, ContractFacts] = {}
     ordered = sorted(set(numbers))
     for start in range(0, len(ordered), CHUNK):
-        out.update(_chunk(conn, ordered[start:start + CHUNK]))
+        out.update(_chunk(conn, ordered[start:start + CHUNK], before, reads))
     return out
 
 
@@ -89,7 +99,8 @@ def _grouped(conn: Connection, query: Any, params: dict[str, Any], key: str,
     return out
 
 
-def _chunk(conn: Connection, numbers: list[str]) -> dict[str, ContractFacts]:
+def _chunk(conn: Connection, numbers: list[str], before: str | None,
+           reads: list[Read] | None) -> dict[str, ContractFacts]:
     heads = {r.number: r for r in conn.execute(_HEADS, {"numbers": numbers})}
     if not heads:
         return {}
@@ -102,13 +113,23 @@ def _chunk(conn: Connection, numbers: list[str]) -> dict[str, ContractFacts]:
     for r in conn.execute(_STATED, by_number):
         stated[r.contract_number][r.line_id] = r.method
     terms = {r.contract_number: r for r in conn.execute(_TERMS, by_number)}
-    items = counted_items(conn, list(heads))
+    revisions = _grouped(conn, _REVISIONS, by_number, "contract_number")
+    carried: Mapping[str, CarriedBillable] = {}
+    if before is None:
+        items: Mapping[str, list[Any]] = counted_items(conn, list(heads))
+    else:
+        read = read_items(conn, list(heads), before, {n: h.currency for n, h in heads.items()},
+                          {n: first_cut(amendments.get(n, ()), revisions.get(n, ()))
+                           for n in heads})
+        items, carried = read.items, read.carried
+        if reads is not None:
+            reads.append(read)
     held = held_items(conn, list(heads))
     invoiced, credited = billed_rows(conn, list(heads))
-    revisions = _grouped(conn, _REVISIONS, by_number, "contract_number")
     return {n: ContractFacts(
         head=h, amendments=tuple(amendments.get(n, ())), milestones=tuple(mstones.get(h.id, ())),
         lines=tuple(lines.get(h.id, ())), stated=stated.get(n, {}), terms=terms.get(n),
         items=tuple(items.get(n, ())), held=frozenset(held.get(n, ())),
         invoices=tuple(invoiced.get(n, ())), credit_notes=tuple(credited.get(n, ())),
-        revisions=tuple(revisions.get(n, ()))) for n, h in heads.items()}
+        revisions=tuple(revisions.get(n, ())), carried=carried.get(n))
+        for n, h in heads.items()}

@@ -59,6 +59,7 @@ from syncline.services.billing.run import month_bounds
 from syncline.services.ledger.posting import post_entries, posting_failed
 from syncline.services.messaging.exceptions import raise_exception, raise_once, resolve_if_open
 from syncline.services.revenue.billable import billed_net, net_billed
+from syncline.services.revenue.billable_carried import Read, keep_carries, locked_months
 from syncline.services.revenue.facts import build_contract, contract_numbers
 from syncline.services.revenue.functional import with_functional_amounts
 from syncline.services.revenue.journal_reads import (
@@ -159,6 +160,7 @@ class _Run:
     fx_rates: Any = None
     journal: RevenueJournal = field(default_factory=RevenueJournal)
     fx_missing_open: set[str] = field(default_factory=set)  # contracts with one open
+    locked: dict[str, set[str]] = field(default_factory=dict)  # locked months by entity
 
 
 @dataclass
@@ -189,6 +191,7 @@ def _recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, no
                post_journals)
     with engine.begin() as conn:
         run.fx_rates = load_fx_rates(conn)
+        run.locked = locked_months(conn)
         numbers = [only] if only else contract_numbers(conn, until=end)
         if post_journals:
             run.journal = RevenueJournal.read(conn, numbers)
@@ -200,7 +203,11 @@ def _recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, no
 
 
 def _chunk(conn: Connection, run: _Run, numbers: list[str], entity: str | None) -> None:
-    facts = load_facts(conn, numbers)
+    reads: list[Read] = []
+    facts = load_facts(conn, numbers, before=run.period, reads=reads)
+    for read in reads:  # the locked months read, carried for the next run (docs/adr/0016)
+        keep_carries(conn, read, {n: f.held for n, f in facts.items()},
+                     {n: f.head.entity_code for n, f in facts.items()}, run.locked, run.period)
     stored = stored_rows(conn, numbers)
     schedules: dict[str, list[dict[str, Any]]] = {}
     true_ups: list[_TrueUp] = []

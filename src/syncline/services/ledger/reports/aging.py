@@ -35,12 +35,20 @@ def unbilled_items(conn: Connection, as_of: date, *, entity: str | None = None
     before it, not reversed/credited, and not invoiced on an invoice dated on or before it.
 
     The invoiced ones — nearly the whole history — are left out by the database (joined to
-    their invoice's date), not decoded and dropped here: the rows read are the open ones."""
+    their invoice's date), not decoded and dropped here: the rows read are the open ones.
+    Held (``held``) once for every scope of a close step: the reconciliation and the aging
+    report of each scope read the same items, which the database finds by scanning every item
+    served up to ``as_of``."""
+    found = held(conn, ("unbilled_items", as_of), lambda: _unbilled_items(conn, as_of))
+    return [f for f in found if not entity or f[1] == entity]
+
+
+def _unbilled_items(conn: Connection, as_of: date) -> list[tuple[Any, str, str]]:
     info = project_info(conn)
     by_contract = projects_by_contract(info)
     entity_of = {r.number: r.entity_code
                  for r in conn.execute(select(contracts.c.number, contracts.c.entity_code))}
-    held = set(conn.execute(select(billing_holds.c.item_key).where(
+    on_hold = set(conn.execute(select(billing_holds.c.item_key).where(
         billing_holds.c.status == "held")).scalars())
     day = as_of.isoformat()
     billed = (select(invoices.c.number).where(
@@ -51,11 +59,9 @@ def unbilled_items(conn: Connection, as_of: date, *, entity: str | None = None
             (billable_items.c.service_date <= day)
             & billable_items.c.status.not_in(NOT_BILLABLE_ITEM_STATUSES) & ~billed)
             .order_by(billable_items.c.service_date, billable_items.c.key)):
-        if item.key in held:
+        if item.key in on_hold:
             continue
         ent = entity_of.get(item.contract_number, "")
-        if entity and ent != entity:
-            continue
         out.append((item, ent, by_contract.get(item.contract_number, item.contract_number)))
     return out
 
