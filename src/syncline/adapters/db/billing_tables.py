@@ -9,7 +9,7 @@ entity, approved expenses, FX rates and published rate cards (migration 0008).
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text
 
 from syncline.adapters.db.tables import Dec, metadata
 
@@ -154,8 +154,18 @@ rate_card_entries = Table(
     Column("rate", Dec, nullable=False),
 )
 
+# A generation per cached set of tables (migration 0025): triggers on the tables set it to a
+# new random value in the transaction of every insert, update or delete, so a process that
+# kept what it read with the generation it read first (``rate_cards``: every published card,
+# services/messaging/card_cache.py) knows it is still current from one row.
+change_generations = Table(
+    "change_generations", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+)
+
 __all__ = [
-    "billing_caps", "billing_holds", "contract_billing_terms",
+    "billing_caps", "billing_holds", "change_generations", "contract_billing_terms",
     "credit_note_lines", "credit_notes", "credit_requests", "expenses", "fx_rates", "metadata",
     "number_series", "rate_card_entries", "rate_cards",
 ]

@@ -33,6 +33,7 @@ from syncline.billing.rates import (
 )
 from syncline.domain.reference import ReferenceData
 from syncline.ledger.money import Money
+from syncline.services.messaging import card_cache
 from syncline.services.messaging.bulk import light
 from syncline.services.messaging.outbox import last_seq, outbox_row
 from syncline.services.messaging.outcomes import Outcome
@@ -74,7 +75,7 @@ class Batch:
     latest_sequence: int | None = None
     _projects: dict[str, Any] = field(default_factory=dict)
     _rates: dict[str, RateBook] = field(default_factory=dict)
-    _cards: dict[tuple[Scope, str | None], tuple[RateCard, ...]] | None = None
+    _cards: Mapping[tuple[Scope, str | None], tuple[RateCard, ...]] | None = None
     _own: dict[str, list[Any]] = field(default_factory=dict)  # contract id -> its rate rows
     _fallback: tuple[RateCard, ...] | None = None
     _bounds: dict[str, list[date]] = field(default_factory=dict)
@@ -165,10 +166,12 @@ class Batch:
             return RateNotFound(role, on, found.currency, found.contract_key)
         return found
 
-    def cards(self) -> dict[tuple[Scope, str | None], tuple[RateCard, ...]]:
-        """Every published rate card version, by (scope, scope key): loaded once per batch."""
+    def cards(self) -> Mapping[tuple[Scope, str | None], tuple[RateCard, ...]]:
+        """Every published rate card version, by (scope, scope key): looked up once per batch,
+        read again only when a card changed since this process last read them
+        (`card_cache`)."""
         if self._cards is None:
-            self._cards = load_cards(self.conn)
+            self._cards = card_cache.cards(self.conn, load_cards)
         return self._cards
 
     def forget_rates(self) -> None:
