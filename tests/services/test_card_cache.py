@@ -158,3 +158,35 @@ def test_what_a_batch_gets_is_what_it_would_read(
             assert card_cache.cards(conn, load_cards) == load_cards(conn)
     engine.dispose()
     other.dispose()
+
+
+@pytest.mark.postgres
+def test_the_generation_on_postgresql_too() -> None:
+    """The PL/pgSQL trigger (one a statement): a write by another session is seen by the
+    next batch; a batch that writes nothing reads the cards once."""
+    from syncline.adapters.db.scratch import throwaway_database
+    from tests.conftest import pg_admin
+
+    admin = pg_admin()
+    try:
+        with throwaway_database(admin, "syncline_card_cache") as url:
+            engine = bootstrap(Settings(database_url=url), clock=fixed_clock,
+                               durable=False).engine
+            try:
+                with engine.begin() as conn:
+                    _publish(conn, "std", 1, "150.00")
+                first = _batch_cards(engine)
+                assert _batch_cards(engine) is first
+                with engine.begin() as conn:
+                    conn.execute(text("UPDATE rate_card_entries SET rate = '175.00'"))
+                after = _batch_cards(engine)
+                assert after != first and after == _read(engine)
+                with engine.begin() as conn:
+                    _publish(conn, "std", 2, "190.00")
+                    assert card_cache.cards(conn, load_cards) == load_cards(conn)
+                    conn.rollback()
+                assert _batch_cards(engine) == _read(engine) == after
+            finally:
+                engine.dispose()
+    finally:
+        admin.dispose()
