@@ -14,7 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncline.services.messaging.content import content_problems, is_plain, parse_json
-from syncline.services.messaging.inbox import _parse
+from syncline.services.messaging.inbox import (
+    _column,
+    _header_values,
+    _parse,
+    _seq_int,
+    _storable_raw,
+)
 
 nasty = st.sampled_from(["\u0000", "a\ud800b", "\udfff", "x" * 70_000, "é", "😀", ""])
 numbers = (st.integers() | st.integers(min_value=2**62, max_value=2**70).map(lambda n: -n)
@@ -61,6 +67,7 @@ def test_a_message_is_received_alike_either_way(value: Any) -> None:
                    "data": "PLACEHOLDER"}
         text = json.dumps(message).replace('"PLACEHOLDER"', raw)
         got = _parse(text)
+        assert got.stored == _storable_raw(text)  # a plain text is stored as it is
         careful, problem = parse_json(text)
         if problem is not None:
             assert got.problems == [problem] and got.message is None
@@ -69,6 +76,28 @@ def test_a_message_is_received_alike_either_way(value: Any) -> None:
         found = content_problems(careful)
         if found:
             assert got.problems[:len(found)] == found
+
+
+def _reference_header(message: Any) -> tuple[Any, ...]:
+    """The header columns as `_column` and `_seq_int` word every value."""
+    msg = message if isinstance(message, dict) else {}
+    return (_column(msg.get("type"), 100), _column(msg.get("subject"), 200),
+            _seq_int(msg.get("sequence")), _column(msg.get("time"), 40),
+            _column(msg.get("correlationid"), 200))
+
+
+header_values = (leaves | st.text(min_size=95, max_size=205)
+                 | st.sampled_from([39, 40, 41, 99, 100, 101, 199, 200, 201]).map(lambda n: "x" * n)
+                 | st.sampled_from(
+                     ["time.approved", "é", "a\x00b", 2**63 - 1, 2**63, -1, 0, True, 1.0,
+                      "123", "1" * 20, ["x"], {"a": 1}]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["type", "subject", "sequence", "time",
+                                        "correlationid", "id"]), header_values) | values)
+def test_the_header_columns_are_what_column_and_seq_int_make_of_them(message: Any) -> None:
+    assert _header_values(message) == _reference_header(message)
 
 
 def test_the_checks_it_replaces_are_seen() -> None:

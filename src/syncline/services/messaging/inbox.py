@@ -21,11 +21,10 @@ was accepted stays a duplicate.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +36,7 @@ from syncline.adapters.db.tables import inbox, inbox_receipts
 from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.schemas import SchemaProblem, validate_event
 from syncline.services.clock import iso
-from syncline.services.ids import new_id
+from syncline.services.ids import new_ids
 from syncline.services.messaging.content import (
     INT64,
     MAX_ID,
@@ -69,13 +68,26 @@ class Receipt:
         return out
 
 
-@dataclass
+Header = tuple[str | None, str | None, int | None, str | None, str | None]
+
+
+@dataclass(slots=True)
 class _Parsed:
     raw: str
     message: Any
     source: str
     event_id: str
-    problems: list[SchemaProblem] = field(default_factory=list)
+    problems: list[SchemaProblem]
+    stored: str  # the raw text as stored (`_storable_raw`)
+    header: Header  # type, subject, sequence, time, correlation id (`_header_values`)
+
+
+def _parsed(raw: str, message: Any, source: str, event_id: str,
+            problems: list[SchemaProblem], plain: bool = False) -> _Parsed:
+    """A plain text (`is_plain`, parsed) is stored as it is: it encodes (no lone surrogate)
+    and holds no NUL (a parsed text has none raw, and a plain one none escaped)."""
+    return _Parsed(raw, message, source, event_id, problems,
+                   raw if plain else _storable_raw(raw), _header_values(message))
 
 
 def _digest(raw: str) -> str:
@@ -99,7 +111,7 @@ def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Pars
     (``trusted`` false) may not use a ``syncline/`` source: those are Syncline's own."""
     if isinstance(item, Refusal):
         ok = _is_key(item.source) and _is_key(item.event_id)
-        return _Parsed(item.raw, {"type": item.etype}, item.source if ok else UNKNOWN_SOURCE,
+        return _parsed(item.raw, {"type": item.etype}, item.source if ok else UNKNOWN_SOURCE,
                        item.event_id if ok else _digest(item.raw),
                        [SchemaProblem(item.field, "mapping", item.reason)])
     plain = False
@@ -107,19 +119,23 @@ def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Pars
         raw = item
         message = None
         if is_plain(raw):  # orjson gives what json gives for such a text (no big integers)
-            with contextlib.suppress(orjson.JSONDecodeError):  # the careful way words it
-                message, plain = orjson.loads(raw), True
+            try:
+                message = orjson.loads(raw)
+            except orjson.JSONDecodeError:  # the careful way words it
+                message = None
+            else:
+                plain = True
         if not plain:
             message, problem = parse_json(item)
             if problem is not None:
-                return _Parsed(raw, None, UNKNOWN_SOURCE, _digest(raw), [problem])
+                return _parsed(raw, None, UNKNOWN_SOURCE, _digest(raw), [problem])
     else:
         message = item
         try:
             raw = json.dumps(item, sort_keys=True, separators=(",", ":"), allow_nan=True)
         except (ValueError, TypeError, RecursionError) as err:
             raw = repr(item)[:MAX_STRING]
-            return _Parsed(raw, None, UNKNOWN_SOURCE, _digest(raw), [SchemaProblem(
+            return _parsed(raw, None, UNKNOWN_SOURCE, _digest(raw), [SchemaProblem(
                 "(message)", "json", f"not a JSON value: {type(err).__name__}")])
         plain = is_plain(raw) and "NaN" not in raw and "Infinity" not in raw
     src = message.get("source") if isinstance(message, dict) else None
@@ -138,11 +154,11 @@ def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Pars
     key = _is_short if plain else _is_key  # a plain text's strings have no bad character
     source = src if isinstance(src, str) and key(src) else UNKNOWN_SOURCE
     if isinstance(eid, str) and key(eid) and source == src:
-        return _Parsed(raw, message, source, eid, problems)
+        return _parsed(raw, message, source, eid, problems, plain)
     if not problems:  # never truncated: keyed by the digest instead
         problems = [SchemaProblem("id", "key", f"source and id must be 1 to {MAX_ID} "
                                   "characters of text")]
-    return _Parsed(raw, message, source, _digest(raw), problems)
+    return _parsed(raw, message, source, _digest(raw), problems, plain)
 
 
 def _seq_int(value: Any) -> int | None:
@@ -173,8 +189,11 @@ RECEIVE_LOCK = 0x5359_4E43_0001  # "SYNC" 1: PostgreSQL advisory lock key of the
 
 
 _INBOX_COLUMNS = ("id", "seq", "source", "event_id", "type", "subject", "sequence",
-                  "event_time", "correlation_id", "raw", "status", "reason", "received_at",
-                  "applied_at")
+                  "event_time", "correlation_id", "raw", "status", "reason", "received_at")
+_SQLITE_INBOX = (  # a new row on SQLite: '' and -1 for NULL (see receive_prepared)
+    f"INSERT INTO {inbox.name} ({', '.join(_INBOX_COLUMNS)}) VALUES (?, ?, ?, ?, "
+    "NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, -1), NULLIF(?, ''), NULLIF(?, ''), ?, ?, "
+    "NULLIF(?, ''), ?)")
 _RECEIPT_COLUMNS = ("inbox_id", "received_at", "duplicate")
 
 
@@ -219,13 +238,25 @@ def _storable_raw(raw: str) -> str:
     return raw
 
 
-def _header_values(p: _Parsed) -> tuple[str | None, str | None, int | None, str | None,
-                                       str | None]:
-    """type, subject, sequence, time, correlation id: the indexed header columns."""
-    msg = p.message if isinstance(p.message, dict) else {}
-    return (_column(msg.get("type"), 100), _column(msg.get("subject"), 200),
-            _seq_int(msg.get("sequence")), _column(msg.get("time"), 40),
-            _column(msg.get("correlationid"), 200))
+def _header_values(message: Any) -> Header:
+    """type, subject, sequence, time, correlation id: the indexed header columns. A value
+    that is already its column's (a short ASCII string with no NUL, an integer in range) is
+    taken as it is, without `_column` or `_seq_int` (which give it back unchanged)."""
+    if not isinstance(message, dict):
+        return None, None, None, None, None
+    get = message.get
+    etype, subject, seq, etime, corr = (get("type"), get("subject"), get("sequence"),
+                                        get("time"), get("correlationid"))
+    return (
+        etype if type(etype) is str and 0 < len(etype) <= 100 and etype.isascii()
+        and "\x00" not in etype else _column(etype, 100),
+        subject if type(subject) is str and 0 < len(subject) <= 200 and subject.isascii()
+        and "\x00" not in subject else _column(subject, 200),
+        seq if type(seq) is int and 0 <= seq <= INT64 else _seq_int(seq),
+        etime if type(etime) is str and 0 < len(etime) <= 40 and etime.isascii()
+        and "\x00" not in etime else _column(etime, 40),
+        corr if type(corr) is str and 0 < len(corr) <= 200 and corr.isascii()
+        and "\x00" not in corr else _column(corr, 200))
 
 
 def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
@@ -239,10 +270,10 @@ def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
     conn.execute(inbox_revisions.insert().values(
         inbox_id=inbox_id, revision=revision, raw=old_raw, actor=p.source[:200],
         reason="re-sent by its source after a rejection", at=stamp))
-    etype, subject, sequence, etime, corr = _header_values(p)
+    etype, subject, sequence, etime, corr = p.header
     conn.execute(inbox.update().where(inbox.c.id == inbox_id).values(
         seq=seq, type=etype, subject=subject, sequence=sequence, event_time=etime,
-        correlation_id=corr, raw=_storable_raw(p.raw),
+        correlation_id=corr, raw=p.stored,
         status="rejected" if p.problems else "received",
         reason="; ".join(str(x) for x in p.problems) if p.problems else None,
         received_at=stamp))
@@ -292,62 +323,78 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
     and a message sent to two receivers at once is stored once (the other gets a duplicate
     receipt). A re-send of a rejected message with different text revises it (module doc).
     """
-    parsed, started = prepared.parsed, prepared.started
+    parsed, started, parents = prepared.parsed, prepared.started, prepared.parents
     if not parsed:
         return []
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECEIVE_LOCK})
-    existing = _existing(conn, {(p.source, p.event_id) for p in parsed})
+    keys = [(p.source, p.event_id) for p in parsed]
+    existing = _existing(conn, set(keys))
     next_seq = (conn.execute(select(func.max(inbox.c.seq))).scalar() or 0) + 1
     stamp = iso(now)
-    rows: list[tuple[Any, ...]] = []  # in _INBOX_COLUMNS order
-    receipts_rows: list[tuple[str, str, bool]] = []
+    # On SQLite a NULL is written as '' (a header text) or -1 (the sequence), turned back by
+    # NULLIF in the statement (_SQLITE_INBOX), and a receipt's flag as 0 or 1: the driver
+    # binds str and int directly but looks up an adapter for None and bool (µs each).
+    sqlite = conn.dialect.name == "sqlite"
+    no_text, no_seq = ("", -1) if sqlite else (None, None)
+    fresh = new_ids("inb", len(parsed) if not existing else sum(k not in existing for k in keys))
+    taken = 0
+    rows: list[tuple[Any, ...]] = []  # _INBOX_COLUMNS but applied_at (NULL)
+    receipts_rows: list[tuple[str, str, Any]] = []
     out: list[Receipt] = []
     rejected: list[tuple[Receipt, str | None, str | None]] = []  # receipt, type, correlation
     revised: list[tuple[str, str, _Parsed, int]] = []  # inbox id, old raw, message, seq
-    callers: list[Context | None] = []  # the caller's span of each of ``rows``
+    callers: list[Context | None] = []  # the caller's span of each of ``rows`` (parents)
+    once, again = (0, 1) if sqlite else (False, True)  # the receipt's `duplicate`
     for index, p in enumerate(parsed):
-        key = (p.source, p.event_id)
+        key = keys[index]
         known = existing.get(key)
         if known is not None:
             known_id, known_status, known_raw = known
-            if known_status == "rejected" and _storable_raw(p.raw) != known_raw:
+            if known_status == "rejected" and p.stored != known_raw:
                 revised.append((known_id, known_raw, p, next_seq))
-                existing[key] = (known_id, "rejected" if p.problems else "received",
-                                 _storable_raw(p.raw))
+                existing[key] = (known_id, "rejected" if p.problems else "received", p.stored)
                 next_seq += 1
-                receipts_rows.append((known_id, stamp, False))
+                receipts_rows.append((known_id, stamp, once))
                 if p.problems:
                     receipt = Receipt("rejected", known_id, p.source, p.event_id,
                                       tuple(p.problems))
-                    rejected.append((receipt, _header_values(p)[0], _header_values(p)[4]))
+                    rejected.append((receipt, p.header[0], p.header[4]))
                 else:
                     receipt = Receipt("accepted", known_id, p.source, p.event_id)
                 out.append(receipt)
                 continue
-            receipts_rows.append((known_id, stamp, True))
+            receipts_rows.append((known_id, stamp, again))
             out.append(Receipt("duplicate", known_id, p.source, p.event_id))
             continue
-        inbox_id = new_id("inb")
-        stored = _storable_raw(p.raw)
-        status = "rejected" if p.problems else "received"
-        existing[key] = (inbox_id, status, stored)
-        etype, subject, sequence, etime, corr = _header_values(p)
-        rows.append((
-            inbox_id, next_seq, p.source, p.event_id, etype, subject, sequence, etime, corr,
-            stored, status, "; ".join(str(x) for x in p.problems) if p.problems else None,
-            stamp, None))
-        callers.append(prepared.parents[index] if prepared.parents else None)
-        next_seq += 1
-        receipts_rows.append((inbox_id, stamp, False))
+        inbox_id = fresh[taken]
+        taken += 1
+        etype, subject, sequence, etime, corr = p.header
         if p.problems:
+            existing[key] = (inbox_id, "rejected", p.stored)
+            rows.append((inbox_id, next_seq, p.source, p.event_id, etype or no_text,
+                         subject or no_text, no_seq if sequence is None else sequence,
+                         etime or no_text, corr or no_text, p.stored, "rejected",
+                         "; ".join(str(x) for x in p.problems), stamp))
             receipt = Receipt("rejected", inbox_id, p.source, p.event_id, tuple(p.problems))
             rejected.append((receipt, etype, corr))
         else:
+            existing[key] = (inbox_id, "received", p.stored)
+            rows.append((inbox_id, next_seq, p.source, p.event_id, etype or no_text,
+                         subject or no_text, no_seq if sequence is None else sequence,
+                         etime or no_text, corr or no_text, p.stored, "received", no_text,
+                         stamp))
             receipt = Receipt("accepted", inbox_id, p.source, p.event_id)
+        if parents:
+            callers.append(parents[index])
+        next_seq += 1
+        receipts_rows.append((inbox_id, stamp, once))
         out.append(receipt)
     if rows:
-        _insert_many(conn, inbox.name, _INBOX_COLUMNS, rows)
+        if sqlite:
+            conn.exec_driver_sql(_SQLITE_INBOX, rows)
+        else:
+            _insert_many(conn, inbox.name, _INBOX_COLUMNS, rows)
     for inbox_id, old_raw, p, seq in revised:
         _revise(conn, inbox_id, old_raw, p, seq, stamp, now)
     _insert_many(conn, inbox_receipts.name, _RECEIPT_COLUMNS, receipts_rows)
@@ -363,8 +410,8 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
             field=first.path[:200], objects=(("inbox", receipt.inbox_id),),
         ), now=now, inbox_id=receipt.inbox_id, correlation_id=corr)
     if traces.enabled():  # one span per stored message, under its correlation's trace
-        for r, caller in zip(rows, callers, strict=True):  # or its caller's, linked to it
-            traces.record("syncline.receive", traces.key(r[8], "inbox", r[0]), started,
-                          parent=caller, inbox_id=r[0], event_id=r[3], type=r[4],
-                          status=r[10])
+        for r, caller in zip(rows, callers or [None] * len(rows), strict=True):  # or its
+            traces.record("syncline.receive",  # caller's, linked to it
+                          traces.key(r[8] or None, "inbox", r[0]), started, parent=caller,
+                          inbox_id=r[0], event_id=r[3], type=r[4] or None, status=r[10])
     return out
