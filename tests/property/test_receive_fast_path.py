@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 from typing import Any
+from unittest.mock import patch
 
 import orjson
 from hypothesis import given, settings
@@ -21,6 +22,7 @@ from syncline.services.messaging.inbox import (
     _seq_int,
     _storable_raw,
 )
+from tests.test_ingest_validation import mutated
 
 nasty = st.sampled_from(["\u0000", "a\ud800b", "\udfff", "x" * 70_000, "é", "😀", ""])
 numbers = (st.integers() | st.integers(min_value=2**62, max_value=2**70).map(lambda n: -n)
@@ -97,7 +99,11 @@ header_values = (leaves | st.text(min_size=95, max_size=205)
 @given(st.dictionaries(st.sampled_from(["type", "subject", "sequence", "time",
                                         "correlationid", "id"]), header_values) | values)
 def test_the_header_columns_are_what_column_and_seq_int_make_of_them(message: Any) -> None:
+    """Of a value, and of a text parsed the fast way (plain: no NUL in its strings) or not."""
     assert _header_values(message) == _reference_header(message)
+    for raw in _texts(message):
+        got = _parse(raw)
+        assert got.header == _reference_header(got.message)
 
 
 def test_the_checks_it_replaces_are_seen() -> None:
@@ -107,3 +113,20 @@ def test_the_checks_it_replaces_are_seen() -> None:
                 '{"a":"' + "x" * 65_537 + '"}'):
         assert not is_plain(raw), raw
     assert is_plain('{"a":"\\u00e9","n":922337203685477580,"f":1e308}')
+
+
+@settings(max_examples=300, deadline=None)
+@given(mutated(), st.sampled_from(["psa/kantata", "syncline/billing", "", "s" * 201, 7]),
+       st.sampled_from(["e-1", "", "i" * 200, "i" * 201, None]), st.booleans())
+def test_a_valid_message_is_parsed_as_the_careful_way_parses_it(
+        message: dict[str, Any], source: Any, event_id: Any, trusted: bool) -> None:
+    """The fast path's early return (a plain text, valid, keyed by its own source and id)
+    gives what the careful way (json, the walk, validate_event) gives for the same text."""
+    message = {**message, "source": source}
+    if event_id is not None:
+        message["id"] = event_id
+    text = json.dumps(message)
+    fast = _parse(text, trusted)
+    with patch("syncline.services.messaging.inbox.is_plain", lambda raw: False):
+        careful = _parse(text, trusted)
+    assert fast == careful

@@ -21,9 +21,11 @@ was accepted stays a duplicate.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +36,7 @@ from sqlalchemy import Connection, func, select, text
 
 from syncline.adapters.db.tables import inbox, inbox_receipts
 from syncline.domain.errors import BusinessDomain, Problem, Severity
-from syncline.schemas import SchemaProblem, validate_event
+from syncline.schemas import SchemaProblem, is_valid_event, validate_event
 from syncline.services.clock import iso
 from syncline.services.ids import new_ids
 from syncline.services.messaging.content import (
@@ -87,7 +89,7 @@ def _parsed(raw: str, message: Any, source: str, event_id: str,
     """A plain text (`is_plain`, parsed) is stored as it is: it encodes (no lone surrogate)
     and holds no NUL (a parsed text has none raw, and a plain one none escaped)."""
     return _Parsed(raw, message, source, event_id, problems,
-                   raw if plain else _storable_raw(raw), _header_values(message))
+                   raw if plain else _storable_raw(raw), _header_values(message, plain))
 
 
 def _digest(raw: str) -> str:
@@ -125,6 +127,14 @@ def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Pars
                 message = None
             else:
                 plain = True
+                if type(message) is dict:  # the common case, as the general path ends it:
+                    src, eid = message.get("source"), message.get("id")  # a valid message
+                    if (type(src) is str and 0 < len(src) <= MAX_ID  # keyed by its own
+                            and type(eid) is str and 0 < len(eid) <= MAX_ID  # source and id
+                            and (trusted or not src.startswith(RESERVED_SOURCE))
+                            and is_valid_event(message)):
+                        return _Parsed(raw, message, src, eid, [], raw,
+                                       _header_values(message, True))
         if not plain:
             message, problem = parse_json(item)
             if problem is not None:
@@ -238,25 +248,29 @@ def _storable_raw(raw: str) -> str:
     return raw
 
 
-def _header_values(message: Any) -> Header:
+def _header_values(message: Any, plain: bool = False) -> Header:
     """type, subject, sequence, time, correlation id: the indexed header columns. A value
     that is already its column's (a short ASCII string with no NUL, an integer in range) is
-    taken as it is, without `_column` or `_seq_int` (which give it back unchanged)."""
+    taken as it is, without `_column` or `_seq_int` (which give it back unchanged); in a
+    `plain` message (parsed from a text `is_plain` passed) no string holds a NUL."""
     if not isinstance(message, dict):
         return None, None, None, None, None
     get = message.get
     etype, subject, seq, etime, corr = (get("type"), get("subject"), get("sequence"),
                                         get("time"), get("correlationid"))
-    return (
-        etype if type(etype) is str and 0 < len(etype) <= 100 and etype.isascii()
-        and "\x00" not in etype else _column(etype, 100),
-        subject if type(subject) is str and 0 < len(subject) <= 200 and subject.isascii()
-        and "\x00" not in subject else _column(subject, 200),
-        seq if type(seq) is int and 0 <= seq <= INT64 else _seq_int(seq),
-        etime if type(etime) is str and 0 < len(etime) <= 40 and etime.isascii()
-        and "\x00" not in etime else _column(etime, 40),
-        corr if type(corr) is str and 0 < len(corr) <= 200 and corr.isascii()
-        and "\x00" not in corr else _column(corr, 200))
+    if plain:
+        return (
+            etype if type(etype) is str and 0 < len(etype) <= 100 and etype.isascii()
+            else _column(etype, 100),
+            subject if type(subject) is str and 0 < len(subject) <= 200 and subject.isascii()
+            else _column(subject, 200),
+            seq if type(seq) is int and 0 <= seq <= INT64 else _seq_int(seq),
+            etime if type(etime) is str and 0 < len(etime) <= 40 and etime.isascii()
+            else _column(etime, 40),
+            corr if type(corr) is str and 0 < len(corr) <= 200 and corr.isascii()
+            else _column(corr, 200))
+    return (_column(etype, 100), _column(subject, 200), _seq_int(seq), _column(etime, 40),
+            _column(corr, 200))
 
 
 def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
@@ -300,9 +314,10 @@ def prepare(items: Iterable[str | dict[str, Any] | Refusal], *,
     span context each message's sender gave (``traces.from_headers``; None: none), in the
     order of ``items`` — its receive span is then that span's child."""
     started = traces.now_ns()
-    parsed = tuple(_parse(i, trusted) for i in items)
-    assert not parents or len(parents) == len(parsed), "one parent a message, or none"
-    return Prepared(parsed, started, tuple(parents))
+    with _uncollected():
+        parsed = tuple(_parse(i, trusted) for i in items)
+        assert not parents or len(parents) == len(parsed), "one parent a message, or none"
+        return Prepared(parsed, started, tuple(parents))
 
 
 def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusal], *,
@@ -310,7 +325,26 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusa
                  parents: Sequence[Context | None] = ()) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each:
     `prepare` then `receive_prepared`."""
-    return receive_prepared(conn, prepare(items, trusted=trusted, parents=parents), now=now)
+    with _uncollected():
+        return receive_prepared(conn, prepare(items, trusted=trusted, parents=parents),
+                                now=now)
+
+
+@contextmanager
+def _uncollected() -> Iterator[None]:
+    """No automatic garbage collection while a batch is parsed or stored. Every object a
+    batch makes (two dictionaries and a few tuples a message) stays alive until the batch is
+    stored and is then freed by reference counting; a collection meanwhile only walks them
+    (the young ones; a full one walks the whole process too) to find nothing. The
+    collector's state is restored after, and left alone where it was already off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> list[Receipt]:
@@ -323,6 +357,11 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
     and a message sent to two receivers at once is stored once (the other gets a duplicate
     receipt). A re-send of a rejected message with different text revises it (module doc).
     """
+    with _uncollected():
+        return _store(conn, prepared, now)
+
+
+def _store(conn: Connection, prepared: Prepared, now: datetime) -> list[Receipt]:
     parsed, started, parents = prepared.parsed, prepared.started, prepared.parents
     if not parsed:
         return []
