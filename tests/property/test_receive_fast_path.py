@@ -6,19 +6,23 @@ message and the same problems, for generated values with the nasty cases mixed i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from typing import Any
 from unittest.mock import patch
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncline.services.messaging.content import content_problems, is_plain, parse_json
 from syncline.services.messaging.inbox import (
+    Receipt,
     _column,
     _header_values,
     _parse,
+    _receipt,
     _seq_int,
     _storable_raw,
 )
@@ -130,3 +134,19 @@ def test_a_valid_message_is_parsed_as_the_careful_way_parses_it(
     with patch("syncline.services.messaging.inbox.is_plain", lambda raw: False):
         careful = _parse(text, trusted)
     assert fast == careful
+
+
+@given(st.sampled_from(["accepted", "duplicate"]), st.text(max_size=5), st.text(max_size=5),
+       st.text(max_size=5))
+def test_the_loops_receipt_is_the_dataclass_receipt(status: str, inbox_id: str, source: str,
+                                                    event_id: str) -> None:
+    """`_receipt` (slots set directly) makes what `Receipt(...)` makes: equal, same hash,
+    same fields, still frozen."""
+    fast, made = (_receipt(status, inbox_id, source, event_id),
+                  Receipt(status, inbox_id, source, event_id))
+    assert fast == made and hash(fast) == hash(made) and repr(fast) == repr(made)
+    assert dataclasses.astuple(fast) == dataclasses.astuple(made)
+    assert [f.name for f in dataclasses.fields(Receipt)] == [
+        "status", "inbox_id", "source", "event_id", "problems"]  # what _receipt sets
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.status = "rejected"  # type: ignore[misc]
