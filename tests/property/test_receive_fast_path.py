@@ -1,4 +1,4 @@
-"""Receiving's fast path (services/messaging/inbox.py): a text `_plain` passes is one whose
+"""Receiving's fast path (services/messaging/parsing.py): a text `_plain` passes is one whose
 every value passes `content_problems`, and orjson parses it to what json parses it to. So the
 fast path (orjson, no walk of the value) and the careful one (json, the walk) agree: the same
 message and the same problems, for generated values with the nasty cases mixed in."""
@@ -17,14 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncline.services.messaging.content import content_problems, is_plain, parse_json
-from syncline.services.messaging.inbox import (
-    Receipt,
+from syncline.services.messaging.inbox import Receipt, _receipt
+from syncline.services.messaging.parsing import (
     _column,
     _header_values,
-    _parse,
-    _receipt,
     _seq_int,
     _storable_raw,
+    parse,
 )
 from tests.test_ingest_validation import mutated
 
@@ -72,7 +71,7 @@ def test_a_message_is_received_alike_either_way(value: Any) -> None:
         message = {"specversion": "1.0", "id": "x-1", "source": "t", "type": "time.approved",
                    "data": "PLACEHOLDER"}
         text = json.dumps(message).replace('"PLACEHOLDER"', raw)
-        got = _parse(text)
+        got = parse(text)
         assert got.stored == _storable_raw(text)  # a plain text is stored as it is
         careful, problem = parse_json(text)
         if problem is not None:
@@ -106,7 +105,7 @@ def test_the_header_columns_are_what_column_and_seq_int_make_of_them(message: An
     """Of a value, and of a text parsed the fast way (plain: no NUL in its strings) or not."""
     assert _header_values(message) == _reference_header(message)
     for raw in _texts(message):
-        got = _parse(raw)
+        got = parse(raw)
         assert got.header == _reference_header(got.message)
 
 
@@ -130,9 +129,9 @@ def test_a_valid_message_is_parsed_as_the_careful_way_parses_it(
     if event_id is not None:
         message["id"] = event_id
     text = json.dumps(message)
-    fast = _parse(text, trusted)
-    with patch("syncline.services.messaging.inbox.is_plain", lambda raw: False):
-        careful = _parse(text, trusted)
+    fast = parse(text, trusted)
+    with patch("syncline.services.messaging.parsing.is_plain", lambda raw: False):
+        careful = parse(text, trusted)
     assert fast == careful
 
 

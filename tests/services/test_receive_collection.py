@@ -17,7 +17,7 @@ from syncline.services.messaging.inbox import prepare, receive_many
 from tests.builders import time_entry
 from tests.conftest import fixed_clock
 
-RECEIVING = {"_parse", "_store"}  # inbox.py's: one message parsed, a batch stored
+RECEIVING = {"parse", "_store"}  # parsing.py's one message parsed, inbox.py's batch stored
 
 
 @pytest.fixture
