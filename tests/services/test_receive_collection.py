@@ -1,6 +1,7 @@
-"""Receiving a batch runs no automatic garbage collection (services/messaging/inbox.py,
-`_uncollected`): the batch's objects are freed by reference counting once it is stored, and
-the collector is left as it was found."""
+"""Receiving a batch (services/messaging/inbox.py): no automatic garbage collection while it
+is parsed or stored (`_uncollected`: the batch's objects are freed by reference counting
+once it is stored, and the collector is left as it was found), and a batch holding keys
+already stored is received as the look-up before writing would have it (`_store`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from syncline.adapters.db.tables import inbox, inbox_receipts
 from syncline.bootstrap import Syncline
 from syncline.services.messaging.inbox import prepare, receive_many
 from tests.builders import time_entry
@@ -69,3 +72,36 @@ def test_the_collector_is_left_as_it_was_found(system: Syncline) -> None:
         gc.enable()
     prepare(_texts(5))
     assert gc.isenabled()
+
+
+def test_a_batch_with_keys_already_stored_is_received_as_one_without(system: Syncline) -> None:
+    """A batch is first written without looking its keys up (`_store`); when one is already
+    stored the unique key refuses it, the attempt is rolled back and the batch is stored
+    after the look-up: duplicates, a corrected re-send of a rejected message and new ones,
+    arrival positions in order, every row once."""
+    first = _texts(3)
+    bad = time_entry("T-bad", hours="seven")
+    with system.engine.begin() as conn:
+        receipts = receive_many(conn, [*first, json.dumps(bad)], now=fixed_clock())
+    assert [r.status for r in receipts] == ["accepted"] * 3 + ["rejected"]
+    corrected = json.dumps(bad | {"data": {**bad["data"], "hours": "7"}})
+    new = [json.dumps(time_entry(f"N-{i}")) for i in range(3)]
+    batch = [new[0], first[1], corrected, new[1], new[1], first[0], new[2]]
+    with system.engine.begin() as conn:
+        receipts = receive_many(conn, batch, now=fixed_clock())
+    assert [r.status for r in receipts] == [
+        "accepted", "duplicate", "accepted", "accepted", "duplicate", "duplicate", "accepted"]
+    assert receipts[1].inbox_id != receipts[0].inbox_id
+    assert receipts[4].inbox_id == receipts[3].inbox_id
+    with system.engine.connect() as conn:
+        stored = conn.execute(select(inbox.c.seq, inbox.c.event_id, inbox.c.status)
+                              .order_by(inbox.c.seq)).all()
+        deliveries = conn.execute(select(func.count()).select_from(inbox_receipts)).scalar()
+    ids = [json.loads(t)["id"] for t in first] + [bad["id"]] + [
+        json.loads(t)["id"] for t in new]
+    assert [s for s, _, _ in stored] == [1, 2, 3, 5, 6, 7, 8]  # 4: the rejected text's
+    assert sorted(e for _, e, _ in stored) == sorted(ids)
+    by_id = {e: (seq, status) for seq, e, status in stored}
+    assert by_id[bad["id"]] == (6, "received")  # revised: received again, a new position
+    assert [by_id[json.loads(t)["id"]][0] for t in new] == [5, 7, 8]
+    assert deliveries == 4 + len(batch)

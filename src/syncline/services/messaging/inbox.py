@@ -26,10 +26,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.context import Context
 from sqlalchemy import Connection, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from syncline.adapters.db.tables import inbox, inbox_receipts
 from syncline.domain.errors import BusinessDomain, Problem, Severity
@@ -214,29 +215,83 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime) -> 
         return _store(conn, prepared, now)
 
 
+class _Plan(NamedTuple):
+    """What storing a batch writes, worked out from the keys already stored (`existing`)."""
+
+    rows: list[tuple[Any, ...]]  # new inbox rows: _INBOX_COLUMNS (applied_at is NULL)
+    receipts_rows: list[tuple[str, str, Any]]
+    out: list[Receipt]
+    rejected: list[tuple[Receipt, str | None, str | None]]  # receipt, type, correlation
+    revised: list[tuple[str, str, Parsed, int]]  # inbox id, old raw, message, seq
+    callers: list[Context | None]  # the caller's span of each of ``rows`` (parents)
+
+
 def _store(conn: Connection, prepared: Prepared, now: datetime) -> list[Receipt]:
-    parsed, started, parents = prepared.parsed, prepared.started, prepared.parents
+    parsed, started = prepared.parsed, prepared.started
     if not parsed:
         return []
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECEIVE_LOCK})
     keys = [(p.source, p.event_id) for p in parsed]
-    existing = _existing(conn, set(keys))
     next_seq = (conn.execute(select(func.max(inbox.c.seq))).scalar() or 0) + 1
     stamp = iso(now)
-    # On SQLite a NULL is written as '' (a header text) or -1 (the sequence), turned back by
-    # NULLIF in the statement (_SQLITE_INBOX), and a receipt's flag as 0 or 1: the driver
-    # binds str and int directly but looks up an adapter for None and bool (µs each).
     sqlite = conn.dialect.name == "sqlite"
+    plan = None
+    if sqlite:  # most batches hold no key already stored: written without looking them up,
+        # the unique (source, event_id) refusing the insert when one was (then looked up)
+        plan = _plan(parsed, keys, {}, next_seq, stamp, sqlite, prepared.parents)
+        conn.exec_driver_sql("SAVEPOINT receive_batch")
+        try:
+            if plan.rows:
+                conn.exec_driver_sql(_SQLITE_INBOX, plan.rows)
+        except IntegrityError:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT receive_batch")
+            plan = None
+        conn.exec_driver_sql("RELEASE SAVEPOINT receive_batch")
+    if plan is None:
+        plan = _plan(parsed, keys, _existing(conn, set(keys)), next_seq, stamp, sqlite,
+                     prepared.parents)
+        if plan.rows:
+            if sqlite:
+                conn.exec_driver_sql(_SQLITE_INBOX, plan.rows)
+            else:
+                _insert_many(conn, inbox.name, _INBOX_COLUMNS, plan.rows)
+    rows, receipts_rows, out, rejected, revised, callers = plan
+    for inbox_id, old_raw, p, seq in revised:
+        _revise(conn, inbox_id, old_raw, p, seq, stamp, now)
+    _insert_many(conn, inbox_receipts.name, _RECEIPT_COLUMNS, receipts_rows)
+    for receipt, etype, corr in rejected:
+        first = receipt.problems[0]
+        raise_exception(conn, Problem(
+            code="message.rejected", domain=BusinessDomain.IT, severity=Severity.MEDIUM,
+            message=(f"{etype or 'message'} {receipt.event_id} from {receipt.source}"
+                     if receipt.source != UNKNOWN_SOURCE else "an unreadable message")
+            + " was rejected: " + "; ".join(str(p) for p in receipt.problems),
+            remediation="Fix the sending system's payload (the field and rule are named), "
+            "then re-send it (same source and id) or replay the corrected message.",
+            field=first.path[:200], objects=(("inbox", receipt.inbox_id),),
+        ), now=now, inbox_id=receipt.inbox_id, correlation_id=corr)
+    if traces.enabled():  # one span per stored message, under its correlation's trace
+        for r, caller in zip(rows, callers or [None] * len(rows), strict=True):  # or its
+            traces.record("syncline.receive",  # caller's, linked to it
+                          traces.key(r[8] or None, "inbox", r[0]), started, parent=caller,
+                          inbox_id=r[0], event_id=r[3], type=r[4] or None, status=r[10])
+    return out
+
+
+def _plan(parsed: tuple[Parsed, ...], keys: list[tuple[str, str]],
+          existing: dict[tuple[str, str], tuple[str, str, str]], next_seq: int, stamp: str,
+          sqlite: bool, parents: tuple[Context | None, ...]) -> _Plan:
+    """The rows, receipts and exceptions of a batch, given the keys already stored (the
+    batch's own are added to `existing` as they are planned). On
+    SQLite a NULL is written as '' (a header text) or -1 (the sequence), turned back by
+    NULLIF in the statement (_SQLITE_INBOX), and a receipt's flag as 0 or 1: the driver binds
+    str and int directly but looks up an adapter for None and bool (µs each)."""
     no_text, no_seq = ("", -1) if sqlite else (None, None)
     fresh = new_ids("inb", len(parsed) if not existing else sum(k not in existing for k in keys))
     taken = 0
-    rows: list[tuple[Any, ...]] = []  # _INBOX_COLUMNS but applied_at (NULL)
-    receipts_rows: list[tuple[str, str, Any]] = []
-    out: list[Receipt] = []
-    rejected: list[tuple[Receipt, str | None, str | None]] = []  # receipt, type, correlation
-    revised: list[tuple[str, str, Parsed, int]] = []  # inbox id, old raw, message, seq
-    callers: list[Context | None] = []  # the caller's span of each of ``rows`` (parents)
+    plan = _Plan([], [], [], [], [], [])
+    rows, receipts_rows, out, rejected, revised, callers = plan
     once, again = (0, 1) if sqlite else (False, True)  # the receipt's `duplicate`
     for index, p in enumerate(parsed):
         key = keys[index]
@@ -282,28 +337,4 @@ def _store(conn: Connection, prepared: Prepared, now: datetime) -> list[Receipt]
         next_seq += 1
         receipts_rows.append((inbox_id, stamp, once))
         out.append(receipt)
-    if rows:
-        if sqlite:
-            conn.exec_driver_sql(_SQLITE_INBOX, rows)
-        else:
-            _insert_many(conn, inbox.name, _INBOX_COLUMNS, rows)
-    for inbox_id, old_raw, p, seq in revised:
-        _revise(conn, inbox_id, old_raw, p, seq, stamp, now)
-    _insert_many(conn, inbox_receipts.name, _RECEIPT_COLUMNS, receipts_rows)
-    for receipt, etype, corr in rejected:
-        first = receipt.problems[0]
-        raise_exception(conn, Problem(
-            code="message.rejected", domain=BusinessDomain.IT, severity=Severity.MEDIUM,
-            message=(f"{etype or 'message'} {receipt.event_id} from {receipt.source}"
-                     if receipt.source != UNKNOWN_SOURCE else "an unreadable message")
-            + " was rejected: " + "; ".join(str(p) for p in receipt.problems),
-            remediation="Fix the sending system's payload (the field and rule are named), "
-            "then re-send it (same source and id) or replay the corrected message.",
-            field=first.path[:200], objects=(("inbox", receipt.inbox_id),),
-        ), now=now, inbox_id=receipt.inbox_id, correlation_id=corr)
-    if traces.enabled():  # one span per stored message, under its correlation's trace
-        for r, caller in zip(rows, callers or [None] * len(rows), strict=True):  # or its
-            traces.record("syncline.receive",  # caller's, linked to it
-                          traces.key(r[8] or None, "inbox", r[0]), started, parent=caller,
-                          inbox_id=r[0], event_id=r[3], type=r[4] or None, status=r[10])
-    return out
+    return plan
