@@ -22,6 +22,7 @@ from syncline.schemas import (
     EVENT_TYPES_V1,
     SchemaProblem,
     explain_event,
+    is_date,
     is_date_time,
     is_valid_event,
     validate_event,
@@ -112,6 +113,26 @@ DATE_TIMES = st.builds(
 @example("2026-06-30T23:59:60Z")
 def test_date_time_check_agrees_with_the_fast_validator(value: str) -> None:
     assert is_date_time(value) == _rs_date_time().is_valid(value)
+
+
+DATES = st.builds(lambda y, mo, d: f"{y:04d}-{mo}-{d}", st.integers(0, 9999), _two(0, 13),
+                  _two(0, 32))
+
+
+@given(DATES)
+@example("0000-01-01")
+@example("0000-02-29")
+@example("2000-02-29")
+@example("1900-02-29")
+@example("2026-01-05\n")
+@example("२०26-01-05")
+def test_the_fast_date_decides_as_the_reference(value: str) -> None:
+    """jsonschema-rs's own full-date (the year 0000 refused apart) in the one fast call a
+    message, and `is_date` in the reference: a message with that work date is valid for
+    both or for neither."""
+    message = time_entry("T-1")
+    message["data"]["work_date"] = value
+    assert is_valid_event(message) == (explain_event(message) == []) == is_date(value)
 
 
 # --- the fast path gives the reference's answer and problems ----------------------------------

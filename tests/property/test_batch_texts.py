@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from syncline.api.binding import ReceiptsResponse, items_of
 from syncline.services.messaging.content import batch_texts
-from syncline.services.messaging.inbox import _parse
+from syncline.services.messaging.parsing import parse
 
 nasty = st.sampled_from(["\u0000", "\x7f", "\x1f", "a\ud800b", "é", "😀", "", "\u2028",
                          "2e-18bd", ":1e+5", "[0.00001", "x" * 70_000, "],[", '"', "\\"])
@@ -72,7 +72,7 @@ def test_an_event_of_a_batch_is_received_as_the_event_sent_alone(
     items, batched = items_of({"content-type": "application/cloudevents-batch+json"},
                               f"[{gap}{alone}{gap},{gap}{alone}]")
     assert batched and items == [alone, alone]
-    from_batch, sent_alone = _parse(items[0]), _parse(alone)
+    from_batch, sent_alone = parse(items[0]), parse(alone)
     assert (from_batch.raw, from_batch.source, from_batch.event_id, from_batch.problems) == (
         sent_alone.raw, sent_alone.source, sent_alone.event_id, sent_alone.problems)
     assert from_batch.raw == alone

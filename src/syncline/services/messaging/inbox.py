@@ -21,37 +21,36 @@ was accepted stays a duplicate.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-import orjson
 from opentelemetry.context import Context
 from sqlalchemy import Connection, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from syncline.adapters.db.tables import inbox, inbox_receipts
 from syncline.domain.errors import BusinessDomain, Problem, Severity
-from syncline.schemas import SchemaProblem, validate_event
+from syncline.schemas import SchemaProblem
 from syncline.services.clock import iso
-from syncline.services.ids import new_id
-from syncline.services.messaging.content import (
-    INT64,
-    MAX_ID,
-    MAX_STRING,
-    bad_text,
-    content_problems,
-    is_plain,
-    parse_json,
-)
+from syncline.services.ids import new_ids
 from syncline.services.messaging.exceptions import raise_exception, resolve
+from syncline.services.messaging.parsing import (
+    RESERVED_SOURCE,
+    UNKNOWN_SOURCE,
+    Parsed,
+    parse,
+)
 from syncline.services.messaging.refusals import Refusal
 from syncline.services.telemetry import traces
 
-UNKNOWN_SOURCE = "unknown"
+__all__ = ["RESERVED_SOURCE", "UNKNOWN_SOURCE", "Prepared", "Receipt", "Refusal", "prepare",
+           "receive_many", "receive_prepared"]
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     status: str  # accepted | duplicate | rejected
@@ -69,113 +68,34 @@ class Receipt:
         return out
 
 
-@dataclass
-class _Parsed:
-    raw: str
-    message: Any
-    source: str
-    event_id: str
-    problems: list[SchemaProblem] = field(default_factory=list)
-    plain: bool = False  # parsed by orjson from the text itself (`is_plain`)
+# `Receipt(status, inbox_id, source, event_id)` for the receive loop: the same frozen
+# instance with its slots set directly, without the dataclass's __init__ (five calls of
+# object.__setattr__: about 6% of receiving a message). tests/property/test_receive_fast_path.py
+_SET_RECEIPT = tuple(getattr(Receipt, f).__set__
+                     for f in ("status", "inbox_id", "source", "event_id", "problems"))
 
 
-def _digest(raw: str) -> str:
-    return "sha256:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _is_key(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_ID and bad_text(value) is None
-
-
-def _is_short(value: Any) -> bool:
-    """`_is_key` for a string of a text `is_plain` passed (no NUL, no lone surrogate)."""
-    return isinstance(value, str) and 0 < len(value) <= MAX_ID
-
-
-RESERVED_SOURCE = "syncline/"  # Syncline's own messages (e.g. approved billing adjustments)
-
-
-def _parse(item: str | dict[str, Any] | Refusal, trusted: bool = False) -> _Parsed:
-    """One message, parsed and validated; never raises. A message from outside
-    (``trusted`` false) may not use a ``syncline/`` source: those are Syncline's own."""
-    if isinstance(item, Refusal):
-        ok = _is_key(item.source) and _is_key(item.event_id)
-        return _Parsed(item.raw, {"type": item.etype}, item.source if ok else UNKNOWN_SOURCE,
-                       item.event_id if ok else _digest(item.raw),
-                       [SchemaProblem(item.field, "mapping", item.reason)])
-    plain = False
-    if isinstance(item, str):
-        raw = item
-        message = None
-        if is_plain(raw):  # orjson gives what json gives for such a text (no big integers)
-            with contextlib.suppress(orjson.JSONDecodeError):  # the careful way words it
-                message, plain = orjson.loads(raw), True
-        if not plain:
-            message, problem = parse_json(item)
-            if problem is not None:
-                return _Parsed(raw, None, UNKNOWN_SOURCE, _digest(raw), [problem])
-    else:
-        message = item
-        try:
-            raw = json.dumps(item, sort_keys=True, separators=(",", ":"), allow_nan=True)
-        except (ValueError, TypeError, RecursionError) as err:
-            raw = repr(item)[:MAX_STRING]
-            return _Parsed(raw, None, UNKNOWN_SOURCE, _digest(raw), [SchemaProblem(
-                "(message)", "json", f"not a JSON value: {type(err).__name__}")])
-        plain = is_plain(raw) and "NaN" not in raw and "Infinity" not in raw
-    src = message.get("source") if isinstance(message, dict) else None
-    eid = message.get("id") if isinstance(message, dict) else None
-    problems = [] if plain else content_problems(message)
-    if not problems:
-        try:
-            problems = validate_event(message)
-        except (RecursionError, ValueError, TypeError, OverflowError) as err:
-            problems = [SchemaProblem("(message)", "schema",
-                                      f"cannot be validated: {type(err).__name__}")]
-    if not trusted and isinstance(src, str) and src.startswith(RESERVED_SOURCE):
-        problems = [*problems, SchemaProblem(
-            "source", "reserved", f"sources beginning {RESERVED_SOURCE!r} are Syncline's own "
-            "messages; send yours under your system's name (e.g. erp/netsuite)")]
-    key = _is_short if plain else _is_key  # a plain text's strings have no bad character
-    source = src if isinstance(src, str) and key(src) else UNKNOWN_SOURCE
-    if isinstance(eid, str) and key(eid) and source == src:
-        return _Parsed(raw, message, source, eid, problems, plain and isinstance(item, str))
-    if not problems:  # never truncated: keyed by the digest instead
-        problems = [SchemaProblem("id", "key", f"source and id must be 1 to {MAX_ID} "
-                                  "characters of text")]
-    return _Parsed(raw, message, source, _digest(raw), problems)
-
-
-def _seq_int(value: Any) -> int | None:
-    """The column value of `sequence`: an integer of 0 to 2^63-1 (ASCII digits in a string
-    count), else None (the schema rejects the message)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        value = int(value)
-    if isinstance(value, int) and 0 <= value <= INT64:
-        return value
-    return None
-
-
-def _column(value: Any, limit: int) -> str | None:
-    """A header value for a text column: at most `limit` characters, no NUL, no surrogate
-    (the raw text keeps the message exactly; these columns only index it)."""
-    if value is None or value == "":
-        return None
-    if type(value) is str and len(value) <= limit and value.isascii() and "\x00" not in value:
-        return value  # the common case, as it is
-    text_ = value if isinstance(value, str) else json.dumps(value, default=str)[:limit]
-    text_ = text_[:limit].replace("\x00", "\ufffd")
-    return text_.encode("utf-8", "replace").decode("utf-8")
+def _receipt(status: str, inbox_id: str, source: str, event_id: str) -> Receipt:
+    receipt = object.__new__(Receipt)
+    set_status, set_inbox_id, set_source, set_event_id, set_problems = _SET_RECEIPT
+    set_status(receipt, status)
+    set_inbox_id(receipt, inbox_id)
+    set_source(receipt, source)
+    set_event_id(receipt, event_id)
+    set_problems(receipt, ())
+    return receipt
 
 
 RECEIVE_LOCK = 0x5359_4E43_0001  # "SYNC" 1: PostgreSQL advisory lock key of the inbox
 
 
-INBOX_COLUMNS = ("id", "seq", "source", "event_id", "type", "subject", "sequence",
-                  "event_time", "correlation_id", "raw", "status", "reason", "received_at",
-                  "applied_at")
+_INBOX_COLUMNS = ("id", "seq", "source", "event_id", "type", "subject", "sequence",
+                  "event_time", "correlation_id", "raw", "status", "reason", "received_at")
+INBOX_COLUMNS = (*_INBOX_COLUMNS, "applied_at")  # a whole inbox row (``to_apply``)
+_SQLITE_INBOX = (  # a new row on SQLite: '' and -1 for NULL (see receive_prepared)
+    f"INSERT INTO {inbox.name} ({', '.join(_INBOX_COLUMNS)}) VALUES (?, ?, ?, ?, "
+    "NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, -1), NULLIF(?, ''), NULLIF(?, ''), ?, ?, "
+    "NULLIF(?, ''), ?)")
 _RECEIPT_COLUMNS = ("inbox_id", "received_at", "duplicate")
 
 
@@ -208,28 +128,7 @@ def _existing(conn: Connection, keys: Iterable[tuple[str, str]]
     return found
 
 
-def _storable_raw(raw: str) -> str:
-    """The raw text as stored: exactly as received, except a NUL or a lone surrogate (which
-    no database stores as text; such a message is rejected anyway) written as an escape."""
-    if "\x00" in raw:
-        raw = raw.replace("\x00", "\\u0000")
-    try:
-        raw.encode("utf-8")
-    except UnicodeEncodeError:
-        raw = raw.encode("utf-8", "backslashreplace").decode("utf-8")
-    return raw
-
-
-def _header_values(p: _Parsed) -> tuple[str | None, str | None, int | None, str | None,
-                                       str | None]:
-    """type, subject, sequence, time, correlation id: the indexed header columns."""
-    msg = p.message if isinstance(p.message, dict) else {}
-    return (_column(msg.get("type"), 100), _column(msg.get("subject"), 200),
-            _seq_int(msg.get("sequence")), _column(msg.get("time"), 40),
-            _column(msg.get("correlationid"), 200))
-
-
-def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
+def _revise(conn: Connection, inbox_id: str, old_raw: str, p: Parsed, seq: int,
             stamp: str, now: datetime) -> None:
     """A corrected re-send of a rejected message: keep the rejected text as a revision and
     store the new one, received again (or still rejected, with the new reason)."""
@@ -240,10 +139,10 @@ def _revise(conn: Connection, inbox_id: str, old_raw: str, p: _Parsed, seq: int,
     conn.execute(inbox_revisions.insert().values(
         inbox_id=inbox_id, revision=revision, raw=old_raw, actor=p.source[:200],
         reason="re-sent by its source after a rejection", at=stamp))
-    etype, subject, sequence, etime, corr = _header_values(p)
+    etype, subject, sequence, etime, corr = p.header
     conn.execute(inbox.update().where(inbox.c.id == inbox_id).values(
         seq=seq, type=etype, subject=subject, sequence=sequence, event_time=etime,
-        correlation_id=corr, raw=_storable_raw(p.raw),
+        correlation_id=corr, raw=p.stored,
         status="rejected" if p.problems else "received",
         reason="; ".join(str(x) for x in p.problems) if p.problems else None,
         received_at=stamp))
@@ -259,7 +158,7 @@ class Prepared:
     """Messages parsed and validated, not yet stored (`prepare`): what `receive_prepared`
     stores. Preparing needs no database, so a caller may do it before taking the write lock."""
 
-    parsed: tuple[_Parsed, ...]
+    parsed: tuple[Parsed, ...]
     started: int  # when receiving began (ns), for the receive spans
     parents: tuple[Context | None, ...] = ()  # each message's caller's span, or none
 
@@ -270,9 +169,10 @@ def prepare(items: Iterable[str | dict[str, Any] | Refusal], *,
     span context each message's sender gave (``traces.from_headers``; None: none), in the
     order of ``items`` — its receive span is then that span's child."""
     started = traces.now_ns()
-    parsed = tuple(_parse(i, trusted) for i in items)
-    assert not parents or len(parents) == len(parsed), "one parent a message, or none"
-    return Prepared(parsed, started, tuple(parents))
+    with _uncollected():
+        parsed = tuple(parse(i, trusted) for i in items)
+        assert not parents or len(parents) == len(parsed), "one parent a message, or none"
+        return Prepared(parsed, started, tuple(parents))
 
 
 def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusal], *,
@@ -280,16 +180,36 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusa
                  parents: Sequence[Context | None] = ()) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each:
     `prepare` then `receive_prepared`."""
-    return receive_prepared(conn, prepare(items, trusted=trusted, parents=parents), now=now)
+    with _uncollected():
+        return receive_prepared(conn, prepare(items, trusted=trusted, parents=parents),
+                                now=now)
+
+
+@contextmanager
+def _uncollected() -> Iterator[None]:
+    """No automatic garbage collection while a batch is parsed or stored. Every object a
+    batch makes (two dictionaries and a few tuples a message) stays alive until the batch is
+    stored and is then freed by reference counting; a collection meanwhile only walks them
+    (the young ones; a full one walks the whole process too) to find nothing. The
+    collector's state is restored after, and left alone where it was already off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime,
                      to_apply: list[tuple[tuple[Any, ...], Any]] | None = None
                      ) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each.
-    ``to_apply``, when given, gets each message stored as received (to be applied), in arrival
-    order: its inbox row (`INBOX_COLUMNS` order) and the message as parsed (None unless
-    orjson parsed it, so that it is what reading the stored text again gives).
+    ``to_apply``, when given, gets each new message stored as received (to be applied), in
+    arrival order: its inbox row as stored (`INBOX_COLUMNS`) and the message as parsed
+    (None unless orjson read it from the stored text, so that it is what reading that text
+    again gives).
 
     Receiving is serialized per database: on SQLite every transaction takes the write lock
     when it begins (`BEGIN IMMEDIATE`, adapters/db/engine.py), so two receivers take turns;
@@ -298,64 +218,69 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime,
     and a message sent to two receivers at once is stored once (the other gets a duplicate
     receipt). A re-send of a rejected message with different text revises it (module doc).
     """
+    with _uncollected():
+        receipts, plan = _store(conn, prepared, now)
+    if to_apply is not None:
+        for i, p in plan.received:
+            to_apply.append(((*_as_stored(plan.rows[i], plan.sqlite), None),
+                             p.message if p.from_text else None))
+    return receipts
+
+
+def _as_stored(row: tuple[Any, ...], sqlite: bool) -> tuple[Any, ...]:
+    """A planned row (`_plan`) as the database stores it: on SQLite '' and -1 were NULLs."""
+    if not sqlite:
+        return row
+    return (row[0], row[1], row[2], row[3], row[4] or None, row[5] or None,
+            None if row[6] == -1 else row[6], row[7] or None, row[8] or None, row[9],
+            row[10], row[11] or None, row[12])
+
+
+class _Plan(NamedTuple):
+    """What storing a batch writes, worked out from the keys already stored (`existing`)."""
+
+    rows: list[tuple[Any, ...]]  # new inbox rows: _INBOX_COLUMNS (applied_at is NULL)
+    receipts_rows: list[tuple[str, str, Any]]
+    out: list[Receipt]
+    rejected: list[tuple[Receipt, str | None, str | None]]  # receipt, type, correlation
+    revised: list[tuple[str, str, Parsed, int]]  # inbox id, old raw, message, seq
+    callers: list[Context | None]  # the caller's span of each of ``rows`` (parents)
+    received: list[tuple[int, Parsed]]  # index in ``rows`` of each new received message
+    sqlite: bool  # ``rows`` hold '' and -1 for NULL
+
+
+def _store(conn: Connection, prepared: Prepared, now: datetime
+           ) -> tuple[list[Receipt], _Plan]:
     parsed, started = prepared.parsed, prepared.started
     if not parsed:
-        return []
+        return [], _Plan([], [], [], [], [], [], [], False)
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECEIVE_LOCK})
-    existing = _existing(conn, {(p.source, p.event_id) for p in parsed})
+    keys = [(p.source, p.event_id) for p in parsed]
     next_seq = (conn.execute(select(func.max(inbox.c.seq))).scalar() or 0) + 1
     stamp = iso(now)
-    rows: list[tuple[Any, ...]] = []  # in INBOX_COLUMNS order
-    receipts_rows: list[tuple[str, str, bool]] = []
-    out: list[Receipt] = []
-    rejected: list[tuple[Receipt, str | None, str | None]] = []  # receipt, type, correlation
-    revised: list[tuple[str, str, _Parsed, int]] = []  # inbox id, old raw, message, seq
-    callers: list[Context | None] = []  # the caller's span of each of ``rows``
-    for index, p in enumerate(parsed):
-        key = (p.source, p.event_id)
-        known = existing.get(key)
-        if known is not None:
-            known_id, known_status, known_raw = known
-            if known_status == "rejected" and _storable_raw(p.raw) != known_raw:
-                revised.append((known_id, known_raw, p, next_seq))
-                existing[key] = (known_id, "rejected" if p.problems else "received",
-                                 _storable_raw(p.raw))
-                next_seq += 1
-                receipts_rows.append((known_id, stamp, False))
-                if p.problems:
-                    receipt = Receipt("rejected", known_id, p.source, p.event_id,
-                                      tuple(p.problems))
-                    rejected.append((receipt, _header_values(p)[0], _header_values(p)[4]))
-                else:
-                    receipt = Receipt("accepted", known_id, p.source, p.event_id)
-                out.append(receipt)
-                continue
-            receipts_rows.append((known_id, stamp, True))
-            out.append(Receipt("duplicate", known_id, p.source, p.event_id))
-            continue
-        inbox_id = new_id("inb")
-        stored = _storable_raw(p.raw)
-        status = "rejected" if p.problems else "received"
-        existing[key] = (inbox_id, status, stored)
-        etype, subject, sequence, etime, corr = _header_values(p)
-        rows.append((
-            inbox_id, next_seq, p.source, p.event_id, etype, subject, sequence, etime, corr,
-            stored, status, "; ".join(str(x) for x in p.problems) if p.problems else None,
-            stamp, None))
-        callers.append(prepared.parents[index] if prepared.parents else None)
-        if to_apply is not None and not p.problems:
-            to_apply.append((rows[-1], p.message if p.plain else None))
-        next_seq += 1
-        receipts_rows.append((inbox_id, stamp, False))
-        if p.problems:
-            receipt = Receipt("rejected", inbox_id, p.source, p.event_id, tuple(p.problems))
-            rejected.append((receipt, etype, corr))
-        else:
-            receipt = Receipt("accepted", inbox_id, p.source, p.event_id)
-        out.append(receipt)
-    if rows:
-        _insert_many(conn, inbox.name, INBOX_COLUMNS, rows)
+    sqlite = conn.dialect.name == "sqlite"
+    plan = None
+    if sqlite:  # most batches hold no key already stored: written without looking them up,
+        # the unique (source, event_id) refusing the insert when one was (then looked up)
+        plan = _plan(parsed, keys, {}, next_seq, stamp, sqlite, prepared.parents)
+        conn.exec_driver_sql("SAVEPOINT receive_batch")
+        try:
+            if plan.rows:
+                conn.exec_driver_sql(_SQLITE_INBOX, plan.rows)
+        except IntegrityError:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT receive_batch")
+            plan = None
+        conn.exec_driver_sql("RELEASE SAVEPOINT receive_batch")
+    if plan is None:
+        plan = _plan(parsed, keys, _existing(conn, set(keys)), next_seq, stamp, sqlite,
+                     prepared.parents)
+        if plan.rows:
+            if sqlite:
+                conn.exec_driver_sql(_SQLITE_INBOX, plan.rows)
+            else:
+                _insert_many(conn, inbox.name, _INBOX_COLUMNS, plan.rows)
+    rows, receipts_rows, out, rejected, revised, callers, _, _ = plan
     for inbox_id, old_raw, p, seq in revised:
         _revise(conn, inbox_id, old_raw, p, seq, stamp, now)
     _insert_many(conn, inbox_receipts.name, _RECEIPT_COLUMNS, receipts_rows)
@@ -371,8 +296,70 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime,
             field=first.path[:200], objects=(("inbox", receipt.inbox_id),),
         ), now=now, inbox_id=receipt.inbox_id, correlation_id=corr)
     if traces.enabled():  # one span per stored message, under its correlation's trace
-        for r, caller in zip(rows, callers, strict=True):  # or its caller's, linked to it
-            traces.record("syncline.receive", traces.key(r[8], "inbox", r[0]), started,
-                          parent=caller, inbox_id=r[0], event_id=r[3], type=r[4],
-                          status=r[10])
-    return out
+        for r, caller in zip(rows, callers or [None] * len(rows), strict=True):  # or its
+            traces.record("syncline.receive",  # caller's, linked to it
+                          traces.key(r[8] or None, "inbox", r[0]), started, parent=caller,
+                          inbox_id=r[0], event_id=r[3], type=r[4] or None, status=r[10])
+    return out, plan
+
+
+def _plan(parsed: tuple[Parsed, ...], keys: list[tuple[str, str]],
+          existing: dict[tuple[str, str], tuple[str, str, str]], next_seq: int, stamp: str,
+          sqlite: bool, parents: tuple[Context | None, ...]) -> _Plan:
+    """The rows, receipts and exceptions of a batch, given the keys already stored (the
+    batch's own are added to `existing` as they are planned). On
+    SQLite a NULL is written as '' (a header text) or -1 (the sequence), turned back by
+    NULLIF in the statement (_SQLITE_INBOX), and a receipt's flag as 0 or 1: the driver binds
+    str and int directly but looks up an adapter for None and bool (µs each)."""
+    no_text, no_seq = ("", -1) if sqlite else (None, None)
+    fresh = new_ids("inb", len(parsed) if not existing else sum(k not in existing for k in keys))
+    taken = 0
+    plan = _Plan([], [], [], [], [], [], [], sqlite)
+    rows, receipts_rows, out, rejected, revised, callers, received, _ = plan
+    once, again = (0, 1) if sqlite else (False, True)  # the receipt's `duplicate`
+    for index, p in enumerate(parsed):
+        key = keys[index]
+        known = existing.get(key)
+        if known is not None:
+            known_id, known_status, known_raw = known
+            if known_status == "rejected" and p.stored != known_raw:
+                revised.append((known_id, known_raw, p, next_seq))
+                existing[key] = (known_id, "rejected" if p.problems else "received", p.stored)
+                next_seq += 1
+                receipts_rows.append((known_id, stamp, once))
+                if p.problems:
+                    receipt = Receipt("rejected", known_id, p.source, p.event_id,
+                                      tuple(p.problems))
+                    rejected.append((receipt, p.header[0], p.header[4]))
+                else:
+                    receipt = Receipt("accepted", known_id, p.source, p.event_id)
+                out.append(receipt)
+                continue
+            receipts_rows.append((known_id, stamp, again))
+            out.append(_receipt("duplicate", known_id, p.source, p.event_id))
+            continue
+        inbox_id = fresh[taken]
+        taken += 1
+        etype, subject, sequence, etime, corr = p.header
+        if p.problems:
+            existing[key] = (inbox_id, "rejected", p.stored)
+            rows.append((inbox_id, next_seq, p.source, p.event_id, etype or no_text,
+                         subject or no_text, no_seq if sequence is None else sequence,
+                         etime or no_text, corr or no_text, p.stored, "rejected",
+                         "; ".join(str(x) for x in p.problems), stamp))
+            receipt = Receipt("rejected", inbox_id, p.source, p.event_id, tuple(p.problems))
+            rejected.append((receipt, etype, corr))
+        else:
+            existing[key] = (inbox_id, "received", p.stored)
+            rows.append((inbox_id, next_seq, p.source, p.event_id, etype or no_text,
+                         subject or no_text, no_seq if sequence is None else sequence,
+                         etime or no_text, corr or no_text, p.stored, "received", no_text,
+                         stamp))
+            received.append((len(rows) - 1, p))
+            receipt = _receipt("accepted", inbox_id, p.source, p.event_id)
+        if parents:
+            callers.append(parents[index])
+        next_seq += 1
+        receipts_rows.append((inbox_id, stamp, once))
+        out.append(receipt)
+    return plan
