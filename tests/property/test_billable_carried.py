@@ -14,10 +14,6 @@ carries are kept again from the rows read, the same holds.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import astuple
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +31,6 @@ from syncline.adapters.db.revenue_tables import (
     revenue_billable_sums,
 )
 from syncline.adapters.db.tables import billable_items
-from syncline.bootstrap import Syncline
 from syncline.revenue import compute_schedule
 from syncline.revenue.model import RevenueError
 from syncline.services.billing.run import month_bounds
@@ -44,30 +39,12 @@ from syncline.services.revenue.facts import build_contract, contract_numbers
 from syncline.services.revenue.reads import load_facts
 from syncline.services.revenue.sync import DEFAULT_POLICY
 from tests.conftest import examples
-from tests.property.test_carried import closed_firm, firm_at
+from tests.property.closed_firm import closed_firm, copy_of
 
 MONTHS = ("2025-12", "2026-01", "2026-02", "2026-03", "2026-04")
 PERIODS = ("2026-02", "2026-03", "2026-04")
 
 
-@pytest.fixture(scope="module")
-def firm_db() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "firm.db"
-        closed_firm(f"sqlite:///{db}").engine.dispose()
-        yield db
-
-
-@contextmanager
-def copy_of(firm_db: Path) -> Iterator[Syncline]:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "f.db"
-        shutil.copy(firm_db, db)
-        system = firm_at(f"sqlite:///{db}")
-        try:
-            yield system
-        finally:
-            system.engine.dispose()
 
 
 def carried(conn: Connection) -> set[tuple[str, str]]:

@@ -15,10 +15,7 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -33,21 +30,18 @@ from syncline.adapters.db.billing_tables import payments
 from syncline.adapters.db.close_tables import ledger_carried_balances, ledger_carries
 from syncline.adapters.db.ledger_tables import journal_entry_metadata, journal_line_details
 from syncline.adapters.db.tables import invoices, journal_entries, journal_lines
-from syncline.bootstrap import Syncline, bootstrap
-from syncline.config import Settings
+from syncline.bootstrap import Syncline
 from syncline.ledger.accounts import DEFAULT_CHART
 from syncline.ledger.carried import Attribution, carry_forward
 from syncline.ledger.fx import REVALUES, foreign_positions
 from syncline.ledger.intercompany import CHARGE, COUNTERPARTY, intercompany_mismatches
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
-from syncline.services.close import steps as close
 from syncline.services.ledger.carried import keep_carries, load_books
 from syncline.services.ledger.queries import charts_for, line_detail_row
 from syncline.services.ledger.reports import REPORTS, report_json, report_options
-from syncline.services.messaging.inbox import receive_many
-from syncline.simulator import SimulationConfig, simulate
 from tests.conftest import examples, fixed_clock
+from tests.property.closed_firm import LOCKED, closed_firm, copy_of
 
 ENTITIES = ("US01", "DE01")
 FUNCTIONAL = {"US01": "USD", "DE01": "EUR"}
@@ -127,49 +121,6 @@ def test_pure_readers_of_carried_books_answer_as_over_the_whole(
 
 
 # --- on a firm -------------------------------------------------------------------------------
-
-LOCKED = ("2026-01", "2026-02", "2026-03")
-
-
-def closed_firm(url: str) -> Syncline:
-    """A simulated firm (engine mode, three entities) with its three months closed, locked
-    and carried."""
-    sim = simulate(SimulationConfig(seed=7, customers=6, workers=8, months=3))
-    system = firm_at(url)
-    with system.engine.begin() as conn:
-        receive_many(conn, sim.to_jsonl().splitlines(), now=fixed_clock())
-    system.process()
-    for period in LOCKED:
-        for _name, step in close.LEDGER_STEPS:
-            step(system, period, None)
-        close.close_and_lock(system, period, None, actor="test", lock=True)
-    return system
-
-
-def firm_at(url: str) -> Syncline:
-    return bootstrap(Settings(database_url=url, revenue_recognition="engine"),
-                     clock=fixed_clock, durable=False)
-
-
-@pytest.fixture(scope="module")
-def firm_db() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "firm.db"
-        closed_firm(f"sqlite:///{db}").engine.dispose()
-        yield db
-
-
-@contextmanager
-def copy_of(firm_db: Path) -> Iterator[Syncline]:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "f.db"
-        shutil.copy(firm_db, db)
-        system = firm_at(f"sqlite:///{db}")
-        try:
-            yield system
-        finally:
-            system.engine.dispose()
-
 
 def every_report(system: Syncline, conn: Connection) -> dict[tuple[str, str, str], str]:
     options = report_options(system)
