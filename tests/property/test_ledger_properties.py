@@ -5,6 +5,7 @@ period rules hold; exports balance and round-trip totals."""
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import beanquery
 from beancount import loader
@@ -269,3 +270,44 @@ def test_beancount_export_is_accepted_and_its_trial_balance_equals_ours(
     assert isinstance(names, dict)
     ours = {(names[(e, a)], c): v for (e, a, c), v in _tb(entries).items()}
     assert theirs == ours
+
+
+def _functional_balance(lines: list[tuple[str, Side, str]], rate: str
+                        ) -> list[dict[str, Any]]:
+    from syncline.ledger.fx import with_functional
+
+    entry = JournalEntry("US01", date(2024, 3, 5), "jpy", tuple(
+        JournalLine(account, side, Money(Decimal(amount), "JPY")) for account, side, amount
+        in lines), source_type="manual", source_id="m1")
+    made = with_functional(entry, "USD", {"JPY": FxRate("JPY", "USD", Decimal(rate), "test",
+                                                         date(2024, 3, 5))})
+    assert isinstance(made, JournalEntry)
+    return summary_payloads(summary_lines([made]), name="s", entity="US01", period="2024-03")
+
+
+def test_a_summary_line_whose_rounding_nets_the_other_way_keeps_its_sign() -> None:
+    """The example Hypothesis found (CI, 2026-11-30): at 0.0001 USD a yen, 1100's debits
+    (112 JPY → 0.01) and credits (50 + 50 → 0.01 + 0.01) net to a debit of 12 JPY but a
+    credit of 0.01 USD. Stated as its absolute value (0.01) the summary's functional amounts
+    were 0.02 out; stated on the line's side it is -0.01 and they balance."""
+    (p,) = _functional_balance([("1150", Side.DEBIT, "38"), ("1100", Side.DEBIT, "112"),
+                                ("1150", Side.CREDIT, "25"), ("1100", Side.CREDIT, "50"),
+                                ("1100", Side.CREDIT, "50"), ("1200", Side.CREDIT, "25")],
+                               "0.0001")
+    assert [ln[:5] for ln in p["lines"]] == [
+        ["1100", "debit", "12", "JPY", "-0.01"], ["1150", "debit", "13", "JPY", "0.01"],
+        ["1200", "credit", "25", "JPY", "0.00"]]
+
+
+def test_a_rounding_residue_on_an_account_that_nets_to_zero_is_kept() -> None:
+    """1100 and 1200 each net to 0 JPY (150 debited, 150 credited), but the entry's debits
+    (300 JPY → 0.03 USD) and credits (0.03) are shared to their lines cent by cent, leaving
+    0.01 USD debited on 1100 and credited on 1200: those residues stay, as lines of amount
+    0, or the summary's functional amounts would not balance."""
+    (p,) = _functional_balance([("1100", Side.DEBIT, "150"), ("1200", Side.CREDIT, "150"),
+                                ("1100", Side.CREDIT, "50"), ("1100", Side.CREDIT, "100"),
+                                ("1200", Side.DEBIT, "150")], "0.0001")
+    signed = [Decimal(ln[4]) * (1 if ln[1] == "debit" else -1) for ln in p["lines"]]
+    assert sum(signed) == 0
+    assert [ln[:5] for ln in p["lines"]] == [["1100", "debit", "0", "JPY", "0.01"],
+                                            ["1200", "credit", "0", "JPY", "0.01"]]

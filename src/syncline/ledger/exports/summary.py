@@ -11,7 +11,11 @@ Rules:
   positive); a sum of zero is dropped; a non-zero sum becomes one line ``[account,
   "debit"|"credit", amount, currency]``, followed, when the line is foreign (its functional
   currency differs), by its functional amount, and by ``{"dimensions": [[name, value],
-  …]}`` when it has dimensions;
+  …]}`` when it has dimensions. The functional amount is stated on the line's side, so the
+  functional amounts balance as the entries' do: it is negative where rounding made the
+  functional sum net the other way (a debit of 12 JPY whose functional parts, each rounded
+  to the cent, net to a credit of 0.01 USD), and a sum of zero whose functional sum is not
+  (a rounding residue) is kept as a line of amount 0 on its functional side;
 - a foreign summary carries the rate its lines imply (functional ÷ transaction total of the
   debits, 10 places), so a target that books the base currency posts exactly the
   functional amounts Syncline booked; a home-currency summary carries none;
@@ -125,13 +129,14 @@ def summary_payloads(lines: Iterable[SummaryLine], *, name: str, entity: str,
         body: list[list[Any]] = []
         total, functional_total, quote = Decimal(0), Decimal(0), None
         for (account, cur, dims), s in sorted(sums.items()):
-            if cur != currency or s.amount == 0:
+            if cur != currency or (s.amount == 0 and s.functional == 0):
                 continue
-            line: list[Any] = [account, "debit" if s.amount > 0 else "credit",
+            debit = s.amount > 0 or (s.amount == 0 and s.functional > 0)
+            line: list[Any] = [account, "debit" if debit else "credit",
                                str(abs(s.amount)), currency]
-            if s.functional_currency:
-                line.append(str(abs(s.functional)))
-                quote = s.functional_currency
+            if s.functional_currency:  # on the line's side: negative when the rounding of
+                line.append(str(s.functional if debit else -s.functional))  # small amounts
+                quote = s.functional_currency  # nets the other way (module doc)
                 if s.amount > 0:
                     total += s.amount
                     functional_total += s.functional
