@@ -91,7 +91,8 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
 
 def _defect(console: Console, error: Exception) -> None:
     console.print(f"[yellow]Applying a chunk as received failed ({type(error).__name__}: "
-                  f"{error}); it stays received and is applied message by message.[/]")
+                  f"{error}); it is kept received and applied afterwards in units of work, "
+                  "each message on its own savepoint.[/]")
 
 
 def ingest(
