@@ -31,11 +31,16 @@ _shapes: dict[tuple[str, ...], Any] = {}
 
 
 def shape(fields: tuple[str, ...]) -> Any:
-    """The named tuple type `light` gives rows of these fields (identifiers)."""
+    """The named tuple type `light` gives rows of these fields, made once; None when a field
+    is not an identifier (such rows stay as they are)."""
     found = _shapes.get(fields)
-    if not found:
-        found = _shapes[fields] = namedtuple("Light", fields)  # type: ignore[misc]
-    return found
+    if found is None:
+        try:
+            found = namedtuple("Light", fields)  # type: ignore[misc]
+        except ValueError:  # a field that is not an identifier
+            found = False
+        _shapes[fields] = found
+    return found or None
 
 
 def light(rows: Iterable[Any]) -> list[Any]:
@@ -48,17 +53,10 @@ def light(rows: Iterable[Any]) -> list[Any]:
     out = list(rows)
     if not out or not hasattr(out[0], "_fields"):
         return out
-    fields = out[0]._fields
-    shape = _shapes.get(fields)
-    if shape is None:
-        try:
-            shape = namedtuple("Light", fields)  # type: ignore[misc]
-        except ValueError:  # a field that is not an identifier
-            shape = False
-        _shapes[fields] = shape
-    if shape is False or isinstance(out[0], shape):
+    made = shape(out[0]._fields)
+    if made is None or isinstance(out[0], made):
         return out
-    return [shape._make(r) for r in out]
+    return [made._make(r) for r in out]
 
 
 def _mark(conn: Connection) -> str:
