@@ -27,6 +27,14 @@ def _engine(db: Path) -> Engine:
     return system.engine
 
 
+def _with_a_card(db: Path) -> Engine:
+    """A migrated database with one card (``std`` version 1) published."""
+    engine = _engine(db)
+    with engine.begin() as conn:
+        _publish(conn, "std", 1, "150.00")
+    return engine
+
+
 def _publish(conn: Any, card: str, version: int, rate: str, role: str = "consultant") -> None:
     conn.execute(text(
         "INSERT INTO rate_cards (card_id, version, scope, scope_key, currency, effective_from,"
@@ -61,9 +69,7 @@ def _read(engine: Engine) -> Any:
 
 def test_batches_that_change_nothing_read_the_cards_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = _engine(tmp_path / "c.db")
-    with engine.begin() as conn:
-        _publish(conn, "std", 1, "150.00")
+    engine = _with_a_card(tmp_path / "c.db")
     loads = _counted(monkeypatch)
     first = _batch_cards(engine)
     for _ in range(5):
@@ -73,9 +79,7 @@ def test_batches_that_change_nothing_read_the_cards_once(
 
 def test_sql_by_hand_is_seen_by_the_next_batch(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = _engine(tmp_path / "c.db")
-    with engine.begin() as conn:
-        _publish(conn, "std", 1, "150.00")
+    engine = _with_a_card(tmp_path / "c.db")
     before = _batch_cards(engine)
     other = _engine(tmp_path / "c.db")  # another engine (process) on the same database
     with other.begin() as conn:
@@ -89,9 +93,7 @@ def test_sql_by_hand_is_seen_by_the_next_batch(
 
 
 def test_a_rolled_back_write_is_not_kept(tmp_path: Path) -> None:
-    engine = _engine(tmp_path / "c.db")
-    with engine.begin() as conn:
-        _publish(conn, "std", 1, "150.00")
+    engine = _with_a_card(tmp_path / "c.db")
     conn = engine.connect()
     transaction = conn.begin()
     _publish(conn, "std", 2, "999.00")
