@@ -35,7 +35,7 @@ from typing import Any
 
 from rich.console import Console
 
-from syncline.bootstrap import Syncline, bootstrap
+from syncline.bootstrap import Syncline, bootstrap, settle_process
 from syncline.cli.ingest import CHUNK, _chunks, _stream_lines, ingest_lines
 from syncline.config import Settings
 from syncline.services.messaging.inbox import receive_many
@@ -80,7 +80,9 @@ def _bare(stream: Path, db: Path) -> Timing:
 
 
 def _system(db: Path, **kw: Any) -> Syncline:
-    return bootstrap(Settings(database_url=f"sqlite:///{db}", **kw), durable=False)
+    system = bootstrap(Settings(database_url=f"sqlite:///{db}", **kw), durable=False)
+    settle_process()  # as a command's process does once it is wired (cli/common.py)
+    return system
 
 
 def _receive_only(stream: Path, db: Path) -> Timing:

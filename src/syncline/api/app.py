@@ -9,7 +9,6 @@ messages are settled (applied, parked, failed …) and includes each outcome; an
 """
 
 import asyncio
-import gc
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -46,7 +45,7 @@ from syncline.api.auth import Requires, authenticated, public
 from syncline.api.intake import Intake
 from syncline.api.limits import PrincipalLimiter
 from syncline.api.principals import Authenticator
-from syncline.bootstrap import Syncline
+from syncline.bootstrap import Syncline, settle_process
 from syncline.console.app import create as console_app
 from syncline.runner import BackgroundWorker
 from syncline.services import contracts as contract_views
@@ -64,21 +63,6 @@ from syncline.services.telemetry import traces
 # module (a 500 on the first concurrent requests, found by the HTTP bench).
 MAX_BATCH = binding.MAX_BATCH
 MAX_WAIT_SECONDS = 30.0
-
-
-_FROZEN: list[bool] = []
-
-
-def _freeze_startup_objects() -> None:
-    """Once a process: what exists when the first app starts (modules, the app, compiled
-    schemas: a few hundred thousand objects that live as long as the process) is set apart
-    from the cyclic garbage collector, after one collection (so no garbage is kept). Else each
-    full collection, which a batch of received messages triggers by the objects it makes,
-    walks all of it again: an eighth of a batch's CPU (bench/http.py)."""
-    if not _FROZEN:
-        _FROZEN.append(True)
-        gc.collect()
-        gc.freeze()
 
 
 def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
@@ -107,7 +91,7 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if runner is not None:
             runner.start()
-        _freeze_startup_objects()
+        settle_process()  # bootstrap.py: the startup objects set apart from the collector
         try:
             yield
         finally:

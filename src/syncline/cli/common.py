@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from syncline.bootstrap import Syncline, bootstrap
+from syncline.bootstrap import Syncline, bootstrap, settle_process
 from syncline.config import Settings
 from syncline.services.governance.roles import Principal
 
@@ -36,7 +36,7 @@ def _system(settings: Settings | str | None = None, **kwargs: Any) -> Syncline:
     if not isinstance(settings, Settings):
         settings = _settings(settings)
     try:
-        return bootstrap(settings, **kwargs)
+        system = bootstrap(settings, **kwargs)
     except MasterDataInvalid as invalid:
         err.print(f"[red]SYNCLINE_MASTER_DATA {settings.master_data} is invalid:[/]")
         for problem in invalid.problems:
@@ -47,6 +47,8 @@ def _system(settings: Settings | str | None = None, **kwargs: Any) -> Syncline:
         for problem in invalid.problems:
             err.print(f"  {problem.where}: {problem.message}")
         raise typer.Exit(2) from None
+    settle_process()
+    return system
 
 
 def _progress(console: Console, quiet: bool) -> Progress:
