@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from syncline.adapters.db.tables import inbox
 from syncline.bootstrap import bootstrap
@@ -35,7 +36,8 @@ def _system(db: Path) -> Any:
 def _state(system: Any) -> tuple[str, list[Any]]:
     with system.engine.connect() as conn:
         return fingerprint(conn), sorted(conn.execute(
-            select(inbox.c.event_id, inbox.c.status, inbox.c.reason)).all())
+            select(inbox.c.event_id, inbox.c.status, inbox.c.reason, inbox.c.applied_at)
+        ).all())
 
 
 def _received_then_drained(db: Path) -> tuple[str, list[Any]]:
@@ -82,7 +84,7 @@ def test_straight_through_gives_the_drained_state(
 def test_the_stream_parks_and_releases(drained: tuple[str, list[Any]]) -> None:
     """The comparison means something: the stream has parked, failed and rejected messages
     (so a chunk applied before an earlier one waits would show)."""
-    statuses = {status for _, status, _ in drained[1]}
+    statuses = {status for _, status, _, _ in drained[1]}
     assert {"applied", "parked", "failed", "rejected"} <= statuses
 
 
@@ -93,6 +95,7 @@ def test_a_chunk_is_not_applied_straight_while_an_earlier_message_waits(
         receive_many(conn, STREAM[:5], now=fixed_clock())  # received, not applied
     to_apply: straight.Stored = []
     with system.engine.begin() as conn:
+        assert not straight.ready(conn)
         receive_prepared(conn, prepare(STREAM[5:50]), now=fixed_clock(), to_apply=to_apply)
         assert to_apply
         assert straight.apply_received(conn, to_apply, system.ref, fixed_clock(),
@@ -116,16 +119,18 @@ def test_a_defect_leaves_the_chunk_received_for_the_drain(
     to_apply: straight.Stored = []
     with monkeypatch.context() as m:
         m.setattr(straight, "apply_batch", broken)
-        with system.engine.begin() as conn:
-            receive_prepared(conn, prepare(STREAM), now=fixed_clock(), to_apply=to_apply)
+        with system.engine.begin() as conn:  # stored as applied, then set back
+            receive_prepared(conn, prepare(STREAM), now=fixed_clock(), to_apply=to_apply,
+                             mark_applied=straight.ready(conn))
+            assert to_apply[0][0][10] == "applied"
             assert straight.apply_received(conn, to_apply, system.ref, fixed_clock(),
                                            Stats(), log=errors.append) == 0
     assert [str(e) for e in errors] == ["a defect"]
     with system.engine.connect() as conn:  # every message kept, none applied
         assert conn.execute(select(inbox.c.id)).all().__len__() == len(
             {(r[0], r[1]) for r in drained[1]})
-        assert {r[0] for r in conn.execute(select(inbox.c.status))} <= {
-            "received", "rejected"}
+        assert {tuple(r) for r in conn.execute(select(inbox.c.status, inbox.c.applied_at))} \
+            <= {("received", None), ("rejected", None)}
     system.process()
     assert _state(system) == drained
 
@@ -152,3 +157,56 @@ def test_messages_are_not_parsed_again(tmp_path: Path, monkeypatch: pytest.Monke
     with system.engine.begin() as conn:
         receive_prepared(conn, prepare([long]), now=fixed_clock(), to_apply=to_apply)
     assert [message for _, message in to_apply] == [None]
+
+
+def test_a_chunk_stored_as_applied_is_written_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stored as applied when nothing waits: no mark is written after the insert for a
+    message that ends applied with no note; the others (parked, failed, applied with a note,
+    released) get theirs."""
+    system = _system(tmp_path / "m.db")
+    updated: set[str] = set()
+
+    def seen(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
+        if statement.startswith("UPDATE inbox"):  # ``… WHERE id = ?``: the id comes last
+            updated.update(p[-1] for p in (params if many else [params]))
+
+    to_apply: straight.Stored = []
+    with system.engine.begin() as conn:
+        assert straight.ready(conn)
+        receive_prepared(conn, prepare(STREAM), now=fixed_clock(), to_apply=to_apply,
+                         mark_applied=True)
+        event.listen(conn, "before_cursor_execute", seen)
+        assert straight.apply_received(conn, to_apply, system.ref, fixed_clock(),
+                                       Stats()) == len(to_apply)
+    with system.engine.connect() as conn:
+        rows = conn.execute(select(inbox.c.id, inbox.c.status, inbox.c.reason)).all()
+    plain = {i for i, status, reason in rows if status == "applied" and not reason}
+    assert len(plain) > len(rows) // 2
+    assert updated and updated.isdisjoint(plain)
+    assert updated == {i for i, status, _ in rows if i not in plain and status != "rejected"}
+
+
+def test_a_chunk_revising_a_rejected_message_is_left_to_the_drain(
+        tmp_path: Path, drained: tuple[str, list[Any]]) -> None:
+    """The corrected re-send waits (as received) under its first arrival's id, before the
+    chunk: the chunk, stored as applied, is set back to received and the drain applies it
+    in arrival order."""
+    system = _system(tmp_path / "r.db")
+    first = orjson.loads(STREAM[0])
+    with system.engine.begin() as conn:
+        receipts = receive_many(conn, [orjson.dumps({**first, "data": {}}).decode()],
+                                now=fixed_clock())
+    assert [r.status for r in receipts] == ["rejected"]
+    to_apply: straight.Stored = []
+    with system.engine.begin() as conn:
+        assert straight.ready(conn)  # a rejected message does not wait
+        receive_prepared(conn, prepare(STREAM), now=fixed_clock(), to_apply=to_apply,
+                         mark_applied=True)
+        assert straight.apply_received(conn, to_apply, system.ref, fixed_clock(),
+                                       Stats()) == 0
+    with system.engine.connect() as conn:
+        assert {tuple(r) for r in conn.execute(select(inbox.c.status, inbox.c.applied_at))} \
+            <= {("received", None), ("rejected", None)}
+    system.process()
+    assert _state(system)[0] == drained[0]

@@ -47,7 +47,7 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
     from syncline.services.messaging.inbox import prepare, receive_prepared
     from syncline.services.messaging.outcomes import Stats
     from syncline.services.messaging.queues import pending_count
-    from syncline.services.messaging.straight import Stored, apply_received
+    from syncline.services.messaging.straight import Stored, apply_received, ready
 
     sized = isinstance(lines, Sized)
     with _progress(console, quiet) as progress:
@@ -63,7 +63,8 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
             stored: Stored = []
             with sys_.engine.begin() as conn:
                 now = sys_.clock()
-                receive_prepared(conn, prepare(chunk), now=now, to_apply=stored)
+                receive_prepared(conn, prepare(chunk), now=now, to_apply=stored,
+                                 mark_applied=ready(conn))
                 applied = apply_received(conn, stored, sys_.ref, now, stats,
                                          log=lambda e: _defect(console, e))
             received += len(chunk)

@@ -92,10 +92,11 @@ RECEIVE_LOCK = 0x5359_4E43_0001  # "SYNC" 1: PostgreSQL advisory lock key of the
 _INBOX_COLUMNS = ("id", "seq", "source", "event_id", "type", "subject", "sequence",
                   "event_time", "correlation_id", "raw", "status", "reason", "received_at")
 INBOX_COLUMNS = (*_INBOX_COLUMNS, "applied_at")  # a whole inbox row (``to_apply``)
-_SQLITE_INBOX = (  # a new row on SQLite: '' and -1 for NULL (see receive_prepared)
-    f"INSERT INTO {inbox.name} ({', '.join(_INBOX_COLUMNS)}) VALUES (?, ?, ?, ?, "
+_SQLITE_INBOX = (  # a new row on SQLite: '' and -1 for NULL (see receive_prepared); one
+    # stored as applied (`mark_applied`) was applied when it was received (?13)
+    f"INSERT INTO {inbox.name} ({', '.join(INBOX_COLUMNS)}) VALUES (?, ?, ?, ?, "
     "NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, -1), NULLIF(?, ''), NULLIF(?, ''), ?, ?, "
-    "NULLIF(?, ''), ?)")
+    "NULLIF(?, ''), ?, CASE ?11 WHEN 'applied' THEN ?13 END)")
 _RECEIPT_COLUMNS = ("inbox_id", "received_at", "duplicate")
 
 
@@ -203,13 +204,17 @@ def _uncollected() -> Iterator[None]:
 
 
 def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime,
-                     to_apply: list[tuple[tuple[Any, ...], Any]] | None = None
-                     ) -> list[Receipt]:
+                     to_apply: list[tuple[tuple[Any, ...], Any]] | None = None,
+                     mark_applied: bool = False) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each.
     ``to_apply``, when given, gets each new message stored as received (to be applied), in
     arrival order: its inbox row as stored (`INBOX_COLUMNS`) and the message as parsed
     (None unless orjson read it from the stored text, so that it is what reading that text
     again gives).
+
+    ``mark_applied`` (SQLite only): the new messages are stored as applied at their receipt;
+    the caller applies them in this transaction and sets back any it does not apply
+    (`straight.apply_received`).
 
     Receiving is serialized per database: on SQLite every transaction takes the write lock
     when it begins (`BEGIN IMMEDIATE`, adapters/db/engine.py), so two receivers take turns;
@@ -219,10 +224,12 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime,
     receipt). A re-send of a rejected message with different text revises it (module doc).
     """
     with _uncollected():
-        receipts, plan = _store(conn, prepared, now)
+        receipts, plan = _store(conn, prepared, now, mark_applied)
     if to_apply is not None:
         for i, p in plan.received:
-            to_apply.append(((*_as_stored(plan.rows[i], plan.sqlite), None),
+            row = plan.rows[i]
+            to_apply.append(((*_as_stored(row, plan.sqlite),
+                              row[12] if row[10] == "applied" else None),
                              p.message if p.from_text else None))
     return receipts
 
@@ -239,7 +246,7 @@ def _as_stored(row: tuple[Any, ...], sqlite: bool) -> tuple[Any, ...]:
 class _Plan(NamedTuple):
     """What storing a batch writes, worked out from the keys already stored (`existing`)."""
 
-    rows: list[tuple[Any, ...]]  # new inbox rows: _INBOX_COLUMNS (applied_at is NULL)
+    rows: list[tuple[Any, ...]]  # new inbox rows: _INBOX_COLUMNS (applied_at by status)
     receipts_rows: list[tuple[str, str, Any]]
     out: list[Receipt]
     rejected: list[tuple[Receipt, str | None, str | None]]  # receipt, type, correlation
@@ -249,7 +256,7 @@ class _Plan(NamedTuple):
     sqlite: bool  # ``rows`` hold '' and -1 for NULL
 
 
-def _store(conn: Connection, prepared: Prepared, now: datetime
+def _store(conn: Connection, prepared: Prepared, now: datetime, mark_applied: bool = False
            ) -> tuple[list[Receipt], _Plan]:
     parsed, started = prepared.parsed, prepared.started
     if not parsed:
@@ -263,7 +270,8 @@ def _store(conn: Connection, prepared: Prepared, now: datetime
     plan = None
     if sqlite:  # most batches hold no key already stored: written without looking them up,
         # the unique (source, event_id) refusing the insert when one was (then looked up)
-        plan = _plan(parsed, keys, {}, next_seq, stamp, sqlite, prepared.parents)
+        plan = _plan(parsed, keys, {}, next_seq, stamp, sqlite, prepared.parents,
+                     "applied" if mark_applied else "received")
         conn.exec_driver_sql("SAVEPOINT receive_batch")
         try:
             if plan.rows:
@@ -274,7 +282,7 @@ def _store(conn: Connection, prepared: Prepared, now: datetime
         conn.exec_driver_sql("RELEASE SAVEPOINT receive_batch")
     if plan is None:
         plan = _plan(parsed, keys, _existing(conn, set(keys)), next_seq, stamp, sqlite,
-                     prepared.parents)
+                     prepared.parents, "applied" if mark_applied and sqlite else "received")
         if plan.rows:
             if sqlite:
                 conn.exec_driver_sql(_SQLITE_INBOX, plan.rows)
@@ -305,7 +313,8 @@ def _store(conn: Connection, prepared: Prepared, now: datetime
 
 def _plan(parsed: tuple[Parsed, ...], keys: list[tuple[str, str]],
           existing: dict[tuple[str, str], tuple[str, str, str]], next_seq: int, stamp: str,
-          sqlite: bool, parents: tuple[Context | None, ...]) -> _Plan:
+          sqlite: bool, parents: tuple[Context | None, ...], received_as: str = "received",
+          ) -> _Plan:
     """The rows, receipts and exceptions of a batch, given the keys already stored (the
     batch's own are added to `existing` as they are planned). On
     SQLite a NULL is written as '' (a header text) or -1 (the sequence), turned back by
@@ -353,7 +362,7 @@ def _plan(parsed: tuple[Parsed, ...], keys: list[tuple[str, str]],
             existing[key] = (inbox_id, "received", p.stored)
             rows.append((inbox_id, next_seq, p.source, p.event_id, etype or no_text,
                          subject or no_text, no_seq if sequence is None else sequence,
-                         etime or no_text, corr or no_text, p.stored, "received", no_text,
+                         etime or no_text, corr or no_text, p.stored, received_as, no_text,
                          stamp))
             received.append((len(rows) - 1, p))
             receipt = _receipt("accepted", inbox_id, p.source, p.event_id)

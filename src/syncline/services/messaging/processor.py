@@ -8,7 +8,6 @@ itself if the prerequisite turns up later.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from syncline.services.handlers.expenses import (
 from syncline.services.handlers.milestones import complete_milestone
 from syncline.services.handlers.time import reverse_time
 from syncline.services.handlers.workers import upsert_worker
-from syncline.services.messaging.bulk import light, update_rows
+from syncline.services.messaging.bulk import Savepoint, light, update_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit_of_work import Batch, Handler
@@ -64,6 +63,7 @@ _STALE = update(inbox).where(_ID).values(status="stale", applied_at=bindparam("b
                                          reason=bindparam("b_reason"))
 _PARKED = update(inbox).where(_ID).values(status="parked", reason=bindparam("b_reason"))
 _FAILED = update(inbox).where(_ID).values(status="failed", reason=bindparam("b_reason"))
+_PARKED_STORED, _FAILED_STORED = (s.values(applied_at=None) for s in (_PARKED, _FAILED))
 _PARK = parked.insert()
 _LAST = select(subject_state.c.last_sequence).where(
     subject_state.c.subject == bindparam("b_subject"))
@@ -71,28 +71,6 @@ _SUBJECT_NEW = subject_state.insert()
 _SUBJECT_NEXT = update(subject_state).where(
     subject_state.c.subject == bindparam("b_subject")).values(
     last_sequence=bindparam("b_seq"), inbox_id=bindparam("b_id"))
-
-
-_names = itertools.count(1)
-
-
-class _Savepoint:
-    """A savepoint said straight to the driver: SQLAlchemy's `begin_nested` compiles its
-    SAVEPOINT and RELEASE anew each time (the names differ), which cost more than applying a
-    small set. Savepoints of a unit of work nest inside its one transaction, as before."""
-
-    __slots__ = ("conn", "name")
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn, self.name = conn, f"syncline_{next(_names)}"
-        conn.exec_driver_sql(f"SAVEPOINT {self.name}")
-
-    def commit(self) -> None:
-        self.conn.exec_driver_sql(f"RELEASE SAVEPOINT {self.name}")
-
-    def rollback(self) -> None:
-        self.conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {self.name}")
-        self.conn.exec_driver_sql(f"RELEASE SAVEPOINT {self.name}")
 
 
 def _data(raw: str) -> Any:
@@ -143,6 +121,23 @@ class _Unit(Batch):
 
     waiting: set[str] | None = None
     parsed: dict[str, Any] | None = None  # inbox id -> the message as receiving parsed it
+    marked: set[str] | None = None  # inbox ids stored as applied already (`apply_batch`)
+
+
+def _unmark(batch: Batch, inbox_id: str) -> bool:
+    """The row ends otherwise than applied (parked, failed): whether it was stored as
+    applied (its mark then also clears the applied time it was stored with)."""
+    if not isinstance(batch, _Unit) or not batch.marked or inbox_id not in batch.marked:
+        return False
+    batch.marked.discard(inbox_id)
+    return True
+
+
+def _marked(batch: Batch, inbox_id: str, note: str | None) -> bool:
+    """The row is stored as applied, with no note, as applying it has just come to."""
+    if note is not None or not isinstance(batch, _Unit) or not batch.marked:
+        return False
+    return inbox_id in batch.marked
 
 
 def _waiting(batch: Batch) -> set[str] | None:
@@ -201,7 +196,7 @@ YIELD_SET = 250  # with `yield_when`: the largest set applied before it is asked
 
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats, *, yield_when: Callable[[], bool] | None = None,
-                parsed: dict[str, Any] | None = None) -> int:
+                parsed: dict[str, Any] | None = None, marked: set[str] | None = None) -> int:
     """Apply rows in order; runs of high-volume messages go as sets, the rest one by one.
 
     ``yield_when`` (an applying worker beside the API on SQLite, where both need the one
@@ -209,15 +204,18 @@ def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: date
     says so — a request is waiting to be stored — the batch ends there, to commit and let the
     request through; the rows after are left received, for the next batch. Returns how many
     rows (from the first) were settled. ``parsed`` (inbox id -> message): messages just
-    received, as `inbox.receive_prepared` parsed them, so they are not read again."""
+    received, as `inbox.receive_prepared` parsed them, so they are not read again.
+    ``marked`` (inbox ids; emptied as their marks change): rows stored as applied at `now`
+    when they were received (`straight.py`): one that is applied with no note is left as
+    stored; any other outcome is written as usual."""
     with metrics.apply_batch_seconds.time():
-        return _apply_rows(conn, light(rows), ref, now, stats, yield_when, parsed)
+        return _apply_rows(conn, light(rows), ref, now, stats, yield_when, parsed, marked)
 
 
 def _apply_rows(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats, yield_when: Callable[[], bool] | None = None,
-                parsed: dict[str, Any] | None = None) -> int:
-    batch = _Unit(conn=conn, ref=ref, now=now, parsed=parsed)
+                parsed: dict[str, Any] | None = None, marked: set[str] | None = None) -> int:
+    batch = _Unit(conn=conn, ref=ref, now=now, parsed=parsed, marked=marked)
     largest = YIELD_SET if yield_when is not None else len(rows)
     run: list[Any] = []
     for i, row in enumerate(rows):
@@ -280,7 +278,7 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
         return
     handler, apply = SET_HANDLERS[rows[0].type]
     started = traces.now_ns()
-    savepoint = _Savepoint(conn)
+    savepoint = Savepoint(conn)
     try:
         outcomes = (_in_turn(batch, handler, rows) if apply is None else
                     apply(batch, [(r.id, _data_of(batch, r)) for r in rows]))
@@ -308,14 +306,15 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
         by_type[row.type] = by_type.get(row.type, 0) + 1
         match outcome:
             case Applied():
-                applied.append((stamp, outcome.note or None, row.id))
+                if not _marked(batch, row.id, outcome.note or None):
+                    applied.append((stamp, outcome.note or None, row.id))
                 applied_rows.append(row)
                 provides.extend(outcome.provides)
             case Parked(missing=missing):
                 parked_rows.append((row, missing))
             case _:
                 _book(batch, row, outcome, now, stats)
-    stats.applied += len(applied)
+    stats.applied += len(applied_rows)
     observe_many(applied_rows, "applied", now)
     observe_many([r for r, _ in parked_rows], "parked", now)
     update_rows(conn, inbox.name, "id", ("applied_at", "reason"), applied,
@@ -324,8 +323,12 @@ def _apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> No
         conn.execute(_PARK, [
             {"inbox_id": r.id, "prerequisite": m.key, "reason": m.reason,
              "parked_at": r.event_time or stamp} for r, m in parked_rows])
-        update_rows(conn, inbox.name, "id", ("reason",), [(m.reason, r.id) for r, m in parked_rows],
-                    constants="status = 'parked'")
+        stored = [_unmark(batch, r.id) for r, _ in parked_rows]
+        for cleared in (False, True):  # (see _unmark)
+            update_rows(conn, inbox.name, "id", ("reason",), [
+                (m.reason, r.id) for (r, m), was in zip(parked_rows, stored, strict=True)
+                if was is cleared],
+                constants="status = 'parked'" + (", applied_at = NULL" if cleared else ""))
         stats.parked += len(parked_rows)
         if (known := _waiting(batch)) is not None:
             known.update(m.key for _, m in parked_rows)
@@ -344,7 +347,7 @@ def _apply_single(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
 
 def _apply_single_traced(batch: Batch, row: Any, now: datetime, stats: Stats) -> None:
     conn = batch.conn
-    savepoint = _Savepoint(conn)
+    savepoint = Savepoint(conn)
     try:
         outcome = _apply_one(batch, row)
     except Exception as err:  # a bug must not take the batch down: park it for a person
@@ -355,7 +358,7 @@ def _apply_single_traced(batch: Batch, row: Any, now: datetime, stats: Stats) ->
             f"applying {row.type} failed: {type(err).__name__}: {err}",
             "A Syncline defect: report it with this exception id; retry after the fix.",
             severity=Severity.CRITICAL),))
-        savepoint = _Savepoint(conn)
+        savepoint = Savepoint(conn)
     stats.by_type[row.type] = stats.by_type.get(row.type, 0) + 1
     _book(batch, row, outcome, now, stats)
     savepoint.commit()
@@ -368,12 +371,13 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
         case Applied(provides=provides):
             if row.type in SEQUENCED_STATE:
                 _mark_subject(conn, row)
-            conn.execute(_APPLIED, [{"b_id": row.id, "b_at": iso(now),
-                                     "b_reason": outcome.note or None}])
+            if not _marked(batch, row.id, outcome.note or None):
+                conn.execute(_APPLIED, [{"b_id": row.id, "b_at": iso(now),
+                                         "b_reason": outcome.note or None}])
             stats.applied += 1
             observe(row, "applied", now)
             _release(batch, provides, now, stats)
-        case Stale(note=note):
+        case Stale(note=note):  # (its applied time is written)
             conn.execute(_STALE, [{"b_id": row.id, "b_at": iso(now), "b_reason": note}])
             stats.stale += 1
             observe(row, "stale", now)
@@ -381,14 +385,16 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
             conn.execute(_PARK, [{"inbox_id": row.id, "prerequisite": missing.key,
                                   "reason": missing.reason,
                                   "parked_at": row.event_time or iso(now)}])
-            conn.execute(_PARKED, [{"b_id": row.id, "b_reason": missing.reason}])
+            conn.execute(_PARKED_STORED if _unmark(batch, row.id) else _PARKED,
+                         [{"b_id": row.id, "b_reason": missing.reason}])
             if (known := _waiting(batch)) is not None:
                 known.add(missing.key)
             stats.parked += 1
             observe(row, "parked", now)
         case Failed(problems=problems):
             problem = _combine(problems)
-            conn.execute(_FAILED, [{"b_id": row.id, "b_reason": problem.message}])
+            conn.execute(_FAILED_STORED if _unmark(batch, row.id) else _FAILED,
+                         [{"b_id": row.id, "b_reason": problem.message}])
             raise_exception(conn, problem, now=now, inbox_id=row.id,
                             correlation_id=row.correlation_id)
             stats.failed += 1
