@@ -20,7 +20,7 @@ from syncline.adapters.db.tables import inbox
 from syncline.bootstrap import bootstrap
 from syncline.cli import ingest as cli_ingest
 from syncline.config import Settings
-from syncline.services.messaging import processor, straight
+from syncline.services.messaging import straight, unit
 from syncline.services.messaging.inbox import prepare, receive_many, receive_prepared
 from syncline.services.messaging.outcomes import Stats
 from syncline.services.state import fingerprint
@@ -136,12 +136,12 @@ def test_a_defect_leaves_the_chunk_received_for_the_drain(
 
 
 def test_messages_are_not_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What receiving parsed is what applying reads (`processor._data` is not called for a
+    """What receiving parsed is what applying reads (`unit._data` is not called for a
     plain text); a text orjson would not read as json does (a 19-digit number) is read
     again from the stored text."""
     read_again: list[str] = []
-    original = processor._data
-    monkeypatch.setattr(processor, "_data", lambda raw: read_again.append(raw) or original(raw))
+    original = unit._data
+    monkeypatch.setattr(unit, "_data", lambda raw: read_again.append(raw) or original(raw))
     system = _system(tmp_path / "p.db")
     lines = [line for line in STREAM[:200]]
     to_apply: straight.Stored = []
