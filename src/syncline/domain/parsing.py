@@ -164,10 +164,13 @@ def parse_termination(data: Data) -> TerminateWorker:
     return TerminateWorker(data["worker_id"], date.fromisoformat(data["termination_date"]))
 
 
+def _time_objects(data: Data) -> tuple[tuple[str, str], ...]:
+    return (("time_entry", data["time_entry_id"]), ("project", data["project_code"]),
+            ("worker", data["worker_id"]))
+
+
 def parse_time(data: Data) -> RecordApprovedTime | list[Problem]:
     entry_id = data["time_entry_id"]
-    objects = (("time_entry", entry_id), ("project", data["project_code"]),
-               ("worker", data["worker_id"]))
     if data["approval_status"] != "approved":
         return [Problem(
             "time.not_approved", BusinessDomain.PMO,
@@ -175,14 +178,14 @@ def parse_time(data: Data) -> RecordApprovedTime | list[Problem]:
             "only approved time is billed",
             "Have the project manager approve (or reject) the timesheet in the PSA; the "
             "approval event will flow through on its own.", "data.approval_status",
-            severity=Severity.MEDIUM, objects=objects)]
+            severity=Severity.MEDIUM, objects=_time_objects(data))]
     hours = Decimal(data["hours"])
     if hours <= 0 or hours > 24 or hours.as_tuple().exponent < -2:  # type: ignore[operator]
         return [Problem(
             "time.bad_hours", BusinessDomain.PMO,
             f"time entry {entry_id} has {hours} hours (expected more than 0, at most 24, "
             "two decimals)", "Correct the hours in the PSA and re-approve.", "data.hours",
-            objects=objects)]
+            objects=_time_objects(data))]
     return RecordApprovedTime(
         time_entry_id=entry_id, worker_id=data["worker_id"], project_code=data["project_code"],
         task_code=data["task_code"], work_date=date.fromisoformat(data["work_date"]),

@@ -17,6 +17,17 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 
+def dec_text(value: Any) -> str | None:
+    """What a `Dec` column stores for `value`: its exact text (a float is refused)."""
+    if type(value) is Decimal:
+        return str(value)
+    if value is None:
+        return None
+    if isinstance(value, float):
+        raise TypeError("floats are never stored as amounts")
+    return str(Decimal(value))
+
+
 class Dec(TypeDecorator[Decimal]):
     """A Decimal kept as its exact text, so SQLite never turns money into a float."""
 
@@ -24,11 +35,7 @@ class Dec(TypeDecorator[Decimal]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, float):
-            raise TypeError("floats are never stored as amounts")
-        return str(Decimal(value))
+        return dec_text(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)

@@ -89,12 +89,11 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
     if worker is None:
         return TimeDecision(Parked(Missing(f"worker:{cmd.worker_id}",
                                            f"worker {cmd.worker_id} is not synced from HR yet")))
-    objects = (("time_entry", cmd.time_entry_id), ("project", cmd.project_code),
-               ("worker", cmd.worker_id))
-    if worker.termination_date and cmd.work_date.isoformat() > worker.termination_date:
+    work_date = cmd.work_date.isoformat()
+    if worker.termination_date and work_date > worker.termination_date:
         return TimeDecision(Failed((after_termination(
             cmd.time_entry_id, cmd.worker_id, cmd.work_date, worker.termination_date),)))
-    if proj.closed_on and cmd.work_date.isoformat() > proj.closed_on:
+    if proj.closed_on and work_date > proj.closed_on:
         return TimeDecision(Failed((project_closed(
             cmd.time_entry_id, cmd.project_code, cmd.work_date, proj.closed_on),)))
     if cmd.task_code not in tasks:
@@ -102,7 +101,9 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
             "time.unknown_task", BusinessDomain.PMO,
             f"task {cmd.task_code} is not in project {cmd.project_code}'s WBS",
             "Book the time to a WBS task of the project in the PSA and re-approve.",
-            "data.task_code", objects=objects),)))
+            "data.task_code", objects=(("time_entry", cmd.time_entry_id),
+                                       ("project", cmd.project_code),
+                                       ("worker", cmd.worker_id))),)))
     item: BillableItem | None = None
     billable = cmd.billable and tasks[cmd.task_code]
     if billable and proj.billing_type == _TIME_AND_MATERIALS:
@@ -118,12 +119,12 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
                          rate.entry.scope.name.lower(), rate_card=rate.card.label)
     row = {"id": new_id("tim"), "time_entry_id": cmd.time_entry_id,
            "worker_id": cmd.worker_id, "project_code": cmd.project_code,
-           "task_code": cmd.task_code, "work_date": cmd.work_date.isoformat(),
+           "task_code": cmd.task_code, "work_date": work_date,
            "hours": cmd.hours, "role": cmd.role, "billable": billable, "status": "approved",
            "inbox_id": b.inbox_id}
     return TimeDecision(Applied(provides=(f"time:{cmd.time_entry_id}",)), row, item, tuple(
         {"time_entry_id": cmd.time_entry_id, "kind": k, "code": str(v)}
-        for k, v in sorted(dims.items())))
+        for k, v in sorted(dims.items())) if dims else ())
 
 
 def _worker_row(b: Batch, worker_id: str) -> Any | None:

@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from syncline.adapters.db.base import Dec, dec_text
+
 _Plan = tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...], tuple[Any, ...]]
 _plans: dict[tuple[str, str, tuple[str, ...]], _Plan | None] = {}
 
@@ -77,7 +79,8 @@ def _plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _Plan | Non
             return None
         constants.append((column.name, column.default.arg))  # type: ignore[attr-defined]
     columns = [table.c[n] for n in names] + [table.c[n] for n, _ in constants]
-    processors = tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+    processors = tuple(dec_text if isinstance(c.type, Dec) else  # (its processor, unwrapped)
+                       c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
     head = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES "
     return head, names, processors, tuple(v for _, v in constants)
 
