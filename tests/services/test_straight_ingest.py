@@ -20,7 +20,7 @@ from syncline.adapters.db.tables import inbox
 from syncline.bootstrap import bootstrap
 from syncline.cli import ingest as cli_ingest
 from syncline.config import Settings
-from syncline.services.messaging import straight, unit
+from syncline.services.messaging import processor, straight, unit
 from syncline.services.messaging.inbox import prepare, receive_many, receive_prepared
 from syncline.services.messaging.outcomes import Stats
 from syncline.services.state import fingerprint
@@ -108,29 +108,33 @@ def test_a_chunk_is_not_applied_straight_while_an_earlier_message_waits(
 def test_a_defect_leaves_the_chunk_received_for_the_drain(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         drained: tuple[str, list[Any]]) -> None:
-    real = straight.apply_batch
+    """The apply takes no savepoint: a defect rolls the chunk's transaction back, and the
+    chunk is received again on its own (none of what the apply wrote is kept)."""
+    real = processor.HANDLERS["deal.closed_won"]
+    deals = [0]
 
-    def broken(conn: Any, rows: list[Any], *args: Any, **kw: Any) -> int:
-        real(conn, rows[:len(rows) // 2], *args, **kw)  # half applied, then a defect
-        raise RuntimeError("a defect")
+    def broken(batch: Any, data: Any) -> Any:
+        outcome = real(batch, data)  # written, then a defect (after others were applied)
+        deals[0] += 1
+        if deals[0] == 3:
+            raise RuntimeError("a defect")
+        return outcome
 
     system = _system(tmp_path / "d.db")
     errors: list[Exception] = []
-    to_apply: straight.Stored = []
+    stats = Stats()
     with monkeypatch.context() as m:
-        m.setattr(straight, "apply_batch", broken)
-        with system.engine.begin() as conn:  # stored as applied, then set back
-            receive_prepared(conn, prepare(STREAM), now=fixed_clock(), to_apply=to_apply,
-                             mark_applied=straight.ready(conn))
-            assert to_apply[0][0][10] == "applied"
-            assert straight.apply_received(conn, to_apply, system.ref, fixed_clock(),
-                                           Stats(), log=errors.append) == 0
+        m.setitem(processor.HANDLERS, "deal.closed_won", broken)
+        assert straight.ingest_chunk(system.engine, prepare(STREAM), system.ref, fixed_clock,
+                                     stats, log=errors.append) == 0
     assert [str(e) for e in errors] == ["a defect"]
+    assert stats.applied == 0
     with system.engine.connect() as conn:  # every message kept, none applied
         assert conn.execute(select(inbox.c.id)).all().__len__() == len(
             {(r[0], r[1]) for r in drained[1]})
         assert {tuple(r) for r in conn.execute(select(inbox.c.status, inbox.c.applied_at))} \
             <= {("received", None), ("rejected", None)}
+        assert fingerprint(conn) != drained[0]  # (nothing of the half applied is left)
     system.process()
     assert _state(system) == drained
 
@@ -210,3 +214,33 @@ def test_a_chunk_revising_a_rejected_message_is_left_to_the_drain(
             <= {("received", None), ("rejected", None)}
     system.process()
     assert _state(system)[0] == drained[0]
+
+
+def test_a_chunk_received_and_applied_straight_takes_no_savepoint(tmp_path: Path) -> None:
+    """A savepoint that outgrows 64 KiB spills SQLite's statement journal to a file for the
+    rest of the transaction (module doc): the chunk's transaction takes none, also when it
+    holds keys stored before (the receive's optimistic insert is then undone by a delete)."""
+    system = _system(tmp_path / "n.db")
+    opened: list[str] = []
+
+    def seen(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SAVEPOINT"):
+            opened.append(statement)
+
+    event.listen(system.engine, "before_cursor_execute", seen)
+    stats = Stats()
+    assert straight.ingest_chunk(system.engine, prepare(STREAM[:300]), system.ref,
+                                 fixed_clock, stats) > 0
+    system.process()  # (what the first chunk released)
+    opened.clear()
+    assert straight.ingest_chunk(system.engine, prepare(STREAM[250:600]), system.ref,
+                                 fixed_clock, stats) > 0  # 50 stored before: duplicates
+    assert opened == []
+    reference = _system(tmp_path / "r.db")
+    with reference.engine.begin() as conn:
+        receive_many(conn, STREAM[:300], now=fixed_clock())
+        receive_many(conn, STREAM[250:600], now=fixed_clock())
+    with system.engine.connect() as conn, reference.engine.connect() as ref:
+        def stored(c: Any) -> list[Any]:
+            return sorted(c.execute(select(inbox.c.source, inbox.c.event_id, inbox.c.raw)))
+        assert stored(conn) == stored(ref)

@@ -44,10 +44,10 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
     Memory does not grow with the stream: lines are taken one chunk at a time. The progress
     shows bytes when the size is known (`total_bytes`, with `read` counting), else messages
     against the count when `lines` is a sized collection, else a running count."""
-    from syncline.services.messaging.inbox import prepare, receive_prepared
+    from syncline.services.messaging.inbox import prepare
     from syncline.services.messaging.outcomes import Stats
     from syncline.services.messaging.queues import pending_count
-    from syncline.services.messaging.straight import Stored, apply_received, ready
+    from syncline.services.messaging.straight import ingest_chunk
 
     sized = isinstance(lines, Sized)
     with _progress(console, quiet) as progress:
@@ -60,13 +60,8 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
         received = 0
         stats = Stats()
         for chunk in _chunks(lines, CHUNK):
-            stored: Stored = []
-            with sys_.engine.begin() as conn:
-                now = sys_.clock()
-                receive_prepared(conn, prepare(chunk), now=now, to_apply=stored,
-                                 mark_applied=ready(conn))
-                applied = apply_received(conn, stored, sys_.ref, now, stats,
-                                         log=lambda e: _defect(console, e))
+            applied = ingest_chunk(sys_.engine, prepare(chunk), sys_.ref, sys_.clock, stats,
+                                   log=lambda e: _defect(console, e))
             received += len(chunk)
             if total_bytes is not None and read is not None:
                 progress.update(recv, completed=read[0],
@@ -92,8 +87,9 @@ def ingest_lines(sys_: Syncline, lines: Iterable[str], console: Console, quiet: 
 
 def _defect(console: Console, error: Exception) -> None:
     console.print(f"[yellow]Applying a chunk as received failed ({type(error).__name__}: "
-                  f"{error}); it is kept received and applied afterwards in units of work, "
-                  "each message on its own savepoint.[/]")
+                  f"{error}); that transaction was rolled back and the chunk received "
+                  "again on its own: it is applied afterwards in units of work, carefully "
+                  "(each set and message on its own savepoint).[/]")
 
 
 def ingest(

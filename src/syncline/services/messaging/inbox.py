@@ -269,17 +269,19 @@ def _store(conn: Connection, prepared: Prepared, now: datetime, mark_applied: bo
     sqlite = conn.dialect.name == "sqlite"
     plan = None
     if sqlite:  # most batches hold no key already stored: written without looking them up,
-        # the unique (source, event_id) refusing the insert when one was (then looked up)
+        # the unique (source, event_id) refusing the insert when one was (then looked up).
+        # The rows inserted before the refused one are deleted again, not rolled back to a
+        # savepoint: a savepoint that outgrows 64 KiB spills SQLite's statement journal to a
+        # file for the rest of the transaction (see straight.py)
         plan = _plan(parsed, keys, {}, next_seq, stamp, sqlite, prepared.parents,
                      "applied" if mark_applied else "received")
-        conn.exec_driver_sql("SAVEPOINT receive_batch")
         try:
             if plan.rows:
                 conn.exec_driver_sql(_SQLITE_INBOX, plan.rows)
         except IntegrityError:
-            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT receive_batch")
+            conn.exec_driver_sql(f"DELETE FROM {inbox.name} WHERE id = ?",
+                                 [(r[0],) for r in plan.rows])
             plan = None
-        conn.exec_driver_sql("RELEASE SAVEPOINT receive_batch")
     if plan is None:
         plan = _plan(parsed, keys, _existing(conn, set(keys)), next_seq, stamp, sqlite,
                      prepared.parents, "applied" if mark_applied and sqlite else "received")

@@ -149,7 +149,8 @@ YIELD_SET = 250  # with `yield_when`: the largest set applied before it is asked
 
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats, *, yield_when: Callable[[], bool] | None = None,
-                parsed: dict[str, Any] | None = None, marked: set[str] | None = None) -> int:
+                parsed: dict[str, Any] | None = None, marked: set[str] | None = None,
+                whole: bool = False) -> int:
     """Apply rows in order; runs of high-volume messages go as sets, the rest one by one.
 
     ``yield_when`` (an applying worker beside the API on SQLite, where both need the one
@@ -170,10 +171,14 @@ def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: date
     raises fails on its own (an exception for a person), as before. On SQLite a savepoint
     copies every page first changed under it to the statement journal, again for each new
     one (and a statement with a trigger, such as a billable item's insert, opens one per
-    row): a savepoint per set and per message cost about a sixth of an ingest's CPU."""
+    row): a savepoint per set and per message cost about a sixth of an ingest's CPU.
+    ``whole``: the caller's transaction holds nothing this batch could lose (`straight.py`:
+    the chunk's own receipt, received again if the transaction is rolled back): the try
+    takes no savepoint at all, and a handler's exception reaches the caller, whose
+    transaction is then rolled back as a whole."""
     with metrics.apply_batch_seconds.time():
         rows = light(rows)
-        tried = _first_try(conn, rows, ref, now, stats, yield_when, parsed, marked)
+        tried = _first_try(conn, rows, ref, now, stats, yield_when, parsed, marked, whole)
         if tried is not None:
             return tried
         batch = Unit(conn=conn, ref=ref, now=now, parsed=parsed, marked=marked)
@@ -182,19 +187,23 @@ def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: date
 
 def _first_try(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                stats: Stats, yield_when: Callable[[], bool] | None,
-               parsed: dict[str, Any] | None, marked: set[str] | None) -> int | None:
+               parsed: dict[str, Any] | None, marked: set[str] | None,
+               whole: bool = False) -> int | None:
     """`apply_batch` without a savepoint per set or message; None (nothing kept) when a
-    handler raised."""
+    handler raised (``whole``: no savepoint, and the exception is the caller's)."""
     batch = Unit(conn=conn, ref=ref, now=now, parsed=dict(parsed) if parsed else None,
                   marked=set(marked) if marked else None, careful=False, observed=[])
     counts = Stats()
-    savepoint = Savepoint(conn)
+    savepoint = None if whole else Savepoint(conn)
     try:
         settled = _apply_rows(batch, rows, now, counts, yield_when)
     except Exception:
+        if savepoint is None:
+            raise
         savepoint.rollback()
         return None
-    savepoint.commit()
+    if savepoint is not None:
+        savepoint.commit()
     if marked is not None:
         marked.intersection_update(batch.marked or ())
     if parsed:
