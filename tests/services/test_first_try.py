@@ -16,6 +16,7 @@ from syncline.bootstrap import bootstrap
 from syncline.config import Settings
 from syncline.services.messaging import processor
 from syncline.services.messaging.inbox import receive_many
+from syncline.services.messaging.outcomes import Stats
 from syncline.services.telemetry import metrics
 from tests.conftest import fixed_clock
 from tests.services.test_set_apply import STREAM
@@ -33,9 +34,12 @@ def _counted() -> dict[tuple[str, str], float]:
 
 
 def _run(db: Path, monkeypatch: pytest.MonkeyPatch, *, raises: int | None,
-         first_try: bool) -> tuple[Any, ...]:
-    """Receive the stream, apply it in one batch; the `raises`-th deal message's handler
-    raises after writing (a defect)."""
+         first_try: bool, whole: bool = True) -> tuple[Any, ...]:
+    """Receive the stream and drain it (``whole``: `drain.process_pending`, each batch in a
+    transaction of its own, retried carefully in a new one) or apply it in one batch inside a
+    transaction that holds more (the try then under a savepoint, as PostgreSQL's leased
+    workers and the replays apply); the `raises`-th deal message's handler raises after
+    writing (a defect)."""
     system = _system(db)
     with system.engine.begin() as conn:
         receive_many(conn, STREAM, now=fixed_clock())
@@ -55,7 +59,15 @@ def _run(db: Path, monkeypatch: pytest.MonkeyPatch, *, raises: int | None,
         m.setitem(processor.HANDLERS, "deal.closed_won", flaky)
         if not first_try:
             m.setattr(processor, "_first_try", lambda *a: None)
-        stats = system.process()
+        if whole:
+            stats = system.process()
+        else:
+            stats = Stats()
+            with system.engine.begin() as conn:
+                conn.exec_driver_sql("CREATE TABLE more (x)")  # (the transaction holds more)
+                rows = conn.execute(select(inbox).where(inbox.c.status == "received")
+                                    .order_by(inbox.c.seq)).all()
+                processor.apply_batch(conn, rows, system.ref, fixed_clock(), stats)
     after = _counted()
     with system.engine.connect() as conn:
         state = sorted(conn.execute(select(inbox.c.event_id, inbox.c.status, inbox.c.reason,
@@ -78,13 +90,22 @@ def test_a_defect_in_the_first_try_leaves_no_trace(
     assert sum(counted.values()) == stats.applied + stats.failed + stats.parked + stats.stale
 
 
+def test_a_defect_in_a_try_under_a_savepoint_leaves_no_trace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tried = _run(tmp_path / "a.db", monkeypatch, raises=2, first_try=True, whole=False)
+    assert tried == _run(tmp_path / "b.db", monkeypatch, raises=2, first_try=False,
+                         whole=False)
+    assert ("internal.error", "applying deal.closed_won failed: RuntimeError: a defect after "
+            "writing") in tried[1]
+
+
 def test_without_a_defect_the_first_try_is_the_careful_result(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _run(tmp_path / "a.db", monkeypatch, raises=None, first_try=True) == \
         _run(tmp_path / "b.db", monkeypatch, raises=None, first_try=False)
 
 
-def test_a_batch_that_raises_nothing_opens_one_savepoint(
+def test_a_drained_batch_takes_no_savepoint(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     system = _system(tmp_path / "s.db")
     batches: list[int] = []
@@ -102,4 +123,4 @@ def test_a_batch_that_raises_nothing_opens_one_savepoint(
     event.listen(system.engine, "before_cursor_execute", seen)
     stats = system.process()
     assert stats.applied > 100 and sum(batches) > len(STREAM) // 2
-    assert len(opened) == len(batches)  # the batch's; none per set or message
+    assert opened == []  # (its transaction holds only the batch: `drain.process_pending`)

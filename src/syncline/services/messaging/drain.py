@@ -17,6 +17,7 @@ from syncline.services.clock import Clock
 from syncline.services.messaging import leases
 from syncline.services.messaging.outcomes import Stats
 from syncline.services.messaging.processor import apply_batch
+from syncline.services.messaging.unit import TriedWhole
 
 BATCH_SIZE = 1000
 # A batch yields to a waiting request only once it has applied this long: every batch pays a
@@ -41,17 +42,29 @@ def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
                     yield_after: float = YIELD_AFTER) -> Stats:
     """Apply every received message, in arrival order, until none is left. ``yield_when``:
     a batch that has run ``yield_after`` seconds ends early (commits) when it says a request
-    waits for the write lock (`processor.apply_batch`); the rest is applied in the next."""
+    waits for the write lock (`processor.apply_batch`); the rest is applied in the next.
+
+    A batch's transaction holds nothing but the batch, so its first try takes no savepoint
+    (`apply_batch(whole=True)`; see `straight.py` for what a savepoint costs on SQLite): if a
+    handler raises, the transaction is rolled back and the same rows are applied again in a
+    new one, carefully (a savepoint per set and message)."""
     stats = Stats()
+    careful = False  # after a batch that raised: the same rows again, carefully
     while True:
-        with engine.begin() as conn:
-            leases.hold_alone(conn)  # PostgreSQL: beside leased workers, this batch runs alone
-            rows = conn.execute(select(inbox).where(inbox.c.status == "received")
-                                .order_by(inbox.c.seq).limit(batch_size)).all()
-            if not rows:
-                return stats
-            settled = apply_batch(conn, rows, ref, clock(), stats,
-                                  yield_when=_after(yield_when, yield_after))
+        try:
+            with engine.begin() as conn:
+                leases.hold_alone(conn)  # PostgreSQL: beside leased workers, it runs alone
+                rows = conn.execute(select(inbox).where(inbox.c.status == "received")
+                                    .order_by(inbox.c.seq).limit(batch_size)).all()
+                if not rows:
+                    return stats
+                settled = apply_batch(conn, rows, ref, clock(), stats,
+                                      yield_when=_after(yield_when, yield_after),
+                                      whole=True, careful=careful)
+        except TriedWhole:  # the transaction held only this batch: nothing is lost
+            careful = True
+            continue
+        careful = False
         if progress:
             progress(settled)
 

@@ -39,3 +39,13 @@ class Stats:
     failed: int = 0
     stale: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Stats) -> None:
+        """Count `other`'s messages too."""
+        self.applied += other.applied
+        self.parked += other.parked
+        self.released += other.released
+        self.failed += other.failed
+        self.stale += other.stale
+        for kind, n in other.by_type.items():
+            self.by_type[kind] = self.by_type.get(kind, 0) + n

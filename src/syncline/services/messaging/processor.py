@@ -39,6 +39,7 @@ from syncline.services.messaging.bulk import Savepoint, light, update_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit import (
+    TriedWhole,
     Unit,
     data_of,
     observe_settled,
@@ -150,7 +151,7 @@ YIELD_SET = 250  # with `yield_when`: the largest set applied before it is asked
 def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: datetime,
                 stats: Stats, *, yield_when: Callable[[], bool] | None = None,
                 parsed: dict[str, Any] | None = None, marked: set[str] | None = None,
-                whole: bool = False) -> int:
+                whole: bool = False, careful: bool = False) -> int:
     """Apply rows in order; runs of high-volume messages go as sets, the rest one by one.
 
     ``yield_when`` (an applying worker beside the API on SQLite, where both need the one
@@ -174,11 +175,13 @@ def apply_batch(conn: Connection, rows: list[Any], ref: ReferenceData, now: date
     row): a savepoint per set and per message cost about a sixth of an ingest's CPU.
     ``whole``: the caller's transaction holds nothing this batch could lose (`straight.py`:
     the chunk's own receipt, received again if the transaction is rolled back): the try
-    takes no savepoint at all, and a handler's exception reaches the caller, whose
-    transaction is then rolled back as a whole."""
+    takes no savepoint at all, and a handler's exception reaches the caller as `TriedWhole`;
+    its transaction is then rolled back as a whole. ``careful``: no first try (the batch
+    raised in one already)."""
     with metrics.apply_batch_seconds.time():
         rows = light(rows)
-        tried = _first_try(conn, rows, ref, now, stats, yield_when, parsed, marked, whole)
+        tried = None if careful else _first_try(conn, rows, ref, now, stats, yield_when,
+                                                parsed, marked, whole)
         if tried is not None:
             return tried
         batch = Unit(conn=conn, ref=ref, now=now, parsed=parsed, marked=marked)
@@ -197,9 +200,9 @@ def _first_try(conn: Connection, rows: list[Any], ref: ReferenceData, now: datet
     savepoint = None if whole else Savepoint(conn)
     try:
         settled = _apply_rows(batch, rows, now, counts, yield_when)
-    except Exception:
+    except Exception as err:
         if savepoint is None:
-            raise
+            raise TriedWhole(err) from err
         savepoint.rollback()
         return None
     if savepoint is not None:
@@ -208,13 +211,7 @@ def _first_try(conn: Connection, rows: list[Any], ref: ReferenceData, now: datet
         marked.intersection_update(batch.marked or ())
     if parsed:
         parsed.clear()
-    stats.applied += counts.applied
-    stats.parked += counts.parked
-    stats.released += counts.released
-    stats.failed += counts.failed
-    stats.stale += counts.stale
-    for kind, n in counts.by_type.items():
-        stats.by_type[kind] = stats.by_type.get(kind, 0) + n
+    stats.add(counts)
     for record, args in batch.observed or ():
         record(*args)
     return settled

@@ -42,6 +42,7 @@ from syncline.services.messaging.bulk import shape, update_rows
 from syncline.services.messaging.inbox import INBOX_COLUMNS, Prepared, receive_prepared
 from syncline.services.messaging.outcomes import Stats
 from syncline.services.messaging.processor import apply_batch
+from syncline.services.messaging.unit import TriedWhole
 
 Stored = list[tuple[tuple[Any, ...], Any]]  # `inbox.receive_prepared`'s ``to_apply``
 _WAITING = f"SELECT count(*) FROM {inbox.name} WHERE status = 'received'"
@@ -52,15 +53,6 @@ def ready(conn: Connection) -> bool:
     when no message waits to be applied (the write lock, taken when the transaction began,
     keeps it so until the chunk is applied)."""
     return conn.dialect.name == "sqlite" and conn.exec_driver_sql(_WAITING).scalar() == 0
-
-
-class Defect(Exception):
-    """Applying a chunk straight raised (`apply_received`): its transaction is to be rolled
-    back, and the chunk received again on its own (`ingest_chunk`)."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 def ingest_chunk(engine: Engine, prepared: Prepared, ref: ReferenceData,
@@ -78,7 +70,7 @@ def ingest_chunk(engine: Engine, prepared: Prepared, ref: ReferenceData,
             receive_prepared(conn, prepared, now=now, to_apply=stored,
                              mark_applied=ready(conn))
             return apply_received(conn, stored, ref, now, stats)
-    except Defect as defect:
+    except TriedWhole as defect:
         if log is not None:
             log(defect.error)
     with engine.begin() as conn:
@@ -90,7 +82,8 @@ def apply_received(conn: Connection, stored: Stored, ref: ReferenceData, now: da
                    stats: Stats) -> int:
     """Apply the messages `stored` has just received (in this transaction) when they are all
     that waits; return how many were applied (0: left received for the drain). No
-    savepoint: a defect raises `Defect`, and the caller rolls the transaction back."""
+    savepoint: a defect raises `processor.TriedWhole`, and the caller rolls the transaction
+    back."""
     if not stored or conn.dialect.name != "sqlite":
         return 0
     make = shape(INBOX_COLUMNS)
@@ -100,11 +93,8 @@ def apply_received(conn: Connection, stored: Stored, ref: ReferenceData, now: da
         _received(conn, marked)
         return 0  # something else waits (earlier, or a re-send): the drain keeps the order
     parsed = {row[0]: message for row, message in stored if message is not None}
-    try:
-        settled = apply_batch(conn, rows, ref, now, stats, parsed=parsed, marked=set(marked),
-                              whole=True)
-    except Exception as err:
-        raise Defect(err) from err
+    settled = apply_batch(conn, rows, ref, now, stats, parsed=parsed, marked=set(marked),
+                          whole=True)
     _received(conn, marked.intersection(r.id for r in rows[settled:]))
     return settled
 

@@ -80,3 +80,12 @@ def waiting(batch: Batch) -> set[str] | None:
         batch.waiting = set(batch.conn.execute(select(parked.c.prerequisite).distinct().where(
             parked.c.released_at.is_(None))).scalars())
     return batch.waiting
+
+
+class TriedWhole(Exception):
+    """A batch tried with ``whole`` (`processor.apply_batch`) raised: the caller rolls its
+    transaction back, and applies the batch again (carefully) or leaves it received."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error = error
