@@ -37,7 +37,8 @@ from syncline.ledger.fx import REVALUES, foreign_positions
 from syncline.ledger.intercompany import CHARGE, COUNTERPARTY, intercompany_mismatches
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
-from syncline.services.ledger.carried import keep_carries, load_books
+from syncline.services.ledger import kept
+from syncline.services.ledger.carried import _rows, keep_carries, load_books
 from syncline.services.ledger.queries import charts_for, line_detail_row
 from syncline.services.ledger.reports import REPORTS, report_json, report_options
 from tests.conftest import examples, fixed_clock
@@ -275,6 +276,39 @@ EVERY_KIND = [{"kind": k, "entity": e, "month": m, "day": 9, "amount": Decimal("
                               ("unconverted_ar", "DE01", "2026-04"),
                               ("revalues", "US01", "2026-03"), ("true_up", "GB01", "2026-02"),
                               ("amend", "US01", "2026-03"))]
+
+
+@settings(max_examples=examples(6), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rolled_back=st.lists(posting, min_size=1, max_size=4),
+       postings=st.lists(posting, max_size=4))
+def test_the_carries_a_process_keeps_are_the_stored_ones(
+        firm_db: Path, rolled_back: list[dict[str, Any]], postings: list[dict[str, Any]]
+) -> None:
+    """The carried rows a process keeps under their token (ADR 0018) are the rows stored: the
+    process has read the carries, then carried again in a transaction that wrote postings and
+    rolled back (keeping rows under tokens the database never holds), then the postings that
+    stay are written and carried; every carry then reads (kept) as from its table, and every
+    report equals the whole books'."""
+    with copy_of(firm_db) as system:
+        with system.engine.connect() as conn:
+            charts = charts_for(conn, system.ref, system.charts)
+            load_books(conn, "2026-04", charts)  # kept: the carries through 2026-03
+        with system.engine.connect() as conn:
+            conn.begin()
+            for n, p in enumerate(rolled_back):
+                write_straight(conn, 100 + n, p)
+            keep_carries(conn, charts)
+            load_books(conn, "2026-04", charts)
+            conn.rollback()
+        compare_after(system, postings)
+        with system.engine.connect() as conn:
+            stored = conn.execute(select(ledger_carries)).all()
+            got = {(r.entity_code, r.period): _rows(conn, r.entity_code, r.period, r.token)
+                   for r in stored}
+            kept.forget()
+            assert got == {(r.entity_code, r.period): _rows(conn, r.entity_code, r.period,
+                                                             None) for r in stored}
 
 
 def test_every_kind_of_hand_posting_at_once(firm_db: Path) -> None:
