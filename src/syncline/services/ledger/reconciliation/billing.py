@@ -73,22 +73,8 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
               charts: Mapping[str, ChartOfAccounts], entity: str | None) -> None:
     check = "AR subledger = GL"
     end = period_end(period).isoformat()
-    open_docs: dict[str, Decimal] = {}
-    doc_key: dict[str, tuple[str, str]] = {}
-    found, notes, paid = held(conn, ("ar_documents", end),  # every scope's
-                              lambda: _ar_documents(conn, end))
-    for inv in found:
-        open_docs[inv.number] = inv.total
-        doc_key[inv.number] = (inv.entity_code, inv.currency)
-    note_of: dict[str, str] = {}
-    for note in notes:
-        note_of[note.number] = note.invoice_number
-        if note.credit_date <= end and note.invoice_number in open_docs:
-            open_docs[note.invoice_number] += note.total  # negative: a note reduces AR
-    for pay in paid:
-        note_of[pay.payment_id] = pay.invoice_number
-        if pay.received_on <= end and pay.invoice_number in open_docs:
-            open_docs[pay.invoice_number] -= pay.amount  # a payment settles AR
+    open_docs, doc_key, note_of = held(conn, ("ar_open", end),  # every scope's
+                                       lambda: _ar_open(conn, end))
     gl_by_doc: dict[str, Decimal] = defaultdict(Decimal)
     posted_in: dict[str, tuple[str, str]] = {}  # document → (entity, currency) of its posting
     other: dict[tuple[str, str], list[Any]] = {}  # (entity, entry) → [amount, currency, what]
@@ -125,6 +111,8 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for number, amount in open_docs.items():
         ent, cur = doc_key[number]
+        if entity and ent != entity:
+            continue  # another entity's document: not this scope's row (nor difference)
         totals[(ent, cur)][0] += amount
         posted = gl_by_doc.get(number, ZERO)
         if posted != amount:
@@ -147,12 +135,27 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
               "received vs the AR account balance", entity=entity)
 
 
-def _ar_documents(conn: Connection, end: str) -> tuple[list[Any], list[Any], list[Any]]:
-    """The invoices dated to ``end``, every credit note and every payment."""
-    return (list(conn.execute(select(invoices).where(invoices.c.invoice_date <= end))),
-            credit_notes(conn),
-            list(conn.execute(select(payments.c.payment_id, payments.c.invoice_number,
-                                     payments.c.amount, payments.c.received_on))))
+def _ar_open(conn: Connection, end: str
+             ) -> tuple[dict[str, Decimal], dict[str, tuple[str, str]], dict[str, str]]:
+    """The subledger at ``end``: each invoice dated to it with its open amount (total, its
+    credit notes dated to ``end``, less its payments received to ``end``) and its (entity,
+    currency); the invoice every credit note and payment settles."""
+    open_docs: dict[str, Decimal] = {}
+    doc_key: dict[str, tuple[str, str]] = {}
+    for inv in conn.execute(select(invoices).where(invoices.c.invoice_date <= end)):
+        open_docs[inv.number] = inv.total
+        doc_key[inv.number] = (inv.entity_code, inv.currency)
+    note_of: dict[str, str] = {}
+    for note in credit_notes(conn):
+        note_of[note.number] = note.invoice_number
+        if note.credit_date <= end and note.invoice_number in open_docs:
+            open_docs[note.invoice_number] += note.total  # negative: a note reduces AR
+    for pay in conn.execute(select(payments.c.payment_id, payments.c.invoice_number,
+                                   payments.c.amount, payments.c.received_on)):
+        note_of[pay.payment_id] = pay.invoice_number
+        if pay.received_on <= end and pay.invoice_number in open_docs:
+            open_docs[pay.invoice_number] -= pay.amount  # a payment settles AR
+    return open_docs, doc_key, note_of
 
 
 def unbilled_vs_gl(conn: Connection, rec: Recon, period: str,
