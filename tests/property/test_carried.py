@@ -37,9 +37,9 @@ from syncline.ledger.fx import REVALUES, foreign_positions
 from syncline.ledger.intercompany import CHARGE, COUNTERPARTY, intercompany_mismatches
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
+from syncline.services.close import steps as close
 from syncline.services.ledger import kept
 from syncline.services.ledger.carried import _rows, keep_carries, load_books
-from syncline.services.close import steps as close
 from syncline.services.ledger.queries import charts_for, entries_held, line_detail_row
 from syncline.services.ledger.reports import REPORTS, report_json, report_options
 from tests.conftest import examples, fixed_clock
