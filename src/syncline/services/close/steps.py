@@ -26,6 +26,7 @@ from syncline.services.close.labor_cost import true_up_labor_cost
 from syncline.services.ledger.carried import keep_carries
 from syncline.services.ledger.config import LedgerConfig
 from syncline.services.ledger.erp_journals import post_summaries
+from syncline.services.ledger.held import facts_held
 from syncline.services.ledger.labor_cost_months import keep_month_costs
 from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
 from syncline.services.ledger.queries import charts_for, entries_held
@@ -223,11 +224,12 @@ def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, acto
         # the locked months' books carried (ADR 0014; also the backfill after migration 0022)
         keep_carries(conn, charts_for(conn, system.ref, system.charts))
         if closed_now:
-            keep_month_costs(conn, period)  # what the margin report re-reads of past months
-            record_close(conn, period, report_options(system), entities=closed_now,
-                         whole_firm=entity is None and all(
-                             s in ("closed", "locked") for s in out.values()),
-                         now=system.clock())
+            with facts_held(conn):  # the month costs kept are those the reports read
+                keep_month_costs(conn, period)  # what the margin report re-reads
+                record_close(conn, period, report_options(system), entities=closed_now,
+                             whole_firm=entity is None and all(
+                                 s in ("closed", "locked") for s in out.values()),
+                             now=system.clock())
     return out
 
 

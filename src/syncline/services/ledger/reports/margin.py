@@ -20,7 +20,7 @@ from syncline.ledger.carried import Books
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_start
 from syncline.ledger.reports import Cell, Table
-from syncline.services.ledger.held import held
+from syncline.services.ledger.held import held, holding
 from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reports.common import (
     ZERO,
@@ -200,7 +200,9 @@ def _late_known(conn: Connection, info: Mapping[str, ProjectInfo], period: str
     # imported here: labor_cost_months imports this package's ``common`` (see registry.py)
     from syncline.services.ledger.labor_cost_months import month_costs
 
-    months = month_costs(conn, min(by_month), max(by_month))  # current cells, not re-costed
+    # current cells, not re-costed; in a close step, every month's through the period, held
+    months = (month_costs(conn, None, period) if holding(conn)
+              else month_costs(conn, min(by_month), max(by_month)))
     for month, ents in sorted(by_month.items()):
         got_cost: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
         got_hours: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
