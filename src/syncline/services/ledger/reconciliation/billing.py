@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,8 @@ from syncline.adapters.db.billing_tables import payments
 from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.carried import FX_REVALUATION, Books, ar_amount
-from syncline.services.ledger.held import held
+from syncline.services.ledger.carried import load_books, receivables
+from syncline.services.ledger.held import held, holding
 from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reconciliation.core import Recon, books_balance, carried_on
 from syncline.services.ledger.reports.aging import unbilled_items
@@ -75,39 +77,12 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
     end = period_end(period).isoformat()
     open_docs, doc_key, note_of = held(conn, ("ar_open", end),  # every scope's
                                        lambda: _ar_open(conn, end))
-    gl_by_doc: dict[str, Decimal] = defaultdict(Decimal)
-    posted_in: dict[str, tuple[str, str]] = {}  # document → (entity, currency) of its posting
-    other: dict[tuple[str, str], list[Any]] = {}  # (entity, entry) → [amount, currency, what]
-    # revaluation lines restate foreign AR in the functional currency: they have their own
-    # check ("foreign balances revalued at closing rate"), not a document behind them
-    books = Books(tuple(c for c in books.carried if c.key.source_type != FX_REVALUATION),
-                  tuple(e for e in books.entries if e.source_type != FX_REVALUATION),
-                  books.through)
-    gl = books_balance(books, charts, "accounts_receivable")
-    for c in carried_on(books, charts, "accounts_receivable"):  # the books carried (ADR 0014)
-        if c.key.document:
-            gl_by_doc[c.key.document] += c.amount
-            if c.first_currency:  # moved by an entry with an amount
-                posted_in.setdefault(c.key.document, (c.key.entity, c.first_currency))
-        elif c.first_currency:
-            got = other.setdefault((c.key.entity, c.key.entry),
-                                   [ZERO, c.first_currency, c.note])
-            got[0] += c.amount
-    for e in books.entries:
-        chart = charts.get(e.entity_id)
-        if chart is None:
-            continue
-        amount = ar_amount(e, chart.code("accounts_receivable"))
-        if not amount:
-            continue
-        if e.source_type == "invoice" or (e.source_type in ("credit_note", "payment")
-                                          and e.source_id in note_of):
-            number = e.source_id if e.source_type == "invoice" else note_of[e.source_id]
-            gl_by_doc[number] += amount
-            posted_in.setdefault(number, (e.entity_id, e.lines[0].amount.currency))
-        else:
-            other[(e.entity_id, f"{e.source_type}:{e.source_id}")] = [
-                amount, e.lines[0].amount.currency, e.description]
+    if holding(conn):  # every scope's from the firm's books, worked out once per step
+        ar = held(conn, ("ar_gl", period, tuple(sorted(receivables(charts).items()))),
+                  lambda: _ar_gl(load_books(conn, period, charts), charts, note_of))
+    else:
+        ar = _ar_gl(books, charts, note_of)
+    gl_by_doc, posted_in, other, gl = ar.scope(entity)
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for number, amount in open_docs.items():
         ent, cur = doc_key[number]
@@ -133,6 +108,82 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
     rec.check(check, {k: (v[0], v[1]) for k, v in totals.items()},
               "invoices to the period end plus their credit notes (negative) less the payments "
               "received vs the AR account balance", entity=entity)
+
+
+@dataclass(frozen=True, slots=True)
+class ArPosted:
+    """The AR postings of some books, per entity (the entity of the posting): by document
+    (the invoice an invoice, credit note or payment settles), the (entity, currency) of each
+    document's first posting — also over every entity, in the books' order —, the postings of
+    no document by (entity, ``type:id``) as [amount, currency, description], and the AR
+    balance by (entity, currency). Shared by every scope of a close step: not to be changed."""
+
+    by_doc: dict[str, dict[str, Decimal]]
+    first_in: dict[str, dict[str, tuple[str, str]]]
+    first_all: dict[str, tuple[str, str]]
+    other: dict[str, dict[tuple[str, str], list[Any]]]
+    gl: dict[tuple[str, str], Decimal]
+
+    def scope(self, entity: str | None
+              ) -> tuple[dict[str, Decimal], dict[str, tuple[str, str]],
+                         dict[tuple[str, str], list[Any]], dict[tuple[str, str], Decimal]]:
+        """(by document, first posting, others, balance) as the books of ``entity`` (None:
+        every entity's) give them."""
+        if entity is not None:
+            return (self.by_doc.get(entity, {}), self.first_in.get(entity, {}),
+                    self.other.get(entity, {}),
+                    {k: v for k, v in self.gl.items() if k[0] == entity})
+        by_doc: dict[str, Decimal] = defaultdict(Decimal)
+        for docs in self.by_doc.values():
+            for number, amount in docs.items():
+                by_doc[number] += amount
+        return (by_doc, self.first_all,
+                {k: v for got in self.other.values() for k, v in got.items()}, self.gl)
+
+
+def _ar_gl(books: Books, charts: Mapping[str, ChartOfAccounts],
+           note_of: Mapping[str, str]) -> ArPosted:
+    # revaluation lines restate foreign AR in the functional currency: they have their own
+    # check ("foreign balances revalued at closing rate"), not a document behind them
+    books = Books(tuple(c for c in books.carried if c.key.source_type != FX_REVALUATION),
+                  tuple(e for e in books.entries if e.source_type != FX_REVALUATION),
+                  books.through)
+    found = ArPosted({}, {}, {}, {}, dict(books_balance(books, charts, "accounts_receivable")))
+
+    def post(ent: str, number: str, amount: Decimal, currency: str) -> None:
+        docs = found.by_doc.setdefault(ent, {})
+        docs[number] = docs.get(number, ZERO) + amount
+        found.first_in.setdefault(ent, {}).setdefault(number, (ent, currency))
+        found.first_all.setdefault(number, (ent, currency))
+
+    for c in carried_on(books, charts, "accounts_receivable"):  # the books carried (ADR 0014)
+        ent = c.key.entity
+        if c.key.document:
+            if c.first_currency:  # moved by an entry with an amount
+                post(ent, c.key.document, c.amount, c.first_currency)
+            else:
+                docs = found.by_doc.setdefault(ent, {})
+                docs[c.key.document] = docs.get(c.key.document, ZERO) + c.amount
+        elif c.first_currency:
+            got = found.other.setdefault(ent, {}).setdefault(
+                (ent, c.key.entry), [ZERO, c.first_currency, c.note])
+            got[0] += c.amount
+    for e in books.entries:
+        chart = charts.get(e.entity_id)
+        if chart is None:
+            continue
+        amount = ar_amount(e, chart.code("accounts_receivable"))
+        if not amount:
+            continue
+        if e.source_type == "invoice" or (e.source_type in ("credit_note", "payment")
+                                          and e.source_id in note_of):
+            number = e.source_id if e.source_type == "invoice" else note_of[e.source_id]
+            post(e.entity_id, number, amount, e.lines[0].amount.currency)
+        else:
+            found.other.setdefault(e.entity_id, {})[
+                (e.entity_id, f"{e.source_type}:{e.source_id}")] = [
+                amount, e.lines[0].amount.currency, e.description]
+    return found
 
 
 def _ar_open(conn: Connection, end: str
