@@ -29,7 +29,7 @@ from sqlalchemy import Connection, delete, select, update
 from syncline.adapters.db.billing_tables import payments
 from syncline.adapters.db.close_tables import ledger_carried_balances, ledger_carries
 from syncline.adapters.db.ledger_tables import journal_entry_metadata, journal_line_details
-from syncline.adapters.db.tables import invoices, journal_entries, journal_lines
+from syncline.adapters.db.tables import invoices, journal_entries, journal_lines, time_entries
 from syncline.bootstrap import Syncline
 from syncline.ledger.accounts import DEFAULT_CHART
 from syncline.ledger.carried import Attribution, carry_forward
@@ -37,8 +37,10 @@ from syncline.ledger.fx import REVALUES, foreign_positions
 from syncline.ledger.intercompany import CHARGE, COUNTERPARTY, intercompany_mismatches
 from syncline.ledger.journal import JournalEntry, JournalLine, Side
 from syncline.ledger.money import Money
-from syncline.services.ledger.carried import keep_carries, load_books
-from syncline.services.ledger.queries import charts_for, line_detail_row
+from syncline.services.close import steps as close
+from syncline.services.ledger import kept
+from syncline.services.ledger.carried import _rows, keep_carries, load_books
+from syncline.services.ledger.queries import charts_for, entries_held, line_detail_row
 from syncline.services.ledger.reports import REPORTS, report_json, report_options
 from tests.conftest import examples, fixed_clock
 from tests.property.closed_firm import LOCKED, closed_firm, copy_of
@@ -277,9 +279,94 @@ EVERY_KIND = [{"kind": k, "entity": e, "month": m, "day": 9, "amount": Decimal("
                               ("amend", "US01", "2026-03"))]
 
 
+@settings(max_examples=examples(6), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rolled_back=st.lists(posting, min_size=1, max_size=4),
+       postings=st.lists(posting, max_size=4))
+def test_the_carries_a_process_keeps_are_the_stored_ones(
+        firm_db: Path, rolled_back: list[dict[str, Any]], postings: list[dict[str, Any]]
+) -> None:
+    """The carried rows a process keeps under their token (ADR 0018) are the rows stored: the
+    process has read the carries, then carried again in a transaction that wrote postings and
+    rolled back (keeping rows under tokens the database never holds), then the postings that
+    stay are written and carried; every carry then reads (kept) as from its table, and every
+    report equals the whole books'."""
+    with copy_of(firm_db) as system:
+        with system.engine.connect() as conn:
+            charts = charts_for(conn, system.ref, system.charts)
+            load_books(conn, "2026-04", charts)  # kept: the carries through 2026-03
+        with system.engine.connect() as conn:
+            conn.begin()
+            for n, p in enumerate(rolled_back):
+                write_straight(conn, 100 + n, p)
+            keep_carries(conn, charts)
+            load_books(conn, "2026-04", charts)
+            conn.rollback()
+        compare_after(system, postings)
+        with system.engine.connect() as conn:
+            stored = conn.execute(select(ledger_carries)).all()
+            got = {(r.entity_code, r.period): _rows(conn, r.entity_code, r.period, r.token)
+                   for r in stored}
+            kept.forget()
+            assert got == {(r.entity_code, r.period): _rows(conn, r.entity_code, r.period,
+                                                             None) for r in stored}
+
+
 def test_every_kind_of_hand_posting_at_once(firm_db: Path) -> None:
     with copy_of(firm_db) as system:
         compare_after(system, EVERY_KIND)
+
+
+def test_reports_held_for_every_scope_equal_those_built_alone(firm_db: Path) -> None:
+    """What a close step works out once for every scope (ADR 0018: the AR subledger, the
+    labor cost known now, the margin's late cost) gives each scope's report exactly as built
+    on its own, for several periods inside one hold; and a scope's AR differences are the
+    firm's of its entity. On the firm with every kind of hand posting (AR differences in
+    every entity) and time approved late for a locked month (a late cost), its April closed."""
+    with copy_of(firm_db) as system:
+        with system.engine.begin() as conn:
+            for n, p in enumerate(EVERY_KIND):
+                write_straight(conn, n, p)
+            late = conn.execute(select(time_entries).where(
+                time_entries.c.work_date.like("2026-02-%")).limit(1)).one()._asdict()
+            late.update(id="te-late", time_entry_id="TE-LATE", inbox_id="in-late",
+                        hours=Decimal("7.5"))
+            conn.execute(time_entries.insert().values(**late))
+        for _name, step in close.LEDGER_STEPS:
+            step(system, "2026-04", None)
+        close.close_and_lock(system, "2026-04", None, actor="test", lock=False)
+        options = report_options(system)
+        scopes = [None, *(e.code for e in system.ref.entities)]
+        names = ("close-reconciliation", "margin")
+        periods = ("2026-03", "2026-04", "2026-05")
+        with system.engine.connect() as conn:
+            alone = {(n, s, p): report_json(options.build(conn, n, p, entity=s, as_of="now"))
+                     for p in periods for n in names for s in scopes}
+            with entries_held(conn):
+                held = {(n, s, p): report_json(options.build(conn, n, p, entity=s,
+                                                             as_of="now"))
+                        for p in periods for n in names for s in scopes}
+        assert held == alone
+        assert "late changes to closed months" in alone[("margin", None, "2026-04")]
+        for p in periods:
+            firm = ar_differences(alone[("close-reconciliation", None, p)])
+            assert len({d[4] for d in firm}) >= 2, p  # differences in several entities
+            rows = ar_rows(alone[("close-reconciliation", None, p)], "Close reconciliation")
+            for ent in scopes[1:]:
+                scoped = alone[("close-reconciliation", ent, p)]
+                assert ar_differences(scoped) == [d for d in firm if d[4] == ent]
+                assert ar_rows(scoped, "Close reconciliation") == [
+                    r for r in rows if r[1] == ent]
+
+
+def ar_rows(report: str, title: str) -> list[list[Any]]:
+    """The AR check's rows of the report's table whose title begins ``title``."""
+    (table,) = [t for t in json.loads(report)["tables"] if t["title"].startswith(title)]
+    return [row for row in table["rows"] if row[0] == "AR subledger = GL"]
+
+
+def ar_differences(report: str) -> list[list[Any]]:
+    return ar_rows(report, "Differences")
 
 
 def check_triggers(system: Syncline) -> None:

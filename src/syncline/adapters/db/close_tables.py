@@ -62,6 +62,8 @@ labor_cost_cached = Table(
     "labor_cost_cached", metadata,
     Column("month", String(7), primary_key=True),
     Column("version", BigInteger, nullable=False),
+    # random, given when stored: a process keeps the month's cells with it (migration 0026)
+    Column("token", String(32)),
 )
 
 # ``labor_cost_cells``: the month's approved time costed at the HR rate on each work date,
@@ -91,6 +93,8 @@ ledger_carries = Table(
     Column("period", String(7), primary_key=True),
     Column("receivable_account", String(40), nullable=False),
     Column("entries", Integer, nullable=False),  # journal entries carried, through the month
+    # random, given when stored: a process keeps a carry's rows with it (migration 0026)
+    Column("token", String(32)),
 )
 
 # ``ledger_carried_balances``: the carried sums (``syncline.ledger.carried``), one row per key.

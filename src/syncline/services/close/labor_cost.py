@@ -21,6 +21,7 @@ from syncline.ledger.accounts import Charts
 from syncline.ledger.money import Money
 from syncline.ledger.periods import ClosedPeriodPolicy, period_end
 from syncline.ledger.posting import DEFAULT_RULES, LABOR_COST, PostingError, PostingRules, post
+from syncline.services.ledger.held import facts_held
 from syncline.services.ledger.labor_cost import late_changes, late_source
 from syncline.services.ledger.labor_cost_months import keep_month_costs
 from syncline.services.ledger.posting import post_entry, posting_failed
@@ -34,7 +35,7 @@ def true_up_labor_cost(engine: Engine, period: str, entity: str | None, *, chart
     end = period_end(period)
     posted, failed = 0, []
     changes: dict[str, str] = {}
-    with engine.begin() as conn:
+    with engine.begin() as conn, facts_held(conn):  # the cells kept are those read after
         keep_month_costs(conn, period)  # the months costed again are kept for the close
         for key, (known, booked) in late_changes(conn, period, charts, rules).items():
             ent, cur, month = key

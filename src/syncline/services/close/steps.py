@@ -26,6 +26,7 @@ from syncline.services.close.labor_cost import true_up_labor_cost
 from syncline.services.ledger.carried import keep_carries
 from syncline.services.ledger.config import LedgerConfig
 from syncline.services.ledger.erp_journals import post_summaries
+from syncline.services.ledger.held import facts_held
 from syncline.services.ledger.labor_cost_months import keep_month_costs
 from syncline.services.ledger.periods import PeriodChangeRefused, change_period, status_of
 from syncline.services.ledger.queries import charts_for, entries_held
@@ -33,6 +34,7 @@ from syncline.services.ledger.reports import record_close, report_options
 from syncline.services.ledger.reports.snapshots import latest
 from syncline.services.messaging.outcomes import Stats
 from syncline.services.revenue.sync import recognize
+from syncline.services.uncollected import without_collection
 
 
 class CloseSystem(Protocol):
@@ -60,6 +62,7 @@ def entities(system: CloseSystem, entity: str | None) -> list[str]:
     return [entity] if entity else [e.code for e in system.ref.entities]
 
 
+@without_collection
 def cut_off(system: CloseSystem, period: str, entity: str | None = None) -> dict[str, Any]:
     """Apply everything received; list what is still stuck with a date in the period."""
     stats = system.process()
@@ -74,6 +77,7 @@ def cut_off(system: CloseSystem, period: str, entity: str | None = None) -> dict
             "stuck_in_period": {k: int(v) for k, v in sorted(stuck.items())}}
 
 
+@without_collection
 def billing(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     result = run_billing(system.engine, period, system.ref, system.charts, system.clock(),
                          entity=entity,
@@ -83,6 +87,7 @@ def billing(system: CloseSystem, period: str, entity: str | None) -> dict[str, A
     return {"invoices": len(result.invoices), "journal_entries": result.journal_entries}
 
 
+@without_collection
 def recognition(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     engine_mode = system.settings.revenue_recognition == "engine"
     result = recognize(system.engine, period, system.charts, system.clock(),
@@ -97,6 +102,7 @@ def recognition(system: CloseSystem, period: str, entity: str | None) -> dict[st
             "revenue": {k: str(v) for k, v in sorted(result.revenue.items())}}
 
 
+@without_collection
 def accrual(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     """Accrue approved-but-unbilled time (on_invoice mode), and post the late labor cost of
     months already costed (time approved or rejected after their cost was posted) in this
@@ -113,6 +119,7 @@ def accrual(system: CloseSystem, period: str, entity: str | None) -> dict[str, A
             "late_labor_cost": late}
 
 
+@without_collection
 def reclassification(system: CloseSystem, period: str, entity: str | None = None
                      ) -> dict[str, Any]:
     if system.settings.revenue_recognition == "engine":
@@ -121,6 +128,7 @@ def reclassification(system: CloseSystem, period: str, entity: str | None = None
     return {"note": "on_invoice mode keeps no contract liability: nothing to reclassify"}
 
 
+@without_collection
 def intercompany(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     """Charge cross-entity time provider → recipient at the transfer-pricing rate."""
     ledger = system.ledger
@@ -131,6 +139,7 @@ def intercompany(system: CloseSystem, period: str, entity: str | None) -> dict[s
                              closed_period_policy=ledger.closed_period_policy)
 
 
+@without_collection
 def fx_revaluation(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     """Revalue open foreign-currency balances at the closing rate (policy option)."""
     ledger = system.ledger
@@ -142,6 +151,7 @@ def fx_revaluation(system: CloseSystem, period: str, entity: str | None) -> dict
                               closed_period_policy=ledger.closed_period_policy)
 
 
+@without_collection
 def erp_journals(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     """The period's summarized journals to the ERP: what no document carries (each journal
     entry once; a re-run sends only what was posted since: services/ledger/erp_journals)."""
@@ -155,6 +165,7 @@ def erp_journals(system: CloseSystem, period: str, entity: str | None) -> dict[s
             "entries": sum(len(d.entries) for d in done)}
 
 
+@without_collection
 def reconciliation(system: CloseSystem, period: str, entity: str | None) -> dict[str, Any]:
     with system.engine.connect() as conn, entries_held(conn):  # the same options as every
         report = report_options(system).build(conn, "close-reconciliation",  # entry point
@@ -168,7 +179,8 @@ Step = Callable[[CloseSystem, str, str | None], dict[str, Any]]
 
 # The close's steps in order: a new step is a function above and a line here; the durable
 # workflow (`workflows/close.py`) records each as its own step and ends with the lock, which
-# happens only when the reconciliation's checks all agree (or the close is forced).
+# happens only when the reconciliation's checks all agree (or the close is forced). Each
+# step runs without automatic garbage collection (`services/uncollected`, ADR 0018).
 LEDGER_STEPS: tuple[tuple[str, Step], ...] = (
     ("cut-off", cut_off),
     ("billing", billing),
@@ -183,6 +195,7 @@ LEDGER_STEPS: tuple[tuple[str, Step], ...] = (
 STEPS = (*(name for name, _ in LEDGER_STEPS), "lock")
 
 
+@without_collection
 def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, actor: str,
                    lock: bool, roles: Sequence[str] = ("finance", "controller")
                    ) -> dict[str, Any]:
@@ -211,11 +224,12 @@ def close_and_lock(system: CloseSystem, period: str, entity: str | None, *, acto
         # the locked months' books carried (ADR 0014; also the backfill after migration 0022)
         keep_carries(conn, charts_for(conn, system.ref, system.charts))
         if closed_now:
-            keep_month_costs(conn, period)  # what the margin report re-reads of past months
-            record_close(conn, period, report_options(system), entities=closed_now,
-                         whole_firm=entity is None and all(
-                             s in ("closed", "locked") for s in out.values()),
-                         now=system.clock())
+            with facts_held(conn):  # the month costs kept are those the reports read
+                keep_month_costs(conn, period)  # what the margin report re-reads
+                record_close(conn, period, report_options(system), entities=closed_now,
+                             whole_firm=entity is None and all(
+                                 s in ("closed", "locked") for s in out.values()),
+                             now=system.clock())
     return out
 
 

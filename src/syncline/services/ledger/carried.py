@@ -41,6 +41,7 @@ from syncline.ledger.carried import (
 )
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import next_period
+from syncline.services.ledger import kept
 from syncline.services.ledger.held import held, holding
 from syncline.services.ledger.queries import load_entries
 
@@ -116,23 +117,25 @@ def keep_carries(conn: Connection, charts: Mapping[str, ChartOfAccounts]) -> int
         if not months:
             continue
         account = account_of.get(entity, "")
-        have = {r.period: r.receivable_account for r in conn.execute(
-            select(ledger_carries.c.period, ledger_carries.c.receivable_account).where(
+        have = {r.period: r for r in conn.execute(
+            select(ledger_carries.c.period, ledger_carries.c.receivable_account,
+                   ledger_carries.c.entries, ledger_carries.c.token).where(
                 ledger_carries.c.entity_code == entity))}
-        base: str | None = None
+        base: tuple[str, int, str | None] | None = None  # month, entries, token
         for month in months:
-            if have.get(month) == account:
-                base = month
+            was = have.get(month)
+            if was is not None and was.receivable_account == account:
+                base = (month, int(was.entries), was.token)
                 continue
-            if month in have:  # keyed by another chart's receivable account
+            if was is not None:  # keyed by another chart's receivable account
                 _drop(conn, entity, month)
-            rows = _rows(conn, entity, base) if base else ()
-            entries = load_entries(conn, entity=entity, through=month, after=base)
+            rows = _rows(conn, entity, base[0], base[2]) if base else ()
+            entries = load_entries(conn, entity=entity, through=month,
+                                   after=base[0] if base else None)
             found = found or attribution(conn, charts)
             carried = carry_forward(rows, entries, found)
-            count = (_count(conn, entity, base) if base else 0) + len(entries)
-            _store(conn, entity, month, account, count, carried)
-            base = month
+            count = (base[1] if base else 0) + len(entries)
+            base = (month, count, _store(conn, entity, month, account, count, carried))
             done += 1
     return done
 
@@ -143,16 +146,13 @@ def _drop(conn: Connection, entity: str, month: str) -> None:
                                          & (table.c.period == month)))
 
 
-def _count(conn: Connection, entity: str, month: str) -> int:
-    return int(conn.execute(select(ledger_carries.c.entries).where(
-        (ledger_carries.c.entity_code == entity) & (ledger_carries.c.period == month)))
-        .scalar() or 0)
-
-
 def _store(conn: Connection, entity: str, month: str, account: str, count: int,
-           carried: tuple[Carried, ...]) -> None:
+           carried: tuple[Carried, ...]) -> str:
+    """Store the carry with a new token, kept by this process too (``kept``)."""
+    token = kept.new_token()
     conn.execute(ledger_carries.insert().values(entity_code=entity, period=month,
-                                                receivable_account=account, entries=count))
+                                                receivable_account=account, entries=count,
+                                                token=token))
     rows = [{"entity_code": entity, "period": month, "row_no": i,
              "source_type": c.key.source_type, "account": c.key.account,
              "currency": c.key.currency, "functional_currency": c.key.functional_currency,
@@ -163,30 +163,39 @@ def _store(conn: Connection, entity: str, month: str, account: str, count: int,
             for i, c in enumerate(carried, 1)]
     if rows:
         conn.execute(ledger_carried_balances.insert(), rows)
+    kept.keep(conn, "carry", (entity, month), token, carried)
+    return token
 
 
-def _rows(conn: Connection, entity: str, month: str) -> tuple[Carried, ...]:
+def _rows(conn: Connection, entity: str, month: str, token: str | None) -> tuple[Carried, ...]:
+    """The carry's rows: kept by this process under its token (``kept``), else read."""
+    got: tuple[Carried, ...] | None = kept.kept(conn, "carry", (entity, month), token)
+    if got is not None:
+        return got
     b = ledger_carried_balances.c
-    return tuple(
+    found = tuple(
         Carried(CarryKey(entity, r.source_type, r.account, r.currency, r.functional_currency,
                          r.revalues, r.counterparty, r.charge, r.contract, r.document,
                          r.entry), Decimal(r.amount), Decimal(r.functional),
                 r.first_currency, r.note)
         for r in conn.execute(select(ledger_carried_balances).where(
             (b.entity_code == entity) & (b.period == month)).order_by(b.row_no)))
+    kept.keep(conn, "carry", (entity, month), token, found)
+    return found
 
 
 def _carry_points(conn: Connection, period: str, account: Mapping[str, str],
-                  entity: str | None) -> dict[str, str]:
-    """Each entity's latest carry before ``period`` keyed by its current receivable account."""
+                  entity: str | None) -> dict[str, tuple[str, str | None]]:
+    """Each entity's latest carry before ``period`` keyed by its current receivable account:
+    its month and token."""
     c = ledger_carries.c
-    q = select(c.entity_code, c.period, c.receivable_account).where(c.period < period)
+    q = select(c.entity_code, c.period, c.receivable_account, c.token).where(c.period < period)
     if entity:
         q = q.where(c.entity_code == entity)
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, str | None]] = {}
     for r in conn.execute(q.order_by(c.entity_code, c.period)):
         if r.receivable_account == account.get(r.entity_code, ""):
-            out[r.entity_code] = r.period
+            out[r.entity_code] = (r.period, r.token)
     return out
 
 
@@ -202,10 +211,11 @@ def load_books(conn: Connection, period: str, charts: Mapping[str, ChartOfAccoun
 
 def _load_books(conn: Connection, period: str, charts: Mapping[str, ChartOfAccounts],
                 entity: str | None) -> Books:
-    points = _carry_points(conn, period, receivables(charts), entity)
+    found = _carry_points(conn, period, receivables(charts), entity)
+    points = {ent: month for ent, (month, _) in found.items()}
     carried: list[Carried] = []
-    for ent, month in sorted(points.items()):
-        carried.extend(_rows(conn, ent, month))
+    for ent, (month, token) in sorted(found.items()):
+        carried.extend(_rows(conn, ent, month, token))
     groups: dict[str, list[str]] = defaultdict(list)
     for ent, month in points.items():
         groups[month].append(ent)

@@ -22,6 +22,7 @@ from syncline.ledger.accounts import Charts
 from syncline.ledger.journal import Side
 from syncline.ledger.periods import PeriodStatus, period_end, period_start
 from syncline.ledger.posting import LABOR_COST, PostingRules
+from syncline.services.ledger.held import held
 from syncline.services.ledger.labor_cost_months import month_costs
 from syncline.services.ledger.periods import statuses
 from syncline.services.ledger.reports.common import ZERO
@@ -42,7 +43,12 @@ class Posted:
 
 def known_cost(conn: Connection, through: str) -> dict[Key, Decimal]:
     """Approved time worked up to the end of ``through`` at the HR cost rate on each work
-    date, per (worker's entity, cost currency, month), rounded half-up as the run posts it."""
+    date, per (worker's entity, cost currency, month), rounded half-up as the run posts it.
+    Worked out once for every scope of a close step (``held``)."""
+    return held(conn, ("known_cost", through), lambda: _known_cost(conn, through))
+
+
+def _known_cost(conn: Connection, through: str) -> dict[Key, Decimal]:
     out: dict[Key, Decimal] = defaultdict(Decimal)
     for cells in month_costs(conn, None, through).values():  # current cells, not re-costed
         for c in cells:

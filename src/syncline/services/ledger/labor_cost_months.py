@@ -33,7 +33,8 @@ from syncline.adapters.db.close_tables import (
 )
 from syncline.adapters.db.tables import time_entries
 from syncline.ledger.periods import period_end, period_start
-from syncline.services.ledger.held import held
+from syncline.services.ledger import kept
+from syncline.services.ledger.held import held, holding
 from syncline.services.ledger.reports.common import ZERO, costed_time
 
 
@@ -54,21 +55,24 @@ class CostCell:
 
 def _time_counts(conn: Connection, first: str | None, last: str) -> dict[str, int]:
     """How many time entries each month from ``first`` to ``last`` has: one range read of the
-    work-date index per month between the first and last work dates (migration 0023)."""
+    work-date index per month between the first and last work dates (migration 0023), all in
+    one statement (a statement a month cost more than the counting)."""
     t = time_entries.c
     lo, hi = conn.execute(select(func.min(t.work_date), func.max(t.work_date))).one()
     if lo is None:
         return {}
     month, end = max(lo[:7], first or ""), min(hi[:7], last)
-    out: dict[str, int] = {}
+    months: list[str] = []
     while month <= end:
-        following = _next(month)
-        n = conn.execute(select(func.count()).select_from(time_entries).where(
-            t.work_date >= f"{month}-01", t.work_date < f"{following}-01")).scalar_one()
-        if n:
-            out[month] = int(n)
-        month = following
-    return out
+        months.append(month)
+        month = _next(month)
+    if not months:
+        return {}
+    counts = conn.execute(select(*(
+        select(func.count()).select_from(time_entries).where(
+            t.work_date >= f"{m}-01", t.work_date < f"{_next(m)}-01").scalar_subquery()
+        for m in months))).one()
+    return {m: int(n) for m, n in zip(months, counts, strict=True) if n}
 
 
 def _versions(conn: Connection, first: str | None, last: str) -> dict[str, int]:
@@ -130,23 +134,31 @@ def _month_costs(conn: Connection, first: str | None, last: str
     """(cells read from the cache, cells costed again, the versions read first)."""
     versions = _versions(conn, first, last)  # first: see the module docstring
     c = labor_cost_cached.c
-    q = select(c.month, c.version).where(c.month <= last)
+    q = select(c.month, c.version, c.token).where(c.month <= last)
     if first is not None:
         q = q.where(c.month >= first)
-    current = {r.month for r in conn.execute(q) if versions.get(r.month) == r.version}
-    cached: dict[str, list[CostCell]] = {m: [] for m in current}
-    if current:
+    current = {r.month: r.token for r in conn.execute(q) if versions.get(r.month) == r.version}
+    cached: dict[str, list[CostCell]] = {}
+    for month, token in current.items():  # kept by this process under the month's token
+        got: list[CostCell] | None = kept.kept(conn, "labor_cells", month, token)
+        if got is not None:
+            cached[month] = got
+    unread = sorted(set(current) - set(cached))
+    if unread:
+        for month in unread:
+            cached[month] = []
         k = labor_cost_cells.c
-        q = select(labor_cost_cells).where(k.month <= last)
-        if first is not None:
-            q = q.where(k.month >= first)
+        q = select(labor_cost_cells).where((k.month >= unread[0]) & (k.month <= unread[-1]))
         for r in conn.execute(q.order_by(k.month, k.project_code, k.rated, k.cost_entity,
                                          k.cost_currency)):
-            if r.month in current:
+            if r.month in unread:
                 cached[r.month].append(CostCell(r.month, r.project_code, bool(r.rated),
                                                 r.cost_entity, r.cost_currency, r.cost,
                                                 r.hours, r.entries))
-    return cached, _cost(conn, sorted(set(versions) - current)), versions
+        for month in unread:
+            kept.keep(conn, "labor_cells", month, current[month], cached[month])
+    costed = _cost(conn, sorted(set(versions) - set(current)))
+    return {m: cached[m] for m in sorted(cached)}, costed, versions
 
 
 def month_costs(conn: Connection, first: str | None, last: str) -> dict[str, list[CostCell]]:
@@ -162,8 +174,9 @@ def month_costs(conn: Connection, first: str | None, last: str) -> dict[str, lis
 
 def keep_month_costs(conn: Connection, through: str) -> int:
     """Cost again and store the months up to ``through`` whose cells are not current (in the
-    caller's transaction); how many months were stored."""
-    _, costed, versions = _month_costs(conn, None, through)
+    caller's transaction); how many months were stored. Inside ``facts_held`` the cells of
+    every month through ``through`` are then held as ``month_costs`` gives them."""
+    cached, costed, versions = _month_costs(conn, None, through)
     for month, cells in sorted(costed.items()):
         conn.execute(delete(labor_cost_cells).where(labor_cost_cells.c.month == month))
         conn.execute(delete(labor_cost_cached).where(labor_cost_cached.c.month == month))
@@ -172,7 +185,13 @@ def keep_month_costs(conn: Connection, through: str) -> int:
                 {"month": x.month, "project_code": x.project_code, "rated": x.rated,
                  "cost_entity": x.cost_entity, "cost_currency": x.cost_currency,
                  "cost": x.cost, "hours": x.hours, "entries": x.entries} for x in cells])
-        conn.execute(labor_cost_cached.insert().values(month=month, version=versions[month]))
+        token = kept.new_token()
+        conn.execute(labor_cost_cached.insert().values(month=month, version=versions[month],
+                                                       token=token))
+        kept.keep(conn, "labor_cells", month, token, cells)
+    if holding(conn):  # every month now current: what month_costs would read next
+        held(conn, ("month_costs", None, through),
+             lambda: dict(sorted({**cached, **costed}.items())))
     return len(costed)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,8 @@ from syncline.adapters.db.billing_tables import payments
 from syncline.adapters.db.tables import billable_items, invoice_lines, invoices
 from syncline.ledger.accounts import ChartOfAccounts
 from syncline.ledger.carried import FX_REVALUATION, Books, ar_amount
-from syncline.services.ledger.held import held
+from syncline.services.ledger.carried import load_books, receivables
+from syncline.services.ledger.held import held, holding
 from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reconciliation.core import Recon, books_balance, carried_on
 from syncline.services.ledger.reports.aging import unbilled_items
@@ -73,58 +75,19 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
               charts: Mapping[str, ChartOfAccounts], entity: str | None) -> None:
     check = "AR subledger = GL"
     end = period_end(period).isoformat()
-    open_docs: dict[str, Decimal] = {}
-    doc_key: dict[str, tuple[str, str]] = {}
-    found, notes, paid = held(conn, ("ar_documents", end),  # every scope's
-                              lambda: _ar_documents(conn, end))
-    for inv in found:
-        open_docs[inv.number] = inv.total
-        doc_key[inv.number] = (inv.entity_code, inv.currency)
-    note_of: dict[str, str] = {}
-    for note in notes:
-        note_of[note.number] = note.invoice_number
-        if note.credit_date <= end and note.invoice_number in open_docs:
-            open_docs[note.invoice_number] += note.total  # negative: a note reduces AR
-    for pay in paid:
-        note_of[pay.payment_id] = pay.invoice_number
-        if pay.received_on <= end and pay.invoice_number in open_docs:
-            open_docs[pay.invoice_number] -= pay.amount  # a payment settles AR
-    gl_by_doc: dict[str, Decimal] = defaultdict(Decimal)
-    posted_in: dict[str, tuple[str, str]] = {}  # document → (entity, currency) of its posting
-    other: dict[tuple[str, str], list[Any]] = {}  # (entity, entry) → [amount, currency, what]
-    # revaluation lines restate foreign AR in the functional currency: they have their own
-    # check ("foreign balances revalued at closing rate"), not a document behind them
-    books = Books(tuple(c for c in books.carried if c.key.source_type != FX_REVALUATION),
-                  tuple(e for e in books.entries if e.source_type != FX_REVALUATION),
-                  books.through)
-    gl = books_balance(books, charts, "accounts_receivable")
-    for c in carried_on(books, charts, "accounts_receivable"):  # the books carried (ADR 0014)
-        if c.key.document:
-            gl_by_doc[c.key.document] += c.amount
-            if c.first_currency:  # moved by an entry with an amount
-                posted_in.setdefault(c.key.document, (c.key.entity, c.first_currency))
-        elif c.first_currency:
-            got = other.setdefault((c.key.entity, c.key.entry),
-                                   [ZERO, c.first_currency, c.note])
-            got[0] += c.amount
-    for e in books.entries:
-        chart = charts.get(e.entity_id)
-        if chart is None:
-            continue
-        amount = ar_amount(e, chart.code("accounts_receivable"))
-        if not amount:
-            continue
-        if e.source_type == "invoice" or (e.source_type in ("credit_note", "payment")
-                                          and e.source_id in note_of):
-            number = e.source_id if e.source_type == "invoice" else note_of[e.source_id]
-            gl_by_doc[number] += amount
-            posted_in.setdefault(number, (e.entity_id, e.lines[0].amount.currency))
-        else:
-            other[(e.entity_id, f"{e.source_type}:{e.source_id}")] = [
-                amount, e.lines[0].amount.currency, e.description]
+    open_docs, doc_key, note_of = held(conn, ("ar_open", end),  # every scope's
+                                       lambda: _ar_open(conn, end))
+    if holding(conn):  # every scope's from the firm's books, worked out once per step
+        ar = held(conn, ("ar_gl", period, tuple(sorted(receivables(charts).items()))),
+                  lambda: _ar_gl(load_books(conn, period, charts), charts, note_of))
+    else:
+        ar = _ar_gl(books, charts, note_of)
+    gl_by_doc, posted_in, other, gl = ar.scope(entity)
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for number, amount in open_docs.items():
         ent, cur = doc_key[number]
+        if entity and ent != entity:
+            continue  # another entity's document: not this scope's row (nor difference)
         totals[(ent, cur)][0] += amount
         posted = gl_by_doc.get(number, ZERO)
         if posted != amount:
@@ -147,12 +110,103 @@ def ar_vs_gl(conn: Connection, rec: Recon, period: str, books: Books,
               "received vs the AR account balance", entity=entity)
 
 
-def _ar_documents(conn: Connection, end: str) -> tuple[list[Any], list[Any], list[Any]]:
-    """The invoices dated to ``end``, every credit note and every payment."""
-    return (list(conn.execute(select(invoices).where(invoices.c.invoice_date <= end))),
-            credit_notes(conn),
-            list(conn.execute(select(payments.c.payment_id, payments.c.invoice_number,
-                                     payments.c.amount, payments.c.received_on))))
+@dataclass(frozen=True, slots=True)
+class ArPosted:
+    """The AR postings of some books, per entity (the entity of the posting): by document
+    (the invoice an invoice, credit note or payment settles), the (entity, currency) of each
+    document's first posting — also over every entity, in the books' order —, the postings of
+    no document by (entity, ``type:id``) as [amount, currency, description], and the AR
+    balance by (entity, currency). Shared by every scope of a close step: not to be changed."""
+
+    by_doc: dict[str, dict[str, Decimal]]
+    first_in: dict[str, dict[str, tuple[str, str]]]
+    first_all: dict[str, tuple[str, str]]
+    other: dict[str, dict[tuple[str, str], list[Any]]]
+    gl: dict[tuple[str, str], Decimal]
+
+    def scope(self, entity: str | None
+              ) -> tuple[dict[str, Decimal], dict[str, tuple[str, str]],
+                         dict[tuple[str, str], list[Any]], dict[tuple[str, str], Decimal]]:
+        """(by document, first posting, others, balance) as the books of ``entity`` (None:
+        every entity's) give them."""
+        if entity is not None:
+            return (self.by_doc.get(entity, {}), self.first_in.get(entity, {}),
+                    self.other.get(entity, {}),
+                    {k: v for k, v in self.gl.items() if k[0] == entity})
+        by_doc: dict[str, Decimal] = defaultdict(Decimal)
+        for docs in self.by_doc.values():
+            for number, amount in docs.items():
+                by_doc[number] += amount
+        return (by_doc, self.first_all,
+                {k: v for got in self.other.values() for k, v in got.items()}, self.gl)
+
+
+def _ar_gl(books: Books, charts: Mapping[str, ChartOfAccounts],
+           note_of: Mapping[str, str]) -> ArPosted:
+    # revaluation lines restate foreign AR in the functional currency: they have their own
+    # check ("foreign balances revalued at closing rate"), not a document behind them
+    books = Books(tuple(c for c in books.carried if c.key.source_type != FX_REVALUATION),
+                  tuple(e for e in books.entries if e.source_type != FX_REVALUATION),
+                  books.through)
+    found = ArPosted({}, {}, {}, {}, dict(books_balance(books, charts, "accounts_receivable")))
+
+    def post(ent: str, number: str, amount: Decimal, currency: str) -> None:
+        docs = found.by_doc.setdefault(ent, {})
+        docs[number] = docs.get(number, ZERO) + amount
+        found.first_in.setdefault(ent, {}).setdefault(number, (ent, currency))
+        found.first_all.setdefault(number, (ent, currency))
+
+    for c in carried_on(books, charts, "accounts_receivable"):  # the books carried (ADR 0014)
+        ent = c.key.entity
+        if c.key.document:
+            if c.first_currency:  # moved by an entry with an amount
+                post(ent, c.key.document, c.amount, c.first_currency)
+            else:
+                docs = found.by_doc.setdefault(ent, {})
+                docs[c.key.document] = docs.get(c.key.document, ZERO) + c.amount
+        elif c.first_currency:
+            got = found.other.setdefault(ent, {}).setdefault(
+                (ent, c.key.entry), [ZERO, c.first_currency, c.note])
+            got[0] += c.amount
+    for e in books.entries:
+        chart = charts.get(e.entity_id)
+        if chart is None:
+            continue
+        amount = ar_amount(e, chart.code("accounts_receivable"))
+        if not amount:
+            continue
+        if e.source_type == "invoice" or (e.source_type in ("credit_note", "payment")
+                                          and e.source_id in note_of):
+            number = e.source_id if e.source_type == "invoice" else note_of[e.source_id]
+            post(e.entity_id, number, amount, e.lines[0].amount.currency)
+        else:
+            found.other.setdefault(e.entity_id, {})[
+                (e.entity_id, f"{e.source_type}:{e.source_id}")] = [
+                amount, e.lines[0].amount.currency, e.description]
+    return found
+
+
+def _ar_open(conn: Connection, end: str
+             ) -> tuple[dict[str, Decimal], dict[str, tuple[str, str]], dict[str, str]]:
+    """The subledger at ``end``: each invoice dated to it with its open amount (total, its
+    credit notes dated to ``end``, less its payments received to ``end``) and its (entity,
+    currency); the invoice every credit note and payment settles."""
+    open_docs: dict[str, Decimal] = {}
+    doc_key: dict[str, tuple[str, str]] = {}
+    for inv in conn.execute(select(invoices).where(invoices.c.invoice_date <= end)):
+        open_docs[inv.number] = inv.total
+        doc_key[inv.number] = (inv.entity_code, inv.currency)
+    note_of: dict[str, str] = {}
+    for note in credit_notes(conn):
+        note_of[note.number] = note.invoice_number
+        if note.credit_date <= end and note.invoice_number in open_docs:
+            open_docs[note.invoice_number] += note.total  # negative: a note reduces AR
+    for pay in conn.execute(select(payments.c.payment_id, payments.c.invoice_number,
+                                   payments.c.amount, payments.c.received_on)):
+        note_of[pay.payment_id] = pay.invoice_number
+        if pay.received_on <= end and pay.invoice_number in open_docs:
+            open_docs[pay.invoice_number] -= pay.amount  # a payment settles AR
+    return open_docs, doc_key, note_of
 
 
 def unbilled_vs_gl(conn: Connection, rec: Recon, period: str,

@@ -20,6 +20,7 @@ from syncline.ledger.carried import Books
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_start
 from syncline.ledger.reports import Cell, Table
+from syncline.services.ledger.held import held, holding
 from syncline.services.ledger.queries import period_end
 from syncline.services.ledger.reports.common import (
     ZERO,
@@ -166,10 +167,31 @@ def _late_cost(conn: Connection, info: Mapping[str, ProjectInfo], period: str,
     """Add the late changes to closed months before ``period`` not reported yet: for each
     (entity, project, currency), the cost and hours of those months as known now less what
     their closes reported (each close reported its own month and the late changes before
-    it, so the difference is what no close has reported). Whether there were any."""
+    it, so the difference is what no close has reported). Whether there were any. The same
+    for every scope: worked out once per close step (``held``), each scope's rows are its
+    entity's keys."""
+    late = held(conn, ("margin_late_cost", period), lambda: _late_known(conn, info, period))
+    if late is None:
+        return False
+    known_cost, known_hours = late
+    changed = False
+    for key in set(known_cost) | set(known_hours):
+        late_cost, late_hours = known_cost.get(key, ZERO), known_hours.get(key, ZERO)
+        if late_cost or late_hours:
+            cost[key] += late_cost
+            hours[key] += late_hours
+            changed = True
+    return changed
+
+
+def _late_known(conn: Connection, info: Mapping[str, ProjectInfo], period: str
+                ) -> tuple[dict[tuple[str, str, str], Decimal],
+                           dict[tuple[str, str, str], Decimal]] | None:
+    """Per (entity, project, currency): the cost and hours of the closed months reported before
+    ``period`` as known now less what their closes reported; None when nothing was reported."""
     recorded = reported_before(conn, "margin", period)
     if not recorded:
-        return False
+        return None
     known_cost: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     known_hours: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     by_month: dict[str, set[str]] = defaultdict(set)
@@ -178,7 +200,9 @@ def _late_cost(conn: Connection, info: Mapping[str, ProjectInfo], period: str,
     # imported here: labor_cost_months imports this package's ``common`` (see registry.py)
     from syncline.services.ledger.labor_cost_months import month_costs
 
-    months = month_costs(conn, min(by_month), max(by_month))  # current cells, not re-costed
+    # current cells, not re-costed; in a close step, every month's through the period, held
+    months = (month_costs(conn, None, period) if holding(conn)
+              else month_costs(conn, min(by_month), max(by_month)))
     for month, ents in sorted(by_month.items()):
         got_cost: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
         got_hours: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
@@ -198,10 +222,4 @@ def _late_cost(conn: Connection, info: Mapping[str, ProjectInfo], period: str,
             key = (str(row["entity"]), str(row["project"]), str(row["currency"]))
             known_cost[key] -= Decimal(row["cost"])
             known_hours[key] -= Decimal(row["hours"])
-    changed = False
-    for key in set(known_cost) | set(known_hours):
-        if known_cost[key] or known_hours[key]:
-            cost[key] += known_cost[key]
-            hours[key] += known_hours[key]
-            changed = True
-    return changed
+    return known_cost, known_hours
