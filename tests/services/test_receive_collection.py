@@ -1,5 +1,5 @@
 """Receiving a batch (services/messaging/inbox.py): no automatic garbage collection while it
-is parsed or stored (`_uncollected`: the batch's objects are freed by reference counting
+is parsed or stored (`services/uncollected.py`: the batch's objects are freed by reference counting
 once it is stored, and the collector is left as it was found), and a batch holding keys
 already stored is received as the look-up before writing would have it (`_store`)."""
 

@@ -21,9 +21,7 @@ was accepted stays a duplicate.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -46,6 +44,7 @@ from syncline.services.messaging.parsing import (
 )
 from syncline.services.messaging.refusals import Refusal
 from syncline.services.telemetry import traces
+from syncline.services.uncollected import uncollected
 
 __all__ = ["RESERVED_SOURCE", "UNKNOWN_SOURCE", "Prepared", "Receipt", "Refusal", "prepare",
            "receive_many", "receive_prepared"]
@@ -170,7 +169,7 @@ def prepare(items: Iterable[str | dict[str, Any] | Refusal], *,
     span context each message's sender gave (``traces.from_headers``; None: none), in the
     order of ``items`` — its receive span is then that span's child."""
     started = traces.now_ns()
-    with _uncollected():
+    with uncollected():
         parsed = tuple(parse(i, trusted) for i in items)
         assert not parents or len(parents) == len(parsed), "one parent a message, or none"
         return Prepared(parsed, started, tuple(parents))
@@ -181,26 +180,15 @@ def receive_many(conn: Connection, items: Iterable[str | dict[str, Any] | Refusa
                  parents: Sequence[Context | None] = ()) -> list[Receipt]:
     """Store a batch of messages (one transaction is the caller's); return one receipt each:
     `prepare` then `receive_prepared`."""
-    with _uncollected():
+    with uncollected():
         return receive_prepared(conn, prepare(items, trusted=trusted, parents=parents),
                                 now=now)
 
 
-@contextmanager
-def _uncollected() -> Iterator[None]:
-    """No automatic garbage collection while a batch is parsed or stored. Every object a
-    batch makes (two dictionaries and a few tuples a message) stays alive until the batch is
-    stored and is then freed by reference counting; a collection meanwhile only walks them
-    (the young ones; a full one walks the whole process too) to find nothing. The
-    collector's state is restored after, and left alone where it was already off."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+# No automatic garbage collection while a batch is parsed or stored (services/uncollected.py):
+# every object a batch makes (two dictionaries and a few tuples a message) stays alive until
+# the batch is stored and is then freed by reference counting; a collection meanwhile only
+# walks them (the young ones; a full one walks the whole process too) to find nothing.
 
 
 def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime,
@@ -223,7 +211,7 @@ def receive_prepared(conn: Connection, prepared: Prepared, *, now: datetime,
     and a message sent to two receivers at once is stored once (the other gets a duplicate
     receipt). A re-send of a rejected message with different text revises it (module doc).
     """
-    with _uncollected():
+    with uncollected():
         receipts, plan = _store(conn, prepared, now, mark_applied)
     if to_apply is not None:
         for i, p in plan.received:
