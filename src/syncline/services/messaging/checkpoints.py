@@ -5,8 +5,8 @@ that takes the log past 1,000 pages (``wal_autocheckpoint``): that commit then w
 page again and waits for two fsyncs before it returns. For the API's receive writer
 (api/intake.py) every request of the group waits for that commit's return, and the next group
 waits behind it: measured with batches of 500 events (bench/http.py, `receive`), the writer
-spent a third of its time in those checkpoints, and batches were received 25-60 % faster
-with them elsewhere (docs/adr/0019).
+spent about a quarter of its time in those checkpoints, and receiving was 30-40 % faster with
+them elsewhere (docs/adr/0019).
 
 So the receive writer commits with the automatic checkpoint off (`write_lock.promptly`,
 ``checkpoint=False``) and nudges a `Checkpointer`: a thread of its own that runs a PASSIVE
@@ -42,7 +42,7 @@ from syncline.adapters.db.engine import BUSY_TIMEOUT_MS, sqlite_file
 log = logging.getLogger(__name__)
 
 PAUSE_SECONDS = 0.05  # between two checkpoints: about SQLite's 1,000 pages at full speed
-RESTART_PAGES = 2000  # a log longer than this (8 MB of 4 kB pages) is restarted
+RESTART_PAGES = 2000  # a log longer than this (16 MB of 4 kB pages) is restarted
 
 
 class Checkpointer:
