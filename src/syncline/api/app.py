@@ -51,7 +51,6 @@ from syncline.console.app import create as console_app
 from syncline.runner import BackgroundWorker
 from syncline.services import contracts as contract_views
 from syncline.services.governance.roles import INTEGRATION, READERS, Principal, parse_roles
-from syncline.services.messaging.checkpoints import checkpointer_for
 from syncline.services.messaging.exception_context import business_context
 from syncline.services.messaging.exceptions import UNASSIGNED, get_exception, list_exceptions
 from syncline.services.messaging.inbox import Receipt, prepare, receive_prepared
@@ -91,16 +90,10 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
     connector by name (default: SYNCLINE_CONNECTORS_CONFIG)."""
     runner = worker or (BackgroundWorker(system) if background else None)
 
-    # on a SQLite file the log is checkpointed beside the receive writer, not in its commits
-    checkpoints = checkpointer_for(system.engine)
-
     def _receive(items: Sequence[Any], parents: Sequence[Context | None]) -> list[Receipt]:
         prepared = prepare(items, parents=parents)  # parsed and validated before the lock
-        with promptly(system.engine, checkpoint=checkpoints is None) as conn:  # the lock
-            receipts = receive_prepared(conn, prepared, now=system.clock())  # asked every ms
-        if checkpoints is not None:
-            checkpoints.committed()  # a checkpoint due (services/messaging/checkpoints.py)
-        return receipts
+        with promptly(system.engine) as conn:  # the lock asked for every ms (write_lock.py)
+            return receive_prepared(conn, prepared, now=system.clock())
 
     intake = Intake(_receive)  # group commit of POST /v1/events (services/messaging/write_lock.py)
     if runner is not None and runner.between_batches is None and \
@@ -119,8 +112,6 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
             yield
         finally:
             await run_in_threadpool(intake.close)
-            if checkpoints is not None:
-                await run_in_threadpool(checkpoints.close)
             if runner is not None:
                 await run_in_threadpool(runner.stop)
 

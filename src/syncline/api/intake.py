@@ -19,15 +19,10 @@ its span context goes with each of its messages to the store (``parents``), so i
 receive spans continue the caller's trace while the others' do not.
 
 The writer prepares (parses and validates) a group's messages before it takes the write lock,
-so the lock is held only to store them; and on a SQLite file its commits leave the log's
-checkpoint to a thread of its own (services/messaging/checkpoints.py). (Preparing in each
-request instead, on the event loop or in a thread, was tried: the writer's inserts then
-waited for the GIL between rows, and batches were slower.)
-
-On SQLite the writer takes the lock ``promptly``: SQLite's own busy handler, while another
-connection (an applying worker, in this process or another) holds the lock, sleeps 1, 2,
-5 … up to 100 ms between tries, so a request could wait up to 100 ms more than the other
-transaction lasted; the writer instead asks for the lock again every
+so the lock is held only to store them. On SQLite it takes the lock ``promptly``: SQLite's own
+busy handler, while another connection (an applying worker, in this process or another) holds
+the lock, sleeps 1, 2, 5 … up to 100 ms between tries, so a request could wait up to 100 ms
+more than the other transaction lasted; the writer instead asks for the lock again every
 millisecond (each try costs a few microseconds), up to the same 30 s, then answers 503 as
 before. Only the API's writer does this: the others keep SQLite's waiting, and so yield to it.
 

@@ -5,8 +5,7 @@ another) holds the write lock, sleeps 1, 2, 5 … up to 100 ms between tries, so
 wait up to 100 ms more than the other transaction lasted. `promptly` asks for the lock again
 every millisecond instead (each try costs a few microseconds), up to the same timeout. While
 it waits it marks the database's ``-waiting`` file (lock_signal.py), so an applying worker in
-any process ends its batch early and lets it through. With ``checkpoint=False`` its commit
-leaves the log's checkpoint to a `checkpoints.Checkpointer` (the API's receive writer).
+any process ends its batch early and lets it through.
 """
 
 from __future__ import annotations
@@ -23,17 +22,14 @@ from syncline.adapters.db.engine import BUSY_TIMEOUT_MS
 from syncline.services.messaging.lock_signal import signal_for
 
 POLL_SECONDS = 0.001  # between two tries for SQLite's write lock
-AUTOCHECKPOINT_PAGES = 1000  # SQLite's default `wal_autocheckpoint`, which the engine keeps
 
 
 @contextlib.contextmanager
 def promptly(engine: Engine, *, poll: float = POLL_SECONDS,
-             timeout: float = BUSY_TIMEOUT_MS / 1000,
-             checkpoint: bool = True) -> Iterator[Connection]:
+             timeout: float = BUSY_TIMEOUT_MS / 1000) -> Iterator[Connection]:
     """``engine.begin()``, but on SQLite the write lock is asked for every ``poll`` seconds
     (at most ``timeout``; then the last "database is locked" is raised) instead of through
-    SQLite's busy handler, which sleeps up to 100 ms between tries. ``checkpoint=False``:
-    the commit does not checkpoint the log however long it is (the caller has it done)."""
+    SQLite's busy handler, which sleeps up to 100 ms between tries."""
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
             yield conn
@@ -42,8 +38,6 @@ def promptly(engine: Engine, *, poll: float = POLL_SECONDS,
     with engine.connect() as conn:
         raw: Any = conn.connection.driver_connection
         raw.execute("PRAGMA busy_timeout=0")  # a try fails at once while the lock is held
-        if not checkpoint:
-            raw.execute("PRAGMA wal_autocheckpoint=0")
         marked = False
         try:
             deadline = time.monotonic() + timeout
@@ -69,8 +63,6 @@ def promptly(engine: Engine, *, poll: float = POLL_SECONDS,
             if marked and signal is not None:  # it gave up waiting
                 signal.clear()
             raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            if not checkpoint:  # the pooled connection as the others are
-                raw.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
 
 
-__all__ = ["AUTOCHECKPOINT_PAGES", "POLL_SECONDS", "promptly"]
+__all__ = ["POLL_SECONDS", "promptly"]
