@@ -119,3 +119,31 @@ def test_serve_on_sqlite_lets_waiting_requests_end_a_batch(tmp_path: Path) -> No
     runner = BackgroundWorker(system)
     create_app(system, worker=runner)
     assert runner.yield_when is not None and runner.yield_when() is False
+
+
+def test_after_a_yield_batches_read_fewer_rows_then_grow_back(tmp_path: Path,
+                                                              monkeypatch: Any) -> None:
+    """A batch reads (and parses) all its rows before applying the first: after one that
+    yielded, the next reads at most `CONTENDED_BATCH`; each that runs to its end doubles it,
+    up to the batch size. The result stays one pass's."""
+    from syncline.services.messaging import drain
+
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "yielding").mkdir()
+    whole = _system(tmp_path / "whole")
+    process_pending(whole.engine, whole.ref, whole.clock)
+
+    system = _system(tmp_path / "yielding")
+    read: list[int] = []
+
+    def apply_batch(conn: Any, rows: list[Any], *args: Any, **kwargs: Any) -> int:
+        read.append(len(rows))
+        return processor.apply_batch(conn, rows, *args, **kwargs)
+
+    monkeypatch.setattr(drain, "apply_batch", apply_batch)
+    asked = itertools.count()
+    process_pending(system.engine, system.ref, system.clock, batch_size=200, yield_after=0,
+                    yield_when=lambda: next(asked) == 0)  # a writer waits once, at first
+    assert drain.CONTENDED_BATCH == 64
+    assert read[:3] == [200, 64, 128] and read[3] > 128  # (the fourth: what was left)
+    assert _state(system) == _state(whole)

@@ -120,11 +120,14 @@ def is_plain(raw: str) -> bool:
 
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's (RFC 8259 §2)
-_DECODER = json.JSONDecoder()
+_SPACE = frozenset(" \t\n\r")
+_SCAN = json.JSONDecoder().scan_once  # what `raw_decode` calls (the C scanner), less a frame
 
 
 def _skip(text_: str, i: int) -> int:
     """The index of the first character at or after ``i`` that is not JSON whitespace."""
+    if text_[i:i + 1] not in _SPACE:  # the common case: none (a compact array)
+        return i
     found = _WHITESPACE.match(text_, i)
     return found.end() if found else i
 
@@ -140,16 +143,17 @@ def batch_texts(text_: str) -> list[str] | None:
     i = _skip(text_, i + 1)
     out: list[str] = []
     if text_[i:i + 1] != "]":
+        scan, skip, append = _SCAN, _skip, out.append
         while True:
             try:
-                _, end = _DECODER.raw_decode(text_, i)
-            except (ValueError, RecursionError):
+                _, end = scan(text_, i)
+            except (StopIteration, ValueError, RecursionError):
                 return None
-            out.append(text_[i:end])
-            i = _skip(text_, end)
+            append(text_[i:end])
+            i = skip(text_, end)
             if text_[i:i + 1] == "]":
                 break
             if text_[i:i + 1] != ",":
                 return None
-            i = _skip(text_, i + 1)
+            i = skip(text_, i + 1)
     return out if _skip(text_, i + 1) == len(text_) else None

@@ -25,6 +25,12 @@ BATCH_SIZE = 1000
 # applying one message a batch against a thousand), so yielding after every message gave a
 # busy API batches of one; a few milliseconds bound what a request waits and amortize it.
 YIELD_AFTER = 0.005
+# After a batch that yielded to a waiting writer, the next reads at most this many rows, and
+# each batch that runs to its end without yielding doubles it again up to the batch size: a
+# batch reads and parses all its rows before applying the first, so while requests keep
+# arriving a batch of a thousand was mostly read to be cut short (and read again), and its
+# sets (up to `processor.YIELD_SET`) ran long before the next question; docs/adr/0019.
+CONTENDED_BATCH = 64
 Progress = Callable[[int], None]
 
 
@@ -42,20 +48,23 @@ def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
                     yield_after: float = YIELD_AFTER) -> Stats:
     """Apply every received message, in arrival order, until none is left. ``yield_when``:
     a batch that has run ``yield_after`` seconds ends early (commits) when it says a request
-    waits for the write lock (`processor.apply_batch`); the rest is applied in the next.
+    waits for the write lock (`processor.apply_batch`); the rest is applied in the next,
+    which reads at most `CONTENDED_BATCH` rows (then twice as many after each batch that
+    did not yield, up to ``batch_size``).
 
     A batch's transaction holds nothing but the batch, so its first try takes no savepoint
     (`apply_batch(whole=True)`; see `straight.py` for what a savepoint costs on SQLite): if a
     handler raises, the transaction is rolled back and the same rows are applied again in a
     new one, carefully (a savepoint per set and message)."""
     stats = Stats()
+    size = batch_size
     careful = False  # after a batch that raised: the same rows again, carefully
     while True:
         try:
             with engine.begin() as conn:
                 leases.hold_alone(conn)  # PostgreSQL: beside leased workers, it runs alone
                 rows = conn.execute(select(inbox).where(inbox.c.status == "received")
-                                    .order_by(inbox.c.seq).limit(batch_size)).all()
+                                    .order_by(inbox.c.seq).limit(size)).all()
                 if not rows:
                     return stats
                 settled = apply_batch(conn, rows, ref, clock(), stats,
@@ -67,6 +76,9 @@ def process_pending(engine: Engine, ref: ReferenceData, clock: Clock, *,
         careful = False
         if progress:
             progress(settled)
+        if yield_when is not None:  # smaller while a writer waits, larger again when not
+            size = min(size, CONTENDED_BATCH) if settled < len(rows) else \
+                min(batch_size, size * 2)
 
 
 _EMPTY, _BLOCKED = 0, -1
