@@ -102,6 +102,7 @@ def test_a_contract_s_schedule_and_the_what_if_of_an_amendment(
     march = page.locator("#schedule-table a.explain", has_text="").nth(1)  # 2026-03's amount
     march.click()
     opened = page.locator("details.explanation[open]")
+    opened.first.wait_for()  # (the explanation is fetched and opened after the click)
     assert opened.count() == 1 and "revenue C-1005-L1 2026-03" in opened.inner_text()
     _shot(page, "contract", tmp_path)
     line = page.locator("#wi-line option").nth(1)
