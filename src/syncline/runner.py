@@ -129,11 +129,4 @@ class BackgroundWorker:
         return stats
 
     def _count(self, stats: Stats) -> None:
-        t = self.totals
-        t.applied += stats.applied
-        t.parked += stats.parked
-        t.released += stats.released
-        t.failed += stats.failed
-        t.stale += stats.stale
-        for kind, n in stats.by_type.items():
-            t.by_type[kind] = t.by_type.get(kind, 0) + n
+        self.totals.add(stats)

@@ -82,7 +82,7 @@ def apply_received(conn: Connection, stored: Stored, ref: ReferenceData, now: da
                    stats: Stats) -> int:
     """Apply the messages `stored` has just received (in this transaction) when they are all
     that waits; return how many were applied (0: left received for the drain). No
-    savepoint: a defect raises `processor.TriedWhole`, and the caller rolls the transaction
+    savepoint: a defect raises `unit.TriedWhole`, and the caller rolls the transaction
     back."""
     if not stored or conn.dialect.name != "sqlite":
         return 0
