@@ -189,3 +189,13 @@ def counts_by_domain(conn: Connection) -> dict[str, int]:
         if r.status == "open":
             out[r.domain] = out.get(r.domain, 0) + 1
     return dict(sorted(out.items()))
+
+
+def combine(problems: tuple[Problem, ...]) -> Problem:
+    """A message's problems as the one its exception states (the first's code and field)."""
+    if len(problems) == 1:
+        return problems[0]
+    first = problems[0]
+    return Problem(first.code, first.domain, "; ".join(p.message for p in problems),
+                   " ".join(dict.fromkeys(p.remediation for p in problems)), first.field,
+                   first.severity, tuple(dict.fromkeys(o for p in problems for o in p.objects)))

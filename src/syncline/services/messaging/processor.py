@@ -37,7 +37,7 @@ from syncline.services.handlers.milestones import complete_milestone
 from syncline.services.handlers.time import reverse_time
 from syncline.services.handlers.workers import upsert_worker
 from syncline.services.messaging.bulk import Savepoint, light, update_rows
-from syncline.services.messaging.exceptions import raise_exception
+from syncline.services.messaging.exceptions import combine, raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit import (
     TriedWhole,
@@ -52,16 +52,6 @@ from syncline.services.messaging.unit_of_work import Batch, Handler
 from syncline.services.messaging.waiting import release_waiting
 from syncline.services.telemetry import metrics, traces
 from syncline.services.telemetry.processing import observe, observe_many
-
-
-def _combine(problems: tuple[Problem, ...]) -> Problem:
-    if len(problems) == 1:
-        return problems[0]
-    first = problems[0]
-    return Problem(first.code, first.domain, "; ".join(p.message for p in problems),
-                   " ".join(dict.fromkeys(p.remediation for p in problems)), first.field,
-                   first.severity, tuple(dict.fromkeys(o for p in problems for o in p.objects)))
-
 
 # Statements built once (parameters bound per execute, lists of them executemany): building
 # and cache-keying a statement per message cost more than executing it.
@@ -404,7 +394,7 @@ def _book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats)
             stats.parked += 1
             observe_settled(batch, observe, row, "parked", now)
         case Failed(problems=problems):
-            problem = _combine(problems)
+            problem = combine(problems)
             conn.execute(_FAILED_STORED if unmark(batch, row.id) else _FAILED,
                          [{"b_id": row.id, "b_reason": problem.message}])
             raise_exception(conn, problem, now=now, inbox_id=row.id,
