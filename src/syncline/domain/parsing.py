@@ -164,7 +164,8 @@ def parse_termination(data: Data) -> TerminateWorker:
     return TerminateWorker(data["worker_id"], date.fromisoformat(data["termination_date"]))
 
 
-def _time_objects(data: Data) -> tuple[tuple[str, str], ...]:
+def time_objects(data: Data) -> tuple[tuple[str, str], ...]:
+    """The objects a problem with an approved time entry names."""
     return (("time_entry", data["time_entry_id"]), ("project", data["project_code"]),
             ("worker", data["worker_id"]))
 
@@ -178,14 +179,14 @@ def parse_time(data: Data) -> RecordApprovedTime | list[Problem]:
             "only approved time is billed",
             "Have the project manager approve (or reject) the timesheet in the PSA; the "
             "approval event will flow through on its own.", "data.approval_status",
-            severity=Severity.MEDIUM, objects=_time_objects(data))]
+            severity=Severity.MEDIUM, objects=time_objects(data))]
     hours = Decimal(data["hours"])
     if hours <= 0 or hours > 24 or hours.as_tuple().exponent < -2:  # type: ignore[operator]
         return [Problem(
             "time.bad_hours", BusinessDomain.PMO,
             f"time entry {entry_id} has {hours} hours (expected more than 0, at most 24, "
             "two decimals)", "Correct the hours in the PSA and re-approve.", "data.hours",
-            objects=_time_objects(data))]
+            objects=time_objects(data))]
     return RecordApprovedTime(
         time_entry_id=entry_id, worker_id=data["worker_id"], project_code=data["project_code"],
         task_code=data["task_code"], work_date=date.fromisoformat(data["work_date"]),

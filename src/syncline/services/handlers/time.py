@@ -27,6 +27,7 @@ from syncline.domain.model import BillingType
 from syncline.domain.parsing import (
     parse_time,
     parse_time_rejection,
+    time_objects,
 )
 from syncline.services.handlers.common import (
     after_termination,
@@ -101,9 +102,7 @@ def decide_time(b: Batch, data: Mapping[str, Any], worker: Any | None,
             "time.unknown_task", BusinessDomain.PMO,
             f"task {cmd.task_code} is not in project {cmd.project_code}'s WBS",
             "Book the time to a WBS task of the project in the PSA and re-approve.",
-            "data.task_code", objects=(("time_entry", cmd.time_entry_id),
-                                       ("project", cmd.project_code),
-                                       ("worker", cmd.worker_id))),)))
+            "data.task_code", objects=time_objects(data)),)))
     item: BillableItem | None = None
     billable = cmd.billable and tasks[cmd.task_code]
     if billable and proj.billing_type == _TIME_AND_MATERIALS:
