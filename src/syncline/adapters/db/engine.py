@@ -33,6 +33,13 @@ from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+# SQLite's page cache per connection, KiB (its default is 2,000 KiB). A unit of work that
+# changes more pages than the cache holds spills them to the log before it commits, so a page
+# changed again is written again, and pages evicted are read back with a system call each:
+# one bench ingest (12,997 events, a 21 MB database) made 27,960 writes and 17,311 reads
+# with the default, 20,442 and 6,622 with 64 MiB (strace). The cache fills only as pages are
+# read, so a small database never takes it.
+CACHE_KIB = 65_536
 READ_ONLY = "sqlite_read_only"  # execution option: a deferred BEGIN (reads only)
 MIGRATE_LOCK = 0x5359_4E43_0002  # "SYNC" 2: PostgreSQL advisory lock key of migrations
 
@@ -81,6 +88,7 @@ def make_engine(url: str) -> Engine:
             if on_file:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # negative: KiB, not pages
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
