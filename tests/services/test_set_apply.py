@@ -63,26 +63,26 @@ def as_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _sets_used(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     used: list[str] = []
-    original = processor._apply_set
+    original = processor.runs.apply_set
 
     def spy(batch: Any, rows: list[Any], now: Any, stats: Any) -> None:
         if len(rows) > 1:
             used.append(rows[0].type)
         original(batch, rows, now, stats)
 
-    monkeypatch.setattr(processor, "_apply_set", spy)
+    monkeypatch.setattr(processor.runs, "apply_set", spy)
     return used
 
 
 def test_the_stream_has_faults_and_every_set_type() -> None:
     text = "\n".join(STREAM)
-    for kind in set(processor.SET_HANDLERS) - {"milestone.completed"}:  # (below, its own)
+    for kind in set(processor.table.SET_HANDLERS) - {"milestone.completed"}:  # (below, its own)
         assert f'"type":"{kind}"' in text.replace(" ", ""), kind
 
 
 def test_sets_and_single_messages_give_the_same_state(
         as_sets: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(processor, "SET_HANDLERS", {})
+    monkeypatch.setattr(processor.table, "SET_HANDLERS", {})
     single = _run(tmp_path)
     assert {s for *_, s, _ in single["inbox"]} >= {"applied", "parked", "failed"}
     assert single["exceptions"]
@@ -109,8 +109,8 @@ def test_a_set_that_fails_falls_back_to_the_same_state(
         return apply
 
     tables = {kind: (handler, broken(handler))
-              for kind, (handler, _) in processor.SET_HANDLERS.items()}
-    monkeypatch.setattr(processor, "SET_HANDLERS", tables)
+              for kind, (handler, _) in processor.table.SET_HANDLERS.items()}
+    monkeypatch.setattr(processor.table, "SET_HANDLERS", tables)
     assert _run(tmp_path) == as_sets
 
 
@@ -177,7 +177,7 @@ def test_milestones_go_as_a_set_and_decide_what_one_at_a_time_decides(
     evidence = dict((m, e) for m, _, e in as_set["milestones"])
     assert '"minutes.pdf"' in evidence["M-1"] and '"accepted_by": "CTO"' in evidence["M-2"]
     assert ("milestone/M-1", 3) in as_set["subjects"]
-    monkeypatch.setattr(processor, "SET_HANDLERS", {})
+    monkeypatch.setattr(processor.table, "SET_HANDLERS", {})
     one_by_one, used = _milestone_run(tmp_path / "single")
     assert "milestone.completed" not in used
     assert as_set == one_by_one

@@ -58,7 +58,7 @@ def test_a_batch_that_yields_leaves_the_rest_received(tmp_path: Path) -> None:
         assert 0 < settled <= len(rows)
         if settled == len(rows):  # asked fewer times than that: no later yield either
             break
-        ends.add("set" if rows[settled - 1].type in processor.SET_HANDLERS else "single")
+        ends.add("set" if rows[settled - 1].type in processor.table.SET_HANDLERS else "single")
         with system.engine.connect() as conn:
             statuses = dict(conn.execute(select(inbox.c.id, inbox.c.status)
                                          .where(inbox.c.id.in_([r.id for r in rows]))).all())
