@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, func, or_, select
 
 from syncline.adapters.db.masterdata_tables import project_profiles
 from syncline.adapters.db.tables import (
@@ -34,6 +34,7 @@ from syncline.services.kpis import formulas as f
 from syncline.services.ledger.queries import period_end
 
 ANY = "*"
+CHUNK = 500  # ids in one IN (…) look-up
 
 
 def month_range(period: str) -> tuple[str, str]:
@@ -123,20 +124,27 @@ def _time_entry_of(row: Any) -> str | None:
 
 def time_to_invoice_samples(conn: Connection, period: str) -> dict[str, list[Decimal]]:
     """entity → days from a time entry's approval (its ``time.approved`` event time) to the
-    date of the invoice that billed it, over time items on invoices dated in the month."""
+    date of the invoice that billed it, over time items on invoices dated in the month. Reads
+    the month's invoiced items, then the approval of just their entries (by the unique time
+    entry id): the month's work, not the history's."""
     start, stop = month_range(period)
-    approved = {r.time_entry_id: stamp(r.event_time) for r in conn.execute(
-        select(time_entries.c.time_entry_id, inbox.c.event_time).join(
-            inbox, inbox.c.id == time_entries.c.inbox_id)) if r.event_time}
-    out: dict[str, list[Decimal]] = defaultdict(list)
-    seen: set[tuple[str, str]] = set()
     rows = conn.execute(select(billable_items.c.key, billable_items.c.origin,
                                invoices.c.number, invoices.c.invoice_date,
                                invoices.c.entity_code)
                         .join(invoices, invoices.c.number == billable_items.c.invoice_number)
                         .where((billable_items.c.source == "time")
                                & (invoices.c.invoice_date >= start)
-                               & (invoices.c.invoice_date < stop)))
+                               & (invoices.c.invoice_date < stop))).all()
+    entries = sorted({e for e in map(_time_entry_of, rows) if e is not None})
+    approved: dict[str, datetime] = {}
+    for at in range(0, len(entries), CHUNK):
+        for r in conn.execute(select(time_entries.c.time_entry_id, inbox.c.event_time).join(
+                inbox, inbox.c.id == time_entries.c.inbox_id).where(
+                time_entries.c.time_entry_id.in_(entries[at:at + CHUNK]))):
+            if r.event_time:
+                approved[r.time_entry_id] = stamp(r.event_time)
+    out: dict[str, list[Decimal]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
     for r in rows:
         entry = _time_entry_of(r)
         if entry is None or entry not in approved or (entry, r.number) in seen:
@@ -227,21 +235,20 @@ def straight_through_counts(conn: Connection, period: str) -> tuple[int, int]:
     """(messages received in the month and processed at least once — every status but
     ``received`` — , of which applied with no manual step):
     never edited (``inbox_revisions``), never the subject of an exception (rejected, failed,
-    or parked long enough to raise one, then replayed or skipped)."""
+    or parked long enough to raise one, then replayed or skipped). One count over the month's
+    messages (found by their arrival time: migration 0027), each applied one looked up in the
+    three tables by its id: the month's work, not the history's."""
     start, stop = month_range(period)
-    touched = {r[0] for r in conn.execute(select(inbox_revisions.c.inbox_id))}
-    touched |= {r[0] for r in conn.execute(select(exceptions.c.inbox_id).where(
-        exceptions.c.inbox_id.is_not(None)))}
-    touched |= {r[0] for r in conn.execute(select(parked.c.inbox_id).where(
-        parked.c.exception_id.is_not(None)))}
-    settled = untouched = 0
-    for r in conn.execute(select(inbox.c.id, inbox.c.status).where(
-            (inbox.c.received_at >= start) & (inbox.c.received_at < stop)
-            & (inbox.c.status != "received"))):
-        settled += 1
-        if r.status == "applied" and r.id not in touched:
-            untouched += 1
-    return settled, untouched
+    month = (inbox.c.received_at >= start) & (inbox.c.received_at < stop) & (
+        inbox.c.status != "received")
+    touched = or_(
+        exists().where(inbox_revisions.c.inbox_id == inbox.c.id),
+        exists().where(exceptions.c.inbox_id == inbox.c.id),
+        exists().where((parked.c.inbox_id == inbox.c.id) & parked.c.exception_id.is_not(None)))
+    settled, untouched = conn.execute(select(
+        func.count(), func.count().filter((inbox.c.status == "applied") & ~touched)
+    ).where(month)).one()
+    return int(settled), int(untouched)
 
 
 def amendments_waiting(conn: Connection, entities: Entities, as_of: datetime
