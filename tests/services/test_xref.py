@@ -59,6 +59,15 @@ def test_links_are_listed_by_system_and_type_and_shown_by_either_id(firm: Syncli
     assert by_syncline == by_external
 
 
+def test_a_page_of_links_carries_each_target_s_own_label(firm: Syncline) -> None:
+    """(Labels read per type for the page, not one query a link: the same labels.)"""
+    with firm.engine.connect() as conn:
+        every = xref.links(conn)
+        one_by_one = [xref._label(conn, k.object_type, k.syncline_id) for k in every]
+    assert [k.label for k in every] == one_by_one
+    assert sum(label is not None for label in one_by_one) >= 5  # deals have none
+
+
 def test_link_refuses_a_target_that_is_not_an_object_of_the_type(firm: Syncline) -> None:
     with firm.engine.connect() as conn:
         project_id = xref.links(conn, object_type="project")[0].syncline_id
