@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 from typer.testing import CliRunner
 
 from syncline.adapters.db.engine import make_engine
+from syncline.adapters.db.scratch import throwaway_database
 from syncline.adapters.db.tables import (
     billable_items,
     exceptions,
@@ -25,29 +26,46 @@ from syncline.adapters.db.tables import (
     parked,
     time_entries,
 )
+from syncline.bootstrap import Syncline
 from syncline.cli.main import app
 from syncline.domain.errors import BusinessDomain, Problem
 from syncline.services.kpis import formulas as f
 from syncline.services.kpis import queries as q
 from syncline.services.messaging.exceptions import raise_exception
+from tests.conftest import pg_admin
 
 
-@pytest.fixture(scope="module")
-def firm(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    db = tmp_path_factory.mktemp("kpi") / "firm.db"
+def _demo(url: str) -> Any:
     done = CliRunner().invoke(app, [
         "demo", "--customers", "6", "--workers", "16", "--months", "4", "--delivery-faults",
-        "--data-faults", "--json", "--database-url", f"sqlite:///{db}"])
+        "--data-faults", "--json", "--database-url", url])
     assert done.exit_code == 0, done.output
-    engine = make_engine(f"sqlite:///{db}")
+    engine = make_engine(url)
     with engine.begin() as conn:  # some applied messages that needed a person (a failed
         # message replayed after its fix leaves its exception so): none of the demo's did
         for (inbox_id,) in conn.execute(select(inbox.c.id).where(
                 inbox.c.status == "applied").order_by(inbox.c.seq).limit(40)).all()[::4]:
             raise_exception(conn, Problem("test.touched", BusinessDomain.IT, "replayed", "-"),
                             now=datetime(2026, 6, 1, tzinfo=UTC), inbox_id=inbox_id)
-    yield engine
-    engine.dispose()
+    return engine
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql",
+                                                                marks=pytest.mark.postgres)])
+def firm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    if request.param == "sqlite":
+        engine = _demo(f"sqlite:///{tmp_path_factory.mktemp('kpi') / 'firm.db'}")
+        yield engine
+        engine.dispose()
+        return
+    admin = pg_admin()
+    try:
+        with throwaway_database(admin, "syncline_kpi") as url:
+            engine = _demo(url)
+            yield engine
+            engine.dispose()
+    finally:
+        admin.dispose()
 
 
 def _whole_time_to_invoice(conn: Connection, period: str) -> dict[str, list[Decimal]]:
@@ -107,8 +125,8 @@ def test_the_month_s_reads_equal_the_whole_history_s(
     assert samples > 100 and settled > 1000 and touched > 10  # not a vacuous comparison
 
 
-def test_the_month_s_messages_are_an_index_range(firm: Any) -> None:
-    with firm.connect() as conn:
+def test_the_month_s_messages_are_an_index_range(system: Syncline) -> None:
+    with system.engine.connect() as conn:
         sql = str(select(inbox.c.id).where(inbox.c.received_at >= "2026-01-01").compile(conn))
         plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
             "EXPLAIN QUERY PLAN " + sql, ("2026-01-01",)))
