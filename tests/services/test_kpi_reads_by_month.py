@@ -2,20 +2,19 @@
 whole history gave: the month's invoiced time items and just their entries' approvals; the
 month's messages (by arrival, migration 0027) and whether each applied one was touched. The
 references below are those reads as they were before (whole tables), on a simulated firm
-with delivery and data faults, every month."""
+with delivery and data faults, every month, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from rich.console import Console
 from sqlalchemy import Connection, select
-from typer.testing import CliRunner
 
-from syncline.adapters.db.engine import make_engine
 from syncline.adapters.db.scratch import throwaway_database
 from syncline.adapters.db.tables import (
     billable_items,
@@ -26,21 +25,35 @@ from syncline.adapters.db.tables import (
     parked,
     time_entries,
 )
-from syncline.bootstrap import Syncline
-from syncline.cli.main import app
+from syncline.bootstrap import Syncline, bootstrap
+from syncline.cli.ingest import ingest_lines
+from syncline.config import Settings
 from syncline.domain.errors import BusinessDomain, Problem
+from syncline.ledger.periods import next_period, period_of
+from syncline.services.billing.run import run_billing
 from syncline.services.kpis import formulas as f
 from syncline.services.kpis import queries as q
 from syncline.services.messaging.exceptions import raise_exception
+from syncline.simulator import SimulationConfig, end_of_stream, simulate
 from tests.conftest import pg_admin
 
 
-def _demo(url: str) -> Any:
-    done = CliRunner().invoke(app, [
-        "demo", "--customers", "6", "--workers", "16", "--months", "4", "--delivery-faults",
-        "--data-faults", "--json", "--database-url", url])
-    assert done.exit_code == 0, done.output
-    engine = make_engine(url)
+def _firm(url: str) -> Any:
+    """A simulated firm with delivery and data faults, received, applied and billed monthly
+    (the demo's path without its durable delivery)."""
+    system = bootstrap(Settings(database_url=url), durable=False)
+    cfg = SimulationConfig(seed=7, customers=6, workers=16, months=4, delivery_faults=True,
+                           data_faults=True)
+    sim = simulate(cfg, system.ref)
+    ingest_lines(system, sim.to_jsonl().splitlines(), Console(quiet=True), True)
+    system.sweep(as_of=end_of_stream(sim) + timedelta(hours=system.settings.park_max_age_hours))
+    period = period_of(cfg.start)
+    for _ in range(cfg.months):
+        run_billing(system.engine, period, system.ref, system.charts, system.clock(),
+                    rules=system.ledger.rules,
+                    closed_period_policy=system.ledger.closed_period_policy)
+        period = next_period(period)
+    engine = system.engine
     with engine.begin() as conn:  # some applied messages that needed a person (a failed
         # message replayed after its fix leaves its exception so): none of the demo's did
         for (inbox_id,) in conn.execute(select(inbox.c.id).where(
@@ -54,14 +67,14 @@ def _demo(url: str) -> Any:
                                                                 marks=pytest.mark.postgres)])
 def firm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     if request.param == "sqlite":
-        engine = _demo(f"sqlite:///{tmp_path_factory.mktemp('kpi') / 'firm.db'}")
+        engine = _firm(f"sqlite:///{tmp_path_factory.mktemp('kpi') / 'firm.db'}")
         yield engine
         engine.dispose()
         return
     admin = pg_admin()
     try:
         with throwaway_database(admin, "syncline_kpi") as url:
-            engine = _demo(url)
+            engine = _firm(url)
             yield engine
             engine.dispose()
     finally:
