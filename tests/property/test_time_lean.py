@@ -1,7 +1,8 @@
 """Property: the lean path of approved time (`handlers/time_lean.LeanTime`) decides what
 `time.decide_time` (the reference) decides — the same outcome, time row (its generated id
 aside) and billable item row — for generated entries of every kind (T&M with a contract rate,
-a customer card with a quarter-hour increment, the reference defaults; fixed fee; closed
+a customer card with a quarter-hour increment and its next version with
+a half-hour one, the reference defaults; fixed fee; closed
 projects; terminated, unknown workers; non-billable and unknown tasks; unpriced roles; hours
 out of bounds or with three decimals; not approved; with dimensions; projects that wait for
 their activation), and leaves to the reference only what is not its common case."""
@@ -46,6 +47,8 @@ FIRM = [
     deal("D-4", number="C-4", project="P-4"), project_closed("P-4", "2026-01-15"),
     rate_card("CARD-D2", 1, {"manager": "260.00", "analyst": "120.00"}, scope="customer",
               key="ACC-D-2", increment="0.25", rounding="up"),
+    rate_card("CARD-D2", 2, {"manager": "275.00", "analyst": "120.00"}, scope="customer",
+              key="ACC-D-2", start="2026-01-16", increment="0.5", rounding="half_up"),
     worker("W-1"), worker("W-2", role="manager"), _terminated("W-2", "2026-01-20"),
 ]
 
@@ -129,6 +132,8 @@ def test_the_cases_are_met(firm: Syncline) -> None:
 
         assert fast()[2]["amount"] == fast()[2]["unit_price"] * 8
         assert fast(project_code="P-2", role="manager", hours="1.13")[2]["quantity"] == 1.25
+        later = fast(project_code="P-2", role="manager", hours="1.13", work_date="2026-01-21")
+        assert (later[2]["quantity"], later[2]["unit_price"]) == (1, 275)
         assert fast(project_code="P-2", role="partner")[2]["rate_card"] == "reference:USD v1"
         assert fast(project_code="P-3")[2] is None  # fixed fee: no item
         assert fast(task_code="9")[1]["billable"] is False

@@ -19,7 +19,12 @@ from decimal import Decimal
 from typing import Any
 
 from syncline.billing.items import ItemSource, ItemStatus, price
-from syncline.billing.rates import RateNotFound, ResolvedRate, billed_quantity
+from syncline.billing.rates import (
+    BillingIncrement,
+    RateNotFound,
+    ResolvedRate,
+    billed_quantity,
+)
 from syncline.domain.model import BillingType
 from syncline.services.messaging.outcomes import Applied
 from syncline.services.messaging.unit_of_work import Batch
@@ -35,14 +40,19 @@ class LeanTime:
     """One set's lean decisions (its memos live as long as the set: rates do not change
     within one)."""
 
-    __slots__ = ("_amounts", "_dates", "_hours", "_rates", "b")
+    __slots__ = ("_amounts", "_dates", "_hours", "_prices", "_quantities", "_rates", "b")
 
     def __init__(self, b: Batch) -> None:
         self.b = b
         self._dates: dict[str, tuple[date, str]] = {}
         self._hours: dict[str, Decimal | None] = {}  # None: outside what parse_time accepts
+        # (contract id, role, work date) -> `Batch.price`'s answer (the set's books are fixed)
+        self._prices: dict[tuple[str, str, str], ResolvedRate | RateNotFound] = {}
         self._rates: dict[int, tuple[ResolvedRate, str, str | None, Decimal, str]] = {}
-        self._amounts: dict[tuple[int, str], tuple[ResolvedRate, Decimal, Decimal]] = {}
+        # (hours as sent, the increment's id) -> (the increment, the billed quantity)
+        self._quantities: dict[tuple[str, int], tuple[BillingIncrement, Decimal]] = {}
+        # (billed quantity, unit price, currency) -> amount: equal numbers, equal amounts
+        self._amounts: dict[tuple[Decimal, Decimal, str], Decimal] = {}
 
     def decide(self, data: Mapping[str, Any], worker: Any | None, time_id: str) -> Rows | None:
         """The outcome, time row and item row (None: not billed) of an approved entry that
@@ -80,8 +90,11 @@ class LeanTime:
         billable = bool(data.get("billable", True)) and tasks[task]
         item = None
         if billable and proj.billing_type == _TIME_AND_MATERIALS:
-            book = b.rates(proj.contract_id, proj.currency, proj.number, proj.customer_key)
-            rate = b.price(proj.contract_id, book, role, on)
+            key = (proj.contract_id, role, raw_date)
+            rate = self._prices.get(key)
+            if rate is None:
+                book = b.rates(proj.contract_id, proj.currency, proj.number, proj.customer_key)
+                rate = self._prices[key] = b.price(proj.contract_id, book, role, on)
             if isinstance(rate, RateNotFound):
                 return None
             item = self._item(rate, raw_hours, hours, entry, proj.number, work_date, role)
@@ -101,16 +114,23 @@ class LeanTime:
             money = rate.rate
             known = self._rates[key] = (rate, rate.entry.scope.name.lower(),
                                         rate.card.label or None, money.amount, money.currency)
-        billed = self._amounts.get((key, raw_hours))
-        if billed is None or billed[0] is not rate:
-            quantity = billed_quantity(hours, rate)
-            billed = self._amounts[(key, raw_hours)] = (
-                rate, quantity, price(quantity, rate.rate).amount)
+        increment = rate.card.increment  # (billed_quantity's; held like the rate)
+        counted = self._quantities.get((raw_hours, id(increment)))
+        if counted is None or counted[0] is not increment:
+            counted = self._quantities[(raw_hours, id(increment))] = (
+                increment, billed_quantity(hours, rate))
+        quantity = counted[1]
         _, scope, card, unit_price, currency = known
+        shared = quantity and unit_price  # (a zero is signed: zeros are not shared)
+        amount = self._amounts.get((quantity, unit_price, currency)) if shared else None
+        if amount is None:
+            amount = price(quantity, rate.rate).amount
+            if shared:
+                self._amounts[(quantity, unit_price, currency)] = amount
         return {"key": f"time:{entry}", "contract_number": number, "source": _SOURCE,
                 "service_date": work_date, "description": f"{role} time {work_date}",
-                "quantity": billed[1], "unit_price": unit_price, "currency": currency,
-                "amount": billed[2], "rate_scope": scope, "rate_card": card,
+                "quantity": quantity, "unit_price": unit_price, "currency": currency,
+                "amount": amount, "rate_scope": scope, "rate_card": card,
                 "role": role or None, "status": _GENERATED, "invoice_number": None}
 
 
