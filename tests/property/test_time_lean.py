@@ -23,6 +23,7 @@ from sqlalchemy import select
 from syncline.adapters.db.tables import workers
 from syncline.bootstrap import Syncline, bootstrap
 from syncline.config import Settings
+from syncline.services.handlers import time_words
 from syncline.services.handlers.common import item_row
 from syncline.services.handlers.time import decide_time
 from syncline.services.handlers.time_lean import LeanTime
@@ -141,3 +142,17 @@ def test_the_cases_are_met(firm: Syncline) -> None:
         assert fast(role="sculptor", project_code="P-2") is None  # no rate: the reference
         b.ref = dataclasses.replace(firm.ref, activation_required=True)
         assert fast() is None
+
+
+values = st.none() | st.text(max_size=220) | st.integers() | st.sampled_from(
+    ["2026-01-05", "8.25", "T-1", "x" * 250])
+approvals = st.dictionaries(st.sampled_from(["time_entry_id", "work_date", "project_code",
+                                             "hours", "role"]), values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(approvals)
+def test_an_approvals_word_is_made_as_word_makes_it(data: dict[str, Any]) -> None:
+    """(The PSA's word of an approval, `time_words._approved`, for text and other values.)"""
+    assert time_words._approved("in-1", data) == time_words.word("in-1", time_words.APPROVED,
+                                                                 data)
