@@ -52,6 +52,9 @@ _TERMS_IN = select(contract_billing_terms.c.contract_number,
     contract_billing_terms.c.contract_number.in_(bindparam("ns", expanding=True)))
 _RECORDED = select(expenses.c.expense_id).where(expenses.c.expense_id == bindparam("id"))
 _RECORDED_SQL = f"SELECT expense_id FROM {expenses.name} WHERE expense_id IN ({{}})"
+_STATUS = select(expenses.c.status).where(expenses.c.expense_id == bindparam("id"))
+_REJECTED = update(expenses).where(expenses.c.expense_id == bindparam("id")).values(
+    status="rejected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,15 +204,13 @@ def forget_fx_rates(b: Batch) -> None:
 
 def reverse_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
     expense_id = str(data["expense_id"])
-    row = b.conn.execute(select(expenses.c.status).where(
-        expenses.c.expense_id == expense_id)).first()
+    row = b.conn.execute(_STATUS, {"id": expense_id}).first()
     if row is None:
         return Parked(Missing(f"expense:{expense_id}",
                               f"expense {expense_id} has not been approved here yet"))
     if row.status == "rejected":
         return Applied(note="already rejected")
-    b.conn.execute(update(expenses).where(expenses.c.expense_id == expense_id)
-                   .values(status="rejected"))
+    b.conn.execute(_REJECTED, {"id": expense_id})
     reason = f"expense {expense_id} rejected: {data.get('reason') or 'rejected'}"
     invoiced = reverse_origin(b.conn, f"expense:{expense_id}", reason, now=b.now,
                               inbox_id=b.inbox_id)
