@@ -32,6 +32,7 @@ from syncline.ledger.money import Money, is_known_currency
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.reversal import reverse_origin
 from syncline.services.handlers.common import awaiting_activation
+from syncline.services.handlers.expense_lean import LeanExpense
 from syncline.services.messaging.bulk import insert_rows, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
@@ -159,24 +160,32 @@ def record_expense_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]
     def rates() -> tuple[FxSnapshot, ...]:
         return batch_fx_rates(b)
 
+    from syncline.services.billing.run.items import item_row
+
     outcomes: list[Outcome] = []
     rows: list[dict[str, Any]] = []
-    items: list[BillableItem] = []
+    items: list[dict[str, Any]] = []
+    lean = LeanExpense(b)  # the common case; decide_expense, the reference, decides the rest
     for inbox_id, data in messages:
         b.inbox_id = inbox_id
-        decision = decide_expense(b, data, str(data["expense_id"]) in recorded, terms_of,
-                                  rates)
+        seen = str(data["expense_id"]) in recorded
+        if not seen and (fast := lean.decide(data, terms_of)) is not None:
+            outcome, row, item = fast
+            rows.append(row)
+            recorded.add(row["expense_id"])
+            if item is not None:
+                items.append(item)
+            outcomes.append(outcome)
+            continue
+        decision = decide_expense(b, data, seen, terms_of, rates)
         if decision.row is not None:
             rows.append(decision.row)
             recorded.add(decision.row["expense_id"])
         if decision.item is not None:
-            items.append(decision.item)
+            items.append(item_row(decision.item))
         outcomes.append(decision.outcome)
     insert_rows(b.conn, expenses, rows)
-    if items:
-        from syncline.services.billing.run.items import item_row
-
-        insert_rows(b.conn, billable_items, [item_row(i) for i in items])
+    insert_rows(b.conn, billable_items, items)
     return outcomes
 
 
