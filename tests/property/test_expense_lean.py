@@ -25,7 +25,7 @@ from syncline.services.handlers.expense_lean import LeanExpense
 from syncline.services.handlers.expenses import _expense_terms, decide_expense
 from syncline.services.messaging.inbox import receive_many
 from syncline.services.messaging.unit import Unit
-from tests.builders import deal, event
+from tests.builders import deal
 from tests.conftest import fixed_clock
 from tests.services.test_rate_cards_close_fx import fx_published
 
