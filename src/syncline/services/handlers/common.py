@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, or_, select, update
+from sqlalchemy import Insert, Select, bindparam, delete, or_, select, update
 
 from syncline.adapters.db.billing_tables import billing_holds
 from syncline.adapters.db.tables import (
@@ -48,8 +48,38 @@ def record_xref(b: Batch, system: str, object_type: str, external_id: str,
     """Record which Syncline object an outside id means; a link already there (an
     operator's repair: services/xref.py) is kept."""
     if linked_id(b.conn, system, object_type, external_id) is None:
-        b.conn.execute(_XREF, [{"system": system, "object_type": object_type,
-                                "external_id": external_id, "syncline_id": syncline_id}])
+        insert_xref(b, system, object_type, external_id, syncline_id)
+
+
+def insert_xref(b: Batch, system: str, object_type: str, external_id: str,
+                syncline_id: str) -> None:
+    """`record_xref` where the caller has just read that no link is there."""
+    b.conn.execute(_XREF, [{"system": system, "object_type": object_type,
+                            "external_id": external_id, "syncline_id": syncline_id}])
+
+
+def record_xrefs(b: Batch, links: tuple[tuple[str, str, str, str], ...]) -> None:
+    """`record_xref` of each ``(system, object type, external id, syncline id)`` (distinct
+    keys), looked up in one statement and written in one."""
+    found = {tuple(r) for r in b.conn.execute(_linked_of(len(links)), {
+        f"{name}{i}": value for i, link in enumerate(links)
+        for name, value in zip("ste", link, strict=False)})}
+    rows = [{"system": s, "object_type": t, "external_id": e, "syncline_id": i}
+            for s, t, e, i in links if (s, t, e) not in found]
+    if rows:
+        b.conn.execute(_XREF, rows)
+
+
+_LINKED_OF: dict[int, Select[Any]] = {}
+
+
+def _linked_of(n: int) -> Select[Any]:
+    """The keys of ``n`` links that are stored (parameters s0, t0, e0, s1 …); built once."""
+    if n not in _LINKED_OF:
+        _LINKED_OF[n] = select(xref.c.system, xref.c.object_type, xref.c.external_id).where(
+            or_(*((xref.c.system == bindparam(f"s{i}")) & (xref.c.object_type == bindparam(
+                f"t{i}")) & (xref.c.external_id == bindparam(f"e{i}")) for i in range(n))))
+    return _LINKED_OF[n]
 
 
 def after_termination(entry_id: str, worker_id: str, work_date: str | date,

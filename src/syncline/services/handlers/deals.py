@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from syncline.adapters.db.billing_tables import (
     billing_caps,
@@ -32,7 +32,7 @@ from syncline.domain.model import Customer, OpenContract
 from syncline.domain.parsing import (
     parse_deal,
 )
-from syncline.services.handlers.common import record_xref
+from syncline.services.handlers.common import insert_xref, record_xref, record_xrefs
 from syncline.services.ids import new_id
 from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
@@ -40,27 +40,38 @@ from syncline.services.messaging.unit_of_work import Batch
 from syncline.services.xref import linked_id
 
 # Built once (a deal runs them).
-_BY_DEAL = select(contracts.c.id).where(contracts.c.deal_id == bindparam("d"))
 _BY_NUMBER = select(contracts.c.deal_id).where(contracts.c.number == bindparam("n"))
-_PROJECT = select(projects.c.id).where(projects.c.code == bindparam("c"))
+_KNOWN = select(  # is the deal open, its number or its project code taken? (one statement)
+    exists().where(contracts.c.deal_id == bindparam("d")),
+    exists().where(contracts.c.number == bindparam("n")),
+    exists().where(projects.c.code == bindparam("c")))
+_TERMS = select(contract_billing_terms.c.contract_number).where(
+    contract_billing_terms.c.contract_number == bindparam("n"))
 _CUSTOMER = select(customers.c.id).where(customers.c.id == bindparam("i"))
 _CUSTOMER_BY_KEY = select(customers.c.id).where(customers.c.external_id == bindparam("k"))
 
 
 def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    return opened_contract(b, data)[0]
+
+
+def opened_contract(b: Batch, data: Mapping[str, Any]) -> tuple[Outcome, bool]:
+    """`open_contract`'s outcome, and whether this message opened the contract (then its
+    number was free until now, and nothing hangs on it yet: no billing terms, no stated
+    recognition, both written only once their contract is)."""
     cmd = parse_deal(data, b.ref)
     if isinstance(cmd, list):
-        return Failed(tuple(cmd))
-    if b.conn.execute(_BY_DEAL, {"d": cmd.deal_id}).first():
-        return Applied(note="contract already open (idempotent)")
-    clash = b.conn.execute(_BY_NUMBER, {"n": cmd.number}).first()
-    pclash = b.conn.execute(_PROJECT, {"c": cmd.project_code}).first()
+        return Failed(tuple(cmd)), False
+    opened, clash, pclash = b.conn.execute(_KNOWN, {
+        "d": cmd.deal_id, "n": cmd.number, "c": cmd.project_code}).one()
+    if opened:
+        return Applied(note="contract already open (idempotent)"), False
     if clash or pclash:
         return Failed((Problem(
             "deal.duplicate_number", BusinessDomain.FINANCE,
             f"contract number {cmd.number} or project code {cmd.project_code} is already used "
             "by another deal", "Give the deal a unique contract number / project code in CPQ.",
-            "data.contract.number", objects=(("deal", cmd.deal_id),)),))
+            "data.contract.number", objects=(("deal", cmd.deal_id),)),)), False
     customer_id = ensure_customer(b, cmd.customer)
     contract_id = new_id("ctr")
     insert_rows(b.conn, contracts, [dict(
@@ -69,7 +80,6 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
         start_date=cmd.start_date.isoformat(), end_date=cmd.end_date.isoformat(),
         billing_type=cmd.billing_type.value, payment_terms_days=cmd.payment_terms_days,
         service_line=cmd.service_line, version=1, correlation_id=b.correlation_id)])
-    record_xref(b, "crm", "deal", cmd.deal_id, contract_id)
     if cmd.lines:
         insert_rows(b.conn, contract_lines, [
             {"contract_id": contract_id, "line_id": ln.line_id, "kind": ln.kind.value,
@@ -91,7 +101,8 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
     insert_rows(b.conn, projects, [dict(
         id=project_id, code=cmd.project_code, name=cmd.project_name, contract_id=contract_id,
         template=cmd.template, status="provisioning")])
-    record_xref(b, "psa", "project", cmd.project_code, project_id)
+    record_xrefs(b, (("crm", "deal", cmd.deal_id, contract_id),
+                     ("psa", "project", cmd.project_code, project_id)))
     template = b.ref.template(cmd.template)
     assert template is not None  # parse_deal checked it
     insert_rows(b.conn, wbs_tasks, [
@@ -101,7 +112,7 @@ def open_contract(b: Batch, data: Mapping[str, Any]) -> Outcome:
     b.emit("crm.status.update", "crm", {  # the CRM shows what became of its deal
         "deal_id": cmd.deal_id, "status": "booked",
         "detail": f"contract {cmd.number}, project {cmd.project_code}"})
-    return Applied(provides=(f"project:{cmd.project_code}", f"deal:{cmd.deal_id}"))
+    return Applied(provides=(f"project:{cmd.project_code}", f"deal:{cmd.deal_id}")), True
 
 
 def ensure_customer(b: Batch, customer: Customer) -> str:
@@ -117,7 +128,10 @@ def ensure_customer(b: Batch, customer: Customer) -> str:
     insert_rows(b.conn, customers, [dict(
         id=customer_id, external_id=customer.external_id, name=customer.name,
         country=customer.country)])
-    record_xref(b, "crm", "account", customer.external_id, customer_id)
+    if linked is None:  # (read above: no link to keep)
+        insert_xref(b, "crm", "account", customer.external_id, customer_id)
+    else:
+        record_xref(b, "crm", "account", customer.external_id, customer_id)
     return customer_id
 
 
@@ -187,10 +201,15 @@ def parse_terms(number: str, currency: str, terms: Mapping[str, Any]
 
 
 def open_contract_with_terms(b: Batch, data: Mapping[str, Any]) -> Outcome:
+    return opened_with_terms(b, data)[0]
 
+
+def opened_with_terms(b: Batch, data: Mapping[str, Any]) -> tuple[Outcome, bool]:
+    """`open_contract_with_terms`' outcome, and whether this message opened the contract
+    (`opened_contract`)."""
     terms = data.get("billing_terms")
     if not isinstance(terms, Mapping):
-        return open_contract(b, data)
+        return opened_contract(b, data)
     number = str(data["contract"]["number"])
     try:
         row, caps = parse_terms(number, str(data["currency"]), terms)
@@ -200,16 +219,20 @@ def open_contract_with_terms(b: Batch, data: Mapping[str, Any]) -> Outcome:
             f"deal {data['deal_id']}: billing terms are invalid ({bad})",
             "Correct the billing terms (expense policy, retainer timing, kind and convention, "
             "prepaid block hours, caps) in CPQ and "
-            "replay the deal.", "data.billing_terms", objects=(("deal", str(data["deal_id"])),)),))
-    outcome = open_contract(b, data)
-    if not isinstance(outcome, Applied) or b.conn.execute(
-            select(contract_billing_terms.c.contract_number).where(
-                contract_billing_terms.c.contract_number == number)).first():
-        return outcome
-    head = b.conn.execute(select(contracts.c.deal_id).where(contracts.c.number == number)).first()
-    if head is None or head.deal_id != str(data["deal_id"]):
-        return outcome
+            "replay the deal.", "data.billing_terms", objects=(("deal", str(data["deal_id"])),)),
+        )), False
+    outcome, fresh = opened_contract(b, data)
+    if not fresh and (not isinstance(outcome, Applied)
+                      or b.conn.execute(_TERMS, {"n": number}).first()
+                      or not owns(b, number, data)):
+        return outcome, fresh
     insert_rows(b.conn, contract_billing_terms, [row])
     if caps:
         insert_rows(b.conn, billing_caps, caps)
-    return outcome
+    return outcome, fresh
+
+
+def owns(b: Batch, number: str, data: Mapping[str, Any]) -> bool:
+    """Whether contract ``number`` is the deal's (not another deal's, nor missing)."""
+    head = b.conn.execute(_BY_NUMBER, {"n": number}).first()
+    return head is not None and head.deal_id == str(data["deal_id"])

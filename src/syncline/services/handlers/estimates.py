@@ -19,24 +19,27 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from syncline.adapters.db.revenue_tables import line_recognition, revenue_estimates
 from syncline.adapters.db.tables import contract_lines, contracts, milestones
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.domain.model import stated_recognition
 from syncline.services.clock import iso
-from syncline.services.handlers.deals import open_contract_with_terms
+from syncline.services.handlers.deals import opened_with_terms, owns
 from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 from syncline.services.revenue.facts import default_method
 
+_STATED = select(line_recognition.c.line_id).where(
+    line_recognition.c.contract_number == bindparam("n"))  # built once
 
-def record_recognition(b: Batch, number: str, lines: Any) -> None:
-    """``line_recognition`` rows for the lines that state a method (idempotent)."""
-    known = set(b.conn.execute(select(line_recognition.c.line_id).where(
-        line_recognition.c.contract_number == number)).scalars())
+
+def record_recognition(b: Batch, number: str, lines: Any, *, fresh: bool = False) -> None:
+    """``line_recognition`` rows for the lines that state a method (idempotent; ``fresh``:
+    the contract was opened just now, so none is recorded yet)."""
+    known = set() if fresh else set(b.conn.execute(_STATED, {"n": number}).scalars())
     rows = [{"contract_number": number, "line_id": str(ln["line_id"]), "method": method,
              "inbox_id": b.inbox_id or ""}
             for ln in lines if (method := stated_recognition(ln)) is not None
@@ -46,15 +49,13 @@ def record_recognition(b: Batch, number: str, lines: Any) -> None:
 
 
 def open_contract_recognized(b: Batch, data: Mapping[str, Any]) -> Outcome:
-    outcome = open_contract_with_terms(b, data)
+    outcome, fresh = opened_with_terms(b, data)
     if not isinstance(outcome, Applied):
         return outcome
     number = str(data["contract"]["number"])
-    head = b.conn.execute(select(contracts.c.deal_id).where(contracts.c.number == number)
-                          ).first()
-    if head is None or head.deal_id != str(data["deal_id"]):
+    if not fresh and not owns(b, number, data):
         return outcome
-    record_recognition(b, number, data["lines"])
+    record_recognition(b, number, data["lines"], fresh=fresh)
     return Applied(provides=(*outcome.provides, f"contract:{number}"), note=outcome.note)
 
 

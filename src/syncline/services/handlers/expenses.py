@@ -5,6 +5,7 @@ currency. A receipt in a currency with no FX rate to the contract's on the day i
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +32,7 @@ from syncline.ledger.money import Money, is_known_currency
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.reversal import reverse_origin
 from syncline.services.handlers.common import awaiting_activation
+from syncline.services.handlers.expense_lean import LeanExpense
 from syncline.services.messaging.bulk import insert_rows, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
@@ -45,8 +47,15 @@ def _expense_terms(conn: Connection, contract_number: str) -> ExpenseTerms:
 
 _TERMS = select(contract_billing_terms.c.expense_policy, contract_billing_terms.c.markup_percent
                 ).where(contract_billing_terms.c.contract_number == bindparam("n"))
+_TERMS_IN = select(contract_billing_terms.c.contract_number,
+                   contract_billing_terms.c.expense_policy,
+                   contract_billing_terms.c.markup_percent).where(
+    contract_billing_terms.c.contract_number.in_(bindparam("ns", expanding=True)))
 _RECORDED = select(expenses.c.expense_id).where(expenses.c.expense_id == bindparam("id"))
 _RECORDED_SQL = f"SELECT expense_id FROM {expenses.name} WHERE expense_id IN ({{}})"
+_STATUS = select(expenses.c.status).where(expenses.c.expense_id == bindparam("id"))
+_REJECTED = update(expenses).where(expenses.c.expense_id == bindparam("id")).values(
+    status="rejected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +135,22 @@ def record_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
 
 def record_expense_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]
                        ) -> list[Outcome]:
-    """Approved expenses as a set: one look-up of recorded ids, each contract's expense terms
-    and the FX rates read once for the set, then bulk inserts.
+    """Approved expenses as a set: one look-up of recorded ids, one of the expense terms of
+    the set's contracts, the FX rates read once a batch (`batch_fx_rates`), then bulk
+    inserts.
 
     Same decisions as `record_expense`, message by message, in order (a repeated expense id
-    is idempotent within the set as across sets)."""
+    is idempotent within the set as across sets; nothing in a set changes terms or rates)."""
     ids = sorted({str(d["expense_id"]) for _, d in messages})
     recorded = {r[0] for r in select_in(b.conn, _RECORDED_SQL, ids)}
-    b.preload_projects(str(d["project_code"]) for _, d in messages)
-    terms: dict[str, ExpenseTerms] = {}
-    fx: list[tuple[FxSnapshot, ...]] = []
+    codes = {str(d["project_code"]) for _, d in messages}
+    b.preload_projects(codes)
+    numbers = sorted({found[0].number for code in codes if (found := b.project(code))})
+    terms = {number: ExpenseTerms() for number in numbers}  # (a contract with no terms)
+    for start in range(0, len(numbers), 500):
+        for t in b.conn.execute(_TERMS_IN, {"ns": numbers[start:start + 500]}):
+            terms[t.contract_number] = ExpenseTerms(ExpensePolicy(t.expense_policy),
+                                                    t.markup_percent)
 
     def terms_of(number: str) -> ExpenseTerms:
         if number not in terms:
@@ -143,42 +158,68 @@ def record_expense_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]
         return terms[number]
 
     def rates() -> tuple[FxSnapshot, ...]:
-        if not fx:
-            fx.append(load_fx_rates(b.conn))
-        return fx[0]
+        return batch_fx_rates(b)
+
+    from syncline.services.billing.run.items import item_row
 
     outcomes: list[Outcome] = []
     rows: list[dict[str, Any]] = []
-    items: list[BillableItem] = []
+    items: list[dict[str, Any]] = []
+    lean = LeanExpense(b)  # the common case; decide_expense, the reference, decides the rest
     for inbox_id, data in messages:
         b.inbox_id = inbox_id
-        decision = decide_expense(b, data, str(data["expense_id"]) in recorded, terms_of,
-                                  rates)
+        seen = str(data["expense_id"]) in recorded
+        if not seen and (fast := lean.decide(data, terms_of)) is not None:
+            outcome, row, item = fast
+            rows.append(row)
+            recorded.add(row["expense_id"])
+            if item is not None:
+                items.append(item)
+            outcomes.append(outcome)
+            continue
+        decision = decide_expense(b, data, seen, terms_of, rates)
         if decision.row is not None:
             rows.append(decision.row)
             recorded.add(decision.row["expense_id"])
         if decision.item is not None:
-            items.append(decision.item)
+            items.append(item_row(decision.item))
         outcomes.append(decision.outcome)
     insert_rows(b.conn, expenses, rows)
-    if items:
-        from syncline.services.billing.run.items import item_row
-
-        insert_rows(b.conn, billable_items, [item_row(i) for i in items])
+    insert_rows(b.conn, billable_items, items)
     return outcomes
+
+
+# A batch's FX rates, read once a batch: by its id, with a reference to the batch (an id is
+# not reused while its batch lives) that drops the entry when the batch goes. Rates change in
+# a batch only by `fx_rates.publish_fx_rates`, which forgets them first (`forget_fx_rates`).
+_FX: dict[int, tuple[weakref.ref[Batch], tuple[FxSnapshot, ...]]] = {}
+
+
+def batch_fx_rates(b: Batch) -> tuple[FxSnapshot, ...]:
+    """`load_fx_rates` on the batch's connection, read once a batch."""
+    key = id(b)
+    held = _FX.get(key)
+    if held is not None and held[0]() is b:
+        return held[1]
+    rates = load_fx_rates(b.conn)
+    _FX[key] = (weakref.ref(b, lambda _: _FX.pop(key, None)), rates)
+    return rates
+
+
+def forget_fx_rates(b: Batch) -> None:
+    """The batch's FX rates are about to change: read them again when next asked."""
+    _FX.pop(id(b), None)
 
 
 def reverse_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
     expense_id = str(data["expense_id"])
-    row = b.conn.execute(select(expenses.c.status).where(
-        expenses.c.expense_id == expense_id)).first()
+    row = b.conn.execute(_STATUS, {"id": expense_id}).first()
     if row is None:
         return Parked(Missing(f"expense:{expense_id}",
                               f"expense {expense_id} has not been approved here yet"))
     if row.status == "rejected":
         return Applied(note="already rejected")
-    b.conn.execute(update(expenses).where(expenses.c.expense_id == expense_id)
-                   .values(status="rejected"))
+    b.conn.execute(_REJECTED, {"id": expense_id})
     reason = f"expense {expense_id} rejected: {data.get('reason') or 'rejected'}"
     invoiced = reverse_origin(b.conn, f"expense:{expense_id}", reason, now=b.now,
                               inbox_id=b.inbox_id)

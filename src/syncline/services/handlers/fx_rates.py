@@ -16,6 +16,7 @@ from syncline.adapters.db.billing_tables import (
 from syncline.adapters.db.tables import parked
 from syncline.domain.errors import BusinessDomain, Problem
 from syncline.ledger.money import is_known_currency
+from syncline.services.handlers.expenses import forget_fx_rates
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -71,6 +72,7 @@ def publish_fx_rates(b: Batch, data: Mapping[str, Any]) -> Outcome:
     new = [{"base": base, "quote": q, "as_of": as_of.isoformat(), "rate": r, "source": source}
            for q, r in sorted(parsed.items()) if q not in stored]
     if new:
+        forget_fx_rates(b)  # (expense sets read them once a batch)
         b.conn.execute(fx_rates.insert(), new)
     return Applied(note="" if new else "rates already stored (idempotent)",
                    provides=_satisfied(b, base, sorted(parsed), as_of))

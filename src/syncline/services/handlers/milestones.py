@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from syncline.adapters.db.tables import (
     milestones,
@@ -26,6 +26,14 @@ from syncline.services.handlers.common import (
 )
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
+
+# Built once (a milestone message runs them).
+_MILESTONE = select(milestones).where((milestones.c.milestone_id == bindparam("b_milestone"))
+                                      & (milestones.c.contract_id == bindparam("b_contract")))
+_EVIDENCE = update(milestones).where(milestones.c.id == bindparam("b_id")).values(
+    evidence=bindparam("b_evidence"))
+_COMPLETED = _EVIDENCE.values(completed_on=bindparam("b_on"),
+                              accepted_by=bindparam("b_accepted_by"))
 
 
 def evidence_json(accepted_by: str, documents: Iterable[EvidenceDocument]) -> str:
@@ -47,9 +55,8 @@ def complete_milestone(b: Batch, data: Mapping[str, Any]) -> Outcome:
     waiting = awaiting_activation(b, proj, f"milestone {cmd.milestone_id}")
     if waiting is not None:
         return Parked(waiting)
-    row = b.conn.execute(select(milestones).where(
-        (milestones.c.milestone_id == cmd.milestone_id)
-        & (milestones.c.contract_id == proj.contract_id))).first()
+    row = b.conn.execute(_MILESTONE, {"b_milestone": cmd.milestone_id,
+                                      "b_contract": proj.contract_id}).first()
     if row is None:
         return Failed((Problem(
             "milestone.unknown", BusinessDomain.PMO,
@@ -61,12 +68,10 @@ def complete_milestone(b: Batch, data: Mapping[str, Any]) -> Outcome:
         # a newer message of the milestone (an older one is stale before it gets here): its
         # evidence is the PSA's current list, kept in place of the one before
         if evidence != row.evidence:
-            b.conn.execute(update(milestones).where(milestones.c.id == row.id).values(
-                evidence=evidence))
+            b.conn.execute(_EVIDENCE, {"b_id": row.id, "b_evidence": evidence})
         return Applied(note="milestone already completed")
-    b.conn.execute(update(milestones).where(milestones.c.id == row.id).values(
-        completed_on=cmd.completed_on.isoformat(), accepted_by=cmd.accepted_by,
-        evidence=evidence))
+    b.conn.execute(_COMPLETED, {"b_id": row.id, "b_on": cmd.completed_on.isoformat(),
+                                "b_accepted_by": cmd.accepted_by, "b_evidence": evidence})
     if proj.billing_type == BillingType.FIXED_FEE.value:
         insert_item(b, milestone_item(cmd.milestone_id, row.name, proj.number,
                                        cmd.completed_on, Money(row.amount, proj.currency)))

@@ -37,9 +37,10 @@ from syncline.services.handlers.common import (
     project_closed,
     reverse_entry,
 )
+from syncline.services.handlers.time_lean import LeanTime
 from syncline.services.handlers.time_words import APPROVED, REJECTED, record_words
 from syncline.services.handlers.withdrawals import refused_approvals, resolve_refusals
-from syncline.services.ids import new_id
+from syncline.services.ids import new_id, new_ids
 from syncline.services.messaging.bulk import insert_rows, light, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
@@ -161,10 +162,21 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
     time_rows: list[dict[str, Any]] = []
     item_rows: list[dict[str, Any]] = []
     dimension_rows: list[dict[str, Any]] = []
-    for inbox_id, data in messages:
+    lean = LeanTime(b)  # the common case; decide_time, the reference, decides the rest
+    for (inbox_id, data), time_id in zip(messages, new_ids("tim", len(messages)),
+                                         strict=True):
         b.inbox_id = inbox_id
-        decision = decide_time(b, data, known.get(data["worker_id"]),
-                               str(data["time_entry_id"]) in recorded)
+        worker = known.get(data["worker_id"])
+        entry = str(data["time_entry_id"])
+        if entry not in recorded and (fast := lean.decide(data, worker, time_id)) is not None:
+            outcome, time_row, item = fast
+            time_rows.append(time_row)
+            recorded.add(time_row["time_entry_id"])
+            if item is not None:
+                item_rows.append(item)
+            outcomes.append(outcome)
+            continue
+        decision = decide_time(b, data, worker, entry in recorded)
         if decision.time_row is not None:
             time_rows.append(decision.time_row)
             recorded.add(decision.time_row["time_entry_id"])

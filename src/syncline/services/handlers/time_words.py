@@ -41,5 +41,19 @@ def word(inbox_id: str, kind: str, data: Mapping[str, Any]) -> tuple[Any, ...] |
 def record_words(conn: Connection, kind: str,
                  messages: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
     """Keep (or replace) the word of each ``(inbox id, data)`` message."""
-    rows = [r for r in (word(i, kind, d) for i, d in messages) if r is not None]
+    made = _approved if kind == APPROVED else lambda i, d: word(i, kind, d)
+    rows = [r for r in (made(i, d) for i, d in messages) if r is not None]
     upsert_rows(conn, psa_time_words.name, _COLUMNS, "inbox_id", rows)
+
+
+def _approved(inbox_id: str, data: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """`word` of an approval where its fields are text, as they nearly always are; else
+    `word` itself."""
+    entry, work_date = data.get("time_entry_id"), data.get("work_date")
+    project, hours = data.get("project_code"), data.get("hours")
+    if (type(entry) is not str or type(work_date) is not str
+            or (project is not None and type(project) is not str)
+            or (hours is not None and type(hours) is not str)):
+        return word(inbox_id, APPROVED, data)
+    return (inbox_id, entry[:200], APPROVED, work_date[:10],
+            None if project is None else project[:100], None if hours is None else hours[:40])

@@ -9,6 +9,8 @@ the open exceptions of its approvals: time withdrawn at a termination, for insta
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -16,7 +18,13 @@ from syncline.adapters.db.tables import exceptions, inbox
 from syncline.services.messaging.exceptions import resolve
 from syncline.services.messaging.unit_of_work import Batch
 
-__all__ = ["refused_approvals", "resolve_refusals"]
+__all__ = [
+    "open_refusals",
+    "refusals_by_entry",
+    "refused_approvals",
+    "resolve_exceptions",
+    "resolve_refusals",
+]
 
 # Built once (a time rejection runs both).
 _FAILED_TIME = select(inbox.c.id, inbox.c.raw).where(
@@ -33,16 +41,42 @@ def refused_approvals(b: Batch, entry_id: str) -> list[str]:
     return [r.id for r in b.conn.execute(_FAILED_TIME) if _entry_of(r.raw) == entry_id]
 
 
+def refusals_by_entry(b: Batch) -> dict[str, list[str]]:
+    """`refused_approvals` of every entry at once (for a set of rejections): entry id -> the
+    failed ``time.approved`` messages' inbox ids, arrival order."""
+    return _by_entry(b.conn.execute(_FAILED_TIME))
+
+
 def resolve_refusals(b: Batch, entry_id: str, reason: str) -> list[str]:
     """Resolve the open exceptions raised on the entry's approvals (a refusal on arrival, or
     a withdrawal after it, e.g. at the worker's termination): the PSA's rejection settles
     them. Their ids. Reads the open exceptions on ``time.approved`` messages (few), never the
     whole inbox."""
     ids = [r.id for r in b.conn.execute(_OPEN_ON_TIME) if _entry_of(r.raw) == entry_id]
+    return resolve_exceptions(b, entry_id, ids, reason)
+
+
+def open_refusals(b: Batch) -> dict[str, list[str]]:
+    """The open exceptions on ``time.approved`` messages of every entry at once (for a set of
+    rejections): entry id -> exception ids, in `resolve_refusals`' order."""
+    return _by_entry(b.conn.execute(_OPEN_ON_TIME))
+
+
+def resolve_exceptions(b: Batch, entry_id: str, ids: list[str], reason: str) -> list[str]:
+    """Resolve the open exceptions ``ids`` of the entry's approvals (withdrawn by the PSA)."""
     for exc_id in ids:
         resolve(b.conn, exc_id, now=b.now, actor="psa", action="withdrawn",
                 reason=f"withdrawn by the PSA: time entry {entry_id} rejected ({reason})")
     return ids
+
+
+def _by_entry(rows: Iterable[Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        entry = _entry_of(r.raw)
+        if entry is not None:
+            out.setdefault(entry, []).append(r.id)
+    return out
 
 
 def _entry_of(raw: str) -> str | None:

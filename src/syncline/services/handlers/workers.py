@@ -37,6 +37,9 @@ _VERSION = select(worker_versions.c.sequence).where(
     (worker_versions.c.worker_id == bindparam("w"))
     & (worker_versions.c.sequence == bindparam("q")))
 _WORKER = select(workers).where(workers.c.worker_id == bindparam("w"))
+_UPDATED = update(workers).where(workers.c.id == bindparam("b_id")).values(
+    status=bindparam("b_status"), name=bindparam("b_name"), role=bindparam("b_role"),
+    entity_code=bindparam("b_entity_code"), last_sequence=bindparam("b_last_sequence"))
 
 
 def upsert_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
@@ -63,7 +66,8 @@ def upsert_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
     if seq <= row.last_sequence:
         return Applied(note=f"older version {seq} kept in history; current is {row.last_sequence}")
     status = "terminated" if row.termination_date else cmd.status
-    b.conn.execute(update(workers).where(workers.c.id == row.id).values(status=status, **fields))
+    b.conn.execute(_UPDATED, {"b_id": row.id, "b_status": status,
+                              **{f"b_{k}": v for k, v in fields.items()}})
     return Applied()
 
 

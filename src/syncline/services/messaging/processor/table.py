@@ -27,6 +27,7 @@ from syncline.services.handlers.expenses import (
 )
 from syncline.services.handlers.milestones import complete_milestone
 from syncline.services.handlers.time import reverse_time
+from syncline.services.handlers.time_rejections import reverse_time_set
 from syncline.services.handlers.workers import upsert_worker
 from syncline.services.messaging.outcomes import Outcome
 from syncline.services.messaging.unit_of_work import Batch, Handler
@@ -36,7 +37,7 @@ SetHandler = Callable[[Batch, list[tuple[str, Mapping[str, Any]]]], list[Outcome
 SET_HANDLERS: dict[str, tuple[Handler, SetHandler | None]] = {
     "time.approved": (record_time, record_time_set),
     "expense.approved": (record_expense, record_expense_set),
-    "time.rejected": (reverse_time, None),
+    "time.rejected": (reverse_time, reverse_time_set),
     "expense.rejected": (reverse_expense, None),
     "milestone.completed": (complete_milestone, None),
     "worker.upserted": (upsert_worker, None),  # an HR sync sends its workers in a burst
