@@ -1,7 +1,8 @@
 """The close's reads bounded by index (ADR 0021) answer what the history-wide reads answered.
 
 - The unbilled items at a date: the items never invoiced (their partial index, migration
-  0028) and those of invoices dated after it, in service-date and key order, are the items
+  0028), those of invoices dated after it and those naming an invoice that does not exist, in
+  service-date and key order, are the items
   the whole scan of every item served up to the date found — for random items, statuses,
   invoice dates, holds and dates.
 - The entities with entries, one index step per entity, are the distinct entity codes.
@@ -65,14 +66,15 @@ def item_sets(draw: Any) -> tuple[list[date], list[dict[str, Any]], set[str]]:
     chosen = draw(st.lists(keys, unique=True, max_size=25))
     items = []
     for key in chosen:
-        number = draw(st.none() | st.integers(0, max(0, len(invoice_dates) - 1)))
+        number = draw(st.none() | st.just(-1) | st.integers(0, max(0, len(invoice_dates) - 1)))
         items.append({
             "key": key, "contract_number": draw(st.sampled_from(("C-1", "C-2"))),
             "source": "time", "service_date": draw(days).isoformat(), "description": key,
             "quantity": Decimal(1), "unit_price": Decimal(1), "currency": "USD",
             "amount": Decimal(1), "rate_scope": "contract", "status": draw(st.sampled_from(
                 STATUSES)),
-            "invoice_number": None if number is None or not invoice_dates else f"INV-{number}"})
+            "invoice_number": None if number is None else "INV-GONE" if number < 0  # no
+            else None if not invoice_dates else f"INV-{number}"})  # such invoice: a hand edit
     held = set(draw(st.lists(st.sampled_from(chosen), max_size=3))) if chosen else set()
     return invoice_dates, items, held
 
