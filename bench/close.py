@@ -21,6 +21,19 @@ in CPU seconds of this process (``time.process_time``: the machine is shared) an
 Baseline in the same run: the query the PSA-hours check used before the period-indexed fact
 (read and JSON-decode every ``time.approved`` message ever received), timed at the same points.
 
+The process is settled once its system is wired (``bootstrap.settle_process``, as a command's
+process is), so that the objects it holds for life are not walked by every full collection;
+the full collections made inside each timed close are counted and printed.
+
+``SYNCLINE_BENCH_CLOSE_PROFILE=directory`` writes a cProfile of the close of month 1 and of
+month 12 there (``close-2026-01.prof``, ``close-2026-12.prof``); ``SYNCLINE_BENCH_CLOSE_KEEP=path``
+copies the firm's database there at the end (to compare two codes' tables row for row).
+``SYNCLINE_BENCH_CLOSE_CALLGRIND=1``, with the bench run under ``valgrind --tool=callgrind
+--instr-atstart=no``: the instructions of each step of the close of month 1 and of month 12
+are counted (instrumentation on only there; a dump per step, labelled ``<period> <step>``,
+read by ``callgrind_annotate`` or the ``totals:`` line of each dump) — the firm figure on a
+shared machine, where CPU seconds vary with the load.
+
 ``SYNCLINE_BENCH_CLOSE_SIZE=consultants,contracts,entries_per_day`` (default ``10,20,2``:
 about 440 time entries a month, a few minutes here; ``30,75,4`` is about 2,600 a month, 31,000
 in the year, a quarter of an hour or more; the issue's
@@ -30,9 +43,13 @@ rate).
 
 from __future__ import annotations
 
+import cProfile
+import gc
 import json
 import os
 import random
+import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -46,7 +63,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 
 from syncline.adapters.db.tables import inbox, time_entries
-from syncline.bootstrap import Syncline, bootstrap
+from syncline.bootstrap import Syncline, bootstrap, settle_process
 from syncline.cli.ingest import ingest_lines
 from syncline.config import Settings
 from syncline.domain.reference import DEFAULT_REFERENCE
@@ -147,29 +164,66 @@ def _old_psa_word(system: Syncline) -> tuple[int, float]:
     return len(last), time.process_time() - started
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
+def _timed(fn: Callable[[], Any], counted: str | None = None) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    took = time.perf_counter() - wall, time.process_time() - cpu
+    if counted:
+        _callgrind(f"--dump={counted}")
+    return took
 
 
-def _close(system: Syncline, period: str) -> tuple[dict[str, tuple[float, float]], str]:
+def _callgrind(*args: str) -> None:
+    """Tell the callgrind this process runs under (``callgrind_control``)."""
+    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True,
+                   capture_output=True)
+
+
+def _full_collections() -> int:
+    return int(gc.get_stats()[2]["collections"])
+
+
+def _close(system: Syncline, period: str, profile: Path | None = None,
+           counted: bool = False) -> tuple[dict[str, tuple[float, float]], str]:
     """Every step of the close in order, then close and lock when the checks agree; the
-    timings per step and what the periods came to."""
+    timings per step and what the periods came to (and the full collections made inside)."""
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    if profiler:
+        profiler.enable()
+    try:
+        return _close_steps(system, period, counted)
+    finally:
+        if profiler and profile:
+            profiler.disable()
+            profiler.dump_stats(str(profile / f"close-{period}.prof"))
+
+
+def _close_steps(system: Syncline, period: str,
+                 counted: bool = False) -> tuple[dict[str, tuple[float, float]], str]:
+    collections = _full_collections()
     out: dict[str, tuple[float, float]] = {}
     done: dict[str, Any] = {}
+    if counted:
+        _callgrind("--zero")
+        _callgrind("--instr=on")
     for name, step in LEDGER_STEPS:
         out[name] = _timed(lambda name=name, step=step: done.update(  # type: ignore[misc]
-            {name: step(system, period, None)}))
+            {name: step(system, period, None)}), f"{period} {name}" if counted else None)
     ok = bool(done["reconciliation"]["ok"])
     out["close+lock"] = _timed(lambda: done.update(lock=close_and_lock(
-        system, period, None, actor="bench", lock=ok)))
+        system, period, None, actor="bench", lock=ok)), f"{period} close+lock" if counted else None)
+    if counted:
+        _callgrind("--instr=off")
     state = ", ".join(f"{e}: {s}" for e, s in sorted(done["lock"].items()))
+    state += f"; full collections in the close: {_full_collections() - collections}"
     return out, state + ("" if ok else " (checks differ)")
 
 
 def main() -> None:
     size = os.environ.get("SYNCLINE_BENCH_CLOSE_SIZE", "10,20,2")
+    profile = os.environ.get("SYNCLINE_BENCH_CLOSE_PROFILE")
+    keep = os.environ.get("SYNCLINE_BENCH_CLOSE_KEEP")
+    counted = os.environ.get("SYNCLINE_BENCH_CLOSE_CALLGRIND") == "1"
     consultants, contracts, per_day = (int(x) for x in size.split(","))
     config, firm = _firm(consultants, contracts)
     run = run_key(config)
@@ -190,6 +244,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         system = bootstrap(Settings(database_url=f"sqlite:///{Path(tmp) / 'close.db'}"),
                            clock=lambda: clock_now[0], durable=False)
+        settle_process()  # as a command's process does once it is wired (cli/common.py)
         quiet = Console(quiet=True)
         month = YEAR
         pending = setup + [s for s in fx if s.at.date() < YEAR]
@@ -208,7 +263,9 @@ def main() -> None:
                     time_entries.c.work_date.like(f"{period}-%"))).scalar()
             if m in (1, MONTHS):
                 baseline[period] = _old_psa_word(system)
-            steps, state = _close(system, period)
+            ends = m in (1, MONTHS)
+            steps, state = _close(system, period, Path(profile) if profile and ends else None,
+                                  counted and ends)
             system.deliver()
             results[period] = steps
             total = sum(c for _, c in steps.values())
@@ -218,6 +275,8 @@ def main() -> None:
             pending = []
             month = add_months(month, 1)
         system.engine.dispose()
+        if keep:
+            shutil.copyfile(Path(tmp) / "close.db", keep)
     first, last = f"{YEAR.year}-01", f"{YEAR.year}-{MONTHS:02d}"
     print(f"\nclose per step, CPU s (wall s): month 1 ({first}) vs month {MONTHS} ({last})")
     for name in results[first]:

@@ -95,6 +95,28 @@ def test_a_later_entry_goes_in_its_own_numbered_summary_netted_by_account(
                                        ["4100", "credit", "70.00", "USD"]]
 
 
+def test_a_month_summary_takes_its_first_and_last_day_and_neither_neighbour(
+        system: Syncline) -> None:
+    """The pending entries are read by the (entity, posting date) index (migration 0028):
+    the month's range must still be exactly its days, and only the entity's."""
+    from syncline.services.ledger.posting import post_entries
+
+    firm(system)
+    close.erp_journals(system, "2026-01", None)
+    with system.engine.begin() as conn:
+        post_entries(conn, [entry("first-day", "1300", "4100", "1.00", day="2026-01-01"),
+                            entry("last-day", "1300", "4100", "2.00", day="2026-01-31"),
+                            entry("day-before", "1300", "4100", "4.00", day="2025-12-31"),
+                            entry("day-after", "1300", "4100", "8.00", day="2026-02-01"),
+                            entry("other-entity", "1300", "4100", "16.00", entity="DE01",
+                                  currency="EUR")],
+                     system.clock())
+    result = close.erp_journals(system, "2026-01", "US01")
+    assert result == {"summaries": ["summary:US01:2026-01:2"], "journals": 1, "entries": 2}
+    assert sorted(journals(system)[-1]["lines"]) == [["1300", "debit", "3.00", "USD"],
+                                                     ["4100", "credit", "3.00", "USD"]]
+
+
 def test_a_foreign_currency_summary_carries_functional_amounts_and_their_rate(
         system: Syncline) -> None:
     from datetime import date

@@ -187,6 +187,11 @@ Index("ix_billable_items_origin", billable_items.c.origin,
 Index("ix_billable_items_invoice_number", billable_items.c.invoice_number,
       sqlite_where=text("invoice_number IS NOT NULL"),
       postgresql_where=text("invoice_number IS NOT NULL"))
+# The items never invoiced by service date (the unbilled items at a period end; 0028).
+# Partial: an item enters it when generated and leaves it when invoiced.
+Index("ix_billable_items_uninvoiced", billable_items.c.service_date,
+      sqlite_where=text("invoice_number IS NULL"),
+      postgresql_where=text("invoice_number IS NULL"))
 
 invoices = Table(
     "invoices", metadata,
@@ -238,6 +243,10 @@ journal_entries = Table(
     Column("posted_at", String(40), nullable=False),
     UniqueConstraint("source_type", "source_id", name="uq_journal_entries_source"),
 )
+# An entity's entries by date: the books after its carried month, its first posting, the
+# entities with entries, its month's ERP summaries (0028).
+Index("ix_journal_entries_entity_date", journal_entries.c.entity_code,
+      journal_entries.c.posting_date)
 
 journal_lines = Table(
     "journal_lines", metadata,

@@ -43,7 +43,7 @@ from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import next_period
 from syncline.services.ledger import kept
 from syncline.services.ledger.held import held, holding
-from syncline.services.ledger.queries import load_entries
+from syncline.services.ledger.queries import entities_with_entries, load_entries
 
 
 def receivables(charts: Mapping[str, ChartOfAccounts]) -> dict[str, str]:
@@ -226,6 +226,8 @@ def _load_books(conn: Connection, period: str, charts: Mapping[str, ChartOfAccou
         for month, ents in sorted(groups.items()):
             entries.extend(load_entries(conn, through=period, after=month,
                                         entities=tuple(sorted(ents))))
-        entries.extend(load_entries(conn, through=period, exclude=tuple(sorted(points))))
+        whole = tuple(e for e in entities_with_entries(conn) if e not in points)
+        if whole:  # by the (entity, date) index; "not the carried ones" read every entry
+            entries.extend(load_entries(conn, through=period, entities=whole))
     return Books(tuple(carried), tuple(entries), points)
 

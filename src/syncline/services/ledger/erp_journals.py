@@ -40,6 +40,7 @@ from syncline.ledger.exports.summary import (
     drop_receivable_revaluation,
     summary_payloads,
 )
+from syncline.ledger.periods import next_period
 from syncline.services.messaging.outbox import last_seq, outbox_row
 
 __all__ = ["DOCUMENT_SOURCES", "Summary", "post_summaries", "summarize"]
@@ -55,7 +56,9 @@ def _pending(conn: Connection, entity: str, period: str,
         .join(journal_lines, jl.entry_id == je.id)
         .outerjoin(journal_line_details, (jd.entry_id == jl.entry_id)
                    & (jd.line_no == jl.line_no))
-        .where((je.entity_code == entity) & (func.substr(je.posting_date, 1, 7) == period)
+        .where((je.entity_code == entity) & (je.posting_date >= period)  # by index (0028)
+               & (je.posting_date < next_period(period))
+               & (func.substr(je.posting_date, 1, 7) == period)
                & je.source_type.not_in(sorted(set(exclude) | DOCUMENT_SOURCES))
                & je.id.not_in(linked))
         .order_by(je.id, jl.line_no)))

@@ -48,7 +48,8 @@ def revaluation_check(conn: Connection, rec: Recon, period: str,
         cur_f = functional[ent]
         carried = [c for c in books.carried if c.key.entity == ent]
         entries: Sequence[JournalEntry] = books.entries
-        if any(unconverted(c, cur_f) for c in carried if c.key.account in revalued(ent)):
+        accounts = revalued(ent)  # once per entity, not per carried row
+        if any(unconverted(c, cur_f) for c in carried if c.key.account in accounts):
             # the error names its entry, which no carry keeps: read the entity's books whole
             carried, entries = [], load_entries(conn, through=period, entity=ent)
         found = positions(entries, ent, as_charts_, cur_f, period, policy, carried)

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text, union_all
 
 from syncline.adapters.db.billing_tables import billing_holds
 from syncline.adapters.db.tables import billable_items, contracts, invoices
@@ -34,13 +34,29 @@ def unbilled_items(conn: Connection, as_of: date, *, entity: str | None = None
     """Billable items unbilled at ``as_of``: (item row, entity, project), service date on or
     before it, not reversed/credited, and not invoiced on an invoice dated on or before it.
 
-    The invoiced ones — nearly the whole history — are left out by the database (joined to
-    their invoice's date), not decoded and dropped here: the rows read are the open ones.
+    The invoiced ones — nearly the whole history — are never read: the items not invoiced are
+    found by their partial index (migration 0028), those invoiced on an invoice dated after
+    ``as_of`` by that invoice's number (0026), and those naming an invoice that does not
+    exist (a hand edit; no code writes one) by theirs, found by stepping the invoice-number
+    index from one number to the next (``_ORPHANED``: a step per invoice, not per item), so
+    the rows the database reads are the open ones, not every item served up to ``as_of``.
     Held (``held``) once for every scope of a close step: the reconciliation and the aging
-    report of each scope read the same items, which the database finds by scanning every item
-    served up to ``as_of``."""
+    report of each scope read the same items."""
     found = held(conn, ("unbilled_items", as_of), lambda: _unbilled_items(conn, as_of))
     return [f for f in found if not entity or f[1] == entity]
+
+
+# The invoice numbers items name that no invoice has: one index step per number named
+# (the partial index on invoice_number, migration 0026), each looked up among the invoices.
+_ORPHANED = text("""
+WITH RECURSIVE named(n) AS (
+  SELECT min(invoice_number) FROM billable_items WHERE invoice_number IS NOT NULL
+  UNION ALL
+  SELECT (SELECT min(b.invoice_number) FROM billable_items AS b WHERE b.invoice_number > named.n)
+  FROM named WHERE named.n IS NOT NULL)
+SELECT n FROM named
+WHERE n IS NOT NULL AND NOT EXISTS (SELECT 1 FROM invoices AS i WHERE i.number = named.n)
+""")
 
 
 def _unbilled_items(conn: Connection, as_of: date) -> list[tuple[Any, str, str]]:
@@ -51,14 +67,18 @@ def _unbilled_items(conn: Connection, as_of: date) -> list[tuple[Any, str, str]]
     on_hold = set(conn.execute(select(billing_holds.c.item_key).where(
         billing_holds.c.status == "held")).scalars())
     day = as_of.isoformat()
-    billed = (select(invoices.c.number).where(
-        (invoices.c.number == billable_items.c.invoice_number)
-        & (invoices.c.invoice_date <= day)).exists())
+    b = billable_items.c
+    served = (b.service_date <= day) & b.status.not_in(NOT_BILLABLE_ITEM_STATUSES)
+    later = select(invoices.c.number).where(invoices.c.invoice_date > day)
+    parts = [select(billable_items).where(b.invoice_number.is_(None) & served),
+             select(billable_items).where(b.invoice_number.in_(later) & served)]
+    orphaned = sorted(conn.execute(_ORPHANED).scalars())
+    if orphaned:
+        parts.append(select(billable_items).where(b.invoice_number.in_(orphaned) & served))
+    open_items = union_all(*parts)
     out = []
-    for item in conn.execute(select(billable_items).where(
-            (billable_items.c.service_date <= day)
-            & billable_items.c.status.not_in(NOT_BILLABLE_ITEM_STATUSES) & ~billed)
-            .order_by(billable_items.c.service_date, billable_items.c.key)):
+    for item in conn.execute(open_items.order_by(open_items.selected_columns.service_date,
+                                                 open_items.selected_columns.key)):
         if item.key in on_hold:
             continue
         ent = entity_of.get(item.contract_number, "")

@@ -217,8 +217,8 @@ def _late_known(conn: Connection, info: Mapping[str, ProjectInfo], period: str
             if key[0] in ents:
                 known_cost[key] += amount.quantize(CENT, rounding=ROUND_HALF_UP)
                 known_hours[key] += got_hours[key]
-    for report in recorded.values():
-        for row in report.tables[0].as_dicts():
+    for rows in recorded.values():
+        for row in rows:
             key = (str(row["entity"]), str(row["project"]), str(row["currency"]))
             known_cost[key] -= Decimal(row["cost"])
             known_hours[key] -= Decimal(row["hours"])

@@ -15,7 +15,10 @@ they are what the close saw.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -105,16 +108,18 @@ def reported(conn: Connection, name: str, period: str, entity: str | None,
     return latest(conn, name, period, entity)
 
 
-def reported_before(conn: Connection, name: str, period: str) -> dict[tuple[str, str], Report]:
-    """The latest recorded ``name`` of every entity's closed month before ``period``, by
-    (month, entity): what was reported for those months (late changes since are measured
-    against it). Read once for every scope of a close step (``held``)."""
+def reported_before(conn: Connection, name: str, period: str
+                    ) -> dict[tuple[str, str], tuple[dict[str, Cell], ...]]:
+    """The first table's rows (as ``Table.as_dicts``) of the latest recorded ``name`` of every
+    entity's closed month before ``period``, by (month, entity): what was reported for those
+    months (late changes since are measured against it). Read once for every scope of a close
+    step (``held``); each stored text decoded once per process (``first_rows``)."""
     return held(conn, ("reported_before", name, period),
                 lambda: _reported_before(conn, name, period))
 
 
 def _reported_before(conn: Connection, name: str, period: str
-                     ) -> dict[tuple[str, str], Report]:
+                     ) -> dict[tuple[str, str], tuple[dict[str, Cell], ...]]:
     known = statuses(conn)
     rows = conn.execute(select(report_snapshots.c.period, report_snapshots.c.scope,
                                report_snapshots.c.version, report_snapshots.c.content).where(
@@ -123,5 +128,30 @@ def _reported_before(conn: Connection, name: str, period: str
         .order_by(report_snapshots.c.period, report_snapshots.c.scope,
                   report_snapshots.c.version)).all()
     latest_of = {(r.period, r.scope): r.content for r in rows}
-    return {key: decode(text) for key, text in latest_of.items()
+    return {key: first_rows(text) for key, text in latest_of.items()
             if known.get((key[1], key[0]), PeriodStatus.OPEN) in CLOSED}
+
+
+_DECODED_KEPT = 256  # stored texts whose first table this process keeps decoded
+_decoded: OrderedDict[bytes, tuple[dict[str, Cell], ...]] = OrderedDict()
+_decoded_lock = threading.Lock()
+
+
+def first_rows(text: str) -> tuple[dict[str, Cell], ...]:
+    """``decode(text).tables[0].as_dicts()``, kept by this process under the text's digest:
+    a stored snapshot never changes, and the same text decodes to the same rows, so each
+    close reads the earlier months' texts but decodes only those it has not seen (the
+    margin's late cost read every earlier margin whole before, ADR 0021). Shared read-only
+    values: callers must not change them."""
+    digest = hashlib.sha256(text.encode()).digest()
+    with _decoded_lock:
+        found = _decoded.get(digest)
+        if found is not None:
+            _decoded.move_to_end(digest)
+            return found
+    found = tuple(decode(text).tables[0].as_dicts())
+    with _decoded_lock:
+        _decoded[digest] = found
+        while len(_decoded) > _DECODED_KEPT:
+            _decoded.popitem(last=False)
+    return found
