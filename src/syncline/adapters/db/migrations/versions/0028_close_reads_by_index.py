@@ -13,7 +13,7 @@
   summaries of an entity's month read a range of it instead of every entry.
 
 Revision ID: 0028
-Revises: 0026 (0027 is another branch's: the merge re-chains this one after it)
+Revises: 0027
 """
 
 from collections.abc import Sequence
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0028"
-down_revision: str | None = "0026"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
