@@ -33,14 +33,16 @@ from syncline.ledger.periods import next_period, period_of
 from syncline.services.billing.run import run_billing
 from syncline.services.kpis import formulas as f
 from syncline.services.kpis import queries as q
+from syncline.services.ledger.queries import period_end
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.simulator import SimulationConfig, end_of_stream, simulate
 from tests.conftest import pg_admin
 
 
 def _firm(url: str) -> Any:
-    """A simulated firm with delivery and data faults, received, applied and billed monthly
-    (the demo's path without its durable delivery)."""
+    """A simulated firm with delivery and data faults, received, applied and billed (the
+    demo's path without its durable delivery), but the second month billed only with the
+    third and the last not at all."""
     system = bootstrap(Settings(database_url=url), durable=False)
     cfg = SimulationConfig(seed=7, customers=6, workers=16, months=4, delivery_faults=True,
                            data_faults=True)
@@ -48,7 +50,10 @@ def _firm(url: str) -> Any:
     ingest_lines(system, sim.to_jsonl().splitlines(), Console(quiet=True), True)
     system.sweep(as_of=end_of_stream(sim) + timedelta(hours=system.settings.park_max_age_hours))
     period = period_of(cfg.start)
-    for _ in range(cfg.months):
+    for month in range(cfg.months):
+        if month in (1, cfg.months - 1):  # the second month billed with the third: items
+            period = next_period(period)  # on a later invoice; the last left unbilled
+            continue
         run_billing(system.engine, period, system.ref, system.charts, system.clock(),
                     rules=system.ledger.rules,
                     closed_period_policy=system.ledger.closed_period_policy)
@@ -60,6 +65,17 @@ def _firm(url: str) -> Any:
                 inbox.c.status == "applied").order_by(inbox.c.seq).limit(40)).all()[::4]:
             raise_exception(conn, Problem("test.touched", BusinessDomain.IT, "replayed", "-"),
                             now=datetime(2026, 6, 1, tzinfo=UTC), inbox_id=inbox_id)
+        # credited items (a credit note's; none of the simulation's): one on no invoice,
+        # left out; one on an invoice dated after its month, unbilled at that month's end
+        item = conn.execute(select(billable_items).where(
+            billable_items.c.source == "time").limit(1)).one()._asdict()
+        later = conn.execute(select(invoices.c.number).where(invoices.c.invoice_date > (
+            period_end(item["service_date"][:7]).isoformat()))).scalars().first()
+        assert later is not None
+        for key, number in (("time:credited-1#0", None), ("time:credited-2#0", later)):
+            conn.execute(billable_items.insert().values(
+                {**item, "key": key, "origin": None, "status": "credited",
+                 "invoice_number": number}))
     return engine
 
 
@@ -121,21 +137,43 @@ def _whole_straight_through(conn: Connection, period: str) -> tuple[int, int]:
     return settled, untouched
 
 
+def _whole_unbilled_time(conn: Connection, period: str) -> list[tuple[str, str, Decimal]]:
+    end = period_end(period).isoformat()
+    dated = {r.number: r.invoice_date for r in conn.execute(
+        select(invoices.c.number, invoices.c.invoice_date))}
+    entity = q.Entities(conn).contract
+    out = []
+    for r in conn.execute(select(billable_items).where(
+            (billable_items.c.source == "time") & (billable_items.c.service_date <= end)
+            & billable_items.c.status.notin_(("reversed", "written_off")))):
+        on = dated.get(r.invoice_number) if r.invoice_number else None
+        if on is not None and on <= end:
+            continue
+        if r.status == "credited" and on is None:
+            continue
+        out.append((str(entity.get(r.contract_number, q.ANY)), r.currency, Decimal(r.amount)))
+    return out
+
+
 def test_the_month_s_reads_equal_the_whole_history_s(
         firm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(q, "CHUNK", 7)  # many look-ups a month, and their boundaries
-    samples = settled = touched = 0
-    with firm.connect() as conn:  # every month something arrived or was invoiced in
+    samples = settled = touched = open_items = 0
+    with firm.connect() as conn:  # every month something arrived, was served or invoiced
         months = {str(m)[:7] for (m,) in conn.execute(select(inbox.c.received_at))} | {
-            str(m)[:7] for (m,) in conn.execute(select(invoices.c.invoice_date))}
+            str(m)[:7] for (m,) in conn.execute(select(invoices.c.invoice_date))} | {
+            str(m)[:7] for (m,) in conn.execute(select(billable_items.c.service_date))}
         for period in sorted(months):
             latency = q.time_to_invoice_samples(conn, period)
             assert latency == _whole_time_to_invoice(conn, period), period
+            unbilled = q.unbilled_time(conn, period)
+            assert sorted(unbilled) == sorted(_whole_unbilled_time(conn, period)), period
+            open_items += len(unbilled)
             counts = q.straight_through_counts(conn, period)
             assert counts == _whole_straight_through(conn, period), period
             samples += sum(map(len, latency.values()))
             settled, touched = settled + counts[0], touched + counts[0] - counts[1]
-    assert samples > 100 and settled > 1000 and touched > 10  # not a vacuous comparison
+    assert samples > 100 and settled > 1000 and touched > 10 and open_items > 100  # not vacuous
 
 
 def test_the_month_s_messages_are_an_index_range(system: Syncline) -> None:

@@ -32,6 +32,7 @@ from syncline.adapters.db.tables import (
 )
 from syncline.services.kpis import formulas as f
 from syncline.services.ledger.queries import period_end
+from syncline.services.ledger.reports.aging import not_invoiced_by
 
 ANY = "*"
 CHUNK = 500  # ids in one IN (…) look-up
@@ -157,21 +158,24 @@ def time_to_invoice_samples(conn: Connection, period: str) -> dict[str, list[Dec
 
 def unbilled_time(conn: Connection, period: str) -> list[tuple[str, str, Decimal]]:
     """(entity, currency, amount) of approved billable time items with a service date on or
-    before the month's end that no invoice dated on or before it carries."""
+    before the month's end that no invoice dated on or before it carries. Reads only those
+    items (`aging.not_invoiced_by`: never invoiced, on a later invoice, or naming no stored
+    invoice), not every item of the history; a credited item counts only on a later invoice."""
     end = period_end(period).isoformat()
-    dated = {r.number: r.invoice_date for r in conn.execute(
-        select(invoices.c.number, invoices.c.invoice_date))}
+    b = billable_items.c
+    time_served = (b.source == "time") & (b.service_date <= end) & b.status.notin_(
+        ("reversed", "written_off"))
+    never, later, orphaned = not_invoiced_by(conn, end, time_served)
     entity = Entities(conn).contract
     out = []
-    for r in conn.execute(select(billable_items).where(
-            (billable_items.c.source == "time") & (billable_items.c.service_date <= end)
-            & billable_items.c.status.notin_(("reversed", "written_off")))):
-        on = dated.get(r.invoice_number) if r.invoice_number else None
-        if on is not None and on <= end:
+    for part, credited_count in ((never, False), (later, True), (orphaned, False)):
+        if part is None:
             continue
-        if r.status == "credited" and on is None:
-            continue
-        out.append((str(entity.get(r.contract_number, ANY)), r.currency, Decimal(r.amount)))
+        for r in conn.execute(part):
+            if r.status == "credited" and not credited_count:
+                continue  # (credited, and on no invoice dated by the month's end)
+            out.append((str(entity.get(r.contract_number, ANY)), r.currency,
+                        Decimal(r.amount)))
     return out
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, text, union_all
+from sqlalchemy import ColumnElement, Connection, Select, select, text, union_all
 
 from syncline.adapters.db.billing_tables import billing_holds
 from syncline.adapters.db.tables import billable_items, contracts, invoices
@@ -59,6 +59,21 @@ WHERE n IS NOT NULL AND NOT EXISTS (SELECT 1 FROM invoices AS i WHERE i.number =
 """)
 
 
+def not_invoiced_by(conn: Connection, day: str, where: ColumnElement[bool]
+                    ) -> tuple[Select[Any], Select[Any], Select[Any] | None]:
+    """The billable items matching ``where`` that no invoice dated on or before ``day``
+    carries, as three selects of whole rows, each read by an index (see `unbilled_items`):
+    those never invoiced, those on an invoice dated after ``day``, and those naming an
+    invoice that does not exist (None when no item does)."""
+    b = billable_items.c
+    later = select(invoices.c.number).where(invoices.c.invoice_date > day)
+    orphaned = sorted(conn.execute(_ORPHANED).scalars())
+    return (select(billable_items).where(b.invoice_number.is_(None) & where),
+            select(billable_items).where(b.invoice_number.in_(later) & where),
+            select(billable_items).where(b.invoice_number.in_(orphaned) & where)
+            if orphaned else None)
+
+
 def _unbilled_items(conn: Connection, as_of: date) -> list[tuple[Any, str, str]]:
     info = project_info(conn)
     by_contract = projects_by_contract(info)
@@ -69,13 +84,8 @@ def _unbilled_items(conn: Connection, as_of: date) -> list[tuple[Any, str, str]]
     day = as_of.isoformat()
     b = billable_items.c
     served = (b.service_date <= day) & b.status.not_in(NOT_BILLABLE_ITEM_STATUSES)
-    later = select(invoices.c.number).where(invoices.c.invoice_date > day)
-    parts = [select(billable_items).where(b.invoice_number.is_(None) & served),
-             select(billable_items).where(b.invoice_number.in_(later) & served)]
-    orphaned = sorted(conn.execute(_ORPHANED).scalars())
-    if orphaned:
-        parts.append(select(billable_items).where(b.invoice_number.in_(orphaned) & served))
-    open_items = union_all(*parts)
+    never, later, orphaned = not_invoiced_by(conn, day, served)
+    open_items = union_all(*[p for p in (never, later, orphaned) if p is not None])
     out = []
     for item in conn.execute(open_items.order_by(open_items.selected_columns.service_date,
                                                  open_items.selected_columns.key)):
