@@ -8,25 +8,22 @@ for their activation), and leaves to the reference only what is not its common c
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncline.bootstrap import Syncline, bootstrap
-from syncline.config import Settings
+from syncline.bootstrap import Syncline
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.run.items import item_row
 from syncline.services.handlers.expense_lean import LeanExpense
 from syncline.services.handlers.expenses import _expense_terms, decide_expense
-from syncline.services.messaging.inbox import receive_many
 from syncline.services.messaging.unit import Unit
 from tests.builders import deal
 from tests.conftest import fixed_clock
+from tests.property.lean_support import mostly, processed_firm
 from tests.services.test_rate_cards_close_fx import fx_published
 
 
@@ -49,33 +46,22 @@ CURRENCY = {"P-1": "USD", "P-2": "USD", "P-3": "USD", "P-4": "EUR"}
 
 @pytest.fixture(scope="module")
 def firm() -> Iterator[Syncline]:
-    with tempfile.TemporaryDirectory() as tmp:
-        system = bootstrap(Settings(database_url=f"sqlite:///{Path(tmp) / 'f.db'}"),
-                           clock=fixed_clock, durable=False)
-        with system.engine.begin() as conn:
-            receive_many(conn, FIRM, now=fixed_clock())
-        system.process()
-        yield system
-        system.engine.dispose()
-
-
-def _mostly(common: list[Any], rare: list[Any]) -> st.SearchStrategy[Any]:
-    return st.sampled_from(common * 4 + rare)
+    yield from processed_firm(FIRM)
 
 
 expenses = st.fixed_dictionaries({
     "expense_id": st.sampled_from(["E-1", "E 2"]),
     "worker_id": st.sampled_from(["W-1", "W-2"]),
-    "project_code": _mostly(["P-1", "P-2", "P-3", "P-4"], ["P-404"]),
+    "project_code": mostly(["P-1", "P-2", "P-3", "P-4"], ["P-404"]),
     "incurred_on": st.sampled_from(["2026-01-08", "2026-02-28"]),
     "category": st.sampled_from(["travel", "meals"]),
     "amount": st.fixed_dictionaries({
         "amount": st.sampled_from(["100", "99.995", "0", "12.345", "1200.50", "0.004"]),
-        "currency": _mostly(["USD", "EUR"], ["GBP"])}),
+        "currency": mostly(["USD", "EUR"], ["GBP"])}),
 }, optional={
     "description": st.sampled_from(["", "taxi to client", None]),
     "billable": st.booleans(),
-    "approval_status": _mostly(["approved"], ["submitted"]),
+    "approval_status": mostly(["approved"], ["submitted"]),
 })
 
 

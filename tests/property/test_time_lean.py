@@ -10,9 +10,7 @@ their activation), and leaves to the reference only what is not its common case.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,17 +19,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from syncline.adapters.db.tables import workers
-from syncline.bootstrap import Syncline, bootstrap
-from syncline.config import Settings
+from syncline.bootstrap import Syncline
 from syncline.services.handlers import time_words
 from syncline.services.handlers.common import item_row
 from syncline.services.handlers.time import decide_time
 from syncline.services.handlers.time_lean import LeanTime
-from syncline.services.messaging.inbox import receive_many
 from syncline.services.messaging.outcomes import Applied
 from syncline.services.messaging.unit import Unit
 from tests.builders import deal, event, worker
 from tests.conftest import fixed_clock
+from tests.property.lean_support import mostly, processed_firm
 from tests.services.test_rate_cards_close_fx import project_closed, rate_card
 
 
@@ -56,33 +53,20 @@ FIRM = [
 
 @pytest.fixture(scope="module")
 def firm() -> Iterator[Syncline]:
-    with tempfile.TemporaryDirectory() as tmp:
-        system = bootstrap(Settings(database_url=f"sqlite:///{Path(tmp) / 'f.db'}"),
-                           clock=fixed_clock, durable=False)
-        with system.engine.begin() as conn:
-            receive_many(conn, FIRM, now=fixed_clock())
-        system.process()
-        yield system
-        system.engine.dispose()
-
-
-def _mostly(common: list[Any], rare: list[Any]) -> st.SearchStrategy[Any]:
-    """The common values four times as likely as the rare ones (a set's entries share most
-    of their fields: that is what the lean path's memos meet)."""
-    return st.sampled_from(common * 4 + rare)
+    yield from processed_firm(FIRM)
 
 
 entries = st.fixed_dictionaries({
     "time_entry_id": st.sampled_from(["T-1", "T-2", "TE 3"]),
-    "worker_id": _mostly(["W-1", "W-2"], ["W-9"]),
-    "project_code": _mostly(["P-1", "P-2"], ["P-3", "P-4", "P-404"]),
-    "task_code": _mostly(["1", "3"], ["9", "77"]),
-    "work_date": _mostly(["2026-01-05", "2026-01-15"], ["2026-01-16", "2026-01-21",
+    "worker_id": mostly(["W-1", "W-2"], ["W-9"]),
+    "project_code": mostly(["P-1", "P-2"], ["P-3", "P-4", "P-404"]),
+    "task_code": mostly(["1", "3"], ["9", "77"]),
+    "work_date": mostly(["2026-01-05", "2026-01-15"], ["2026-01-16", "2026-01-21",
                                                         "2026-02-28"]),
-    "hours": _mostly(["8", "7.5", "0.1", "1.13"], ["24", "8.00", "0", "25", "-1", "1.125",
+    "hours": mostly(["8", "7.5", "0.1", "1.13"], ["24", "8.00", "0", "25", "-1", "1.125",
                                                    "0.01"]),
-    "role": _mostly(["consultant", "manager"], ["analyst", "partner", "sculptor", ""]),
-    "approval_status": _mostly(["approved"], ["submitted"]),
+    "role": mostly(["consultant", "manager"], ["analyst", "partner", "sculptor", ""]),
+    "approval_status": mostly(["approved"], ["submitted"]),
 }, optional={
     "billable": st.booleans(),
     "dimensions": st.sampled_from([{}, {"cost_center": "CC-100"}, {"cost_center": "CC-0"}]),
