@@ -57,14 +57,29 @@ class NotBillable:
     reason: str
 
 
+NOT_REBILLED = "the contract does not rebill expenses"
+NOT_BILLABLE_EXPENSE = "the expense was approved as not billable"
+
+
+def billed_expense(base: Money, terms: ExpenseTerms, incurred_on: str, category: str,
+                   description: str) -> tuple[Money, str]:
+    """What an expense of ``base`` (in the contract's currency, rounded) bills under
+    ``terms`` — the cost, or the cost marked up and rounded — and its item's description."""
+    label = f"Expense {incurred_on} {category}: {description}"
+    if terms.policy is ExpensePolicy.MARKUP and terms.markup_percent:
+        billed = (base * (1 + terms.markup_percent / 100)).rounded()
+        return billed, label + f" (cost {base} + {terms.markup_percent.normalize():f} %)"
+    return base, label
+
+
 def expense_item(
     expense: ApprovedExpense, terms: ExpenseTerms, *, contract_currency: str,
     rates: Iterable[FxSnapshot] = (),
 ) -> BillableItem | NotBillable | FxRateMissing:
     if terms.policy is ExpensePolicy.NOT_BILLABLE:
-        return NotBillable(expense.expense_id, "the contract does not rebill expenses")
+        return NotBillable(expense.expense_id, NOT_REBILLED)
     if not expense.billable:
-        return NotBillable(expense.expense_id, "the expense was approved as not billable")
+        return NotBillable(expense.expense_id, NOT_BILLABLE_EXPENSE)
     fx: FxSnapshot | None = None
     base = expense.amount.rounded()
     if expense.amount.currency != contract_currency:
@@ -73,12 +88,8 @@ def expense_item(
         if isinstance(found, FxRateMissing):
             return found
         fx, base = found, convert(expense.amount, found)
-    label = f"Expense {expense.incurred_on.isoformat()} {expense.category}: {expense.description}"
-    if terms.policy is ExpensePolicy.MARKUP and terms.markup_percent:
-        billed = (base * (1 + terms.markup_percent / 100)).rounded()
-        label += f" (cost {base} + {terms.markup_percent.normalize():f} %)"
-    else:
-        billed = base
+    billed, label = billed_expense(base, terms, expense.incurred_on.isoformat(),
+                                   expense.category, expense.description)
     if fx is not None:
         label += f" [{expense.amount} at {fx.rate}]"
     return BillableItem(

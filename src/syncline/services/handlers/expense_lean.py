@@ -15,7 +15,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from syncline.billing.expenses import ExpensePolicy, ExpenseTerms
+from syncline.billing.expenses import (
+    NOT_BILLABLE_EXPENSE,
+    NOT_REBILLED,
+    ExpensePolicy,
+    ExpenseTerms,
+    billed_expense,
+)
 from syncline.billing.items import ItemSource, ItemStatus
 from syncline.ledger.money import Money, is_known_currency
 from syncline.services.messaging.outcomes import Applied
@@ -79,18 +85,12 @@ class LeanExpense:
                "status": "approved", "inbox_id": b.inbox_id}
         provides = (f"expense:{expense_id}",)
         if terms.policy is ExpensePolicy.NOT_BILLABLE:
-            return Applied(note="the contract does not rebill expenses", provides=provides), \
+            return Applied(note=NOT_REBILLED, provides=provides), \
                 row, None
         if not billable:
-            return Applied(note="the expense was approved as not billable",
-                           provides=provides), row, None
-        base = Money(value, currency).rounded()
-        label = f"Expense {incurred} {category}: {description}"
-        if terms.policy is ExpensePolicy.MARKUP and terms.markup_percent:
-            billed = (base * (1 + terms.markup_percent / 100)).rounded()
-            label += f" (cost {base} + {terms.markup_percent.normalize():f} %)"
-        else:
-            billed = base
+            return Applied(note=NOT_BILLABLE_EXPENSE, provides=provides), row, None
+        billed, label = billed_expense(Money(value, currency).rounded(), terms, incurred,
+                                       category, description)
         return Applied(provides=provides), row, {
             "key": f"expense:{expense_id}", "contract_number": proj.number,
             "source": _SOURCE, "service_date": incurred, "description": label,
