@@ -160,3 +160,15 @@ def withdraw_time(b: Batch, entry: Any, problem: Problem) -> None:
         reverse_origin(b.conn, origin, problem.message, now=b.now, inbox_id=entry.inbox_id)
     raise_exception(b.conn, problem, now=b.now, inbox_id=entry.inbox_id,
                     correlation_id=message.correlation_id if message else b.correlation_id)
+
+
+class Days(dict[str, tuple[date, str]]):
+    """ISO dates as a set's messages send them, parsed once a set: the text -> (the date,
+    its ISO text). A text that is not a date raises ``ValueError`` as parsing it does."""
+
+    __slots__ = ()
+
+    def __missing__(self, text: str) -> tuple[date, str]:
+        parsed = date.fromisoformat(text)
+        day = self[text] = (parsed, parsed.isoformat())
+        return day

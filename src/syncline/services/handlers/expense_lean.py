@@ -11,7 +11,6 @@ worked out as the reference works them out (`Money`), so a policy's rounding sta
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +23,7 @@ from syncline.billing.expenses import (
 )
 from syncline.billing.items import ItemSource, ItemStatus
 from syncline.ledger.money import Money, is_known_currency
+from syncline.services.handlers.common import Days
 from syncline.services.messaging.outcomes import Applied
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -41,7 +41,7 @@ class LeanExpense:
 
     def __init__(self, b: Batch) -> None:
         self.b = b
-        self._dates: dict[str, tuple[date, str]] = {}
+        self._dates = Days()
 
     def decide(self, data: Mapping[str, Any], terms_of: Callable[[str], ExpenseTerms]
                ) -> Rows | None:
@@ -68,10 +68,7 @@ class LeanExpense:
         if not value.is_finite():
             return None
         raw_date = data["incurred_on"]
-        day = self._dates.get(raw_date)
-        if day is None:
-            parsed = date.fromisoformat(raw_date)
-            day = self._dates[raw_date] = (parsed, parsed.isoformat())
+        day = self._dates[raw_date]
         incurred = day[1]
         expense_id = str(data["expense_id"])
         category = str(data["category"])

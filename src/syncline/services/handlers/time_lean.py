@@ -14,7 +14,6 @@ rows and outcome for the common case (tests/property/test_time_lean.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +25,7 @@ from syncline.billing.rates import (
     billed_quantity,
 )
 from syncline.domain.model import BillingType
+from syncline.services.handlers.common import Days
 from syncline.services.messaging.outcomes import Applied
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -44,7 +44,7 @@ class LeanTime:
 
     def __init__(self, b: Batch) -> None:
         self.b = b
-        self._dates: dict[str, tuple[date, str]] = {}
+        self._dates = Days()
         self._hours: dict[str, Decimal | None] = {}  # None: outside what parse_time accepts
         # (contract id, role, work date) -> `Batch.price`'s answer (the set's books are fixed)
         self._prices: dict[tuple[str, str, str], ResolvedRate | RateNotFound] = {}
@@ -75,10 +75,7 @@ class LeanTime:
         if b.ref.activation_required and proj.activated_at is None:
             return None
         raw_date = data["work_date"]
-        day = self._dates.get(raw_date)
-        if day is None:
-            parsed = date.fromisoformat(raw_date)
-            day = self._dates[raw_date] = (parsed, parsed.isoformat())
+        day = self._dates[raw_date]
         on, work_date = day
         if (worker.termination_date and work_date > worker.termination_date) or (
                 proj.closed_on and work_date > proj.closed_on):

@@ -25,35 +25,26 @@ _COLUMNS = ("inbox_id", "time_entry_id", "kind", "work_date", "project_code", "h
 def word(inbox_id: str, kind: str, data: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """The row for one message (in ``_COLUMNS`` order), or None when it names no time entry
     (or, for an approval, no work date): such a message says nothing the reconciliation can
-    place."""
+    place. Each value is its text (``str``) cut to its column (time entry 200, work date 10,
+    project 100, hours 40); a string, as nearly every value is, is taken as it is."""
     try:
-        entry = str(data["time_entry_id"])
-        work_date = str(data["work_date"]) if kind == APPROVED else None
+        entry = data["time_entry_id"]
+        work_date = data["work_date"] if kind == APPROVED else None
     except (KeyError, TypeError):
         return None
-    project, hours = (data.get("project_code"), data.get("hours")) if kind == APPROVED else (
-        None, None)
-    return (inbox_id, entry[:200], kind, work_date[:10] if work_date is not None else None,
-            None if project is None else str(project)[:100],
-            None if hours is None else str(hours)[:40])
+    entry = (entry if type(entry) is str else str(entry))[:200]
+    if kind != APPROVED:
+        return (inbox_id, entry, kind, None, None, None)
+    project, hours = data.get("project_code"), data.get("hours")
+    return (inbox_id, entry, kind,
+            (work_date if type(work_date) is str else str(work_date))[:10],
+            None if project is None else (project if type(project) is str
+                                          else str(project))[:100],
+            None if hours is None else (hours if type(hours) is str else str(hours))[:40])
 
 
 def record_words(conn: Connection, kind: str,
                  messages: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
     """Keep (or replace) the word of each ``(inbox id, data)`` message."""
-    made = _approved if kind == APPROVED else lambda i, d: word(i, kind, d)
-    rows = [r for r in (made(i, d) for i, d in messages) if r is not None]
+    rows = [r for r in (word(i, kind, d) for i, d in messages) if r is not None]
     upsert_rows(conn, psa_time_words.name, _COLUMNS, "inbox_id", rows)
-
-
-def _approved(inbox_id: str, data: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """`word` of an approval where its fields are text, as they nearly always are; else
-    `word` itself."""
-    entry, work_date = data.get("time_entry_id"), data.get("work_date")
-    project, hours = data.get("project_code"), data.get("hours")
-    if (type(entry) is not str or type(work_date) is not str
-            or (project is not None and type(project) is not str)
-            or (hours is not None and type(hours) is not str)):
-        return word(inbox_id, APPROVED, data)
-    return (inbox_id, entry[:200], APPROVED, work_date[:10],
-            None if project is None else project[:100], None if hours is None else hours[:40])
