@@ -92,3 +92,40 @@ def test_locked_months_are_carried_by_the_first_close_after_migration_0022(
     assert [r for r in after if r[1] in LOCKED] == kept
     assert {r[1] for r in after} == {*LOCKED, "2026-04"}
     system.engine.dispose()
+
+
+def test_the_head_read_without_alembic_is_alembics_own(tmp_path: Path) -> None:
+    """A command at head does not import alembic (adapters/db/engine.head_revision reads the
+    newest file's number): every migration's revision is its file's number, each follows the
+    one before, the newest is alembic's one head; a database one step behind is migrated."""
+    import re
+
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from syncline.adapters.db.engine import MIGRATIONS, head_revision
+
+    files = sorted((MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    previous = None
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        revision = re.search(r"^revision: str = [\"']([^\"']+)", source, re.M)
+        down = re.search(r"^down_revision: str \| None = (None|[\"']([^\"']+))", source, re.M)
+        assert revision and revision.group(1) == path.name[:4], path.name
+        assert down and down.group(2) == previous, path.name
+        previous = path.name[:4]
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    assert scripts.get_heads() == [head_revision()] == [previous]
+
+    engine = make_engine(url)
+    migrate(engine)
+    behind = files[-2].name[:4]
+    command.downgrade(alembic_config(url), behind)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == behind
+    migrate(engine)  # not at head: upgraded
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+            head_revision())
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []

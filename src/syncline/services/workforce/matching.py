@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from syncline.adapters.db.workforce_tables import resource_requests
-from syncline.domain.staffing import WEIGHTS, Candidate, Request, StaffingIndex
+from syncline.domain.staffing import WEIGHTS, Candidate, Request
+from syncline.domain.staffing.batch import StaffingIndex
 from syncline.services.workforce.facts import Facts, get_request, request_of
 
 _CENT = Decimal("0.01")
