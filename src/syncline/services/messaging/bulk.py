@@ -10,8 +10,11 @@ stored is the same.
 
 On PostgreSQL psycopg sends an `executemany` as one pipeline of prepared statements: measured
 here, 10,000 rows went in 0.08 s of client CPU that way and 0.14 s as multi-row
-``INSERT … VALUES (…), (…)`` statements of 100 or 500 rows, so both databases get the
-`executemany`.
+``INSERT … VALUES (…), (…)`` statements of 100 or 500 rows. But the server still executes each
+row as a statement of its own: by wall clock, 10,000 rows of eleven columns and four indexes
+took 0.27–0.29 s that way and 0.08–0.14 s by ``COPY … FROM STDIN`` (psycopg's ``copy``,
+in the same transaction; triggers and constraints apply as to an INSERT). So on PostgreSQL
+`insert_rows` copies a set of `COPY_FROM` rows or more; everything else is an `executemany`.
 """
 
 from __future__ import annotations
@@ -23,10 +26,14 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.exc import DBAPIError
 
 from syncline.adapters.db.base import Dec, dec_text
 
-_Plan = tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...], tuple[Any, ...]]
+# head, names given, processors, constants, the COPY statement of the same columns
+_Plan = tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...], tuple[Any, ...],
+              str]
+COPY_FROM = 8  # PostgreSQL: a set of this many rows or more is copied (module doc)
 _plans: dict[tuple[str, str, tuple[str, ...]], _Plan | None] = {}
 
 
@@ -81,8 +88,9 @@ def _plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _Plan | Non
     columns = [table.c[n] for n in names] + [table.c[n] for n, _ in constants]
     processors = tuple(dec_text if isinstance(c.type, Dec) else  # (its processor, unwrapped)
                        c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
-    head = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES "
-    return head, names, processors, tuple(v for _, v in constants)
+    listed = ", ".join(c.name for c in columns)
+    return (f"INSERT INTO {table.name} ({listed}) VALUES ", names, processors,
+            tuple(v for _, v in constants), f"COPY {table.name} ({listed}) FROM STDIN")
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -98,7 +106,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if plan is None:
         conn.execute(table.insert(), list(rows))
         return
-    head, names, processors, constants = plan
+    head, names, processors, constants, copy = plan
     take = itemgetter(*names)
     one = len(names) == 1
     convert = [(i, p) for i, p in enumerate(processors) if p is not None]
@@ -110,7 +118,23 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
             if values[i] is not None:
                 values[i] = p(values[i])
         params.append(tuple(values))
-    write_values(conn, head, params)
+    if len(params) >= COPY_FROM and conn.dialect.name == "postgresql":
+        copy_rows(conn, copy, params)
+    else:
+        write_values(conn, head, params)
+
+
+def copy_rows(conn: Connection, copy: str, params: Sequence[tuple[Any, ...]]) -> None:
+    """``COPY … FROM STDIN`` of `params` on PostgreSQL, in the connection's transaction; a
+    refusal (a unique key, a constraint) raises what SQLAlchemy raises for an INSERT
+    (`IntegrityError`, …)."""
+    raw: Any = conn.connection.dbapi_connection
+    try:
+        with raw.cursor() as cursor, cursor.copy(copy) as rows:
+            for row in params:
+                rows.write_row(row)
+    except raw.Error as err:
+        raise DBAPIError.instance(copy, None, err, raw.Error, dialect=conn.dialect) from err
 
 
 def select_in(conn: Connection, sql: str, values: Sequence[Any], *,
