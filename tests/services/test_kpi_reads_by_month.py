@@ -6,6 +6,7 @@ with delivery and data faults, every month, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,16 +14,20 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, update
 
+from syncline.adapters.db.masterdata_tables import project_profiles
 from syncline.adapters.db.scratch import throwaway_database
 from syncline.adapters.db.tables import (
     billable_items,
+    contracts,
     exceptions,
     inbox,
     inbox_revisions,
     invoices,
+    outbox,
     parked,
+    projects,
     time_entries,
 )
 from syncline.bootstrap import Syncline, bootstrap
@@ -76,7 +81,52 @@ def _firm(url: str) -> Any:
             conn.execute(billable_items.insert().values(
                 {**item, "key": key, "origin": None, "status": "credited",
                  "invoice_number": number}))
+        _deals_and_amendments(conn)
     return engine
+
+
+def _deals_and_amendments(conn: Connection) -> None:
+    """What the simulation sends none of: projects activated (``project.activated``) over the
+    months, and their provisioning delivered; of their deals, one closed again later with
+    another date (the first applied counts), one whose only message names the bare id as
+    subject, one whose first message failed (the later applied one counts), and a deal no
+    contract has; amendments of every status, received and applied around the months'
+    ends."""
+    conn.execute(update(outbox).where(outbox.c.kind == "psa.budget.update").values(
+        status="delivered", delivered_at=outbox.c.created_at))
+    rows = conn.execute(select(projects.c.id, contracts.c.deal_id).join(
+        contracts, contracts.c.id == projects.c.contract_id).order_by(projects.c.code)).all()
+    conn.execute(project_profiles.insert(), [
+        {"project_id": r.id, "start_date": "2026-01-01", "entity_code": "US01",
+         "activated_at": f"2026-{1 + n % 5:02d}-{1 + n % 27:02d}T08:00:00Z"}
+        for n, r in enumerate(rows) if n % 2 == 0])
+    deal = [r.deal_id for n, r in enumerate(rows) if n % 2 == 0][:3]
+    conn.execute(update(inbox).where((inbox.c.type == "deal.closed_won")
+                                     & (inbox.c.subject == f"deal/{deal[1]}"))
+                 .values(subject=deal[1]))
+    conn.execute(update(inbox).where((inbox.c.type == "deal.closed_won")
+                                     & (inbox.c.subject == f"deal/{deal[2]}"))
+                 .values(status="failed"))
+    seq = int(conn.execute(select(func.max(inbox.c.seq))).scalar_one())
+    found = []
+    for subject, status, closed in (
+            (f"deal/{deal[0]}", "applied", "2025-11-02T10:00:00Z"),
+            (f"deal/{deal[2]}", "applied", "2025-09-02T10:00:00Z"),
+            ("deal/NO-SUCH", "applied", "2025-09-02T10:00:00Z")):
+        found.append({"type": "deal.closed_won", "subject": subject, "status": status,
+                      "raw": json.dumps({"data": {"closed_at": closed}}),
+                      "received_at": "2026-03-01T00:00:00Z", "applied_at": None})
+    for n, (status, received, applied) in enumerate((
+            ("parked", "2026-01-20T00:00:00Z", None), ("failed", "2026-02-27T00:00:00Z", None),
+            ("applied", "2026-01-30T00:00:00Z", "2026-02-03T00:00:00Z"),
+            ("applied", "2026-02-10T00:00:00Z", "2026-02-10T00:01:00Z"),
+            ("applied", "2026-03-31T23:59:59Z", None), ("rejected", "2026-01-05T00:00:00Z", None),
+            ("received", "2026-02-05T00:00:00Z", None))):
+        found.append({"type": "contract.amended", "subject": f"contract/{n}",
+                      "status": status, "raw": json.dumps({"data": {"deal_id": deal[n % 3]}}),
+                      "received_at": received, "applied_at": applied})
+    conn.execute(inbox.insert(), [{**r, "id": f"kpi-{n}", "seq": seq + 1 + n, "source": "crm",
+                                   "event_id": f"kpi-{n}"} for n, r in enumerate(found)])
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql",
@@ -153,6 +203,71 @@ def _whole_unbilled_time(conn: Connection, period: str) -> list[tuple[str, str, 
             continue
         out.append((str(entity.get(r.contract_number, q.ANY)), r.currency, Decimal(r.amount)))
     return out
+
+
+def _whole_deal_closed(conn: Connection) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for r in conn.execute(select(inbox.c.subject, inbox.c.raw, inbox.c.event_time).where(
+            (inbox.c.type == "deal.closed_won") & (inbox.c.status == "applied"))
+            .order_by(inbox.c.seq)):
+        deal_id = (r.subject or "").removeprefix("deal/")
+        if deal_id in out:
+            continue
+        closed = json.loads(r.raw).get("data", {}).get("closed_at") or r.event_time
+        if closed:
+            out[deal_id] = q.stamp(closed)
+    return out
+
+
+def _whole_setup_cycle(conn: Connection, period: str) -> dict[str, list[Decimal]]:
+    start, stop = q.month_range(period)
+    closed, active = _whole_deal_closed(conn), q._project_active(conn)
+    out: dict[str, list[Decimal]] = defaultdict(list)
+    for r in conn.execute(select(projects.c.code, contracts.c.deal_id, contracts.c.entity_code)
+                          .join(contracts, contracts.c.id == projects.c.contract_id)):
+        went = active.get(r.code)
+        began = closed.get(r.deal_id)
+        if went is None or began is None or not start <= went.date().isoformat() < stop:
+            continue
+        out[r.entity_code].append(f.days_between(began, went))
+    return out
+
+
+def _whole_amendments_not_applied(conn: Connection, entities: q.Entities, as_of: datetime
+                                  ) -> list[tuple[str, str]]:
+    at = as_of.isoformat().replace("+00:00", "Z")
+    out = []
+    for r in conn.execute(select(inbox.c.raw, inbox.c.status, inbox.c.applied_at).where(
+            (inbox.c.type == "contract.amended") & (inbox.c.received_at <= at)
+            & inbox.c.status.in_(("parked", "failed", "applied")))):
+        if r.status == "applied" and (r.applied_at is None or r.applied_at <= at):
+            continue
+        deal_id = json.loads(r.raw).get("data", {}).get("deal_id")
+        out.append((str(entities.deal.get(deal_id, q.ANY)), "not_applied"))
+    return out
+
+
+def test_deal_closes_and_amendments_equal_the_whole_history_s(
+        firm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The setup cycle (the deals of the month's active projects looked up by subject) and
+    the amendments not applied at a moment (by the amendments' own index, migration 0030)."""
+    monkeypatch.setattr(q, "CHUNK", 7)
+    cycles = waiting = 0
+    with firm.connect() as conn:
+        entities = q.Entities(conn)
+        for period in ("2025-12", "2026-01", "2026-02", "2026-03", "2026-04", "2026-05"):
+            found = q.setup_cycle_samples(conn, period)
+            assert found == _whole_setup_cycle(conn, period), period
+            cycles += sum(map(len, found.values()))
+            for at in (datetime.combine(period_end(period), datetime.min.time(), tzinfo=UTC)
+                       + timedelta(hours=23, minutes=59, seconds=59),
+                       datetime.fromisoformat(f"{period}-10T00:00:30+00:00")):
+                got = [w for w in q.amendments_waiting(conn, entities, at)
+                       if w[1] == "not_applied"]
+                assert sorted(got) == sorted(_whole_amendments_not_applied(
+                    conn, entities, at)), at
+                waiting += len(got)
+    assert cycles >= 5 and waiting >= 5, (cycles, waiting)  # not vacuous
 
 
 def test_the_month_s_reads_equal_the_whole_history_s(

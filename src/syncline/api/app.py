@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import sqlalchemy.orm  # noqa: F401  (see below)
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from opentelemetry.context import Context
@@ -33,6 +33,7 @@ from syncline.api import (
     ledger,
     masterdata,
     metrics,
+    paging,
     revenue,
     staffing,
     telemetry,
@@ -200,9 +201,14 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
         return found
 
     @app.get("/v1/contracts")
-    def list_contracts(_: Key) -> list[dict[str, Any]]:
+    def list_contracts(_: Key, request: Request, response: Response,
+                       limit: paging.Limit = paging.DEFAULT_LIMIT,
+                       after: paging.After = None) -> list[dict[str, Any]]:
+        """Contracts by number, a page at a time (``after`` a number; a `Link: rel="next"`
+        header when more follow)."""
         with system.engine.connect() as conn:
-            return contract_views.list_contracts(conn)
+            rows = contract_views.list_contracts(conn, after=after, limit=limit + 1)
+        return paging.page(request, response, rows, limit, lambda r: r["number"])
 
     @app.get("/v1/contracts/{number}")
     def get_contract(number: str, _: Key) -> dict[str, Any]:
@@ -213,9 +219,14 @@ def create_app(system: Syncline, *, worker: BackgroundWorker | None = None,
         return found
 
     @app.get("/v1/projects")
-    def list_projects(_: Key) -> list[dict[str, Any]]:
+    def list_projects(_: Key, request: Request, response: Response,
+                      limit: paging.Limit = paging.DEFAULT_LIMIT,
+                      after: paging.After = None) -> list[dict[str, Any]]:
+        """Projects by code with their WBS, a page at a time (``after`` a code; a
+        `Link: rel="next"` header when more follow)."""
         with system.engine.connect() as conn:
-            return contract_views.list_projects(conn)
+            rows = contract_views.list_projects(conn, after=after, limit=limit + 1)
+        return paging.page(request, response, rows, limit, lambda r: r["code"])
 
     @app.get("/v1/exceptions")
     def exceptions_(_: Key, status: str = "open", domain: str | None = None,

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from syncline.api import paging
 from syncline.api.auth import Requires, needs
 from syncline.bootstrap import Syncline
 from syncline.ledger.periods import is_period_name
@@ -115,9 +116,16 @@ def router(system: Syncline) -> APIRouter:
                                 limit=limit)
 
     @api.get("/billing/holds", dependencies=needs(*READERS))
-    def list_holds(status: str = "held") -> list[dict[str, Any]]:
+    def list_holds(request: Request, response: Response, status: str = "held",
+                   limit: paging.Limit = paging.DEFAULT_LIMIT,
+                   after: paging.After = None) -> list[dict[str, Any]]:
+        """Amounts held at hard caps by item key (``status``: held, approved, billed or all),
+        a page at a time (``after`` an item key; a `Link: rel="next"` header when more
+        follow)."""
         with system.engine.connect() as conn:
-            return q.list_holds(conn, status=None if status == "all" else status)
+            rows = q.list_holds(conn, status=None if status == "all" else status,
+                                after=after, limit=limit + 1)
+        return paging.page(request, response, rows, limit, lambda r: r["item_key"])
 
     @api.get("/contracts/{number}/caps", dependencies=needs(*READERS))
     def contract_caps(number: str, on: date | None = None) -> list[dict[str, Any]]:

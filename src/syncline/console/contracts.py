@@ -19,7 +19,7 @@ from syncline.console import web
 from syncline.ledger.periods import is_period_name, period_of
 from syncline.revenue import RevenueError, compute_schedule
 from syncline.services.billing.run import month_bounds
-from syncline.services.contracts import list_contracts
+from syncline.services.contracts import contract_head, list_contracts
 from syncline.services.governance.roles import READERS
 from syncline.services.ledger.reports import report_options
 from syncline.services.ledger.statements import FIGURES, contract_statement
@@ -102,7 +102,8 @@ def router(system: Syncline) -> APIRouter:
             rc = build_contract(conn, number)
             if rc is None:
                 raise HTTPException(404, f"no contract {number}")
-            head = next(c for c in list_contracts(conn) if c["number"] == number)
+            head = contract_head(conn, number)
+            assert head is not None  # build_contract found it
             if not period:
                 period = min(max(period_of(today), str(head["start_date"])[:7]),
                              str(head["end_date"])[:7])

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from syncline.adapters.db.base import NAMING, Dec, _id, metadata
@@ -39,6 +40,14 @@ Index("ix_inbox_status_seq", inbox.c.status, inbox.c.seq)
 # the messages received in a month (the straight-through KPI): arrival times grow, so each
 # message's entry is appended at the index's end (migration 0027)
 Index("ix_inbox_received_at", inbox.c.received_at)
+# the KPIs' deal and amendment messages, only they (partial: no entry for any other type;
+# migration 0030): a deal's close looked up by its subject, the amendments received by a date
+Index("ix_inbox_deal_closed", inbox.c.subject, inbox.c.seq,
+      sqlite_where=text("type = 'deal.closed_won'"),
+      postgresql_where=text("type = 'deal.closed_won'"))
+Index("ix_inbox_amendments", inbox.c.received_at,
+      sqlite_where=text("type = 'contract.amended'"),
+      postgresql_where=text("type = 'contract.amended'"))
 
 inbox_receipts = Table(
     "inbox_receipts", metadata,

@@ -134,11 +134,17 @@ def list_items(conn: Connection, *, contract: str | None = None, status: str | N
     return out
 
 
-def list_holds(conn: Connection, *, status: str | None = "held") -> list[dict[str, Any]]:
-    q = select(billing_holds).order_by(billing_holds.c.item_key)
+def list_holds(conn: Connection, *, status: str | None = "held", after: str | None = None,
+               limit: int | None = None) -> list[dict[str, Any]]:
+    """Amounts held at hard caps by item key (``status``: one status, None for all): those
+    after the key ``after``, ``limit`` of them (default: all; a page, ADR 0023)."""
+    q = select(billing_holds)
     if status:
         q = q.where(billing_holds.c.status == status)
-    return [plain_row(r) for r in conn.execute(q)]
+    if after is not None:
+        q = q.where(billing_holds.c.item_key > after)
+    q = q.order_by(billing_holds.c.item_key)
+    return [plain_row(r) for r in conn.execute(q if limit is None else q.limit(limit))]
 
 
 def pending_credit_requests(conn: Connection) -> list[dict[str, Any]]:

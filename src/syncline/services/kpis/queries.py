@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, or_, select
+from sqlalchemy import Connection, exists, func, literal_column, or_, select
 
 from syncline.adapters.db.masterdata_tables import project_profiles
 from syncline.adapters.db.tables import (
@@ -71,13 +72,21 @@ class Entities:
         return ANY
 
 
-def _deal_closed(conn: Connection) -> dict[str, datetime]:
-    """deal id → when it was closed: ``data.closed_at`` of its first applied
-    ``deal.closed_won``, else that event's time."""
+# the literal types: a partial index is used when the query's condition is its own (0030)
+DEAL_CLOSED = inbox.c.type == literal_column("'deal.closed_won'")
+AMENDED = inbox.c.type == literal_column("'contract.amended'")
+
+
+def _deal_closed(conn: Connection, deals: Iterable[str]) -> dict[str, datetime]:
+    """deal id → when it was closed, for ``deals``: ``data.closed_at`` of its first applied
+    ``deal.closed_won``, else that event's time. The deals' messages are looked up by their
+    subject (``deal/<id>``, or the bare id) in the deal messages' own index (0030)."""
+    subjects = sorted({s for d in deals for s in (f"deal/{d}", d)})
+    rows = sorted((r for start in range(0, len(subjects), CHUNK) for r in conn.execute(
+        select(inbox.c.seq, inbox.c.subject, inbox.c.raw, inbox.c.event_time, inbox.c.status)
+        .where(DEAL_CLOSED & inbox.c.subject.in_(subjects[start:start + CHUNK])))
+        if r.status == "applied"), key=lambda r: r.seq)  # (the status index would win)
     out: dict[str, datetime] = {}
-    rows = conn.execute(select(inbox.c.subject, inbox.c.raw, inbox.c.event_time).where(
-        (inbox.c.type == "deal.closed_won") & (inbox.c.status == "applied"))
-        .order_by(inbox.c.seq))
     for r in rows:
         deal_id = (r.subject or "").removeprefix("deal/")
         if deal_id in out:
@@ -106,10 +115,14 @@ def _project_active(conn: Connection) -> dict[str, datetime]:
 def setup_cycle_samples(conn: Connection, period: str) -> dict[str, list[Decimal]]:
     """entity → cycle days (deal closed → project active) of projects active in the month."""
     start, stop = month_range(period)
-    closed, active = _deal_closed(conn), _project_active(conn)
+    active = _project_active(conn)
+    went_active = [r for r in conn.execute(
+        select(projects.c.code, contracts.c.deal_id, contracts.c.entity_code)
+        .join(contracts, contracts.c.id == projects.c.contract_id))
+        if r.code in active and start <= active[r.code].date().isoformat() < stop]
+    closed = _deal_closed(conn, {r.deal_id for r in went_active})
     out: dict[str, list[Decimal]] = defaultdict(list)
-    for r in conn.execute(select(projects.c.code, contracts.c.deal_id, contracts.c.entity_code)
-                          .join(contracts, contracts.c.id == projects.c.contract_id)):
+    for r in went_active:
         went = active.get(r.code)
         began = closed.get(r.deal_id)
         if went is None or began is None or not start <= went.date().isoformat() < stop:
@@ -271,8 +284,9 @@ def amendments_waiting(conn: Connection, entities: Entities, as_of: datetime
         if payload.get("amendment"):
             out.append((entities.project.get(payload.get("code"), ANY), "undelivered"))
     for r in conn.execute(select(inbox.c.raw, inbox.c.status, inbox.c.applied_at).where(
-            (inbox.c.type == "contract.amended") & (inbox.c.received_at <= at)
-            & inbox.c.status.in_(("parked", "failed", "applied")))):
+            AMENDED & (inbox.c.received_at <= at))):  # the amendments' own index (0030)
+        if r.status not in ("parked", "failed", "applied"):  # (not in SQL: the status
+            continue  # index would be chosen and read every applied message)
         if r.status == "applied" and (r.applied_at is None or r.applied_at <= at):
             continue
         deal_id = json.loads(r.raw).get("data", {}).get("deal_id")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
@@ -118,7 +118,12 @@ def _load(conn: Connection, f: EntryFilter) -> list[JournalEntry]:
     if f.touching is not None:
         q = q.where(journal_entries.c.id.in_(select(journal_lines.c.entry_id).where(
             journal_lines.c.account.in_(f.touching))))
-    heads = conn.execute(q).all()
+    return entries_of(conn, conn.execute(q).all())
+
+
+def entries_of(conn: Connection, heads: Sequence[Any]) -> list[JournalEntry]:
+    """The stored entries of ``heads`` (rows of ``journal_entries``), in their order, each with
+    its lines (by line number), their details and its metadata."""
     if not heads:
         return []
     ids = [h.id for h in heads]

@@ -50,14 +50,13 @@ from syncline.adapters.db.tables import (
 from syncline.ledger.carried import Books
 from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import is_period_name, period_end, period_of, period_start
-from syncline.services.ledger.queries import charts_for, load_entries
-from syncline.services.ledger.reports.common import (
-    ZERO,
-    contract_of_entries,
-    costed_time,
-    plain,
-    posted_revenue,
+from syncline.services.ledger.contract_reads import (
+    contract_entries,
+    project_costed_time,
+    project_labor,
 )
+from syncline.services.ledger.queries import charts_for
+from syncline.services.ledger.reports.common import ZERO, plain, posted_revenue
 from syncline.services.ledger.reports.registry import ReportOptions
 
 LABOR_OTHER = ("the labor cost shown less the month's time listed (as known now): late "
@@ -172,10 +171,8 @@ def _ledger(conn: Connection, number: str, period: str, options: ReportOptions,
     """Revenue in the month and to date, contract asset and liability at the month end: the
     contract's own journal entries (its documents and true-ups), in the contract currency."""
     charts = charts_for(conn, options.ref, options.chart)
-    contract_of = contract_of_entries(conn)
-    entries = [e for e in load_entries(conn, through=period, entity=out.contract["entity"])
-               if contract_of(e) == number]
-    posted = posted_revenue(Books(entries=tuple(entries)), charts, contract_of, period)
+    entries = contract_entries(conn, number, out.contract["entity"], period)
+    posted = posted_revenue(Books(entries=tuple(entries)), charts, lambda _: number, period)
     revenue = posted.during.get(number, ZERO)
     out.figures.update(revenue=revenue,
                        revenue_to_date=posted.before.get(number, ZERO) + revenue)
@@ -243,13 +240,10 @@ def _caps(conn: Connection, number: str, period: str, out: Statement) -> None:
 
 def _labor(conn: Connection, codes: list[str], entity: str, period: str,
            options: ReportOptions, as_of: str, out: Statement) -> None:
-    """The margin report's cost of the contract's projects, and the time it is made of."""
-    margin = options.build(conn, "margin", period, entity=entity, as_of=as_of)
-    rows = [r for r in margin.tables[0].as_dicts() if r["project"] in codes]
-    by_currency: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for r in rows:
-        by_currency[str(r["currency"])][0] += Decimal(r["cost"])
-        by_currency[str(r["currency"])][1] += Decimal(r["hours"])
+    """The margin report's cost of the contract's projects, and the time it is made of (read
+    for these projects only: ``contract_reads``)."""
+    by_currency = project_labor(conn, out.contract["number"], codes, entity, period, options,
+                                as_of=as_of)
     cost = [(c, v) for c, v in sorted(by_currency.items()) if v[0] or v[1]]
     out.labor_currency = cost[0][0] if len(cost) == 1 else None
     out.figures["labor_cost"] = sum((v[0] for _, v in cost), ZERO)
@@ -260,8 +254,8 @@ def _labor(conn: Connection, codes: list[str], entity: str, period: str,
     items = [{"time_entry": t.time_entry_id, "worker": t.worker_id, "project": t.project_code,
               "date": t.work_date, "hours": _s(t.hours),
               "cost": _s(t.cost) if t.cost is not None else None, "currency": t.cost_currency}
-             for t in costed_time(conn, period_start(period), period_end(period))
-             if t.project_code in codes]
+             for t in project_costed_time(conn, codes, period_start(period),
+                                          period_end(period))]
     own = sum((Decimal(i["cost"]) for i in items if i["cost"] is not None), ZERO)
     other = out.figures["labor_cost"] - own.quantize(Decimal("0.01"))
     if other:
