@@ -45,9 +45,11 @@ def by_status_counts(conn: Connection, table: Table, *, bulk: str) -> dict[str, 
     time: the statuses present are found one step of the (status, seq) index each (the least
     after the one before); each is counted by its range of that index, but ``bulk`` — where
     nearly every row ends (applied, delivered) — which is the table's row count less the
-    others (SQLite counts a table by its pages, without reading the rows). So a count costs
-    the rows not yet in ``bulk``, not the history. The counts are one statement: one
-    snapshot, as the grouping was."""
+    others. That count still grows with the table — SQLite counts the pages of its smallest
+    index (no row is decoded), PostgreSQL scans — but no longer walks the status index; the
+    other counts cost the rows not yet in ``bulk``. The counts are one statement: one
+    snapshot, as the grouping was (a status first seen after the look-up of the statuses
+    is counted in ``bulk`` until the next call)."""
     status = table.c.status
     found: list[str] = []
     while True:
