@@ -74,6 +74,25 @@ def fixed_clock() -> datetime:
     return FIXED_NOW
 
 
+def pg_engine_of(name: str) -> Iterator[Any]:
+    """A migrated engine on a throwaway PostgreSQL database named after ``name`` (for a
+    module-scoped fixture: ``yield from pg_engine_of("syncline_…")``); skips, or fails
+    under CI=true, as `pg_admin` does."""
+    from syncline.adapters.db.scratch import throwaway_database
+
+    admin = pg_admin()
+    try:
+        with throwaway_database(admin, name) as url:
+            engine = bootstrap(Settings(database_url=url), clock=fixed_clock,
+                               durable=False).engine
+            try:
+                yield engine
+            finally:
+                engine.dispose()
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture
 def system(tmp_path: Path) -> Iterator[Syncline]:
     config = Settings(database_url=f"sqlite:///{tmp_path / 'syncline.db'}")

@@ -30,7 +30,7 @@ from syncline.config import Settings
 from syncline.services.billing.queries import list_holds
 from syncline.services.contracts import contract_head, list_contracts, list_projects
 from syncline.services.rows import plain_row
-from tests.conftest import examples, fixed_clock
+from tests.conftest import examples, fixed_clock, pg_engine_of
 
 # keys that sort differently by case and punctuation: the order must be the database's
 keys = st.text(alphabet="aAbB-_:1", min_size=1, max_size=4)
@@ -146,20 +146,7 @@ def test_the_pages_are_the_whole_list(tmp_path: Path, firm: dict[str, Any]) -> N
 
 @pytest.fixture(scope="module")
 def pg_engine() -> Iterator[Engine]:
-    from syncline.adapters.db.scratch import throwaway_database
-    from tests.conftest import pg_admin
-
-    admin = pg_admin()
-    try:
-        with throwaway_database(admin, "syncline_paged_reads") as url:
-            engine = bootstrap(Settings(database_url=url), clock=fixed_clock,
-                               durable=False).engine
-            try:
-                yield engine
-            finally:
-                engine.dispose()
-    finally:
-        admin.dispose()
+    yield from pg_engine_of("syncline_paged_reads")
 
 
 @pytest.mark.postgres

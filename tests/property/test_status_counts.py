@@ -20,7 +20,7 @@ from syncline.adapters.db.tables import inbox, outbox
 from syncline.bootstrap import bootstrap
 from syncline.config import Settings
 from syncline.services.messaging.queues import INBOX_STATUSES, by_status_counts, queue_depths
-from tests.conftest import examples, fixed_clock
+from tests.conftest import examples, fixed_clock, pg_engine_of
 
 statuses = st.sampled_from((*INBOX_STATUSES, "delivered", "pending", "compensated", "skipped",
                             "Applied", "zz", "a"))
@@ -73,20 +73,7 @@ def test_status_counts_are_the_grouping(tmp_path: Path,
 
 @pytest.fixture(scope="module")
 def pg_engine() -> Iterator[Engine]:
-    from syncline.adapters.db.scratch import throwaway_database
-    from tests.conftest import pg_admin
-
-    admin = pg_admin()
-    try:
-        with throwaway_database(admin, "syncline_status_counts") as url:
-            engine = bootstrap(Settings(database_url=url), clock=fixed_clock,
-                               durable=False).engine
-            try:
-                yield engine
-            finally:
-                engine.dispose()
-    finally:
-        admin.dispose()
+    yield from pg_engine_of("syncline_status_counts")
 
 
 @pytest.mark.postgres

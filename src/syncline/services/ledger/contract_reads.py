@@ -23,7 +23,6 @@ are for a page that shows one contract.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,7 +38,7 @@ from syncline.ledger.journal import JournalEntry
 from syncline.ledger.periods import period_end, period_start
 from syncline.services.ledger.periods import statuses
 from syncline.services.ledger.queries import charts_for, entries_of
-from syncline.services.ledger.reports.common import ZERO, CostedTime
+from syncline.services.ledger.reports.common import ZERO, CostedTime, cost_rows
 from syncline.services.ledger.reports.registry import ReportOptions
 from syncline.services.ledger.reports.snapshots import CLOSED, first_rows, reported, scope_of
 
@@ -97,16 +96,7 @@ def project_costed_time(conn: Connection, codes: Sequence[str], start: Any, end:
                 worker_versions.c.worker_id.in_(part)).order_by(
                     worker_versions.c.effective_date, worker_versions.c.sequence)):
             versions[v.worker_id].append(v)
-    since = {w: [v.effective_date for v in vs] for w, vs in versions.items()}
-    out = []
-    for r in rows:
-        effective = bisect_right(since.get(r.worker_id, ()), r.work_date)
-        rate = versions[r.worker_id][effective - 1] if effective else None
-        out.append(CostedTime(
-            r.time_entry_id, r.worker_id, r.project_code, r.work_date, r.hours, bool(r.billable),
-            rate.entity_code if rate else None, r.hours * rate.cost_rate if rate else None,
-            rate.cost_currency if rate else None))
-    return out
+    return cost_rows(rows, versions)
 
 
 def project_labor(conn: Connection, number: str, codes: Sequence[str], entity: str,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -135,13 +135,21 @@ def _costed_time(conn: Connection, start: date, end: date) -> list[CostedTime]:
     for v in conn.execute(select(worker_versions).order_by(worker_versions.c.effective_date,
                                                            worker_versions.c.sequence)):
         versions[v.worker_id].append(v)
+    t = time_entries.c
+    return cost_rows(conn.execute(select(
+        t.time_entry_id, t.worker_id, t.project_code, t.work_date, t.hours, t.billable).where(
+            (t.status == "approved") & (t.work_date >= start.isoformat())
+            & (t.work_date <= end.isoformat())).order_by(t.time_entry_id)), versions)
+
+
+def cost_rows(rows: Iterable[Any], versions: Mapping[str, list[Any]]) -> list[CostedTime]:
+    """Time rows (entry, worker, project, work date, hours, billable) costed at the worker's
+    last version effective on the work date; ``versions``: each worker's, ordered by
+    effective date, then sequence. The one costing rule of `costed_time` and of one
+    contract's reads (`contract_reads.project_costed_time`)."""
     since = {w: [v.effective_date for v in vs] for w, vs in versions.items()}
     out = []
-    t = time_entries.c
-    for r in conn.execute(select(t.time_entry_id, t.worker_id, t.project_code, t.work_date,
-                                 t.hours, t.billable).where(
-            (t.status == "approved") & (t.work_date >= start.isoformat())
-            & (t.work_date <= end.isoformat())).order_by(t.time_entry_id)):
+    for r in rows:
         effective = bisect_right(since.get(r.worker_id, ()), r.work_date)
         rate = versions[r.worker_id][effective - 1] if effective else None
         out.append(CostedTime(
