@@ -41,13 +41,13 @@ from syncline.services.revenue.facts import contract_numbers
 from syncline.services.revenue.journal_reads import (
     RevenueJournal,
     billed_lines,
+    carrying_balances,
     posted_amounts,
 )
 from syncline.services.revenue.reads import load_facts
 from syncline.services.revenue.recognition_carried import (
     billed_lines_after,
     read_carries,
-    summed,
 )
 from syncline.services.revenue.sync import _accounts, recognize
 from tests.conftest import examples
@@ -93,13 +93,23 @@ def reads(system: Syncline, conn: Connection, period: str, *, whole: bool) -> di
         lines = journal.lines.get(n, ())
         out[n] = {
             "billed": f.billed_before + net_billed(f.invoices, f.credit_notes, end),
-            "revenue": summed(lines, until),
+            "revenue": by_source(lines, end),
             "posted": None if not isinstance(accounts_of, dict) else dict(
                 posted_amounts(lines, rule, accounts_of, end)),
             "taken": journal.taken(n, f"revenue:{n}:{period}"),
-            "documents": summed(documents.get(n, ()), until),
+            "documents": by_source(documents.get(n, ()), end),
         }
     return out
+
+
+def by_source(lines: Any, end: Any) -> dict[str, Any]:
+    """Per source type, each account's balance (transaction, functional) up to ``end``, by the
+    foreign true-up's own sum (`carrying_balances`), not the carry's."""
+    lines = list(lines)
+    every = {r.account for r in lines}
+    out = {t: carrying_balances([r for r in lines if r.source_type == t], every, end)
+           for t in sorted({r.source_type for r in lines})}
+    return {t: b for t, b in out.items() if b}
 
 
 def same_either_way(system: Syncline, conn: Connection) -> None:
