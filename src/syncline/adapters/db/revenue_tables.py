@@ -80,3 +80,32 @@ revenue_billable_sums = Table(
     Column("currency", String(3), primary_key=True),
     Column("amount", Dec, nullable=False),
 )
+
+# ``revenue_recognition_carries``: what recognition needs of a contract's billing and journal
+# through a month (``period``, locked for its entity when carried): ``billed`` is its net billed
+# amount through the month's end (invoices plus credit notes, net of tax). One row per contract
+# (the latest). Triggers (migration 0029) delete every carry from the month of any invoice,
+# credit note or journal row written, changed or deleted on or before it, whoever writes.
+revenue_recognition_carries = Table(
+    "revenue_recognition_carries", metadata,
+    Column("contract_number", String(100), primary_key=True),
+    Column("period", String(7), nullable=False),
+    Column("billed", Dec, nullable=False),
+)
+Index("ix_revenue_recognition_carries_period", revenue_recognition_carries.c.period)
+
+# ``revenue_carried_lines``: the carry's journal lines summed per kind (``revenue``: the
+# entries whose source id is the contract's ``revenue:<contract>:``; ``billed``: its invoices'
+# and credit notes' entries), source type and account — debit positive, the functional amount
+# where a line has one and its own amount where not (docs/adr/0022).
+revenue_carried_lines = Table(
+    "revenue_carried_lines", metadata,
+    Column("contract_number", String(100), primary_key=True),
+    Column("kind", String(10), primary_key=True),
+    Column("source_type", String(40), primary_key=True),
+    Column("account", String(40), primary_key=True),
+    Column("period", String(7), nullable=False),
+    Column("amount", Dec, nullable=False),
+    Column("functional_amount", Dec, nullable=False),
+)
+Index("ix_revenue_carried_lines_period", revenue_carried_lines.c.period)

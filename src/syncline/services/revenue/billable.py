@@ -184,15 +184,24 @@ def as_actuals(by_obligation: dict[str, dict[date, Decimal]]) -> list[Actual]:
             for day, total in sorted(by_day.items()) if total]
 
 
-def billed_rows(conn: Connection, numbers: Sequence[str]) -> tuple[dict[str, list[Any]],
-                                                                    dict[str, list[Any]]]:
-    """The invoices and the credit notes of many contracts, by contract and number."""
-    params = {"numbers": list(numbers)}
+def billed_rows(conn: Connection, numbers: Sequence[str],
+                after: Mapping[str, str] | None = None,
+                ) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """The invoices and the credit notes of many contracts, by contract and number;
+    ``after``: of the contracts it names, only those dated after its date (a recognition
+    carry's last day, docs/adr/0022)."""
+    after = after or {}
+    groups: dict[str, list[str]] = defaultdict(list)
+    for n in numbers:
+        groups[after.get(n, "")].append(n)
     found: tuple[dict[str, list[Any]], dict[str, list[Any]]] = (defaultdict(list),
                                                                  defaultdict(list))
-    for query, out in zip((_INVOICES, _CREDIT_NOTES), found, strict=True):
-        for r in conn.execute(query, params):
-            out[r.contract_number].append(r)
+    for day, group in sorted(groups.items()):
+        params = {"numbers": group, "after": day}
+        for query, out in zip((_INVOICES, _CREDIT_NOTES) if not day else
+                              (_INVOICES_AFTER, _CREDIT_NOTES_AFTER), found, strict=True):
+            for r in conn.execute(query, params):
+                out[r.contract_number].append(r)
     return found
 
 
@@ -200,6 +209,8 @@ _INVOICES = (select(invoices).where(numbers_in(invoices.c.contract_number))
              .order_by(invoices.c.contract_number, invoices.c.number))
 _CREDIT_NOTES = (select(credit_notes).where(numbers_in(credit_notes.c.contract_number))
                  .order_by(credit_notes.c.contract_number, credit_notes.c.number))
+_INVOICES_AFTER = _INVOICES.where(invoices.c.invoice_date > bindparam("after"))
+_CREDIT_NOTES_AFTER = _CREDIT_NOTES.where(credit_notes.c.credit_date > bindparam("after"))
 
 
 def billed_documents(conn: Connection, number: str) -> list[Invoice]:

@@ -40,6 +40,9 @@ _LINES = (select(_je.source_type, _je.source_id, _je.posting_date, _jl.account, 
           .select_from(journal_lines.join(journal_entries).outerjoin(
               journal_line_details, (_jd.entry_id == _jl.entry_id)
               & (_jd.line_no == _jl.line_no))))
+_AFTER = _LINES.where(_je.entity_code.in_(bindparam("entities", expanding=True))
+                      & (_je.posting_date > bindparam("after"))
+                      & _je.source_id.like(f"{PREFIX}%"))
 _BILLED = (_LINES.where(
     _jl.account.in_(bindparam("accounts", expanding=True))
     & (_je.posting_date <= bindparam("until"))
@@ -57,21 +60,37 @@ class RevenueJournal:
     ids: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     @classmethod
-    def read(cls, conn: Connection, numbers: Collection[str]) -> RevenueJournal:
-        wanted = set(numbers)
+    def read(cls, conn: Connection, numbers: Collection[str],
+             carried: Mapping[str, Any] | None = None,
+             entities: Sequence[str] = ()) -> RevenueJournal:
+        """The revenue entries of ``numbers``; a contract with a carry (``carried``:
+        `recognition_carried.Carry`, docs/adr/0022) has its carried sums as lines and the
+        lines of the entries dated after it (read by ``entities``' dates), not the rest."""
+        carried = carried or {}
         found = cls()
-        if not wanted:
-            return found
-        if len(wanted) <= FEW:  # a narrower statement; the prefixes below decide
-            query = _LINES.where(or_(*(_je.source_id.like(f"{PREFIX}{n}:%")
-                                       for n in sorted(wanted))))
-        else:
-            query = _LINES.where(_je.source_id.like(f"{PREFIX}%"))
-        for r in conn.execute(query):
-            for number in owners(r.source_id, wanted):
-                found.lines[number].append(r)
-                found.ids[number].add(r.source_id)
+        wanted = {n for n in numbers if n not in carried}
+        if wanted:
+            if len(wanted) <= FEW:  # a narrower statement; the prefixes below decide
+                query = _LINES.where(or_(*(_je.source_id.like(f"{PREFIX}{n}:%")
+                                           for n in sorted(wanted))))
+            else:
+                query = _LINES.where(_je.source_id.like(f"{PREFIX}%"))
+            found._add(conn.execute(query), wanted)
+        groups: dict[str, set[str]] = defaultdict(set)
+        for n in numbers:
+            if n in carried:
+                groups[carried[n].end].add(n)
+                found.lines[n].extend(carried[n].revenue)
+        for after, group in sorted(groups.items()):
+            found._add(conn.execute(_AFTER, {"entities": list(entities), "after": after}),
+                       group)
         return found
+
+    def _add(self, rows: Iterable[Any], wanted: Collection[str]) -> None:
+        for r in rows:
+            for number in owners(r.source_id, wanted):
+                self.lines[number].append(r)
+                self.ids[number].add(r.source_id)
 
     def taken(self, number: str, base: str) -> set[str]:
         """The source ids of ``number``'s entries that begin with ``base``."""

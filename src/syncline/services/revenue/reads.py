@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
@@ -46,7 +47,9 @@ class ContractFacts:
     amendments (by effective date), milestones and lines (by id), the methods its lines state,
     its billing terms, its counted billable items and held keys, invoices and credit notes,
     and its estimate revisions (by effective date). ``carried``: the months of its items
-    read as sums (recognition only; ``items`` are then the rest)."""
+    read as sums (recognition only; ``items`` are then the rest). ``billed_before``: with
+    a recognition carry (docs/adr/0022), its net billed amount, and ``invoices`` and
+    ``credit_notes`` are only those dated after it."""
 
     head: Any
     amendments: tuple[Any, ...] = ()
@@ -60,6 +63,7 @@ class ContractFacts:
     credit_notes: tuple[Any, ...] = ()
     revisions: tuple[Any, ...] = ()
     carried: CarriedBillable | None = None
+    billed_before: Decimal = Decimal(0)
 
 
 _ca, _rl, _re = contract_amendments.c, line_recognition.c, revenue_estimates.c
@@ -80,14 +84,17 @@ _REVISIONS = (select(revenue_estimates).where(numbers_in(_re.contract_number))
 
 
 def load_facts(conn: Connection, numbers: Sequence[str], before: str | None = None,
-               reads: list[Read] | None = None) -> dict[str, ContractFacts]:
+               reads: list[Read] | None = None,
+               carried: Mapping[str, Any] | None = None) -> dict[str, ContractFacts]:
     """The facts of the contracts ``numbers`` that exist, by number, read a chunk at a time;
     ``before``: as recognition of that period reads them (module doc), each chunk's item
-    read appended to ``reads`` (for `billable_carried.keep_carries`)."""
+    read appended to ``reads`` (for `billable_carried.keep_carries`); ``carried``: the
+    recognition carries (`recognition_carried.Carry` by contract) whose documents are read
+    after them."""
     out: dict[str, ContractFacts] = {}
     ordered = sorted(set(numbers))
     for start in range(0, len(ordered), CHUNK):
-        out.update(_chunk(conn, ordered[start:start + CHUNK], before, reads))
+        out.update(_chunk(conn, ordered[start:start + CHUNK], before, reads, carried or {}))
     return out
 
 
@@ -100,7 +107,7 @@ def _grouped(conn: Connection, query: Any, params: dict[str, Any], key: str,
 
 
 def _chunk(conn: Connection, numbers: list[str], before: str | None,
-           reads: list[Read] | None) -> dict[str, ContractFacts]:
+           reads: list[Read] | None, carried: Mapping[str, Any]) -> dict[str, ContractFacts]:
     heads = {r.number: r for r in conn.execute(_HEADS, {"numbers": numbers})}
     if not heads:
         return {}
@@ -114,22 +121,24 @@ def _chunk(conn: Connection, numbers: list[str], before: str | None,
         stated[r.contract_number][r.line_id] = r.method
     terms = {r.contract_number: r for r in conn.execute(_TERMS, by_number)}
     revisions = _grouped(conn, _REVISIONS, by_number, "contract_number")
-    carried: Mapping[str, CarriedBillable] = {}
+    items_carried: Mapping[str, CarriedBillable] = {}
     if before is None:
         items: Mapping[str, list[Any]] = counted_items(conn, list(heads))
     else:
         read = read_items(conn, list(heads), before, {n: h.currency for n, h in heads.items()},
                           {n: first_cut(amendments.get(n, ()), revisions.get(n, ()))
                            for n in heads})
-        items, carried = read.items, read.carried
+        items, items_carried = read.items, read.carried
         if reads is not None:
             reads.append(read)
     held = held_items(conn, list(heads))
-    invoiced, credited = billed_rows(conn, list(heads))
+    invoiced, credited = billed_rows(conn, list(heads),
+                                     {n: carried[n].end for n in heads if n in carried})
     return {n: ContractFacts(
         head=h, amendments=tuple(amendments.get(n, ())), milestones=tuple(mstones.get(h.id, ())),
         lines=tuple(lines.get(h.id, ())), stated=stated.get(n, {}), terms=terms.get(n),
         items=tuple(items.get(n, ())), held=frozenset(held.get(n, ())),
         invoices=tuple(invoiced.get(n, ())), credit_notes=tuple(credited.get(n, ())),
-        revisions=tuple(revisions.get(n, ())), carried=carried.get(n))
+        revisions=tuple(revisions.get(n, ())), carried=items_carried.get(n),
+        billed_before=carried[n].billed if n in carried else Decimal(0))
         for n, h in heads.items()}

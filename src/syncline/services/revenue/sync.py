@@ -26,7 +26,7 @@ not mapped in the entity's chart, …) opens one finance exception; the other co
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -57,6 +57,7 @@ from syncline.revenue.units import amount
 from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.run import month_bounds
 from syncline.services.ledger.posting import post_entries, posting_failed
+from syncline.services.ledger.queries import entities_with_entries
 from syncline.services.messaging.exceptions import raise_exception, raise_once, resolve_if_open
 from syncline.services.revenue.billable import billed_net, net_billed
 from syncline.services.revenue.billable_carried import Read, keep_carries, locked_months
@@ -64,11 +65,18 @@ from syncline.services.revenue.facts import build_contract, contract_numbers
 from syncline.services.revenue.functional import with_functional_amounts
 from syncline.services.revenue.journal_reads import (
     RevenueJournal,
-    billed_lines,
     carrying_balances,
     posted_amounts,
 )
 from syncline.services.revenue.reads import CHUNK, ContractFacts, load_facts
+from syncline.services.revenue.recognition_carried import (
+    Carry,
+    Carrying,
+    billed_lines_after,
+    carry_to,
+    keep,
+    read_carries,
+)
 from syncline.services.revenue.stored import (
     contract_positions,
     replace_schedules,
@@ -161,6 +169,9 @@ class _Run:
     journal: RevenueJournal = field(default_factory=RevenueJournal)
     fx_missing_open: set[str] = field(default_factory=set)  # contracts with one open
     locked: dict[str, set[str]] = field(default_factory=dict)  # locked months by entity
+    stored: dict[str, Carry] = field(default_factory=dict)  # recognition carries (ADR 0022)
+    carried: dict[str, Carry] = field(default_factory=dict)  # those before the period
+    entities: list[str] = field(default_factory=list)  # the entities with entries
 
 
 @dataclass
@@ -194,7 +205,10 @@ def _recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, no
         run.locked = locked_months(conn)
         numbers = [only] if only else contract_numbers(conn, until=end)
         if post_journals:
-            run.journal = RevenueJournal.read(conn, numbers)
+            run.stored = read_carries(conn, numbers)
+            run.carried = {n: c for n, c in run.stored.items() if c.period < period}
+            run.entities = entities_with_entries(conn)
+            run.journal = RevenueJournal.read(conn, numbers, run.carried, run.entities)
             run.fx_missing_open = _open_fx_missing(conn, period)
         for start in range(0, len(numbers), CHUNK):
             _chunk(conn, run, numbers[start:start + CHUNK], entity)
@@ -204,7 +218,7 @@ def _recognize(engine: Engine, period: str, charts: Charts | ChartOfAccounts, no
 
 def _chunk(conn: Connection, run: _Run, numbers: list[str], entity: str | None) -> None:
     reads: list[Read] = []
-    facts = load_facts(conn, numbers, before=run.period, reads=reads)
+    facts = load_facts(conn, numbers, before=run.period, reads=reads, carried=run.carried)
     for read in reads:  # the locked months read, carried for the next run (docs/adr/0016)
         keep_carries(conn, read, {n: f.held for n, f in facts.items()},
                      {n: f.head.entity_code for n, f in facts.items()}, run.locked, run.period)
@@ -233,8 +247,17 @@ def _chunk(conn: Connection, run: _Run, numbers: list[str], entity: str | None) 
         if made is not None:
             true_ups.append(made)
     replace_schedules(conn, schedules)
+    if not run.post_journals:
+        return
+    months = {n: m for n, f in facts.items() if (m := carry_to(
+        run.locked.get(f.head.entity_code, ()), run.period, run.stored.get(n))) is not None}
+    foreign = {t.number for t in true_ups if t.closing is not None and t.chart is not None}
+    billed = billed_lines_after(conn, sorted({*months, *foreign}), run.carried, run.entities)
+    keep(conn, [Carrying(n, m, facts[n].billed_before, facts[n].invoices,
+                         facts[n].credit_notes, run.journal.lines.get(n, ()),
+                         billed.get(n, ())) for n, m in sorted(months.items())])
     if true_ups:
-        _post(conn, run, facts, true_ups)
+        _post(conn, run, true_ups, billed)
 
 
 def _true_up(conn: Connection, run: _Run, f: ContractFacts, schedule: ScheduleResult,
@@ -264,7 +287,7 @@ def _true_up(conn: Connection, run: _Run, f: ContractFacts, schedule: ScheduleRe
         posting_failed(conn, replace(accounts, source_id=f"revenue:{number}:{period}"),
                        run.now, retry="re-run the recognition for the period")
         return None
-    billed = net_billed(f.invoices, f.credit_notes, end)
+    billed = f.billed_before + net_billed(f.invoices, f.credit_notes, end)
     target = {"revenue": cum_r, "liability": min(billed, cum_r),
               "unbilled": max(Decimal(0), cum_r - billed)}
     done = posted_amounts(run.journal.lines.get(number, ()), rule, accounts, end)
@@ -300,19 +323,15 @@ def _true_up(conn: Connection, run: _Run, f: ContractFacts, schedule: ScheduleRe
     return _TrueUp(number, made, chart, closing, cur, base_currency)
 
 
-def _post(conn: Connection, run: _Run, facts: Mapping[str, ContractFacts],
-          true_ups: list[_TrueUp]) -> None:
-    """Functional amounts of the foreign-currency true-ups (their carrying balances read in
-    one statement), then every true-up of the chunk posted, in order, as one by one."""
+def _post(conn: Connection, run: _Run, true_ups: list[_TrueUp],
+          billed: Mapping[str, Sequence[Any]]) -> None:
+    """Functional amounts of the foreign-currency true-ups (their carrying balances from
+    their revenue entries and their documents' lines, ``billed``: carried sums and the lines
+    after them), then every true-up of the chunk posted, in order, as one by one."""
     foreign = [t for t in true_ups if t.closing is not None and t.chart is not None]
     balances = {t.number: {t.chart.code("contract_liability"): "contract liability",
                            t.chart.code("unbilled_receivable"): "unbilled receivable"}
                 for t in foreign if t.chart is not None}
-    invoice_of = {(kind, r.number): n for n in balances
-                  for kind, rows in (("invoice", facts[n].invoices),
-                                     ("credit_note", facts[n].credit_notes)) for r in rows}
-    billed = billed_lines(conn, sorted(balances), {a for b in balances.values() for a in b},
-                          run.end, invoice_of) if foreign else {}
     entries = []
     for t in true_ups:
         if t.closing is not None:

@@ -236,6 +236,18 @@ def _contract_of_documents(conn: Connection) -> dict[str, str]:
     return of_doc
 
 
+def _revenue_codes(chart: ChartOfAccounts | None) -> set[str]:
+    """The codes whose account (the chart's first of that code, as ``by_code`` finds it) is a
+    revenue account of a ``revenue:*`` role."""
+    if chart is None:
+        return set()
+    first: dict[str, Any] = {}
+    for a in chart.accounts:
+        first.setdefault(a.code, a)
+    return {code for code, a in first.items()
+            if a.type is AccountType.REVENUE and a.role.startswith("revenue:")}
+
+
 @dataclass
 class PostedRevenue:
     """Revenue posted (credit-positive, revenue accounts ``revenue:*``): per contract before
@@ -254,11 +266,12 @@ def posted_revenue(books: Books, charts: Mapping[str, ChartOfAccounts],
     entries after them."""
     out = PostedRevenue(defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal),
                         defaultdict(Decimal))
+    revenue_codes: dict[str, set[str]] = {}  # per entity, worked out once (not per row)
     for c in books.carried:
-        chart = charts.get(c.key.entity)
-        account = chart.by_code(c.key.account) if chart else None
-        if account is None or account.type is not AccountType.REVENUE \
-                or not account.role.startswith("revenue:"):
+        codes = revenue_codes.get(c.key.entity)
+        if codes is None:
+            codes = revenue_codes[c.key.entity] = _revenue_codes(charts.get(c.key.entity))
+        if c.key.account not in codes:
             continue
         assert books.through[c.key.entity] < period, "a carry through the period itself"
         if c.key.contract:
