@@ -13,7 +13,7 @@ so ingesting time and expenses costs nothing more. The queries name the type as 
 a partial index is used only when the query's condition is its own.
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 """
 
 from collections.abc import Sequence
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030"
-down_revision: str | None = "0028"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
