@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Insert, Select, bindparam, delete, or_, select, update
+from sqlalchemy import Select, bindparam, delete, or_, select, update
 
 from syncline.adapters.db.billing_tables import billing_holds
 from syncline.adapters.db.tables import (
@@ -19,13 +19,12 @@ from syncline.billing.items import BillableItem, ItemStatus
 from syncline.billing.rates import RateNotFound
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.services.billing.reversal import reverse_origin
+from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.unit_of_work import Batch
 from syncline.services.xref import linked_id
 
-# Built once; executed with a list of parameter dicts (no per-row `.values(**kw)` building).
-_XREF: Insert = xref.insert()
-_ITEM: Insert = billable_items.insert()
+# Built once. Rows go straight to the driver (bulk.insert_rows: what Core's insert would store).
 _REVERSED = update(time_entries).where(
     time_entries.c.time_entry_id == bindparam("b_entry")).values(status="reversed")
 
@@ -54,8 +53,8 @@ def record_xref(b: Batch, system: str, object_type: str, external_id: str,
 def insert_xref(b: Batch, system: str, object_type: str, external_id: str,
                 syncline_id: str) -> None:
     """`record_xref` where the caller has just read that no link is there."""
-    b.conn.execute(_XREF, [{"system": system, "object_type": object_type,
-                            "external_id": external_id, "syncline_id": syncline_id}])
+    insert_rows(b.conn, xref, [{"system": system, "object_type": object_type,
+                               "external_id": external_id, "syncline_id": syncline_id}])
 
 
 def record_xrefs(b: Batch, links: tuple[tuple[str, str, str, str], ...]) -> None:
@@ -67,7 +66,7 @@ def record_xrefs(b: Batch, links: tuple[tuple[str, str, str, str], ...]) -> None
     rows = [{"system": s, "object_type": t, "external_id": e, "syncline_id": i}
             for s, t, e, i in links if (s, t, e) not in found]
     if rows:
-        b.conn.execute(_XREF, rows)
+        insert_rows(b.conn, xref, rows)
 
 
 _LINKED_OF: dict[int, Select[Any]] = {}
@@ -122,7 +121,7 @@ def item_row(item: BillableItem) -> dict[str, Any]:
 
 
 def insert_item(b: Batch, item: BillableItem) -> None:
-    b.conn.execute(_ITEM, [item_row(item)])
+    insert_rows(b.conn, billable_items, [item_row(item)])
 
 
 def reverse_entry(b: Batch, time_entry_id: str, reason: str) -> list[str]:

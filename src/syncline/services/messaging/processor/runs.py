@@ -84,7 +84,7 @@ def in_turn(batch: Batch, handler: Handler, rows: list[Any]) -> list[Outcome]:
             continue
         outcome = apply_one(batch, row)  # the stale check, then the handler
         if isinstance(outcome, Applied):
-            mark_subject(batch.conn, row)
+            mark_subject(batch, row)
         outcomes.append(outcome)
     return outcomes
 
