@@ -57,12 +57,15 @@ def insert_xref(b: Batch, system: str, object_type: str, external_id: str,
                                "external_id": external_id, "syncline_id": syncline_id}])
 
 
-def record_xrefs(b: Batch, links: tuple[tuple[str, str, str, str], ...]) -> None:
+def record_xrefs(b: Batch, links: tuple[tuple[str, str, str, str], ...],
+                 found: set[tuple[str, str, str]] | None = None) -> None:
     """`record_xref` of each ``(system, object type, external id, syncline id)`` (distinct
-    keys), looked up in one statement and written in one."""
-    found = {tuple(r) for r in b.conn.execute(_linked_of(len(links)), {
-        f"{name}{i}": value for i, link in enumerate(links)
-        for name, value in zip("ste", link, strict=False)})}
+    keys), looked up in one statement and written in one. ``found``: the keys of `links`
+    that are stored, when the caller has read them in this transaction already."""
+    if found is None:
+        found = {tuple(r) for r in b.conn.execute(_linked_of(len(links)), {
+            f"{name}{i}": value for i, link in enumerate(links)
+            for name, value in zip("ste", link, strict=False)})}
     rows = [{"system": s, "object_type": t, "external_id": e, "syncline_id": i}
             for s, t, e, i in links if (s, t, e) not in found]
     if rows:

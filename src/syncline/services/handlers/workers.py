@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, exists, literal, select, update
 
 from syncline.adapters.db.tables import (
     time_entries,
     worker_versions,
     workers,
+    xref,
 )
 from syncline.domain.errors import Missing
 from syncline.domain.parsing import (
@@ -22,7 +23,7 @@ from syncline.domain.parsing import (
 )
 from syncline.services.handlers.common import (
     after_termination,
-    record_xref,
+    insert_xref,
     reverse_entry,
 )
 from syncline.services.handlers.staffing import flag_assignments_after, record_profile
@@ -33,10 +34,18 @@ from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parke
 from syncline.services.messaging.unit_of_work import Batch
 
 # Built once (a worker message runs them).
-_VERSION = select(worker_versions.c.sequence).where(
-    (worker_versions.c.worker_id == bindparam("w"))
-    & (worker_versions.c.sequence == bindparam("q")))
-_WORKER = select(workers).where(workers.c.worker_id == bindparam("w"))
+_ONE = select(literal(1).label("one")).subquery("one")
+# What a worker version reads, in one statement: whether the version is stored, the worker
+# (its columns None when there is none yet) and its HRIS link. Writing the version first (as
+# the handler did between these reads) changes neither the worker nor its link.
+_STATE = select(
+    exists().where((worker_versions.c.worker_id == bindparam("w"))
+                   & (worker_versions.c.sequence == bindparam("q"))).label("version_stored"),
+    select(xref.c.syncline_id).where(and_(
+        xref.c.system == "hris", xref.c.object_type == "worker",
+        xref.c.external_id == bindparam("w"))).scalar_subquery().label("linked"),
+    workers.c.id, workers.c.last_sequence, workers.c.termination_date).select_from(
+    _ONE.outerjoin(workers, workers.c.worker_id == bindparam("w")))
 _UPDATED = update(workers).where(workers.c.id == bindparam("b_id")).values(
     status=bindparam("b_status"), name=bindparam("b_name"), role=bindparam("b_role"),
     entity_code=bindparam("b_entity_code"), last_sequence=bindparam("b_last_sequence"))
@@ -47,21 +56,22 @@ def upsert_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
     cmd = parse_worker(data, seq)
     if isinstance(cmd, list):
         return Failed(tuple(cmd))
-    exists_version = b.conn.execute(_VERSION, {"w": cmd.worker_id, "q": seq}).first()
-    if exists_version is None:
+    state = b.conn.execute(_STATE, {"w": cmd.worker_id, "q": seq}).one()
+    if not state.version_stored:
         insert_rows(b.conn, worker_versions, [dict(
             worker_id=cmd.worker_id, sequence=seq, effective_date=cmd.effective_date.isoformat(),
             role=cmd.role, entity_code=cmd.entity_code, cost_rate=cmd.cost_rate.amount,
             cost_currency=cmd.cost_rate.currency)])
         record_profile(b, data, seq)
-    row = b.conn.execute(_WORKER, {"w": cmd.worker_id}).first()
+    row = state if state.id is not None else None
     fields = {"name": cmd.name, "role": cmd.role, "entity_code": cmd.entity_code,
               "last_sequence": seq}
     if row is None:
         worker_key = new_id("wkr")
         insert_rows(b.conn, workers, [dict(
             id=worker_key, worker_id=cmd.worker_id, status=cmd.status, **fields)])
-        record_xref(b, "hris", "worker", cmd.worker_id, worker_key)
+        if state.linked is None:  # (`record_xref`: a link there is kept)
+            insert_xref(b, "hris", "worker", cmd.worker_id, worker_key)
         return Applied(provides=(f"worker:{cmd.worker_id}",))
     if seq <= row.last_sequence:
         return Applied(note=f"older version {seq} kept in history; current is {row.last_sequence}")

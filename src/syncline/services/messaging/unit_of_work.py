@@ -194,6 +194,20 @@ class Batch:
         insert_rows(self.conn, outbox, [row])  # (straight to the driver: bulk.py)
         return str(row["id"])
 
+    def emit_all(self, messages: Iterable[tuple[str, str, Mapping[str, Any], str | None]]
+                 ) -> None:
+        """`emit` of each ``(kind, target, payload, group key)`` in turn (the same rows, the
+        same sequence numbers), written in one statement."""
+        rows = []
+        for kind, target, payload, group_key in messages:
+            if self._outbox_seq is None:
+                self._outbox_seq = last_seq(self.conn)
+            self._outbox_seq += 1
+            rows.append(outbox_row(self._outbox_seq, kind, target, payload,
+                                   correlation_id=self.correlation_id, now=self.now,
+                                   group_key=group_key))
+        insert_rows(self.conn, outbox, rows)
+
 
 def load_cards(conn: Connection, *, card_ids: Collection[str] | None = None,
                ) -> dict[tuple[Scope, str | None], tuple[RateCard, ...]]:
