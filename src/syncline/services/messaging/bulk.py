@@ -75,8 +75,9 @@ def _mark(conn: Connection) -> str:
 
 def _plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _Plan | None:
     """The INSERT (its ``… VALUES `` head) for these columns, their processors, and the
-    constant Python-side defaults of the columns not given; None when a column not given has
-    a default that must be called (SQLAlchemy then inserts, as before)."""
+    constant Python-side defaults of the columns not given, put through their processors
+    here once (not once a row); None when a column not given has a default that must be
+    called (SQLAlchemy then inserts, as before)."""
     dialect = conn.dialect
     constants: list[tuple[str, Any]] = []
     for column in table.c:
@@ -89,8 +90,11 @@ def _plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _Plan | Non
     processors = tuple(dec_text if isinstance(c.type, Dec) else  # (its processor, unwrapped)
                        c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
     listed = ", ".join(c.name for c in columns)
-    return (f"INSERT INTO {table.name} ({listed}) VALUES ", names, processors,
-            tuple(v for _, v in constants), f"COPY {table.name} ({listed}) FROM STDIN")
+    given = len(names)
+    stored = tuple(v if v is None or (p := processors[given + i]) is None else p(v)
+                   for i, (_, v) in enumerate(constants))
+    return (f"INSERT INTO {table.name} ({listed}) VALUES ", names, processors[:given],
+            stored, f"COPY {table.name} ({listed}) FROM STDIN")
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -110,14 +114,19 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     take = itemgetter(*names)
     one = len(names) == 1
     convert = [(i, p) for i, p in enumerate(processors) if p is not None]
-    params: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = [take(row)] if one else list(take(row))
-        values.extend(constants)
-        for i, p in convert:
-            if values[i] is not None:
-                values[i] = p(values[i])
-        params.append(tuple(values))
+    params: list[tuple[Any, ...]]
+    if not convert:  # (plain columns: the values as they are)
+        params = [(take(row), *constants) if one else (*take(row), *constants)
+                  for row in rows]
+    else:
+        params = []
+        for row in rows:
+            values = [take(row)] if one else list(take(row))
+            for i, p in convert:
+                if values[i] is not None:
+                    values[i] = p(values[i])
+            values.extend(constants)
+            params.append(tuple(values))
     if len(params) >= COPY_FROM and conn.dialect.name == "postgresql":
         copy_rows(conn, copy, params)
     else:
