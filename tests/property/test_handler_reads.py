@@ -3,7 +3,8 @@ what the reads it replaced answered, in any state of the tables they read: the C
 link (services/xref.linked_id) and the customer it finds (by that link, else by the external
 id: deals._CUSTOMER / _CUSTOMER_BY_KEY), which of the deal's and project's links are stored
 (common._linked_of), whether the worker's version is stored, its worker row, its HRIS link.
-On SQLite, and on PostgreSQL when a server answers."""
+And the reads a reversal and the processor now send straight to the driver (bulk.driver)
+answer what their Core statements did. On SQLite, and on PostgreSQL when a server answers."""
 
 from __future__ import annotations
 
@@ -13,25 +14,31 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine, bindparam, create_engine, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, or_, select
 
 from syncline.adapters.db.scratch import throwaway_database
 from syncline.adapters.db.tables import (
+    billable_items,
     contracts,
     customers,
     metadata,
     projects,
+    subject_state,
     worker_versions,
     workers,
     xref,
 )
+from syncline.services.billing import reversal
 from syncline.services.handlers import deals
 from syncline.services.handlers import workers as worker_handler
 from syncline.services.handlers.common import _linked_of
+from syncline.services.messaging.bulk import driver
+from syncline.services.messaging.processor import book
 from syncline.services.xref import linked_id
 from tests.conftest import pg_admin
 
-_TABLES = [customers, contracts, projects, xref, workers, worker_versions]
+_TABLES = [customers, contracts, projects, xref, workers, worker_versions, billable_items,
+           subject_state]
 _keys = st.sampled_from(["A", "B", "C"])
 _ids = st.sampled_from(["cus_1", "cus_2", "cus_9"])  # cus_9: never a customer
 
@@ -130,4 +137,37 @@ def test_a_worker_versions_one_read_answers_what_its_reads_did(
         assert (got.id, got.last_sequence, got.termination_date) == (
             (None, None, None) if row is None
             else (row.id, row.last_sequence, row.termination_date))
+        tx.rollback()
+
+
+_item_keys = st.sampled_from(["time:T-1", "time:T-2", "time:T-1/2", "expense:E-1"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(items=st.dictionaries(_item_keys, st.tuples(
+    st.one_of(st.none(), _item_keys), st.sampled_from(["generated", "invoiced", "reversed"]),
+    st.one_of(st.none(), st.just("INV-1"))), max_size=4),
+    subjects=st.dictionaries(_keys, st.integers(0, 2**40), max_size=2),
+    origin=_item_keys, subject=_keys)
+def test_a_reversals_and_a_subjects_reads_through_the_driver_answer_as_core_did(
+        engine: Engine, items: dict[str, Any], subjects: dict[str, int], origin: str,
+        subject: str) -> None:
+    with engine.connect() as conn, conn.begin() as tx:
+        for key, (of, status, invoice) in items.items():
+            conn.execute(billable_items.insert().values(
+                key=key, contract_number="C-1", source=key.split(":")[0],
+                service_date="2026-01-05", description="d", quantity="1", unit_price="1",
+                currency="USD", amount="1", rate_scope="contract", status=status,
+                invoice_number=invoice, origin=of))
+        for name, last in subjects.items():
+            conn.execute(subject_state.insert().values(subject=name, last_sequence=last,
+                                                       inbox_id="inb_1"))
+        core = conn.execute(select(
+            billable_items.c.key, billable_items.c.status, billable_items.c.invoice_number)
+            .where(or_(billable_items.c.key == origin, billable_items.c.origin == origin)))
+        assert sorted(map(tuple, driver(conn, reversal._PARTS, (origin, origin)))) == \
+            sorted(map(tuple, core))
+        assert driver(conn, book._LAST, (subject,)).scalar() == conn.execute(
+            select(subject_state.c.last_sequence).where(
+                subject_state.c.subject == subject)).scalar()
         tx.rollback()

@@ -33,7 +33,7 @@ from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.reversal import reverse_origin
 from syncline.services.handlers.common import awaiting_activation
 from syncline.services.handlers.expense_lean import LeanExpense
-from syncline.services.messaging.bulk import insert_rows, select_in
+from syncline.services.messaging.bulk import driver, insert_rows, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -53,7 +53,7 @@ _TERMS_IN = select(contract_billing_terms.c.contract_number,
     contract_billing_terms.c.contract_number.in_(bindparam("ns", expanding=True)))
 _RECORDED = select(expenses.c.expense_id).where(expenses.c.expense_id == bindparam("id"))
 _RECORDED_SQL = f"SELECT expense_id FROM {expenses.name} WHERE expense_id IN ({{}})"
-_STATUS = select(expenses.c.status).where(expenses.c.expense_id == bindparam("id"))
+_STATUS = "SELECT status FROM expenses WHERE expense_id = ?"  # (bulk.driver)
 _REJECTED = update(expenses).where(expenses.c.expense_id == bindparam("id")).values(
     status="rejected")
 
@@ -213,7 +213,7 @@ def forget_fx_rates(b: Batch) -> None:
 
 def reverse_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
     expense_id = str(data["expense_id"])
-    row = b.conn.execute(_STATUS, {"id": expense_id}).first()
+    row = driver(b.conn, _STATUS, (expense_id,)).first()
     if row is None:
         return Parked(Missing(f"expense:{expense_id}",
                               f"expense {expense_id} has not been approved here yet"))
