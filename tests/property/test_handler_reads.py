@@ -127,7 +127,7 @@ def test_a_worker_versions_one_read_answers_what_its_reads_did(
     with engine.connect() as conn, conn.begin() as tx:
         _store(conn, state)
         w = f"W-{worker}"
-        got = conn.execute(worker_handler._STATE, {"w": w, "q": seq}).one()
+        got = driver(conn, worker_handler._STATE, (w, seq, w, w)).one()
         version = conn.execute(select(worker_versions.c.sequence).where(
             (worker_versions.c.worker_id == bindparam("w"))
             & (worker_versions.c.sequence == bindparam("q"))), {"w": w, "q": seq}).first()

@@ -19,14 +19,13 @@ from syncline.billing.items import BillableItem, ItemStatus
 from syncline.billing.rates import RateNotFound
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.services.billing.reversal import reverse_origin
-from syncline.services.messaging.bulk import insert_rows
+from syncline.services.messaging.bulk import driver, insert_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.unit_of_work import Batch
 from syncline.services.xref import linked_id
 
 # Built once. Rows go straight to the driver (bulk.insert_rows: what Core's insert would store).
-_REVERSED = update(time_entries).where(
-    time_entries.c.time_entry_id == bindparam("b_entry")).values(status="reversed")
+_REVERSED = "UPDATE time_entries SET status = 'reversed' WHERE time_entry_id = ?"  # (driver)
 
 
 def awaiting_activation(b: Batch, project: Any, what: str) -> Missing | None:
@@ -130,7 +129,7 @@ def insert_item(b: Batch, item: BillableItem) -> None:
 def reverse_entry(b: Batch, time_entry_id: str, reason: str) -> list[str]:
     """Reverse a time entry and its open items; invoiced items get a credit request.
     Returns the invoices concerned."""
-    b.conn.execute(_REVERSED, {"b_entry": time_entry_id})
+    driver(b.conn, _REVERSED, (time_entry_id,))
     return reverse_origin(b.conn, f"time:{time_entry_id}", reason, now=b.now,
                           inbox_id=b.inbox_id)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select
 
 from syncline.adapters.db.billing_tables import (
     contract_billing_terms,
@@ -54,8 +54,7 @@ _TERMS_IN = select(contract_billing_terms.c.contract_number,
 _RECORDED = select(expenses.c.expense_id).where(expenses.c.expense_id == bindparam("id"))
 _RECORDED_SQL = f"SELECT expense_id FROM {expenses.name} WHERE expense_id IN ({{}})"
 _STATUS = "SELECT status FROM expenses WHERE expense_id = ?"  # (bulk.driver)
-_REJECTED = update(expenses).where(expenses.c.expense_id == bindparam("id")).values(
-    status="rejected")
+_REJECTED = "UPDATE expenses SET status = 'rejected' WHERE expense_id = ?"  # (bulk.driver)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +218,7 @@ def reverse_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
                               f"expense {expense_id} has not been approved here yet"))
     if row.status == "rejected":
         return Applied(note="already rejected")
-    b.conn.execute(_REJECTED, {"id": expense_id})
+    driver(b.conn, _REJECTED, (expense_id,))
     reason = f"expense {expense_id} rejected: {data.get('reason') or 'rejected'}"
     invoiced = reverse_origin(b.conn, f"expense:{expense_id}", reason, now=b.now,
                               inbox_id=b.inbox_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, literal, select, update
+from sqlalchemy import bindparam, select, update
 
 from syncline.adapters.db.tables import (
     time_entries,
@@ -28,24 +28,23 @@ from syncline.services.handlers.common import (
 )
 from syncline.services.handlers.staffing import flag_assignments_after, record_profile
 from syncline.services.ids import new_id
-from syncline.services.messaging.bulk import insert_rows
+from syncline.services.messaging.bulk import driver, insert_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
 # Built once (a worker message runs them).
-_ONE = select(literal(1).label("one")).subquery("one")
 # What a worker version reads, in one statement: whether the version is stored, the worker
 # (its columns None when there is none yet) and its HRIS link. Writing the version first (as
-# the handler did between these reads) changes neither the worker nor its link.
-_STATE = select(
-    exists().where((worker_versions.c.worker_id == bindparam("w"))
-                   & (worker_versions.c.sequence == bindparam("q"))).label("version_stored"),
-    select(xref.c.syncline_id).where(and_(
-        xref.c.system == "hris", xref.c.object_type == "worker",
-        xref.c.external_id == bindparam("w"))).scalar_subquery().label("linked"),
-    workers.c.id, workers.c.last_sequence, workers.c.termination_date).select_from(
-    _ONE.outerjoin(workers, workers.c.worker_id == bindparam("w")))
+# the handler did between these reads) changes neither the worker nor its link. Text and
+# integers: straight through the driver (bulk.driver); parameters worker, sequence, worker,
+# worker.
+_STATE = (
+    f"SELECT EXISTS (SELECT 1 FROM {worker_versions.name} WHERE worker_id = ? AND sequence = ?)"
+    f" AS version_stored, (SELECT syncline_id FROM {xref.name} WHERE system = 'hris' AND "
+    "object_type = 'worker' AND external_id = ?) AS linked, w.id, w.last_sequence, "
+    f"w.termination_date FROM (SELECT 1 AS one) AS one LEFT OUTER JOIN {workers.name} AS w "
+    "ON w.worker_id = ?")
 _UPDATED = update(workers).where(workers.c.id == bindparam("b_id")).values(
     status=bindparam("b_status"), name=bindparam("b_name"), role=bindparam("b_role"),
     entity_code=bindparam("b_entity_code"), last_sequence=bindparam("b_last_sequence"))
@@ -56,7 +55,8 @@ def upsert_worker(b: Batch, data: Mapping[str, Any]) -> Outcome:
     cmd = parse_worker(data, seq)
     if isinstance(cmd, list):
         return Failed(tuple(cmd))
-    state = b.conn.execute(_STATE, {"w": cmd.worker_id, "q": seq}).one()
+    w = cmd.worker_id
+    state = driver(b.conn, _STATE, (w, seq, w, w)).one()
     if not state.version_stored:
         insert_rows(b.conn, worker_versions, [dict(
             worker_id=cmd.worker_id, sequence=seq, effective_date=cmd.effective_date.isoformat(),
