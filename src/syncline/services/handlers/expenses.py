@@ -124,7 +124,7 @@ def record_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
     decision = decide_expense(b, data, recorded, lambda n: _expense_terms(b.conn, n),
                               lambda: load_fx_rates(b.conn))
     if decision.row is not None:
-        b.conn.execute(expenses.insert(), [decision.row])
+        insert_rows(b.conn, expenses, [decision.row])
     if decision.item is not None:
         from syncline.services.billing.run.items import insert_items
 
