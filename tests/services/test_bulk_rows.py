@@ -51,3 +51,33 @@ def test_a_float_amount_is_refused() -> None:
 def test_an_amount_keeps_its_exponent() -> None:
     assert [r[1] for r in _stored([{"key": "a", "amount": Decimal("7.50"), "flag": True}],
                                    bulk=True)] == ["7.50"]
+
+
+_DEFAULTED = Table("defaulted", _META, Column("key", String(20), primary_key=True),
+                   Column("note", String(20)),
+                   Column("deferred", Boolean, nullable=False, default=False),
+                   Column("fee", Dec(), default=Decimal("0.50")),
+                   Column("label", String(20), default="none"))
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(max_size=5)), st.booleans()),
+                min_size=1, max_size=6))
+def test_columns_not_given_store_their_defaults_as_sqlalchemys_insert(
+        values: list[tuple[str | None, bool]]) -> None:
+    """The constant defaults (put through their processors once a plan) and rows of plain
+    columns only (no processor at all) store what SQLAlchemy's insert stores."""
+    for given_flag in (False, True):
+        rows = [{"key": f"k{i}", "note": n, **({"deferred": f} if given_flag else {})}
+                for i, (n, f) in enumerate(values)]
+        stored = []
+        for bulk in (True, False):
+            engine = create_engine("sqlite://")
+            _META.create_all(engine)
+            with engine.begin() as conn:
+                if bulk:
+                    insert_rows(conn, _DEFAULTED, rows)
+                else:
+                    conn.execute(_DEFAULTED.insert(), rows)
+                stored.append(conn.exec_driver_sql(
+                    "SELECT key, note, deferred, fee, label FROM defaulted ORDER BY key").all())
+        assert stored[0] == stored[1]

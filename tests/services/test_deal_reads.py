@@ -101,9 +101,10 @@ def test_a_deal_reusing_a_number_is_refused_and_leaves_the_terms(firm: Syncline)
     assert _count(firm, line_recognition, contract_number="C-1") == 1
 
 
-def test_a_new_deal_is_opened_with_twenty_statements(firm: Syncline) -> None:
+def test_a_new_deal_is_opened_with_fourteen_statements(firm: Syncline) -> None:
     """(Counted in the handler: a new customer, terms with a cap, a stated recognition and
-    four outbox rows, the first after reading the outbox sequence; 29 before.)"""
+    four outbox rows, the first after reading the outbox sequence; 29 before, then 20; 14
+    since the deal's reads are one statement and its four outbox rows one insert.)"""
     statements: list[str] = []
     with firm.engine.begin() as conn:
         event.listen(conn, "before_cursor_execute",
@@ -111,4 +112,4 @@ def test_a_new_deal_is_opened_with_twenty_statements(firm: Syncline) -> None:
         b = Unit(conn=conn, ref=firm.ref, now=fixed_clock())
         outcome = open_contract_recognized(b, _with_terms("D-3", "C-3", "P-3")["data"])
     assert isinstance(outcome, Applied) and outcome.provides[-1] == "contract:C-3"
-    assert len(statements) == 20, statements
+    assert len(statements) == 14, statements

@@ -13,7 +13,9 @@ from syncline.billing.fx import FxSnapshot
 
 __all__ = ["load_fx_rates"]
 
+_ALL = select(fx_rates)  # built once (an expense outside a set reads it)
+
 
 def load_fx_rates(conn: Connection) -> tuple[FxSnapshot, ...]:
     return tuple(FxSnapshot(r.base, r.quote, r.rate, r.source, date.fromisoformat(r.as_of))
-                 for r in conn.execute(select(fx_rates)))
+                 for r in conn.execute(_ALL))

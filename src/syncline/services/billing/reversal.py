@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, select
 
 from syncline.adapters.db.billing_tables import credit_requests
 from syncline.adapters.db.tables import billable_items
 from syncline.billing.items import ItemStatus
 from syncline.services.clock import iso
+from syncline.services.messaging.bulk import driver, update_rows
 
 
 def request_credit(conn: Connection, *, invoice_number: str, keys: Sequence[str], reason: str,
@@ -43,23 +44,21 @@ def request_credit(conn: Connection, *, invoice_number: str, keys: Sequence[str]
     return True
 
 
-_PARTS = select(billable_items.c.key, billable_items.c.status,
-                billable_items.c.invoice_number).where(
-    or_(billable_items.c.key == bindparam("b_origin"),
-        billable_items.c.origin == bindparam("b_origin")))  # built once (a reversal each)
-_REVERSE_OPEN = update(billable_items).where(billable_items.c.key.in_(
-    bindparam("b_keys", expanding=True))).values(status=ItemStatus.REVERSED.value)
+# A reversal each: straight through the driver (bulk.driver, bulk.update_rows)
+_PARTS = (f"SELECT key, status, invoice_number FROM {billable_items.name} "
+          "WHERE key = ? OR origin = ?")
 
 
 def reverse_origin(conn: Connection, origin: str, reason: str, *, now: datetime,
                    inbox_id: str | None = None) -> list[str]:
     """Reverse the open items of a source record (``time:TE-1``, ``expense:EX-1``); returns
     the invoices holding its billed items, for each of which a credit request is made."""
-    parts = conn.execute(_PARTS, {"b_origin": origin}).all()
+    parts = driver(conn, _PARTS, (origin, origin)).all()
     open_keys = [p.key for p in parts if p.status in (ItemStatus.GENERATED.value,
                                                       ItemStatus.RELEASED.value)]
     if open_keys:
-        conn.execute(_REVERSE_OPEN, {"b_keys": open_keys})
+        update_rows(conn, billable_items.name, "key", (), [(k,) for k in open_keys],
+                    constants=f"status = '{ItemStatus.REVERSED.value}'")
     invoiced = sorted({str(p.invoice_number) for p in parts
                        if p.status == ItemStatus.INVOICED.value and p.invoice_number})
     for number in invoiced:

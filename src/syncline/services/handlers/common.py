@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Insert, Select, bindparam, delete, or_, select, update
+from sqlalchemy import Select, bindparam, delete, or_, select, update
 
 from syncline.adapters.db.billing_tables import billing_holds
 from syncline.adapters.db.tables import (
@@ -19,15 +19,13 @@ from syncline.billing.items import BillableItem, ItemStatus
 from syncline.billing.rates import RateNotFound
 from syncline.domain.errors import BusinessDomain, Missing, Problem
 from syncline.services.billing.reversal import reverse_origin
+from syncline.services.messaging.bulk import driver, insert_rows
 from syncline.services.messaging.exceptions import raise_exception
 from syncline.services.messaging.unit_of_work import Batch
 from syncline.services.xref import linked_id
 
-# Built once; executed with a list of parameter dicts (no per-row `.values(**kw)` building).
-_XREF: Insert = xref.insert()
-_ITEM: Insert = billable_items.insert()
-_REVERSED = update(time_entries).where(
-    time_entries.c.time_entry_id == bindparam("b_entry")).values(status="reversed")
+# Built once. Rows go straight to the driver (bulk.insert_rows: what Core's insert would store).
+_REVERSED = "UPDATE time_entries SET status = 'reversed' WHERE time_entry_id = ?"  # (driver)
 
 
 def awaiting_activation(b: Batch, project: Any, what: str) -> Missing | None:
@@ -54,20 +52,23 @@ def record_xref(b: Batch, system: str, object_type: str, external_id: str,
 def insert_xref(b: Batch, system: str, object_type: str, external_id: str,
                 syncline_id: str) -> None:
     """`record_xref` where the caller has just read that no link is there."""
-    b.conn.execute(_XREF, [{"system": system, "object_type": object_type,
-                            "external_id": external_id, "syncline_id": syncline_id}])
+    insert_rows(b.conn, xref, [{"system": system, "object_type": object_type,
+                               "external_id": external_id, "syncline_id": syncline_id}])
 
 
-def record_xrefs(b: Batch, links: tuple[tuple[str, str, str, str], ...]) -> None:
+def record_xrefs(b: Batch, links: tuple[tuple[str, str, str, str], ...],
+                 found: set[tuple[str, str, str]] | None = None) -> None:
     """`record_xref` of each ``(system, object type, external id, syncline id)`` (distinct
-    keys), looked up in one statement and written in one."""
-    found = {tuple(r) for r in b.conn.execute(_linked_of(len(links)), {
-        f"{name}{i}": value for i, link in enumerate(links)
-        for name, value in zip("ste", link, strict=False)})}
+    keys), looked up in one statement and written in one. ``found``: the keys of `links`
+    that are stored, when the caller has read them in this transaction already."""
+    if found is None:
+        found = {tuple(r) for r in b.conn.execute(_linked_of(len(links)), {
+            f"{name}{i}": value for i, link in enumerate(links)
+            for name, value in zip("ste", link, strict=False)})}
     rows = [{"system": s, "object_type": t, "external_id": e, "syncline_id": i}
             for s, t, e, i in links if (s, t, e) not in found]
     if rows:
-        b.conn.execute(_XREF, rows)
+        insert_rows(b.conn, xref, rows)
 
 
 _LINKED_OF: dict[int, Select[Any]] = {}
@@ -122,13 +123,13 @@ def item_row(item: BillableItem) -> dict[str, Any]:
 
 
 def insert_item(b: Batch, item: BillableItem) -> None:
-    b.conn.execute(_ITEM, [item_row(item)])
+    insert_rows(b.conn, billable_items, [item_row(item)])
 
 
 def reverse_entry(b: Batch, time_entry_id: str, reason: str) -> list[str]:
     """Reverse a time entry and its open items; invoiced items get a credit request.
     Returns the invoices concerned."""
-    b.conn.execute(_REVERSED, {"b_entry": time_entry_id})
+    driver(b.conn, _REVERSED, (time_entry_id,))
     return reverse_origin(b.conn, f"time:{time_entry_id}", reason, now=b.now,
                           inbox_id=b.inbox_id)
 

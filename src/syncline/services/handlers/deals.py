@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import and_, bindparam, exists, select
 
 from syncline.adapters.db.billing_tables import (
     billing_caps,
@@ -22,6 +22,7 @@ from syncline.adapters.db.tables import (
     milestones,
     projects,
     wbs_tasks,
+    xref,
 )
 from syncline.billing.expenses import (
     ExpensePolicy,
@@ -41,10 +42,29 @@ from syncline.services.xref import linked_id
 
 # Built once (a deal runs them).
 _BY_NUMBER = select(contracts.c.deal_id).where(contracts.c.number == bindparam("n"))
-_KNOWN = select(  # is the deal open, its number or its project code taken? (one statement)
+
+
+def _link(system: str, object_type: str, key: str) -> Any:
+    return and_(xref.c.system == system, xref.c.object_type == object_type,
+                xref.c.external_id == bindparam(key))
+
+
+_ACCOUNT = select(xref.c.syncline_id).where(_link("crm", "account", "k")).scalar_subquery()
+# Is the deal open, its number or its project code taken? And what a deal that opens reads
+# before it writes (nothing it writes first changes them): its CRM account's link and
+# customer (`ensure_customer`), whether its deal and project links are there
+# (`record_xrefs`). One statement.
+_KNOWN = select(
     exists().where(contracts.c.deal_id == bindparam("d")),
     exists().where(contracts.c.number == bindparam("n")),
-    exists().where(projects.c.code == bindparam("c")))
+    exists().where(projects.c.code == bindparam("c")),
+    _ACCOUNT.label("linked"),
+    select(customers.c.id).where(customers.c.id == _ACCOUNT).scalar_subquery().label(
+        "linked_customer"),
+    select(customers.c.id).where(customers.c.external_id == bindparam("k"))
+    .scalar_subquery().label("keyed_customer"),
+    exists().where(_link("crm", "deal", "d")).label("deal_linked"),
+    exists().where(_link("psa", "project", "c")).label("project_linked"))
 _TERMS = select(contract_billing_terms.c.contract_number).where(
     contract_billing_terms.c.contract_number == bindparam("n"))
 _CUSTOMER = select(customers.c.id).where(customers.c.id == bindparam("i"))
@@ -62,8 +82,10 @@ def opened_contract(b: Batch, data: Mapping[str, Any]) -> tuple[Outcome, bool]:
     cmd = parse_deal(data, b.ref)
     if isinstance(cmd, list):
         return Failed(tuple(cmd)), False
-    opened, clash, pclash = b.conn.execute(_KNOWN, {
-        "d": cmd.deal_id, "n": cmd.number, "c": cmd.project_code}).one()
+    opened, clash, pclash, linked, linked_customer, keyed_customer, deal_linked, \
+        project_linked = b.conn.execute(_KNOWN, {
+            "d": cmd.deal_id, "n": cmd.number, "c": cmd.project_code,
+            "k": cmd.customer.external_id}).one()
     if opened:
         return Applied(note="contract already open (idempotent)"), False
     if clash or pclash:
@@ -72,7 +94,9 @@ def opened_contract(b: Batch, data: Mapping[str, Any]) -> tuple[Outcome, bool]:
             f"contract number {cmd.number} or project code {cmd.project_code} is already used "
             "by another deal", "Give the deal a unique contract number / project code in CPQ.",
             "data.contract.number", objects=(("deal", cmd.deal_id),)),)), False
-    customer_id = ensure_customer(b, cmd.customer)
+    customer_id = ensure_customer(b, cmd.customer, read=(linked, linked_customer
+                                                         if linked is not None
+                                                         else keyed_customer))
     contract_id = new_id("ctr")
     insert_rows(b.conn, contracts, [dict(
         id=contract_id, number=cmd.number, deal_id=cmd.deal_id, customer_id=customer_id,
@@ -102,28 +126,38 @@ def opened_contract(b: Batch, data: Mapping[str, Any]) -> tuple[Outcome, bool]:
         id=project_id, code=cmd.project_code, name=cmd.project_name, contract_id=contract_id,
         template=cmd.template, status="provisioning")])
     record_xrefs(b, (("crm", "deal", cmd.deal_id, contract_id),
-                     ("psa", "project", cmd.project_code, project_id)))
+                     ("psa", "project", cmd.project_code, project_id)), found={
+        link for link, there in ((("crm", "deal", cmd.deal_id), deal_linked),
+                                 (("psa", "project", cmd.project_code), project_linked))
+        if there})
     template = b.ref.template(cmd.template)
     assert template is not None  # parse_deal checked it
     insert_rows(b.conn, wbs_tasks, [
         {"project_id": project_id, "code": t.code, "name": t.name, "billable": t.billable}
         for t in template.tasks])
-    _provision(b, cmd, customer_id, contract_id, project_id)
-    b.emit("crm.status.update", "crm", {  # the CRM shows what became of its deal
-        "deal_id": cmd.deal_id, "status": "booked",
-        "detail": f"contract {cmd.number}, project {cmd.project_code}"})
+    b.emit_all((*_provision(b, cmd, customer_id, contract_id, project_id),  # (one statement)
+                ("crm.status.update", "crm", {  # the CRM shows what became of its deal
+                    "deal_id": cmd.deal_id, "status": "booked",
+                    "detail": f"contract {cmd.number}, project {cmd.project_code}"}, None)))
     return Applied(provides=(f"project:{cmd.project_code}", f"deal:{cmd.deal_id}")), True
 
 
-def ensure_customer(b: Batch, customer: Customer) -> str:
+def ensure_customer(b: Batch, customer: Customer,
+                    read: tuple[str | None, str | None] | None = None) -> str:
     """The Syncline id of the customer with this external id — the one its CRM account is
     linked to (services/xref.py: a repaired link wins), else the one created with that id —
-    created (with its cross-reference) on first sight; an existing one is left as it is."""
-    linked = linked_id(b.conn, "crm", "account", customer.external_id)
-    row = b.conn.execute(_CUSTOMER, {"i": linked}).first() if linked is not None else \
-        b.conn.execute(_CUSTOMER_BY_KEY, {"k": customer.external_id}).first()
-    if row is not None:
-        return str(row.id)
+    created (with its cross-reference) on first sight; an existing one is left as it is.
+    ``read``: the account's link and the id of the customer found by it (by the external id
+    when there is no link), read already in this transaction (`_KNOWN`)."""
+    if read is not None:
+        linked, found = read
+    else:
+        linked = linked_id(b.conn, "crm", "account", customer.external_id)
+        row = b.conn.execute(_CUSTOMER, {"i": linked}).first() if linked is not None else \
+            b.conn.execute(_CUSTOMER_BY_KEY, {"k": customer.external_id}).first()
+        found = None if row is None else row.id
+    if found is not None:
+        return str(found)
     customer_id = new_id("cus")
     insert_rows(b.conn, customers, [dict(
         id=customer_id, external_id=customer.external_id, name=customer.name,
@@ -136,27 +170,29 @@ def ensure_customer(b: Batch, customer: Customer) -> str:
 
 
 def _provision(b: Batch, cmd: OpenContract, customer_id: str, contract_id: str,
-               project_id: str) -> None:
-    """Outbox rows of the provisioning saga: ERP customer → PSA project → billing rule."""
+               project_id: str) -> tuple[tuple[str, str, dict[str, Any], str], ...]:
+    """Outbox messages of the provisioning saga (`Batch.emit_all`'s): ERP customer → PSA
+    project → billing rule."""
     group = f"provision:{cmd.deal_id}"
-    b.emit("erp.customer.upsert", "erp", {
-        "customer_id": customer_id, "external_id": cmd.customer.external_id,
-        "name": cmd.customer.name, "country": cmd.customer.country,
-        "legal_entity": cmd.entity_code, "tax_profile": cmd.tax_profile,
-        "currency": cmd.currency}, group)
     template = b.ref.template(cmd.template)
-    b.emit("psa.project.provision", "psa", {
-        "project_id": project_id, "code": cmd.project_code, "name": cmd.project_name,
-        "contract_number": cmd.number, "start_date": cmd.start_date.isoformat(),
-        "end_date": cmd.end_date.isoformat(),
-        "wbs": [{"code": t.code, "name": t.name, "billable": t.billable}
-                for t in (template.tasks if template else ())]}, group)
     budget = sum((ln.amount.amount for ln in cmd.lines if ln.amount is not None), start=0)
-    b.emit("psa.budget.update", "psa", {
-        "project_id": project_id, "code": cmd.project_code, "contract_id": contract_id,
-        "billing_type": cmd.billing_type.value, "currency": cmd.currency,
-        "budget": str(budget),
-        "rates": {r.role: str(r.rate.amount) for r in cmd.rates}}, group)
+    return (
+        ("erp.customer.upsert", "erp", {
+            "customer_id": customer_id, "external_id": cmd.customer.external_id,
+            "name": cmd.customer.name, "country": cmd.customer.country,
+            "legal_entity": cmd.entity_code, "tax_profile": cmd.tax_profile,
+            "currency": cmd.currency}, group),
+        ("psa.project.provision", "psa", {
+            "project_id": project_id, "code": cmd.project_code, "name": cmd.project_name,
+            "contract_number": cmd.number, "start_date": cmd.start_date.isoformat(),
+            "end_date": cmd.end_date.isoformat(),
+            "wbs": [{"code": t.code, "name": t.name, "billable": t.billable}
+                    for t in (template.tasks if template else ())]}, group),
+        ("psa.budget.update", "psa", {
+            "project_id": project_id, "code": cmd.project_code, "contract_id": contract_id,
+            "billing_type": cmd.billing_type.value, "currency": cmd.currency,
+            "budget": str(budget),
+            "rates": {r.role: str(r.rate.amount) for r in cmd.rates}}, group))
 
 
 # --- billing terms on the deal ---------------------------------------------------------------

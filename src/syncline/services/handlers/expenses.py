@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select
 
 from syncline.adapters.db.billing_tables import (
     contract_billing_terms,
@@ -33,7 +33,7 @@ from syncline.services.billing.fx import load_fx_rates
 from syncline.services.billing.reversal import reverse_origin
 from syncline.services.handlers.common import awaiting_activation
 from syncline.services.handlers.expense_lean import LeanExpense
-from syncline.services.messaging.bulk import insert_rows, select_in
+from syncline.services.messaging.bulk import driver, insert_rows, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -53,9 +53,8 @@ _TERMS_IN = select(contract_billing_terms.c.contract_number,
     contract_billing_terms.c.contract_number.in_(bindparam("ns", expanding=True)))
 _RECORDED = select(expenses.c.expense_id).where(expenses.c.expense_id == bindparam("id"))
 _RECORDED_SQL = f"SELECT expense_id FROM {expenses.name} WHERE expense_id IN ({{}})"
-_STATUS = select(expenses.c.status).where(expenses.c.expense_id == bindparam("id"))
-_REJECTED = update(expenses).where(expenses.c.expense_id == bindparam("id")).values(
-    status="rejected")
+_STATUS = "SELECT status FROM expenses WHERE expense_id = ?"  # (bulk.driver)
+_REJECTED = "UPDATE expenses SET status = 'rejected' WHERE expense_id = ?"  # (bulk.driver)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +124,7 @@ def record_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
     decision = decide_expense(b, data, recorded, lambda n: _expense_terms(b.conn, n),
                               lambda: load_fx_rates(b.conn))
     if decision.row is not None:
-        b.conn.execute(expenses.insert(), [decision.row])
+        insert_rows(b.conn, expenses, [decision.row])
     if decision.item is not None:
         from syncline.services.billing.run.items import insert_items
 
@@ -213,13 +212,13 @@ def forget_fx_rates(b: Batch) -> None:
 
 def reverse_expense(b: Batch, data: Mapping[str, Any]) -> Outcome:
     expense_id = str(data["expense_id"])
-    row = b.conn.execute(_STATUS, {"id": expense_id}).first()
+    row = driver(b.conn, _STATUS, (expense_id,)).first()
     if row is None:
         return Parked(Missing(f"expense:{expense_id}",
                               f"expense {expense_id} has not been approved here yet"))
     if row.status == "rejected":
         return Applied(note="already rejected")
-    b.conn.execute(_REJECTED, {"id": expense_id})
+    driver(b.conn, _REJECTED, (expense_id,))
     reason = f"expense {expense_id} rejected: {data.get('reason') or 'rejected'}"
     invoiced = reverse_origin(b.conn, f"expense:{expense_id}", reason, now=b.now,
                               inbox_id=b.inbox_id)

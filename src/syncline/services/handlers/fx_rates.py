@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from syncline.adapters.db.billing_tables import (
     fx_rates,
@@ -17,8 +17,16 @@ from syncline.adapters.db.tables import parked
 from syncline.domain.errors import BusinessDomain, Problem
 from syncline.ledger.money import is_known_currency
 from syncline.services.handlers.expenses import forget_fx_rates
+from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
 from syncline.services.messaging.unit_of_work import Batch
+
+# Built once (ADR 0002): a publication runs them.
+_STORED = select(fx_rates.c.quote, fx_rates.c.rate).where(
+    (fx_rates.c.base == bindparam("b")) & (fx_rates.c.as_of == bindparam("d"))
+    & fx_rates.c.quote.in_(bindparam("q", expanding=True)))
+_WAITING = select(parked.c.prerequisite).distinct().where(
+    parked.c.released_at.is_(None) & parked.c.prerequisite.like("fx:%"))
 
 
 def publish_fx_rates(b: Batch, data: Mapping[str, Any]) -> Outcome:
@@ -55,10 +63,8 @@ def publish_fx_rates(b: Batch, data: Mapping[str, Any]) -> Outcome:
             parsed[quote] = rate
     if problems:
         return Failed(tuple(problems))
-    stored = {r.quote: r.rate for r in b.conn.execute(
-        select(fx_rates.c.quote, fx_rates.c.rate).where(
-            (fx_rates.c.base == base) & (fx_rates.c.as_of == as_of.isoformat())
-            & fx_rates.c.quote.in_(sorted(parsed))))}
+    stored = {r.quote: r.rate for r in b.conn.execute(_STORED, {
+        "b": base, "d": as_of.isoformat(), "q": sorted(parsed)})}
     clash = sorted(q for q, r in parsed.items() if q in stored and stored[q] != r)
     if clash:
         return Failed((Problem(
@@ -73,7 +79,7 @@ def publish_fx_rates(b: Batch, data: Mapping[str, Any]) -> Outcome:
            for q, r in sorted(parsed.items()) if q not in stored]
     if new:
         forget_fx_rates(b)  # (expense sets read them once a batch)
-        b.conn.execute(fx_rates.insert(), new)
+        insert_rows(b.conn, fx_rates, new)
     return Applied(note="" if new else "rates already stored (idempotent)",
                    provides=_satisfied(b, base, sorted(parsed), as_of))
 
@@ -84,8 +90,7 @@ def _satisfied(b: Batch, base: str, quotes: list[str], as_of: date) -> tuple[str
     (a rate applies from its date). The messages waiting on them are re-applied."""
     pairs = {f"{base}/{q}" for q in quotes} | {f"{q}/{base}" for q in quotes}
     out = []
-    for key in b.conn.execute(select(parked.c.prerequisite).distinct().where(
-            parked.c.released_at.is_(None) & parked.c.prerequisite.like("fx:%"))).scalars():
+    for key in b.conn.execute(_WAITING).scalars():
         _, pair, day = key.split(":", 2)
         if pair in pairs and day >= as_of.isoformat():
             out.append(key)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from syncline.adapters.db.tables import (
     projects,
@@ -20,6 +20,15 @@ from syncline.services.handlers.common import (
 from syncline.services.messaging.outcomes import Applied, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
+# Built once (ADR 0002): a close runs them.
+_PROJECT = select(projects.c.id, projects.c.closed_on).where(projects.c.code == bindparam("c"))
+_CLOSED = update(projects).where(projects.c.id == bindparam("b_id")).values(
+    closed_on=bindparam("b_on"), close_reason=bindparam("b_reason"))
+_LATE = select(time_entries).where(
+    (time_entries.c.project_code == bindparam("c"))
+    & (time_entries.c.work_date > bindparam("on"))
+    & (time_entries.c.status == "approved")).order_by(time_entries.c.time_entry_id)
+
 
 def close_project(b: Batch, data: Mapping[str, Any]) -> Outcome:
     """Record the PSA's close of a project. Time worked after ``closed_on`` is refused
@@ -28,20 +37,15 @@ def close_project(b: Batch, data: Mapping[str, Any]) -> Outcome:
     the later close date holds, whatever order the closes arrive in."""
     code = str(data["project_code"])
     closed_on = date.fromisoformat(str(data["closed_on"]))
-    row = b.conn.execute(select(projects.c.id, projects.c.closed_on).where(
-        projects.c.code == code)).first()
+    row = b.conn.execute(_PROJECT, {"c": code}).first()
     if row is None:
         return Parked(Missing(f"project:{code}", f"project {code} is not provisioned yet"))
     if row.closed_on and row.closed_on >= closed_on.isoformat():
         return Applied(note=f"project already closed on {row.closed_on} (idempotent)")
-    b.conn.execute(update(projects).where(projects.c.id == row.id).values(
-        closed_on=closed_on.isoformat(), close_reason=str(data.get("reason") or "") or None))
+    b.conn.execute(_CLOSED, {"b_id": row.id, "b_on": closed_on.isoformat(),
+                             "b_reason": str(data.get("reason") or "") or None})
     b._projects.pop(code, None)
-    late = b.conn.execute(select(time_entries).where(
-        (time_entries.c.project_code == code)
-        & (time_entries.c.work_date > closed_on.isoformat())
-        & (time_entries.c.status == "approved")).order_by(time_entries.c.time_entry_id)).all()
-
+    late = b.conn.execute(_LATE, {"c": code, "on": closed_on.isoformat()}).all()
     for entry in late:
         withdraw_time(b, entry, project_closed(entry.time_entry_id, code, entry.work_date,
                                                closed_on))

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 
 from syncline.adapters.db.billing_tables import (
     billing_holds,
@@ -37,8 +37,46 @@ from syncline.domain.model import BillingType
 from syncline.ledger.money import Money
 from syncline.services.clock import iso
 from syncline.services.handlers.common import rate_missing, withdraw_time
+from syncline.services.messaging.bulk import insert_rows
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome
 from syncline.services.messaging.unit_of_work import Batch, load_cards
+
+# Built once (ADR 0002): a card, its re-pricing and an amendment's rates run them.
+_HEAD = select(rate_cards.c.card_id).where(
+    (rate_cards.c.card_id == bindparam("i")) & (rate_cards.c.version == bindparam("v")))
+_CONTRACT = select(contracts.c.id, contracts.c.currency,
+                   customers.c.external_id.label("customer_key")).join(
+    customers, customers.c.id == contracts.c.customer_id).where(
+    contracts.c.number == bindparam("n"))
+_GOVERNED = select(contracts.c.id, contracts.c.number, contracts.c.currency,
+                   customers.c.external_id.label("customer_key")).join(
+    customers, customers.c.id == contracts.c.customer_id).where(
+    (contracts.c.currency == bindparam("cur"))
+    & (contracts.c.billing_type == BillingType.TIME_AND_MATERIALS.value))
+_GOVERNED_BY: dict[Scope, Select[Any]] = {  # the contracts a card of each scope can price
+    Scope.CONTRACT: _GOVERNED.where(contracts.c.number == bindparam("key")),
+    Scope.CUSTOMER: _GOVERNED.where(customers.c.external_id == bindparam("key")),
+    Scope.DEFAULT: _GOVERNED}
+_OPEN_TIME = (select(billable_items.c.key, billable_items.c.contract_number,
+                     billable_items.c.service_date, billable_items.c.quantity,
+                     billable_items.c.unit_price, billable_items.c.amount,
+                     billable_items.c.rate_scope, billable_items.c.rate_card,
+                     time_entries.c.time_entry_id, time_entries.c.project_code,
+                     time_entries.c.worker_id, time_entries.c.hours, time_entries.c.role,
+                     time_entries.c.inbox_id)
+              .join(time_entries,
+                    time_entries.c.time_entry_id == func.substr(billable_items.c.key, 6))
+              .where((billable_items.c.source == "time")
+                     & (billable_items.c.status == ItemStatus.GENERATED.value)
+                     & billable_items.c.contract_number.in_(
+                         bindparam("numbers", expanding=True))
+                     & (billable_items.c.service_date >= bindparam("since"))
+                     & billable_items.c.key.not_in(select(billing_holds.c.item_key)))
+              .order_by(billable_items.c.key))
+_REPRICED = update(billable_items).where(billable_items.c.key == bindparam("b_key")).values(
+    quantity=bindparam("b_quantity"), unit_price=bindparam("b_unit_price"),
+    amount=bindparam("b_amount"), rate_scope=bindparam("b_scope"),
+    rate_card=bindparam("b_card"))
 
 
 def publish_rate_card(b: Batch, data: Mapping[str, Any]) -> Outcome:
@@ -51,8 +89,7 @@ def publish_rate_card(b: Batch, data: Mapping[str, Any]) -> Outcome:
     card = parse_rate_card(data)
     if isinstance(card, list):
         return Failed(tuple(card))
-    head = b.conn.execute(select(rate_cards.c.card_id).where(
-        (rate_cards.c.card_id == card.card_id) & (rate_cards.c.version == card.version))).first()
+    head = b.conn.execute(_HEAD, {"i": card.card_id, "v": card.version}).first()
     if head is not None:
         stored = [c for cs in load_cards(b.conn, card_ids={card.card_id}).values() for c in cs
                   if c.version == card.version]
@@ -74,14 +111,14 @@ def publish_rate_card(b: Batch, data: Mapping[str, Any]) -> Outcome:
 
 
 def _store(b: Batch, card: RateCard, name: str | None) -> None:
-    b.conn.execute(rate_cards.insert().values(
+    insert_rows(b.conn, rate_cards, [dict(
         card_id=card.card_id, version=card.version, scope=card.scope.name.lower(),
         scope_key=card.scope_key, currency=card.currency,
         effective_from=card.effective_from.isoformat(),
         effective_to=card.effective_to.isoformat() if card.effective_to else None,
         increment_hours=card.increment.step, rounding=card.increment.mode.value,
-        name=name, inbox_id=b.inbox_id))
-    b.conn.execute(rate_card_entries.insert(), [
+        name=name, inbox_id=b.inbox_id)])
+    insert_rows(b.conn, rate_card_entries, [
         {"card_id": card.card_id, "version": card.version, "role": role, "rate": rate.amount}
         for role, rate in card.rates])
     b.forget_rates()
@@ -96,10 +133,7 @@ def amend_rates(b: Batch, number: str, amendment_id: str, effective: date,
     are re-priced; time waiting for a rate on the contract is released (the keys returned)."""
     rates = {str(c["role"]): Decimal(str(c["rate"])) for c in changes
              if c["action"] == "change_rate"}
-    head = b.conn.execute(select(contracts.c.id, contracts.c.currency,
-                                 customers.c.external_id.label("customer_key"))
-                          .join(customers, customers.c.id == contracts.c.customer_id)
-                          .where(contracts.c.number == number)).first()
+    head = b.conn.execute(_CONTRACT, {"n": number}).first()
     if not rates or head is None:
         return ()
     book = b.rates(head.id, head.currency, number, head.customer_key)
@@ -122,33 +156,12 @@ def _reprice(b: Batch, card: RateCard) -> tuple[int, int, list[str]]:
     time on T&M contracts in its currency and scope, worked on or after its effective_from.
     Invoiced items keep the price they were invoiced at. Returns (re-priced, withdrawn, the
     contracts the card governs)."""
-    target = select(contracts.c.id, contracts.c.number, contracts.c.currency,
-                    customers.c.external_id.label("customer_key")).join(
-        customers, customers.c.id == contracts.c.customer_id).where(
-        (contracts.c.currency == card.currency)
-        & (contracts.c.billing_type == BillingType.TIME_AND_MATERIALS.value))
-    if card.scope is Scope.CONTRACT:
-        target = target.where(contracts.c.number == card.scope_key)
-    elif card.scope is Scope.CUSTOMER:
-        target = target.where(customers.c.external_id == card.scope_key)
-    by_number = {r.number: r for r in b.conn.execute(target)}
+    by_number = {r.number: r for r in b.conn.execute(
+        _GOVERNED_BY[card.scope], {"cur": card.currency, "key": card.scope_key})}
     if not by_number:
         return 0, 0, []
-    items = b.conn.execute(
-        select(billable_items.c.key, billable_items.c.contract_number,
-               billable_items.c.service_date, billable_items.c.quantity,
-               billable_items.c.unit_price, billable_items.c.amount,
-               billable_items.c.rate_scope, billable_items.c.rate_card,
-               time_entries.c.time_entry_id, time_entries.c.project_code,
-               time_entries.c.worker_id, time_entries.c.hours, time_entries.c.role,
-               time_entries.c.inbox_id)
-        .join(time_entries, time_entries.c.time_entry_id == func.substr(billable_items.c.key, 6))
-        .where((billable_items.c.source == "time")
-               & (billable_items.c.status == ItemStatus.GENERATED.value)
-               & billable_items.c.contract_number.in_(sorted(by_number))
-               & (billable_items.c.service_date >= card.effective_from.isoformat())
-               & billable_items.c.key.not_in(select(billing_holds.c.item_key)))
-        .order_by(billable_items.c.key)).all()
+    items = b.conn.execute(_OPEN_TIME, {
+        "numbers": sorted(by_number), "since": card.effective_from.isoformat()}).all()
     changes: list[dict[str, Any]] = []
     withdrawn = 0
     for it in items:
@@ -172,11 +185,7 @@ def _reprice(b: Batch, card: RateCard) -> tuple[int, int, list[str]]:
                             "b_unit_price": rate.rate.amount, "b_amount": amount.amount,
                             "b_scope": new[3], "b_card": new[4]})
     if changes:
-        b.conn.execute(update(billable_items).where(
-            billable_items.c.key == bindparam("b_key")).values(
-            quantity=bindparam("b_quantity"), unit_price=bindparam("b_unit_price"),
-            amount=bindparam("b_amount"), rate_scope=bindparam("b_scope"),
-            rate_card=bindparam("b_card")), changes)
+        b.conn.execute(_REPRICED, changes)
     return len(changes), withdrawn, sorted(by_number)
 
 

@@ -41,7 +41,7 @@ from syncline.services.handlers.time_lean import LeanTime
 from syncline.services.handlers.time_words import APPROVED, REJECTED, record_words
 from syncline.services.handlers.withdrawals import refused_approvals, resolve_refusals
 from syncline.services.ids import new_id, new_ids
-from syncline.services.messaging.bulk import insert_rows, light, select_in
+from syncline.services.messaging.bulk import driver, insert_rows, light, select_in
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -53,7 +53,7 @@ _WORKER = select(workers.c.worker_id, workers.c.termination_date).where(
 _WORKERS_SQL = (f"SELECT worker_id, termination_date FROM {workers.name} "
                 "WHERE worker_id IN ({})")  # both text columns
 _TIME_AND_MATERIALS = BillingType.TIME_AND_MATERIALS.value
-_STATUS = select(time_entries.c.status).where(time_entries.c.time_entry_id == bindparam("id"))
+_STATUS = "SELECT status FROM time_entries WHERE time_entry_id = ?"  # (bulk.driver)
 _TIME = time_entries.insert()
 _DIMENSIONS = time_dimensions.insert()
 _ITEMS = billable_items.insert()
@@ -193,7 +193,7 @@ def record_time_set(b: Batch, messages: list[tuple[str, Mapping[str, Any]]]) -> 
 def reverse_time(b: Batch, data: Mapping[str, Any]) -> Outcome:
     record_words(b.conn, REJECTED, [(b.inbox_id, data)])  # the PSA's word, for the close
     cmd = parse_time_rejection(data)
-    entry = b.conn.execute(_STATUS, {"id": cmd.time_entry_id}).first()
+    entry = driver(b.conn, _STATUS, (cmd.time_entry_id,)).first()
     if entry is None and refused_approvals(b, cmd.time_entry_id):  # withdrawals.py
         done = resolve_refusals(b, cmd.time_entry_id, cmd.reason)
         return Applied(note="withdrawn by the PSA; refused on arrival"

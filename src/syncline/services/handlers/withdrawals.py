@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from syncline.adapters.db.tables import exceptions, inbox
+from syncline.services.messaging.bulk import driver
 from syncline.services.messaging.exceptions import resolve
 from syncline.services.messaging.unit_of_work import Batch
 
@@ -29,10 +30,10 @@ __all__ = [
 # Built once (a time rejection runs both).
 _FAILED_TIME = select(inbox.c.id, inbox.c.raw).where(
     (inbox.c.status == "failed") & (inbox.c.type == "time.approved")).order_by(inbox.c.seq)
-_OPEN_ON_TIME = select(exceptions.c.id, inbox.c.raw).join(
-    inbox, inbox.c.id == exceptions.c.inbox_id).where(
-    (exceptions.c.status == "open") & (inbox.c.type == "time.approved")).order_by(
-    exceptions.c.id)
+_OPEN_ON_TIME = (  # (bulk.driver: a time rejection runs it)
+    f"SELECT {exceptions.name}.id, {inbox.name}.raw FROM {exceptions.name} JOIN {inbox.name} "
+    f"ON {inbox.name}.id = {exceptions.name}.inbox_id WHERE {exceptions.name}.status = 'open' "
+    f"AND {inbox.name}.type = 'time.approved' ORDER BY {exceptions.name}.id")
 
 
 def refused_approvals(b: Batch, entry_id: str) -> list[str]:
@@ -52,14 +53,14 @@ def resolve_refusals(b: Batch, entry_id: str, reason: str) -> list[str]:
     a withdrawal after it, e.g. at the worker's termination): the PSA's rejection settles
     them. Their ids. Reads the open exceptions on ``time.approved`` messages (few), never the
     whole inbox."""
-    ids = [r.id for r in b.conn.execute(_OPEN_ON_TIME) if _entry_of(r.raw) == entry_id]
+    ids = [r.id for r in driver(b.conn, _OPEN_ON_TIME) if _entry_of(r.raw) == entry_id]
     return resolve_exceptions(b, entry_id, ids, reason)
 
 
 def open_refusals(b: Batch) -> dict[str, list[str]]:
     """The open exceptions on ``time.approved`` messages of every entry at once (for a set of
     rejections): entry id -> exception ids, in `resolve_refusals`' order."""
-    return _by_entry(b.conn.execute(_OPEN_ON_TIME))
+    return _by_entry(driver(b.conn, _OPEN_ON_TIME))
 
 
 def resolve_exceptions(b: Batch, entry_id: str, ids: list[str], reason: str) -> list[str]:

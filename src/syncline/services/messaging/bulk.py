@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Boolean, Connection, Table
 from sqlalchemy.exc import DBAPIError
 
 from syncline.adapters.db.base import Dec, dec_text
@@ -73,10 +73,37 @@ def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
+_texts: dict[str, str] = {}
+
+
+def driver(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """The result of `sql` — plain SQL written with ``?`` marks (no ``%``), whose columns need
+    no conversion (text, integers) — executed straight through the driver with `params`.
+    For a statement a message runs: measured here 35–40 µs a statement against 47–72 µs for
+    the same statement built once and executed by Core."""
+    if _mark(conn) != "?":
+        sql = _texts.get(sql) or _texts.setdefault(sql, sql.replace("?", _mark(conn)))
+    return conn.exec_driver_sql(sql, params)
+
+
+def _flags(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A Boolean column's bind processor answering True and False from a table (what it
+    gives for them), anything else as it does: a row of time has one, 10,847 an ingest."""
+    if process is None:
+        return None
+    known = {True: process(True), False: process(False)}
+
+    def flag(value: Any) -> Any:
+        return known[value] if value is True or value is False else process(value)
+
+    return flag
+
+
 def _plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _Plan | None:
     """The INSERT (its ``… VALUES `` head) for these columns, their processors, and the
-    constant Python-side defaults of the columns not given; None when a column not given has
-    a default that must be called (SQLAlchemy then inserts, as before)."""
+    constant Python-side defaults of the columns not given, put through their processors
+    here once (not once a row); None when a column not given has a default that must be
+    called (SQLAlchemy then inserts, as before)."""
     dialect = conn.dialect
     constants: list[tuple[str, Any]] = []
     for column in table.c:
@@ -87,10 +114,15 @@ def _plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _Plan | Non
         constants.append((column.name, column.default.arg))  # type: ignore[attr-defined]
     columns = [table.c[n] for n in names] + [table.c[n] for n, _ in constants]
     processors = tuple(dec_text if isinstance(c.type, Dec) else  # (its processor, unwrapped)
+                       _flags(c.type.dialect_impl(dialect).bind_processor(dialect))
+                       if isinstance(c.type, Boolean) else
                        c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
     listed = ", ".join(c.name for c in columns)
-    return (f"INSERT INTO {table.name} ({listed}) VALUES ", names, processors,
-            tuple(v for _, v in constants), f"COPY {table.name} ({listed}) FROM STDIN")
+    given = len(names)
+    stored = tuple(v if v is None or (p := processors[given + i]) is None else p(v)
+                   for i, (_, v) in enumerate(constants))
+    return (f"INSERT INTO {table.name} ({listed}) VALUES ", names, processors[:given],
+            stored, f"COPY {table.name} ({listed}) FROM STDIN")
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -110,14 +142,19 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     take = itemgetter(*names)
     one = len(names) == 1
     convert = [(i, p) for i, p in enumerate(processors) if p is not None]
-    params: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = [take(row)] if one else list(take(row))
-        values.extend(constants)
-        for i, p in convert:
-            if values[i] is not None:
-                values[i] = p(values[i])
-        params.append(tuple(values))
+    params: list[tuple[Any, ...]]
+    if not convert:  # (plain columns: the values as they are)
+        params = [(take(row), *constants) if one else (*take(row), *constants)
+                  for row in rows]
+    else:
+        params = []
+        for row in rows:
+            values = [take(row)] if one else list(take(row))
+            for i, p in convert:
+                if values[i] is not None:
+                    values[i] = p(values[i])
+            values.extend(constants)
+            params.append(tuple(values))
     if len(params) >= COPY_FROM and conn.dialect.name == "postgresql":
         copy_rows(conn, copy, params)
     else:

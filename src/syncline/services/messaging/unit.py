@@ -34,6 +34,18 @@ def data_of(batch: Batch, row: Any) -> Any:
     return message["data"] if message is not None else _data(row.raw)
 
 
+def data_all(batch: Batch, rows: list[Any]) -> list[tuple[str, Any]]:
+    """``(inbox id, data_of(batch, row))`` of each of `rows`, in order (a set's messages)."""
+    parsed = batch.parsed if isinstance(batch, Unit) else None
+    if not parsed:  # (it only shrinks)
+        return [(r.id, _data(r.raw)) for r in rows]
+    pop, out = parsed.pop, []
+    for r in rows:
+        message = pop(r.id, None)
+        out.append((r.id, message["data"] if message is not None else _data(r.raw)))
+    return out
+
+
 @dataclass
 class Unit(Batch):
     """A batch that also knows which prerequisites messages wait for (read once, kept up to

@@ -34,7 +34,7 @@ from syncline.billing.rates import (
 from syncline.domain.reference import ReferenceData
 from syncline.ledger.money import Money
 from syncline.services.messaging import card_cache
-from syncline.services.messaging.bulk import light
+from syncline.services.messaging.bulk import insert_rows, light
 from syncline.services.messaging.outbox import last_seq, outbox_row
 from syncline.services.messaging.outcomes import Outcome
 
@@ -58,7 +58,6 @@ _CONTRACT_RATES = select(contract_rates).where(
     contract_rates.c.contract_id == bindparam("contract_id"))
 _CONTRACT_RATES_IN = select(contract_rates).where(
     contract_rates.c.contract_id.in_(bindparam("ids", expanding=True)))
-_OUTBOX = outbox.insert()
 
 
 @dataclass
@@ -82,6 +81,9 @@ class Batch:
     _prices: dict[tuple[str, str, int], ResolvedRate | RateNotFound] = field(
         default_factory=dict)
     _outbox_seq: int | None = None
+    # (inbox id, its subject's last sequence) as the processor's stale check read it, so that
+    # marking the subject once the message is applied does not read it again
+    subject_read: tuple[str, int | None] | None = None
 
     def project(self, code: str) -> Any | None:
         if code not in self._projects:
@@ -189,8 +191,22 @@ class Batch:
         self._outbox_seq += 1
         row = outbox_row(self._outbox_seq, kind, target, payload,
                          correlation_id=self.correlation_id, now=self.now, group_key=group_key)
-        self.conn.execute(_OUTBOX, [row])
+        insert_rows(self.conn, outbox, [row])  # (straight to the driver: bulk.py)
         return str(row["id"])
+
+    def emit_all(self, messages: Iterable[tuple[str, str, Mapping[str, Any], str | None]]
+                 ) -> None:
+        """`emit` of each ``(kind, target, payload, group key)`` in turn (the same rows, the
+        same sequence numbers), written in one statement."""
+        rows = []
+        for kind, target, payload, group_key in messages:
+            if self._outbox_seq is None:
+                self._outbox_seq = last_seq(self.conn)
+            self._outbox_seq += 1
+            rows.append(outbox_row(self._outbox_seq, kind, target, payload,
+                                   correlation_id=self.correlation_id, now=self.now,
+                                   group_key=group_key))
+        insert_rows(self.conn, outbox, rows)
 
 
 def load_cards(conn: Connection, *, card_ids: Collection[str] | None = None,

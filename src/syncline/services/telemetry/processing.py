@@ -51,6 +51,7 @@ def observe_many(rows: list[Any], outcome: str, now: datetime) -> None:
         if lag is None:
             lag = _lags[kind] = metrics.apply_lag_seconds.labels(kind)
         seconds: dict[str, float] = {}
+        lags: list[float] = []
         for row in of_kind:
             received_at = getattr(row, "received_at", None)
             if not received_at:
@@ -59,7 +60,35 @@ def observe_many(rows: list[Any], outcome: str, now: datetime) -> None:
             if value is None:
                 value = seconds[received_at] = max(
                     0.0, (now - _received_at(received_at)).total_seconds())
-            lag.observe(value)
+            lags.append(value)
+        observe_all(lag, lags)
+
+
+def observe_all(histogram: Any, values: list[float]) -> None:
+    """``histogram.observe(v)`` for each of `values`, leaving the same samples: its sum gets
+    each value added in turn (the same float additions in the same order, so the same sum to
+    the last bit), each bucket its count at once. A full ``observe`` (a walk of the buckets,
+    a lock a bucket) cost about 2.5 µs a message applied in a set, some 2 % of an ingest's
+    CPU. A histogram without prometheus_client's ``_sum``, ``_buckets`` and
+    ``_upper_bounds`` is observed value by value."""
+    total, buckets = getattr(histogram, "_sum", None), getattr(histogram, "_buckets", None)
+    bounds = getattr(histogram, "_upper_bounds", None)
+    if total is None or buckets is None or bounds is None:
+        for value in values:
+            histogram.observe(value)
+        return
+    if not values:
+        return
+    histogram._raise_if_not_observable()
+    times: dict[float, int] = {}
+    for value in values:
+        total.inc(value)
+        times[value] = times.get(value, 0) + 1
+    for value, n in times.items():
+        for i, bound in enumerate(bounds):
+            if value <= bound:
+                buckets[i].inc(n)
+                break
 
 
 def observe(row: Any, outcome: str, now: datetime) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import bindparam, update
 
 from syncline.adapters.db.tables import inbox, parked, subject_state
 from syncline.services.clock import iso
 from syncline.services.handlers import HANDLERS, SEQUENCED_STATE
+from syncline.services.messaging.bulk import driver, insert_rows
 from syncline.services.messaging.exceptions import combine, raise_exception
 from syncline.services.messaging.outcomes import Applied, Failed, Outcome, Parked, Stale, Stats
 from syncline.services.messaging.unit import data_of, observe_settled, unmark, waiting
@@ -31,9 +32,7 @@ _PARKED = update(inbox).where(_ID).values(status="parked", reason=bindparam("b_r
 _FAILED = update(inbox).where(_ID).values(status="failed", reason=bindparam("b_reason"))
 _PARKED_STORED, _FAILED_STORED = (s.values(applied_at=None) for s in (_PARKED, _FAILED))
 PARK = parked.insert()
-_LAST = select(subject_state.c.last_sequence).where(
-    subject_state.c.subject == bindparam("b_subject"))
-_SUBJECT_NEW = subject_state.insert()
+_LAST = "SELECT last_sequence FROM subject_state WHERE subject = ?"  # (bulk.driver)
 _SUBJECT_NEXT = update(subject_state).where(
     subject_state.c.subject == bindparam("b_subject")).values(
     last_sequence=bindparam("b_seq"), inbox_id=bindparam("b_id"))
@@ -43,19 +42,26 @@ def apply_one(batch: Batch, row: Any) -> Outcome:
     handler = HANDLERS[row.type]
     data = data_of(batch, row)
     if row.type in SEQUENCED_STATE and row.subject and row.sequence is not None:
-        last = batch.conn.execute(_LAST, {"b_subject": row.subject}).scalar()
+        last = driver(batch.conn, _LAST, (row.subject,)).scalar()
+        batch.subject_read = (row.id, last)  # (`mark_subject` then needs no read)
         if last is not None and row.sequence <= last:
             return Stale(f"sequence {row.sequence} is not newer than applied {last}")
     return handler(batch, data)
 
 
-def mark_subject(conn: Connection, row: Any) -> None:
+def mark_subject(batch: Batch, row: Any) -> None:
+    """The subject's last sequence becomes the applied `row`'s when that is newer. Its last
+    sequence is the one `apply_one` read for this row, if it did (no handler writes it)."""
     if not row.subject or row.sequence is None:
         return
-    last = conn.execute(_LAST, {"b_subject": row.subject}).scalar()
+    conn, read = batch.conn, batch.subject_read
+    batch.subject_read = None
+    last = read[1] if read is not None and read[0] == row.id else driver(
+        conn, _LAST, (row.subject,)).scalar()
     if last is None:
-        conn.execute(_SUBJECT_NEW, [{"subject": row.subject, "last_sequence": row.sequence,
-                                     "inbox_id": row.id}])
+        insert_rows(conn, subject_state, [{"subject": row.subject,
+                                           "last_sequence": row.sequence,
+                                           "inbox_id": row.id}])
     elif row.sequence > last:
         conn.execute(_SUBJECT_NEXT, [{"b_subject": row.subject, "b_seq": row.sequence,
                                       "b_id": row.id}])
@@ -78,7 +84,7 @@ def book(batch: Batch, row: Any, outcome: Outcome, now: datetime, stats: Stats) 
     match outcome:
         case Applied(provides=provides):
             if row.type in SEQUENCED_STATE:
-                mark_subject(conn, row)
+                mark_subject(batch, row)
             if not marked_as_stored(batch, row.id, outcome.note or None):
                 conn.execute(_APPLIED, [{"b_id": row.id, "b_at": iso(now),
                                          "b_reason": outcome.note or None}])

@@ -23,8 +23,14 @@ from syncline.services.messaging.processor.book import (
     mark_subject,
     release,
 )
-from syncline.services.messaging.unit import Unit, data_of, observe_settled, unmark, waiting
-from syncline.services.messaging.unit import marked as marked_as_stored
+from syncline.services.messaging.unit import (
+    Unit,
+    data_all,
+    data_of,
+    observe_settled,
+    unmark,
+    waiting,
+)
 from syncline.services.messaging.unit_of_work import Batch, Handler
 from syncline.services.telemetry import traces
 from syncline.services.telemetry.processing import observe_many
@@ -84,7 +90,7 @@ def in_turn(batch: Batch, handler: Handler, rows: list[Any]) -> list[Outcome]:
             continue
         outcome = apply_one(batch, row)  # the stale check, then the handler
         if isinstance(outcome, Applied):
-            mark_subject(batch.conn, row)
+            mark_subject(batch, row)
         outcomes.append(outcome)
     return outcomes
 
@@ -99,7 +105,7 @@ def apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> Non
     savepoint = Savepoint(conn) if getattr(batch, "careful", True) else None
     try:
         outcomes = (in_turn(batch, handler, rows) if apply is None else
-                    apply(batch, [(r.id, data_of(batch, r)) for r in rows]))
+                    apply(batch, data_all(batch, rows)))
     except Exception:  # something unexpected: fall back to one message at a time, each isolated
         if savepoint is None:
             raise  # (the first try: `apply_batch` applies the batch again, carefully)
@@ -120,16 +126,20 @@ def apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> Non
                           started, ended, inbox_id=row.id,
                           event_id=getattr(row, "event_id", None), type=row.type,
                           set_of=len(rows))
-    by_type = stats.by_type
+    kind = rows[0].type  # (a set is of one type; `book` below counts no type)
+    stats.by_type[kind] = stats.by_type.get(kind, 0) + len(rows)
     applied_rows: list[Any] = []
+    # the rows stored as applied already (`unit.marked`: one with no note is left as stored)
+    stored = batch.marked if isinstance(batch, Unit) else None
     for row, outcome in zip(rows, outcomes, strict=True):
-        by_type[row.type] = by_type.get(row.type, 0) + 1
         match outcome:
             case Applied():
-                if not marked_as_stored(batch, row.id, outcome.note or None):
-                    applied.append((stamp, outcome.note or None, row.id))
+                note = outcome.note or None
+                if note is not None or not stored or row.id not in stored:
+                    applied.append((stamp, note, row.id))
                 applied_rows.append(row)
-                provides.extend(outcome.provides)
+                if outcome.provides:
+                    provides.extend(outcome.provides)
             case Parked(missing=missing):
                 parked_rows.append((row, missing))
             case _:
