@@ -155,6 +155,20 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
                     values[i] = p(values[i])
             values.extend(constants)
             params.append(tuple(values))
+    _write(conn, head, copy, params)
+
+
+def write_rows(conn: Connection, table: str, columns: Sequence[str],
+               params: Sequence[tuple[Any, ...]]) -> None:
+    """Insert rows of plain values (str, int, bool, None, in `columns` order) into `table` as
+    `insert_rows` writes its own: by COPY on PostgreSQL for `COPY_FROM` rows or more, else in
+    one executemany."""
+    listed = ", ".join(columns)
+    _write(conn, f"INSERT INTO {table} ({listed}) VALUES ", f"COPY {table} ({listed}) FROM STDIN",
+           params)
+
+
+def _write(conn: Connection, head: str, copy: str, params: Sequence[tuple[Any, ...]]) -> None:
     if len(params) >= COPY_FROM and conn.dialect.name == "postgresql":
         copy_rows(conn, copy, params)
     else:

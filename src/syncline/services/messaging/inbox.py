@@ -35,7 +35,7 @@ from syncline.domain.errors import BusinessDomain, Problem, Severity
 from syncline.schemas import SchemaProblem
 from syncline.services.clock import iso
 from syncline.services.ids import new_ids
-from syncline.services.messaging.bulk import COPY_FROM, copy_rows
+from syncline.services.messaging.bulk import write_rows
 from syncline.services.messaging.exceptions import raise_exception, resolve
 from syncline.services.messaging.parsing import (
     RESERVED_SOURCE,
@@ -102,16 +102,10 @@ _RECEIPT_COLUMNS = ("inbox_id", "received_at", "duplicate")
 
 def _insert_many(conn: Connection, table: str, columns: tuple[str, ...],
                  rows: list[tuple[Any, ...]]) -> None:
-    """One executemany straight to the driver: the values are plain str/int/bool/None, so
-    SQLAlchemy's per-row parameter processing (a third of receiving) buys nothing here. On
-    PostgreSQL a batch of `COPY_FROM` rows or more is copied (`bulk.copy_rows`)."""
-    if len(rows) >= COPY_FROM and conn.dialect.name == "postgresql":
-        copy_rows(conn, f"COPY {table} ({', '.join(columns)}) FROM STDIN", rows)
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-           f"VALUES ({', '.join([mark] * len(columns))})")
-    conn.exec_driver_sql(sql, rows)
+    """Straight to the driver (`bulk.write_rows`: one executemany, or COPY on PostgreSQL):
+    the values are plain str/int/bool/None, so SQLAlchemy's per-row parameter processing (a
+    third of receiving) buys nothing here."""
+    write_rows(conn, table, columns, rows)
 
 
 def _existing(conn: Connection, keys: Iterable[tuple[str, str]]

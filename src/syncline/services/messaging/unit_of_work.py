@@ -186,11 +186,7 @@ class Batch:
 
     def emit(self, kind: str, target: str, payload: Mapping[str, Any],
              group_key: str | None = None) -> str:
-        if self._outbox_seq is None:
-            self._outbox_seq = last_seq(self.conn)
-        self._outbox_seq += 1
-        row = outbox_row(self._outbox_seq, kind, target, payload,
-                         correlation_id=self.correlation_id, now=self.now, group_key=group_key)
+        row = self._outbox_row(kind, target, payload, group_key)
         insert_rows(self.conn, outbox, [row])  # (straight to the driver: bulk.py)
         return str(row["id"])
 
@@ -198,15 +194,16 @@ class Batch:
                  ) -> None:
         """`emit` of each ``(kind, target, payload, group key)`` in turn (the same rows, the
         same sequence numbers), written in one statement."""
-        rows = []
-        for kind, target, payload, group_key in messages:
-            if self._outbox_seq is None:
-                self._outbox_seq = last_seq(self.conn)
-            self._outbox_seq += 1
-            rows.append(outbox_row(self._outbox_seq, kind, target, payload,
-                                   correlation_id=self.correlation_id, now=self.now,
-                                   group_key=group_key))
-        insert_rows(self.conn, outbox, rows)
+        insert_rows(self.conn, outbox, [self._outbox_row(*m) for m in messages])
+
+    def _outbox_row(self, kind: str, target: str, payload: Mapping[str, Any],
+                    group_key: str | None) -> dict[str, Any]:
+        """The next outbox row of this unit of work (its sequence number taken)."""
+        if self._outbox_seq is None:
+            self._outbox_seq = last_seq(self.conn)
+        self._outbox_seq += 1
+        return outbox_row(self._outbox_seq, kind, target, payload,
+                          correlation_id=self.correlation_id, now=self.now, group_key=group_key)
 
 
 def load_cards(conn: Connection, *, card_ids: Collection[str] | None = None,
