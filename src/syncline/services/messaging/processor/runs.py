@@ -31,6 +31,7 @@ from syncline.services.messaging.unit import (
     unmark,
     waiting,
 )
+from syncline.services.messaging.unit import marked as marked_as_stored
 from syncline.services.messaging.unit_of_work import Batch, Handler
 from syncline.services.telemetry import traces
 from syncline.services.telemetry.processing import observe_many
@@ -129,13 +130,11 @@ def apply_set(batch: Batch, rows: list[Any], now: datetime, stats: Stats) -> Non
     kind = rows[0].type  # (a set is of one type; `book` below counts no type)
     stats.by_type[kind] = stats.by_type.get(kind, 0) + len(rows)
     applied_rows: list[Any] = []
-    # the rows stored as applied already (`unit.marked`: one with no note is left as stored)
-    stored = batch.marked if isinstance(batch, Unit) else None
     for row, outcome in zip(rows, outcomes, strict=True):
         match outcome:
             case Applied():
                 note = outcome.note or None
-                if note is not None or not stored or row.id not in stored:
+                if not marked_as_stored(batch, row.id, note):
                     applied.append((stamp, note, row.id))
                 applied_rows.append(row)
                 if outcome.provides:
